@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmark: how fast does cc-ci reach a verdict on the real swarm?
+#
+# Runs the example recipe N times healthy (the baseline: install → ready → teardown) and N
+# times crash-looping (CRASH_AT_START=1, DEPLOY_TIMEOUT 10 min), interleaved so both see the
+# same machine, and reports medians and the ratio crash-loop-red / healthy-green. A ratio
+# near 1 means a broken recipe frees its slot about as fast as a good one installs; the
+# DEPLOY_TIMEOUT (600 s) is what a runner without fail-fast would hold the slot for.
+#
+#   benches/time-to-verdict.sh [N]      (default 5; needs scripts/prepare-host first)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+n=${1:-5}
+cargo build --quiet --release -p ccci --manifest-path "$root/Cargo.toml"
+ccci="$root/target/release/ccci"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/suites/benchred"
+printf 'health_path = "/health"\ndeploy_timeout = "10m"\n' > "$work/suites/benchred/suite.toml"
+cp -r "$root/recipes/fixture-web" "$work/benchgreen"
+cp -r "$root/recipes/fixture-web" "$work/benchred"
+echo "CRASH_AT_START=1" >> "$work/benchred/.env.sample"
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+green=(); red=()
+for i in $(seq 1 "$n"); do
+  s=$(date +%s.%N)
+  "$ccci" run "$work/benchgreen" --stages install --state-dir "$work/state" --out "$work/g$i" >/dev/null 2>&1 \
+    || { echo "healthy run $i was not green" >&2; exit 1; }
+  green+=("$(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN{printf "%.1f", a-b}')")
+  s=$(date +%s.%N)
+  if "$ccci" run "$work/benchred" --suites "$work/suites" --stages install --state-dir "$work/state" --out "$work/r$i" >/dev/null 2>&1; then
+    echo "crash-looping run $i was not red" >&2; exit 1
+  fi
+  red+=("$(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN{printf "%.1f", a-b}')")
+done
+g=$(printf '%s\n' "${green[@]}" | median)
+r=$(printf '%s\n' "${red[@]}" | median)
+echo "healthy install → green   (baseline): median ${g} s over $n  [${green[*]}]"
+echo "crash loop → red                    : median ${r} s over $n  [${red[*]}]"
+awk -v r="$r" -v g="$g" 'BEGIN{printf "ratio red/green: %.2f   ratio red/DEPLOY_TIMEOUT(600 s): %.3f\n", r/g, r/600}'

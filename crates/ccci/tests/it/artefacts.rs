@@ -1,0 +1,133 @@
+//! What people look at: every artefact of a run, and no secret in any of them.
+
+use crate::common::*;
+
+/// The app prints its secrets to its log; a hook reads the real values out of the running
+/// container. No value may appear in any artefact of the run.
+#[test]
+fn secrets_printed_by_the_app_appear_in_no_artefact() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "leaky");
+    env_line(&recipe, "PRINT_SECRETS=1");
+    let suites = rig.suite_copy("fixture-web", "leaky");
+    let captured = rig.path("captured-secrets");
+    let hook = suites.join("leaky/capture-secrets");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nset -eu\nc=$(docker ps -q --filter label=com.docker.swarm.service.name=${{CCCI_STACK}}_app | head -1)\n\
+             docker exec \"$c\" busybox cat /run/secrets/db_password > {0}\necho >> {0}\n\
+             docker exec \"$c\" busybox cat /run/secrets/admin_token >> {0}\n",
+            captured.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&hook)
+        .status()
+        .unwrap();
+    let toml = std::fs::read_to_string(suites.join("leaky/suite.toml")).unwrap();
+    std::fs::write(
+        suites.join("leaky/suite.toml"),
+        format!("{toml}\n[hooks]\npost_install = \"capture-secrets\"\n"),
+    )
+    .unwrap();
+
+    let run = rig.run(&recipe, Some(&suites), &["--stages", "install,functional"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let secrets: Vec<String> = std::fs::read_to_string(&captured)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(secrets.len(), 2, "expected two secret values");
+    assert_eq!(secrets[0].len(), 32, "length=32 modifier honoured");
+    assert_eq!(secrets[1].len(), 48, "length=48 modifier honoured");
+
+    let mut files = Vec::new();
+    let mut dirs = vec![run.out.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path())
+            } else {
+                files.push(e.path())
+            }
+        }
+    }
+    for expected in [
+        "results.json",
+        "card.svg",
+        "card.png",
+        "comment.md",
+        "junit.xml",
+        "logs/app.log",
+    ] {
+        assert!(
+            run.out.join(expected).is_file(),
+            "artefact {expected} missing"
+        );
+    }
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned();
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "secret value found in {}",
+                f.display()
+            );
+        }
+    }
+    // The app did print them: the log shows where they were redacted.
+    let log = std::fs::read_to_string(run.out.join("logs/app.log")).unwrap();
+    assert!(
+        log.contains("secret db_password = [REDACTED]"),
+        "log: {log}"
+    );
+    // The flag tells the maintainer the app printed a secret; the comment warns.
+    assert_eq!(run.results()["flags"]["no_secret_leak"], false);
+    let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
+    assert!(comment.contains("printed a generated secret"), "{comment}");
+    // The terminal summary does not carry them either.
+    for s in &secrets {
+        assert!(!run.stdout.contains(s.as_str()) && !run.stderr.contains(s.as_str()));
+    }
+}
+
+#[test]
+fn red_run_comment_names_the_rung_and_shows_the_task_error_and_log_tail() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "redcomment");
+    env_line(&recipe, "CRASH_AT_START=1");
+    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
+    assert!(comment.contains("install"), "{comment}");
+    assert!(
+        comment.contains("non-zero exit"),
+        "task error missing: {comment}"
+    );
+    assert!(
+        comment.contains("CRASH_AT_START"),
+        "log tail missing: {comment}"
+    );
+    let junit = std::fs::read_to_string(run.out.join("junit.xml")).unwrap();
+    assert!(junit.contains("<failure"), "{junit}");
+}
+
+/// The landing page's screenshot is cosmetic and never shows a secret: a page that displays
+/// one is not photographed, and the run's verdict does not change.
+#[test]
+fn a_landing_page_that_shows_secrets_is_not_photographed() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "showsecret");
+    env_line(&recipe, "LANDING_SHOWS_SECRETS=1");
+    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert!(!run.out.join("screenshot.png").exists());
+    assert!(run.stderr.contains("shows a secret"), "{}", run.stderr);
+    assert_eq!(run.results()["flags"]["no_secret_leak"], true);
+}

@@ -1,0 +1,493 @@
+//! The test rig: temp dirs, recipe copies and git repositories built from the example
+//! recipes, the `ccci` binary, and engine queries.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+pub fn ccci_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ccci"))
+}
+
+/// A test's own corner: state dir, out dir, recipe copies, suites.
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+}
+
+/// The outcome of one `ccci run`.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub results: Option<Value>,
+    pub out: PathBuf,
+}
+
+impl Run {
+    pub fn results(&self) -> &Value {
+        self.results.as_ref().unwrap_or_else(|| {
+            panic!(
+                "no results.json; exit {}\nstderr:\n{}",
+                self.code, self.stderr
+            )
+        })
+    }
+    pub fn rung(&self, name: &str) -> &Value {
+        self.results()["rungs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no rung {name}"))
+    }
+    pub fn stack(&self) -> String {
+        self.results()["stack"].as_str().unwrap().to_string()
+    }
+    /// For assertion messages.
+    pub fn explain(&self) -> String {
+        format!(
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Rig {
+    pub fn new() -> Rig {
+        Rig {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
+    }
+
+    /// Copies `recipes/<example>` to `<rig>/<name>` (the name sets the domain prefix).
+    pub fn recipe_copy(&self, example: &str, name: &str) -> PathBuf {
+        let dst = self.path(name);
+        copy_dir(&repo_root().join("recipes").join(example), &dst);
+        dst
+    }
+
+    /// Copies `suites/<example>` to `<rig>/suites/<name>`; returns the suites root.
+    pub fn suite_copy(&self, example: &str, name: &str) -> PathBuf {
+        let root = self.path("suites");
+        copy_dir(&repo_root().join("suites").join(example), &root.join(name));
+        root
+    }
+
+    /// Writes `<rig>/suites/<name>/suite.toml`; returns the suites root.
+    pub fn suite(&self, name: &str, toml: &str) -> PathBuf {
+        let dir = self.path("suites").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("suite.toml"), toml).unwrap();
+        self.path("suites")
+    }
+
+    pub fn command(
+        &self,
+        recipe: &Path,
+        suites: Option<&Path>,
+        extra: &[&str],
+        out: &str,
+    ) -> Command {
+        let mut cmd = Command::new(ccci_bin());
+        cmd.arg("run")
+            .arg(recipe)
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--out")
+            .arg(self.path(out))
+            .args(extra)
+            .env_remove("CCCI_SUITES")
+            .stdin(Stdio::null());
+        if let Some(s) = suites {
+            cmd.arg("--suites").arg(s);
+        }
+        cmd
+    }
+
+    /// Runs `ccci run` to completion.
+    pub fn run(&self, recipe: &Path, suites: Option<&Path>, extra: &[&str]) -> Run {
+        self.run_into(recipe, suites, extra, "out")
+    }
+
+    pub fn run_into(&self, recipe: &Path, suites: Option<&Path>, extra: &[&str], out: &str) -> Run {
+        let output = self.command(recipe, suites, extra, out).output().unwrap();
+        self.finish(output, out)
+    }
+
+    pub fn finish(&self, output: Output, out: &str) -> Run {
+        let out_dir = self.path(out);
+        let results = std::fs::read(out_dir.join("results.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            results,
+            out: out_dir,
+        }
+    }
+
+    /// Makes a git repository of an example recipe with annotated releases: for each
+    /// `(tag, app version)` a commit whose image and version label are that version, then a
+    /// head commit at `head_version` (which `edit_head` may change further).
+    pub fn git_recipe(
+        &self,
+        example: &str,
+        name: &str,
+        releases: &[&str],
+        head_version: &str,
+        edit_head: impl FnOnce(&Path),
+    ) -> PathBuf {
+        let dir = self.recipe_copy(example, name);
+        git(&dir, &["init", "--quiet", "--initial-branch=main"]);
+        for v in releases {
+            set_version(&dir, v);
+            git(&dir, &["add", "-A"]);
+            git(&dir, &["commit", "--quiet", "-m", &format!("release {v}")]);
+            git(
+                &dir,
+                &[
+                    "tag",
+                    "-a",
+                    &format!("{v}+{v}"),
+                    "-m",
+                    &format!("release {v}"),
+                ],
+            );
+        }
+        set_version(&dir, head_version);
+        edit_head(&dir);
+        git(&dir, &["add", "-A"]);
+        git(
+            &dir,
+            &[
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                "head: the PR under test",
+            ],
+        );
+        dir
+    }
+}
+
+/// Points a fixture recipe at `ccci-fixture:<v>` and labels it `<v>+<v>`.
+pub fn set_version(dir: &Path, v: &str) {
+    let path = dir.join("compose.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = if line.contains("image: ccci-fixture:") {
+            format!("    image: ccci-fixture:{v}")
+        } else if line.contains("APP_VERSION=") {
+            format!("      - APP_VERSION={v}")
+        } else if line.contains(".version=") {
+            format!("        - \"coop-cloud.${{STACK_NAME}}.version={v}+{v}\"")
+        } else {
+            line.to_string()
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Replaces `from` with `to` in a recipe file (panics if `from` is absent).
+pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Appends a line to a recipe's `.env.sample`.
+pub fn env_line(dir: &Path, line: &str) {
+    let path = dir.join(".env.sample");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(line);
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "cc-ci tests")
+        .env("GIT_AUTHOR_EMAIL", "tests@cc-ci.local")
+        .env("GIT_COMMITTER_NAME", "cc-ci tests")
+        .env("GIT_COMMITTER_EMAIL", "tests@cc-ci.local")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// Names of engine objects of `kind` (service, volume, secret, config, network) labelled
+/// with the stack `stack`.
+pub fn engine_objects(kind: &str, stack: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            kind,
+            "ls",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={stack}"),
+            "--format",
+            "{{.Name}}",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Everything of a stack still on the engine, `kind: name` each; empty = clean.
+pub fn leftovers(stack: &str) -> Vec<String> {
+    let mut left = Vec::new();
+    for kind in ["service", "volume", "secret", "config", "network"] {
+        for name in engine_objects(kind, stack) {
+            left.push(format!("{kind}: {name}"));
+        }
+    }
+    let containers = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={stack}"),
+        ])
+        .output()
+        .unwrap();
+    for id in String::from_utf8_lossy(&containers.stdout).lines() {
+        left.push(format!("container: {id}"));
+    }
+    left
+}
+
+/// Stacks on the engine whose name starts with `prefix`.
+pub fn stacks_with_prefix(prefix: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for kind in ["service", "volume", "secret", "network"] {
+        let out = Command::new("docker")
+            .args([
+                kind,
+                "ls",
+                "--filter",
+                "label=com.docker.stack.namespace",
+                "--format",
+                "{{.Label \"com.docker.stack.namespace\"}}",
+            ])
+            .output()
+            .unwrap();
+        for s in String::from_utf8_lossy(&out.stdout).lines() {
+            if s.starts_with(prefix) && !found.contains(&s.to_string()) {
+                found.push(s.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Waits (bounded) until `cond` holds; panics with `what` on time-out.
+pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("timed out after {secs} s waiting for: {what}");
+}
+
+/// The stack of the (single) run registered in a state dir, once it is registered.
+pub fn registered_stack(state_dir: &Path) -> Option<String> {
+    let dir = state_dir.join("active");
+    let entry = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))?;
+    let v: Value = serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()?;
+    v["stack"].as_str().map(str::to_string)
+}
+
+/// The stacks of every run registered in a state dir.
+pub fn registered_stacks(state_dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("active")) else {
+        return Vec::new();
+    };
+    let mut stacks: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.path()).ok()?).ok())
+        .filter_map(|v| v["stack"].as_str().map(str::to_string))
+        .collect();
+    stacks.sort();
+    stacks
+}
+
+/// Commits everything in a recipe repository; returns the new commit.
+pub fn commit_all(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "--quiet", "--allow-empty", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// Removes a stack and everything it left on the engine, bounded (for test clean-up only;
+/// the runner's own teardown is what tests assert on).
+pub fn remove_stack(stack: &str) {
+    let _ = Command::new("docker").args(["stack", "rm", stack]).output();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < end {
+        let left = leftovers(stack);
+        if left.is_empty() {
+            return;
+        }
+        if left
+            .iter()
+            .all(|l| !l.starts_with("service:") && !l.starts_with("container:"))
+        {
+            for kind in ["volume", "secret", "config", "network"] {
+                for name in engine_objects(kind, stack) {
+                    let _ = Command::new("docker").args([kind, "rm", &name]).output();
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// Clean-up guard for tests that drive `ccci` processes by hand: when dropped (also when
+/// the test panics) it interrupts the children still running and removes the stacks it was
+/// given, so a failing test leaves nothing behind on the shared engine.
+#[derive(Default)]
+pub struct Guard {
+    pub pids: Vec<u32>,
+    pub stacks: Vec<String>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let bin = ccci_bin().display().to_string();
+        for pid in &self.pids {
+            // Only a still-running `ccci` of ours: never a recycled pid.
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).starts_with(&bin) {
+                let _ = Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status();
+            }
+        }
+        for stack in &self.stacks {
+            remove_stack(stack);
+        }
+    }
+}
+
+/// The failure of a crash-looping fixture app (`CRASH_AT_START`): named rung and service,
+/// "crash-looping", the task's exit error and the app's last log words.
+pub fn assert_crash_loop_failure(results: &Value, rung: &str) {
+    let failure = &results["failure"];
+    assert_eq!(failure["rung"], rung, "{failure}");
+    assert_eq!(failure["service"], "app", "{failure}");
+    let message = failure["message"].as_str().unwrap_or("");
+    assert!(message.contains("crash-looping"), "{failure}");
+    let task_error = failure["task_error"].as_str().unwrap_or("");
+    assert!(task_error.contains("exit"), "{failure}");
+    let tail = failure["log_tail"].to_string();
+    assert!(
+        tail.contains("CRASH_AT_START"),
+        "log tail lacks the app's last words: {tail}"
+    );
+}
+
+/// Makes a fixture-web copy wait in its install: the app answers `/health` only after 120 s,
+/// and the healthcheck's start period (300 s) keeps swarm from replacing the waiting task.
+pub fn make_slow(recipe: &Path) {
+    env_line(recipe, "HEALTHY_AFTER=120");
+    let compose = recipe.join("compose.yml");
+    let text: String = std::fs::read_to_string(&compose)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("start_period:"))
+        .map(|l| {
+            if l.trim_start().starts_with("retries:") {
+                format!("{l}\n      start_period: 300s\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&compose, text).unwrap();
+}
+
+/// Where a volume's data lives on this host.
+pub fn volume_mountpoint(volume: &str) -> PathBuf {
+    let out = Command::new("docker")
+        .args(["volume", "inspect", "-f", "{{.Mountpoint}}", volume])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no volume {volume}");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Every file of a volume, relative path → bytes (directories with a trailing `/`).
+pub fn volume_tree(volume: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let root = volume_mountpoint(volume);
+    let mut out = std::collections::BTreeMap::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            if p.is_dir() {
+                dirs.push(p);
+                out.insert(format!("{rel}/"), Vec::new());
+            } else {
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}

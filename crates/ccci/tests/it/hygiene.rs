@@ -1,0 +1,357 @@
+//! Host hygiene on the real swarm (SPEC §6): the janitor reaps what a SIGKILLed run left and
+//! never touches a live run's app; `--dry-run` reaps nothing; `prune` is a gated dry run by
+//! default and never removes images it should not.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// Starts a fixture-web run that stays in its install wait (the app answers `/health` only
+/// after 120 s; the healthcheck's start period keeps swarm from replacing the waiting task),
+/// and returns it once its app is running on the engine (service, task, volume), with its
+/// stack. `guard` cleans up after a failing test.
+fn start_slow_run(rig: &Rig, name: &str, guard: &mut Guard) -> (Child, String) {
+    let recipe = rig.recipe_copy("fixture-web", name);
+    make_slow(&recipe);
+    let suites = rig.suite_copy("fixture-web", name);
+    let before = registered_stacks(&rig.state_dir());
+    let mut child = rig
+        .command(
+            &recipe,
+            Some(&suites),
+            &["--stages", "install"],
+            &format!("out-{name}"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    guard.pids.push(child.id());
+    let mut stack = None;
+    wait_until(&format!("run {name} to deploy its app"), 90, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("run {name} ended early: {status}\n{err}");
+        }
+        stack = registered_stacks(&rig.state_dir())
+            .into_iter()
+            .find(|s| !before.contains(s));
+        if let Some(s) = &stack {
+            if !guard.stacks.contains(s) {
+                guard.stacks.push(s.clone());
+            }
+        }
+        stack.as_ref().is_some_and(|s| {
+            !engine_objects("service", s).is_empty() && !engine_objects("volume", s).is_empty()
+        })
+    });
+    (child, stack.unwrap())
+}
+
+/// The registry entry of `stack` in a state dir.
+fn registry_entry(state_dir: &std::path::Path, stack: &str) -> Option<Value> {
+    let text = std::fs::read(state_dir.join("active").join(format!("{stack}.json"))).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+fn janitor(rig: &Rig, extra: &[&str]) -> String {
+    let out = Command::new(ccci_bin())
+        .arg("janitor")
+        .args(extra)
+        .arg("--state-dir")
+        .arg(rig.state_dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "janitor failed: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// What a stack has on the engine, containers left out (swarm may replace those).
+fn objects(stack: &str) -> Vec<String> {
+    leftovers(stack)
+        .into_iter()
+        .filter(|l| !l.starts_with("container:"))
+        .collect()
+}
+
+fn kill9(mut child: Child) {
+    child.kill().unwrap(); // SIGKILL: no teardown, no unregistering.
+    child.wait().unwrap();
+}
+
+#[test]
+fn janitor_reaps_a_sigkilled_run_and_never_touches_a_live_one() {
+    let rig = Rig::new();
+    let mut guard = Guard::default();
+    let (dead, dead_stack) = start_slow_run(&rig, "killedrun", &mut guard);
+    let (live, live_stack) = start_slow_run(&rig, "liverun", &mut guard);
+    let dead_work: Option<PathBuf> = registry_entry(&rig.state_dir(), &dead_stack)
+        .and_then(|e| e["work_dir"].as_str().map(PathBuf::from));
+    kill9(dead);
+
+    // The dead run left its app, its secrets, volume and network, and its registry entry.
+    let left = objects(&dead_stack);
+    for kind in ["service:", "secret:", "volume:"] {
+        assert!(
+            left.iter().any(|l| l.starts_with(kind)),
+            "expected a {kind} left: {left:?}"
+        );
+    }
+    assert!(registered_stacks(&rig.state_dir()).contains(&dead_stack));
+    let live_before = objects(&live_stack);
+    let live_service_id = service_id(&format!("{live_stack}_app"));
+
+    let report = janitor(&rig, &[]);
+    assert!(
+        report.contains(&format!("{dead_stack}: reaped (owner dead)")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{live_stack}: live, left alone")),
+        "{report}"
+    );
+    assert!(
+        leftovers(&dead_stack).is_empty(),
+        "left: {:?}",
+        leftovers(&dead_stack)
+    );
+    assert!(!registered_stacks(&rig.state_dir()).contains(&dead_stack));
+    if let Some(dir) = dead_work {
+        assert!(
+            !dir.exists(),
+            "the dead run's work dir {} is still there",
+            dir.display()
+        );
+    }
+
+    // The live run's app is untouched: same objects, same service, still registered.
+    assert_eq!(objects(&live_stack), live_before);
+    assert_eq!(service_id(&format!("{live_stack}_app")), live_service_id);
+    assert!(registered_stacks(&rig.state_dir()).contains(&live_stack));
+
+    // Stopping the live run with Ctrl-C tears it down.
+    assert_eq!(unsafe { libc::kill(live.id() as i32, libc::SIGINT) }, 0);
+    let run = rig.finish(live.wait_with_output().unwrap(), "out-liverun");
+    assert_eq!(run.code, 1, "{}", run.explain());
+    assert_eq!(run.stack(), live_stack);
+    assert_eq!(run.results()["flags"]["interrupted"], true);
+    assert_eq!(run.results()["verdict"], "red");
+    assert!(
+        leftovers(&live_stack).is_empty(),
+        "left: {:?}",
+        leftovers(&live_stack)
+    );
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
+
+fn service_id(service: &str) -> String {
+    let out = Command::new("docker")
+        .args(["service", "inspect", "--format", "{{.ID}}", service])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "no service {service}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn janitor_dry_run_reaps_nothing() {
+    let rig = Rig::new();
+    let mut guard = Guard::default();
+    let (dead, stack) = start_slow_run(&rig, "dryjanitor", &mut guard);
+    kill9(dead);
+    let before = objects(&stack);
+    assert!(
+        before.iter().any(|l| l.starts_with("service:")),
+        "{before:?}"
+    );
+
+    let report = janitor(&rig, &["--dry-run"]);
+    assert!(report.contains(&format!("{stack}: would reap")), "{report}");
+    assert!(!report.contains("reaped"), "{report}");
+    assert_eq!(objects(&stack), before, "a dry run removed something");
+    assert!(registered_stacks(&rig.state_dir()).contains(&stack));
+
+    // The real janitor then cleans up (and this test leaves nothing behind).
+    let report = janitor(&rig, &[]);
+    assert!(
+        report.contains(&format!("{stack}: reaped (owner dead)")),
+        "{report}"
+    );
+    assert!(
+        leftovers(&stack).is_empty(),
+        "left: {:?}",
+        leftovers(&stack)
+    );
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
+
+fn prune(rig: &Rig, extra: &[&str]) -> String {
+    let out = Command::new(ccci_bin())
+        .arg("prune")
+        .args(extra)
+        .arg("--state-dir")
+        .arg(rig.state_dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "prune failed: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn image_exists(reference: &str) -> bool {
+    Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", reference])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// Disk use of the engine's data root, as `df` reports it.
+fn docker_disk_percent() -> u8 {
+    let root = Command::new("docker")
+        .args(["info", "--format", "{{.DockerRootDir}}"])
+        .output()
+        .unwrap();
+    let root = String::from_utf8_lossy(&root.stdout).trim().to_string();
+    let df = Command::new("df")
+        .args(["--output=pcent", &root])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&df.stdout);
+    text.lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn prune_is_a_gated_dry_run_that_removes_nothing() {
+    let rig = Rig::new();
+    // Below the threshold it does nothing (100 % unless the disk is full; the default 80 %
+    // too when the disk is clearly below it).
+    let used = docker_disk_percent();
+    if used < 100 {
+        let report = prune(&rig, &["--threshold", "100"]);
+        assert!(report.contains("below 100%; nothing to do"), "{report}");
+    }
+    if used < 75 {
+        let report = prune(&rig, &[]);
+        assert!(report.contains("below 80%; nothing to do"), "{report}");
+    }
+
+    // A dangling image of this test's own: what a real prune would remove.
+    let label = format!("ccci.test.prune={}", std::process::id());
+    let mut build = Command::new("docker")
+        .args(["build", "-q", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = build.stdin.take().unwrap();
+        writeln!(stdin, "FROM ccci-fixture:1.2.0\nLABEL {label}").unwrap();
+    }
+    let built = build.wait_with_output().unwrap();
+    assert!(
+        built.status.success(),
+        "docker build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dangling = String::from_utf8_lossy(&built.stdout).trim().to_string();
+    assert!(image_exists(&dangling));
+
+    // At threshold 0 it lists what it would run, and runs nothing.
+    let report = prune(&rig, &["--threshold", "0"]);
+    for step in [
+        "would run: docker image prune --force\n",
+        "would run: docker container prune --force --filter until=24h\n",
+        "would run: docker builder prune --force --filter until=24h\n",
+    ] {
+        assert!(report.contains(step), "missing {step:?} in:\n{report}");
+    }
+    assert!(
+        !report.contains("--all") && !report.contains(" -a") && !report.contains("volume"),
+        "{report}"
+    );
+    assert!(
+        image_exists(&dangling),
+        "a dry run removed a dangling image"
+    );
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        assert!(
+            image_exists(&format!("ccci-fixture:{v}")),
+            "ccci-fixture:{v} is gone"
+        );
+    }
+
+    // A run in flight (registered, owner alive: this test process) blocks pruning outright.
+    let active = rig.state_dir().join("active");
+    std::fs::create_dir_all(&active).unwrap();
+    let entry = serde_json::json!({
+        "run_id": "prune-gate", "domain": "prun-000000.ci.local", "stack": "prun-000000_ci_local",
+        "recipe": "fixture-web", "pid": std::process::id(), "pid_start": null, "started_at": 0,
+    });
+    std::fs::write(active.join("prun-000000_ci_local.json"), entry.to_string()).unwrap();
+    let report = prune(&rig, &["--threshold", "0"]);
+    assert!(
+        report.contains("1 run(s) in flight; not pruning"),
+        "{report}"
+    );
+    assert!(!report.contains("would run"), "{report}");
+
+    let _ = Command::new("docker")
+        .args(["image", "rm", &dangling])
+        .output();
+}
+
+/// A supervisor that stops reading a run's output (its pipe closed) must still be able to
+/// stop it: Ctrl-C tears down, and the run exits red, not with a panic.
+#[test]
+fn sigint_tears_down_even_when_nobody_reads_the_output() {
+    let rig = Rig::new();
+    let mut guard = Guard::default();
+    let (mut child, stack) = start_slow_run(&rig, "deafrun", &mut guard);
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut status = None;
+    wait_until("the interrupted run to exit", 90, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(1), "{status:?}");
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(rig.path("out-deafrun/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["flags"]["interrupted"], true);
+    assert!(
+        leftovers(&stack).is_empty(),
+        "left: {:?}",
+        leftovers(&stack)
+    );
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}

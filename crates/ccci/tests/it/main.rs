@@ -1,0 +1,15 @@
+//! cc-ci's integration tests: one binary, every test against the real Docker Engine and
+//! swarm of this machine (`.ci/run` puts it in swarm mode and builds the images).
+//!
+//! Each test gets its own state dir, out dir and recipe copy ([`common::Rig`]), and apps get
+//! random domains, so tests run in parallel without touching each other.
+
+mod artefacts;
+mod common;
+mod dependencies;
+mod hygiene;
+mod install;
+mod ladder;
+mod nightly;
+mod service;
+mod warm;

@@ -1,0 +1,472 @@
+//! Warm canonicals and the quick lane (SPEC §5) on the real swarm: seeding a canonical from
+//! the latest release, the snapshot round trip, `--quick` green and red, no canonical → cold,
+//! a red seed, and the janitor leaving `warm-*` alone.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// `ccci warm <args…> --state-dir <rig state>` (plus `--domain` when given).
+fn warm(rig: &Rig, args: &[&str], domain: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(ccci_bin());
+    cmd.arg("warm")
+        .args(args)
+        .arg("--state-dir")
+        .arg(rig.state_dir())
+        .env_remove("CCCI_SUITES")
+        .stdin(Stdio::null());
+    if let Some(d) = domain {
+        cmd.arg("--domain").arg(d);
+    }
+    cmd.output().unwrap()
+}
+
+fn seed(rig: &Rig, recipe: &Path, suites: &Path, stages: &str, domain: Option<&str>) -> Run {
+    let out = rig.path("seed-out");
+    let output = warm(
+        rig,
+        &[
+            "seed",
+            recipe.to_str().unwrap(),
+            "--suites",
+            suites.to_str().unwrap(),
+            "--stages",
+            stages,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        domain,
+    );
+    rig.finish(output, "seed-out")
+}
+
+fn record(rig: &Rig, recipe: &str) -> Option<Value> {
+    std::fs::read(rig.state_dir().join("warm").join(format!("{recipe}.json")))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap())
+}
+
+fn env_type(rig: &Rig, rec: &Value) -> String {
+    let path = rig
+        .state_dir()
+        .join("warm")
+        .join(rec["recipe"].as_str().unwrap())
+        .join(rec["generation"].as_str().unwrap())
+        .join("app.env");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("TYPE="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn assert_undeployed_with_data(stack: &str) {
+    assert!(
+        engine_objects("service", stack).is_empty(),
+        "services left: {:?}",
+        engine_objects("service", stack)
+    );
+    assert_eq!(
+        engine_objects("volume", stack),
+        vec![format!("{stack}_data")],
+        "the canonical keeps its volume"
+    );
+    assert_eq!(
+        engine_objects("secret", stack).len(),
+        2,
+        "the canonical keeps its secrets"
+    );
+}
+
+#[test]
+fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
+    let rig = Rig::new();
+    let domain = "warmtest.local";
+    let stack = "warm-wpass_warmtest_local";
+    let _guard = Guard {
+        pids: Vec::new(),
+        stacks: vec![stack.to_string()],
+    };
+    let recipe = rig.git_recipe("fixture-web", "wpass", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
+    let head = git(&recipe, &["rev-parse", "HEAD"]);
+    let release = git(&recipe, &["rev-parse", "1.1.0+1.1.0^{commit}"]);
+    let suites = rig.suite_copy("fixture-web", "wpass");
+
+    // Seed: the latest release (not the head) on the stable domain; green → canonical.
+    let s = seed(
+        &rig,
+        &recipe,
+        &suites,
+        "install,backup_restore",
+        Some(domain),
+    );
+    assert_eq!(s.code, 0, "{}", s.explain());
+    assert_eq!(s.results()["verdict"], "green");
+    assert_eq!(s.results()["domain"], "warm-wpass.warmtest.local");
+    assert_eq!(s.results()["head_commit"].as_str(), Some(release.as_str()));
+    assert!(
+        s.stdout.contains("warm canonical: wpass 1.1.0+1.1.0"),
+        "{}",
+        s.stdout
+    );
+    let rec = record(&rig, "wpass").expect("a record after a green seed");
+    assert_eq!(rec["recipe"], "wpass");
+    assert_eq!(rec["domain"], "warm-wpass.warmtest.local");
+    assert_eq!(rec["version"], "1.1.0+1.1.0");
+    assert_eq!(rec["commit"].as_str(), Some(release.as_str()));
+    assert_eq!(rec["status"], "green");
+    assert!(rec["ts"].as_str().is_some_and(|t| !t.is_empty()));
+    let shown = warm(&rig, &["show", "wpass"], None);
+    assert!(shown.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&shown.stdout).unwrap(), rec);
+    let gen_dir = rig
+        .state_dir()
+        .join("warm/wpass")
+        .join(rec["generation"].as_str().unwrap());
+    assert!(gen_dir.join("snapshot/manifest.json").is_file());
+    assert!(gen_dir.join("snapshot/data.tar.gz").is_file());
+    assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
+    assert_undeployed_with_data(stack);
+    let volume = format!("{stack}_data");
+    let seeded = volume_tree(&volume);
+    let marker = seeded
+        .get(".ccci-marker")
+        .cloned()
+        .expect("the seed's data marker is in the volume");
+    assert!(String::from_utf8_lossy(&marker).starts_with("ccci-marker-"));
+    let record_bytes = std::fs::read(rig.state_dir().join("warm/wpass.json")).unwrap();
+
+    // The snapshot round-trips byte-identically.
+    let mount = volume_mountpoint(&volume);
+    std::fs::write(mount.join(".ccci-marker"), b"changed").unwrap();
+    std::fs::write(mount.join("junk"), b"not in the snapshot").unwrap();
+    let restored = warm(&rig, &["restore", "wpass"], None);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_eq!(
+        volume_tree(&volume),
+        seeded,
+        "restore gives back exactly the snapshot"
+    );
+
+    // --quick on a good head: reattach, upgrade in place, functional; green; canonical kept.
+    let q = rig.run(
+        &recipe,
+        Some(&suites),
+        &[
+            "--quick",
+            "--stages",
+            "upgrade,functional",
+            "--domain",
+            domain,
+        ],
+    );
+    assert_eq!(q.code, 0, "{}", q.explain());
+    let r = q.results();
+    assert_eq!(r["mode"], "quick");
+    assert_eq!(r["verdict"], "green");
+    assert_eq!(r["stack"], stack);
+    assert_eq!(r["base_version"], "1.1.0+1.1.0");
+    assert_eq!(r["head_commit"].as_str(), Some(head.as_str()));
+    assert_eq!(r["deploy_count"], 2, "reattach + upgrade");
+    assert_eq!(q.rung("upgrade")["status"], "pass");
+    assert_eq!(q.rung("functional")["status"], "pass");
+    assert_eq!(q.rung("backup_restore")["status"], "skip");
+    assert!(q.stdout.contains("quick lane"), "{}", q.stdout);
+    assert_eq!(
+        std::fs::read(rig.state_dir().join("warm/wpass.json")).unwrap(),
+        record_bytes,
+        "quick never advances the canonical"
+    );
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&volume).get(".ccci-marker"),
+        Some(&marker),
+        "the data written at seed time is still there"
+    );
+    assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
+
+    // The janitor never touches a warm canonical, even with no owner and no age limit.
+    let janitor = Command::new(ccci_bin())
+        .args(["janitor", "--unknown-after-secs", "0", "--domain", domain])
+        .arg("--state-dir")
+        .arg(rig.state_dir())
+        .output()
+        .unwrap();
+    assert!(janitor.status.success());
+    assert_undeployed_with_data(stack);
+    assert_eq!(volume_tree(&volume).get(".ccci-marker"), Some(&marker));
+
+    // A green re-seed starts cold (the old data is gone), then replaces the canonical: a new
+    // generation, the old one dropped.
+    let again = seed(&rig, &recipe, &suites, "install", Some(domain));
+    assert_eq!(again.code, 0, "{}", again.explain());
+    let rec2 = record(&rig, "wpass").unwrap();
+    assert_eq!(rec2["version"], "1.1.0+1.1.0");
+    assert_ne!(rec2["generation"], rec["generation"]);
+    assert!(!gen_dir.exists(), "the old generation is dropped");
+    assert_undeployed_with_data(stack);
+    assert!(
+        !volume_tree(&volume).contains_key(".ccci-marker"),
+        "a seed starts from an empty volume"
+    );
+}
+
+#[test]
+fn quick_whose_upgrade_crash_loops_is_red_and_puts_the_snapshot_back() {
+    let rig = Rig::new();
+    let stack = "warm-wcrash_ci_local";
+    let _guard = Guard {
+        pids: Vec::new(),
+        stacks: vec![stack.to_string()],
+    };
+    let recipe = rig.git_recipe(
+        "fixture-web",
+        "wcrash",
+        &["1.0.0", "1.1.0"],
+        "1.2.0",
+        |dir| {
+            edit(
+                dir,
+                "compose.yml",
+                "      - CRASH_AT_START\n",
+                "      - CRASH_AT_START=1\n",
+            )
+        },
+    );
+    let suites = rig.suite_copy("fixture-web", "wcrash");
+    let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let rec = record(&rig, "wcrash").unwrap();
+    let record_bytes = std::fs::read(rig.state_dir().join("warm/wcrash.json")).unwrap();
+    let volume = format!("{stack}_data");
+    let snapshot = volume_tree(&volume);
+    // Drift the volume, so only a real restore brings back the snapshot's exact data.
+    std::fs::write(
+        volume_mountpoint(&volume).join("drift"),
+        b"written after the snapshot",
+    )
+    .unwrap();
+
+    let q = rig.run(&recipe, Some(&suites), &["--quick", "--stages", "upgrade"]);
+    assert_eq!(q.code, 1, "{}", q.explain());
+    let r = q.results();
+    assert_eq!(r["mode"], "quick");
+    assert_eq!(r["verdict"], "red");
+    assert_eq!(
+        q.rung("install")["status"],
+        "pass",
+        "the reattach itself works"
+    );
+    assert_crash_loop_failure(r, "upgrade");
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&volume),
+        snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &rec), "wcrash:1.1.0+1.1.0");
+    assert_eq!(
+        std::fs::read(rig.state_dir().join("warm/wcrash.json")).unwrap(),
+        record_bytes
+    );
+}
+
+#[test]
+fn quick_without_a_canonical_runs_cold() {
+    let rig = Rig::new();
+    let recipe = rig.git_recipe("fixture-web", "wnone", &["1.0.0"], "1.1.0", |_| {});
+    let run = rig.run(&recipe, None, &["--quick", "--stages", "install"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert_eq!(run.results()["mode"], "cold");
+    assert!(run.stderr.contains("no warm canonical"), "{}", run.stderr);
+    let stack = run.stack();
+    assert!(!stack.starts_with("warm-"), "{stack}");
+    assert!(
+        leftovers(&stack).is_empty(),
+        "left: {:?}",
+        leftovers(&stack)
+    );
+    assert!(record(&rig, "wnone").is_none());
+}
+
+#[test]
+fn a_red_seed_makes_no_canonical_and_leaves_nothing() {
+    let rig = Rig::new();
+    let stack = "warm-wred_ci_local";
+    let _guard = Guard {
+        pids: Vec::new(),
+        stacks: vec![stack.to_string()],
+    };
+    // The latest release crash-loops.
+    let recipe = rig.git_recipe("fixture-web", "wred", &["1.0.0"], "1.1.0", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "      - CRASH_AT_START\n",
+            "      - CRASH_AT_START=1\n",
+        )
+    });
+    git(
+        &recipe,
+        &["tag", "-a", "1.1.0+1.1.0", "-m", "release 1.1.0"],
+    );
+    let suites = rig.suite_copy("fixture-web", "wred");
+    let s = seed(&rig, &recipe, &suites, "install", None);
+    assert_eq!(s.code, 1, "{}", s.explain());
+    assert_eq!(s.results()["verdict"], "red");
+    assert!(s.stdout.contains("no warm canonical"), "{}", s.stdout);
+    assert!(record(&rig, "wred").is_none());
+    assert!(leftovers(stack).is_empty(), "left: {:?}", leftovers(stack));
+}
+
+#[test]
+fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
+    let rig = Rig::new();
+    let stack = "warm-wint_ci_local";
+    let mut guard = Guard {
+        pids: Vec::new(),
+        stacks: vec![stack.to_string()],
+    };
+    // The head never turns healthy: the quick run sits in its upgrade until interrupted.
+    let recipe = rig.git_recipe("fixture-web", "wint", &["1.0.0", "1.1.0"], "1.2.0", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "      - NEVER_HEALTHY\n",
+            "      - NEVER_HEALTHY=1\n",
+        )
+    });
+    let suites = rig.suite_copy("fixture-web", "wint");
+    let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let rec = record(&rig, "wint").unwrap();
+    let volume = format!("{stack}_data");
+    let snapshot = volume_tree(&volume);
+    std::fs::write(
+        volume_mountpoint(&volume).join("drift"),
+        b"written after the snapshot",
+    )
+    .unwrap();
+
+    let child = rig
+        .command(
+            &recipe,
+            Some(&suites),
+            &["--quick", "--stages", "upgrade"],
+            "out",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    guard.pids.push(child.id());
+    let label = format!("{{{{index .Spec.Labels \"coop-cloud.{stack}.chaos-version\"}}}}");
+    wait_until("the quick run's upgrade is deployed", 120, || {
+        Command::new("docker")
+            .args([
+                "service",
+                "inspect",
+                &format!("{stack}_app"),
+                "--format",
+                &label,
+            ])
+            .output()
+            .is_ok_and(|o| {
+                let l = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                o.status.success() && !l.is_empty() && l != "<no value>"
+            })
+    });
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = rx
+        .recv_timeout(std::time::Duration::from_secs(180))
+        .expect("the interrupted quick run finishes within 180 s")
+        .unwrap();
+    let run = rig.finish(output, "out");
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["mode"], "quick");
+    assert_eq!(r["verdict"], "red");
+    assert_eq!(r["flags"]["interrupted"], true);
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&volume),
+        snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &rec), "wint:1.1.0+1.1.0");
+}
+
+#[test]
+fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keeps_it() {
+    let rig = Rig::new();
+    let stack = "warm-wprom_ci_local";
+    let _guard = Guard {
+        pids: Vec::new(),
+        stacks: vec![stack.to_string()],
+    };
+    let recipe = rig.git_recipe("fixture-web", "wprom", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
+    git(
+        &recipe,
+        &["tag", "-a", "1.2.0+1.2.0", "-m", "release 1.2.0"],
+    );
+    let suites = rig.suite_copy("fixture-web", "wprom");
+    let toml = suites.join("wprom/suite.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("warm = true\n{text}")).unwrap();
+
+    // A full cold run, no ref, of the latest release of an enrolled recipe: green promotes.
+    let run = rig.run(&recipe, Some(&suites), &[]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert_eq!(run.results()["mode"], "cold");
+    assert_eq!(run.results()["level"], 4);
+    assert_eq!(run.results()["domain"], "warm-wprom.ci.local");
+    let rec = record(&rig, "wprom").expect("a green cold run on the latest release promotes");
+    assert_eq!(rec["version"], "1.2.0+1.2.0");
+    assert_undeployed_with_data(stack);
+    let volume = format!("{stack}_data");
+    let kept = volume_tree(&volume);
+    let record_bytes = std::fs::read(rig.state_dir().join("warm/wprom.json")).unwrap();
+
+    // A new release that crash-loops: its seed is red and the old canonical stays as it was.
+    edit(
+        &recipe,
+        "compose.yml",
+        "      - CRASH_AT_START\n",
+        "      - CRASH_AT_START=1\n",
+    );
+    commit_all(&recipe, "release 1.3.0");
+    git(
+        &recipe,
+        &["tag", "-a", "1.3.0+1.2.0", "-m", "release 1.3.0"],
+    );
+    let s = seed(&rig, &recipe, &suites, "install", None);
+    assert_eq!(s.code, 1, "{}", s.explain());
+    assert!(
+        s.stdout
+            .contains("the canonical stays at wprom 1.2.0+1.2.0"),
+        "{}",
+        s.stdout
+    );
+    assert_eq!(
+        std::fs::read(rig.state_dir().join("warm/wprom.json")).unwrap(),
+        record_bytes
+    );
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&volume),
+        kept,
+        "the old canonical's data is back, byte for byte"
+    );
+}

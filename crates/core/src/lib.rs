@@ -1,0 +1,30 @@
+//! cc-ci's pure core.
+//!
+//! **Architecture invariant:** nothing in this crate does I/O — no files, processes, clocks,
+//! randomness or network. Every function takes observed state in and returns a decision or a
+//! model out, so it cannot fail on the outside world and is tested with data tables.
+//!
+//! # Layout
+//! - [`secret`]: secret values that refuse to print, and the redactor.
+//! - [`ladder`]: rungs, the level ladder and the verdict.
+//! - [`results`]: the versioned `results.json` record.
+//! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
+//! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
+//! - [`naming`]: app domains, stack names and secret names as abra derives them.
+//! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
+//! - [`suite`]: `suite.toml` test-suite metadata.
+//! - [`version`]: release tags, the upgrade base, chaos-version labels.
+//! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
+//! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
+
+pub mod compose;
+pub mod envfile;
+pub mod junit_input;
+pub mod ladder;
+pub mod livewarm;
+pub mod naming;
+pub mod readiness;
+pub mod results;
+pub mod secret;
+pub mod suite;
+pub mod version;

@@ -1,0 +1,139 @@
+//! `results.json`: the record of one run. Versioned by [`SCHEMA_VERSION`]; every reader
+//! (card, comment, JUnit, dashboard) renders from this and nothing else.
+
+use crate::ladder::{Rung, RungOutcome, RungStatus, SkipKind, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// A fresh app, torn down at the end: the authoritative default.
+    Cold,
+    /// Reattach a warm canonical and upgrade it in place (never gates a merge).
+    Quick,
+}
+
+/// One functional (or integration, recipe-local) test case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCase {
+    pub name: String,
+    pub status: RungStatus,
+    pub duration_ms: u64,
+    /// Failure or skip message, already redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RungResult {
+    pub name: Rung,
+    pub status: RungStatus,
+    /// Why it failed or was skipped; for a pass, an optional note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// For skips: intentional (`EXPECTED_NA`) or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipKind>,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestCase>,
+}
+
+impl RungResult {
+    pub fn outcome(&self) -> RungOutcome {
+        RungOutcome {
+            rung: self.name,
+            status: self.status,
+            skip: self.skip,
+        }
+    }
+}
+
+/// What went wrong, for the comment and the card: the first failure of the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rung: Option<Rung>,
+    pub message: String,
+    /// The service the failure is about, if any (e.g. `app`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The swarm task error (`Err` of the task status), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_error: Option<String>,
+    /// The last lines of the failing service's log, redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_tail: Vec<String>,
+}
+
+/// Boolean facts about the run that a reader should be able to trust.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFlags {
+    /// After teardown nothing of the stack remained on the engine.
+    pub clean_teardown: bool,
+    /// No generated secret value was found in any artefact before redaction was applied
+    /// to logs (a leak in the app's own log is redacted and reported here as `false`).
+    pub no_secret_leak: bool,
+    /// The run was interrupted (Ctrl-C, deadline).
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResults {
+    pub schema: u32,
+    pub run_id: String,
+    pub recipe: String,
+    /// Where the recipe came from: a directory or a git URL.
+    pub source: String,
+    /// The ref asked for (`--ref`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_ref: Option<String>,
+    /// The commit under test, when the recipe is a git repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_commit: Option<String>,
+    /// The release the upgrade starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_version: Option<String>,
+    /// The version deployed last (the head's label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_version: Option<String>,
+    pub mode: RunMode,
+    pub domain: String,
+    pub stack: String,
+    pub verdict: Verdict,
+    pub level: u8,
+    pub expected_level: u8,
+    /// Ladder rungs first, bottom to top, then rungs beside the ladder.
+    pub rungs: Vec<RungResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Milliseconds per phase: create, pull, deploy, converge, teardown, … .
+    pub timings_ms: BTreeMap<String, u64>,
+    pub deploy_count: u32,
+    pub flags: RunFlags,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    /// Link to the run page, when a server knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
+}
+
+impl RunResults {
+    pub fn rung(&self, rung: Rung) -> Option<&RungResult> {
+        self.rungs.iter().find(|r| r.name == rung)
+    }
+
+    pub fn outcomes(&self) -> Vec<RungOutcome> {
+        self.rungs.iter().map(RungResult::outcome).collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("results serialise")
+    }
+}

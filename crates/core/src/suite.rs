@@ -1,0 +1,420 @@
+//! A recipe's test suite metadata: `suite.toml`, in the CI's suite tree
+//! (`<suites>/<recipe>/suite.toml`) or shipped in the recipe repo (`.ccci/suite.toml`).
+//!
+//! Keys are the SPEC's names in snake case: `health_path` (HEALTH_PATH), `deploy_timeout`
+//! (DEPLOY_TIMEOUT), `ready_probes` (READY_PROBE), `upgrade_base_version`
+//! (UPGRADE_BASE_VERSION), `expected_na` (EXPECTED_NA), `backup.verify` (BACKUP_VERIFY), …
+//! A malformed file is an error naming the file, line and field.
+
+use crate::ladder::Rung;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+pub const DEFAULT_DEPLOY_TIMEOUT_SECS: u64 = 300;
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct SuiteError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suite {
+    pub health_path: String,
+    pub deploy_timeout_secs: u64,
+    pub ready_probes: Vec<ReadyProbe>,
+    pub upgrade_base_version: Option<String>,
+    /// Rungs declared not applicable, with the reason.
+    pub expected_na: BTreeMap<Rung, String>,
+    /// Overlay compose files (relative to the suite dir) added to `COMPOSE_FILE`.
+    pub compose_overlays: Vec<String>,
+    /// Extra app env set in `.env` before the first deploy.
+    pub app_env: BTreeMap<String, String>,
+    pub backup: BackupSettings,
+    /// Hook executables (relative to the suite dir), by hook name.
+    pub hooks: BTreeMap<String, String>,
+    pub http_checks: Vec<HttpCheck>,
+    /// Dependencies the recipe needs (e.g. `keycloak`); integration must verify them.
+    pub dependencies: Vec<String>,
+    /// `OIDC_AT_INSTALL`: the app reads its OIDC settings only at its first start, so they
+    /// are in its `.env` before the single first deploy (names in [`Suite::oidc_env`]).
+    pub oidc_at_install: bool,
+    /// The app env names the OIDC settings go under.
+    pub oidc_env: OidcEnv,
+    /// Enrolled for warm canonicals and the nightly sweep.
+    pub warm: bool,
+}
+
+/// `[oidc_env]`: the names of the app's env variables for its OIDC settings.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcEnv {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl Default for OidcEnv {
+    fn default() -> Self {
+        OidcEnv {
+            issuer: "OIDC_ISSUER".into(),
+            client_id: "OIDC_CLIENT_ID".into(),
+            client_secret: "OIDC_CLIENT_SECRET".into(),
+        }
+    }
+}
+
+impl Default for Suite {
+    fn default() -> Self {
+        Suite {
+            health_path: "/".into(),
+            deploy_timeout_secs: DEFAULT_DEPLOY_TIMEOUT_SECS,
+            ready_probes: Vec::new(),
+            upgrade_base_version: None,
+            expected_na: BTreeMap::new(),
+            compose_overlays: Vec::new(),
+            app_env: BTreeMap::new(),
+            backup: BackupSettings::default(),
+            hooks: BTreeMap::new(),
+            http_checks: Vec::new(),
+            dependencies: Vec::new(),
+            oidc_at_install: false,
+            oidc_env: OidcEnv::default(),
+            warm: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSettings {
+    /// A read-only probe run after each backup take; non-zero exit = capture is bad.
+    pub verify: Option<String>,
+    /// The URL path of the data marker (default `/data/ccci-marker` on the fixture app);
+    /// suites of real apps write and check their marker with hooks instead.
+    pub marker_path: Option<String>,
+    /// Takes before giving up when `verify` keeps failing.
+    pub attempts: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadyProbe {
+    Http { url: String, status: u16 },
+    Tcp { addr: String, connects: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    pub path: String,
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    pub body_contains: Option<String>,
+    pub body_equals: Option<String>,
+    pub name: Option<String>,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuite {
+    health_path: Option<String>,
+    deploy_timeout: Option<toml::Value>,
+    #[serde(default)]
+    ready_probes: Vec<RawProbe>,
+    upgrade_base_version: Option<String>,
+    #[serde(default)]
+    expected_na: BTreeMap<String, String>,
+    #[serde(default)]
+    compose_overlays: Vec<String>,
+    #[serde(default)]
+    app_env: BTreeMap<String, String>,
+    #[serde(default)]
+    backup: BackupSettings,
+    #[serde(default)]
+    hooks: BTreeMap<String, String>,
+    #[serde(default)]
+    http_checks: Vec<HttpCheck>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    oidc_at_install: bool,
+    #[serde(default)]
+    oidc_env: OidcEnv,
+    #[serde(default)]
+    warm: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    http: Option<String>,
+    status: Option<u16>,
+    tcp: Option<String>,
+    connects: Option<u32>,
+}
+
+/// Hook names a suite may define, in lifecycle order.
+pub const HOOKS: &[&str] = &[
+    "install_steps",
+    "post_install",
+    "pre_upgrade",
+    "post_upgrade",
+    "pre_backup",
+    "post_backup",
+    "pre_restore",
+    "post_restore",
+];
+
+/// Parses a duration: whole seconds (`90`) or a number with `s`, `m` or `h` (`5m`).
+pub fn parse_duration_secs(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last()? {
+        (i, 's') => (&t[..i], 1),
+        (i, 'm') => (&t[..i], 60),
+        (i, 'h') => (&t[..i], 3600),
+        _ => (t, 1),
+    };
+    num.trim().parse::<u64>().ok().map(|n| n * mult)
+}
+
+impl Suite {
+    pub fn parse(file: &str, text: &str) -> Result<Suite, SuiteError> {
+        let err = |line: Option<usize>, message: String| SuiteError {
+            file: file.to_string(),
+            line,
+            message,
+        };
+        let line_of = |offset: usize| text[..offset.min(text.len())].lines().count().max(1);
+        let raw: RawSuite = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start + 1));
+            err(line, e.message().to_string())
+        })?;
+        let find_line = |needle: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(needle))
+                .map(|i| i + 1)
+        };
+        let deploy_timeout_secs = match &raw.deploy_timeout {
+            None => DEFAULT_DEPLOY_TIMEOUT_SECS,
+            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
+            Some(toml::Value::String(s)) => parse_duration_secs(s).filter(|n| *n > 0).ok_or_else(|| {
+                err(find_line("deploy_timeout"), format!("deploy_timeout = {s:?} is not a duration; write seconds (300) or \"5m\""))
+            })?,
+            Some(other) => {
+                return Err(err(
+                    find_line("deploy_timeout"),
+                    format!("deploy_timeout = {other} is not a duration; write seconds (300) or \"5m\""),
+                ))
+            }
+        };
+        let mut expected_na = BTreeMap::new();
+        for (name, reason) in raw.expected_na {
+            let rung = Rung::parse(&name).filter(|r| r.on_ladder() && *r != Rung::Install).ok_or_else(|| {
+                err(
+                    find_line(&name),
+                    format!("expected_na: `{name}` is not a rung that can be N/A; use upgrade, backup_restore or functional"),
+                )
+            })?;
+            if reason.trim().is_empty() {
+                return Err(err(
+                    find_line(&name),
+                    format!("expected_na.{name}: give the reason it does not apply"),
+                ));
+            }
+            expected_na.insert(rung, reason);
+        }
+        let mut ready_probes = Vec::new();
+        for (i, p) in raw.ready_probes.into_iter().enumerate() {
+            let probe = match (p.http, p.tcp) {
+                (Some(url), None) => ReadyProbe::Http { url, status: p.status.unwrap_or(200) },
+                (None, Some(addr)) => {
+                    if !addr.contains(':') {
+                        return Err(err(None, format!("ready_probes[{i}]: tcp = {addr:?} must be host:port")));
+                    }
+                    ReadyProbe::Tcp { addr, connects: p.connects.unwrap_or(3) }
+                }
+                _ => {
+                    return Err(err(
+                        None,
+                        format!("ready_probes[{i}]: give exactly one of `http = \"/path\"` or `tcp = \"host:port\"`"),
+                    ))
+                }
+            };
+            ready_probes.push(probe);
+        }
+        for name in raw.hooks.keys() {
+            if !HOOKS.contains(&name.as_str()) {
+                return Err(err(
+                    find_line(name),
+                    format!(
+                        "hooks.{name} is not a known hook; known hooks: {}",
+                        HOOKS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let health_path = raw.health_path.unwrap_or_else(|| "/".into());
+        if !health_path.starts_with('/') {
+            return Err(err(
+                find_line("health_path"),
+                format!("health_path = {health_path:?} must start with /"),
+            ));
+        }
+        if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
+            return Err(err(
+                find_line("oidc_at_install"),
+                "oidc_at_install = true needs dependencies = [\"keycloak\"]".into(),
+            ));
+        }
+        Ok(Suite {
+            health_path,
+            deploy_timeout_secs,
+            ready_probes,
+            upgrade_base_version: raw.upgrade_base_version,
+            expected_na,
+            compose_overlays: raw.compose_overlays,
+            app_env: raw.app_env,
+            backup: raw.backup,
+            hooks: raw.hooks,
+            http_checks: raw.http_checks,
+            dependencies: raw.dependencies,
+            oidc_at_install: raw.oidc_at_install,
+            oidc_env: raw.oidc_env,
+            warm: raw.warm,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_suite() {
+        let text = r#"
+health_path = "/health"
+deploy_timeout = "2m"
+upgrade_base_version = "1.0.0+1.0.0"
+compose_overlays = ["compose.ccci.yml"]
+dependencies = []
+warm = true
+
+[expected_na]
+backup_restore = "stateless: nothing to back up"
+
+[app_env]
+GREETING = "hi"
+
+[backup]
+verify = "verify-backup"
+
+[hooks]
+pre_upgrade = "hooks/pre-upgrade"
+
+[[ready_probes]]
+http = "/version"
+status = 200
+
+[[ready_probes]]
+tcp = "127.0.0.1:5432"
+connects = 2
+
+[[http_checks]]
+path = "/"
+body_contains = "fixture"
+"#;
+        let s = Suite::parse("suite.toml", text).unwrap();
+        assert_eq!(s.health_path, "/health");
+        assert_eq!(s.deploy_timeout_secs, 120);
+        assert_eq!(
+            s.expected_na.get(&Rung::BackupRestore).unwrap(),
+            "stateless: nothing to back up"
+        );
+        assert_eq!(s.ready_probes.len(), 2);
+        assert_eq!(
+            s.ready_probes[1],
+            ReadyProbe::Tcp {
+                addr: "127.0.0.1:5432".into(),
+                connects: 2
+            }
+        );
+        assert_eq!(s.http_checks[0].status, 200);
+        assert_eq!(s.backup.verify.as_deref(), Some("verify-backup"));
+        assert!(s.warm);
+        assert!(!s.oidc_at_install);
+        assert_eq!(s.oidc_env, OidcEnv::default());
+    }
+
+    #[test]
+    fn oidc_settings() {
+        let text = "dependencies = [\"keycloak\"]\noidc_at_install = true\n[oidc_env]\nissuer = \"SSO_ISSUER\"\n";
+        let s = Suite::parse("suite.toml", text).unwrap();
+        assert!(s.oidc_at_install);
+        assert_eq!(s.oidc_env.issuer, "SSO_ISSUER");
+        assert_eq!(s.oidc_env.client_id, "OIDC_CLIENT_ID");
+        assert_eq!(s.oidc_env.client_secret, "OIDC_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let cases: &[(&str, Option<usize>, &str)] = &[
+            (
+                "health_path = \"/\"\nhelth_path = 1\n",
+                Some(2),
+                "unknown field `helth_path`",
+            ),
+            (
+                "deploy_timeout = \"soon\"\n",
+                Some(1),
+                "deploy_timeout = \"soon\" is not a duration",
+            ),
+            (
+                "[expected_na]\ninstall = \"no\"\n",
+                Some(2),
+                "not a rung that can be N/A",
+            ),
+            (
+                "[expected_na]\nfunctional = \"\"\n",
+                Some(2),
+                "give the reason",
+            ),
+            ("[hooks]\npre_party = \"x\"\n", Some(2), "not a known hook"),
+            ("[[ready_probes]]\nstatus = 200\n", None, "exactly one of"),
+            ("health_path = \"health\"\n", Some(1), "must start with /"),
+            ("oidc_at_install = true\n", Some(1), "needs dependencies"),
+            (
+                "dependencies = [\"keycloak\"]\n[oidc_env]\nissuer_url = \"X\"\n",
+                Some(3),
+                "unknown field `issuer_url`",
+            ),
+            ("health_path = \n", Some(1), ""),
+        ];
+        for (text, line, needle) in cases {
+            let e = Suite::parse("suites/x/suite.toml", text).unwrap_err();
+            assert_eq!(e.file, "suites/x/suite.toml");
+            assert_eq!(e.line, *line, "{text:?}: {e}");
+            assert!(e.message.contains(needle), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        for (t, want) in [
+            ("90", Some(90)),
+            ("5m", Some(300)),
+            ("1h", Some(3600)),
+            ("2 s", Some(2)),
+            ("x", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_duration_secs(t), want, "{t}");
+        }
+    }
+}

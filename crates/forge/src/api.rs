@@ -1,0 +1,250 @@
+//! The parts of Gitea's API objects cc-ci reads and writes (Gitea and Forgejo share them).
+//! Field names follow Gitea's swagger definitions (`Comment`, `PullRequest`, `PRBranchInfo`,
+//! `RepoCollaboratorPermission`, `CreateStatusOption`, `CommitStatus`, `User`); fields cc-ci
+//! does not use are not modelled and are ignored when present.
+
+use crate::trigger::Permission;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+/// A repository, `owner/name`, validated so it can only ever be two URL path segments.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepoName {
+    owner: String,
+    name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid repository {0:?}: expected owner/name (letters, digits, '-', '_', '.')")]
+pub struct BadRepoName(pub String);
+
+impl RepoName {
+    pub fn new(owner: &str, name: &str) -> Result<RepoName, BadRepoName> {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.len() <= 100
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if valid(owner) && valid(name) {
+            Ok(RepoName {
+                owner: owner.to_string(),
+                name: name.to_string(),
+            })
+        } else {
+            Err(BadRepoName(format!("{owner}/{name}")))
+        }
+    }
+
+    /// Parses `owner/name` (Gitea's `full_name`).
+    pub fn parse(full_name: &str) -> Result<RepoName, BadRepoName> {
+        match full_name.trim().split_once('/') {
+            Some((owner, name)) => {
+                RepoName::new(owner, name).map_err(|_| BadRepoName(full_name.to_string()))
+            }
+            None => Err(BadRepoName(full_name.to_string())),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `owner/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+impl Serialize for RepoName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.full_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for RepoName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RepoName::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Gitea's `User`, the fields cc-ci reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub login: String,
+}
+
+/// Gitea's `Comment` (an issue or PR conversation comment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    pub user: User,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(default)]
+    pub html_url: String,
+    /// Web URL of the issue, ending in its number (`…/owner/repo/issues/7`); Gitea leaves it
+    /// empty for comments on pull requests.
+    #[serde(default)]
+    pub issue_url: String,
+    /// Web URL of the PR (`…/owner/repo/pulls/7`); empty for comments on plain issues.
+    #[serde(default)]
+    pub pull_request_url: String,
+}
+
+impl Comment {
+    /// The number of the issue or PR the comment is on, read from the tail of its URLs.
+    pub fn issue_number(&self) -> Option<u64> {
+        [&self.issue_url, &self.pull_request_url]
+            .into_iter()
+            .find_map(|url| url.trim_end_matches('/').rsplit('/').next()?.parse().ok())
+    }
+
+    /// Whether the comment is on a pull request (Gitea fills `pull_request_url` only then).
+    pub fn is_on_pull(&self) -> bool {
+        !self.pull_request_url.is_empty()
+    }
+}
+
+/// Gitea's `PullRequest`, the fields cc-ci reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    /// `open` or `closed`.
+    pub state: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub html_url: String,
+    pub head: PrBranch,
+    #[serde(default)]
+    pub merged: bool,
+}
+
+impl PullRequest {
+    pub fn is_open(&self) -> bool {
+        self.state == "open"
+    }
+}
+
+/// Gitea's `PRBranchInfo`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrBranch {
+    #[serde(rename = "ref", default)]
+    pub branch: String,
+    pub sha: String,
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Gitea's `RepoCollaboratorPermission`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub(crate) struct RepoCollaboratorPermission {
+    pub permission: String,
+}
+
+/// A commit status state (`CommitStatusState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusState {
+    Pending,
+    Success,
+    Failure,
+    Error,
+    Warning,
+}
+
+impl StatusState {
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusState::Pending => "pending",
+            StatusState::Success => "success",
+            StatusState::Failure => "failure",
+            StatusState::Error => "error",
+            StatusState::Warning => "warning",
+        }
+    }
+}
+
+/// Gitea's `CreateStatusOption`: what `POST /repos/{o}/{r}/statuses/{sha}` takes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    pub state: StatusState,
+    /// The status's name on the PR, e.g. `cc-ci`. One status per context: a newer post
+    /// replaces what the PR shows.
+    pub context: String,
+    pub description: String,
+    /// The run page.
+    pub target_url: String,
+}
+
+/// Gitea's `CommitStatus`, as returned after posting one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitStatus {
+    pub id: i64,
+    /// Gitea names the state `status` in responses.
+    pub status: StatusState,
+    #[serde(default)]
+    pub context: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub target_url: String,
+}
+
+/// A repository permission as the forge reported it.
+pub(crate) fn permission_of(p: &RepoCollaboratorPermission) -> Permission {
+    Permission::parse(&p.permission)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_names_are_two_safe_segments() {
+        assert_eq!(
+            RepoName::parse("coop-cloud/traefik").map(|r| r.full_name()),
+            Ok("coop-cloud/traefik".to_string())
+        );
+        for bad in [
+            "", "a", "a/", "/b", "a/b/c", "../b", "a/..", "a b/c", "a/b?x", "a/%2e",
+        ] {
+            assert!(RepoName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_a_gitea_comment() {
+        let json = r#"{"id":42,"html_url":"https://git.example/o/r/pulls/7#issuecomment-42",
+            "pull_request_url":"https://git.example/o/r/pulls/7",
+            "issue_url":"",
+            "user":{"id":3,"login":"alice","full_name":"","email":"a@x"},
+            "original_author":"","original_author_id":0,"body":"!testme","assets":[],
+            "created_at":"2024-05-01T12:00:00+02:00","updated_at":"2024-05-01T10:00:00Z"}"#;
+        let c: Comment = serde_json::from_str(json).unwrap();
+        assert_eq!(c.issue_number(), Some(7));
+        assert!(c.is_on_pull());
+        assert_eq!(c.created_at, c.updated_at);
+        assert_eq!(c.user.login, "alice");
+    }
+}

@@ -1,0 +1,1025 @@
+//! **A Gitea stand-in for tests** (feature `standin`). Gitea cannot run on the build
+//! machine, so tests of the forge client and of the service talk to this instead: an HTTP
+//! server on `127.0.0.1:0` that implements exactly the routes cc-ci calls, with Gitea's
+//! paths, query parameters, status codes and JSON shapes as Gitea's published API (its
+//! swagger definitions and API handlers) describes them, over in-memory state. It is not
+//! Gitea: behaviour cc-ci does not use is absent.
+//!
+//! Routes (under `/api/v1`), each requiring `Authorization: token …` of a known token:
+//! - `GET  /repos/{owner}/{repo}/pulls?state=&page=&limit=`
+//! - `GET  /repos/{owner}/{repo}/pulls/{index}`
+//! - `GET  /repos/{owner}/{repo}/issues/comments?since=&before=&page=&limit=` — comments
+//!   *updated* at/after `since`, oldest *created* first, like Gitea
+//! - `GET  /repos/{owner}/{repo}/issues/{index}/comments?since=&before=`
+//! - `POST /repos/{owner}/{repo}/issues/{index}/comments` `{"body"}` → 201
+//! - `PATCH /repos/{owner}/{repo}/issues/comments/{id}` `{"body"}` → 200
+//! - `GET  /repos/{owner}/{repo}/collaborators/{user}/permission` — 403 unless the token's
+//!   user is a repo admin/owner or asks about themself, like Gitea
+//! - `POST /repos/{owner}/{repo}/statuses/{sha}` `CreateStatusOption` → 201
+//!
+//! Test controls are methods on [`Standin`]: add repos, PRs, comments (with chosen creation
+//! times), permissions and tokens; push a new head; edit or delete a comment as a user would;
+//! read statuses, comments and the bot's edits; make the next requests fail; build a signed
+//! `issue_comment` webhook delivery for a comment.
+//!
+//! Times are emitted in UTC+02:00, as a Gitea host in that zone would, so clients must
+//! honour offsets.
+
+use crate::api::{BadRepoName, RepoName};
+use crate::trigger::Permission;
+use crate::webhook;
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use ccci_core::secret::Secret;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running stand-in. Dropping it stops the server.
+pub struct Standin {
+    addr: SocketAddr,
+    state: Shared,
+    /// Fires the server's graceful shutdown; taken by `stop` or `Drop`.
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// The state the HTTP handlers and the test controls share. A plain mutex: every critical
+/// section is short and never held across an `.await`.
+type Shared = Arc<Mutex<State>>;
+
+/// A comment as the stand-in holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandinComment {
+    pub id: u64,
+    pub repo: String,
+    pub number: u64,
+    pub author: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A commit status as posted to the stand-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandinStatus {
+    pub id: i64,
+    pub sha: String,
+    pub state: String,
+    pub context: String,
+    pub description: String,
+    pub target_url: String,
+    pub creator: String,
+}
+
+/// One `PATCH` of a comment through the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandinEdit {
+    pub comment_id: u64,
+    pub by: String,
+    pub old_body: String,
+    pub new_body: String,
+}
+
+/// A signed webhook delivery, ready to POST: headers and raw body.
+#[derive(Clone, Debug)]
+pub struct WebhookDelivery {
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct State {
+    base_url: String,
+    next_comment_id: u64,
+    next_status_id: i64,
+    next_delivery: u64,
+    /// token → login
+    tokens: HashMap<String, String>,
+    /// lowercase login → (id, login)
+    users: BTreeMap<String, (i64, String)>,
+    repos: BTreeMap<String, Repo>,
+    comments: Vec<StandinComment>,
+    edits: Vec<StandinEdit>,
+    fail_next: VecDeque<u16>,
+    requests: Vec<String>,
+}
+
+struct Repo {
+    id: i64,
+    owner: String,
+    name: String,
+    next_index: u64,
+    issues: BTreeMap<u64, Issue>,
+    /// lowercase login → permission
+    permissions: HashMap<String, Permission>,
+    statuses: Vec<StandinStatus>,
+}
+
+struct Issue {
+    id: i64,
+    is_pull: bool,
+    open: bool,
+    title: String,
+    author: String,
+    branch: String,
+    head_sha: String,
+    created: OffsetDateTime,
+    updated: OffsetDateTime,
+}
+
+fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Gitea stores whole seconds.
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+fn fmt_time(t: OffsetDateTime) -> String {
+    let zone = UtcOffset::from_hms(2, 0, 0).unwrap_or(UtcOffset::UTC);
+    t.to_offset(zone)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+impl Standin {
+    /// Starts the stand-in on `127.0.0.1:0`.
+    pub async fn start() -> std::io::Result<Standin> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state: Shared = Arc::new(Mutex::new(State {
+            base_url: format!("http://{addr}"),
+            next_comment_id: 1000,
+            next_status_id: 1,
+            ..State::default()
+        }));
+        let app = router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Standin {
+            addr,
+            state,
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    /// The web root, `http://127.0.0.1:PORT` (give it to `GiteaClient::new`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server, waiting at most 5 s for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+    }
+
+    /// Lets `token` act as `login` (created if new).
+    pub fn add_token(&self, token: &str, login: &str) {
+        let mut s = lock(&self.state);
+        s.user(login);
+        s.tokens.insert(token.to_string(), login.to_string());
+    }
+
+    /// Creates a repository `owner/name`; its owner gets the `owner` permission.
+    pub fn add_repo(&self, full_name: &str) -> Result<RepoName, BadRepoName> {
+        let repo = RepoName::parse(full_name)?;
+        let mut s = lock(&self.state);
+        s.user(repo.owner());
+        let id = s.repos.len() as i64 + 1;
+        s.repos.entry(repo.full_name()).or_insert_with(|| Repo {
+            id,
+            owner: repo.owner().to_string(),
+            name: repo.name().to_string(),
+            next_index: 1,
+            issues: BTreeMap::new(),
+            permissions: HashMap::from([(repo.owner().to_lowercase(), Permission::Owner)]),
+            statuses: Vec::new(),
+        });
+        Ok(repo)
+    }
+
+    /// Makes `login` a collaborator with `permission` (`Permission::None` removes them).
+    pub fn set_permission(&self, repo: &RepoName, login: &str, permission: Permission) {
+        let mut s = lock(&self.state);
+        s.user(login);
+        if let Some(r) = s.repos.get_mut(&repo.full_name()) {
+            if permission == Permission::None {
+                r.permissions.remove(&login.to_lowercase());
+            } else {
+                r.permissions.insert(login.to_lowercase(), permission);
+            }
+        }
+    }
+
+    /// Opens a pull request from `branch` at `head_sha`; returns its number.
+    pub fn open_pull(&self, repo: &RepoName, branch: &str, head_sha: &str) -> u64 {
+        self.new_issue(repo, true, branch, head_sha)
+    }
+
+    /// Opens a plain issue (shares numbering with PRs, as in Gitea); returns its number.
+    pub fn open_issue(&self, repo: &RepoName, title: &str) -> u64 {
+        self.new_issue(repo, false, title, "")
+    }
+
+    fn new_issue(&self, repo: &RepoName, is_pull: bool, branch: &str, sha: &str) -> u64 {
+        let mut s = lock(&self.state);
+        let Some(r) = s.repos.get_mut(&repo.full_name()) else {
+            return 0;
+        };
+        let number = r.next_index;
+        r.next_index += 1;
+        let t = now();
+        let id = r.id * 10_000 + number as i64;
+        let author = r.owner.clone();
+        r.issues.insert(
+            number,
+            Issue {
+                id,
+                is_pull,
+                open: true,
+                title: branch.to_string(),
+                author,
+                branch: branch.to_string(),
+                head_sha: sha.to_string(),
+                created: t,
+                updated: t,
+            },
+        );
+        number
+    }
+
+    /// Closes a PR or issue.
+    pub fn close(&self, repo: &RepoName, number: u64) {
+        if let Some(i) = lock(&self.state).issue_mut(repo, number) {
+            i.open = false;
+            i.updated = now();
+        }
+    }
+
+    /// A new push to the PR's branch.
+    pub fn push_head(&self, repo: &RepoName, number: u64, sha: &str) {
+        if let Some(i) = lock(&self.state).issue_mut(repo, number) {
+            i.head_sha = sha.to_string();
+            i.updated = now();
+        }
+    }
+
+    /// The PR's current head.
+    pub fn head(&self, repo: &RepoName, number: u64) -> Option<String> {
+        lock(&self.state)
+            .repos
+            .get(&repo.full_name())?
+            .issues
+            .get(&number)
+            .map(|i| i.head_sha.clone())
+    }
+
+    /// `author` comments now; returns the comment id (0 if the issue does not exist).
+    pub fn add_comment(&self, repo: &RepoName, number: u64, author: &str, body: &str) -> u64 {
+        self.add_comment_at(repo, number, author, body, now())
+    }
+
+    /// A comment with a chosen creation time: for comments that commit late, with a
+    /// timestamp older than ones already visible.
+    pub fn add_comment_at(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        author: &str,
+        body: &str,
+        created: OffsetDateTime,
+    ) -> u64 {
+        lock(&self.state).add_comment(repo, number, author, body, created)
+    }
+
+    /// The author edits a comment in the web UI: new body, `updated_at` moves to now.
+    pub fn edit_comment_in_ui(&self, id: u64, body: &str) {
+        let mut s = lock(&self.state);
+        if let Some(c) = s.comments.iter_mut().find(|c| c.id == id) {
+            c.body = body.to_string();
+            c.updated_at = now();
+        }
+    }
+
+    pub fn delete_comment(&self, id: u64) {
+        lock(&self.state).comments.retain(|c| c.id != id);
+    }
+
+    /// The comments of one issue or PR, oldest first.
+    pub fn comments(&self, repo: &RepoName, number: u64) -> Vec<StandinComment> {
+        let key = repo.full_name();
+        lock(&self.state)
+            .comments
+            .iter()
+            .filter(|c| c.repo == key && c.number == number)
+            .cloned()
+            .collect()
+    }
+
+    /// Statuses posted for `sha`, oldest first.
+    pub fn statuses(&self, repo: &RepoName, sha: &str) -> Vec<StandinStatus> {
+        lock(&self.state)
+            .repos
+            .get(&repo.full_name())
+            .map(|r| {
+                r.statuses
+                    .iter()
+                    .filter(|st| st.sha == sha)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every comment edit made through the API, in order.
+    pub fn edits(&self) -> Vec<StandinEdit> {
+        lock(&self.state).edits.clone()
+    }
+
+    /// `METHOD /path?query` of every request received, in order.
+    pub fn requests(&self) -> Vec<String> {
+        lock(&self.state).requests.clone()
+    }
+
+    /// The next `count` requests get `status` with a Gitea-style error body.
+    pub fn fail_next_requests(&self, status: u16, count: usize) {
+        let mut s = lock(&self.state);
+        s.fail_next.extend(std::iter::repeat_n(status, count));
+    }
+
+    /// The `issue_comment` delivery Gitea would send for comment `id` (action `created`),
+    /// signed with `secret`. `None` if there is no such comment.
+    pub fn issue_comment_delivery(&self, id: u64, secret: &Secret) -> Option<WebhookDelivery> {
+        let mut s = lock(&self.state);
+        let c = s.comments.iter().find(|c| c.id == id)?.clone();
+        let r = s.repos.get(&c.repo)?;
+        let issue = r.issues.get(&c.number)?;
+        let payload = json!({
+            "action": "created",
+            "issue": s.issue_json(r, c.number, issue),
+            "pull_request": if issue.is_pull { s.pull_json(r, c.number, issue) } else { Value::Null },
+            "comment": s.comment_json(&c),
+            "repository": s.repo_json(r),
+            "sender": s.user_json(&c.author),
+            "is_pull": issue.is_pull,
+        });
+        let event_type = if issue.is_pull {
+            "pull_request_comment"
+        } else {
+            "issue_comment"
+        };
+        s.next_delivery += 1;
+        let delivery = format!("00000000-0000-4000-8000-{:012x}", s.next_delivery);
+        let body = serde_json::to_vec(&payload).ok()?;
+        Some(WebhookDelivery {
+            headers: vec![
+                ("Content-Type", "application/json".into()),
+                (webhook::EVENT_HEADER, "issue_comment".into()),
+                (webhook::EVENT_TYPE_HEADER, event_type.into()),
+                (webhook::DELIVERY_HEADER, delivery),
+                (webhook::SIGNATURE_HEADER, webhook::sign(secret, &body)),
+            ],
+            body,
+        })
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl State {
+    fn user(&mut self, login: &str) -> (i64, String) {
+        let next = self.users.len() as i64 + 1;
+        self.users
+            .entry(login.to_lowercase())
+            .or_insert_with(|| (next, login.to_string()))
+            .clone()
+    }
+
+    fn issue_mut(&mut self, repo: &RepoName, number: u64) -> Option<&mut Issue> {
+        self.repos
+            .get_mut(&repo.full_name())?
+            .issues
+            .get_mut(&number)
+    }
+
+    fn add_comment(
+        &mut self,
+        repo: &RepoName,
+        number: u64,
+        author: &str,
+        body: &str,
+        created: OffsetDateTime,
+    ) -> u64 {
+        let key = repo.full_name();
+        if !self
+            .repos
+            .get(&key)
+            .is_some_and(|r| r.issues.contains_key(&number))
+        {
+            return 0;
+        }
+        let (_, login) = self.user(author);
+        self.next_comment_id += 1;
+        let id = self.next_comment_id;
+        self.comments.push(StandinComment {
+            id,
+            repo: key,
+            number,
+            author: login,
+            body: body.to_string(),
+            created_at: created,
+            updated_at: created,
+        });
+        id
+    }
+
+    fn permission_of(&self, r: &Repo, login: &str) -> Permission {
+        r.permissions
+            .get(&login.to_lowercase())
+            .copied()
+            // Repositories here are public: everyone else may read.
+            .unwrap_or(Permission::Read)
+    }
+
+    fn user_json(&self, login: &str) -> Value {
+        let (id, login) = self
+            .users
+            .get(&login.to_lowercase())
+            .cloned()
+            .unwrap_or((-1, login.to_string()));
+        json!({
+            "id": id,
+            "login": login,
+            "login_name": "",
+            "source_id": 0,
+            "full_name": "",
+            "email": format!("{}@noreply.localhost", login.to_lowercase()),
+            "avatar_url": format!("{}/avatars/{id}", self.base_url),
+            "html_url": format!("{}/{login}", self.base_url),
+            "language": "",
+            "is_admin": false,
+            "last_login": "0001-01-01T00:00:00Z",
+            "created": "2024-01-01T00:00:00Z",
+            "restricted": false,
+            "active": true,
+            "prohibit_login": false,
+            "location": "",
+            "website": "",
+            "description": "",
+            "visibility": "public",
+            "followers_count": 0,
+            "following_count": 0,
+            "starred_repos_count": 0,
+            "username": login,
+        })
+    }
+
+    fn repo_html(&self, r: &Repo) -> String {
+        format!("{}/{}/{}", self.base_url, r.owner, r.name)
+    }
+
+    fn issue_html(&self, r: &Repo, number: u64, is_pull: bool) -> String {
+        let kind = if is_pull { "pulls" } else { "issues" };
+        format!("{}/{kind}/{number}", self.repo_html(r))
+    }
+
+    fn repo_json(&self, r: &Repo) -> Value {
+        json!({
+            "id": r.id,
+            "owner": self.user_json(&r.owner),
+            "name": r.name,
+            "full_name": format!("{}/{}", r.owner, r.name),
+            "description": "",
+            "private": false,
+            "fork": false,
+            "html_url": self.repo_html(r),
+            "clone_url": format!("{}.git", self.repo_html(r)),
+            "default_branch": "main",
+        })
+    }
+
+    fn comment_json(&self, c: &StandinComment) -> Value {
+        let Some(r) = self.repos.get(&c.repo) else {
+            return Value::Null;
+        };
+        let is_pull = r.issues.get(&c.number).is_some_and(|i| i.is_pull);
+        let html = self.issue_html(r, c.number, is_pull);
+        json!({
+            "id": c.id,
+            "html_url": format!("{html}#issuecomment-{}", c.id),
+            "pull_request_url": if is_pull { html.clone() } else { String::new() },
+            "issue_url": if is_pull { String::new() } else { html.clone() },
+            "user": self.user_json(&c.author),
+            "original_author": "",
+            "original_author_id": 0,
+            "body": c.body,
+            "assets": [],
+            "created_at": fmt_time(c.created_at),
+            "updated_at": fmt_time(c.updated_at),
+        })
+    }
+
+    fn issue_json(&self, r: &Repo, number: u64, i: &Issue) -> Value {
+        json!({
+            "id": i.id,
+            "url": format!("{}/api/v1/repos/{}/{}/issues/{number}", self.base_url, r.owner, r.name),
+            "html_url": self.issue_html(r, number, i.is_pull),
+            "number": number,
+            "user": self.user_json(&i.author),
+            "title": i.title,
+            "body": "",
+            "state": if i.open { "open" } else { "closed" },
+            "comments": self.comments.iter().filter(|c| c.number == number && c.repo == format!("{}/{}", r.owner, r.name)).count(),
+            "created_at": fmt_time(i.created),
+            "updated_at": fmt_time(i.updated),
+            "pull_request": if i.is_pull { json!({"merged": false, "merged_at": null, "draft": false, "html_url": self.issue_html(r, number, true)}) } else { Value::Null },
+            "repository": {"id": r.id, "name": r.name, "owner": r.owner, "full_name": format!("{}/{}", r.owner, r.name)},
+        })
+    }
+
+    fn pull_json(&self, r: &Repo, number: u64, i: &Issue) -> Value {
+        let html = self.issue_html(r, number, true);
+        json!({
+            "id": i.id,
+            "url": html,
+            "number": number,
+            "user": self.user_json(&i.author),
+            "title": i.title,
+            "body": "",
+            "labels": [],
+            "milestone": null,
+            "assignee": null,
+            "assignees": null,
+            "requested_reviewers": null,
+            "state": if i.open { "open" } else { "closed" },
+            "draft": false,
+            "is_locked": false,
+            "comments": 0,
+            "html_url": html,
+            "diff_url": format!("{html}.diff"),
+            "patch_url": format!("{html}.patch"),
+            "mergeable": true,
+            "merged": false,
+            "merged_at": null,
+            "merge_commit_sha": null,
+            "merged_by": null,
+            "allow_maintainer_edit": false,
+            "base": {"label": "main", "ref": "main", "sha": "0000000000000000000000000000000000000000", "repo_id": r.id, "repo": self.repo_json(r)},
+            "head": {"label": i.branch, "ref": i.branch, "sha": i.head_sha, "repo_id": r.id, "repo": self.repo_json(r)},
+            "merge_base": "0000000000000000000000000000000000000000",
+            "due_date": null,
+            "created_at": fmt_time(i.created),
+            "updated_at": fmt_time(i.updated),
+            "closed_at": null,
+            "pin_order": 0,
+        })
+    }
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/repos/{owner}/{repo}/pulls", get(list_pulls))
+        .route("/api/v1/repos/{owner}/{repo}/pulls/{index}", get(get_pull))
+        .route(
+            "/api/v1/repos/{owner}/{repo}/issues/comments",
+            get(list_repo_comments),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/issues/comments/{id}",
+            patch(edit_comment),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/issues/{index}/comments",
+            get(list_issue_comments).post(create_comment),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/collaborators/{user}/permission",
+            get(get_permission),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/statuses/{sha}",
+            post(create_status),
+        )
+        .fallback(|| async { gitea_error(StatusCode::NOT_FOUND, "not found") })
+        .with_state(state)
+}
+
+/// Gitea's `APIError` body.
+fn gitea_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"message": message, "url": "https://docs.gitea.com/api"})),
+    )
+        .into_response()
+}
+
+type Q = Query<HashMap<String, String>>;
+
+/// Logs the request, applies an injected failure, checks the token. Returns the locked
+/// state and the token's login.
+fn begin<'a>(
+    state: &'a Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(MutexGuard<'a, State>, String), Box<Response>> {
+    let mut s = lock(state);
+    s.requests.push(format!("{method} {uri}"));
+    if let Some(code) = s.fail_next.pop_front() {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Err(Box::new(gitea_error(status, "injected failure")));
+    }
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("token ")
+                .or_else(|| v.strip_prefix("Bearer "))
+        })
+        .map(str::trim);
+    match token.and_then(|t| s.tokens.get(t)).cloned() {
+        Some(login) => Ok((s, login)),
+        None => Err(Box::new(gitea_error(
+            StatusCode::UNAUTHORIZED,
+            "token is required",
+        ))),
+    }
+}
+
+fn repo_key(owner: &str, repo: &str) -> String {
+    format!("{owner}/{repo}")
+}
+
+fn not_found() -> Response {
+    gitea_error(StatusCode::NOT_FOUND, "The target couldn't be found.")
+}
+
+/// Gitea's `page`/`limit` (default 30, capped at 50; page 1-based).
+fn paging(q: &HashMap<String, String>) -> (usize, usize) {
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| *p > 0)
+        .unwrap_or(1);
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(30)
+        .min(50);
+    (page, limit)
+}
+
+/// Gitea's `since`/`before` (RFC 3339); 422 when unparseable.
+type TimeRange = (Option<OffsetDateTime>, Option<OffsetDateTime>);
+
+fn since_before(q: &HashMap<String, String>) -> Result<TimeRange, Box<Response>> {
+    let parse = |key: &str| -> Result<Option<OffsetDateTime>, Box<Response>> {
+        match q.get(key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => OffsetDateTime::parse(v, &Rfc3339).map(Some).map_err(|e| {
+                Box::new(gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("{key}: {e}"),
+                ))
+            }),
+        }
+    };
+    Ok((parse("since")?, parse("before")?))
+}
+
+async fn list_pulls(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (s, _) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
+        return not_found();
+    };
+    let want = q.get("state").map(String::as_str).unwrap_or("open");
+    let (page, limit) = paging(&q);
+    let pulls: Vec<Value> = r
+        .issues
+        .iter()
+        .rev()
+        .filter(|(_, i)| i.is_pull)
+        .filter(|(_, i)| match want {
+            "all" => true,
+            "closed" => !i.open,
+            _ => i.open,
+        })
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|(n, i)| s.pull_json(r, *n, i))
+        .collect();
+    Json(pulls).into_response()
+}
+
+async fn get_pull(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, index)): Path<(String, String, String)>,
+) -> Response {
+    let (s, _) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
+        return not_found();
+    };
+    let number = index.parse::<u64>().unwrap_or(0);
+    match r.issues.get(&number).filter(|i| i.is_pull) {
+        Some(i) => Json(s.pull_json(r, number, i)).into_response(),
+        None => not_found(),
+    }
+}
+
+fn in_range(c: &StandinComment, (since, before): TimeRange) -> bool {
+    since.is_none_or(|t| c.updated_at >= t) && before.is_none_or(|t| c.updated_at < t)
+}
+
+async fn list_repo_comments(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (s, _) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let key = repo_key(&owner, &repo);
+    if !s.repos.contains_key(&key) {
+        return not_found();
+    }
+    let range = match since_before(&q) {
+        Ok(range) => range,
+        Err(resp) => return *resp,
+    };
+    let (page, limit) = paging(&q);
+    let mut found: Vec<&StandinComment> = s
+        .comments
+        .iter()
+        .filter(|c| c.repo == key && in_range(c, range))
+        .collect();
+    found.sort_by_key(|c| (c.created_at, c.id));
+    let total = found.len();
+    let body: Vec<Value> = found
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .map(|c| s.comment_json(c))
+        .collect();
+    ([("X-Total-Count", total.to_string())], Json(body)).into_response()
+}
+
+async fn list_issue_comments(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, index)): Path<(String, String, String)>,
+    Query(q): Q,
+) -> Response {
+    let (s, _) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let key = repo_key(&owner, &repo);
+    let number = index.parse::<u64>().unwrap_or(0);
+    if !s
+        .repos
+        .get(&key)
+        .is_some_and(|r| r.issues.contains_key(&number))
+    {
+        return not_found();
+    }
+    let range = match since_before(&q) {
+        Ok(range) => range,
+        Err(resp) => return *resp,
+    };
+    let mut found: Vec<&StandinComment> = s
+        .comments
+        .iter()
+        .filter(|c| c.repo == key && c.number == number && in_range(c, range))
+        .collect();
+    found.sort_by_key(|c| (c.created_at, c.id));
+    let body: Vec<Value> = found.into_iter().map(|c| s.comment_json(c)).collect();
+    Json(body).into_response()
+}
+
+/// The `{"body": …}` of `CreateIssueCommentOption` / `EditIssueCommentOption`.
+fn comment_body(body: &Value) -> Option<String> {
+    body.get("body")?.as_str().map(str::to_string)
+}
+
+async fn create_comment(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, index)): Path<(String, String, String)>,
+    Json(form): Json<Value>,
+) -> Response {
+    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let Some(text) = comment_body(&form) else {
+        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "Body: Required");
+    };
+    let Ok(repo) = RepoName::new(&owner, &repo) else {
+        return not_found();
+    };
+    let number = index.parse::<u64>().unwrap_or(0);
+    let id = s.add_comment(&repo, number, &login, &text, now());
+    match s.comments.iter().find(|c| c.id == id) {
+        Some(c) => (StatusCode::CREATED, Json(s.comment_json(c))).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn edit_comment(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    Json(form): Json<Value>,
+) -> Response {
+    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let Some(text) = comment_body(&form) else {
+        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "Body: Required");
+    };
+    let key = repo_key(&owner, &repo);
+    let id = id.parse::<u64>().unwrap_or(0);
+    let Some(pos) = s.comments.iter().position(|c| c.id == id) else {
+        return not_found();
+    };
+    if s.comments[pos].repo != key {
+        return not_found();
+    }
+    let author = s.comments[pos].author.clone();
+    let may_write = s
+        .repos
+        .get(&key)
+        .is_some_and(|r| s.permission_of(r, &login).can_trigger());
+    if !author.eq_ignore_ascii_case(&login) && !may_write {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let old_body = std::mem::replace(&mut s.comments[pos].body, text.clone());
+    if old_body != text {
+        s.comments[pos].updated_at = now();
+    }
+    s.edits.push(StandinEdit {
+        comment_id: id,
+        by: login,
+        old_body,
+        new_body: text,
+    });
+    let c = s.comments[pos].clone();
+    Json(s.comment_json(&c)).into_response()
+}
+
+async fn get_permission(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, user)): Path<(String, String, String)>,
+) -> Response {
+    let (s, login) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
+        return not_found();
+    };
+    if !login.eq_ignore_ascii_case(&user) && s.permission_of(r, &login) < Permission::Admin {
+        return gitea_error(
+            StatusCode::FORBIDDEN,
+            "Only admins can query all permissions, repo admins can query all repo permissions, collaborators can query only their own",
+        );
+    }
+    if !s.users.contains_key(&user.to_lowercase()) {
+        return gitea_error(StatusCode::NOT_FOUND, "user does not exist");
+    }
+    let permission = s.permission_of(r, &user);
+    Json(json!({
+        "permission": permission.name(),
+        "role_name": permission.name(),
+        "user": s.user_json(&user),
+    }))
+    .into_response()
+}
+
+async fn create_status(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((owner, repo, sha)): Path<(String, String, String)>,
+    Json(form): Json<Value>,
+) -> Response {
+    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
+        Ok(ok) => ok,
+        Err(resp) => return *resp,
+    };
+    let key = repo_key(&owner, &repo);
+    let field = |name: &str| {
+        form.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let state_word = field("state");
+    if !matches!(
+        state_word.as_str(),
+        "pending" | "success" | "error" | "failure" | "warning"
+    ) {
+        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "State: invalid");
+    }
+    let id = s.next_status_id;
+    s.next_status_id += 1;
+    let status = StandinStatus {
+        id,
+        sha: sha.clone(),
+        state: state_word,
+        context: field("context"),
+        description: field("description"),
+        target_url: field("target_url"),
+        creator: login.clone(),
+    };
+    let base = s.base_url.clone();
+    let creator = s.user_json(&login);
+    let Some(r) = s.repos.get_mut(&key) else {
+        return not_found();
+    };
+    r.statuses.push(status.clone());
+    let t = fmt_time(now());
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "id": status.id,
+            "status": status.state,
+            "target_url": status.target_url,
+            "description": status.description,
+            "url": format!("{base}/api/v1/repos/{key}/statuses/{sha}"),
+            "context": status.context,
+            "creator": creator,
+            "created_at": t,
+            "updated_at": t,
+        })),
+    )
+        .into_response()
+}

@@ -1,0 +1,165 @@
+//! Hand-built results for the three runs the docs show (a green L4, a red L1 crash loop, an
+//! L2 with an intentional skip). Used by the card example, the tests and by other crates'
+//! tests that need a realistic [`RunResults`].
+
+use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::results::{
+    Failure, RunFlags, RunMode, RunResults, RungResult, TestCase, SCHEMA_VERSION,
+};
+use std::collections::BTreeMap;
+
+fn rung(name: Rung, status: RungStatus, duration_ms: u64) -> RungResult {
+    RungResult {
+        name,
+        status,
+        reason: None,
+        skip: None,
+        duration_ms,
+        tests: Vec::new(),
+    }
+}
+
+fn skipped(name: Rung, kind: SkipKind, reason: &str) -> RungResult {
+    RungResult {
+        reason: Some(reason.into()),
+        skip: Some(kind),
+        ..rung(name, RungStatus::Skip, 0)
+    }
+}
+
+fn test(name: &str, status: RungStatus, duration_ms: u64, message: Option<&str>) -> TestCase {
+    TestCase {
+        name: name.into(),
+        status,
+        duration_ms,
+        message: message.map(Into::into),
+    }
+}
+
+fn base(recipe: &str, run_id: &str) -> RunResults {
+    RunResults {
+        schema: SCHEMA_VERSION,
+        run_id: run_id.into(),
+        recipe: recipe.into(),
+        source: format!("https://git.coopcloud.tech/coop-cloud/{recipe}.git"),
+        head_ref: Some("refs/pull/42/head".into()),
+        head_commit: Some("3f9c2e1a7b5d4c3e2f1a0b9c8d7e6f5a4b3c2d1e".into()),
+        base_version: None,
+        head_version: None,
+        mode: RunMode::Cold,
+        domain: format!("{}-a1b2c3.ci.example.org", &recipe[..4.min(recipe.len())]),
+        stack: format!("{}-a1b2c3_ci_example_org", &recipe[..4.min(recipe.len())]),
+        verdict: Verdict::Green,
+        level: 0,
+        expected_level: 4,
+        rungs: Vec::new(),
+        failure: None,
+        timings_ms: BTreeMap::new(),
+        deploy_count: 0,
+        flags: RunFlags {
+            clean_teardown: true,
+            no_secret_leak: true,
+            interrupted: false,
+        },
+        started_at: "2026-03-14T09:12:03Z".into(),
+        finished_at: "2026-03-14T09:19:41Z".into(),
+        duration_ms: 0,
+        run_url: Some(format!("https://ci.example.org/runs/{run_id}")),
+    }
+}
+
+/// A green L4 upgrade of a full-featured recipe.
+pub fn green_l4() -> RunResults {
+    let mut r = base("nextcloud", "20260314-091203-7f3a");
+    r.base_version = Some("7.0.0+30.0.4".into());
+    r.head_version = Some("7.1.0+30.0.6".into());
+    r.level = 4;
+    r.deploy_count = 2;
+    r.duration_ms = 458_000;
+    let mut functional = rung(Rung::Functional, RungStatus::Pass, 41_800);
+    functional.tests = vec![
+        test("test_login_page", RungStatus::Pass, 2_100, None),
+        test("test_webdav_upload", RungStatus::Pass, 9_400, None),
+        test("test_occ_status", RungStatus::Pass, 3_300, None),
+    ];
+    r.rungs = vec![
+        rung(Rung::Install, RungStatus::Pass, 142_300),
+        rung(Rung::Upgrade, RungStatus::Pass, 97_600),
+        rung(Rung::BackupRestore, RungStatus::Pass, 131_200),
+        functional,
+    ];
+    r.timings_ms = BTreeMap::from([
+        ("pull".into(), 18_200),
+        ("deploy".into(), 240_000),
+        ("teardown".into(), 24_100),
+    ]);
+    r
+}
+
+/// A red run: the base installs, the PR head crash-loops on upgrade.
+pub fn red_l1_crash_loop() -> RunResults {
+    let mut r = base("keycloak", "20260314-101544-c01d");
+    r.base_version = Some("10.1.0+25.0.6".into());
+    r.head_version = Some("10.2.0+26.0.0".into());
+    r.verdict = Verdict::Red;
+    r.level = 1;
+    r.deploy_count = 2;
+    r.duration_ms = 213_000;
+    r.started_at = "2026-03-14T10:15:44Z".into();
+    r.finished_at = "2026-03-14T10:19:17Z".into();
+    let mut upgrade = rung(Rung::Upgrade, RungStatus::Fail, 38_400);
+    upgrade.reason = Some("crash loop: app failed 3 times in 60s".into());
+    r.rungs = vec![
+        rung(Rung::Install, RungStatus::Pass, 118_900),
+        upgrade,
+        skipped(
+            Rung::BackupRestore,
+            SkipKind::Unintentional,
+            "not reached: upgrade failed",
+        ),
+        skipped(
+            Rung::Functional,
+            SkipKind::Unintentional,
+            "not reached: upgrade failed",
+        ),
+    ];
+    r.failure = Some(Failure {
+        rung: Some(Rung::Upgrade),
+        message: "crash loop: service app failed 3 times in 60s, never healthy".into(),
+        service: Some("app".into()),
+        task_error: Some("task: non-zero exit (1)".into()),
+        log_tail: vec![
+            "2026-03-14 10:18:51,204 INFO  [org.keycloak.quarkus.runtime.hostname] Hostname settings: Base URL: <unset>".into(),
+            "2026-03-14 10:18:52,977 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] ERROR: Failed to start server in (production) mode".into(),
+            "2026-03-14 10:18:52,978 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] ERROR: hostname is not configured; either configure hostname, or set hostname-strict to false".into(),
+        ],
+    });
+    r
+}
+
+/// An L2 run of a stateless app: backup_restore is declared not applicable, so the
+/// expected level is 2 and the run meets it.
+pub fn l2_intentional_skip() -> RunResults {
+    let mut r = base("custom-html", "20260314-112210-9be4");
+    r.base_version = Some("1.6.0+1.27.2".into());
+    r.head_version = Some("1.7.0+1.27.4".into());
+    r.level = 2;
+    r.expected_level = 2;
+    r.deploy_count = 2;
+    r.duration_ms = 96_000;
+    r.started_at = "2026-03-14T11:22:10Z".into();
+    r.finished_at = "2026-03-14T11:23:46Z".into();
+    let mut functional = rung(Rung::Functional, RungStatus::Pass, 6_200);
+    functional.tests = vec![test("serves_index", RungStatus::Pass, 1_100, None)];
+    r.rungs = vec![
+        rung(Rung::Install, RungStatus::Pass, 31_700),
+        rung(Rung::Upgrade, RungStatus::Pass, 24_900),
+        skipped(
+            Rung::BackupRestore,
+            SkipKind::Intentional,
+            "stateless: nothing to back up",
+        ),
+        functional,
+    ];
+    r
+}

@@ -1,0 +1,135 @@
+//! The terminal summary printed at the end of `ccci run`: one line per rung, the verdict and
+//! level, and the failure excerpt. Colour only when the caller says the output is a TTY.
+
+use crate::text::{clean, duration, short_commit, truncate};
+use crate::view::{self, RowState};
+use ccci_core::ladder::Verdict;
+use ccci_core::results::RunResults;
+use std::fmt::Write as _;
+
+/// Log lines of the failing service shown in the summary.
+pub const LOG_TAIL_LINES: usize = 10;
+
+#[derive(Clone, Copy)]
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    fn green(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+}
+
+pub fn text(results: &RunResults, color: bool) -> String {
+    let p = Paint { color };
+    let mut s = String::new();
+    let mut head = format!("cc-ci  {}", p.bold(&clean(&results.recipe, false)));
+    if let Some(versions) = view::versions(results) {
+        let _ = write!(head, "  {}", clean(&versions, false));
+    }
+    if let Some(commit) = &results.head_commit {
+        let _ = write!(head, "  ({})", clean(short_commit(commit), false));
+    }
+    let _ = writeln!(s, "{head}");
+
+    for row in view::rows(results) {
+        let (mark, word) = match row.state {
+            RowState::Pass => (p.green("✓"), p.green("pass   ")),
+            RowState::Fail => (p.red("✗"), p.red(&p.bold("FAIL   "))),
+            RowState::NotApplicable => (p.dim("–"), p.dim("n/a    ")),
+            RowState::Skipped => (p.yellow("!"), p.yellow("skipped")),
+            RowState::NotRun => (p.yellow("!"), p.yellow("not run")),
+        };
+        let step = row.step.as_deref().unwrap_or("  ");
+        let time = row.duration_ms.map(duration).unwrap_or_else(|| "–".into());
+        let mut line = format!("  {mark} {step} {:<15} {word} {:>8}", row.rung.name(), time);
+        if let Some(reason) = row.reason {
+            let mut reason = truncate(&clean(reason, false), 80);
+            if row.state == RowState::NotApplicable {
+                reason.push_str(" (intentional)");
+            }
+            let _ = write!(line, "  {}", p.dim(&reason));
+        }
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
+
+    let verdict = match results.verdict {
+        Verdict::Green => p.green(&p.bold("GREEN")),
+        Verdict::Red => p.red(&p.bold("RED")),
+    };
+    let level = format!("level L{}", results.level);
+    let level = if results.level >= results.expected_level {
+        p.bold(&level)
+    } else {
+        p.yellow(&p.bold(&level))
+    };
+    let _ = writeln!(
+        s,
+        "{verdict}  {level} (expected L{})  ·  {}  ·  {} deploy{}  ·  run {}",
+        results.expected_level,
+        duration(results.duration_ms),
+        results.deploy_count,
+        if results.deploy_count == 1 { "" } else { "s" },
+        clean(&results.run_id, false)
+    );
+
+    if let Some(failure) = &results.failure {
+        let rung = failure.rung.map(|r| format!(" in {r}")).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{} {}",
+            p.red(&p.bold(&format!("failure{rung}:"))),
+            clean(&failure.message, false)
+        );
+        if let Some(service) = &failure.service {
+            let _ = writeln!(s, "  service: {}", clean(service, false));
+        }
+        if let Some(task_error) = &failure.task_error {
+            let _ = writeln!(s, "  task error: {}", clean(task_error, false));
+        }
+        if !failure.log_tail.is_empty() {
+            let tail = &failure.log_tail[failure.log_tail.len().saturating_sub(LOG_TAIL_LINES)..];
+            let _ = writeln!(s, "  last {} log lines:", tail.len());
+            for line in tail {
+                let _ = writeln!(s, "    {}", p.dim(&clean(line, false)));
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    if results.flags.interrupted {
+        warnings.push("the run was interrupted");
+    }
+    if !results.flags.clean_teardown {
+        warnings.push("teardown left something behind");
+    }
+    if !results.flags.no_secret_leak {
+        warnings.push("the app printed a secret (redacted from every artefact)");
+    }
+    for warning in warnings {
+        let _ = writeln!(s, "{} {warning}", p.yellow("warning:"));
+    }
+    if let Some(url) = &results.run_url {
+        let _ = writeln!(s, "{}", p.dim(&clean(url, false)));
+    }
+    s
+}

@@ -1,0 +1,101 @@
+//! The rows every renderer shows: the four ladder rungs always (a rung missing from the
+//! results is shown as not run), then the rungs beside the ladder that ran.
+
+use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::results::{RunResults, RungResult};
+
+/// How a row reads: the five states a maintainer must tell apart at a glance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowState {
+    Pass,
+    Fail,
+    /// Declared not applicable by the suite (`EXPECTED_NA`).
+    NotApplicable,
+    /// Skipped though the suite expected it: `--stages`, a lower rung failed, no tests.
+    Skipped,
+    /// Absent from the results.
+    NotRun,
+}
+
+impl RowState {
+    pub fn word(self) -> &'static str {
+        match self {
+            RowState::Pass => "passed",
+            RowState::Fail => "failed",
+            RowState::NotApplicable => "n/a",
+            RowState::Skipped => "skipped",
+            RowState::NotRun => "not run",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row<'a> {
+    pub rung: Rung,
+    /// `L1`…`L4` for ladder rungs.
+    pub step: Option<String>,
+    pub state: RowState,
+    pub reason: Option<&'a str>,
+    pub duration_ms: Option<u64>,
+    pub result: Option<&'a RungResult>,
+}
+
+pub fn rows(results: &RunResults) -> Vec<Row<'_>> {
+    let ladder = Rung::LADDER.into_iter().enumerate().map(|(i, rung)| {
+        let mut row = match results.rung(rung) {
+            Some(result) => row(result),
+            None => Row {
+                rung,
+                step: None,
+                state: RowState::NotRun,
+                reason: None,
+                duration_ms: None,
+                result: None,
+            },
+        };
+        row.step = Some(format!("L{}", i + 1));
+        row
+    });
+    let beside = results
+        .rungs
+        .iter()
+        .filter(|r| !r.name.on_ladder())
+        .map(row);
+    ladder.chain(beside).collect()
+}
+
+fn row(result: &RungResult) -> Row<'_> {
+    let state = match (result.status, result.skip) {
+        (RungStatus::Pass, _) => RowState::Pass,
+        (RungStatus::Fail, _) => RowState::Fail,
+        (RungStatus::Skip, Some(SkipKind::Intentional)) => RowState::NotApplicable,
+        (RungStatus::Skip, _) => RowState::Skipped,
+    };
+    Row {
+        rung: result.name,
+        step: None,
+        state,
+        reason: result.reason.as_deref().filter(|r| !r.trim().is_empty()),
+        // A skip that took no time shows no time.
+        duration_ms: (result.status != RungStatus::Skip || result.duration_ms > 0)
+            .then_some(result.duration_ms),
+        result: Some(result),
+    }
+}
+
+pub fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Green => "GREEN",
+        Verdict::Red => "RED",
+    }
+}
+
+/// `1.2.0+3.4 → 1.3.0+3.5`, or just the head when there was no upgrade.
+pub fn versions(results: &RunResults) -> Option<String> {
+    match (&results.base_version, &results.head_version) {
+        (Some(base), Some(head)) if base != head => Some(format!("{base} → {head}")),
+        (_, Some(head)) => Some(head.clone()),
+        (Some(base), None) => Some(base.clone()),
+        (None, None) => None,
+    }
+}

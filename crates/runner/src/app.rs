@@ -1,0 +1,320 @@
+//! An app under test: its domain, stack, `.env`, secrets and the route to reach it, and the
+//! deploys of it. Creating the plan touches nothing on the engine; [`App::deploy`] does.
+
+use crate::engine::Engine;
+use crate::probe::{HttpTarget, Route};
+use crate::recipe::{InputError, Recipe};
+use crate::request::Rig;
+use crate::stack;
+use ccci_core::compose::{load_stack, StackModel};
+use ccci_core::envfile::EnvFile;
+use ccci_core::naming::{self, SecretSpec};
+use ccci_core::secret::Secret;
+use ccci_core::suite::Suite;
+use rand::distr::{Alphanumeric, SampleString};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The name of the service abra stamps version labels on, and the usual HTTP service.
+pub const MAIN_SERVICE: &str = "app";
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub recipe: String,
+    pub domain: String,
+    pub stack: String,
+    /// The app's `.env` as cc-ci wrote it.
+    pub env: EnvFile,
+    /// The run's own working directory: `.env`, the generated overlay.
+    pub work_dir: PathBuf,
+    pub secrets: Vec<(SecretSpec, Secret)>,
+    /// The HTTP service and its container port (from traefik labels, else `app:80`).
+    pub http_service: String,
+    pub http_port: u16,
+    /// When the rig has no proxy: the host port the HTTP port is published on.
+    pub published_port: Option<u16>,
+    pub route: HttpTarget,
+    /// Suite overlay compose files (absolute).
+    pub suite_overlays: Vec<PathBuf>,
+    /// The app's realm in the shared Keycloak (a suite with `dependencies = ["keycloak"]`
+    /// on a rig with a Keycloak): named and registered before anything exists, provisioned
+    /// by the install rung, deleted at the end of the run.
+    pub realm: Option<crate::keycloak::RunRealm>,
+}
+
+/// What one deploy puts on the swarm: which checkout, and the labels abra would stamp.
+#[derive(Clone, Debug)]
+pub struct DeploySource<'a> {
+    pub recipe: &'a Recipe,
+    /// The recipe version deployed (`1.2.0+1.2.0`), or a commit for a chaos deploy.
+    pub version: String,
+    /// For a chaos deploy of a commit: the commit (abra's `chaos-version`).
+    pub chaos_commit: Option<String>,
+}
+
+impl App {
+    /// Plans a new app for `recipe`: domain, stack, `.env` from `.env.sample`, secrets.
+    pub fn plan(
+        recipe: &Recipe,
+        suite: &Suite,
+        suite_dir: Option<&Path>,
+        rig: &Rig,
+        version: &str,
+        hex6: &str,
+        work_dir: &Path,
+    ) -> Result<App, InputError> {
+        let domain = naming::app_domain(&recipe.name, hex6, &rig.ci_domain);
+        App::plan_on_domain(recipe, suite, suite_dir, rig, version, domain, work_dir)
+    }
+
+    /// Plans the app on a given domain (a warm canonical's stable `warm-<recipe>` domain).
+    pub fn plan_on_domain(
+        recipe: &Recipe,
+        suite: &Suite,
+        suite_dir: Option<&Path>,
+        rig: &Rig,
+        version: &str,
+        domain: String,
+        work_dir: &Path,
+    ) -> Result<App, InputError> {
+        let stack = naming::stack_name(&domain);
+        let mut env = recipe.env_sample.clone();
+        env.set("TYPE", format!("{}:{}", recipe.name, version));
+        env.set("DOMAIN", domain.clone());
+        for (k, v) in &suite.app_env {
+            env.set(k, v.clone());
+        }
+        let mut suite_overlays = Vec::new();
+        for overlay in &suite.compose_overlays {
+            let Some(dir) = suite_dir else {
+                return Err(InputError::Other(format!(
+                    "suite lists compose overlay {overlay} but has no directory"
+                )));
+            };
+            let path = dir.join(overlay);
+            if !path.is_file() {
+                return Err(InputError::File {
+                    file: dir.join("suite.toml").display().to_string(),
+                    message: format!(
+                        "compose_overlays names {overlay}, which does not exist in {}",
+                        dir.display()
+                    ),
+                });
+            }
+            suite_overlays.push(path.canonicalize().unwrap_or(path));
+        }
+        let model = stack_model(recipe, &env, &stack, &suite_overlays)?;
+        let specs = naming::secret_specs(&stack, &env, &model).map_err(|e| InputError::File {
+            file: recipe.dir.join(".env.sample").display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut rng = rand::rng();
+        let secrets = specs
+            .into_iter()
+            .map(|spec| {
+                let value = Secret::new(Alphanumeric.sample_string(&mut rng, spec.length));
+                (spec, value)
+            })
+            .collect();
+        let (http_service, http_port) = http_endpoint(&model);
+        let published_port = match rig.ingress {
+            Some(_) => None,
+            None => Some(crate::probe::free_port().map_err(|e| {
+                InputError::Other(format!(
+                    "cannot find a free host port to publish the app on: {e}"
+                ))
+            })?),
+        };
+        let route = HttpTarget {
+            domain: domain.clone(),
+            route: match (rig.ingress, published_port) {
+                (Some(addr), _) => Route::Ingress {
+                    addr,
+                    https: rig.ingress_https,
+                },
+                (None, Some(port)) => Route::Published {
+                    addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                },
+                (None, None) => unreachable!("a port is published when there is no ingress"),
+            },
+        };
+        Ok(App {
+            recipe: recipe.name.clone(),
+            domain,
+            stack,
+            env,
+            work_dir: work_dir.to_path_buf(),
+            secrets,
+            http_service,
+            http_port,
+            published_port,
+            route,
+            suite_overlays,
+            realm: None,
+        })
+    }
+
+    pub fn env_path(&self) -> PathBuf {
+        self.work_dir.join(format!("{}.env", self.domain))
+    }
+
+    pub fn service_name(&self, short: &str) -> String {
+        format!("{}_{}", self.stack, short)
+    }
+
+    /// Everything interpolation sees: the app env, `abra.sh` exports and `STACK_NAME`.
+    pub fn interpolation_env(&self, recipe: &Recipe) -> BTreeMap<String, String> {
+        let mut vars = recipe.abra_exports.clone();
+        vars.extend(self.env.to_map());
+        vars.insert("STACK_NAME".into(), self.stack.clone());
+        vars
+    }
+
+    /// Validates the compose files of a checkout with this app's env and checks every
+    /// image is present (pulling a missing one). Creates nothing on the engine.
+    pub async fn preflight(
+        &self,
+        engine: &Engine,
+        recipe: &Recipe,
+    ) -> Result<StackModel, InputError> {
+        let model = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)?;
+        let files = recipe.compose_files(&self.env)?;
+        for (service, svc) in &model.services {
+            if engine.image_present(&svc.image).await {
+                continue;
+            }
+            if let Err(e) = stack::pull(&svc.image).await {
+                let file = files
+                    .first()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default();
+                return Err(InputError::MissingImage {
+                    file,
+                    service: service.clone(),
+                    image: svc.image.clone(),
+                    reason: e.to_string().lines().last().unwrap_or("").to_string(),
+                });
+            }
+        }
+        Ok(model)
+    }
+
+    /// Creates the app's secrets on the engine, labelled with the stack.
+    pub async fn create_secrets(&self, engine: &Engine) -> anyhow::Result<()> {
+        for (spec, value) in &self.secrets {
+            engine
+                .create_secret(&self.stack, &spec.engine_name, value)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes `.env` and the generated overlay, then `docker stack deploy`s the checkout.
+    pub async fn deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<()> {
+        self.env
+            .set("TYPE", format!("{}:{}", self.recipe, source.version));
+        std::fs::create_dir_all(&self.work_dir)?;
+        std::fs::write(self.env_path(), self.env.render())?;
+        let overlay = self.work_dir.join("ccci-overlay.yml");
+        std::fs::write(&overlay, self.overlay_yaml(source))?;
+        let mut files = source
+            .recipe
+            .compose_files(&self.env)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        files.extend(self.suite_overlays.iter().cloned());
+        files.push(overlay);
+        let env = self.interpolation_env(source.recipe);
+        stack::deploy(&stack::DeployPlan {
+            stack: &self.stack,
+            workdir: &source.recipe.dir,
+            compose_files: &files,
+            env: &env,
+        })
+        .await
+    }
+
+    /// The overlay cc-ci adds to every deploy: the labels abra stamps (version, chaos) and,
+    /// on a rig without a proxy, the HTTP port published on the host.
+    fn overlay_yaml(&self, source: &DeploySource<'_>) -> String {
+        let s = &self.stack;
+        let mut y = String::from("version: \"3.8\"\nservices:\n");
+        let label_service = MAIN_SERVICE;
+        let mut services: BTreeMap<&str, String> = BTreeMap::new();
+        let mut labels = format!(
+            "      labels:\n        - \"coop-cloud.{s}.version={}\"\n        - \"coop-cloud.{s}.recipe={}\"\n        - \"coop-cloud.{s}.chaos={}\"\n",
+            source.version,
+            self.recipe,
+            source.chaos_commit.is_some()
+        );
+        if let Some(commit) = &source.chaos_commit {
+            let _ = writeln!(
+                labels,
+                "        - \"coop-cloud.{s}.chaos-version={commit}\""
+            );
+        }
+        services.insert(label_service, format!("    deploy:\n{labels}"));
+        if let Some(port) = self.published_port {
+            let entry = services.entry(self.http_service.as_str()).or_default();
+            entry.push_str(&format!(
+                "    ports:\n      - target: {}\n        published: {port}\n        protocol: tcp\n        mode: host\n",
+                self.http_port
+            ));
+        }
+        for (name, body) in services {
+            let _ = write!(y, "  {name}:\n{body}");
+        }
+        y
+    }
+}
+
+fn stack_model(
+    recipe: &Recipe,
+    env: &EnvFile,
+    stack: &str,
+    overlays: &[PathBuf],
+) -> Result<StackModel, InputError> {
+    let mut files = recipe.compose_files(env)?;
+    files.extend(overlays.iter().cloned());
+    let mut texts = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|e| InputError::File {
+            file: f.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        texts.push((f.display().to_string(), text));
+    }
+    let mut vars = recipe.abra_exports.clone();
+    vars.extend(env.to_map());
+    vars.insert("STACK_NAME".into(), stack.to_string());
+    let model = load_stack(&texts, &vars).map_err(|e| InputError::File {
+        file: e.file,
+        message: e.message,
+    })?;
+    if !model.services.contains_key(MAIN_SERVICE) {
+        return Err(InputError::File {
+            file: texts[0].0.clone(),
+            message: format!(
+                "no `{MAIN_SERVICE}` service; Co-op Cloud recipes name their main service `app` (abra stamps its labels there)"
+            ),
+        });
+    }
+    Ok(model)
+}
+
+/// The service and container port a proxy routes the domain to: from the traefik
+/// `loadbalancer.server.port` label, else the `app` service on port 80.
+fn http_endpoint(model: &StackModel) -> (String, u16) {
+    for (name, svc) in &model.services {
+        for (key, value) in &svc.labels {
+            if key.starts_with("traefik.http.services.")
+                && key.ends_with(".loadbalancer.server.port")
+            {
+                if let Ok(port) = value.trim().parse() {
+                    return (name.clone(), port);
+                }
+            }
+        }
+    }
+    (MAIN_SERVICE.to_string(), 80)
+}

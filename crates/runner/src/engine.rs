@@ -1,0 +1,442 @@
+//! The Docker Engine adapter: observes swarm services and tasks (bollard, with API version
+//! negotiation) and manages the objects cc-ci creates beside a stack (secrets) and removes
+//! after it (volumes, secrets, configs, networks).
+//!
+//! Stacks themselves are deployed and removed with the `docker` CLI (see [`crate::stack`]):
+//! `docker stack deploy` owns compose interpretation, and no crate reimplements it.
+
+use anyhow::{Context, Result};
+use bollard::models::{SecretSpec, Service, Task, TaskSpec};
+use bollard::query_parameters::{
+    ListConfigsOptions, ListNetworksOptions, ListSecretsOptions, ListServicesOptions,
+    ListTasksOptions, ListVolumesOptions,
+};
+use bollard::Docker;
+use ccci_core::readiness::{ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
+use ccci_core::secret::Secret;
+use std::collections::HashMap;
+
+/// The label `docker stack deploy` puts on everything of a stack.
+pub const STACK_LABEL: &str = "com.docker.stack.namespace";
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// What is left of a stack on the engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StackObjects {
+    pub services: Vec<String>,
+    pub containers: Vec<String>,
+    pub volumes: Vec<String>,
+    pub secrets: Vec<String>,
+    pub configs: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+impl StackObjects {
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+            && self.containers.is_empty()
+            && self.volumes.is_empty()
+            && self.secrets.is_empty()
+            && self.configs.is_empty()
+            && self.networks.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (kind, names) in [
+            ("services", &self.services),
+            ("containers", &self.containers),
+            ("volumes", &self.volumes),
+            ("secrets", &self.secrets),
+            ("configs", &self.configs),
+            ("networks", &self.networks),
+        ] {
+            if !names.is_empty() {
+                parts.push(format!("{kind}: {}", names.join(", ")));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+fn stack_filter(stack: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{STACK_LABEL}={stack}")])])
+}
+
+impl Engine {
+    /// Connects to the local engine (DOCKER_HOST or the default socket) and negotiates the
+    /// API version, so an older daemon is spoken to in its own version.
+    pub async fn connect() -> Result<Engine> {
+        let docker = Docker::connect_with_local_defaults()
+            .context("cannot reach the Docker Engine (is it running? is DOCKER_HOST right?)")?
+            .negotiate_version()
+            .await
+            .context("cannot negotiate an API version with the Docker Engine")?;
+        Ok(Engine { docker })
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Fails with a clear message when the engine is not a swarm manager.
+    pub async fn ensure_swarm_manager(&self) -> Result<()> {
+        let info = self.docker.info().await.context("docker info failed")?;
+        let swarm = info.swarm.unwrap_or_default();
+        let active = swarm
+            .local_node_state
+            .map(|s| s.to_string() == "active")
+            .unwrap_or(false);
+        if !active || swarm.control_available != Some(true) {
+            anyhow::bail!(
+                "the Docker Engine is not a swarm manager; run `docker swarm init --advertise-addr 127.0.0.1` (or `.ci/run`, which does it)"
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn image_present(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
+    /// Services of a stack, keyed by their short name.
+    pub async fn observe_stack(&self, stack: &str) -> Result<Vec<ServiceState>> {
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(stack_filter(stack)),
+                status: Some(true),
+            }))
+            .await
+            .with_context(|| format!("listing services of stack {stack}"))?;
+        let mut states = Vec::new();
+        for service in services {
+            let Some(id) = service.id.clone() else {
+                continue;
+            };
+            let tasks = self
+                .docker
+                .list_tasks(Some(ListTasksOptions {
+                    filters: Some(HashMap::from([("service".to_string(), vec![id])])),
+                }))
+                .await
+                .with_context(|| format!("listing tasks of stack {stack}"))?;
+            states.push(service_state(stack, &service, &tasks));
+        }
+        states.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(states)
+    }
+
+    /// Published host ports of a service: (target port, published port).
+    pub async fn published_ports(&self, service: &str) -> Result<Vec<(u16, u16)>> {
+        let svc = self
+            .docker
+            .inspect_service(service, None)
+            .await
+            .with_context(|| format!("inspecting service {service}"))?;
+        let ports = svc
+            .endpoint
+            .and_then(|e| e.ports)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.target_port? as u16, p.published_port? as u16)))
+            .collect();
+        Ok(ports)
+    }
+
+    /// Creates an attachable overlay network the rig provides (e.g. `proxy`) if missing.
+    /// It belongs to the rig, not to any stack, and is never removed by teardown.
+    pub async fn ensure_rig_network(&self, name: &str) -> Result<()> {
+        if self
+            .docker
+            .inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let out = tokio::process::Command::new("docker")
+            .args([
+                "network",
+                "create",
+                "--driver",
+                "overlay",
+                "--attachable",
+                "--label",
+                "ccci.rig=true",
+                name,
+            ])
+            .output()
+            .await
+            .context("docker network create")?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && !err.contains("already exists") {
+            anyhow::bail!("creating the rig network {name}: {}", err.trim());
+        }
+        Ok(())
+    }
+
+    /// A deploy label of a service (`Spec.Labels`), if set.
+    pub async fn service_label(&self, service: &str, label: &str) -> Result<Option<String>> {
+        let svc = self
+            .docker
+            .inspect_service(service, None)
+            .await
+            .with_context(|| format!("inspecting service {service}"))?;
+        Ok(svc
+            .spec
+            .and_then(|s| s.labels)
+            .and_then(|mut l| l.remove(label)))
+    }
+
+    /// Creates a swarm secret labelled as part of the stack, so teardown finds it.
+    pub async fn create_secret(&self, stack: &str, name: &str, value: &Secret) -> Result<()> {
+        use base64::Engine as _;
+        let spec = SecretSpec {
+            name: Some(name.to_string()),
+            labels: Some(HashMap::from([(
+                STACK_LABEL.to_string(),
+                stack.to_string(),
+            )])),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(value.expose())),
+            ..Default::default()
+        };
+        self.docker
+            .create_secret(spec)
+            .await
+            .with_context(|| format!("creating secret {name}"))?;
+        Ok(())
+    }
+
+    /// Everything of the stack still on the engine.
+    pub async fn stack_objects(&self, stack: &str) -> Result<StackObjects> {
+        let filter = stack_filter(stack);
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(filter.clone()),
+                status: None,
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|s| s.spec?.name)
+            .collect();
+        let containers = self
+            .docker
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filter.clone()),
+                ..Default::default()
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        let volumes = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filter.clone()),
+            }))
+            .await?
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        let secrets = self
+            .docker
+            .list_secrets(Some(ListSecretsOptions {
+                filters: Some(filter.clone()),
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|s| s.spec?.name)
+            .collect();
+        let configs = self
+            .docker
+            .list_configs(Some(ListConfigsOptions {
+                filters: Some(filter.clone()),
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|c| c.spec?.name)
+            .collect();
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(filter),
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|n| n.name)
+            .collect();
+        Ok(StackObjects {
+            services,
+            containers,
+            volumes,
+            secrets,
+            configs,
+            networks,
+        })
+    }
+
+    /// Removes what `docker stack rm` leaves behind (volumes, and secrets/configs/networks if
+    /// any survived). Objects still in use are reported by the next [`Engine::stack_objects`].
+    pub async fn remove_leftovers(&self, objects: &StackObjects) {
+        for v in &objects.volumes {
+            let _ = self
+                .docker
+                .remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await;
+        }
+        for s in &objects.secrets {
+            let _ = self.docker.delete_secret(s).await;
+        }
+        for c in &objects.configs {
+            let _ = self.docker.delete_config(c).await;
+        }
+        for n in &objects.networks {
+            let _ = self.docker.remove_network(n).await;
+        }
+        for c in &objects.containers {
+            let _ = self
+                .docker
+                .remove_container(
+                    c,
+                    Some(bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        v: false,
+                        link: false,
+                    }),
+                )
+                .await;
+        }
+    }
+}
+
+fn millis(date: Option<&time::OffsetDateTime>) -> i64 {
+    date.map(|d| (d.unix_timestamp_nanos() / 1_000_000) as i64)
+        .unwrap_or(0)
+}
+
+/// Maps one bollard service and its tasks into the core's view.
+fn service_state(stack: &str, service: &Service, tasks: &[Task]) -> ServiceState {
+    let spec = service.spec.clone().unwrap_or_default();
+    let full_name = spec.name.clone().unwrap_or_default();
+    let name = full_name
+        .strip_prefix(&format!("{stack}_"))
+        .unwrap_or(&full_name)
+        .to_string();
+    let mode_spec = spec.mode.clone().unwrap_or_default();
+    let mode = if mode_spec.global.is_some() {
+        ServiceMode::Global
+    } else if mode_spec.replicated_job.is_some() {
+        ServiceMode::ReplicatedJob
+    } else if mode_spec.global_job.is_some() {
+        ServiceMode::GlobalJob
+    } else {
+        ServiceMode::Replicated
+    };
+    let desired = match mode {
+        ServiceMode::Replicated => mode_spec
+            .replicated
+            .and_then(|r| r.replicas)
+            .unwrap_or(1)
+            .max(0) as u64,
+        _ => service
+            .service_status
+            .as_ref()
+            .and_then(|s| s.desired_tasks)
+            .unwrap_or(1),
+    };
+    let update = service
+        .update_status
+        .as_ref()
+        .and_then(|u| u.state)
+        .map(|s| UpdateState::parse(s.as_ref()))
+        .unwrap_or(UpdateState::None);
+    let template = spec.task_template.clone().unwrap_or_default();
+    let no_restart = template
+        .restart_policy
+        .as_ref()
+        .and_then(|r| r.condition)
+        .is_some_and(|c| c.to_string() == "none");
+    let tasks = tasks
+        .iter()
+        .map(|t| {
+            let status = t.status.clone().unwrap_or_default();
+            TaskState {
+                id: t.id.clone().unwrap_or_default(),
+                state: status
+                    .state
+                    .map(|s| TaskPhase::parse(&s.to_string()))
+                    .unwrap_or(TaskPhase::New),
+                desired: t
+                    .desired_state
+                    .map(|s| TaskPhase::parse(&s.to_string()))
+                    .unwrap_or(TaskPhase::Running),
+                error: status.err.filter(|e| !e.is_empty()),
+                exit_code: status
+                    .container_status
+                    .and_then(|c| c.exit_code)
+                    .filter(|c| *c != 0 || status.state.is_some()),
+                at_ms: millis(status.timestamp.as_ref()),
+                current: t.spec.as_ref().is_some_and(|s| runs_template(s, &template)),
+            }
+        })
+        .collect();
+    ServiceState {
+        name,
+        mode,
+        desired,
+        update,
+        no_restart,
+        tasks,
+    }
+}
+
+/// Does a task run the service's current template? The daemon fills defaults into specs at
+/// different times, so whole specs differ spuriously; compare what a redeploy changes.
+fn runs_template(task: &TaskSpec, template: &TaskSpec) -> bool {
+    fn key(spec: &TaskSpec) -> serde_json::Value {
+        let c = spec.container_spec.clone().unwrap_or_default();
+        let mut env = c.env.unwrap_or_default();
+        env.sort();
+        let secrets: Vec<_> = c
+            .secrets
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.secret_name, s.file.and_then(|f| f.name)))
+            .collect();
+        let configs: Vec<_> = c
+            .configs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.config_name, s.file.and_then(|f| f.name)))
+            .collect();
+        let mounts: Vec<_> = c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.source, m.target))
+            .collect();
+        serde_json::json!({
+            "image": c.image,
+            "env": env,
+            "args": c.args,
+            "command": c.command,
+            "secrets": secrets,
+            "configs": configs,
+            "mounts": mounts,
+            "force": spec.force_update,
+        })
+    }
+    key(task) == key(template)
+}

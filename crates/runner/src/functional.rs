@@ -1,0 +1,184 @@
+//! The functional rung (L4): the generic checks every recipe gets, the suite's declarative
+//! HTTP checks, and its test executables in `tests/` (any language; `test_*.py` files run by
+//! pytest); with `--extra`, also the heavy opt-in tests in `tests/extra/`.
+
+use crate::hooks::{run_executable, test_env};
+use crate::lifecycle::RunCtx;
+use ccci_core::ladder::RungStatus;
+use ccci_core::results::{Failure, TestCase};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Bodies that mean a proxy answered instead of the app.
+const PROXY_DEFAULTS: &[&str] = &["404 page not found", "Bad Gateway", "no available server"];
+
+fn case(name: String, ok: Result<(), String>, since: Instant) -> TestCase {
+    TestCase {
+        name,
+        status: if ok.is_ok() {
+            RungStatus::Pass
+        } else {
+            RungStatus::Fail
+        },
+        duration_ms: since.elapsed().as_millis() as u64,
+        message: ok.err(),
+    }
+}
+
+pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
+    let mut cases = Vec::new();
+    let timeout = Duration::from_secs(10);
+
+    let t = Instant::now();
+    let serving = match ctx.app.route.get("/", timeout).await {
+        Ok(r) if r.status >= 500 => Err(format!("GET / answered {}", r.status)),
+        Ok(r) if PROXY_DEFAULTS.iter().any(|p| r.body.contains(p)) => Err(format!(
+            "GET / answered {} with a proxy's default page, not the app",
+            r.status
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    cases.push(case("generic: serves the landing page".into(), serving, t));
+
+    for (i, check) in ctx.suite.http_checks.clone().iter().enumerate() {
+        let t = Instant::now();
+        let name = check
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("http check {}: GET {}", i + 1, check.path));
+        let outcome = match ctx.app.route.get(&check.path, timeout).await {
+            Err(e) => Err(e),
+            Ok(r) if r.status != check.status => Err(format!(
+                "GET {} answered {}, expected {}",
+                check.path, r.status, check.status
+            )),
+            Ok(r) => match (&check.body_contains, &check.body_equals) {
+                (Some(needle), _) if !r.body.contains(needle.as_str()) => Err(format!(
+                    "body of GET {} does not contain {needle:?}",
+                    check.path
+                )),
+                (_, Some(want)) if r.body.trim_end() != want.trim_end() => Err(format!(
+                    "body of GET {} is {:?}, expected {want:?}",
+                    check.path,
+                    r.body.chars().take(200).collect::<String>()
+                )),
+                _ => Ok(()),
+            },
+        };
+        cases.push(case(name, outcome, t));
+    }
+
+    if let Some(dir) = ctx.suite_dir.clone() {
+        let junit_dir = ctx.app.work_dir.join("junit");
+        let _ = std::fs::create_dir_all(&junit_dir);
+        let mut files = test_files(&dir.join("tests"));
+        if ctx.extra {
+            files.extend(test_files(&dir.join("tests/extra")));
+        }
+        for test in files {
+            cases.extend(run_test_file(ctx, &dir, &test, &junit_dir).await);
+        }
+    }
+    Ok(cases)
+}
+
+/// The integration rung: the suite's `tests/integration/` executables (same runner as the
+/// functional tests), with the dependency file in `CCCI_DEPENDENCY_FILE`.
+pub async fn integration(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
+    let mut cases = Vec::new();
+    if let Some(dir) = ctx.suite_dir.clone() {
+        let junit_dir = ctx.app.work_dir.join("junit");
+        let _ = std::fs::create_dir_all(&junit_dir);
+        for test in test_files(&dir.join("tests/integration")) {
+            cases.extend(run_test_file(ctx, &dir, &test, &junit_dir).await);
+        }
+    }
+    Ok(cases)
+}
+
+/// Runs one test file. Its result is its exit code, unless it wrote JUnit XML to
+/// `$CCCI_JUNIT_FILE` (pytest files always do): then each test case is reported.
+async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path, junit_dir: &Path) -> Vec<TestCase> {
+    let t = Instant::now();
+    let name = test
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ctx.progress.line(&format!("   test {name}"));
+    let junit = junit_dir.join(format!("{name}.xml"));
+    let _ = std::fs::remove_file(&junit);
+    let mut env = test_env(ctx);
+    env.push(("CCCI_JUNIT_FILE".into(), junit.display().to_string()));
+    let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
+    let path = test.display().to_string();
+    let junit_arg = format!("--junitxml={}", junit.display());
+    let ran = if test.extension().is_some_and(|e| e == "py") {
+        let args = [
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            &junit_arg,
+            &path,
+        ];
+        run_executable(Path::new("python3"), &args, &env, dir, timeout).await
+    } else {
+        run_executable(test, &[], &env, dir, timeout).await
+    };
+    let outcome = match &ran {
+        Ok(r) if r.success => Ok(()),
+        Ok(r) => {
+            let tail = crate::hooks::last_lines(&r.output, 10);
+            Err(ctx
+                .redactor
+                .redact(&format!("exit non-zero: {}", tail.join(" | "))))
+        }
+        Err(e) => Err(e.clone()),
+    };
+    let reported = std::fs::read_to_string(&junit)
+        .ok()
+        .and_then(|xml| ccci_core::junit_input::read(&xml, &name).ok())
+        .filter(|cases| !cases.is_empty());
+    match reported {
+        Some(mut cases) => {
+            for c in &mut cases {
+                c.message = c.message.as_ref().map(|m| ctx.redactor.redact(m));
+            }
+            // A runner that crashed after writing its report still fails the file.
+            if let Err(e) = outcome {
+                if cases.iter().all(|c| c.status != RungStatus::Fail) {
+                    cases.push(case(name, Err(e), t));
+                }
+            }
+            cases
+        }
+        None => vec![case(name, outcome, t)],
+    }
+}
+
+/// Test executables of a suite: executable files, and `test_*.py` / `*_test.py` files.
+fn test_files(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let py =
+                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"));
+            let exec = std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            py || (exec && !name.ends_with(".py"))
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -1,0 +1,285 @@
+//! Host hygiene (SPEC §6): the janitor reaps what dead runs left, and prune frees disk.
+//!
+//! Janitor rule for each cc-ci stack (a stack under the CI domain, never a warm canonical
+//! nor a live-warm app listed in `live-warm.toml`):
+//! owner alive → never touched; owner dead → reaped now; owner unknown (no registry entry:
+//! before the registry existed, or after a reboot wiped it) → reaped once older than a limit.
+//!
+//! Prune only ever removes dangling images, stopped containers and build cache older than
+//! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
+//! all images (the local image store is the cache) and never volumes (warm data lives there).
+
+use crate::engine::{Engine, STACK_LABEL};
+use crate::lifecycle::teardown;
+use crate::registry;
+use crate::request::Rig;
+use anyhow::{Context, Result};
+use bollard::query_parameters::{ListServicesOptions, ListVolumesOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// What the janitor decided about one stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Its run is alive: never touched.
+    Live,
+    /// Its owner died: reaped.
+    Dead,
+    /// No owner known and older than the limit: reaped.
+    UnknownOld,
+    /// No owner known, still young: left for now.
+    UnknownYoung,
+}
+
+/// The pure rule.
+pub fn decide(owner: Option<bool>, age: Duration, unknown_after: Duration) -> Decision {
+    match owner {
+        Some(true) => Decision::Live,
+        Some(false) => Decision::Dead,
+        None if age >= unknown_after => Decision::UnknownOld,
+        None => Decision::UnknownYoung,
+    }
+}
+
+/// Stacks on the engine that belong to cc-ci runs on this rig: under the CI domain, not a
+/// warm canonical (`warm-<recipe>`), with their creation time (unix seconds).
+async fn ci_stacks(engine: &Engine, rig: &Rig) -> Result<BTreeMap<String, i64>> {
+    let suffix = format!("_{}", rig.ci_domain.replace('.', "_"));
+    let label_filter = BTreeMap::from([("label".to_string(), vec![STACK_LABEL.to_string()])]);
+    let filters: std::collections::HashMap<_, _> = label_filter.into_iter().collect();
+    let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
+    let mut note = |labels: Option<&std::collections::HashMap<String, String>>, created: i64| {
+        if let Some(stack) = labels.and_then(|l| l.get(STACK_LABEL)) {
+            if stack.ends_with(&suffix) && !stack.starts_with("warm-") {
+                let e = stacks.entry(stack.clone()).or_insert(created);
+                *e = (*e).min(created);
+            }
+        }
+    };
+    let docker = engine.docker();
+    for s in docker
+        .list_services(Some(ListServicesOptions {
+            filters: Some(filters.clone()),
+            status: None,
+        }))
+        .await
+        .context("listing services")?
+    {
+        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
+        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
+    }
+    for v in docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(filters.clone()),
+        }))
+        .await
+        .context("listing volumes")?
+        .volumes
+        .unwrap_or_default()
+    {
+        let created = v.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
+        note(Some(&v.labels), created);
+    }
+    for s in docker
+        .list_secrets(Some(bollard::query_parameters::ListSecretsOptions {
+            filters: Some(filters.clone()),
+        }))
+        .await
+        .context("listing secrets")?
+    {
+        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
+        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
+    }
+    Ok(stacks)
+}
+
+/// Reaps leftovers of dead runs. Returns a human report, one line per stack.
+pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<String> {
+    let engine = Engine::connect().await?;
+    let active = registry::list(&rig.state_dir);
+    let mut stacks = ci_stacks(&engine, rig).await?;
+    // Live-warm infra apps are long-lived by design: never reaped.
+    for live in crate::livewarm::stacks(&rig.state_dir) {
+        stacks.remove(&live);
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut report = String::new();
+    let mut seen = BTreeSet::new();
+    for (stack, created) in &stacks {
+        seen.insert(stack.clone());
+        let entry = active.iter().find(|a| &a.stack == stack);
+        let owner = entry.map(registry::owner_alive);
+        let age = Duration::from_secs((now - created).max(0) as u64);
+        let decision = decide(owner, age, unknown_after);
+        let verb = match (&decision, dry_run) {
+            (Decision::Live, _) => "live, left alone".to_string(),
+            (Decision::UnknownYoung, _) => format!(
+                "owner unknown, {} min old: left until {} min",
+                age.as_secs() / 60,
+                unknown_after.as_secs() / 60
+            ),
+            (_, true) => "would reap".to_string(),
+            (d, false) => {
+                let left = teardown(&engine, stack).await;
+                if let Some(e) = entry {
+                    if let Some(dir) = &e.work_dir {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                    registry::unregister(&rig.state_dir, stack);
+                }
+                let why = if *d == Decision::Dead {
+                    "owner dead"
+                } else {
+                    "owner unknown, old"
+                };
+                if left.is_empty() {
+                    format!("reaped ({why})")
+                } else {
+                    format!("reaped ({why}), but left: {}", left.describe())
+                }
+            }
+        };
+        let _ = writeln!(report, "{stack}: {verb}");
+    }
+    // Registry entries of dead owners whose stack is already gone.
+    for entry in active {
+        if seen.contains(&entry.stack) || registry::owner_alive(&entry) {
+            continue;
+        }
+        if !dry_run {
+            if let Some(dir) = &entry.work_dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            registry::unregister(&rig.state_dir, &entry.stack);
+        }
+        let _ = writeln!(
+            report,
+            "{}: registry entry of a dead run {}",
+            entry.stack,
+            if dry_run {
+                "would be removed"
+            } else {
+                "removed"
+            }
+        );
+    }
+    // SSO realms of dead runs in the shared Keycloak (SPEC §4).
+    for line in crate::keycloak::reap(rig, dry_run).await {
+        let _ = writeln!(report, "{line}");
+    }
+    if report.is_empty() {
+        report.push_str("nothing to reap\n");
+    }
+    Ok(report)
+}
+
+/// Percentage of the filesystem holding `path` that is used.
+pub fn disk_used_percent(path: &std::path::Path) -> Result<u8> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes())?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a valid out-pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        anyhow::bail!(
+            "statvfs {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    // As df(1) counts Use%: used / (used + available to users). Blocks reserved for root or
+    // held back by the filesystem count as neither.
+    let used = s.f_blocks.saturating_sub(s.f_bfree) as f64;
+    let avail = s.f_bavail as f64;
+    if used + avail == 0.0 {
+        return Ok(0);
+    }
+    Ok(((used / (used + avail)) * 100.0).ceil() as u8)
+}
+
+/// The prune gates, pure: prune only when the disk is full enough and no run is in flight.
+pub fn should_prune(used_percent: u8, threshold: u8, runs_in_flight: usize) -> Result<(), String> {
+    if runs_in_flight > 0 {
+        return Err(format!("{runs_in_flight} run(s) in flight; not pruning"));
+    }
+    if used_percent < threshold {
+        return Err(format!(
+            "disk {used_percent}% used, below {threshold}%; nothing to do"
+        ));
+    }
+    Ok(())
+}
+
+pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
+    let engine = Engine::connect().await?;
+    let info = engine.docker().info().await?;
+    let root = std::path::PathBuf::from(
+        info.docker_root_dir
+            .unwrap_or_else(|| "/var/lib/docker".into()),
+    );
+    let used = disk_used_percent(&root)?;
+    let in_flight = registry::list(&rig.state_dir)
+        .iter()
+        .filter(|r| registry::owner_alive(r))
+        .count();
+    if let Err(why) = should_prune(used, threshold, in_flight) {
+        return Ok(format!("{why}\n"));
+    }
+    let steps: [&[&str]; 3] = [
+        &["image", "prune", "--force"],
+        &["container", "prune", "--force", "--filter", "until=24h"],
+        &["builder", "prune", "--force", "--filter", "until=24h"],
+    ];
+    let mut report = format!("disk {used}% used (threshold {threshold}%)\n");
+    for args in steps {
+        if dry_run {
+            let _ = writeln!(report, "would run: docker {}", args.join(" "));
+            continue;
+        }
+        let out = tokio::process::Command::new("docker")
+            .args(args)
+            .output()
+            .await?;
+        let _ = writeln!(
+            report,
+            "docker {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .unwrap_or("done")
+        );
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn janitor_rule_table() {
+        let two_h = Duration::from_secs(7200);
+        let cases = [
+            (Some(true), 99_999, Decision::Live),
+            (Some(false), 1, Decision::Dead),
+            (None, 7200, Decision::UnknownOld),
+            (None, 7199, Decision::UnknownYoung),
+        ];
+        for (owner, age, want) in cases {
+            assert_eq!(
+                decide(owner, Duration::from_secs(age), two_h),
+                want,
+                "{owner:?} {age}"
+            );
+        }
+    }
+
+    #[test]
+    fn prune_gates() {
+        assert!(should_prune(90, 80, 0).is_ok());
+        assert!(should_prune(79, 80, 0).unwrap_err().contains("below"));
+        assert!(should_prune(95, 80, 1).unwrap_err().contains("in flight"));
+    }
+}

@@ -1,0 +1,47 @@
+//! cc-ci's adapters and the run lifecycle.
+//!
+//! # Layout
+//! - [`request`]: what a caller asks for ([`request::RunRequest`], [`request::Rig`]).
+//! - [`lifecycle`]: one cold run, plan → rungs → teardown → results.
+//! - [`rungs`]: rung selection and the install and upgrade rungs.
+//! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
+//! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
+//! - [`hooks`]: suite hooks and executables, and the env they get.
+//! - [`source`]: directory or git checkouts, releases and the upgrade base.
+//! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
+//! - [`app`]: the app under test: domain, env, secrets, deploys.
+//! - [`engine`]: the Docker Engine adapter (bollard).
+//! - [`stack`]: `docker stack deploy/rm`, service logs (the docker CLI).
+//! - [`probe`]: HTTP and TCP probes through the route users take.
+//! - [`registry`]: the active-run registry the janitor relies on.
+//! - [`janitor`]: reaping what dead runs left, and pruning.
+//! - [`artefacts`]: writing the run directory, leak checks.
+//! - [`progress`]: terminal progress.
+//! - [`screenshot`]: a best-effort screenshot of the landing page (headless Chromium).
+//! - [`keycloak`]: the shared Keycloak of SSO dependencies: per-run realms, orphan reaping.
+//! - `keycloak_standin` (feature `standin`): a Keycloak stand-in for tests.
+//! - [`warm`]: data-warm canonicals (record, snapshot, undeploy keeping data) for `--quick`.
+pub mod alerts;
+pub mod app;
+pub mod artefacts;
+pub mod backup;
+pub mod engine;
+pub mod functional;
+pub mod hooks;
+pub mod janitor;
+pub mod keycloak;
+#[cfg(feature = "standin")]
+pub mod keycloak_standin;
+pub mod lifecycle;
+pub mod livewarm;
+pub mod nightly;
+pub mod probe;
+pub mod progress;
+pub mod recipe;
+pub mod registry;
+pub mod request;
+pub mod rungs;
+pub mod screenshot;
+pub mod source;
+pub mod stack;
+pub mod warm;

@@ -1,0 +1,533 @@
+//! The live-warm reconciler (SPEC §5): infra apps that stay deployed (the proxy, Keycloak)
+//! are rolled to their recipe's latest release, automatically only when that is safe.
+//!
+//! Configuration: `<state_dir>/live-warm.toml`:
+//!
+//! ```toml
+//! [[app]]
+//! name = "proxy"                      # the app's name here (record, alerts)
+//! recipe = "https://git.coopcloud.tech/coop-cloud/traefik.git"   # git URL or path
+//! domain = "proxy.example.org"        # its stable domain (stack = domain with `_`)
+//! stateful = false                    # snapshot volumes around an upgrade?
+//! ```
+//!
+//! State: `<state_dir>/live-warm/<name>.json` (`{name, last_good, held, ts, stack}`, written
+//! atomically) and `<state_dir>/live-warm/<name>/` (checkouts, the app's `.env`, the
+//! pre-upgrade snapshot).
+//!
+//! The rule is [`ccci_core::livewarm::decide`]: non-major bumps whose release notes
+//! (`release/<tag>` or `release/<X.Y.Z>` in the recipe repository) flag no manual step are
+//! applied; anything else is held with an alert. Applying a stateful app: undeploy (data
+//! kept), snapshot its volumes, deploy the latest, wait until ready (the run's readiness:
+//! converged, no crash loop, health path answers). Ready → `last_good` := latest. Not ready
+//! or deploy failed → undeploy, restore the snapshot, redeploy `last_good`, alert. A
+//! stateless app skips the snapshot: version rollback only.
+//!
+//! Live-warm stacks are not runs: they are not in the active-run registry (so they never
+//! count as a run in flight) and the janitor leaves them alone.
+
+use crate::alerts;
+use crate::app::{App, DeploySource};
+use crate::engine::Engine;
+use crate::lifecycle;
+use crate::progress::Progress;
+use crate::request::{Rig, RunRequest};
+use crate::source::{self, Checkouts};
+use crate::warm;
+use anyhow::{Context, Result};
+use ccci_core::livewarm::{self as rule, Plan};
+use ccci_core::readiness::{self, CrashLoopPolicy, Judgement};
+use ccci_core::suite::Suite;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub app: Vec<AppConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    pub name: String,
+    /// A git URL or path of the recipe repository (annotated `X.Y.Z+app` release tags).
+    pub recipe: String,
+    pub domain: String,
+    #[serde(default)]
+    pub stateful: bool,
+}
+
+impl AppConfig {
+    pub fn stack(&self) -> String {
+        ccci_core::naming::stack_name(&self.domain)
+    }
+}
+
+/// The record of a live-warm app.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub name: String,
+    /// The release last seen healthy (`None` before the first healthy deploy).
+    pub last_good: Option<String>,
+    /// The release being held (alerted once per held release).
+    #[serde(default)]
+    pub held: Option<String>,
+    pub ts: String,
+    pub stack: String,
+}
+
+pub fn config_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("live-warm.toml")
+}
+
+/// The configured apps (none when there is no config file).
+pub fn load_config(state_dir: &Path) -> Result<Config> {
+    let path = config_path(state_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let config: Config =
+                toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+            for a in &config.app {
+                if a.name.is_empty()
+                    || !a
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    anyhow::bail!(
+                        "{}: app name {:?}: use letters, digits, - and _",
+                        path.display(),
+                        a.name
+                    );
+                }
+            }
+            Ok(config)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The stacks of the configured live-warm apps (the janitor never touches them).
+pub fn stacks(state_dir: &Path) -> Vec<String> {
+    load_config(state_dir)
+        .map(|c| c.app.iter().map(AppConfig::stack).collect())
+        .unwrap_or_default()
+}
+
+pub fn root(state_dir: &Path) -> PathBuf {
+    state_dir.join("live-warm")
+}
+
+pub fn state_path(state_dir: &Path, name: &str) -> PathBuf {
+    root(state_dir).join(format!("{name}.json"))
+}
+
+pub fn load_state(state_dir: &Path, name: &str) -> Result<Option<State>> {
+    let path = state_path(state_dir, name);
+    match std::fs::read(&path) {
+        Ok(b) => Ok(Some(
+            serde_json::from_slice(&b).with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_state(state_dir: &Path, state: &State) -> Result<()> {
+    let path = state_path(state_dir, &state.name);
+    warm::write_atomic(&path, &serde_json::to_vec_pretty(state)?, None)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// What one reconcile did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    NoRelease,
+    UpToDate {
+        version: String,
+    },
+    /// Up to date but was not running: redeployed.
+    Redeployed {
+        version: String,
+    },
+    Installed {
+        version: String,
+    },
+    Applied {
+        from: String,
+        to: String,
+    },
+    Held {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    RolledBack {
+        from: String,
+        to: String,
+        why: String,
+    },
+    Failed {
+        why: String,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::NoRelease => write!(f, "no release; nothing to do"),
+            Outcome::UpToDate { version } => write!(f, "up to date at {version}"),
+            Outcome::Redeployed { version } => write!(f, "redeployed {version} (was not running)"),
+            Outcome::Installed { version } => write!(f, "installed {version}"),
+            Outcome::Applied { from, to } => write!(f, "upgraded {from} → {to}; healthy"),
+            Outcome::Held { from, to, reason } => {
+                write!(f, "held at {from} (latest {to}): {reason}")
+            }
+            Outcome::RolledBack { from, to, why } => {
+                write!(f, "{to} failed ({why}); rolled back to {from}")
+            }
+            Outcome::Failed { why } => write!(f, "FAILED: {why}"),
+        }
+    }
+}
+
+impl Outcome {
+    /// Did the reconciler itself fail (as opposed to holding or rolling back as designed)?
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}
+
+/// Reconciles every configured app once, in order.
+pub async fn reconcile_all(rig: &Rig, progress: &Progress) -> Result<Vec<(String, Outcome)>> {
+    let config = load_config(&rig.state_dir)?;
+    if config.app.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = Engine::connect().await?;
+    engine.ensure_swarm_manager().await?;
+    let mut out = Vec::new();
+    for app in &config.app {
+        progress.line(&format!("live-warm {}: reconciling", app.name));
+        let outcome = match reconcile(&engine, rig, app, progress).await {
+            Ok(o) => o,
+            Err(e) => {
+                let why = format!("{e:#}");
+                let _ = alerts::raise(&rig.state_dir, &app.name, "failed", &why);
+                Outcome::Failed { why }
+            }
+        };
+        progress.line(&format!("live-warm {}: {outcome}", app.name));
+        out.push((app.name.clone(), outcome));
+    }
+    Ok(out)
+}
+
+/// A checkout of the recipe at `git_ref` (`None`: the default branch, to list releases).
+fn checkout(rig: &Rig, app: &AppConfig, git_ref: Option<&str>, slot: &str) -> Result<Checkouts> {
+    let request = RunRequest {
+        recipe_source: app.recipe.clone(),
+        git_ref: git_ref.map(str::to_string),
+        stages: None,
+        quick: false,
+        extra: false,
+        out_dir: PathBuf::new(),
+        rig: rig.clone(),
+        run_url: None,
+        run_id: None,
+    };
+    let dir = root(&rig.state_dir).join(&app.name).join(slot);
+    source::prepare_head(&request, &dir).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The release notes of `tag` in a checkout: `release/<tag>`, else `release/<X.Y.Z>`.
+fn release_notes(checkouts: &Checkouts, tag: &str) -> Option<String> {
+    let dir = checkouts.head.recipe.dir.join("release");
+    let short = tag.split('+').next().unwrap_or(tag);
+    [tag, short]
+        .iter()
+        .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())
+}
+
+pub async fn reconcile(
+    engine: &Engine,
+    rig: &Rig,
+    app: &AppConfig,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let state_dir = &rig.state_dir;
+    let mut state = load_state(state_dir, &app.name)?.unwrap_or_else(|| State {
+        name: app.name.clone(),
+        stack: app.stack(),
+        ..Default::default()
+    });
+    let listing = checkout(rig, app, None, "latest")?;
+    let Some(latest) = listing.releases.last().map(|r| r.tag.clone()) else {
+        return Ok(Outcome::NoRelease);
+    };
+    let new = checkout(rig, app, Some(&latest), "latest")?;
+    let notes = release_notes(&new, &latest);
+    let plan = rule::decide(state.last_good.as_deref(), Some(&latest), notes.as_deref());
+    let stack = app.stack();
+    match plan {
+        Plan::NoRelease => Ok(Outcome::NoRelease),
+        Plan::UpToDate => {
+            let version = state.last_good.clone().unwrap_or_default();
+            if warm::deployed(engine, &stack).await? {
+                return Ok(Outcome::UpToDate { version });
+            }
+            match deploy_ready(engine, rig, app, &new, progress).await {
+                Ok(()) => Ok(Outcome::Redeployed { version }),
+                Err(why) => {
+                    let _ = warm::undeploy(engine, &stack).await;
+                    let why = format!("redeploying {version}: {why}");
+                    alerts::raise(state_dir, &app.name, "failed", &why)?;
+                    Ok(Outcome::Failed { why })
+                }
+            }
+        }
+        Plan::Hold { from, to, reason } => {
+            if state.held.as_deref() != Some(to.as_str()) {
+                alerts::raise(
+                    state_dir,
+                    &app.name,
+                    "held",
+                    &format!("{from} → {to}: {reason}"),
+                )?;
+                state.held = Some(to.clone());
+                state.ts = now();
+                write_state(state_dir, &state)?;
+            }
+            Ok(Outcome::Held { from, to, reason })
+        }
+        Plan::Install { to } => match deploy_ready(engine, rig, app, &new, progress).await {
+            Ok(()) => {
+                state.last_good = Some(to.clone());
+                state.held = None;
+                state.ts = now();
+                write_state(state_dir, &state)?;
+                Ok(Outcome::Installed { version: to })
+            }
+            Err(why) => {
+                let _ = warm::undeploy(engine, &stack).await;
+                let why = format!("first deploy of {to}: {why}");
+                alerts::raise(state_dir, &app.name, "failed", &why)?;
+                Ok(Outcome::Failed { why })
+            }
+        },
+        Plan::Apply { from, to } => {
+            let snapshot = root(state_dir).join(&app.name).join("snapshot");
+            if app.stateful {
+                warm::undeploy(engine, &stack)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let _ = std::fs::remove_dir_all(&snapshot);
+                warm::snapshot(engine, &stack, &snapshot)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("snapshotting before {from} → {to}: {e}"))?;
+                progress.line(&format!("live-warm {}: snapshot taken", app.name));
+            }
+            let Err(why) = deploy_ready(engine, rig, app, &new, progress).await else {
+                state.last_good = Some(to.clone());
+                state.held = None;
+                state.ts = now();
+                write_state(state_dir, &state)?;
+                return Ok(Outcome::Applied { from, to });
+            };
+            progress.line(&format!(
+                "live-warm {}: {to} not healthy ({why}); rolling back to {from}",
+                app.name
+            ));
+            // Roll back: the prior version (and, stateful, the snapshot).
+            let rolled = async {
+                warm::undeploy(engine, &stack).await?;
+                if app.stateful {
+                    warm::restore(engine, &stack, &snapshot).await?;
+                }
+                let prior =
+                    checkout(rig, app, Some(&from), "prior").map_err(|e| format!("{e:#}"))?;
+                deploy_ready(engine, rig, app, &prior, progress).await
+            }
+            .await;
+            match rolled {
+                Ok(()) => {
+                    alerts::raise(
+                        state_dir,
+                        &app.name,
+                        "rolled_back",
+                        &format!(
+                            "{from} → {to} failed: {why}; rolled back to {from}{}",
+                            if app.stateful {
+                                " and its data snapshot"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )?;
+                    Ok(Outcome::RolledBack { from, to, why })
+                }
+                Err(again) => {
+                    let why = format!(
+                        "{from} → {to} failed: {why}; the rollback to {from} failed too: {again}"
+                    );
+                    alerts::raise(state_dir, &app.name, "failed", &why)?;
+                    Ok(Outcome::Failed { why })
+                }
+            }
+        }
+    }
+}
+
+/// Deploys the checkout's version on the app's stable domain and waits until it is ready.
+async fn deploy_ready(
+    engine: &Engine,
+    rig: &Rig,
+    cfg: &AppConfig,
+    checkouts: &Checkouts,
+    progress: &Progress,
+) -> Result<(), String> {
+    let recipe = &checkouts.head.recipe;
+    let version = checkouts.head.version.clone();
+    let (suite, suite_dir) = lifecycle::load_suite(recipe, None).map_err(|e| e.to_string())?;
+    let work_dir = root(&rig.state_dir).join(&cfg.name).join("work");
+    let app = App::plan_on_domain(
+        recipe,
+        &suite,
+        suite_dir.as_deref(),
+        rig,
+        &version,
+        cfg.domain.clone(),
+        &work_dir,
+    )
+    .map_err(|e| e.to_string())?;
+    let model = app
+        .preflight(engine, recipe)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (network, external) in &model.networks {
+        if *external {
+            engine
+                .ensure_rig_network(network)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+        }
+    }
+    // Secrets are created once and kept across versions (like abra's).
+    let existing = engine
+        .stack_objects(&app.stack)
+        .await
+        .map_err(|e| format!("{e:#}"))?
+        .secrets;
+    for (spec, value) in &app.secrets {
+        if !existing.contains(&spec.engine_name) {
+            engine
+                .create_secret(&app.stack, &spec.engine_name, value)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+        }
+    }
+    progress.line(&format!("live-warm {}: deploying {version}", cfg.name));
+    let mut app = app;
+    let source = DeploySource {
+        recipe,
+        version: version.clone(),
+        chaos_commit: None,
+    };
+    app.deploy(&source).await.map_err(|e| format!("{e:#}"))?;
+    wait_ready(engine, &app, &suite, progress).await
+}
+
+/// The run's readiness, for an app outside a run: converged with no crash loop
+/// ([`readiness::judge`]) and the suite's health path answering 2xx, within its
+/// `deploy_timeout`.
+async fn wait_ready(
+    engine: &Engine,
+    app: &App,
+    suite: &Suite,
+    progress: &Progress,
+) -> Result<(), String> {
+    let timeout = Duration::from_secs(suite.deploy_timeout_secs);
+    let start = Instant::now();
+    let mut last;
+    loop {
+        let services = engine
+            .observe_stack(&app.stack)
+            .await
+            .map_err(|e| format!("observing {}: {e:#}", app.stack))?;
+        match readiness::judge(&services, lifecycle::now_ms(), CrashLoopPolicy::default()) {
+            Judgement::Broken(b) => {
+                return Err(match b.task_error {
+                    Some(e) => format!("{}: {} ({e})", b.service, b.reason),
+                    None => format!("{}: {}", b.service, b.reason),
+                })
+            }
+            Judgement::Waiting(lines) => last = lines.join("; "),
+            Judgement::Converged => {
+                match app
+                    .route
+                    .get(&suite.health_path, Duration::from_secs(5))
+                    .await
+                {
+                    Ok(r) if (200..300).contains(&r.status) => {
+                        progress.line(&format!(
+                            "{} ready after {:.1} s",
+                            app.stack,
+                            start.elapsed().as_secs_f64()
+                        ));
+                        return Ok(());
+                    }
+                    Ok(r) => last = format!("GET {} answered {}", suite.health_path, r.status),
+                    Err(e) => last = format!("GET {}: {e}", suite.health_path),
+                }
+            }
+        }
+        if start.elapsed() >= timeout {
+            return Err(format!("not ready within {} s: {last}", timeout.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_parses_and_rejects_bad_names() {
+        let dir = std::env::temp_dir().join(format!("ccci-lw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(load_config(&dir).unwrap().app.is_empty());
+        std::fs::write(
+            config_path(&dir),
+            "[[app]]\nname = \"proxy\"\nrecipe = \"/r/traefik\"\ndomain = \"proxy.ci.local\"\n\n[[app]]\nname = \"kc\"\nrecipe = \"/r/kc\"\ndomain = \"sso.ci.local\"\nstateful = true\n",
+        )
+        .unwrap();
+        let c = load_config(&dir).unwrap();
+        assert_eq!(c.app.len(), 2);
+        assert!(!c.app[0].stateful && c.app[1].stateful);
+        assert_eq!(stacks(&dir), vec!["proxy_ci_local", "sso_ci_local"]);
+        std::fs::write(
+            config_path(&dir),
+            "[[app]]\nname = \"../x\"\nrecipe = \"r\"\ndomain = \"d\"\n",
+        )
+        .unwrap();
+        assert!(load_config(&dir).is_err());
+        std::fs::write(
+            config_path(&dir),
+            "[[app]]\nname = \"x\"\nrecipe = \"r\"\ndomain = \"d\"\ntypo = 1\n",
+        )
+        .unwrap();
+        assert!(load_config(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,120 @@
+//! HTTP and TCP probes: is the app serving, the way its users reach it?
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How requests reach an app's domain.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// Through the rig's ingress proxy (e.g. traefik) at this address, by domain name, in the
+    /// spirit of curl's `--resolve`: the URL keeps the domain (Host header, SNI).
+    Ingress { addr: SocketAddr, https: bool },
+    /// No proxy on this rig: the port the proxy would route to is published on the host;
+    /// requests carry the domain as Host header.
+    Published { addr: SocketAddr },
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpTarget {
+    pub domain: String,
+    pub route: Route,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl HttpTarget {
+    /// The base URL tests use to reach the app (no trailing slash).
+    pub fn base_url(&self) -> String {
+        match &self.route {
+            Route::Ingress { https, .. } => {
+                format!(
+                    "{}://{}",
+                    if *https { "https" } else { "http" },
+                    self.domain
+                )
+            }
+            Route::Published { addr } => format!("http://{addr}"),
+        }
+    }
+
+    fn client(&self, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        if let Route::Ingress { addr, .. } = &self.route {
+            builder = builder
+                .resolve(&self.domain, *addr)
+                // CI certificates on a rig are often self-signed.
+                .danger_accept_invalid_certs(true);
+        }
+        builder.build()
+    }
+
+    /// GET `path` (or a full URL) with the domain as Host.
+    pub async fn get(&self, path: &str, timeout: Duration) -> Result<HttpReply, String> {
+        self.request(reqwest::Method::GET, path, None, timeout)
+            .await
+    }
+
+    /// A request to `path` (or a full URL) with the domain as Host.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<HttpReply, String> {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base_url(), path)
+        };
+        let client = self.client(timeout).map_err(|e| e.to_string())?;
+        let mut req = client.request(method.clone(), &url);
+        if matches!(self.route, Route::Published { .. }) {
+            req = req.header(reqwest::header::HOST, &self.domain);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("{method} {url}: {}", root_cause(&e)))?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        Ok(HttpReply { status, body })
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// `connects` consecutive successful TCP connects to `addr`, each bounded by `timeout`.
+pub async fn tcp_probe(addr: &str, connects: u32, timeout: Duration) -> Result<(), String> {
+    for i in 0..connects.max(1) {
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(format!("connect {addr} (#{}): {e}", i + 1)),
+            Err(_) => return Err(format!("connect {addr} (#{}): timed out", i + 1)),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// A free TCP port on this host, for publishing an app when the rig has no proxy.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("0.0.0.0", 0))?;
+    Ok(listener.local_addr()?.port())
+}

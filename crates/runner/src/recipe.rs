@@ -1,0 +1,130 @@
+//! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
+//! before anything is created on the engine.
+
+use ccci_core::envfile::EnvFile;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Bad input: the run cannot start. Each message names the file, the problem and the fix.
+/// Maps to exit code 2; nothing has been created on the engine when one is returned.
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("{path}: not a recipe directory ({reason})")]
+    NotARecipe { path: String, reason: String },
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("{file}: service `{service}` uses image `{image}`, which is not present locally and could not be pulled: {reason}. Build or load the image (`docker image ls` shows what is present)")]
+    MissingImage {
+        file: String,
+        service: String,
+        image: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Recipe {
+    pub name: String,
+    pub dir: PathBuf,
+    pub env_sample: EnvFile,
+    /// `export KEY=VALUE` lines of `abra.sh` (version pins of configs, …).
+    pub abra_exports: BTreeMap<String, String>,
+}
+
+impl Recipe {
+    /// Reads a recipe directory. `name` overrides the name taken from the directory.
+    pub fn load(dir: &Path, name: Option<&str>) -> Result<Recipe, InputError> {
+        let shown = dir.display().to_string();
+        if !dir.is_dir() {
+            return Err(InputError::NotARecipe {
+                path: shown,
+                reason: "no such directory".into(),
+            });
+        }
+        let sample_path = dir.join(".env.sample");
+        let text = std::fs::read_to_string(&sample_path).map_err(|e| InputError::NotARecipe {
+            path: shown.clone(),
+            reason: format!("cannot read .env.sample: {e}; every Co-op Cloud recipe ships one"),
+        })?;
+        let file = sample_path.display().to_string();
+        let env_sample = EnvFile::parse(&text).map_err(|e| InputError::File {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        if env_sample.get("DOMAIN").is_none() {
+            return Err(InputError::File {
+                file,
+                message: "no DOMAIN line; add `DOMAIN=<recipe>.example.com` (cc-ci replaces the value with the app's domain)".into(),
+            });
+        }
+        let abra_exports = match std::fs::read_to_string(dir.join("abra.sh")) {
+            Ok(text) => abra_sh_exports(&text),
+            Err(_) => BTreeMap::new(),
+        };
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => dir
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "recipe".into()),
+        };
+        Ok(Recipe {
+            name,
+            dir: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+            env_sample,
+            abra_exports,
+        })
+    }
+
+    /// The compose files `COMPOSE_FILE` selects (colon-separated; default `compose.yml`),
+    /// as paths inside the recipe, each checked to exist.
+    pub fn compose_files(&self, env: &EnvFile) -> Result<Vec<PathBuf>, InputError> {
+        let list = env
+            .get("COMPOSE_FILE")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or("compose.yml");
+        let mut files = Vec::new();
+        for name in list.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+            let path = self.dir.join(name);
+            if !path.is_file() {
+                return Err(InputError::File {
+                    file: self.dir.join(".env.sample").display().to_string(),
+                    message: format!(
+                        "COMPOSE_FILE names `{name}`, which is not in the recipe; fix the COMPOSE_FILE line or add the file"
+                    ),
+                });
+            }
+            files.push(path);
+        }
+        Ok(files)
+    }
+}
+
+/// `export KEY=VALUE` lines of an `abra.sh` (the rest of the script is ignored).
+pub fn abra_sh_exports(text: &str) -> BTreeMap<String, String> {
+    let exports: String = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("export ") && l.contains('='))
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    EnvFile::parse(&exports)
+        .map(|e| e.to_map())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abra_sh_exports_only() {
+        let text = "#!/bin/bash\nexport APP_ENTRYPOINT_VERSION=v3\nexport NGINX_CONF_VERSION=v1\n\nfoo() {\n  echo hi\n}\n";
+        let e = abra_sh_exports(text);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e["APP_ENTRYPOINT_VERSION"], "v3");
+    }
+}

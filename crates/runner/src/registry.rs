@@ -1,0 +1,110 @@
+//! The active-run registry: one JSON file per live app, written *before* the app exists on
+//! the engine and removed after teardown. The janitor reads it to tell a live run's app
+//! (never touched) from a dead run's leftovers (reaped).
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveRun {
+    pub run_id: String,
+    pub domain: String,
+    pub stack: String,
+    pub recipe: String,
+    pub pid: u32,
+    /// The owner's process start time (clock ticks since boot, from /proc), so a recycled
+    /// pid is not mistaken for the owner.
+    pub pid_start: Option<u64>,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Where the run keeps its working files (checkout, env), removed by the janitor.
+    #[serde(default)]
+    pub work_dir: Option<PathBuf>,
+    /// The run's realm in the shared Keycloak, when it has one (SSO dependencies).
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+pub fn dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("active")
+}
+
+fn path_of(state_dir: &Path, stack: &str) -> PathBuf {
+    dir(state_dir).join(format!("{stack}.json"))
+}
+
+pub fn register(state_dir: &Path, run: &ActiveRun) -> Result<()> {
+    let dir = dir(state_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = path_of(state_dir, &run.stack);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(run)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub fn unregister(state_dir: &Path, stack: &str) {
+    let _ = std::fs::remove_file(path_of(state_dir, stack));
+}
+
+pub fn list(state_dir: &Path) -> Vec<ActiveRun> {
+    let Ok(entries) = std::fs::read_dir(dir(state_dir)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .collect()
+}
+
+/// This process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat).
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; fields resume after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Is the run's owner still alive (same pid *and* same start time)?
+pub fn owner_alive(run: &ActiveRun) -> bool {
+    match (process_start(run.pid), run.pid_start) {
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_list_unregister() {
+        let dir = std::env::temp_dir().join(format!("ccci-reg-{}", std::process::id()));
+        let run = ActiveRun {
+            run_id: "r1".into(),
+            domain: "fixt-abcdef.ci.local".into(),
+            stack: "fixt-abcdef_ci_local".into(),
+            recipe: "fixture-web".into(),
+            pid: std::process::id(),
+            pid_start: process_start(std::process::id()),
+            started_at: 0,
+            work_dir: None,
+            realm: None,
+        };
+        register(&dir, &run).unwrap();
+        assert_eq!(list(&dir), vec![run.clone()]);
+        assert!(owner_alive(&run));
+        let dead = ActiveRun {
+            pid_start: run.pid_start.map(|s| s + 1),
+            ..run.clone()
+        };
+        assert!(!owner_alive(&dead));
+        unregister(&dir, &run.stack);
+        assert!(list(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

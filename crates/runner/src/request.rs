@@ -1,0 +1,75 @@
+//! What a caller (the CLI or the service) asks the runner to do.
+
+use ccci_core::ladder::Rung;
+use std::path::PathBuf;
+
+/// One run of one recipe. Built by the CLI from flags or by the service from a `!testme`.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// A recipe directory or a git URL / path of a git repository.
+    pub recipe_source: String,
+    /// The ref to test (branch, tag or commit); `None` = the working tree / default branch head.
+    pub git_ref: Option<String>,
+    /// `--stages`: the rungs to run; `None` = all that apply.
+    pub stages: Option<Vec<Rung>>,
+    /// `--quick`: the warm fast lane.
+    pub quick: bool,
+    /// `--extra`: also run the heavy opt-in suite.
+    pub extra: bool,
+    /// Where `results.json`, logs and the other artefacts go. Created if missing.
+    pub out_dir: PathBuf,
+    /// The rig: where the CI's suites, state and domain are.
+    pub rig: Rig,
+    /// Shown in results as `run_url` when a server knows the run page.
+    pub run_url: Option<String>,
+    /// A run id chosen by the caller (the service's job id); `None` = generated.
+    pub run_id: Option<String>,
+}
+
+/// Host-wide settings of the runner.
+#[derive(Clone, Debug)]
+pub struct Rig {
+    /// The CI domain apps live under: `<4 chars>-<6 hex>.<ci_domain>`.
+    pub ci_domain: String,
+    /// The CI's suite tree (`<suites_dir>/<recipe>/suite.toml`), if any.
+    pub suites_dir: Option<PathBuf>,
+    /// State: the active-run registry, locks, checkouts, warm data.
+    pub state_dir: PathBuf,
+    /// The rig's ingress proxy (e.g. traefik on `127.0.0.1:443`): health checks resolve the
+    /// app's domain there, like curl's `--resolve`. `None`: no proxy on this rig; cc-ci
+    /// publishes the port the proxy would route to on a free host port instead.
+    pub ingress: Option<std::net::SocketAddr>,
+    /// Speak HTTPS to the ingress.
+    pub ingress_https: bool,
+    /// Wall-clock limit of one run; past it the run is torn down and RED.
+    pub deadline: std::time::Duration,
+    /// The shared Keycloak that SSO dependencies (SPEC §4) get their per-run realm from.
+    /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
+    pub keycloak: Option<KeycloakConfig>,
+}
+
+/// Where the rig's shared Keycloak is and how cc-ci signs in to its admin API.
+#[derive(Clone, Debug)]
+pub struct KeycloakConfig {
+    /// The web root, e.g. `https://sso.example.org` (no trailing `/`).
+    pub url: String,
+    /// An admin of the `master` realm (password grant through `admin-cli`).
+    pub admin_user: String,
+    /// A file holding the admin's password; read when a client is made, held as a `Secret`.
+    pub admin_password_file: PathBuf,
+}
+
+impl Rig {
+    /// A rig on this machine: domain `ci.local`, no proxy, state under `state_dir`.
+    pub fn local(state_dir: PathBuf) -> Rig {
+        Rig {
+            ci_domain: "ci.local".into(),
+            suites_dir: None,
+            state_dir,
+            ingress: None,
+            ingress_https: false,
+            deadline: std::time::Duration::from_secs(60 * 60),
+            keycloak: None,
+        }
+    }
+}

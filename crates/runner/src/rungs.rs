@@ -1,0 +1,440 @@
+//! The rungs of a cold run, in ladder order: install → upgrade → backup_restore →
+//! functional, then integration beside the ladder. Each rung either passes or records a
+//! [`Failure`]; a failure stops the climb (the rungs above are skipped as not reached).
+
+use crate::lifecycle::{RunCtx, Which};
+use crate::request::RunRequest;
+use crate::{backup, functional, hooks};
+use ccci_core::ladder::{Rung, RungStatus, SkipKind};
+use ccci_core::results::{Failure, RungResult, TestCase};
+use ccci_core::suite::{ReadyProbe, Suite};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Which rungs this run walks, and why the others are skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Selected {
+    pub upgrade: bool,
+    pub backup_restore: bool,
+    pub functional: bool,
+    pub integration: bool,
+    /// Rungs not walked, with the kind of skip and the reason.
+    pub skipped: BTreeMap<Rung, (SkipKind, String)>,
+}
+
+impl Selected {
+    pub fn runs(&self, rung: Rung) -> bool {
+        match rung {
+            Rung::Install => true,
+            Rung::Upgrade => self.upgrade,
+            Rung::BackupRestore => self.backup_restore,
+            Rung::Functional => self.functional,
+            Rung::Integration => self.integration,
+            Rung::RecipeLocal => false,
+        }
+    }
+
+    /// The rungs reported for this run, in order.
+    pub fn reported(&self) -> Vec<Rung> {
+        let mut rungs = Rung::LADDER.to_vec();
+        if self.integration || self.skipped.contains_key(&Rung::Integration) {
+            rungs.push(Rung::Integration);
+        }
+        rungs
+    }
+}
+
+/// Chooses the rungs from `--stages`, the suite's `EXPECTED_NA` and what the recipe has.
+/// Install always runs: every other rung needs the app.
+pub fn select(request: &RunRequest, suite: &Suite, has_base: bool) -> Selected {
+    let mut s = Selected::default();
+    let asked = |r: Rung| request.stages.as_ref().is_none_or(|st| st.contains(&r));
+    for rung in [Rung::Upgrade, Rung::BackupRestore, Rung::Functional] {
+        let run = if let Some(reason) = suite.expected_na.get(&rung) {
+            s.skipped
+                .insert(rung, (SkipKind::Intentional, format!("N/A: {reason}")));
+            false
+        } else if !asked(rung) {
+            s.skipped.insert(
+                rung,
+                (SkipKind::Unintentional, "not selected (--stages)".into()),
+            );
+            false
+        } else if rung == Rung::Upgrade && !has_base {
+            s.skipped.insert(
+                rung,
+                (
+                    SkipKind::Unintentional,
+                    "no earlier release to upgrade from (no annotated X.Y.Z+app tag before the head)".into(),
+                ),
+            );
+            false
+        } else {
+            true
+        };
+        match rung {
+            Rung::Upgrade => s.upgrade = run,
+            Rung::BackupRestore => s.backup_restore = run,
+            _ => s.functional = run,
+        }
+    }
+    let missing: Vec<&str> = suite
+        .dependencies
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !(*d == crate::keycloak::DEPENDENCY && request.rig.keycloak.is_some()))
+        .collect();
+    if !suite.dependencies.is_empty() && missing.is_empty() {
+        if asked(Rung::Integration) {
+            s.integration = true;
+        } else {
+            s.skipped.insert(
+                Rung::Integration,
+                (
+                    SkipKind::Unintentional,
+                    "not selected (--stages); integration unverified".into(),
+                ),
+            );
+        }
+    } else if !suite.dependencies.is_empty() {
+        // No shared Keycloak (or other dependency) is configured on this rig: the
+        // integration cannot be verified, and the verdict says so.
+        s.skipped.insert(
+            Rung::Integration,
+            (
+                SkipKind::Unintentional,
+                format!(
+                    "dependencies {} are not available on this rig; integration unverified",
+                    missing.join(", ")
+                ),
+            ),
+        );
+    }
+    s
+}
+
+fn result(rung: Rung, status: RungStatus, reason: Option<String>, since: Instant) -> RungResult {
+    RungResult {
+        name: rung,
+        status,
+        reason,
+        skip: None,
+        duration_ms: since.elapsed().as_millis() as u64,
+        tests: Vec::new(),
+    }
+}
+
+fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
+    RungResult {
+        name: rung,
+        status: RungStatus::Skip,
+        reason: Some(reason),
+        skip: Some(kind),
+        duration_ms: 0,
+        tests: Vec::new(),
+    }
+}
+
+/// Walks the selected rungs, pushing each result as it completes (so a cancelled walk
+/// leaves the finished rungs in `results`).
+pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungResult>) {
+    let mut blocked: Option<Rung> = None;
+    for rung in selected.reported() {
+        if let Some(failed) = blocked {
+            results.push(skip(
+                rung,
+                SkipKind::Unintentional,
+                format!("not reached: {failed} failed"),
+            ));
+            continue;
+        }
+        if !selected.runs(rung) {
+            let (kind, reason) = selected
+                .skipped
+                .get(&rung)
+                .cloned()
+                .unwrap_or((SkipKind::Unintentional, "not run".into()));
+            results.push(skip(rung, kind, reason));
+            continue;
+        }
+        ctx.progress.line(&format!("── {rung}"));
+        let t = Instant::now();
+        let outcome = match rung {
+            Rung::Install => install(ctx, selected).await,
+            Rung::Upgrade => upgrade(ctx).await,
+            Rung::BackupRestore => backup::backup_restore(ctx).await,
+            Rung::Functional => functional::run(ctx).await,
+            Rung::Integration => functional::integration(ctx).await,
+            Rung::RecipeLocal => Ok(Vec::new()),
+        };
+        // Integration tests that were all skipped (or absent) verified nothing: a skip,
+        // which leaves the dependency unverified and the run RED.
+        if rung == Rung::Integration {
+            if let Ok(tests) = &outcome {
+                if tests.iter().all(|t| t.status == RungStatus::Skip) {
+                    let mut r = skip(
+                        rung,
+                        SkipKind::Unintentional,
+                        if tests.is_empty() {
+                            "no integration tests (tests/integration/ in the suite); integration unverified".into()
+                        } else {
+                            "every integration test was skipped; integration unverified".into()
+                        },
+                    );
+                    r.tests = tests.clone();
+                    ctx.progress.line(&format!(
+                        "   {rung}: skipped — {}",
+                        r.reason.clone().unwrap_or_default()
+                    ));
+                    results.push(r);
+                    continue;
+                }
+            }
+        }
+        // "Stays up": a task that died during the rung fails it, whatever the rung saw.
+        let outcome = match outcome {
+            Ok(tests) => ctx.check_stays_up().await.map(|()| tests),
+            Err(f) => Err(f),
+        };
+        match outcome {
+            Ok(tests) => {
+                let failed_test = tests.iter().find(|t| t.status == RungStatus::Fail).cloned();
+                let mut r = result(rung, RungStatus::Pass, None, t);
+                if let Some(ft) = failed_test {
+                    r.status = RungStatus::Fail;
+                    let n = tests
+                        .iter()
+                        .filter(|t| t.status == RungStatus::Fail)
+                        .count();
+                    r.reason = Some(format!(
+                        "{n} of {} tests failed; first: {}{}",
+                        tests.len(),
+                        ft.name,
+                        ft.message
+                            .as_deref()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default()
+                    ));
+                    ctx.first_failure.get_or_insert(Failure {
+                        rung: Some(rung),
+                        message: r.reason.clone().unwrap_or_default(),
+                        ..Default::default()
+                    });
+                    blocked = Some(rung);
+                }
+                r.tests = tests;
+                ctx.progress.line(&format!(
+                    "   {rung}: {} ({:.1} s)",
+                    if r.status == RungStatus::Pass {
+                        "pass"
+                    } else {
+                        "FAIL"
+                    },
+                    r.duration_ms as f64 / 1000.0
+                ));
+                results.push(r);
+            }
+            Err(mut failure) => {
+                failure.rung = Some(rung);
+                ctx.progress
+                    .line(&format!("   {rung}: FAIL — {}", failure.message));
+                results.push(result(
+                    rung,
+                    RungStatus::Fail,
+                    Some(failure.message.clone()),
+                    t,
+                ));
+                ctx.first_failure.get_or_insert(failure);
+                blocked = Some(rung);
+            }
+        }
+    }
+}
+
+/// After a stop: the rung that was running fails with `message`, the rest are skipped.
+pub fn mark_stopped(results: &mut Vec<RungResult>, selected: &Selected, message: &str) {
+    let mut failed_one = false;
+    for rung in selected.reported() {
+        if results.iter().any(|r| r.name == rung) {
+            continue;
+        }
+        if selected.runs(rung) && !failed_one {
+            results.push(RungResult {
+                name: rung,
+                status: RungStatus::Fail,
+                reason: Some(message.to_string()),
+                skip: None,
+                duration_ms: 0,
+                tests: Vec::new(),
+            });
+            failed_one = true;
+        } else {
+            results.push(skip(
+                rung,
+                SkipKind::Unintentional,
+                "not reached: run stopped".into(),
+            ));
+        }
+    }
+}
+
+async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>, Failure> {
+    provision_dependencies(ctx).await?;
+    if let Some(warm) = ctx.warm.clone() {
+        // Quick lane: reattach the canonical — its kept volumes and secrets (re-created from
+        // the snapshot and stored values if missing), its known-good version (the base).
+        crate::warm::materialize(&ctx.engine, &warm.record, &warm.state_dir)
+            .await
+            .map_err(|e| Failure {
+                message: format!("reattaching the warm canonical: {e}"),
+                ..Default::default()
+            })?;
+    } else {
+        hooks::run_hook(ctx, "install_steps").await?;
+        ctx.app
+            .create_secrets(&ctx.engine)
+            .await
+            .map_err(|e| Failure {
+                message: format!("creating secrets: {e:#}"),
+                ..Default::default()
+            })?;
+    }
+    let which = if selected.upgrade && ctx.checkouts.base.is_some() {
+        Which::Base
+    } else {
+        Which::Head
+    };
+    ctx.deploy(which).await?;
+    ctx.wait_ready().await?;
+    hooks::run_hook(ctx, "post_install").await?;
+    Ok(Vec::new())
+}
+
+/// SSO (SPEC §4): the run's realm and the app's OIDC client in the shared Keycloak, the
+/// dependency file tests read, and — with `oidc_at_install` — the OIDC settings in the
+/// app's env before its single first deploy. The client secret is redacted everywhere.
+async fn provision_dependencies(ctx: &mut RunCtx) -> Result<(), Failure> {
+    let Some(realm) = ctx.app.realm.clone() else {
+        return Ok(());
+    };
+    let fail = |e: crate::keycloak::KeycloakError| Failure {
+        message: format!("provisioning the keycloak realm {}: {e}", realm.realm),
+        ..Default::default()
+    };
+    let kc = crate::keycloak::Keycloak::new(&realm.config).map_err(fail)?;
+    let client_id = ctx.app.recipe.clone();
+    let provisioned = kc
+        .provision(&realm.realm, &realm.owner, &client_id, &ctx.app.domain)
+        .await
+        .map_err(fail)?;
+    ctx.redactor.add(provisioned.client_secret.clone());
+    ctx.progress.line(&format!(
+        "   keycloak realm {} with client {} (issuer {})",
+        provisioned.realm, provisioned.client_id, provisioned.issuer
+    ));
+    // The dependency file lives in the run's work dir (never in the artefacts) and goes
+    // with it; it carries the client secret so tests can sign in through the realm.
+    let file = serde_json::json!({
+        "keycloak": {
+            "url": provisioned.url,
+            "realm": provisioned.realm,
+            "client_id": provisioned.client_id,
+            "client_secret": provisioned.client_secret.expose(),
+            "issuer": provisioned.issuer,
+        }
+    });
+    write_private(
+        &ctx.app.work_dir.join("dependencies.json"),
+        format!("{file:#}\n").as_bytes(),
+    )
+    .map_err(|e| Failure {
+        message: format!("writing the dependency file: {e}"),
+        ..Default::default()
+    })?;
+    if ctx.suite.oidc_at_install {
+        let names = ctx.suite.oidc_env.clone();
+        ctx.app.env.set(&names.issuer, provisioned.issuer.clone());
+        ctx.app
+            .env
+            .set(&names.client_id, provisioned.client_id.clone());
+        ctx.app
+            .env
+            .set(&names.client_secret, provisioned.client_secret.expose());
+    }
+    Ok(())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
+    hooks::run_hook(ctx, "pre_upgrade").await?;
+    ctx.deploy(Which::Head).await?;
+    ctx.wait_ready().await.map_err(|mut f| {
+        f.message = format!("after upgrading to the head: {}", f.message);
+        f
+    })?;
+    // The deployed version must be the head's commit (abra's chaos-version label).
+    if let Some(commit) = ctx.checkouts.head.commit.clone() {
+        let label = ctx
+            .engine
+            .service_label(
+                &ctx.app.service_name(crate::app::MAIN_SERVICE),
+                &format!("coop-cloud.{}.chaos-version", ctx.app.stack),
+            )
+            .await
+            .map_err(|e| Failure {
+                message: format!("reading the deployed version label: {e:#}"),
+                ..Default::default()
+            })?;
+        match label {
+            Some(l) if ccci_core::version::chaos_version_matches(&l, &commit) => {}
+            other => {
+                return Err(Failure {
+                    message: format!(
+                        "version did not move to the head: chaos-version label is {:?}, head is {}",
+                        other.unwrap_or_default(),
+                        ccci_core::version::short_commit(&commit)
+                    ),
+                    ..Default::default()
+                })
+            }
+        }
+    }
+    hooks::run_hook(ctx, "post_upgrade").await?;
+    Ok(Vec::new())
+}
+
+/// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).
+pub async fn ready_probes(ctx: &RunCtx) -> Result<(), String> {
+    for probe in &ctx.suite.ready_probes {
+        match probe {
+            ReadyProbe::Http { url, status } => {
+                let reply = ctx.app.route.get(url, Duration::from_secs(5)).await?;
+                if reply.status != *status {
+                    return Err(format!(
+                        "GET {url} answered {}, expected {status}",
+                        reply.status
+                    ));
+                }
+            }
+            ReadyProbe::Tcp { addr, connects } => {
+                crate::probe::tcp_probe(addr, *connects, Duration::from_secs(3)).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Where the recipe under test comes from: a plain directory, or a git repository (a path
+//! or a URL) cloned into the run's own working directory, so runs of the same recipe never
+//! share a working tree. Git is driven through the `git` CLI.
+
+use crate::recipe::{InputError, Recipe};
+use crate::request::RunRequest;
+use ccci_core::version::{self, Release};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One checkout of the recipe at one version.
+#[derive(Clone, Debug)]
+pub struct Checkout {
+    pub recipe: Recipe,
+    /// The version label deployed: a release tag, a short commit, or `dev` for a directory.
+    pub version: String,
+    /// The full commit, for git recipes.
+    pub commit: Option<String>,
+    /// Set for chaos deploys of a commit (the head): abra's `chaos-version` label.
+    pub chaos_commit: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Checkouts {
+    pub head: Checkout,
+    /// The release the upgrade starts from, if there is one.
+    pub base: Option<Checkout>,
+    /// Lightweight tags named like versions: ignored, reported.
+    pub stray_tags: Vec<String>,
+    /// The head's git clone, if the recipe is a git repository.
+    pub repo: Option<PathBuf>,
+    pub releases: Vec<Release>,
+}
+
+fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+    let mut cmd = Command::new("git");
+    if let Some(d) = dir {
+        cmd.arg("-C").arg(d);
+    }
+    cmd.args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::null());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run git (is it installed?): {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn is_git_source(src: &str) -> bool {
+    let p = Path::new(src);
+    if p.is_dir() {
+        return p.join(".git").exists()
+            || git(Some(p), &["rev-parse", "--is-bare-repository"]).is_ok_and(|o| o == "true");
+    }
+    src.contains("://") || src.starts_with("git@") || src.ends_with(".git")
+}
+
+/// The recipe's name: the repository or directory name without `.git`.
+fn recipe_name(src: &str) -> String {
+    let trimmed = src.trim_end_matches('/');
+    let last = if Path::new(trimmed).is_dir() {
+        Path::new(trimmed)
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    } else {
+        trimmed.rsplit(['/', ':']).next().unwrap_or("").to_string()
+    };
+    last.trim_end_matches(".git").to_string()
+}
+
+/// Version of a plain directory recipe: the `coop-cloud.${STACK_NAME}.version` label's
+/// value in its compose file, if it has one, else `dev`.
+fn directory_version(recipe: &Recipe) -> String {
+    let text = std::fs::read_to_string(recipe.dir.join("compose.yml")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once(".version="))
+        .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())
+        .find(|v| !v.is_empty() && !v.contains('$'))
+        .unwrap_or_else(|| "dev".to_string())
+}
+
+/// Prepares the head (and, for git recipes, the release list) in `work_dir`.
+pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, InputError> {
+    let src = &request.recipe_source;
+    let name = recipe_name(src);
+    if !is_git_source(src) {
+        if request.git_ref.is_some() {
+            return Err(InputError::Other(format!(
+                "{src}: --ref needs a git repository, and this is a plain directory"
+            )));
+        }
+        let recipe = Recipe::load(Path::new(src), Some(&name))?;
+        let version = directory_version(&recipe);
+        return Ok(Checkouts {
+            head: Checkout {
+                recipe,
+                version,
+                commit: None,
+                chaos_commit: None,
+            },
+            base: None,
+            stray_tags: Vec::new(),
+            repo: None,
+            releases: Vec::new(),
+        });
+    }
+    let clone = work_dir.join("head");
+    let _ = std::fs::remove_dir_all(&clone);
+    std::fs::create_dir_all(work_dir)
+        .map_err(|e| InputError::Other(format!("creating {}: {e}", work_dir.display())))?;
+    let clone_str = clone.display().to_string();
+    git(
+        None,
+        &["clone", "--quiet", "--no-checkout", src, &clone_str],
+    )
+    .map_err(|e| InputError::Other(format!("{src}: git clone failed: {e}")))?;
+    let target = request.git_ref.as_deref().unwrap_or("HEAD");
+    // A PR head may live on a ref a plain clone does not fetch (refs/pull/N/head): fetch it
+    // by name; a PR's commit SHA may only be reachable from the forge's pull refs (not every
+    // forge serves an arbitrary SHA), so those are fetched when the SHA itself is not.
+    let resolves = |r: &str| {
+        git(
+            Some(&clone),
+            &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
+        )
+        .is_ok()
+    };
+    let mut checkout = target.to_string();
+    if !resolves(target) {
+        let fetched = git(Some(&clone), &["fetch", "--quiet", "origin", target]).is_ok();
+        if fetched && resolves("FETCH_HEAD") {
+            checkout =
+                git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Other)?;
+        } else {
+            let _ = git(
+                Some(&clone),
+                &[
+                    "fetch",
+                    "--quiet",
+                    "origin",
+                    "+refs/pull/*/head:refs/ccci/pull/*",
+                ],
+            );
+            if !resolves(target) {
+                return Err(InputError::Other(format!(
+                    "{src}: ref {target:?} not found (no such branch, tag, commit or pull ref)"
+                )));
+            }
+        }
+    }
+    git(
+        Some(&clone),
+        &["checkout", "--quiet", "--detach", &checkout],
+    )
+    .map_err(|e| InputError::Other(format!("{src}: cannot check out {target}: {e}")))?;
+    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Other)?;
+    let tag_lines = git(
+        Some(&clone),
+        &[
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
+        ],
+    )
+    .map_err(InputError::Other)?;
+    let tags: Vec<(String, String, String)> = tag_lines
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?.to_string();
+            let kind = parts.next()?.to_string();
+            // For annotated tags %(*objectname) (the commit) comes first, then the tag
+            // object's own id; for lightweight tags only the commit.
+            let ids = parts.next()?;
+            Some((name, kind, ids.chars().take(40).collect()))
+        })
+        .collect();
+    let (releases, stray_tags) = version::releases(&tags);
+    let recipe = Recipe::load(&clone, Some(&name))?;
+    let head_version = version::head_version(&releases, &commit);
+    Ok(Checkouts {
+        head: Checkout {
+            recipe,
+            version: head_version,
+            chaos_commit: Some(version::short_commit(&commit)),
+            commit: Some(commit),
+        },
+        base: None,
+        stray_tags,
+        repo: Some(clone),
+        releases,
+    })
+}
+
+/// Checks out the upgrade base beside the head: `override_version` (the suite's
+/// `upgrade_base_version`) or the newest release that is not the head.
+pub fn prepare_base(
+    checkouts: &mut Checkouts,
+    override_version: Option<&str>,
+    work_dir: &Path,
+) -> Result<(), InputError> {
+    let Some(repo) = checkouts.repo.clone() else {
+        return Ok(());
+    };
+    let head_commit = checkouts.head.commit.clone().unwrap_or_default();
+    let base = match override_version {
+        Some(v) => Some(
+            checkouts
+                .releases
+                .iter()
+                .find(|r| r.tag == v)
+                .cloned()
+                .ok_or_else(|| {
+                    InputError::Other(format!(
+                        "upgrade_base_version = {v:?}: no annotated release tag of that name (releases: {})",
+                        checkouts.releases.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                })?,
+        ),
+        None => version::upgrade_base(&checkouts.releases, &head_commit).cloned(),
+    };
+    let Some(base) = base else {
+        return Ok(());
+    };
+    let dir = work_dir.join("base");
+    let dir_str = dir.display().to_string();
+    git(
+        Some(&repo),
+        &[
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            &dir_str,
+            &base.commit,
+        ],
+    )
+    .map_err(|e| InputError::Other(format!("checking out base {}: {e}", base.tag)))?;
+    let recipe = Recipe::load(&dir, Some(&checkouts.head.recipe.name))?;
+    checkouts.base = Some(Checkout {
+        recipe,
+        version: base.tag.clone(),
+        commit: Some(base.commit.clone()),
+        chaos_commit: None,
+    });
+    Ok(())
+}

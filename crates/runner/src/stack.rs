@@ -1,0 +1,115 @@
+//! `docker stack deploy` / `docker stack rm` and service logs, through the `docker` CLI.
+//!
+//! The deploy runs in a clean environment built from the app's env: nothing of the host's
+//! environment leaks into interpolation except what the CLI needs to reach the engine.
+
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// Host variables the docker CLI itself needs; everything else is dropped.
+const PASSTHROUGH: &[&str] = &[
+    "PATH",
+    "HOME",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+    "DOCKER_CONTEXT",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+];
+
+/// Bound on one CLI call; a hung daemon must not hang a run.
+const CLI_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub struct DeployPlan<'a> {
+    pub stack: &'a str,
+    /// Where relative paths in the compose files resolve (the recipe checkout).
+    pub workdir: &'a Path,
+    pub compose_files: &'a [PathBuf],
+    /// The app env: the only variables interpolation sees.
+    pub env: &'a BTreeMap<String, String>,
+}
+
+pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
+    let mut cmd = Command::new("docker");
+    cmd.env_clear();
+    for key in PASSTHROUGH {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.envs(plan.env);
+    cmd.current_dir(plan.workdir).args([
+        "stack",
+        "deploy",
+        "--detach=true",
+        "--resolve-image",
+        "never",
+    ]);
+    for file in plan.compose_files {
+        cmd.arg("--compose-file").arg(file);
+    }
+    cmd.arg(plan.stack);
+    let out = run(cmd).await.context("docker stack deploy")?;
+    if !out.status.success() {
+        bail!(
+            "docker stack deploy {} failed: {}",
+            plan.stack,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+pub async fn remove(stack: &str) -> Result<()> {
+    let mut cmd = Command::new("docker");
+    cmd.args(["stack", "rm", stack]);
+    let out = run(cmd).await.context("docker stack rm")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && !stderr.contains("Nothing found in stack") {
+        bail!("docker stack rm {stack} failed: {}", stderr.trim());
+    }
+    Ok(())
+}
+
+/// The last `tail` lines of a service's log (stdout and stderr, interleaved).
+pub async fn service_logs(service: &str, tail: Option<usize>) -> Result<String> {
+    let mut cmd = Command::new("docker");
+    cmd.args(["service", "logs", "--no-task-ids", "--timestamps"]);
+    if let Some(n) = tail {
+        cmd.args(["--tail", &n.to_string()]);
+    }
+    cmd.arg(service);
+    let out = run(cmd).await.context("docker service logs")?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(text)
+}
+
+/// `docker pull`, for an image that is not present locally.
+pub async fn pull(image: &str) -> Result<()> {
+    let mut cmd = Command::new("docker");
+    cmd.args(["pull", "--quiet", image]);
+    let out = run(cmd).await?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+async fn run(mut cmd: Command) -> Result<std::process::Output> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .context("cannot run `docker` (is the CLI installed?)")?;
+    match tokio::time::timeout(CLI_TIMEOUT, child.wait_with_output()).await {
+        Ok(out) => Ok(out?),
+        Err(_) => bail!("the docker CLI did not finish within {CLI_TIMEOUT:?}"),
+    }
+}

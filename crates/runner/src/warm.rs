@@ -1,0 +1,423 @@
+//! Data-warm canonicals (SPEC §5): per enrolled recipe one known-good app on the stable
+//! domain `warm-<recipe>.<ci domain>`, kept *undeployed* between runs (volumes, secrets and
+//! `.env` kept), plus one snapshot of its volumes taken while undeployed.
+//!
+//! On disk, under `<state_dir>/warm/`:
+//! - `<recipe>.json` — the record `{recipe, domain, version, commit, status, ts, stack,
+//!   generation}`, written atomically (temp file + rename). It is the commit point: a new
+//!   generation only becomes the canonical when the record names it.
+//! - `<recipe>/<generation>/` — `snapshot/` (one `tar.gz` per volume + a sha256 manifest),
+//!   `app.env` (the app's env at the known-good version) and `secrets.json` (the generated
+//!   secret values, mode 0600, for redaction and for re-creating the secrets).
+//! - `<recipe>.lock` — an flock held by a seed or a quick run of the recipe.
+//!
+//! The engine objects (volumes, secrets) are the canonical's live form; [`materialize`]
+//! re-creates any that are missing from the snapshot and the stored secrets.
+
+use crate::backup::{self, Manifest, Target};
+use crate::engine::{Engine, STACK_LABEL};
+use anyhow::{Context, Result};
+use ccci_core::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The registry record of a canonical.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub recipe: String,
+    pub domain: String,
+    /// The known-good release tag (`1.1.0+1.1.0`).
+    pub version: String,
+    pub commit: Option<String>,
+    /// Always `green`: only a green seed becomes a canonical.
+    pub status: String,
+    /// When it was promoted (RFC 3339).
+    pub ts: String,
+    pub stack: String,
+    /// The directory under `warm/<recipe>/` holding its snapshot, env and secrets.
+    pub generation: String,
+}
+
+impl Record {
+    pub fn gen_dir(&self, state_dir: &Path) -> PathBuf {
+        recipe_dir(state_dir, &self.recipe).join(&self.generation)
+    }
+    pub fn snapshot_dir(&self, state_dir: &Path) -> PathBuf {
+        self.gen_dir(state_dir).join("snapshot")
+    }
+    pub fn env_path(&self, state_dir: &Path) -> PathBuf {
+        self.gen_dir(state_dir).join("app.env")
+    }
+    pub fn secrets_path(&self, state_dir: &Path) -> PathBuf {
+        self.gen_dir(state_dir).join("secrets.json")
+    }
+}
+
+/// A quick run's handle on the canonical it reattaches.
+#[derive(Clone, Debug)]
+pub struct Attached {
+    pub record: Record,
+    pub state_dir: PathBuf,
+}
+
+pub fn root(state_dir: &Path) -> PathBuf {
+    state_dir.join("warm")
+}
+
+pub fn record_path(state_dir: &Path, recipe: &str) -> PathBuf {
+    root(state_dir).join(format!("{recipe}.json"))
+}
+
+pub fn recipe_dir(state_dir: &Path, recipe: &str) -> PathBuf {
+    root(state_dir).join(recipe)
+}
+
+/// The canonical of `recipe`, if there is one.
+pub fn load(state_dir: &Path, recipe: &str) -> Result<Option<Record>> {
+    let path = record_path(state_dir, recipe);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    if let Some(m) = mode {
+        opts.mode(m);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn write_record(state_dir: &Path, record: &Record) -> std::io::Result<()> {
+    write_atomic(
+        &record_path(state_dir, &record.recipe),
+        &serde_json::to_vec_pretty(record).unwrap_or_default(),
+        None,
+    )
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSecret {
+    name: String,
+    value: String,
+}
+
+pub fn write_secrets(path: &Path, secrets: &[(String, Secret)]) -> std::io::Result<()> {
+    let stored: Vec<StoredSecret> = secrets
+        .iter()
+        .map(|(n, v)| StoredSecret {
+            name: n.clone(),
+            value: v.expose().to_string(),
+        })
+        .collect();
+    write_atomic(
+        path,
+        &serde_json::to_vec(&stored).unwrap_or_default(),
+        Some(0o600),
+    )
+}
+
+/// The canonical's secrets: engine name and value.
+pub fn read_secrets(record: &Record, state_dir: &Path) -> Vec<(String, Secret)> {
+    let stored: Vec<StoredSecret> = std::fs::read(record.secrets_path(state_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    stored
+        .into_iter()
+        .map(|s| (s.name, Secret::new(s.value)))
+        .collect()
+}
+
+/// Resets the canonical's `.env` to its known-good version (`TYPE=<recipe>:<version>`).
+pub fn reset_env(record: &Record, state_dir: &Path) -> Result<()> {
+    let path = record.env_path(state_dir);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut env = ccci_core::envfile::EnvFile::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{} line {}: {}", path.display(), e.line, e.message))?;
+    env.set("TYPE", format!("{}:{}", record.recipe, record.version));
+    write_atomic(&path, env.render().as_bytes(), None)?;
+    Ok(())
+}
+
+/// An exclusive lock on a recipe's canonical, held by a seed or a quick run (flock: released
+/// by the kernel on any death, so it never goes stale).
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+pub async fn lock(state_dir: &Path, recipe: &str, bound: Duration) -> Result<Lock> {
+    use std::os::fd::AsRawFd as _;
+    let path = root(state_dir).join(format!("{recipe}.lock"));
+    std::fs::create_dir_all(root(state_dir))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let end = Instant::now() + bound;
+    loop {
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Lock(file));
+        }
+        if Instant::now() >= end {
+            anyhow::bail!(
+                "the warm canonical of {recipe} is busy (another seed or quick run holds {}) for {} s",
+                path.display(),
+                bound.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Undeploys a stack keeping its data: removes its services and waits (bounded) until no
+/// task container is left, then removes its networks and configs. Volumes and secrets stay.
+/// (`docker stack rm` is not used: it also deletes the secrets labelled with the stack.)
+pub async fn undeploy(engine: &Engine, stack: &str) -> Result<(), String> {
+    let end = Instant::now() + Duration::from_secs(90);
+    loop {
+        let objects = engine
+            .stack_objects(stack)
+            .await
+            .map_err(|e| format!("listing {stack}: {e:#}"))?;
+        if objects.services.is_empty() && objects.containers.is_empty() {
+            let rest = crate::engine::StackObjects {
+                networks: objects.networks,
+                configs: objects.configs,
+                ..Default::default()
+            };
+            engine.remove_leftovers(&rest).await;
+            return Ok(());
+        }
+        for s in &objects.services {
+            let _ = engine.docker().delete_service(s).await;
+        }
+        if Instant::now() >= end {
+            return Err(format!(
+                "undeploying {stack}: still there after 90 s: {}",
+                objects.describe()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Is anything of the stack running (services or containers)?
+pub async fn deployed(engine: &Engine, stack: &str) -> Result<bool> {
+    let o = engine.stack_objects(stack).await?;
+    Ok(!o.services.is_empty() || !o.containers.is_empty())
+}
+
+async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, String> {
+    let v = engine
+        .docker()
+        .inspect_volume(volume)
+        .await
+        .map_err(|e| format!("inspecting volume {volume}: {e}"))?;
+    Ok(PathBuf::from(v.mountpoint))
+}
+
+fn target(stack: &str, engine_volume: &str) -> Target {
+    let short = engine_volume
+        .strip_prefix(&format!("{stack}_"))
+        .unwrap_or(engine_volume)
+        .to_string();
+    Target {
+        service: String::new(),
+        volume: short,
+        engine_volume: engine_volume.to_string(),
+        paths: Vec::new(),
+    }
+}
+
+/// Snapshots every volume of the (undeployed) stack into `dir`: one tar.gz per volume and a
+/// sha256 manifest.
+pub async fn snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<Manifest, String> {
+    if deployed(engine, stack)
+        .await
+        .map_err(|e| format!("{e:#}"))?
+    {
+        return Err(format!(
+            "{stack} is deployed; a snapshot is taken only while undeployed"
+        ));
+    }
+    let objects = engine
+        .stack_objects(stack)
+        .await
+        .map_err(|e| format!("listing {stack}: {e:#}"))?;
+    let mut mounts = Vec::new();
+    for v in &objects.volumes {
+        mounts.push((target(stack, v), mountpoint(engine, v).await?));
+    }
+    backup::take(dir, &mounts).map_err(|e| format!("taking the snapshot: {e}"))
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool, String> {
+    if engine.docker().inspect_volume(name).await.is_ok() {
+        return Ok(false);
+    }
+    engine
+        .docker()
+        .create_volume(bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(HashMap::from([(
+                STACK_LABEL.to_string(),
+                stack.to_string(),
+            )])),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("creating volume {name}: {e}"))?;
+    Ok(true)
+}
+
+/// Restores the snapshot in `dir` into the stack's volumes (creating missing ones): each
+/// volume afterwards holds exactly the snapshot's files. Only while undeployed.
+pub async fn restore(engine: &Engine, stack: &str, dir: &Path) -> Result<(), String> {
+    restore_only(engine, stack, dir, false).await
+}
+
+async fn restore_only(
+    engine: &Engine,
+    stack: &str,
+    dir: &Path,
+    missing_only: bool,
+) -> Result<(), String> {
+    if deployed(engine, stack)
+        .await
+        .map_err(|e| format!("{e:#}"))?
+    {
+        return Err(format!(
+            "{stack} is deployed; restore only while undeployed"
+        ));
+    }
+    let manifest = read_manifest(dir)?;
+    let mut mounts = Vec::new();
+    for entry in &manifest.volumes {
+        let name = format!("{stack}_{}", entry.volume);
+        let created = ensure_volume(engine, stack, &name).await?;
+        if missing_only && !created {
+            continue;
+        }
+        mounts.push((target(stack, &name), mountpoint(engine, &name).await?));
+    }
+    backup::restore(dir, &manifest, &mounts)
+}
+
+/// Makes sure the canonical's engine objects exist: a missing volume is re-created from the
+/// snapshot, a missing secret from the stored value. Existing ones are left as they are.
+pub async fn materialize(engine: &Engine, record: &Record, state_dir: &Path) -> Result<(), String> {
+    restore_only(engine, &record.stack, &record.snapshot_dir(state_dir), true).await?;
+    let existing = engine
+        .stack_objects(&record.stack)
+        .await
+        .map_err(|e| format!("listing {}: {e:#}", record.stack))?
+        .secrets;
+    for (name, value) in read_secrets(record, state_dir) {
+        if !existing.contains(&name) {
+            engine
+                .create_secret(&record.stack, &name, &value)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes every generation directory of `recipe` except `keep`.
+pub fn prune_generations(state_dir: &Path, recipe: &str, keep: &str) {
+    for e in std::fs::read_dir(recipe_dir(state_dir, recipe))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy() != keep {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trips_and_is_written_atomically() {
+        let state = std::env::temp_dir().join(format!("ccci-warm-{}", std::process::id()));
+        assert!(load(&state, "fx").unwrap().is_none());
+        let rec = Record {
+            recipe: "fx".into(),
+            domain: "warm-fx.ci.local".into(),
+            version: "1.1.0+1.1.0".into(),
+            commit: Some("abc".into()),
+            status: "green".into(),
+            ts: "2026-01-01T00:00:00Z".into(),
+            stack: "warm-fx_ci_local".into(),
+            generation: "gen-1".into(),
+        };
+        write_record(&state, &rec).unwrap();
+        assert_eq!(load(&state, "fx").unwrap(), Some(rec.clone()));
+        // No temp file is left beside the record.
+        let names: Vec<String> = std::fs::read_dir(root(&state))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["fx.json".to_string()]);
+        // Secrets are stored owner-only and read back.
+        std::fs::create_dir_all(rec.gen_dir(&state)).unwrap();
+        write_secrets(
+            &rec.secrets_path(&state),
+            &[("s_a_v1".into(), Secret::new("x"))],
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(rec.secrets_path(&state))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let back = read_secrets(&rec, &state);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].1.expose(), "x");
+        // The env is reset to the known-good version.
+        std::fs::write(
+            rec.env_path(&state),
+            "TYPE=fx:abcdef12\nDOMAIN=warm-fx.ci.local\n",
+        )
+        .unwrap();
+        reset_env(&rec, &state).unwrap();
+        let env = std::fs::read_to_string(rec.env_path(&state)).unwrap();
+        assert!(env.contains("TYPE=fx:1.1.0+1.1.0"), "{env}");
+        prune_generations(&state, "fx", "gen-1");
+        assert!(rec.gen_dir(&state).is_dir());
+        let _ = std::fs::remove_dir_all(&state);
+    }
+}

@@ -1,0 +1,52 @@
+//! The janitor in the serve loop (SPEC §6): reaps what dead runs of *this host* left on the
+//! swarm — once at start, before the first claim (a host that died mid-run left its app up),
+//! then every `janitor_interval`. The rules are the runner's ([`ccci_runner::janitor`]):
+//! a live run is never touched, a dead owner's stack is reaped now, a stack with no known
+//! owner only once older than [`UNKNOWN_AFTER`]. A failure is logged, never fatal.
+
+use crate::app::App;
+use crate::scheduler::rig_of;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+/// Age after which a cc-ci stack with no known owner is reaped.
+pub const UNKNOWN_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// One sweep; the report goes to the log.
+pub async fn sweep(app: &App) {
+    match ccci_runner::janitor::reap(&rig_of(app), UNKNOWN_AFTER, false).await {
+        Ok(report) if report.trim().is_empty() => tracing::debug!("janitor: nothing to reap"),
+        Ok(report) => {
+            for line in report.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::info!("janitor: {line}");
+            }
+        }
+        Err(e) => tracing::warn!("janitor failed (will retry next interval): {e:#}"),
+    }
+}
+
+/// Sweeps at once, reports that on `first_done` (the scheduler waits for it before its
+/// first claim), then sweeps every interval until `stop` fires. A sweep in progress is
+/// abandoned on `stop`: each teardown it would do is repeated by the next start's sweep.
+pub async fn run(app: Arc<App>, stop: CancellationToken, first_done: oneshot::Sender<()>) {
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = sweep(&app) => {}
+    }
+    let _ = first_done.send(());
+    let Some(every) = app.config.janitor_interval else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = sweep(&app) => {}
+        }
+    }
+}

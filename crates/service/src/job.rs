@@ -1,0 +1,185 @@
+//! A job: one `!testme` (or one API request) waiting for, holding, or done with a runner slot.
+
+use ccci_core::ladder::{Rung, Verdict};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The store's id of a job; also the run id shown to people ("run 42").
+pub type JobId = i64;
+
+/// Milliseconds since the Unix epoch. Every timestamp in the store is one of these.
+pub type Millis = i64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    /// A newer `!testme` on the same PR replaced it before it started.
+    Superseded,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 4] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Done,
+        JobState::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `!testme` flags a job carries to the runner.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFlags {
+    #[serde(default)]
+    pub quick: bool,
+    #[serde(default)]
+    pub extra: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<Vec<Rung>>,
+}
+
+impl JobFlags {
+    /// The flags as a `!testme` line would spell them, e.g. `--quick --stages install,upgrade`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.quick {
+            parts.push("--quick".to_string());
+        }
+        if self.extra {
+            parts.push("--extra".to_string());
+        }
+        if let Some(stages) = &self.stages {
+            let names: Vec<&str> = stages.iter().map(|r| r.name()).collect();
+            parts.push(format!("--stages {}", names.join(",")));
+        }
+        parts.join(" ")
+    }
+}
+
+/// What the poller or webhook asks the store to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    pub recipe: String,
+    /// `owner/name` on the forge.
+    pub repo: String,
+    /// The pull request, if the job came from one.
+    pub pr_number: Option<i64>,
+    /// The commit under test (the PR head at comment time).
+    pub head_sha: String,
+    /// The ref the runner fetches (e.g. `refs/pull/7/head`); `None` = the default branch.
+    pub git_ref: Option<String>,
+    /// Where the runner clones the recipe from.
+    pub clone_url: String,
+    pub flags: JobFlags,
+    /// Who asked (for the dashboard).
+    pub requested_by: Option<String>,
+    /// The comment that triggered it: recorded as processed in the same transaction.
+    pub trigger_comment_id: Option<i64>,
+}
+
+/// A job as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub recipe: String,
+    pub repo: String,
+    pub pr_number: Option<i64>,
+    pub head_sha: String,
+    pub git_ref: Option<String>,
+    pub clone_url: String,
+    pub flags: JobFlags,
+    pub requested_by: Option<String>,
+    pub state: JobState,
+    pub verdict: Option<Verdict>,
+    pub level: Option<u8>,
+    /// The host that holds (or held) it.
+    pub host: Option<String>,
+    pub lease_expires_at: Option<Millis>,
+    pub enqueued_at: Millis,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+    /// The sticky PR comment this job edits.
+    pub comment_id: Option<i64>,
+    /// How many times a lease expired and the job went back to the queue.
+    pub attempts: i64,
+    /// A short note for people: why it went red without results, why it was superseded.
+    pub note: Option<String>,
+}
+
+impl Job {
+    pub fn short_sha(&self) -> &str {
+        self.head_sha.get(..10).unwrap_or(&self.head_sha)
+    }
+}
+
+/// The end of a job, as the scheduler hands it to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub level: u8,
+    pub note: Option<String>,
+}
+
+/// Filters for the runs list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct JobFilter {
+    pub recipe: Option<String>,
+    /// `owner/name`.
+    pub repo: Option<String>,
+    pub pr_number: Option<i64>,
+    pub verdict: Option<Verdict>,
+    pub state: Option<JobState>,
+    pub limit: Option<u32>,
+}
+
+/// A runner host as seen by the shared store: how many slots it offers and when it last
+/// said so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub host: String,
+    pub capacity: u32,
+    pub last_seen: Millis,
+}
+
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+pub fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Green => "green",
+        Verdict::Red => "red",
+    }
+}
+
+pub fn parse_verdict(s: &str) -> Option<Verdict> {
+    match s {
+        "green" => Some(Verdict::Green),
+        "red" => Some(Verdict::Red),
+        _ => None,
+    }
+}

@@ -1,0 +1,35 @@
+//! cc-ci's service: `ccci serve`.
+//!
+//! **Architecture invariant:** [`policy`] is pure (no I/O, tested with data tables); every
+//! other module is an adapter at the edge (store, forge, HTTP, runner) or glue.
+//!
+//! # Layout
+//! - [`config`]: the TOML file and `CCCI_*` overrides, validated into [`config::Config`].
+//! - [`job`]: the job model (a queued / running / done run).
+//! - [`policy`]: which job starts next, and what a queued job waits behind.
+//! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).
+//! - [`intake`]: comments from polling and the webhook become jobs (at most once each).
+//! - [`scheduler`]: the claim loop, leases with heartbeats, graceful shutdown.
+//! - [`executor`]: the call into the runner, behind a trait.
+//! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
+//! - [`reporter`]: commit status and the sticky PR comment.
+//! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
+//! - [`webhook`]: `POST /webhook/gitea`.
+//! - [`serve`](mod@serve): wires it all together.
+
+pub mod app;
+pub mod config;
+pub mod dashboard;
+pub mod executor;
+pub mod intake;
+pub mod janitor;
+pub mod job;
+pub mod policy;
+pub mod reporter;
+pub mod scheduler;
+pub mod serve;
+pub mod store;
+pub mod webhook;
+
+pub use config::{check, Config, ConfigError};
+pub use serve::{serve, serve_with};

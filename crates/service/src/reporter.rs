@@ -1,0 +1,349 @@
+//! Reporting back to the forge: the commit status and the one sticky PR comment, edited
+//! through queued → running → result. Reporting is best effort: a forge error is logged and
+//! never changes or blocks a run.
+
+use crate::app::{App, Forge};
+use crate::job::{Job, JobFilter, JobId};
+use ccci_core::ladder::Verdict;
+use ccci_core::results::RunResults;
+use ccci_forge::{StatusState, StatusUpdate};
+use ccci_report::comment::{self, Progress};
+
+fn forge_of<'a>(app: &'a App, job: &Job) -> Option<(&'a Forge, ccci_forge::RepoName, u64)> {
+    let forge = app.forge.as_ref()?;
+    let (repo, _) = forge.repo(&job.repo)?;
+    let pr = u64::try_from(job.pr_number?).ok()?;
+    Some((forge, repo.clone(), pr))
+}
+
+async fn set_status(app: &App, job: &Job, state: StatusState, description: &str) {
+    let Some((forge, repo, _)) = forge_of(app, job) else {
+        return;
+    };
+    let update = StatusUpdate {
+        state,
+        context: forge.config.status_context.clone(),
+        description: description.chars().take(140).collect(),
+        target_url: app.run_url(job.id),
+    };
+    if let Err(e) = forge.client.set_status(&repo, &job.head_sha, &update).await {
+        tracing::warn!(run = job.id, "commit status not set: {e}");
+    }
+}
+
+/// A job's `comment_id` while one host posts its sticky comment (real ids are positive).
+const POSTING: i64 = 0;
+
+/// How long a writer waits for another host to finish posting the sticky comment.
+const POSTING_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Writes `body` into the PR's sticky comment: the one this job already has, else the one
+/// an earlier run on the same PR used, else a new comment.
+///
+/// Exactly one comment per job, across hosts: the intake of one host ("queued") and the
+/// scheduler of another ("running") may write at the same moment, and the in-process mutex
+/// does not span hosts. So who posts is settled in the store by compare-and-set of the
+/// job's `comment_id` (`NULL` → [`POSTING`] → the id); the others wait for the id (up to
+/// [`POSTING_WAIT`]: a host that died while posting is then taken over) and edit.
+async fn write_sticky(app: &App, job: &Job, body: &str) {
+    let Some((forge, repo, pr)) = forge_of(app, job) else {
+        return;
+    };
+    let give_up = tokio::time::Instant::now() + POSTING_WAIT;
+    loop {
+        // The stored id is the truth: another task or host may have posted since `job`
+        // was read.
+        let current = match app.store.job(job.id).await {
+            Ok(Some(current)) => current.comment_id,
+            _ => job.comment_id,
+        };
+        match current {
+            Some(POSTING) if tokio::time::Instant::now() < give_up => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Some(POSTING) => {
+                tracing::warn!(
+                    run = job.id,
+                    "another host began the sticky comment but never finished: taking over"
+                );
+                if let Ok(true) = app.store.swap_comment_id(job.id, Some(POSTING), None).await {
+                    continue;
+                }
+            }
+            Some(id) => {
+                edit_or_post(app, forge, &repo, pr, job, id, body).await;
+                return;
+            }
+            None => {
+                let earlier = app
+                    .store
+                    .jobs(&JobFilter {
+                        repo: Some(job.repo.clone()),
+                        pr_number: job.pr_number,
+                        limit: Some(50),
+                        ..JobFilter::default()
+                    })
+                    .await
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|j| j.comment_id.filter(|&id| id > POSTING));
+                let claim = earlier.unwrap_or(POSTING);
+                match app.store.swap_comment_id(job.id, None, Some(claim)).await {
+                    Ok(true) if claim == POSTING => {
+                        post_sticky(app, forge, &repo, pr, job, body).await;
+                        return;
+                    }
+                    Ok(true) => {
+                        edit_or_post(app, forge, &repo, pr, job, claim, body).await;
+                        return;
+                    }
+                    Ok(false) => {} // someone else claimed it: read again
+                    Err(e) => {
+                        tracing::warn!(run = job.id, "sticky comment not written: {e}");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Edits comment `id`; if someone deleted it, posts a new one.
+async fn edit_or_post(
+    app: &App,
+    forge: &Forge,
+    repo: &ccci_forge::RepoName,
+    pr: u64,
+    job: &Job,
+    id: i64,
+    body: &str,
+) {
+    let Ok(comment) = u64::try_from(id) else {
+        return;
+    };
+    match forge.client.edit_comment(repo, comment, body).await {
+        Ok(_) => {}
+        Err(e) if e.status() == Some(404) => {
+            // Deleted by someone: claim the job's comment afresh and post a new one.
+            if let Ok(true) = app
+                .store
+                .swap_comment_id(job.id, Some(id), Some(POSTING))
+                .await
+            {
+                post_sticky(app, forge, repo, pr, job, body).await;
+            }
+        }
+        Err(e) => tracing::warn!(run = job.id, "sticky comment not edited: {e}"),
+    }
+}
+
+/// Posts the sticky comment; the caller holds the claim ([`POSTING`]). On failure the claim
+/// is given back, so the next write tries again.
+async fn post_sticky(
+    app: &App,
+    forge: &Forge,
+    repo: &ccci_forge::RepoName,
+    pr: u64,
+    job: &Job,
+    body: &str,
+) {
+    let posted = match forge.client.post_comment(repo, pr, body).await {
+        Ok(c) => Some(c.id as i64),
+        Err(e) => {
+            tracing::warn!(run = job.id, "sticky comment not posted: {e}");
+            None
+        }
+    };
+    if let Err(e) = app
+        .store
+        .swap_comment_id(job.id, Some(POSTING), posted)
+        .await
+    {
+        tracing::warn!(run = job.id, "comment id not stored: {e}");
+    }
+}
+
+/// How long "running" waits for the job's "queued" comment to be written first.
+const QUEUED_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Phases of a job's reports, in order.
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const FINAL: u8 = 2;
+
+/// Reports one phase: the status, then the sticky comment, under the report lock, and only
+/// if no later phase of the job was reported already (reports never go backwards).
+/// `restart` (a re-queue) starts the job's phases afresh.
+async fn report(
+    app: &App,
+    job: &Job,
+    phase: u8,
+    restart: bool,
+    status: (StatusState, &str),
+    body: Option<&str>,
+) {
+    let mut reported = app.sticky.lock().await;
+    let furthest = reported.entry(job.id).or_insert(QUEUED);
+    if restart {
+        *furthest = phase;
+    } else if phase < *furthest {
+        return;
+    }
+    *furthest = phase;
+    set_status(app, job, status.0, status.1).await;
+    if let Some(body) = body {
+        write_sticky(app, job, body).await;
+    }
+}
+
+/// A job was queued: pending status, and the comment says what it waits behind.
+pub async fn queued(app: &App, id: JobId) {
+    let Ok(Some(job)) = app.store.job(id).await else {
+        return;
+    };
+    let view = app
+        .store
+        .queue(crate::job::now_millis())
+        .await
+        .unwrap_or_default();
+    let reason = view.wait_reason(id);
+    let behind = match &reason {
+        Some(crate::policy::WaitReason::BehindRun { run, recipe }) => {
+            Some(format!("{run} ({recipe})"))
+        }
+        _ => None,
+    };
+    let description = reason.map_or_else(|| "queued".to_string(), |r| r.to_string());
+    let body = comment::progress_markdown(
+        &job.recipe,
+        &job.id.to_string(),
+        Some(&app.run_url(job.id)),
+        &Progress::Queued { behind },
+    );
+    report(
+        app,
+        &job,
+        QUEUED,
+        false,
+        (StatusState::Pending, &description),
+        Some(&body),
+    )
+    .await;
+}
+
+pub async fn running(app: &App, job: &Job) {
+    // The intake (of this host or another) writes "queued" right after storing the job; a
+    // quick claim must not overtake it, or "queued" would be dropped as stale and the
+    // comment would start at "running". Wait briefly for the comment to exist.
+    if forge_of(app, job).is_some() {
+        let until = tokio::time::Instant::now() + QUEUED_WAIT;
+        while tokio::time::Instant::now() < until {
+            match app.store.job(job.id).await {
+                Ok(Some(j)) if j.comment_id.is_some_and(|c| c > POSTING) => break,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+    }
+    let description = format!("running on {}", app.config.host_id);
+    let body = comment::progress_markdown(
+        &job.recipe,
+        &job.id.to_string(),
+        Some(&app.run_url(job.id)),
+        &Progress::Running { rung: None },
+    );
+    report(
+        app,
+        job,
+        RUNNING,
+        false,
+        (StatusState::Pending, &description),
+        Some(&body),
+    )
+    .await;
+}
+
+/// The run ended. With results: the full comment with card and table; without (the runner
+/// failed before it could produce any): a short red note.
+pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: Option<&str>) {
+    let verdict = results.map_or(Verdict::Red, |r| r.verdict);
+    let state = match verdict {
+        Verdict::Green => StatusState::Success,
+        Verdict::Red => StatusState::Failure,
+    };
+    let description = match results {
+        Some(r) => format!(
+            "{} — level L{} of L{}",
+            crate::job::verdict_str(r.verdict),
+            r.level,
+            r.expected_level
+        ),
+        None => format!("red — {}", note.unwrap_or("the run produced no results")),
+    };
+    let body = match results {
+        Some(r) => {
+            let card = app.run_dir(job.id).join(ccci_report::artefacts::CARD_PNG);
+            let card_url = card.exists().then(|| app.card_url(job.id));
+            format!(
+                "{}\n[Run {} on the dashboard]({})\n\n{}",
+                comment::markdown(r, card_url.as_deref()),
+                job.id,
+                app.run_url(job.id),
+                comment::rerun_help()
+            )
+        }
+        None => format!(
+            "{}\n### cc-ci: {} — ❌ red\n\nRun {} ended without results: {}\n\n[Run page]({})\n\n{}",
+            comment::STICKY_MARKER,
+            comment::md_code(&job.recipe),
+            job.id,
+            comment::md_text(note.unwrap_or("unknown error")),
+            app.run_url(job.id),
+            comment::rerun_help()
+        ),
+    };
+    report(app, job, FINAL, false, (state, &description), Some(&body)).await;
+}
+
+/// A queued job will not run: the sticky comment says why and how to re-run. (The commit
+/// status belongs to the old head, which no one tests now.)
+pub async fn superseded(app: &App, job: &Job, why: &str) {
+    let description = format!("not run: {why}");
+    let body = format!(
+        "{}\n### cc-ci: {} — ⏭️ not run\n\nRun {} was superseded: {}. Comment `!testme` to test the new head.\n\n{}",
+        comment::STICKY_MARKER,
+        comment::md_code(&job.recipe),
+        job.id,
+        comment::md_text(why),
+        comment::rerun_help()
+    );
+    report(
+        app,
+        job,
+        FINAL,
+        false,
+        (StatusState::Error, &description),
+        Some(&body),
+    )
+    .await;
+}
+
+/// A run went back to the queue (this host shut down, or its lease expired).
+pub async fn requeued(app: &App, job: &Job, why: &str) {
+    let description = format!("re-queued: {why}");
+    report(
+        app,
+        job,
+        QUEUED,
+        true,
+        (StatusState::Pending, &description),
+        None,
+    )
+    .await;
+}
+
+/// Posts a plain reply (refusal, unparseable command) on a PR.
+pub async fn reply(forge: &Forge, repo: &ccci_forge::RepoName, pr: u64, body: &str) {
+    if let Err(e) = forge.client.post_comment(repo, pr, body).await {
+        tracing::warn!(%repo, pr, "reply not posted: {e}");
+    }
+}

@@ -1,0 +1,273 @@
+//! The queue and the history: jobs, poll cursors, processed comment and delivery ids,
+//! refusals, and the hosts that share the queue.
+//!
+//! Two backends with one behaviour: an embedded SQLite file (one host, no set-up) and
+//! PostgreSQL (several hosts share one queue). [`Store`] is an enum rather than a trait object
+//! so its methods can stay plain `async fn`s.
+//!
+//! Invariants the schema enforces, not the code:
+//! - at most one running job per recipe, over all hosts (a partial unique index), so two
+//!   hosts racing for the same recipe cannot both win;
+//! - a comment id and a webhook delivery id are recorded once (primary keys), in the same
+//!   transaction as the job they queued, so restarts neither repeat nor lose a trigger.
+
+mod postgres;
+mod schema;
+mod sqlite;
+
+use crate::job::{HostInfo, Job, JobFilter, JobId, Millis, NewJob, Outcome};
+use crate::policy;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database URL is neither `sqlite:PATH` nor `postgres://…`")]
+    BadUrl,
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error(
+        "database schema version {found} is newer than this build knows ({known}); upgrade ccci"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What [`Store::enqueue`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job; older queued jobs of the same PR were superseded by it.
+    Queued { id: JobId, superseded: Vec<Job> },
+    /// The triggering comment was already processed (a restart, a replay): nothing queued.
+    AlreadyProcessed,
+}
+
+/// The queue at one moment: what runs, what waits (oldest first).
+#[derive(Clone, Debug, Default)]
+pub struct QueueView {
+    pub running: Vec<Job>,
+    pub queued: Vec<Job>,
+    /// Total slots over hosts seen recently.
+    pub capacity: u32,
+}
+
+impl QueueView {
+    /// What the queued job `id` waits behind, in words.
+    pub fn wait_reason(&self, id: JobId) -> Option<policy::WaitReason> {
+        let queued: Vec<policy::Queued> = self
+            .queued
+            .iter()
+            .map(|j| policy::Queued {
+                id: j.id,
+                recipe: j.recipe.clone(),
+            })
+            .collect();
+        let running: Vec<policy::Running> = self
+            .running
+            .iter()
+            .map(|j| policy::Running {
+                id: j.id,
+                recipe: j.recipe.clone(),
+                host: j.host.clone().unwrap_or_default(),
+            })
+            .collect();
+        let snapshot = policy::Snapshot {
+            queued: &queued,
+            running: &running,
+        };
+        policy::wait_reason(&snapshot, id, self.capacity)
+    }
+}
+
+/// Hosts not seen for this long no longer count towards the shared capacity.
+pub const HOST_ALIVE_MS: Millis = 5 * 60 * 1000;
+
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(Box<PgStore>),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => s.$method($($arg),*).await,
+            Store::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and creates or migrates) the store at `url`: `sqlite:PATH` or `postgres://…`.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            Ok(Store::Sqlite(SqliteStore::open(path.as_ref()).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(Box::new(PgStore::connect(url).await?)))
+        } else {
+            Err(StoreError::BadUrl)
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Queues a job, supersedes older queued jobs of the same PR, and records the triggering
+    /// comment as processed — all in one transaction.
+    pub async fn enqueue(&self, job: &NewJob, now: Millis) -> StoreResult<Enqueued> {
+        dispatch!(self.enqueue(job, now))
+    }
+
+    /// Records a comment that queued nothing (not a trigger, refused). True when it was new.
+    pub async fn mark_comment_processed(
+        &self,
+        repo: &str,
+        comment_id: i64,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        dispatch!(self.mark_comment_processed(repo, comment_id, now))
+    }
+
+    pub async fn is_comment_processed(&self, repo: &str, comment_id: i64) -> StoreResult<bool> {
+        dispatch!(self.is_comment_processed(repo, comment_id))
+    }
+
+    /// Records a webhook delivery id. True when it was new (false = a replay).
+    pub async fn record_delivery(&self, delivery_id: &str, now: Millis) -> StoreResult<bool> {
+        dispatch!(self.record_delivery(delivery_id, now))
+    }
+
+    /// Records that a PR got its refusal. True the first time for that PR.
+    pub async fn record_refusal(&self, repo: &str, pr: i64, now: Millis) -> StoreResult<bool> {
+        dispatch!(self.record_refusal(repo, pr, now))
+    }
+
+    pub async fn cursor(&self, repo: &str) -> StoreResult<Option<String>> {
+        dispatch!(self.cursor(repo))
+    }
+
+    pub async fn set_cursor(&self, repo: &str, cursor: &str, now: Millis) -> StoreResult<()> {
+        dispatch!(self.set_cursor(repo, cursor, now))
+    }
+
+    /// Announces this host and its capacity (called on start and with every claim round).
+    pub async fn register_host(&self, host: &str, capacity: u32, now: Millis) -> StoreResult<()> {
+        dispatch!(self.register_host(host, capacity, now))
+    }
+
+    /// In one transaction: re-queue jobs whose lease expired, then start the job the policy
+    /// picks for `host`, holding a lease until `now + lease_ms`.
+    pub async fn claim(
+        &self,
+        host: &str,
+        capacity: u32,
+        lease_ms: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<Job>> {
+        dispatch!(self.claim(host, capacity, lease_ms, now))
+    }
+
+    /// Extends the lease. False when the job is no longer this host's (it expired and was
+    /// re-queued or taken): the caller should stop the run.
+    pub async fn heartbeat(&self, id: JobId, host: &str, lease_until: Millis) -> StoreResult<bool> {
+        dispatch!(self.heartbeat(id, host, lease_until))
+    }
+
+    /// Records the end of a run. False when the job was no longer this host's.
+    pub async fn finish(
+        &self,
+        id: JobId,
+        host: &str,
+        outcome: &Outcome,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        dispatch!(self.finish(id, host, outcome, now))
+    }
+
+    /// Gives a running job back to the queue (graceful shutdown).
+    pub async fn release(&self, id: JobId, host: &str) -> StoreResult<bool> {
+        dispatch!(self.release(id, host))
+    }
+
+    /// Re-queues running jobs whose lease expired before `now`; returns their ids.
+    pub async fn requeue_expired(&self, now: Millis) -> StoreResult<Vec<JobId>> {
+        dispatch!(self.requeue_expired(now))
+    }
+
+    /// Marks a queued job superseded (e.g. the PR head moved). False if it was not queued.
+    pub async fn supersede(&self, id: JobId, note: &str) -> StoreResult<bool> {
+        dispatch!(self.supersede(id, note))
+    }
+
+    pub async fn set_comment_id(&self, id: JobId, comment_id: i64) -> StoreResult<()> {
+        dispatch!(self.set_comment_id(id, comment_id))
+    }
+
+    /// Compare-and-set of a job's sticky comment id: sets `new` only if it is `expected`
+    /// now; true when it did. Hosts use it to agree on who posts the comment.
+    pub async fn swap_comment_id(
+        &self,
+        id: JobId,
+        expected: Option<i64>,
+        new: Option<i64>,
+    ) -> StoreResult<bool> {
+        dispatch!(self.swap_comment_id(id, expected, new))
+    }
+
+    pub async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        dispatch!(self.job(id))
+    }
+
+    /// Jobs, newest first.
+    pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
+        dispatch!(self.jobs(filter))
+    }
+
+    pub async fn hosts(&self) -> StoreResult<Vec<HostInfo>> {
+        dispatch!(self.hosts())
+    }
+
+    /// Running and queued jobs, and the capacity of the hosts seen in the last
+    /// [`HOST_ALIVE_MS`].
+    pub async fn queue(&self, now: Millis) -> StoreResult<QueueView> {
+        let running = self
+            .jobs(&JobFilter {
+                state: Some(crate::job::JobState::Running),
+                limit: Some(10_000),
+                ..JobFilter::default()
+            })
+            .await?;
+        let mut queued = self
+            .jobs(&JobFilter {
+                state: Some(crate::job::JobState::Queued),
+                limit: Some(10_000),
+                ..JobFilter::default()
+            })
+            .await?;
+        queued.reverse();
+        let capacity = self
+            .hosts()
+            .await?
+            .iter()
+            .filter(|h| now - h.last_seen <= HOST_ALIVE_MS)
+            .map(|h| h.capacity)
+            .sum();
+        Ok(QueueView {
+            running,
+            queued,
+            capacity,
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The service's integration tests, in one binary: real SQLite files, a real PostgreSQL
+//! server (`CCCI_TEST_PG_URL`, see `scripts/start-postgres.sh`), a real HTTP server and a
+//! real headless Chromium.
+
+mod browser;
+mod harness;
+mod support;
+
+mod serve;
+mod store;
+mod swarm;

@@ -1,0 +1,467 @@
+//! The real thing: `!testme` on a stand-in PR → `ccci serve` → the real runner on this
+//! host's Docker Swarm → commit status and sticky comment with the card.
+//!
+//! Needs a swarm manager and the fixture images (`images/build.sh`). Outside CI a missing
+//! swarm skips these tests; under `CI=true` it fails them.
+
+use crate::harness::*;
+use crate::support::{open, unique};
+use ccci_core::ladder::Verdict;
+use ccci_service::executor::RunnerExecutor;
+use ccci_service::job::JobState;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn swarm_ready() -> bool {
+    let swarm = Command::new("docker")
+        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
+        .unwrap_or(false);
+    let image = Command::new("docker")
+        .args(["image", "inspect", "ccci-fixture:1.2.0"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if swarm && image {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true but no swarm ({swarm}) or no ccci-fixture image ({image}): docker swarm init; images/build.sh");
+    }
+    eprintln!("no swarm or fixture image: skipping the real-swarm test");
+    false
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=cc-ci test",
+            "-c",
+            "user.email=test@ci.local",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A recipe repository `<dir>/<name>` made from `recipes/<example>`, with one commit (the
+/// PR head); `edit` may change files first. Returns the path and the head commit.
+fn recipe_repo(
+    dir: &Path,
+    example: &str,
+    name: &str,
+    edit: impl FnOnce(&Path),
+) -> (PathBuf, String) {
+    let repo = dir.join(name);
+    std::fs::create_dir_all(&repo).unwrap();
+    let src = workspace().join("recipes").join(example);
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        std::fs::copy(entry.path(), repo.join(entry.file_name())).unwrap();
+    }
+    edit(&repo);
+    git(&repo, &["init", "--quiet", "--initial-branch=main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "--quiet", "-m", "PR head"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    (repo, sha)
+}
+
+/// The configuration for the swarm tests: repositories cloned from local paths, the
+/// workspace's suites, state under `dir`.
+fn swarm_config(
+    dir: &Path,
+    db: &str,
+    forge: &str,
+    repos: &[(&str, &Path)],
+    capacity: u32,
+) -> ccci_service::config::Config {
+    let names: Vec<&str> = repos.iter().map(|(n, _)| *n).collect();
+    let mut config = config(dir, db, forge, &names, capacity, &unique("swarm-host"));
+    let forge = config.forge.as_mut().unwrap();
+    for (repo, (_, path)) in forge.repos.iter_mut().zip(repos) {
+        repo.clone_url = path.display().to_string();
+    }
+    config.rig.suites_dir = Some(workspace().join("suites"));
+    config.lease = Duration::from_secs(30);
+    config.shutdown_grace = Duration::from_secs(5);
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
+    if !swarm_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (repo_path, sha) = recipe_repo(dir.path(), "fixture-static", "fixture-static", |_| {});
+    let (standin, repos) = standin(&["fixture-static"]).await;
+    let repo = &repos[0];
+    let db = format!("sqlite:{}", dir.path().join("ccci.db").display());
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    let config = swarm_config(
+        dir.path(),
+        &db,
+        &standin.base_url(),
+        &[("fixture-static", &repo_path)],
+        1,
+    );
+    let runs_dir = config.runs_dir.clone();
+    let server = Server::start(config, Arc::new(RunnerExecutor)).await;
+
+    let pr = standin.open_pull(repo, "change", &sha);
+    standin.add_comment(repo, pr, "alice", "!testme --stages install");
+    eventually(
+        "the run finishes on the swarm",
+        Duration::from_secs(300),
+        || async { jobs_in(&store, JobState::Done).await.len() == 1 },
+    )
+    .await;
+    let job = jobs_in(&store, JobState::Done).await.remove(0);
+    let run_dir = runs_dir.join(job.id.to_string());
+    let results = std::fs::read_to_string(run_dir.join("results.json")).unwrap_or_else(|e| {
+        panic!(
+            "no results.json in {}: {e}; files: {:?}",
+            run_dir.display(),
+            std::fs::read_dir(&run_dir)
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        )
+    });
+    let results: ccci_core::results::RunResults = serde_json::from_str(&results).unwrap();
+    assert_eq!(results.verdict, Verdict::Green, "{results:#?}");
+    assert_eq!(results.head_commit.as_deref(), Some(sha.as_str()));
+    assert_eq!(job.verdict, Some(Verdict::Green));
+    assert!(
+        run_dir.join("card.png").is_file(),
+        "the runner wrote the card"
+    );
+
+    eventually(
+        "the final status is posted",
+        Duration::from_secs(10),
+        || async {
+            standin
+                .statuses(repo, &sha)
+                .last()
+                .is_some_and(|s| s.state == "success")
+        },
+    )
+    .await;
+    let bot: Vec<_> = standin
+        .comments(repo, pr)
+        .into_iter()
+        .filter(|c| c.author == BOT)
+        .collect();
+    assert_eq!(bot.len(), 1, "one sticky comment: {bot:#?}");
+    assert!(
+        bot[0]
+            .body
+            .contains(&format!("/runs/{}/files/card.png", job.id)),
+        "{}",
+        bot[0].body
+    );
+    // The dashboard serves the card the comment points at.
+    let card = reqwest::get(format!("{}/runs/{}/files/card.png", server.url, job.id))
+        .await
+        .unwrap();
+    assert_eq!(card.headers()["content-type"], "image/png");
+    // The run page shows the real run: rungs, and links to the logs the runner wrote.
+    let page = reqwest::get(format!("{}/runs/{}", server.url, job.id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<table class=\"rungs\">"), "{page}");
+    assert!(
+        page.contains(".log\">"),
+        "log links on the run page: {page}"
+    );
+    server.stop().await;
+}
+
+/// Capacity 1, a crash-looping recipe queued first: the runner fails it fast, so the next
+/// recipe runs promptly; while it waits, it says what it waits for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_long() {
+    if !swarm_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (crash_path, crash_sha) = recipe_repo(dir.path(), "fixture-web", "fixture-web", |repo| {
+        let env = repo.join(".env.sample");
+        let text = std::fs::read_to_string(&env)
+            .unwrap()
+            .replace("#CRASH_AT_START=1", "CRASH_AT_START=1");
+        std::fs::write(env, text).unwrap();
+    });
+    let (next_path, next_sha) = recipe_repo(dir.path(), "fixture-static", "fixture-static", |_| {});
+    let (standin, repos) = standin(&["fixture-web", "fixture-static"]).await;
+    let db = format!("sqlite:{}", dir.path().join("ccci.db").display());
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    let config = swarm_config(
+        dir.path(),
+        &db,
+        &standin.base_url(),
+        &[("fixture-web", &crash_path), ("fixture-static", &next_path)],
+        1,
+    );
+    let server = Server::start(config, Arc::new(RunnerExecutor)).await;
+
+    let crash_pr = standin.open_pull(&repos[0], "crash", &crash_sha);
+    standin.add_comment(&repos[0], crash_pr, "alice", "!testme --stages install");
+    eventually(
+        "the crash-looping run starts",
+        Duration::from_secs(20),
+        || async { jobs_in(&store, JobState::Running).await.len() == 1 },
+    )
+    .await;
+    let next_pr = standin.open_pull(&repos[1], "next", &next_sha);
+    standin.add_comment(&repos[1], next_pr, "alice", "!testme --stages install");
+    eventually(
+        "the next recipe is queued",
+        Duration::from_secs(20),
+        || async { jobs_in(&store, JobState::Queued).await.len() == 1 },
+    )
+    .await;
+    let waiting = jobs_in(&store, JobState::Queued).await.remove(0);
+    let view = store.queue(ccci_service::job::now_millis()).await.unwrap();
+    assert_eq!(
+        view.wait_reason(waiting.id).unwrap().to_string(),
+        "waiting for a free slot: 1 of 1 running"
+    );
+
+    let started = std::time::Instant::now();
+    eventually(
+        "the crash loop is failed fast and the next recipe runs",
+        Duration::from_secs(240),
+        || async {
+            store
+                .job(waiting.id)
+                .await
+                .unwrap()
+                .is_some_and(|j| j.state != JobState::Queued)
+        },
+    )
+    .await;
+    let crash = store
+        .jobs(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.recipe == "fixture-web")
+        .unwrap();
+    assert_eq!(
+        (crash.state, crash.verdict),
+        (JobState::Done, Some(Verdict::Red)),
+        "{crash:#?}"
+    );
+    let held = crash.finished_at.unwrap() - crash.started_at.unwrap();
+    assert!(
+        held < 120_000,
+        "the crash loop held the only slot for {held} ms"
+    );
+    eprintln!(
+        "next recipe started {:?} after it was queued; crash loop held the slot {held} ms",
+        started.elapsed()
+    );
+    eventually(
+        "the next recipe finishes",
+        Duration::from_secs(300),
+        || async {
+            store
+                .job(waiting.id)
+                .await
+                .unwrap()
+                .is_some_and(|j| j.state == JobState::Done)
+        },
+    )
+    .await;
+    assert_eq!(
+        store.job(waiting.id).await.unwrap().unwrap().verdict,
+        Some(Verdict::Green)
+    );
+    server.stop().await;
+}
+
+/// A recipe repository from `recipes/fixture-static` under another name, its suite shipped
+/// inside the repository (`.ccci/suite.toml`), so several recipes can run side by side.
+fn static_recipe_named(dir: &Path, name: &str) -> (PathBuf, String) {
+    recipe_repo(dir, "fixture-static", name, |repo| {
+        std::fs::create_dir_all(repo.join(".ccci")).unwrap();
+        std::fs::copy(
+            workspace().join("suites/fixture-static/suite.toml"),
+            repo.join(".ccci/suite.toml"),
+        )
+        .unwrap();
+    })
+}
+
+/// Two `ccci serve` instances (two hosts, each with its own state) share one PostgreSQL
+/// queue and the swarm: every job runs exactly once. Then a host is killed mid-run: its job
+/// is re-queued when the lease expires and run to green by another host, and the janitor
+/// reaps what the dead run left on the swarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_recover_a_killed_run() {
+    if !swarm_ready() {
+        return;
+    }
+    let Some(base) = crate::support::pg_url() else {
+        return;
+    };
+    let db = crate::support::fresh_pg_database(&base).await;
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["static-a", "static-b", "static-c", "static-d"];
+    let mut paths = Vec::new();
+    let mut shas = Vec::new();
+    for name in names {
+        let (path, sha) = static_recipe_named(dir.path(), name);
+        paths.push(path);
+        shas.push(sha);
+    }
+    let (standin, repos) = standin(&names).await;
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    let repo_paths: Vec<(&str, &Path)> = names
+        .iter()
+        .copied()
+        .zip(paths.iter().map(PathBuf::as_path))
+        .collect();
+    let host_config = |sub: &str, lease: u64| {
+        let d = dir.path().join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        let mut c = swarm_config(&d, &db, &standin.base_url(), &repo_paths, 1);
+        c.lease = Duration::from_secs(lease);
+        c
+    };
+
+    // Part 1: three jobs, two hosts, each job once.
+    let config_a = host_config("a", 30);
+    let config_b = host_config("b", 30);
+    let (runs_a, runs_b) = (config_a.runs_dir.clone(), config_b.runs_dir.clone());
+    let a = Server::start(config_a, Arc::new(RunnerExecutor)).await;
+    let b = Server::start(config_b, Arc::new(RunnerExecutor)).await;
+    for i in 0..3 {
+        let pr = standin.open_pull(&repos[i], "change", &shas[i]);
+        standin.add_comment(&repos[i], pr, "alice", "!testme --stages install");
+    }
+    eventually(
+        "three swarm runs finish",
+        Duration::from_secs(400),
+        || async { jobs_in(&store, JobState::Done).await.len() == 3 },
+    )
+    .await;
+    let done = jobs_in(&store, JobState::Done).await;
+    let hosts: std::collections::BTreeSet<_> = done.iter().filter_map(|j| j.host.clone()).collect();
+    for job in &done {
+        assert_eq!(job.verdict, Some(Verdict::Green), "{job:#?}");
+        assert_eq!(job.attempts, 0);
+        let in_a = runs_a
+            .join(job.id.to_string())
+            .join("results.json")
+            .is_file();
+        let in_b = runs_b
+            .join(job.id.to_string())
+            .join("results.json")
+            .is_file();
+        assert!(
+            in_a != in_b,
+            "run {} ran on exactly one host (a: {in_a}, b: {in_b})",
+            job.id
+        );
+    }
+    eprintln!("hosts used: {hosts:?}");
+    assert_eq!(
+        store.jobs(&Default::default()).await.unwrap().len(),
+        3,
+        "both pollers, each comment queued once"
+    );
+    a.stop().await;
+    b.stop().await;
+
+    // Part 2: a host dies mid-run.
+    let config_doomed = host_config("doomed", 4);
+    let doomed_rig = config_doomed.rig.clone();
+    let doomed = Server::start(config_doomed, Arc::new(RunnerExecutor)).await;
+    let pr = standin.open_pull(&repos[3], "change", &shas[3]);
+    standin.add_comment(&repos[3], pr, "alice", "!testme --stages install");
+    eventually(
+        "the doomed host is running the job",
+        Duration::from_secs(30),
+        || async { jobs_in(&store, JobState::Running).await.len() == 1 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    doomed.kill();
+    let survivor = Server::start(host_config("survivor", 30), Arc::new(RunnerExecutor)).await;
+    eventually(
+        "the job is re-queued after the lease and run again",
+        Duration::from_secs(300),
+        || async { jobs_in(&store, JobState::Done).await.len() == 4 },
+    )
+    .await;
+    let job = store
+        .jobs(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.recipe == "static-d")
+        .unwrap();
+    assert_eq!(
+        (job.verdict, job.attempts),
+        (Some(Verdict::Green), 1),
+        "{job:#?}"
+    );
+    assert!(job
+        .host
+        .as_deref()
+        .is_some_and(|h| h.starts_with("swarm-host")));
+    survivor.stop().await;
+
+    // The dead run's app: its owner (this test process) is still alive, so mark it dead the
+    // way a crashed `ccci serve` would be, and let the janitor reap it.
+    let gone = Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    let _ = gone.wait_with_output();
+    let active = doomed_rig.state_dir.join("active");
+    for entry in std::fs::read_dir(&active).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let mut record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        record["pid"] = serde_json::json!(dead_pid);
+        std::fs::write(entry.path(), serde_json::to_vec(&record).unwrap()).unwrap();
+    }
+    let rig = ccci_runner::request::Rig {
+        ci_domain: doomed_rig.ci_domain.clone(),
+        suites_dir: doomed_rig.suites_dir.clone(),
+        state_dir: doomed_rig.state_dir.clone(),
+        ingress: doomed_rig.ingress,
+        ingress_https: doomed_rig.ingress_https,
+        deadline: doomed_rig.deadline,
+        keycloak: None,
+    };
+    let report = ccci_runner::janitor::reap(&rig, Duration::from_secs(7200), false)
+        .await
+        .unwrap();
+    eprintln!("janitor: {report}");
+}

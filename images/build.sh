@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds cc-ci's local test images. There is no registry: every image a test deploys is built
+# here. Idempotent; a rebuild with an unchanged binary is a no-op for the engine cache.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=x86_64-unknown-linux-gnu
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p fixture-app \
+  --target "$target" --manifest-path "$root/Cargo.toml"
+# Debian's busybox-static puts a static busybox at /bin/busybox (the image has no libc).
+busybox=/bin/busybox
+dpkg -s busybox-static >/dev/null 2>&1 && [ -x "$busybox" ] \
+  || { echo "images/build.sh: busybox-static is not installed (apt-get install busybox-static)" >&2; exit 2; }
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+cp "$root/target/$target/release/fixture-app" "$ctx/fixture-app"
+cp "$busybox" "$ctx/busybox"
+cp "$root/images/fixture/Dockerfile" "$ctx/Dockerfile"
+# Several tags of one image: recipes pin versions, so releases need distinct image names.
+tags=(1.0.0 1.1.0 1.2.0 latest)
+args=()
+for t in "${tags[@]}"; do args+=(-t "ccci-fixture:$t"); done
+DOCKER_BUILDKIT=0 docker build --quiet "${args[@]}" "$ctx" >/dev/null
+echo "built ccci-fixture:{$(IFS=,; echo "${tags[*]}")}"
