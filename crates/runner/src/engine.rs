@@ -28,6 +28,8 @@ pub struct Engine {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StackObjects {
     pub services: Vec<String>,
+    /// Swarm tasks still in the store (a removed service's tasks stay until they stop).
+    pub tasks: Vec<String>,
     pub containers: Vec<String>,
     pub volumes: Vec<String>,
     pub secrets: Vec<String>,
@@ -38,6 +40,7 @@ pub struct StackObjects {
 impl StackObjects {
     pub fn is_empty(&self) -> bool {
         self.services.is_empty()
+            && self.tasks.is_empty()
             && self.containers.is_empty()
             && self.volumes.is_empty()
             && self.secrets.is_empty()
@@ -49,6 +52,7 @@ impl StackObjects {
         let mut parts = Vec::new();
         for (kind, names) in [
             ("services", &self.services),
+            ("tasks", &self.tasks),
             ("containers", &self.containers),
             ("volumes", &self.volumes),
             ("secrets", &self.secrets),
@@ -228,6 +232,15 @@ impl Engine {
             .into_iter()
             .filter_map(|s| s.spec?.name)
             .collect();
+        let tasks = self
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(filter.clone()),
+            }))
+            .await?
+            .into_iter()
+            .filter_map(|t| t.id)
+            .collect();
         let containers = self
             .docker
             .list_containers(Some(bollard::query_parameters::ListContainersOptions {
@@ -279,6 +292,7 @@ impl Engine {
             .collect();
         Ok(StackObjects {
             services,
+            tasks,
             containers,
             volumes,
             secrets,
@@ -287,9 +301,39 @@ impl Engine {
         })
     }
 
-    /// Removes what `docker stack rm` leaves behind (volumes, and secrets/configs/networks if
-    /// any survived). Objects still in use are reported by the next [`Engine::stack_objects`].
-    pub async fn remove_leftovers(&self, objects: &StackObjects) {
+    /// Removes services by name (a service already gone is not an error).
+    pub async fn remove_services(&self, names: &[String]) {
+        for name in names {
+            let _ = self.docker.delete_service(name).await;
+        }
+    }
+
+    /// Force-removes containers by id: for task containers the swarm agent has let go of
+    /// but not yet removed.
+    pub async fn remove_containers(&self, ids: &[String]) {
+        for id in ids {
+            let _ = self
+                .docker
+                .remove_container(
+                    id,
+                    Some(bollard::query_parameters::RemoveContainerOptions {
+                        force: true,
+                        v: false,
+                        link: false,
+                    }),
+                )
+                .await;
+        }
+    }
+
+    /// Removes a stack's volumes, secrets, configs and networks. Call it only once the
+    /// stack's tasks and containers are gone (see [`crate::lifecycle::teardown`]); objects
+    /// still in use are reported by the next [`Engine::stack_objects`].
+    ///
+    /// Returns the networks the engine lists but the swarm no longer knows (removal answers
+    /// 404): an Engine 20.10 bug leaves such a network on the node when it was removed while
+    /// a task still stopped. Nothing can remove it short of a daemon restart.
+    pub async fn remove_leftovers(&self, objects: &StackObjects) -> Vec<String> {
         for v in &objects.volumes {
             let _ = self
                 .docker
@@ -302,22 +346,16 @@ impl Engine {
         for c in &objects.configs {
             let _ = self.docker.delete_config(c).await;
         }
+        let mut ghosts = Vec::new();
         for n in &objects.networks {
-            let _ = self.docker.remove_network(n).await;
+            if let Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) = self.docker.remove_network(n).await
+            {
+                ghosts.push(n.clone());
+            }
         }
-        for c in &objects.containers {
-            let _ = self
-                .docker
-                .remove_container(
-                    c,
-                    Some(bollard::query_parameters::RemoveContainerOptions {
-                        force: true,
-                        v: false,
-                        link: false,
-                    }),
-                )
-                .await;
-        }
+        ghosts
     }
 }
 

@@ -959,11 +959,19 @@ async fn capture_logs(ctx: &RunCtx) -> bool {
     printed_secret
 }
 
-/// Removes the stack and everything it left (volumes, secrets, configs, networks), bounded.
-/// Returns what could not be removed (empty on a clean teardown).
+/// Removes the stack and everything it left (volumes, secrets, configs, networks), bounded
+/// by 120 s. Returns what could not be removed (empty on a clean teardown).
+///
+/// Services go first; networks and the rest only once every task and container of the stack
+/// is gone. Removing an overlay network while a removed service's task still shuts down
+/// races the swarm's load-balancer bookkeeping, and on Engine 20.10 that can leave the
+/// network on the node for good ("network … not found" on every later removal), which
+/// `docker stack rm` does under load.
 pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
+    /// How long a task's container may take to stop before it is force-removed (a
+    /// service's default stop grace period is 10 s).
+    const STOP_GRACE: Duration = Duration::from_secs(30);
     let bound = Instant::now() + Duration::from_secs(120);
-    let _ = stack::remove(stack_name).await;
     // Until the engine answers, nothing is known to be clean.
     let mut last_seen = StackObjects {
         services: vec![format!("{stack_name} (the engine did not list it)")],
@@ -972,8 +980,14 @@ pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
     // Clean means seen empty twice in a row: the engine removes networks and containers
     // asynchronously, and a listing that fails (a loaded daemon) proves nothing.
     let mut empty_in_a_row = 0;
+    let mut stopping_since: Option<Instant> = None;
+    let mut ghosts: Vec<String> = Vec::new();
     loop {
-        match engine.stack_objects(stack_name).await {
+        let listed = engine.stack_objects(stack_name).await.map(|mut o| {
+            o.networks.retain(|n| !ghosts.contains(n));
+            o
+        });
+        match listed {
             Ok(objects) if objects.is_empty() => {
                 empty_in_a_row += 1;
                 last_seen = objects;
@@ -984,10 +998,20 @@ pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
             Ok(objects) => {
                 empty_in_a_row = 0;
                 if !objects.services.is_empty() {
-                    let _ = stack::remove(stack_name).await;
+                    engine.remove_services(&objects.services).await;
+                } else if !objects.tasks.is_empty() || !objects.containers.is_empty() {
+                    let since = *stopping_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= STOP_GRACE {
+                        engine.remove_containers(&objects.containers).await;
+                    }
                 } else {
-                    // Tasks are gone or going: remove what the stack leaves behind.
-                    engine.remove_leftovers(&objects).await;
+                    for ghost in engine.remove_leftovers(&objects).await {
+                        tracing::warn!(
+                            "network {ghost}: the swarm has removed it but this node still \
+                             lists it (a Docker Engine bug; a daemon restart clears it)"
+                        );
+                        ghosts.push(ghost);
+                    }
                 }
                 last_seen = objects;
             }

@@ -1,4 +1,5 @@
-//! `docker stack deploy` / `docker stack rm` and service logs, through the `docker` CLI.
+//! `docker stack deploy` and service logs, through the `docker` CLI (removal is the
+//! engine adapter's: see `lifecycle::teardown`).
 //!
 //! The deploy runs in a clean environment built from the app's env: nothing of the host's
 //! environment leaks into interpolation except what the CLI needs to reach the engine.
@@ -60,17 +61,6 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
             plan.stack,
             String::from_utf8_lossy(&out.stderr).trim()
         );
-    }
-    Ok(())
-}
-
-pub async fn remove(stack: &str) -> Result<()> {
-    let mut cmd = Command::new("docker");
-    cmd.args(["stack", "rm", stack]);
-    let out = run(cmd).await.context("docker stack rm")?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && !stderr.contains("Nothing found in stack") {
-        bail!("docker stack rm {stack} failed: {}", stderr.trim());
     }
     Ok(())
 }

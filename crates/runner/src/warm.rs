@@ -201,18 +201,18 @@ pub async fn undeploy(engine: &Engine, stack: &str) -> Result<(), String> {
             .stack_objects(stack)
             .await
             .map_err(|e| format!("listing {stack}: {e:#}"))?;
-        if objects.services.is_empty() && objects.containers.is_empty() {
+        // Networks only once every task is gone (see `lifecycle::teardown`).
+        if objects.services.is_empty() && objects.tasks.is_empty() && objects.containers.is_empty()
+        {
             let rest = crate::engine::StackObjects {
                 networks: objects.networks,
                 configs: objects.configs,
                 ..Default::default()
             };
-            engine.remove_leftovers(&rest).await;
+            let _ = engine.remove_leftovers(&rest).await;
             return Ok(());
         }
-        for s in &objects.services {
-            let _ = engine.docker().delete_service(s).await;
-        }
+        engine.remove_services(&objects.services).await;
         if Instant::now() >= end {
             return Err(format!(
                 "undeploying {stack}: still there after 90 s: {}",

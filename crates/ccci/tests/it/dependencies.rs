@@ -194,7 +194,7 @@ fn sso_standin_run_is_green_with_its_realm_provisioned_before_the_first_deploy_a
         assert!(!run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
     }
     assert_eq!(r["flags"]["no_secret_leak"], true);
-    assert_eq!(r["flags"]["clean_teardown"], true);
+    assert_eq!(r["flags"]["clean_teardown"], true, "{}", run.explain());
     assert!(leftovers(&run.stack()).is_empty());
     // The dependency file (it holds the secret) went with the run's work dir.
     assert!(files_containing(&rig.state_dir(), &secrets[0]).is_empty());

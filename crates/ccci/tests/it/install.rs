@@ -22,7 +22,7 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
             "timing {phase} missing: {r}"
         );
     }
-    assert_eq!(r["flags"]["clean_teardown"], true);
+    assert_eq!(r["flags"]["clean_teardown"], true, "{}", run.explain());
     assert_eq!(r["flags"]["no_secret_leak"], true);
     assert!(run.out.join("logs/app.log").is_file());
     // The landing page's picture (headless Chromium; `.ci/run` installs it).

@@ -28,7 +28,12 @@ fn assert_clean(run: &Run) {
         "left: {:?}",
         leftovers(&stack)
     );
-    assert_eq!(run.results()["flags"]["clean_teardown"], true);
+    assert_eq!(
+        run.results()["flags"]["clean_teardown"],
+        true,
+        "{}",
+        run.explain()
+    );
 }
 
 /// Makes a suite file executable.
