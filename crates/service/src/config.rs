@@ -37,6 +37,14 @@
 //! ingress = "127.0.0.1:443"              # CCCI_INGRESS; leave out when the rig has no proxy
 //! ingress_https = true
 //! deadline_secs = 3600
+//!
+//! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
+//! url = "https://sso.example.org"        # CCCI_KEYCLOAK_URL
+//! admin_user = "admin"                   # CCCI_KEYCLOAK_ADMIN_USER (default "admin")
+//! admin_password_file = "/etc/ccci/keycloak-admin"  # CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE
+//!     # Without [keycloak], a recipe whose suite declares `dependencies = ["keycloak"]` is
+//!     # RED (the dependency went unverified). With it, each run gets its own realm, and the
+//!     # janitor also reaps this rig's realms left by dead runs.
 //! ```
 
 use ccci_core::secret::Secret;
@@ -72,6 +80,21 @@ pub struct Config {
     pub forge: Option<ForgeConfig>,
     pub webhook: Option<WebhookConfig>,
     pub rig: RigConfig,
+    /// The shared Keycloak of SSO dependencies; `None` = none on this rig.
+    pub keycloak: Option<KeycloakConfig>,
+}
+
+/// The rig's shared Keycloak (see `ccci_runner::request::KeycloakConfig`).
+#[derive(Clone, Debug)]
+pub struct KeycloakConfig {
+    /// The web root, without a trailing slash.
+    pub url: String,
+    /// An admin of the `master` realm.
+    pub admin_user: String,
+    /// The file the runner reads the admin's password from (checked readable here).
+    pub admin_password_file: PathBuf,
+    /// The password as read at validation; never printed.
+    pub admin_password: Secret,
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +192,15 @@ pub struct RawConfig {
     pub forge: Option<RawForge>,
     pub webhook: Option<RawWebhook>,
     pub rig: Option<RawRig>,
+    pub keycloak: Option<RawKeycloak>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeycloak {
+    pub url: Option<String>,
+    pub admin_user: Option<String>,
+    pub admin_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -390,6 +422,22 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
             rig.ingress = Some(v);
         }
     }
+    // The same variables `ccci run` reads. The user alone does not make a section (it has a
+    // default); the URL or the password file do.
+    if get("CCCI_KEYCLOAK_URL").is_some() || get("CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE").is_some() {
+        raw.keycloak.get_or_insert_with(RawKeycloak::default);
+    }
+    if let Some(keycloak) = raw.keycloak.as_mut() {
+        if let Some(v) = get("CCCI_KEYCLOAK_URL") {
+            keycloak.url = Some(v);
+        }
+        if let Some(v) = get("CCCI_KEYCLOAK_ADMIN_USER") {
+            keycloak.admin_user = Some(v);
+        }
+        if let Some(v) = get("CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE") {
+            keycloak.admin_password_file = Some(v.into());
+        }
+    }
 }
 
 /// Reads a secret file: trimmed, non-empty.
@@ -429,6 +477,8 @@ fn seconds(
 fn dotted((section, key): (&str, &str)) -> String {
     if section.is_empty() {
         key.to_string()
+    } else if key.is_empty() {
+        section.to_string()
     } else {
         format!("{section}.{key}")
     }
@@ -675,6 +725,31 @@ fn validate(
         deadline,
     };
 
+    let keycloak = raw.keycloak.map(|k| {
+        let url = k.url.unwrap_or_default().trim().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+            problems.push(problem(("keycloak", "url"), format!("{url:?} is not an http(s) URL"), "set the shared Keycloak's web root, e.g. \"https://sso.example.org\" (CCCI_KEYCLOAK_URL), or remove [keycloak]"));
+        }
+        let admin_user = k.admin_user.unwrap_or_else(|| "admin".into()).trim().to_string();
+        if admin_user.is_empty() {
+            problems.push(problem(("keycloak", "admin_user"), "is empty".into(), "name an admin of Keycloak's master realm, or leave it out for \"admin\" (CCCI_KEYCLOAK_ADMIN_USER)"));
+        }
+        let (admin_password_file, admin_password) = match k.admin_password_file {
+            Some(file) => {
+                let password = read_secret_file(&file).unwrap_or_else(|e| {
+                    problems.push(problem(("keycloak", "admin_password_file"), e, "write the Keycloak admin's password into that file, readable by the user running ccci (chmod 600)"));
+                    Secret::new("")
+                });
+                (file, password)
+            }
+            None => {
+                problems.push(problem(("keycloak", ""), "no admin_password_file".into(), "set admin_password_file = \"/etc/ccci/keycloak-admin\" in [keycloak] (CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE), a file holding the admin's password"));
+                (PathBuf::new(), Secret::new(""))
+            }
+        };
+        KeycloakConfig { url, admin_user, admin_password_file, admin_password }
+    });
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -692,6 +767,7 @@ fn validate(
         forge,
         webhook,
         rig,
+        keycloak,
     })
 }
 
@@ -823,6 +899,108 @@ ci_domain = "ci.example.org"
             err.to_string().contains("c.toml:1: janitor_interval_secs"),
             "{err}"
         );
+    }
+
+    enum Want<'a> {
+        /// No Keycloak on the rig.
+        None,
+        /// (url, admin user, password file name) after validation.
+        Keycloak(&'a str, &'a str, &'a str),
+        /// Fragments the error must contain.
+        Problems(&'a [&'a str]),
+    }
+
+    /// Each row: the `[keycloak]` section (`{dir}` = a directory holding `admin-pw` with a
+    /// password and an empty `empty-pw`), the environment, and what validation makes of it.
+    #[test]
+    fn keycloak_section_validates_with_env_overrides_and_named_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin-pw"), "kc-pass-98765\n").unwrap();
+        std::fs::write(dir.path().join("empty-pw"), "  \n").unwrap();
+        let d = dir.path().display().to_string();
+        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], Want<'a>);
+        let rows: &[Row] = &[
+            ("", &[], Want::None),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org/\"\nadmin_password_file = \"{dir}/admin-pw\"\n",
+                &[],
+                Want::Keycloak("https://sso.example.org", "admin", "admin-pw"),
+            ),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org\"\nadmin_user = \"root\"\nadmin_password_file = \"{dir}/admin-pw\"\n",
+                &[("CCCI_KEYCLOAK_URL", "http://kc.local:8080"), ("CCCI_KEYCLOAK_ADMIN_USER", "ops")],
+                Want::Keycloak("http://kc.local:8080", "ops", "admin-pw"),
+            ),
+            (
+                "",
+                &[("CCCI_KEYCLOAK_URL", "https://sso.x.org"), ("CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE", "{dir}/admin-pw")],
+                Want::Keycloak("https://sso.x.org", "admin", "admin-pw"),
+            ),
+            // The user alone (it has a default) does not conjure a Keycloak.
+            ("", &[("CCCI_KEYCLOAK_ADMIN_USER", "ops")], Want::None),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org\"\nadmin_password_file = \"{dir}/missing-pw\"\n",
+                &[],
+                Want::Problems(&["c.toml:5: keycloak.admin_password_file: cannot read", "missing-pw", "fix: write the Keycloak admin's password into that file"]),
+            ),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org\"\nadmin_password_file = \"{dir}/empty-pw\"\n",
+                &[],
+                Want::Problems(&["c.toml:5: keycloak.admin_password_file:", "empty-pw is empty", "fix:"]),
+            ),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org\"\n",
+                &[],
+                Want::Problems(&["c.toml:3: keycloak: no admin_password_file", "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE"]),
+            ),
+            (
+                "[keycloak]\nurl = \"sso.example.org\"\nadmin_user = \"\"\nadmin_password_file = \"{dir}/admin-pw\"\n",
+                &[],
+                Want::Problems(&["c.toml:4: keycloak.url: \"sso.example.org\" is not an http(s) URL", "c.toml:5: keycloak.admin_user: is empty"]),
+            ),
+            (
+                "[keycloak]\nurl = \"https://sso.example.org\"\npassword = \"x\"\n",
+                &[],
+                Want::Problems(&["c.toml:5:", "unknown field"]),
+            ),
+        ];
+        for (section, env, want) in rows {
+            let text = format!(
+                "[rig]\nci_domain = \"x.org\"\n{}",
+                section.replace("{dir}", &d)
+            );
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.replace("{dir}", &d)))
+                .collect();
+            let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let result = from_str(&text, Path::new("c.toml"), &lookup);
+            match want {
+                Want::None => assert!(result.unwrap().keycloak.is_none(), "{text}"),
+                Want::Keycloak(url, user, file) => {
+                    let config = result.unwrap_or_else(|e| panic!("{text}: {e}"));
+                    let keycloak = config.keycloak.clone().expect(&text);
+                    assert_eq!(keycloak.url, *url, "{text}");
+                    assert_eq!(keycloak.admin_user, *user, "{text}");
+                    assert_eq!(keycloak.admin_password_file, dir.path().join(file));
+                    assert_eq!(keycloak.admin_password.expose(), "kc-pass-98765");
+                    assert!(
+                        !format!("{config:?}").contains("kc-pass-98765"),
+                        "the password never prints"
+                    );
+                }
+                Want::Problems(fragments) => {
+                    let shown = result.expect_err(&text).to_string();
+                    for fragment in *fragments {
+                        assert!(
+                            shown.contains(fragment),
+                            "{text:?}: {shown:?} lacks {fragment:?}"
+                        );
+                    }
+                    assert!(!shown.contains("kc-pass-98765"));
+                }
+            }
+        }
     }
 
     #[test]

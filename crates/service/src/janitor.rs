@@ -2,7 +2,8 @@
 //! swarm — once at start, before the first claim (a host that died mid-run left its app up),
 //! then every `janitor_interval`. The rules are the runner's ([`ccci_runner::janitor`]):
 //! a live run is never touched, a dead owner's stack is reaped now, a stack with no known
-//! owner only once older than [`UNKNOWN_AFTER`]. A failure is logged, never fatal.
+//! owner only once older than [`UNKNOWN_AFTER`]. With a `[keycloak]` configured it also
+//! reaps this rig's realms whose run is gone. A failure is logged, never fatal.
 
 use crate::app::App;
 use crate::scheduler::rig_of;

@@ -106,16 +106,29 @@ async fn release_all(app: &App) {
     }
 }
 
-/// The runner's view of this host's rig.
+/// The runner's view of this host's rig (the janitor's too: with a Keycloak it also reaps
+/// this rig's realms left by dead runs).
 pub fn rig_of(app: &App) -> Rig {
+    rig_from(&app.config)
+}
+
+/// [`rig_of`] from the configuration alone.
+pub fn rig_from(config: &crate::config::Config) -> Rig {
     Rig {
-        ci_domain: app.config.rig.ci_domain.clone(),
-        suites_dir: app.config.rig.suites_dir.clone(),
-        state_dir: app.config.rig.state_dir.clone(),
-        ingress: app.config.rig.ingress,
-        ingress_https: app.config.rig.ingress_https,
-        deadline: app.config.rig.deadline,
-        keycloak: None,
+        ci_domain: config.rig.ci_domain.clone(),
+        suites_dir: config.rig.suites_dir.clone(),
+        state_dir: config.rig.state_dir.clone(),
+        ingress: config.rig.ingress,
+        ingress_https: config.rig.ingress_https,
+        deadline: config.rig.deadline,
+        keycloak: config
+            .keycloak
+            .as_ref()
+            .map(|k| ccci_runner::request::KeycloakConfig {
+                url: k.url.clone(),
+                admin_user: k.admin_user.clone(),
+                admin_password_file: k.admin_password_file.clone(),
+            }),
     }
 }
 
@@ -256,5 +269,30 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
             },
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_rig_carries_the_configured_keycloak() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("kc");
+        std::fs::write(&password, "pw-1234").unwrap();
+        let base = "[rig]\nci_domain = \"ci.example.org\"\n";
+        let without = crate::config::from_str(base, Path::new("c.toml"), &|_| None).unwrap();
+        assert!(rig_from(&without).keycloak.is_none());
+        let text = format!(
+            "{base}[keycloak]\nurl = \"https://sso.example.org\"\nadmin_password_file = \"{}\"\n",
+            password.display()
+        );
+        let with = crate::config::from_str(&text, Path::new("c.toml"), &|_| None).unwrap();
+        let keycloak = rig_from(&with).keycloak.expect("a keycloak in the rig");
+        assert_eq!(keycloak.url, "https://sso.example.org");
+        assert_eq!(keycloak.admin_user, "admin");
+        assert_eq!(keycloak.admin_password_file, password);
     }
 }
