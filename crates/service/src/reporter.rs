@@ -1,9 +1,13 @@
 //! Reporting back to the forge: the commit status and the one sticky PR comment, edited
 //! through queued → running → result. Reporting is best effort: a forge error is logged and
 //! never changes or blocks a run.
+//!
+//! Quick runs never gate a merge (SPEC §5): a `--quick` job reports under its own status
+//! context, `<status_context>/quick` ([`status_context`]), so a branch protection rule that
+//! requires the main context is neither satisfied nor failed by one, and its comments say so.
 
 use crate::app::{App, Forge};
-use crate::job::{Job, JobFilter, JobId};
+use crate::job::{Job, JobFilter, JobFlags, JobId};
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
 use ccci_forge::{StatusState, StatusUpdate};
@@ -22,12 +26,38 @@ async fn set_status(app: &App, job: &Job, state: StatusState, description: &str)
     };
     let update = StatusUpdate {
         state,
-        context: forge.config.status_context.clone(),
+        context: status_context(&forge.config.status_context, &job.flags),
         description: description.chars().take(140).collect(),
         target_url: app.run_url(job.id),
     };
     if let Err(e) = forge.client.set_status(&repo, &job.head_sha, &update).await {
         tracing::warn!(run = job.id, "commit status not set: {e}");
+    }
+}
+
+/// The commit status context a job reports under: the configured one for a cold run,
+/// `<context>/quick` for a quick run (which never gates a merge).
+pub fn status_context(context: &str, flags: &JobFlags) -> String {
+    if flags.quick {
+        format!("{context}/quick")
+    } else {
+        context.to_string()
+    }
+}
+
+/// The line a quick job's comments carry: it is the fast lane, not the merge gate.
+pub fn quick_note(context: &str) -> String {
+    format!(
+        "Quick run (`--quick`): reported under the commit status `{}`, which does not gate the merge; a plain `!testme` runs the cold run that does.",
+        status_context(context, &JobFlags { quick: true, ..JobFlags::default() })
+    )
+}
+
+/// Appends [`quick_note`] to a quick job's comment body.
+fn with_quick_note(app: &App, job: &Job, body: String) -> String {
+    match app.forge.as_ref().filter(|_| job.flags.quick) {
+        Some(forge) => format!("{body}\n> {}\n", quick_note(&forge.config.status_context)),
+        None => body,
     }
 }
 
@@ -220,6 +250,7 @@ pub async fn queued(app: &App, id: JobId) {
         Some(&app.run_url(job.id)),
         &Progress::Queued { behind },
     );
+    let body = with_quick_note(app, &job, body);
     report(
         app,
         &job,
@@ -251,6 +282,7 @@ pub async fn running(app: &App, job: &Job) {
         Some(&app.run_url(job.id)),
         &Progress::Running { rung: None },
     );
+    let body = with_quick_note(app, job, body);
     report(
         app,
         job,
@@ -301,6 +333,7 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
             comment::rerun_help()
         ),
     };
+    let body = with_quick_note(app, job, body);
     report(app, job, FINAL, false, (state, &description), Some(&body)).await;
 }
 
@@ -345,5 +378,32 @@ pub async fn requeued(app: &App, job: &Job, why: &str) {
 pub async fn reply(forge: &Forge, repo: &ccci_forge::RepoName, pr: u64, body: &str) {
     if let Err(e) = forge.client.post_comment(repo, pr, body).await {
         tracing::warn!(%repo, pr, "reply not posted: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_job_reports_under_its_own_context() {
+        let cold = JobFlags::default();
+        let quick = JobFlags {
+            quick: true,
+            ..JobFlags::default()
+        };
+        let extra_quick = JobFlags {
+            quick: true,
+            extra: true,
+            ..JobFlags::default()
+        };
+        for (context, flags, want) in [
+            ("cc-ci", &cold, "cc-ci"),
+            ("cc-ci", &quick, "cc-ci/quick"),
+            ("ci/recipes", &extra_quick, "ci/recipes/quick"),
+        ] {
+            assert_eq!(status_context(context, flags), want, "{flags:?}");
+        }
+        assert!(quick_note("cc-ci").contains("`cc-ci/quick`, which does not gate the merge"));
     }
 }

@@ -264,6 +264,21 @@ async fn run_page(
             )
         },
     );
+    if job.flags.quick {
+        let status = app.forge.as_ref().map_or_else(String::new, |f| {
+            format!(
+                " (commit status <span class=\"mono\">{}</span>)",
+                esc(&crate::reporter::status_context(
+                    &f.config.status_context,
+                    &job.flags
+                ))
+            )
+        });
+        let _ = write!(
+            body,
+            r#"<div class="note quick-note">Quick run: the fast lane on the warm canonical. It does not gate the merge{status}.</div>"#
+        );
+    }
     if job.state == JobState::Queued {
         let view = app.store.queue(now).await?;
         if let Some(reason) = view.wait_reason(id) {

@@ -92,6 +92,9 @@ impl Executor for Shared {
             results.run_id = id.clone();
             results.run_url = request.run_url.clone();
             results.head_commit = request.git_ref.clone();
+            if request.quick {
+                results.mode = ccci_core::results::RunMode::Quick;
+            }
             match script {
                 Script::Pass(d) => {
                     tokio::select! {

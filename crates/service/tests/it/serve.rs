@@ -597,3 +597,104 @@ async fn a_newer_push_supersedes_the_queued_run_and_a_new_testme_coalesces() {
     assert_eq!(bot.len(), 1, "{bot:#?}");
     server.stop().await;
 }
+
+/// SPEC §5: quick never gates a merge. A `--quick` job reports under `cc-ci/quick`, never
+/// under the main context a branch protection rule requires; its comment and run page say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (standin, repos) = standin(&["lanes"]).await;
+    let repo = &repos[0];
+    let db = sqlite_url(dir.path());
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    let exec = ScriptedExecutor::with(&[("lanes", Script::Pass(Duration::from_millis(300)))]);
+    let server = Server::start(
+        config(dir.path(), &db, &standin.base_url(), &["lanes"], 1, "h1"),
+        Arc::new(Shared(exec.clone())),
+    )
+    .await;
+    let pr = standin.open_pull(repo, "quick", "9999aaaa");
+    standin.add_comment(repo, pr, "alice", "!testme --quick");
+    eventually(
+        "the quick run finishes",
+        Duration::from_secs(20),
+        || async { jobs_in(&store, JobState::Done).await.len() == 1 },
+    )
+    .await;
+    let quick = jobs_in(&store, JobState::Done).await.remove(0);
+    assert!(quick.flags.quick);
+    eventually(
+        "the quick run's final status is posted",
+        Duration::from_secs(10),
+        || async {
+            standin
+                .statuses(repo, "9999aaaa")
+                .last()
+                .is_some_and(|s| s.state == "success")
+        },
+    )
+    .await;
+    let statuses = standin.statuses(repo, "9999aaaa");
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s.context == "cc-ci/quick"),
+        "a quick run touches only cc-ci/quick: {statuses:#?}"
+    );
+    let bot: Vec<_> = standin
+        .comments(repo, pr)
+        .into_iter()
+        .filter(|c| c.author == BOT)
+        .collect();
+    assert_eq!(bot.len(), 1, "{bot:#?}");
+    assert!(
+        bot[0].body.contains("does not gate the merge") && bot[0].body.contains("`cc-ci/quick`"),
+        "{}",
+        bot[0].body
+    );
+    let page = reqwest::get(format!("{}/runs/{}", server.url, quick.id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("quick-note") && page.contains("does not gate the merge"),
+        "{page}"
+    );
+
+    // A plain `!testme` afterwards is the cold run: it, and only it, sets the gating context.
+    standin.add_comment(repo, pr, "alice", "!testme");
+    eventually("the cold run finishes", Duration::from_secs(20), || async {
+        jobs_in(&store, JobState::Done).await.len() == 2
+    })
+    .await;
+    eventually(
+        "the cold run's final status is posted",
+        Duration::from_secs(10),
+        || async {
+            standin
+                .statuses(repo, "9999aaaa")
+                .iter()
+                .any(|s| s.context == "cc-ci" && s.state == "success")
+        },
+    )
+    .await;
+    let cold = jobs_in(&store, JobState::Done)
+        .await
+        .into_iter()
+        .find(|j| !j.flags.quick)
+        .unwrap();
+    for status in standin.statuses(repo, "9999aaaa") {
+        let run = if status.context == "cc-ci" {
+            cold.id
+        } else {
+            quick.id
+        };
+        assert_eq!(
+            status.target_url,
+            format!("http://ci.test/runs/{run}"),
+            "{status:?}"
+        );
+    }
+    server.stop().await;
+}
