@@ -3,6 +3,7 @@
 
 use crate::job::{Job, JobState, Millis};
 use ccci_core::ladder::Verdict;
+use ccci_runner::alerts::Alert;
 use std::fmt::Write as _;
 
 /// Escapes text for HTML content and attribute values.
@@ -43,6 +44,14 @@ pub fn time(ms: Millis) -> String {
     t.format(&format).unwrap_or_else(|_| "—".into())
 }
 
+/// An alert's RFC 3339 time as the rest of the dashboard shows times; as given if unparsable.
+pub fn alert_time(ts: &str) -> String {
+    match time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => time((t.unix_timestamp_nanos() / 1_000_000) as Millis),
+        Err(_) => ts.to_string(),
+    }
+}
+
 pub fn duration(ms: i64) -> String {
     let s = ms.max(0) / 1000;
     match s {
@@ -73,17 +82,22 @@ pub fn level_chip(level: Option<u8>) -> String {
 
 /// The page frame: head, styles, top bar, and `body`.
 pub fn page(title: &str, active: &str, body: &str) -> String {
-    let nav = [("/", "Runs"), ("/queue", "Queue"), ("/metrics", "Metrics")]
-        .iter()
-        .map(|(href, label)| {
-            let class = if *label == active {
-                " class=\"active\""
-            } else {
-                ""
-            };
-            format!(r#"<a href="{href}"{class}>{label}</a>"#)
-        })
-        .collect::<String>();
+    let nav = [
+        ("/", "Runs"),
+        ("/queue", "Queue"),
+        ("/alerts", "Alerts"),
+        ("/metrics", "Metrics"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let class = if *label == active {
+            " class=\"active\""
+        } else {
+            ""
+        };
+        format!(r#"<a href="{href}"{class}>{label}</a>"#)
+    })
+    .collect::<String>();
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -148,6 +162,8 @@ form.filters button{padding:7px 14px;border:0;border-radius:6px;background:var(-
 img.card-img{max-width:100%;border-radius:8px;border:1px solid var(--line)}
 .empty{color:var(--muted);padding:18px 0;text-align:center}
 .note{background:#fff9db;border:1px solid #ffe066;border-radius:8px;padding:8px 12px;margin-bottom:14px}
+.alerts-banner{border-color:#ffa8a8;background:#fff5f5}
+.alerts-banner h2{color:var(--red)}
 pre.log{background:#0f1420;color:#d8dee9;padding:12px;border-radius:8px;overflow:auto;max-height:320px;font-size:12px}
 "#;
 
@@ -188,6 +204,43 @@ pub fn runs_table(jobs: &[Job], now: Millis) -> String {
     s
 }
 
+/// Alerts as a table (time, app, kind, message), in the order given.
+pub fn alerts_table(alerts: &[Alert]) -> String {
+    if alerts.is_empty() {
+        return r#"<div class="empty">No alerts.</div>"#.into();
+    }
+    let mut s = String::from(
+        r#"<table class="alerts"><thead><tr><th>Time</th><th>App</th><th>Kind</th><th>Message</th></tr></thead><tbody>"#,
+    );
+    for alert in alerts {
+        let _ = write!(
+            s,
+            r#"<tr class="alert"><td class="muted mono">{ts}</td><td class="mono">{app}</td><td><span class="pill red">{kind}</span></td><td>{message}</td></tr>"#,
+            ts = esc(&alert_time(&alert.ts)),
+            app = esc(&alert.app),
+            kind = esc(&alert.kind),
+            message = esc(&alert.message),
+        );
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// The banner the run list opens with while alerts are pending; empty when none are.
+pub fn alerts_banner(pending: &[Alert]) -> String {
+    if pending.is_empty() {
+        return String::new();
+    }
+    let count = match pending.len() {
+        1 => "1 pending alert".to_string(),
+        n => format!("{n} pending alerts"),
+    };
+    format!(
+        r#"<div class="card alerts-banner" role="alert"><h2>⚠ {count}</h2>{table}<p class="muted"><a href="/alerts">All alerts</a> · relayed ones are archived</p></div>"#,
+        table = alerts_table(pending),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +261,37 @@ mod tests {
             assert_eq!(esc(input), html, "{input}");
             assert_eq!(url_part(input), url, "{input}");
         }
+    }
+
+    #[test]
+    fn alerts_render_escaped_and_the_banner_only_when_pending() {
+        let alert = Alert {
+            id: "1-proxy-held-000001".into(),
+            ts: "2026-11-23T20:00:00Z".into(),
+            app: "<b>proxy</b>".into(),
+            kind: "held\"".into(),
+            message: "major bump 1.0.0 → 2.0.0 <script>alert(1)</script>".into(),
+        };
+        assert_eq!(alerts_banner(&[]), "");
+        let banner = alerts_banner(std::slice::from_ref(&alert));
+        for want in [
+            "1 pending alert<",
+            "&lt;b&gt;proxy&lt;/b&gt;",
+            "held&quot;",
+            "major bump 1.0.0 → 2.0.0 &lt;script&gt;alert(1)&lt;/script&gt;",
+            "2026-11-23 20:00:00 UTC",
+            "href=\"/alerts\"",
+        ] {
+            assert!(banner.contains(want), "{want} missing from {banner}");
+        }
+        assert!(!banner.contains("<script>") && !banner.contains("<b>"));
+        assert!(alerts_banner(&[alert.clone(), alert]).contains("2 pending alerts"));
+        assert!(alerts_table(&[]).contains("No alerts."));
+        assert_eq!(
+            alert_time("2026-11-23T20:13:02.52217Z"),
+            "2026-11-23 20:13:02 UTC"
+        );
+        assert_eq!(alert_time("yesterday"), "yesterday");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ccci_core::ladder::{RungStatus, Verdict};
 use ccci_core::results::RunResults;
+use ccci_runner::alerts::{self, Alert};
 use html::{esc, url_part};
 use serde_json::json;
 use std::collections::HashMap;
@@ -28,9 +29,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/recipes/{name}", get(recipe_page))
         .route("/recipes/{name}/badge.svg", get(recipe_badge))
         .route("/queue", get(queue_page))
+        .route("/alerts", get(alerts_page))
         .route("/api/runs", get(api_runs))
         .route("/api/runs/{id}", get(api_run))
         .route("/api/queue", get(api_queue))
+        .route("/api/alerts", get(api_alerts))
         .route("/api/recipes/{name}", get(api_recipe))
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(healthz))
@@ -83,6 +86,60 @@ fn results_of(app: &App, id: JobId) -> Option<RunResults> {
     serde_json::from_str(&text).ok()
 }
 
+/// How many relayed (archived) alerts the alerts page and API show.
+const RECENT_ARCHIVED: usize = 50;
+
+/// This host's alerts (SPEC §5), newest first: the pending ones and, with `archived`, the
+/// most recent [`RECENT_ARCHIVED`] relayed ones. Read off the async runtime (file I/O); an
+/// unreadable alerts dir reads as none.
+async fn read_alerts(app: &App, archived: bool) -> (Vec<Alert>, Vec<Alert>) {
+    let state = app.config.rig.state_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pending = alerts::pending(&state);
+        pending.reverse();
+        let mut recent = if archived {
+            alerts::archived(&state)
+        } else {
+            Vec::new()
+        };
+        recent.reverse();
+        recent.truncate(RECENT_ARCHIVED);
+        (pending, recent)
+    })
+    .await
+    .unwrap_or_default()
+}
+
+async fn alerts_page(State(app): State<Arc<App>>) -> Html<String> {
+    let (pending, archived) = read_alerts(&app, true).await;
+    let mut body = String::from(
+        r#"<h1>Alerts</h1><p class="sub">What the live-warm reconciler and the nightly sweep need a person for, newest first. Pending alerts are relayed once (<span class="mono">ccci alerts --relay</span>) and then archived.</p>"#,
+    );
+    let _ = write!(
+        body,
+        r#"<div class="card{banner}" id="pending"><h2>Pending ({n})</h2>{table}</div>"#,
+        banner = if pending.is_empty() {
+            ""
+        } else {
+            " alerts-banner"
+        },
+        n = pending.len(),
+        table = html::alerts_table(&pending),
+    );
+    let _ = write!(
+        body,
+        r#"<div class="card" id="archived"><h2>Relayed (last {RECENT_ARCHIVED})</h2>{}</div>"#,
+        html::alerts_table(&archived),
+    );
+    body.push_str(r#"<p class="muted"><a href="/api/alerts">JSON</a></p>"#);
+    Html(html::page("Alerts", "Alerts", &body))
+}
+
+async fn api_alerts(State(app): State<Arc<App>>) -> Response {
+    let (pending, archived) = read_alerts(&app, true).await;
+    Json(json!({ "pending": pending, "archived": archived })).into_response()
+}
+
 async fn runs_page(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
@@ -107,7 +164,8 @@ async fn runs_page(
     recipes.sort_unstable();
     recipes.dedup();
 
-    let mut body = String::new();
+    let (pending_alerts, _) = read_alerts(&app, false).await;
+    let mut body = html::alerts_banner(&pending_alerts);
     let _ = write!(
         body,
         r#"<h1>Runs</h1><p class="sub">Every <span class="mono">!testme</span> and its verdict, newest first.</p>
@@ -681,13 +739,18 @@ async fn metrics_text(State(app): State<Arc<App>>) -> Response {
         })
         .await;
     let queue = app.store.queue(now_millis()).await;
+    let (pending_alerts, _) = read_alerts(&app, false).await;
     match (jobs, queue) {
         (Ok(jobs), Ok(queue)) => (
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            metrics::render(&jobs, &queue),
+            format!(
+                "{}# HELP ccci_alerts_pending Alerts not yet relayed.\n# TYPE ccci_alerts_pending gauge\nccci_alerts_pending {}\n",
+                metrics::render(&jobs, &queue),
+                pending_alerts.len()
+            ),
         )
             .into_response(),
         (Err(e), _) | (_, Err(e)) => Failure::from(e).into_response(),

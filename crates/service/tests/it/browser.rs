@@ -123,14 +123,33 @@ async fn the_dashboard_renders_and_the_run_list_links_to_run_pages() {
         .await
         .unwrap();
 
+    // A pending alert (the live-warm reconciler held an upgrade): the run list opens with it.
+    ccci_runner::alerts::raise(
+        &dir.path().join("state"),
+        "proxy",
+        "held",
+        "major bump 2.0.0 → 3.0.0 <needs a person>",
+    )
+    .unwrap();
+
     let shots = screenshot_dir();
     let list_png = shots.join("runs.png");
     let run_png = shots.join("run.png");
     let queue_png = shots.join("queue.png");
     let recipe_png = shots.join("recipe.png");
+    let alerts_png = shots.join("alerts.png");
 
     // Navigation: the run list links to run pages, and a run page has the rung table.
     let list_dom = browse(&browser, &["--dump-dom"], &format!("{}/", server.url)).await;
+    let banner = list_dom
+        .split("class=\"card alerts-banner\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no alerts banner in the run list: {list_dom}"));
+    assert!(
+        banner.contains("1 pending alert")
+            && banner.contains("major bump 2.0.0 → 3.0.0 &lt;needs a person&gt;"),
+        "{banner}"
+    );
     let href = list_dom
         .split("class=\"run-link\" href=\"")
         .nth(1)
@@ -196,7 +215,16 @@ async fn the_dashboard_renders_and_the_run_list_links_to_run_pages() {
         &format!("{}/recipes/nextcloud", server.url),
     )
     .await;
-    for png in [&list_png, &run_png, &queue_png, &recipe_png] {
+    browse(
+        &browser,
+        &[
+            &format!("--screenshot={}", alerts_png.display()),
+            "--window-size=1360,700",
+        ],
+        &format!("{}/alerts", server.url),
+    )
+    .await;
+    for png in [&list_png, &run_png, &queue_png, &recipe_png, &alerts_png] {
         let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
         assert!(
             size > 10_000,

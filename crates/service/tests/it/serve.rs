@@ -698,3 +698,99 @@ async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_o
     }
     server.stop().await;
 }
+
+/// SPEC §5: alerts are shown on the dashboard. Pending ones open the run list as a banner;
+/// `/alerts` and `/api/alerts` list pending and relayed (archived) ones; all text escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_alerts_show_on_the_dashboard_and_the_alerts_api_lists_pending_and_relayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let mut config = config(dir.path(), &db, "http://127.0.0.1:9", &["unused"], 1, "h1");
+    config.forge = None;
+    config.webhook = None;
+    let state = config.rig.state_dir.clone();
+    let server = Server::start(config, Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
+    let get = |path: &str| {
+        let url = format!("{}{path}", server.url);
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let index = get("/").await;
+    assert!(
+        !index.contains(r#"class="card alerts-banner""#),
+        "no alerts, no banner"
+    );
+    let empty: serde_json::Value = serde_json::from_str(&get("/api/alerts").await).unwrap();
+    assert_eq!(empty, serde_json::json!({"pending": [], "archived": []}));
+
+    let relayed = ccci_runner::alerts::raise(&state, "sso", "rolled_back", "unhealthy").unwrap();
+    ccci_runner::alerts::relay(&state, |_| Ok(())).unwrap();
+    let held = ccci_runner::alerts::raise(
+        &state,
+        "proxy",
+        "held",
+        "major bump 2.0.0 → 3.0.0 <script>alert(1)</script>",
+    )
+    .unwrap();
+    let failed = ccci_runner::alerts::raise(&state, "n8n", "failed", "seed red").unwrap();
+
+    let api: serde_json::Value = serde_json::from_str(&get("/api/alerts").await).unwrap();
+    let ids = |key: &str| -> Vec<String> {
+        api[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut pending = ids("pending");
+    pending.sort();
+    let mut want = vec![held.id.clone(), failed.id.clone()];
+    want.sort();
+    assert_eq!(pending, want);
+    assert_eq!(ids("archived"), vec![relayed.id.clone()]);
+    let shown_held = api["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == held.id.as_str())
+        .unwrap();
+    assert_eq!(shown_held["app"], "proxy");
+    assert_eq!(shown_held["kind"], "held");
+    assert_eq!(shown_held["ts"], held.ts.as_str());
+
+    let index = get("/").await;
+    for want in [
+        r#"class="card alerts-banner""#,
+        "2 pending alerts",
+        "proxy",
+        "held",
+        "major bump 2.0.0 → 3.0.0 &lt;script&gt;alert(1)&lt;/script&gt;",
+        "seed red",
+        &format!("{} UTC", held.ts[..19].replace('T', " ")),
+    ] {
+        assert!(index.contains(want), "{want} missing from the run list");
+    }
+    assert!(!index.contains("<script>alert(1)"), "alert text is escaped");
+    assert!(
+        !index.contains("unhealthy"),
+        "a relayed alert is not a banner"
+    );
+    let page = get("/alerts").await;
+    for want in [
+        "Pending (2)",
+        "seed red",
+        "&lt;script&gt;",
+        "unhealthy",
+        "rolled_back",
+    ] {
+        assert!(page.contains(want), "{want} missing from /alerts");
+    }
+    assert!(!page.contains("<script>alert(1)"));
+    let metrics = get("/metrics").await;
+    assert!(metrics.contains("\nccci_alerts_pending 2\n"), "{metrics}");
+    server.stop().await;
+}
