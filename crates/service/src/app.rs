@@ -23,6 +23,10 @@ pub struct App {
     /// scheduler ("running", the result) write concurrently, and a late "queued" must never
     /// overwrite "running" or the result, on the comment or on the commit status.
     pub sticky: tokio::sync::Mutex<std::collections::HashMap<crate::job::JobId, u8>>,
+    /// True while the nightly sweep runs on this host: the scheduler claims nothing then.
+    /// The scheduler holds the lock across each claim and the sweep across its "nothing in
+    /// flight" check, so a claim can never slip in between that check and the flag.
+    pub sweeping: tokio::sync::Mutex<bool>,
 }
 
 /// The forge side: client, trust rules and the watched repositories.

@@ -45,6 +45,12 @@
 //!     # Without [keycloak], a recipe whose suite declares `dependencies = ["keycloak"]` is
 //!     # RED (the dependency went unverified). With it, each run gets its own realm, and the
 //!     # janitor also reaps this rig's realms left by dead runs.
+//!
+//! [nightly]                              # optional: serve runs the nightly sweep itself
+//! at = "03:00"                           # CCCI_NIGHTLY_AT; UTC, "HH:MM"
+//!     # Once a day, at that time or up to 6 h later while this host has a run in flight:
+//!     # live-warm reconcile, cold runs of the enrolled recipes, pruning (`ccci nightly`).
+//!     # Needs rig.suites_dir. The day it last ran is kept in rig.state_dir.
 //! ```
 
 use ccci_core::secret::Secret;
@@ -82,6 +88,14 @@ pub struct Config {
     pub rig: RigConfig,
     /// The shared Keycloak of SSO dependencies; `None` = none on this rig.
     pub keycloak: Option<KeycloakConfig>,
+    /// The nightly sweep run by serve; `None` = not run by serve (cron may run `ccci nightly`).
+    pub nightly: Option<NightlyConfig>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NightlyConfig {
+    /// The time of day (UTC) the sweep is due from.
+    pub at: time::Time,
 }
 
 /// The rig's shared Keycloak (see `ccci_runner::request::KeycloakConfig`).
@@ -193,6 +207,13 @@ pub struct RawConfig {
     pub webhook: Option<RawWebhook>,
     pub rig: Option<RawRig>,
     pub keycloak: Option<RawKeycloak>,
+    pub nightly: Option<RawNightly>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNightly {
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -421,6 +442,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         if let Some(v) = get("CCCI_INGRESS") {
             rig.ingress = Some(v);
         }
+    }
+    if let Some(v) = get("CCCI_NIGHTLY_AT") {
+        raw.nightly.get_or_insert_with(RawNightly::default).at = Some(v);
     }
     // The same variables `ccci run` reads. The user alone does not make a section (it has a
     // default); the URL or the password file do.
@@ -750,6 +774,18 @@ fn validate(
         KeycloakConfig { url, admin_user, admin_password_file, admin_password }
     });
 
+    let nightly = raw.nightly.map(|n| {
+        let at = n.at.unwrap_or_default();
+        let time = parse_hh_mm(&at).unwrap_or_else(|| {
+            problems.push(problem(("nightly", "at"), format!("{at:?} is not a time of day"), "write the UTC time the sweep is due as \"HH:MM\", e.g. at = \"03:00\" (CCCI_NIGHTLY_AT), or remove [nightly]"));
+            time::Time::MIDNIGHT
+        });
+        if rig.suites_dir.is_none() {
+            problems.push(problem(("rig", "suites_dir"), "not set, and [nightly] needs it".into(), "set suites_dir in [rig] (CCCI_SUITES_DIR): the sweep runs the recipes enrolled there"));
+        }
+        NightlyConfig { at: time }
+    });
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -768,7 +804,18 @@ fn validate(
         webhook,
         rig,
         keycloak,
+        nightly,
     })
+}
+
+/// `"HH:MM"` (24-hour) as a time of day.
+fn parse_hh_mm(text: &str) -> Option<time::Time> {
+    let (h, m) = text.trim().split_once(':')?;
+    let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return None;
+    }
+    time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()
 }
 
 #[cfg(test)]
@@ -998,6 +1045,109 @@ ci_domain = "ci.example.org"
                         );
                     }
                     assert!(!shown.contains("kc-pass-98765"));
+                }
+            }
+        }
+    }
+
+    /// Each row: the `[nightly]` section (after a `[rig]` with a suites dir unless the row
+    /// says otherwise), the environment, and the time, or fragments of the error.
+    #[test]
+    fn nightly_at_is_a_utc_time_of_day_and_needs_the_suites_dir() {
+        type Row<'a> = (
+            &'a str,
+            bool,
+            Option<&'a str>,
+            Result<Option<(u8, u8)>, &'a [&'a str]>,
+        );
+        let rows: &[Row] = &[
+            ("", true, None, Ok(None)),
+            ("[nightly]\nat = \"03:00\"\n", true, None, Ok(Some((3, 0)))),
+            (
+                "[nightly]\nat = \"23:59\"\n",
+                true,
+                None,
+                Ok(Some((23, 59))),
+            ),
+            ("", true, Some("00:30"), Ok(Some((0, 30)))),
+            (
+                "[nightly]\nat = \"03:00\"\n",
+                true,
+                Some("04:15"),
+                Ok(Some((4, 15))),
+            ),
+            (
+                "[nightly]\nat = \"24:00\"\n",
+                true,
+                None,
+                Err(&[
+                    "c.toml:5: nightly.at: \"24:00\" is not a time of day",
+                    "fix: write the UTC time",
+                ]),
+            ),
+            (
+                "[nightly]\nat = \"3:00\"\n",
+                true,
+                None,
+                Err(&["c.toml:5: nightly.at:"]),
+            ),
+            (
+                "[nightly]\nat = \"03:00 pm\"\n",
+                true,
+                None,
+                Err(&["nightly.at:"]),
+            ),
+            (
+                "[nightly]\n",
+                true,
+                None,
+                Err(&["nightly.at: \"\" is not a time of day"]),
+            ),
+            (
+                "[nightly]\nat = \"03:00\"\n",
+                false,
+                None,
+                Err(&[
+                    "rig.suites_dir: not set, and [nightly] needs it",
+                    "CCCI_SUITES_DIR",
+                ]),
+            ),
+            (
+                "[nightly]\nwhen = \"03:00\"\n",
+                true,
+                None,
+                Err(&["unknown field"]),
+            ),
+        ];
+        for (section, suites, env_at, want) in rows {
+            let suites = if *suites {
+                "suites_dir = \"/srv/suites\"\n"
+            } else {
+                ""
+            };
+            let text = format!("[rig]\nci_domain = \"x.org\"\n{suites}{section}");
+            let env = |name: &str| {
+                env_at
+                    .filter(|_| name == "CCCI_NIGHTLY_AT")
+                    .map(String::from)
+            };
+            let result = from_str(&text, Path::new("c.toml"), &env);
+            match want {
+                Ok(at) => {
+                    let got = result
+                        .unwrap_or_else(|e| panic!("{text}: {e}"))
+                        .nightly
+                        .map(|n| (n.at.hour(), n.at.minute()));
+                    assert_eq!(got, *at, "{text}");
+                }
+                Err(fragments) => {
+                    let shown = result.expect_err(&text).to_string();
+                    for fragment in *fragments {
+                        assert!(
+                            shown.contains(fragment),
+                            "{text:?}: {shown:?} lacks {fragment:?}"
+                        );
+                    }
                 }
             }
         }

@@ -1,7 +1,8 @@
 //! cc-ci's service: `ccci serve`.
 //!
-//! **Architecture invariant:** [`policy`] is pure (no I/O, tested with data tables); every
-//! other module is an adapter at the edge (store, forge, HTTP, runner) or glue.
+//! **Architecture invariant:** [`policy`] and [`nightly::due`] are pure (no I/O, tested
+//! with data tables); every other module is an adapter at the edge (store, forge, HTTP,
+//! runner) or glue.
 //!
 //! # Layout
 //! - [`config`]: the TOML file and `CCCI_*` overrides, validated into [`config::Config`].
@@ -12,6 +13,7 @@
 //! - [`scheduler`]: the claim loop, leases with heartbeats, graceful shutdown.
 //! - [`executor`]: the call into the runner, behind a trait.
 //! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
+//! - [`nightly`]: the nightly sweep, once a day at `[nightly] at` (when [`nightly::due`]).
 //! - [`reporter`]: commit status and the sticky PR comment.
 //! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
 //! - [`webhook`]: `POST /webhook/gitea`.
@@ -24,6 +26,7 @@ pub mod executor;
 pub mod intake;
 pub mod janitor;
 pub mod job;
+pub mod nightly;
 pub mod policy;
 pub mod reporter;
 pub mod scheduler;

@@ -38,6 +38,11 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             tracing::warn!("host not registered: {e}");
         }
         while runs.len() < capacity as usize && !stop.is_cancelled() {
+            // Held across the claim: see `App::sweeping`.
+            let sweeping = app.sweeping.lock().await;
+            if *sweeping {
+                break;
+            }
             match app
                 .store
                 .claim(&app.config.host_id, capacity, lease_ms, now_millis())

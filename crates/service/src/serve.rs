@@ -1,5 +1,5 @@
-//! `ccci serve`: open the store, start the poller, the janitor, the scheduler and the HTTP
-//! server, and run until `shutdown` resolves.
+//! `ccci serve`: open the store, start the poller, the janitor, the nightly sweep (when
+//! configured), the scheduler and the HTTP server, and run until `shutdown` resolves.
 
 use crate::app::{App, Forge};
 use crate::config::Config;
@@ -56,6 +56,7 @@ pub async fn serve_on(
         executor,
         wake: tokio::sync::Notify::new(),
         sticky: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        sweeping: tokio::sync::Mutex::new(false),
     });
     tracing::info!(
         host = %app.config.host_id,
@@ -73,6 +74,7 @@ pub async fn serve_on(
     // scheduler claims anything (so a re-run never meets its own predecessor's app).
     let (swept, first_sweep) = tokio::sync::oneshot::channel();
     let janitor = tokio::spawn(crate::janitor::run(app.clone(), stop.clone(), swept));
+    let nightly = tokio::spawn(crate::nightly::run(app.clone(), stop.clone()));
     let scheduler = {
         let (app, stop) = (app.clone(), stop.clone());
         tokio::spawn(async move {
@@ -97,6 +99,8 @@ pub async fn serve_on(
     stop.cancel();
     let _ = poller.await;
     let _ = janitor.await;
+    // The sweep bounds itself too (its cancel + teardown bound), alongside the scheduler's.
+    let _ = nightly.await;
     // The scheduler bounds itself (grace + teardown bound).
     let _ = scheduler.await;
     match tokio::time::timeout(HTTP_CLOSE_BOUND, http).await {

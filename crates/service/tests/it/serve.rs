@@ -794,3 +794,49 @@ async fn pending_alerts_show_on_the_dashboard_and_the_alerts_api_lists_pending_a
     assert!(metrics.contains("\nccci_alerts_pending 2\n"), "{metrics}");
     server.stop().await;
 }
+
+/// `[nightly] at`: serve starts the sweep once the time has come and records the day, so a
+/// restart the same day does not sweep again. (Empty suites and state: the sweep only reads
+/// the engine's disk use.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_nightly_sweep_when_due_and_records_the_day_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    std::fs::create_dir_all(&suites).unwrap();
+    let db = sqlite_url(dir.path());
+    // Due since a minute ago (UTC).
+    let now = time::OffsetDateTime::now_utc();
+    let minute_ago = (now - time::Duration::minutes(1)).time();
+    let at = time::Time::from_hms(minute_ago.hour(), minute_ago.minute(), 0).unwrap();
+    let make_config = || {
+        let mut config = config(dir.path(), &db, "http://127.0.0.1:9", &["unused"], 1, "h1");
+        config.forge = None;
+        config.webhook = None;
+        config.rig.suites_dir = Some(suites.clone());
+        config.nightly = Some(ccci_service::config::NightlyConfig { at });
+        config
+    };
+    let config = make_config();
+    let state = config.rig.state_dir.clone();
+    let want = ccci_service::nightly::due(now, at, None).expect("due for the slot a minute ago");
+    let record = ccci_service::nightly::last_file(&state);
+    let server = Server::start(config, Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
+    eventually(
+        "the sweep records its day",
+        Duration::from_secs(30),
+        || async { ccci_service::nightly::read_last(&state) == Some(want) },
+    )
+    .await;
+    let written = std::fs::metadata(&record).unwrap().modified().unwrap();
+    server.stop().await;
+
+    // A restart the same day: due() says no; the record is not rewritten.
+    let again = Server::start(make_config(), Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        std::fs::metadata(&record).unwrap().modified().unwrap(),
+        written,
+        "a restart swept the same day again"
+    );
+    again.stop().await;
+}
