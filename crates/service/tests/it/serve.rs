@@ -68,14 +68,20 @@ async fn a_testme_comment_runs_and_reports_status_and_one_sticky_comment() {
     assert_eq!(job.flags.describe(), "--stages install,upgrade");
     assert_eq!(job.requested_by.as_deref(), Some("alice"));
 
+    // The status comes first, then the sticky comment's final edit: wait for both.
+    let card_link = format!("http://ci.test/runs/{}/files/card.png", job.id);
     eventually(
-        "the final status is posted",
+        "the final status and comment are posted",
         Duration::from_secs(10),
         || async {
             standin
                 .statuses(repo, "aaaa1111")
                 .last()
                 .is_some_and(|s| s.state == "success")
+                && standin
+                    .comments(repo, pr)
+                    .iter()
+                    .any(|c| c.author == BOT && c.body.contains(&card_link))
         },
     )
     .await;

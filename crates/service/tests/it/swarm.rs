@@ -156,14 +156,20 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
         "the runner wrote the card"
     );
 
+    // The status comes first, then the sticky comment's final edit: wait for both.
+    let card_link = format!("/runs/{}/files/card.png", job.id);
     eventually(
-        "the final status is posted",
+        "the final status and comment are posted",
         Duration::from_secs(10),
         || async {
             standin
                 .statuses(repo, &sha)
                 .last()
                 .is_some_and(|s| s.state == "success")
+                && standin
+                    .comments(repo, pr)
+                    .iter()
+                    .any(|c| c.author == BOT && c.body.contains(&card_link))
         },
     )
     .await;
