@@ -522,6 +522,16 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                     config.capacity,
                     config.forge.as_ref().map_or(0, |f| f.repos.len()),
                 );
+                if let Some(kc) = &config.keycloak {
+                    println!("  keycloak: {} (admin {})", kc.url, kc.admin_user);
+                }
+                if let Some(n) = &config.nightly {
+                    println!(
+                        "  nightly sweep: daily from {:02}:{:02} UTC",
+                        n.at.hour(),
+                        n.at.minute()
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
