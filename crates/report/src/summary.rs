@@ -50,6 +50,13 @@ pub fn text(results: &RunResults, color: bool) -> String {
     if let Some(commit) = &results.head_commit {
         let _ = write!(head, "  ({})", clean(short_commit(commit), false));
     }
+    if results.mode == ccci_core::results::RunMode::Quick {
+        let _ = write!(
+            head,
+            "  {}",
+            p.yellow("quick run on the warm canonical (does not gate the merge)")
+        );
+    }
     let _ = writeln!(s, "{head}");
 
     for row in view::rows(results) {

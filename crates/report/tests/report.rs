@@ -496,6 +496,21 @@ fn summary_plain_and_coloured() {
         "{skip}"
     );
     assert!(skip.contains("GREEN  level L2 (expected L2)"), "{skip}");
+    assert!(
+        !plain.contains("quick run") && !skip.contains("quick run"),
+        "a cold run says nothing of the quick lane"
+    );
+    let mut quick = fixtures::green_l4();
+    quick.mode = ccci_core::results::RunMode::Quick;
+    let quick = summary::text(&quick, false);
+    assert!(
+        quick
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("quick run on the warm canonical (does not gate the merge)"),
+        "{quick}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
