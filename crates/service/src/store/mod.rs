@@ -5,6 +5,11 @@
 //! PostgreSQL (several hosts share one queue). [`Store`] is an enum rather than a trait object
 //! so its methods can stay plain `async fn`s.
 //!
+//! Each piece is written once: the statements (`sql`), the schema (`schema`), how a row
+//! maps into a job (`row`), and every operation that is one statement (here, over the
+//! backends' `execute` and `query`). A backend holds only what differs: its connection, its
+//! migration transaction, and the two multi-statement transactions, enqueue and claim.
+//!
 //! Invariants the schema enforces, not the code:
 //! - at most one running job per recipe, over all hosts (a partial unique index), so two
 //!   hosts racing for the same recipe cannot both win;
@@ -12,11 +17,14 @@
 //!   transaction as the job they queued, so restarts neither repeat nor lose a trigger.
 
 mod postgres;
+mod row;
 mod schema;
+mod sql;
 mod sqlite;
 
 use crate::job::{HostInfo, Job, JobFilter, JobId, Millis, NewJob, Outcome};
 use crate::policy;
+use row::{args, Columns, Param};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -87,8 +95,48 @@ impl QueueView {
     }
 }
 
+/// The parameters of [`sql::INSERT_JOB`].
+fn insert_args(job: &NewJob, now: Millis) -> StoreResult<[Param; 9]> {
+    let flags =
+        serde_json::to_string(&job.flags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(args![
+        job.recipe.clone(),
+        job.repo.clone(),
+        job.pr_number,
+        job.head_sha.clone(),
+        job.git_ref.clone(),
+        job.clone_url.clone(),
+        flags,
+        job.requested_by.clone(),
+        now,
+    ])
+}
+
+/// The parameters of [`sql::START`]: job `id` starts under `lease`.
+fn start_args(lease: &Lease, id: JobId) -> [Param; 4] {
+    args![lease.host.clone(), lease.until, lease.now, id]
+}
+
+/// The fair queue rule over what a claim read: which queued job `lease.host` starts, if any.
+fn next_to_start(
+    queued: &[policy::Queued],
+    running: &[policy::Running],
+    lease: &Lease,
+) -> Option<JobId> {
+    let snapshot = policy::Snapshot { queued, running };
+    policy::next_to_start(&snapshot, &lease.host, lease.capacity)
+}
+
 /// Hosts not seen for this long no longer count towards the shared capacity.
 pub const HOST_ALIVE_MS: Millis = 5 * 60 * 1000;
+
+/// What a claim asks for: a lease for `host` (which offers `capacity` slots) until `until`.
+struct Lease {
+    host: String,
+    capacity: u32,
+    until: Millis,
+    now: Millis,
+}
 
 pub enum Store {
     Sqlite(SqliteStore),
@@ -137,34 +185,49 @@ impl Store {
         comment_id: i64,
         now: Millis,
     ) -> StoreResult<bool> {
-        dispatch!(self.mark_comment_processed(repo, comment_id, now))
+        self.execute_once(sql::MARK_COMMENT, &args![repo, comment_id, now])
+            .await
     }
 
     pub async fn is_comment_processed(&self, repo: &str, comment_id: i64) -> StoreResult<bool> {
-        dispatch!(self.is_comment_processed(repo, comment_id))
+        let rows = self
+            .query(sql::IS_COMMENT_PROCESSED, &args![repo, comment_id], |_| {
+                Ok(())
+            })
+            .await?;
+        Ok(!rows.is_empty())
     }
 
     /// Records a webhook delivery id. True when it was new (false = a replay).
     pub async fn record_delivery(&self, delivery_id: &str, now: Millis) -> StoreResult<bool> {
-        dispatch!(self.record_delivery(delivery_id, now))
+        self.execute_once(sql::RECORD_DELIVERY, &args![delivery_id, now])
+            .await
     }
 
     /// Records that a PR got its refusal. True the first time for that PR.
     pub async fn record_refusal(&self, repo: &str, pr: i64, now: Millis) -> StoreResult<bool> {
-        dispatch!(self.record_refusal(repo, pr, now))
+        self.execute_once(sql::RECORD_REFUSAL, &args![repo, pr, now])
+            .await
     }
 
     pub async fn cursor(&self, repo: &str) -> StoreResult<Option<String>> {
-        dispatch!(self.cursor(repo))
+        let rows = self
+            .query(sql::CURSOR, &args![repo], |r| r.required_text("cursor"))
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     pub async fn set_cursor(&self, repo: &str, cursor: &str, now: Millis) -> StoreResult<()> {
-        dispatch!(self.set_cursor(repo, cursor, now))
+        self.execute(sql::SET_CURSOR, &args![repo, cursor, now])
+            .await?;
+        Ok(())
     }
 
     /// Announces this host and its capacity (called on start and with every claim round).
     pub async fn register_host(&self, host: &str, capacity: u32, now: Millis) -> StoreResult<()> {
-        dispatch!(self.register_host(host, capacity, now))
+        self.execute(sql::REGISTER_HOST, &args![host, i64::from(capacity), now])
+            .await?;
+        Ok(())
     }
 
     /// In one transaction: re-queue jobs whose lease expired, then start the job the policy
@@ -176,13 +239,20 @@ impl Store {
         lease_ms: Millis,
         now: Millis,
     ) -> StoreResult<Option<Job>> {
-        dispatch!(self.claim(host, capacity, lease_ms, now))
+        let lease = Lease {
+            host: host.to_string(),
+            capacity,
+            until: now + lease_ms,
+            now,
+        };
+        dispatch!(self.claim(lease))
     }
 
     /// Extends the lease. False when the job is no longer this host's (it expired and was
     /// re-queued or taken): the caller should stop the run.
     pub async fn heartbeat(&self, id: JobId, host: &str, lease_until: Millis) -> StoreResult<bool> {
-        dispatch!(self.heartbeat(id, host, lease_until))
+        self.execute_once(sql::HEARTBEAT, &args![lease_until, id, host])
+            .await
     }
 
     /// Records the end of a run. False when the job was no longer this host's.
@@ -193,26 +263,35 @@ impl Store {
         outcome: &Outcome,
         now: Millis,
     ) -> StoreResult<bool> {
-        dispatch!(self.finish(id, host, outcome, now))
+        let verdict = crate::job::verdict_str(outcome.verdict);
+        let level = i64::from(outcome.level);
+        let args = args![verdict, level, outcome.note.clone(), now, id, host];
+        self.execute_once(sql::FINISH, &args).await
     }
 
     /// Gives a running job back to the queue (graceful shutdown).
     pub async fn release(&self, id: JobId, host: &str) -> StoreResult<bool> {
-        dispatch!(self.release(id, host))
+        self.execute_once(sql::RELEASE, &args![id, host]).await
     }
 
     /// Re-queues running jobs whose lease expired before `now`; returns their ids.
     pub async fn requeue_expired(&self, now: Millis) -> StoreResult<Vec<JobId>> {
-        dispatch!(self.requeue_expired(now))
+        let mut ids = self
+            .query(sql::REQUEUE_EXPIRED, &args![now], row::id_from_row)
+            .await?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// Marks a queued job superseded (e.g. the PR head moved). False if it was not queued.
     pub async fn supersede(&self, id: JobId, note: &str) -> StoreResult<bool> {
-        dispatch!(self.supersede(id, note))
+        self.execute_once(sql::SUPERSEDE, &args![note, id]).await
     }
 
     pub async fn set_comment_id(&self, id: JobId, comment_id: i64) -> StoreResult<()> {
-        dispatch!(self.set_comment_id(id, comment_id))
+        self.execute(sql::SET_COMMENT_ID, &args![comment_id, id])
+            .await?;
+        Ok(())
     }
 
     /// Compare-and-set of a job's sticky comment id: sets `new` only if it is `expected`
@@ -223,20 +302,45 @@ impl Store {
         expected: Option<i64>,
         new: Option<i64>,
     ) -> StoreResult<bool> {
-        dispatch!(self.swap_comment_id(id, expected, new))
+        self.execute_once(sql::SWAP_COMMENT_ID, &args![new, id, expected])
+            .await
     }
 
     pub async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
-        dispatch!(self.job(id))
+        let rows = self
+            .query(&sql::job_by_id(), &args![id], row::job_from_row)
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     /// Jobs, newest first.
     pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
-        dispatch!(self.jobs(filter))
+        let (text, params) = sql::jobs(filter);
+        self.query(&text, &params, row::job_from_row).await
     }
 
     pub async fn hosts(&self) -> StoreResult<Vec<HostInfo>> {
-        dispatch!(self.hosts())
+        self.query(sql::HOSTS, &args![], row::host_from_row).await
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    async fn execute(&self, statement: &str, params: &[Param]) -> StoreResult<u64> {
+        dispatch!(self.execute(statement, params))
+    }
+
+    /// Runs one statement that changes at most one row; true when it changed one.
+    async fn execute_once(&self, statement: &str, params: &[Param]) -> StoreResult<bool> {
+        Ok(self.execute(statement, params).await? == 1)
+    }
+
+    /// Runs one statement and maps each row it returns.
+    async fn query<T: Send + 'static>(
+        &self,
+        statement: &str,
+        params: &[Param],
+        map: fn(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        dispatch!(self.query(statement, params, map))
     }
 
     /// Running and queued jobs, and the capacity of the hosts seen in the last

@@ -1,7 +1,7 @@
 //! The store on both backends: claim, lease, re-queue, coalescing, restart dedupe, and
 //! concurrent claimers.
 
-use crate::support::{new_job, open, store_urls};
+use crate::support::{fresh_pg_database, new_job, open, pg_url, store_urls};
 use ccci_core::ladder::Verdict;
 use ccci_service::job::{JobFilter, JobState, Outcome};
 use ccci_service::store::{Enqueued, Store};
@@ -346,4 +346,240 @@ async fn concurrent_claimers_take_each_job_once() {
             .unwrap();
         assert_eq!(running.len(), N + 1);
     }
+}
+
+// Databases created by an earlier build: the schema as it shipped, a job written by that
+// build's INSERT. The store must read and use them without migrating anything.
+
+/// Migration 1 for SQLite, as shipped before both dialects were spelled from one text.
+const SHIPPED_SQLITE_V1: &str = r#"
+CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipe           TEXT    NOT NULL,
+    repo             TEXT    NOT NULL,
+    pr_number        INTEGER,
+    head_sha         TEXT    NOT NULL,
+    git_ref          TEXT,
+    clone_url        TEXT    NOT NULL,
+    flags            TEXT    NOT NULL,
+    requested_by     TEXT,
+    state            TEXT    NOT NULL,
+    verdict          TEXT,
+    level            INTEGER,
+    host             TEXT,
+    lease_expires_at INTEGER,
+    enqueued_at      INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER,
+    comment_id       INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    note             TEXT
+);
+CREATE INDEX jobs_by_state ON jobs (state, id);
+CREATE INDEX jobs_by_recipe ON jobs (recipe, id);
+CREATE UNIQUE INDEX jobs_one_running_per_recipe ON jobs (recipe) WHERE state = 'running';
+CREATE TABLE poll_cursors (
+    repo       TEXT PRIMARY KEY,
+    cursor     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE processed_comments (
+    repo       TEXT    NOT NULL,
+    comment_id INTEGER NOT NULL,
+    job_id     INTEGER,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (repo, comment_id)
+);
+CREATE TABLE webhook_deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    at          INTEGER NOT NULL
+);
+CREATE TABLE refusals (
+    repo      TEXT    NOT NULL,
+    pr_number INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (repo, pr_number)
+);
+CREATE TABLE hosts (
+    host      TEXT PRIMARY KEY,
+    capacity  INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+);
+"#;
+
+/// Migration 1 for PostgreSQL, as shipped before both dialects were spelled from one text.
+const SHIPPED_POSTGRES_V1: &str = r#"
+CREATE TABLE jobs (
+    id               BIGSERIAL PRIMARY KEY,
+    recipe           TEXT   NOT NULL,
+    repo             TEXT   NOT NULL,
+    pr_number        BIGINT,
+    head_sha         TEXT   NOT NULL,
+    git_ref          TEXT,
+    clone_url        TEXT   NOT NULL,
+    flags            TEXT   NOT NULL,
+    requested_by     TEXT,
+    state            TEXT   NOT NULL,
+    verdict          TEXT,
+    level            BIGINT,
+    host             TEXT,
+    lease_expires_at BIGINT,
+    enqueued_at      BIGINT NOT NULL,
+    started_at       BIGINT,
+    finished_at      BIGINT,
+    comment_id       BIGINT,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    note             TEXT
+);
+CREATE INDEX jobs_by_state ON jobs (state, id);
+CREATE INDEX jobs_by_recipe ON jobs (recipe, id);
+CREATE UNIQUE INDEX jobs_one_running_per_recipe ON jobs (recipe) WHERE state = 'running';
+CREATE TABLE poll_cursors (
+    repo       TEXT PRIMARY KEY,
+    cursor     TEXT   NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE processed_comments (
+    repo       TEXT   NOT NULL,
+    comment_id BIGINT NOT NULL,
+    job_id     BIGINT,
+    at         BIGINT NOT NULL,
+    PRIMARY KEY (repo, comment_id)
+);
+CREATE TABLE webhook_deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    at          BIGINT NOT NULL
+);
+CREATE TABLE refusals (
+    repo      TEXT   NOT NULL,
+    pr_number BIGINT NOT NULL,
+    at        BIGINT NOT NULL,
+    PRIMARY KEY (repo, pr_number)
+);
+CREATE TABLE hosts (
+    host      TEXT PRIMARY KEY,
+    capacity  BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+"#;
+
+/// A job row as the shipped build wrote it, with every nullable column set.
+const SHIPPED_JOB: &str = "INSERT INTO jobs (recipe, repo, pr_number, head_sha, git_ref, \
+     clone_url, flags, requested_by, state, verdict, level, host, lease_expires_at, enqueued_at, \
+     started_at, finished_at, comment_id, attempts, note) VALUES ('x', 'coop-cloud/x', 7, \
+     'sha-1', 'refs/pull/7/head', 'https://git.example/coop-cloud/x.git', '{\"quick\":true}', \
+     'alice', 'done', 'red', 3, 'h1', NULL, 1, 2, 3, 99, 1, 'a note'); \
+     INSERT INTO schema_version (version) VALUES (1);";
+
+async fn check_a_shipped_database(url: &str) {
+    let store = open(url).await;
+    let old = store.job(1).await.unwrap().expect("the shipped job");
+    assert_eq!(
+        (old.state, old.verdict, old.level, old.pr_number),
+        (JobState::Done, Some(Verdict::Red), Some(3), Some(7)),
+        "{url}"
+    );
+    assert_eq!(
+        (
+            old.comment_id,
+            old.attempts,
+            old.note.as_deref(),
+            old.flags.quick
+        ),
+        (Some(99), 1, Some("a note"), true),
+        "{url}"
+    );
+    let new = queued_id(
+        store
+            .enqueue(&new_job("x", Some(7), "sha-2", Some(5)), 10)
+            .await
+            .unwrap(),
+    );
+    assert!(new > 1, "{url}: ids continue after the shipped rows");
+    let claimed = store.claim("h2", 1, 1_000, 11).await.unwrap().unwrap();
+    assert_eq!(claimed.id, new, "{url}");
+    assert!(store.swap_comment_id(new, None, Some(6)).await.unwrap());
+    assert!(store.finish(new, "h2", &GREEN, 12).await.unwrap());
+    assert_eq!(store.jobs(&JobFilter::default()).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_sqlite_file_of_the_shipped_schema_is_read_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipped.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            .unwrap();
+        conn.execute_batch(SHIPPED_SQLITE_V1).unwrap();
+        conn.execute_batch(SHIPPED_JOB).unwrap();
+    }
+    check_a_shipped_database(&format!("sqlite:{}", path.display())).await;
+
+    // A database this build creates has the shipped schema.
+    let fresh = dir.path().join("fresh.db");
+    open(&format!("sqlite:{}", fresh.display())).await;
+    let shipped = sqlite_schema(&path);
+    assert!(shipped.len() > 30, "{shipped:?}");
+    assert_eq!(sqlite_schema(&fresh), shipped);
+}
+
+/// Every table's columns (name, type, not null, default, primary key) and every index.
+fn sqlite_schema(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.type || ' ' || m.name || ': ' || COALESCE(p.name || ' ' || p.type || ' ' \
+             || p.\"notnull\" || ' ' || COALESCE(p.dflt_value, '') || ' ' || p.pk, m.sql) \
+             FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) p ON m.type = 'table' \
+             WHERE m.name NOT LIKE 'sqlite_%' ORDER BY 1",
+        )
+        .unwrap();
+    let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test]
+async fn a_postgres_database_of_the_shipped_schema_is_read_and_used() {
+    let Some(base) = pg_url() else { return };
+    let url = fresh_pg_database(&base).await;
+    {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")
+            .await
+            .unwrap();
+        client.batch_execute(SHIPPED_POSTGRES_V1).await.unwrap();
+        client.batch_execute(SHIPPED_JOB).await.unwrap();
+    }
+    check_a_shipped_database(&url).await;
+
+    // A database this build creates has the shipped schema.
+    let fresh = fresh_pg_database(&base).await;
+    open(&fresh).await;
+    let shipped = pg_schema(&url).await;
+    assert!(shipped.len() > 30, "{shipped:?}");
+    assert_eq!(pg_schema(&fresh).await, shipped);
+}
+
+/// Every column (table, name, type, nullable, default) and every index definition.
+async fn pg_schema(url: &str) -> Vec<String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query(
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable \
+             || ' ' || COALESCE(column_default, '') FROM information_schema.columns \
+             WHERE table_schema = 'public' \
+             UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
 }
