@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -274,6 +274,12 @@ pub fn engine_objects(kind: &str, stack: &str) -> Vec<String> {
         ])
         .output()
         .unwrap();
+    // Not while unwinding: clean-up in `Guard::drop` must not panic a second time.
+    assert!(
+        out.status.success() || std::thread::panicking(),
+        "docker {kind} ls failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
@@ -407,6 +413,16 @@ pub struct Guard {
     pub stacks: Vec<String>,
 }
 
+impl Guard {
+    /// A guard for stacks known up front (no processes).
+    pub fn for_stacks(stacks: &[&str]) -> Guard {
+        Guard {
+            pids: Vec::new(),
+            stacks: stacks.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let bin = ccci_bin().display().to_string();
@@ -462,6 +478,10 @@ pub fn make_slow(recipe: &Path) {
     std::fs::write(&compose, text).unwrap();
 }
 
+/// A suite with a generous DEPLOY_TIMEOUT: a red run under it comes from the fail-fast
+/// rules, not from the time-out.
+pub const PATIENT_SUITE: &str = "health_path = \"/health\"\ndeploy_timeout = \"10m\"\n";
+
 /// Where a volume's data lives on this host.
 pub fn volume_mountpoint(volume: &str) -> PathBuf {
     let out = Command::new("docker")
@@ -490,4 +510,103 @@ pub fn volume_tree(volume: &str) -> std::collections::BTreeMap<String, Vec<u8>> 
         }
     }
     out
+}
+
+/// Sets a fixture app's switch (`CRASH_AT_START`, `NEVER_HEALTHY`, …) in a recipe's
+/// `compose.yml`: `- FLAG` becomes `- FLAG=1`.
+pub fn set_flag(dir: &Path, flag: &str) {
+    edit(
+        dir,
+        "compose.yml",
+        &format!("      - {flag}\n"),
+        &format!("      - {flag}=1\n"),
+    );
+}
+
+/// `ccci <subcommand> <extra…> --state-dir <rig state>`, which must succeed; its stdout.
+pub fn ccci_ok(rig: &Rig, subcommand: &str, extra: &[&str]) -> String {
+    let out = Command::new(ccci_bin())
+        .arg(subcommand)
+        .args(extra)
+        .arg("--state-dir")
+        .arg(rig.state_dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{subcommand} failed: {:?}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Spawns `ccci run` of `recipe` into `out-<name>` (stdout and stderr piped), hands its pid
+/// and, once registered, its stack to `guard`, and waits up to 90 s until the run has
+/// registered a new stack and `ready(stack)` holds; panics (with the run's stderr) if the
+/// run ends first. Returns the still-running child and its stack.
+pub fn spawn_run_until(
+    rig: &Rig,
+    recipe: &Path,
+    suites: &Path,
+    flags: &[&str],
+    name: &str,
+    guard: &mut Guard,
+    mut ready: impl FnMut(&str) -> bool,
+) -> (Child, String) {
+    let before = registered_stacks(&rig.state_dir());
+    let mut child = rig
+        .command(recipe, Some(suites), flags, &format!("out-{name}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    guard.pids.push(child.id());
+    let mut stack = None;
+    wait_until(&format!("run {name} to register and be ready"), 90, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("run {name} ended early: {status}\n{err}");
+        }
+        stack = registered_stacks(&rig.state_dir())
+            .into_iter()
+            .find(|s| !before.contains(s));
+        if let Some(s) = &stack {
+            if !guard.stacks.contains(s) {
+                guard.stacks.push(s.clone());
+            }
+        }
+        stack.as_deref().is_some_and(&mut ready)
+    });
+    (child, stack.unwrap())
+}
+
+/// A run of a recipe declaring the keycloak dependency whose integration went unverified:
+/// exit 1, red, install passed, integration skipped with a reason containing `reason`, and
+/// the failure naming the integration rung and the unverified dependency.
+pub fn assert_red_for_an_unverified_dependency(run: &Run, reason: &str) {
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "red");
+    assert_eq!(run.rung("install")["status"], "pass");
+    let integration = run.rung("integration");
+    assert_eq!(integration["status"], "skip");
+    assert!(
+        integration["reason"].as_str().unwrap().contains(reason),
+        "{integration}"
+    );
+    let failure = &r["failure"];
+    assert_eq!(failure["rung"], "integration");
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("keycloak were not verified"),
+        "{failure}"
+    );
 }

@@ -7,7 +7,7 @@ use crate::common::*;
 use ccci_runner::keycloak_standin::KeycloakStandin;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 /// The stand-in on its own runtime (the test thread blocks on `ccci` processes), and the
 /// flags that point `ccci` at it.
@@ -45,6 +45,13 @@ impl Sso {
             "--keycloak-admin-password-file".into(),
             self.password_file.display().to_string(),
         ]
+    }
+
+    /// `--stages install,integration` and the flags that point `ccci` at the stand-in.
+    fn run_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
+        flags.extend(self.flags());
+        flags
     }
 
     /// Realms other than `master`.
@@ -120,6 +127,10 @@ echo "realm $realm and client $client verified"
     (recipe, suites)
 }
 
+fn strs(strings: &[String]) -> Vec<&str> {
+    strings.iter().map(String::as_str).collect()
+}
+
 /// Every file under `dir` whose content contains `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -144,10 +155,7 @@ fn sso_standin_run_is_green_with_its_realm_provisioned_before_the_first_deploy_a
     let rig = Rig::new();
     let sso = Sso::start(&rig);
     let (recipe, suites) = sso_recipe(&rig, "ssoapp", true);
-    let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
-    flags.extend(sso.flags());
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let run = rig.run(&recipe, Some(&suites), &flags);
+    let run = rig.run(&recipe, Some(&suites), &strs(&sso.run_flags()));
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
     assert_eq!(r["verdict"], "green", "{r}");
@@ -205,25 +213,8 @@ fn sso_standin_dependency_without_integration_tests_is_red() {
     let rig = Rig::new();
     let sso = Sso::start(&rig);
     let (recipe, suites) = sso_recipe(&rig, "ssonotest", false);
-    let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
-    flags.extend(sso.flags());
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let run = rig.run(&recipe, Some(&suites), &flags);
-    assert_eq!(run.code, 1, "{}", run.explain());
-    let r = run.results();
-    assert_eq!(r["verdict"], "red");
-    assert_eq!(run.rung("install")["status"], "pass");
-    let integration = run.rung("integration");
-    assert_eq!(integration["status"], "skip");
-    assert!(integration["reason"]
-        .as_str()
-        .unwrap()
-        .contains("no integration tests"));
-    assert_eq!(r["failure"]["rung"], "integration");
-    assert!(r["failure"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("keycloak were not verified"));
+    let run = rig.run(&recipe, Some(&suites), &strs(&sso.run_flags()));
+    assert_red_for_an_unverified_dependency(&run, "no integration tests");
     assert!(sso.run_realms().is_empty(), "{:?}", sso.run_realms());
     assert!(leftovers(&run.stack()).is_empty());
 }
@@ -233,68 +224,27 @@ fn sso_standin_dependency_without_integration_tests_is_red() {
 fn start_slow_sso_run(rig: &Rig, sso: &Sso, name: &str, guard: &mut Guard) -> (Child, String) {
     let (recipe, suites) = sso_recipe(rig, name, true);
     make_slow(&recipe);
-    let before = registered_stacks(&rig.state_dir());
-    let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
-    flags.extend(sso.flags());
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let mut child = rig
-        .command(&recipe, Some(&suites), &flags, &format!("out-{name}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    guard.pids.push(child.id());
-    let mut stack = None;
     let mut realm = None;
-    wait_until(
-        &format!("run {name} to create its realm and app"),
-        90,
-        || {
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
-                panic!("run {name} ended early: {status}\n{err}");
-            }
-            stack = registered_stacks(&rig.state_dir())
-                .into_iter()
-                .find(|s| !before.contains(s));
-            if let Some(s) = &stack {
-                if !guard.stacks.contains(s) {
-                    guard.stacks.push(s.clone());
-                }
-            }
+    let (child, _) = spawn_run_until(
+        rig,
+        &recipe,
+        &suites,
+        &strs(&sso.run_flags()),
+        name,
+        guard,
+        |stack| {
             realm = sso
                 .run_realms()
                 .into_iter()
                 .find(|r| r.starts_with(&format!("{name}-")));
-            realm.is_some()
-                && stack
-                    .as_ref()
-                    .is_some_and(|s| !engine_objects("service", s).is_empty())
+            realm.is_some() && !engine_objects("service", stack).is_empty()
         },
     );
     (child, realm.unwrap())
 }
 
 fn janitor(rig: &Rig, sso: &Sso) -> String {
-    let out = Command::new(ccci_bin())
-        .arg("janitor")
-        .arg("--state-dir")
-        .arg(rig.state_dir())
-        .args(sso.flags())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "janitor failed: {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    ccci_ok(rig, "janitor", &strs(&sso.flags()))
 }
 
 #[test]

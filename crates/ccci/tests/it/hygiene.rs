@@ -15,41 +15,18 @@ fn start_slow_run(rig: &Rig, name: &str, guard: &mut Guard) -> (Child, String) {
     let recipe = rig.recipe_copy("fixture-web", name);
     make_slow(&recipe);
     let suites = rig.suite_copy("fixture-web", name);
-    let before = registered_stacks(&rig.state_dir());
-    let mut child = rig
-        .command(
-            &recipe,
-            Some(&suites),
-            &["--stages", "install"],
-            &format!("out-{name}"),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    guard.pids.push(child.id());
-    let mut stack = None;
-    wait_until(&format!("run {name} to deploy its app"), 90, || {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("run {name} ended early: {status}\n{err}");
-        }
-        stack = registered_stacks(&rig.state_dir())
-            .into_iter()
-            .find(|s| !before.contains(s));
-        if let Some(s) = &stack {
-            if !guard.stacks.contains(s) {
-                guard.stacks.push(s.clone());
-            }
-        }
-        stack.as_ref().is_some_and(|s| {
-            !engine_objects("service", s).is_empty() && !engine_objects("volume", s).is_empty()
-        })
-    });
-    (child, stack.unwrap())
+    spawn_run_until(
+        rig,
+        &recipe,
+        &suites,
+        &["--stages", "install"],
+        name,
+        guard,
+        |stack| {
+            !engine_objects("service", stack).is_empty()
+                && !engine_objects("volume", stack).is_empty()
+        },
+    )
 }
 
 /// The registry entry of `stack` in a state dir.
@@ -59,22 +36,7 @@ fn registry_entry(state_dir: &std::path::Path, stack: &str) -> Option<Value> {
 }
 
 fn janitor(rig: &Rig, extra: &[&str]) -> String {
-    let out = Command::new(ccci_bin())
-        .arg("janitor")
-        .args(extra)
-        .arg("--state-dir")
-        .arg(rig.state_dir())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "janitor failed: {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    ccci_ok(rig, "janitor", extra)
 }
 
 /// What a stack has on the engine, containers left out (swarm may replace those).
@@ -197,22 +159,7 @@ fn janitor_dry_run_reaps_nothing() {
 }
 
 fn prune(rig: &Rig, extra: &[&str]) -> String {
-    let out = Command::new(ccci_bin())
-        .arg("prune")
-        .args(extra)
-        .arg("--state-dir")
-        .arg(rig.state_dir())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "prune failed: {:?}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    ccci_ok(rig, "prune", extra)
 }
 
 fn image_exists(reference: &str) -> bool {

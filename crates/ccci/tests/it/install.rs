@@ -54,10 +54,7 @@ fn crash_looping_recipe_goes_red_fast_with_the_task_error_and_log_tail() {
     let recipe = rig.recipe_copy("fixture-web", "crashloop");
     env_line(&recipe, "CRASH_AT_START=1");
     // A generous DEPLOY_TIMEOUT: red must come from the crash-loop rule, not the time-out.
-    let suites = rig.suite(
-        "crashloop",
-        "health_path = \"/health\"\ndeploy_timeout = \"10m\"\n",
-    );
+    let suites = rig.suite("crashloop", PATIENT_SUITE);
     let started = Instant::now();
     let run = rig.run(&recipe, Some(&suites), &["--stages", "install"]);
     let took = started.elapsed();
@@ -381,10 +378,7 @@ fn a_paused_update_with_a_healthy_replica_does_not_hang_the_upgrade() {
             "      update_config:\n        failure_action: pause\n        monitor: 30s\n      restart_policy:\n",
         );
     });
-    let suites = rig.suite(
-        "pausedupd",
-        "health_path = \"/health\"\ndeploy_timeout = \"10m\"\n",
-    );
+    let suites = rig.suite("pausedupd", PATIENT_SUITE);
     let started = Instant::now();
     let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
     assert_eq!(run.code, 0, "{}", run.explain());
@@ -629,18 +623,6 @@ fn an_unverified_dependency_is_red_even_when_every_rung_passes() {
         "health_path = \"/health\"\ndependencies = [\"keycloak\"]\n",
     );
     let run = rig.run(&recipe, Some(&suites), &["--stages", "install"]);
-    assert_eq!(run.code, 1, "{}", run.explain());
-    let r = run.results();
-    assert_eq!(r["verdict"], "red");
-    assert_eq!(run.rung("install")["status"], "pass");
-    let integration = run.rung("integration");
-    assert_eq!(integration["status"], "skip");
-    assert!(integration["reason"].as_str().unwrap().contains("keycloak"));
-    let failure = &r["failure"];
-    assert_eq!(failure["rung"], "integration");
-    assert!(failure["message"]
-        .as_str()
-        .unwrap()
-        .contains("keycloak were not verified"));
+    assert_red_for_an_unverified_dependency(&run, "keycloak");
     assert!(leftovers(&run.stack()).is_empty());
 }

@@ -102,20 +102,10 @@ fn head_whose_new_image_crash_loops_is_l1_red_naming_the_upgrade() {
         "crashhead",
         &["1.0.0", "1.1.0"],
         "1.2.0",
-        |dir| {
-            edit(
-                dir,
-                "compose.yml",
-                "      - CRASH_AT_START\n",
-                "      - CRASH_AT_START=1\n",
-            );
-        },
+        |dir| set_flag(dir, "CRASH_AT_START"),
     );
     // A generous DEPLOY_TIMEOUT: red must come from the crash-loop rule, not the time-out.
-    let suites = rig.suite(
-        "crashhead",
-        "health_path = \"/health\"\ndeploy_timeout = \"10m\"\n",
-    );
+    let suites = rig.suite("crashhead", PATIENT_SUITE);
     let started = Instant::now();
     let run = rig.run(&recipe, Some(&suites), &[]);
     let took = started.elapsed();

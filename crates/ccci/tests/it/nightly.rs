@@ -111,10 +111,7 @@ fn reconciler_applies_a_minor_bump_holds_a_major_one_and_alerts_are_relayed_once
     let rig = Rig::new();
     let domain = "lwmin.livewarm.local";
     let stack = "lwmin_livewarm_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let _guard = Guard::for_stacks(&[stack]);
     let recipe = rig.git_recipe("fixture-static", "lwmin", &["1.0.0"], "1.0.0", |_| {});
     write_config(&rig, "lwmin", &recipe, domain, false);
 
@@ -215,10 +212,7 @@ fn reconciler_rolls_back_a_crash_looping_stateful_upgrade_with_its_data() {
     let rig = Rig::new();
     let domain = "lwroll.livewarm.local";
     let stack = "lwroll_livewarm_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let _guard = Guard::for_stacks(&[stack]);
     let recipe = rig.git_recipe("fixture-web", "lwroll", &["1.0.0"], "1.0.0", |_| {});
     write_config(&rig, "lwroll", &recipe, domain, true);
     let o = reconcile(&rig);
@@ -230,12 +224,7 @@ fn reconciler_rolls_back_a_crash_looping_stateful_upgrade_with_its_data() {
     let before = volume_tree(&volume);
 
     // 1.1.0 crash-loops: rolled back to 1.0.0 with the snapshot, alerted.
-    edit(
-        &recipe,
-        "compose.yml",
-        "      - CRASH_AT_START\n",
-        "      - CRASH_AT_START=1\n",
-    );
+    set_flag(&recipe, "CRASH_AT_START");
     tag(&recipe, "1.1.0", "1.1.0+1.1.0");
     let o = reconcile(&rig);
     assert!(o.status.success(), "{}", explain(&o));
@@ -274,13 +263,7 @@ fn reconciler_rolls_back_a_crash_looping_stateful_upgrade_with_its_data() {
 #[test]
 fn nightly_skips_in_flight_runs_enrolled_recipes_and_prunes_de_enrolled_warm_data() {
     let rig = Rig::new();
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![
-            "warm-nwarm_ci_local".to_string(),
-            "warm-ngone_ci_local".to_string(),
-        ],
-    };
+    let _guard = Guard::for_stacks(&["warm-nwarm_ci_local", "warm-ngone_ci_local"]);
     let recipe = rig.git_recipe("fixture-web", "nwarm", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     let suites = rig.suite_copy("fixture-web", "nwarm");
     let toml = suites.join("nwarm/suite.toml");

@@ -401,6 +401,29 @@ fn bot_comments(standin: &Standin, repo: &RepoName, pr: u64) -> Vec<String> {
         .collect()
 }
 
+/// Waits (20 s) for the final status of `sha`, then asserts the PR got exactly one, a
+/// success, and exactly one sticky comment of the bot, which it returns. `what` names the PR.
+async fn assert_one_success_and_one_sticky(
+    standin: &Standin,
+    repo: &RepoName,
+    sha: &str,
+    pr: u64,
+    what: &str,
+) -> String {
+    eventually("the final status is posted", 20, || async {
+        !final_statuses(standin, repo, sha).is_empty()
+    })
+    .await;
+    assert_eq!(
+        final_statuses(standin, repo, sha),
+        ["success"],
+        "{what}: one final status"
+    );
+    let mut sticky = bot_comments(standin, repo, pr);
+    assert_eq!(sticky.len(), 1, "{what}: one sticky comment: {sticky:#?}");
+    sticky.remove(0)
+}
+
 fn has_results(runs_dir: &Path, id: i64) -> bool {
     runs_dir.join(id.to_string()).join("results.json").is_file()
 }
@@ -480,21 +503,7 @@ async fn two_serve_processes_on_one_postgres_run_each_job_exactly_once() {
         *per_host.entry(host.to_string()).or_default() += 1;
     }
     for ((repo, (_, sha)), pr) in repos.iter().zip(&recipes).zip(&prs) {
-        eventually("the final status is posted", 20, || async {
-            !final_statuses(&standin, repo, sha).is_empty()
-        })
-        .await;
-        assert_eq!(
-            final_statuses(&standin, repo, sha),
-            ["success"],
-            "{repo} #{pr}: one final status"
-        );
-        let sticky = bot_comments(&standin, repo, *pr);
-        assert_eq!(
-            sticky.len(),
-            1,
-            "{repo} #{pr}: one sticky comment: {sticky:#?}"
-        );
+        assert_one_success_and_one_sticky(&standin, repo, sha, *pr, &format!("{repo} #{pr}")).await;
     }
     eprintln!("runs per host: {per_host:?}");
     hosts.stop("host-a", 60).await;
@@ -518,28 +527,17 @@ async fn a_serve_process_killed_mid_run_is_recovered_and_its_leftovers_reaped_at
     let (standin, repos) = standin(&["stat-k"]).await;
     let repo = &repos[0];
     let repo_paths = [(repo, path.as_path())];
-    let doomed = host(
-        rig.dir.path(),
-        HostSpec {
-            name: "doomed",
+    let host_with_lease = |name, lease_secs| {
+        let spec = HostSpec {
+            name,
             database: &db,
-            lease_secs: 4,
+            lease_secs,
             shutdown_grace_secs: 5,
-        },
-        &standin.base_url(),
-        &repo_paths,
-    );
-    let survivor = host(
-        rig.dir.path(),
-        HostSpec {
-            name: "survivor",
-            database: &db,
-            lease_secs: 30,
-            shutdown_grace_secs: 5,
-        },
-        &standin.base_url(),
-        &repo_paths,
-    );
+        };
+        host(rig.dir.path(), spec, &standin.base_url(), &repo_paths)
+    };
+    let doomed = host_with_lease("doomed", 4);
+    let survivor = host_with_lease("survivor", 30);
     let mut hosts = Hosts::default();
     hosts.start(&doomed).await;
     wait_for_polls(&standin, 1).await;
@@ -599,16 +597,7 @@ async fn a_serve_process_killed_mid_run_is_recovered_and_its_leftovers_reaped_at
         !has_results(&doomed.runs_dir, id),
         "the killed run wrote no results"
     );
-    eventually("the final status is posted", 20, || async {
-        !final_statuses(&standin, repo, &sha).is_empty()
-    })
-    .await;
-    assert_eq!(final_statuses(&standin, repo, &sha), ["success"]);
-    assert_eq!(
-        bot_comments(&standin, repo, pr).len(),
-        1,
-        "one sticky comment"
-    );
+    assert_one_success_and_one_sticky(&standin, repo, &sha, pr, &format!("{repo} #{pr}")).await;
 
     // The killed run's app is still there: no one has reaped it yet.
     assert!(
@@ -620,7 +609,7 @@ async fn a_serve_process_killed_mid_run_is_recovered_and_its_leftovers_reaped_at
         "the boot-time janitor reaps the dead run's stack",
         120,
         || {
-            let services = docker_services_of(&stack);
+            let services = engine_objects("service", &stack);
             async move { services.is_empty() }
         },
     )
@@ -642,28 +631,6 @@ async fn a_serve_process_killed_mid_run_is_recovered_and_its_leftovers_reaped_at
     );
     hosts.stop("doomed", 60).await;
     hosts.stop("survivor", 60).await;
-}
-
-/// `docker service ls --filter label=com.docker.stack.namespace=<stack>`, as an operator
-/// would check.
-fn docker_services_of(stack: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args([
-            "service",
-            "ls",
-            "--filter",
-            &format!("label=com.docker.stack.namespace={stack}"),
-            "--format",
-            "{{.Name}}",
-        ])
-        .output()
-        .expect("docker service ls");
-    assert!(out.status.success(), "docker service ls failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 fn now_millis() -> i64 {
@@ -780,22 +747,15 @@ async fn restarting_serve_mid_polling_repeats_no_comment_and_loses_none() {
             .await
             .unwrap();
         assert_eq!(detail["results"]["verdict"], "green", "{detail:#}");
-        eventually("the final status is posted", 20, || async {
-            !final_statuses(&standin, repo, sha).is_empty()
-        })
+        let sticky = assert_one_success_and_one_sticky(
+            &standin,
+            repo,
+            sha,
+            *pr,
+            &format!("phase {i}: PR #{pr}"),
+        )
         .await;
-        assert_eq!(
-            final_statuses(&standin, repo, sha),
-            ["success"],
-            "phase {i}: PR #{pr} one final status"
-        );
-        let sticky = bot_comments(&standin, repo, *pr);
-        assert_eq!(
-            sticky.len(),
-            1,
-            "phase {i}: PR #{pr} one sticky comment: {sticky:#?}"
-        );
-        assert!(sticky[0].contains(&format!("/runs/{id}")), "{}", sticky[0]);
+        assert!(sticky.contains(&format!("/runs/{id}")), "{sticky}");
     }
     hosts.stop("only", 60).await;
 }

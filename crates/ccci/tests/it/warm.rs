@@ -4,7 +4,8 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// `ccci warm <args…> --state-dir <rig state>` (plus `--domain` when given).
@@ -79,15 +80,48 @@ fn assert_undeployed_with_data(stack: &str) {
     );
 }
 
+/// A canonical whose volume drifted after its snapshot, for a quick run to put back.
+struct Drifted {
+    recipe: PathBuf,
+    suites: PathBuf,
+    rec: Value,
+    volume: String,
+    snapshot: BTreeMap<String, Vec<u8>>,
+}
+
+/// Seeds (install, backup_restore) a green canonical of a fixture-web repository `name`
+/// (releases 1.0.0 and 1.1.0; the head 1.2.0 with `flag` set), then drifts its volume, so
+/// only a real restore brings back the snapshot's exact data.
+fn seed_then_drift(rig: &Rig, name: &str, stack: &str, flag: &str) -> Drifted {
+    let recipe = rig.git_recipe("fixture-web", name, &["1.0.0", "1.1.0"], "1.2.0", |dir| {
+        set_flag(dir, flag)
+    });
+    let suites = rig.suite_copy("fixture-web", name);
+    let s = seed(rig, &recipe, &suites, "install,backup_restore", None);
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let rec = record(rig, name).unwrap();
+    let volume = format!("{stack}_data");
+    let snapshot = volume_tree(&volume);
+    std::fs::write(
+        volume_mountpoint(&volume).join("drift"),
+        b"written after the snapshot",
+    )
+    .unwrap();
+    Drifted {
+        recipe,
+        suites,
+        rec,
+        volume,
+        snapshot,
+    }
+}
+
 #[test]
 fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     let rig = Rig::new();
     let domain = "warmtest.local";
     let stack = "warm-wpass_warmtest_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let _guard = Guard::for_stacks(&[stack]);
     let recipe = rig.git_recipe("fixture-web", "wpass", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     let head = git(&recipe, &["rev-parse", "HEAD"]);
     let release = git(&recipe, &["rev-parse", "1.1.0+1.1.0^{commit}"]);
@@ -220,39 +254,15 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
 fn quick_whose_upgrade_crash_loops_is_red_and_puts_the_snapshot_back() {
     let rig = Rig::new();
     let stack = "warm-wcrash_ci_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
-    let recipe = rig.git_recipe(
-        "fixture-web",
-        "wcrash",
-        &["1.0.0", "1.1.0"],
-        "1.2.0",
-        |dir| {
-            edit(
-                dir,
-                "compose.yml",
-                "      - CRASH_AT_START\n",
-                "      - CRASH_AT_START=1\n",
-            )
-        },
-    );
-    let suites = rig.suite_copy("fixture-web", "wcrash");
-    let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
-    assert_eq!(s.code, 0, "{}", s.explain());
-    let rec = record(&rig, "wcrash").unwrap();
+    let _guard = Guard::for_stacks(&[stack]);
+    let canonical = seed_then_drift(&rig, "wcrash", stack, "CRASH_AT_START");
     let record_bytes = std::fs::read(rig.state_dir().join("warm/wcrash.json")).unwrap();
-    let volume = format!("{stack}_data");
-    let snapshot = volume_tree(&volume);
-    // Drift the volume, so only a real restore brings back the snapshot's exact data.
-    std::fs::write(
-        volume_mountpoint(&volume).join("drift"),
-        b"written after the snapshot",
-    )
-    .unwrap();
 
-    let q = rig.run(&recipe, Some(&suites), &["--quick", "--stages", "upgrade"]);
+    let q = rig.run(
+        &canonical.recipe,
+        Some(&canonical.suites),
+        &["--quick", "--stages", "upgrade"],
+    );
     assert_eq!(q.code, 1, "{}", q.explain());
     let r = q.results();
     assert_eq!(r["mode"], "quick");
@@ -265,11 +275,11 @@ fn quick_whose_upgrade_crash_loops_is_red_and_puts_the_snapshot_back() {
     assert_crash_loop_failure(r, "upgrade");
     assert_undeployed_with_data(stack);
     assert_eq!(
-        volume_tree(&volume),
-        snapshot,
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
         "the volume holds exactly the snapshot"
     );
-    assert_eq!(env_type(&rig, &rec), "wcrash:1.1.0+1.1.0");
+    assert_eq!(env_type(&rig, &canonical.rec), "wcrash:1.1.0+1.1.0");
     assert_eq!(
         std::fs::read(rig.state_dir().join("warm/wcrash.json")).unwrap(),
         record_bytes
@@ -298,18 +308,10 @@ fn quick_without_a_canonical_runs_cold() {
 fn a_red_seed_makes_no_canonical_and_leaves_nothing() {
     let rig = Rig::new();
     let stack = "warm-wred_ci_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let _guard = Guard::for_stacks(&[stack]);
     // The latest release crash-loops.
     let recipe = rig.git_recipe("fixture-web", "wred", &["1.0.0"], "1.1.0", |dir| {
-        edit(
-            dir,
-            "compose.yml",
-            "      - CRASH_AT_START\n",
-            "      - CRASH_AT_START=1\n",
-        )
+        set_flag(dir, "CRASH_AT_START")
     });
     git(
         &recipe,
@@ -328,35 +330,14 @@ fn a_red_seed_makes_no_canonical_and_leaves_nothing() {
 fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
     let rig = Rig::new();
     let stack = "warm-wint_ci_local";
-    let mut guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let mut guard = Guard::for_stacks(&[stack]);
     // The head never turns healthy: the quick run sits in its upgrade until interrupted.
-    let recipe = rig.git_recipe("fixture-web", "wint", &["1.0.0", "1.1.0"], "1.2.0", |dir| {
-        edit(
-            dir,
-            "compose.yml",
-            "      - NEVER_HEALTHY\n",
-            "      - NEVER_HEALTHY=1\n",
-        )
-    });
-    let suites = rig.suite_copy("fixture-web", "wint");
-    let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
-    assert_eq!(s.code, 0, "{}", s.explain());
-    let rec = record(&rig, "wint").unwrap();
-    let volume = format!("{stack}_data");
-    let snapshot = volume_tree(&volume);
-    std::fs::write(
-        volume_mountpoint(&volume).join("drift"),
-        b"written after the snapshot",
-    )
-    .unwrap();
+    let canonical = seed_then_drift(&rig, "wint", stack, "NEVER_HEALTHY");
 
     let child = rig
         .command(
-            &recipe,
-            Some(&suites),
+            &canonical.recipe,
+            Some(&canonical.suites),
             &["--quick", "--stages", "upgrade"],
             "out",
         )
@@ -401,21 +382,18 @@ fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
     assert_eq!(r["flags"]["interrupted"], true);
     assert_undeployed_with_data(stack);
     assert_eq!(
-        volume_tree(&volume),
-        snapshot,
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
         "the volume holds exactly the snapshot"
     );
-    assert_eq!(env_type(&rig, &rec), "wint:1.1.0+1.1.0");
+    assert_eq!(env_type(&rig, &canonical.rec), "wint:1.1.0+1.1.0");
 }
 
 #[test]
 fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keeps_it() {
     let rig = Rig::new();
     let stack = "warm-wprom_ci_local";
-    let _guard = Guard {
-        pids: Vec::new(),
-        stacks: vec![stack.to_string()],
-    };
+    let _guard = Guard::for_stacks(&[stack]);
     let recipe = rig.git_recipe("fixture-web", "wprom", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     git(
         &recipe,
@@ -440,12 +418,7 @@ fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keep
     let record_bytes = std::fs::read(rig.state_dir().join("warm/wprom.json")).unwrap();
 
     // A new release that crash-loops: its seed is red and the old canonical stays as it was.
-    edit(
-        &recipe,
-        "compose.yml",
-        "      - CRASH_AT_START\n",
-        "      - CRASH_AT_START=1\n",
-    );
+    set_flag(&recipe, "CRASH_AT_START");
     commit_all(&recipe, "release 1.3.0");
     git(
         &recipe,

@@ -8,7 +8,8 @@ use crate::harness::*;
 use crate::support::{open, unique};
 use ccci_core::ladder::Verdict;
 use ccci_service::executor::RunnerExecutor;
-use ccci_service::job::JobState;
+use ccci_service::job::{Job, JobState};
+use ccci_service::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -107,6 +108,45 @@ fn swarm_config(
     config
 }
 
+/// A SQLite store `<dir>/ccci.db` whose poller starts an hour back; its URL and the store.
+async fn sqlite_store(dir: &Path) -> (String, Store) {
+    let db = format!("sqlite:{}", dir.join("ccci.db").display());
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    (db, store)
+}
+
+/// Waits (`secs`) until exactly `count` jobs are in `state`.
+async fn wait_for_jobs(store: &Store, state: JobState, count: usize, what: &str, secs: u64) {
+    eventually(what, Duration::from_secs(secs), || async {
+        jobs_in(store, state).await.len() == count
+    })
+    .await;
+}
+
+/// Waits (`secs`) until job `id` exists and `check` holds for it.
+async fn wait_for_job(store: &Store, id: i64, what: &str, secs: u64, check: impl Fn(&Job) -> bool) {
+    eventually(what, Duration::from_secs(secs), || async {
+        store.job(id).await.unwrap().is_some_and(|j| check(&j))
+    })
+    .await;
+}
+
+/// The (first) job of `recipe`, in any state.
+async fn job_of(store: &Store, recipe: &str) -> Job {
+    store
+        .jobs(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.recipe == recipe)
+        .unwrap()
+}
+
+fn has_results(runs_dir: &Path, id: i64) -> bool {
+    runs_dir.join(id.to_string()).join("results.json").is_file()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
     if !swarm_ready() {
@@ -116,9 +156,7 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
     let (repo_path, sha) = recipe_repo(dir.path(), "fixture-static", "fixture-static", |_| {});
     let (standin, repos) = standin(&["fixture-static"]).await;
     let repo = &repos[0];
-    let db = format!("sqlite:{}", dir.path().join("ccci.db").display());
-    let store = open(&db).await;
-    poll_from_an_hour_ago(&store).await;
+    let (db, store) = sqlite_store(dir.path()).await;
     let config = swarm_config(
         dir.path(),
         &db,
@@ -131,10 +169,12 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
 
     let pr = standin.open_pull(repo, "change", &sha);
     standin.add_comment(repo, pr, "alice", "!testme --stages install");
-    eventually(
+    wait_for_jobs(
+        &store,
+        JobState::Done,
+        1,
         "the run finishes on the swarm",
-        Duration::from_secs(300),
-        || async { jobs_in(&store, JobState::Done).await.len() == 1 },
+        300,
     )
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
@@ -223,9 +263,7 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
     });
     let (next_path, next_sha) = recipe_repo(dir.path(), "fixture-static", "fixture-static", |_| {});
     let (standin, repos) = standin(&["fixture-web", "fixture-static"]).await;
-    let db = format!("sqlite:{}", dir.path().join("ccci.db").display());
-    let store = open(&db).await;
-    poll_from_an_hour_ago(&store).await;
+    let (db, store) = sqlite_store(dir.path()).await;
     let config = swarm_config(
         dir.path(),
         &db,
@@ -237,20 +275,17 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
 
     let crash_pr = standin.open_pull(&repos[0], "crash", &crash_sha);
     standin.add_comment(&repos[0], crash_pr, "alice", "!testme --stages install");
-    eventually(
+    wait_for_jobs(
+        &store,
+        JobState::Running,
+        1,
         "the crash-looping run starts",
-        Duration::from_secs(20),
-        || async { jobs_in(&store, JobState::Running).await.len() == 1 },
+        20,
     )
     .await;
     let next_pr = standin.open_pull(&repos[1], "next", &next_sha);
     standin.add_comment(&repos[1], next_pr, "alice", "!testme --stages install");
-    eventually(
-        "the next recipe is queued",
-        Duration::from_secs(20),
-        || async { jobs_in(&store, JobState::Queued).await.len() == 1 },
-    )
-    .await;
+    wait_for_jobs(&store, JobState::Queued, 1, "the next recipe is queued", 20).await;
     let waiting = jobs_in(&store, JobState::Queued).await.remove(0);
     let view = store.queue(ccci_service::job::now_millis()).await.unwrap();
     assert_eq!(
@@ -259,25 +294,15 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
     );
 
     let started = std::time::Instant::now();
-    eventually(
+    wait_for_job(
+        &store,
+        waiting.id,
         "the crash loop is failed fast and the next recipe runs",
-        Duration::from_secs(240),
-        || async {
-            store
-                .job(waiting.id)
-                .await
-                .unwrap()
-                .is_some_and(|j| j.state != JobState::Queued)
-        },
+        240,
+        |j| j.state != JobState::Queued,
     )
     .await;
-    let crash = store
-        .jobs(&Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|j| j.recipe == "fixture-web")
-        .unwrap();
+    let crash = job_of(&store, "fixture-web").await;
     assert_eq!(
         (crash.state, crash.verdict),
         (JobState::Done, Some(Verdict::Red)),
@@ -292,17 +317,9 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
         "next recipe started {:?} after it was queued; crash loop held the slot {held} ms",
         started.elapsed()
     );
-    eventually(
-        "the next recipe finishes",
-        Duration::from_secs(300),
-        || async {
-            store
-                .job(waiting.id)
-                .await
-                .unwrap()
-                .is_some_and(|j| j.state == JobState::Done)
-        },
-    )
+    wait_for_job(&store, waiting.id, "the next recipe finishes", 300, |j| {
+        j.state == JobState::Done
+    })
     .await;
     assert_eq!(
         store.job(waiting.id).await.unwrap().unwrap().verdict,
@@ -372,25 +389,13 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         let pr = standin.open_pull(&repos[i], "change", &shas[i]);
         standin.add_comment(&repos[i], pr, "alice", "!testme --stages install");
     }
-    eventually(
-        "three swarm runs finish",
-        Duration::from_secs(400),
-        || async { jobs_in(&store, JobState::Done).await.len() == 3 },
-    )
-    .await;
+    wait_for_jobs(&store, JobState::Done, 3, "three swarm runs finish", 400).await;
     let done = jobs_in(&store, JobState::Done).await;
     let hosts: std::collections::BTreeSet<_> = done.iter().filter_map(|j| j.host.clone()).collect();
     for job in &done {
         assert_eq!(job.verdict, Some(Verdict::Green), "{job:#?}");
         assert_eq!(job.attempts, 0);
-        let in_a = runs_a
-            .join(job.id.to_string())
-            .join("results.json")
-            .is_file();
-        let in_b = runs_b
-            .join(job.id.to_string())
-            .join("results.json")
-            .is_file();
+        let (in_a, in_b) = (has_results(&runs_a, job.id), has_results(&runs_b, job.id));
         assert!(
             in_a != in_b,
             "run {} ran on exactly one host (a: {in_a}, b: {in_b})",
@@ -412,28 +417,26 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
     let doomed = Server::start(config_doomed, Arc::new(RunnerExecutor)).await;
     let pr = standin.open_pull(&repos[3], "change", &shas[3]);
     standin.add_comment(&repos[3], pr, "alice", "!testme --stages install");
-    eventually(
+    wait_for_jobs(
+        &store,
+        JobState::Running,
+        1,
         "the doomed host is running the job",
-        Duration::from_secs(30),
-        || async { jobs_in(&store, JobState::Running).await.len() == 1 },
+        30,
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     doomed.kill();
     let survivor = Server::start(host_config("survivor", 30), Arc::new(RunnerExecutor)).await;
-    eventually(
+    wait_for_jobs(
+        &store,
+        JobState::Done,
+        4,
         "the job is re-queued after the lease and run again",
-        Duration::from_secs(300),
-        || async { jobs_in(&store, JobState::Done).await.len() == 4 },
+        300,
     )
     .await;
-    let job = store
-        .jobs(&Default::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|j| j.recipe == "static-d")
-        .unwrap();
+    let job = job_of(&store, "static-d").await;
     assert_eq!(
         (job.verdict, job.attempts),
         (Some(Verdict::Green), 1),
