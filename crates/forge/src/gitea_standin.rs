@@ -28,7 +28,8 @@
 use crate::api::{BadRepoName, RepoName};
 use crate::trigger::Permission;
 use crate::webhook;
-use axum::extract::{Path, Query, State as AxumState};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -36,6 +37,7 @@ use axum::{Json, Router};
 use ccci_core::secret::Secret;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -123,6 +125,12 @@ struct Repo {
     /// lowercase login → permission
     permissions: HashMap<String, Permission>,
     statuses: Vec<StandinStatus>,
+}
+
+impl Repo {
+    fn full_name(&self) -> String {
+        repo_key(&self.owner, &self.name)
+    }
 }
 
 struct Issue {
@@ -431,6 +439,26 @@ impl State {
             .clone()
     }
 
+    /// The repository `owner/name`; 404 when there is none.
+    fn repo(&self, key: &str) -> Result<&Repo, Reject> {
+        self.repos.get(key).ok_or_else(not_found)
+    }
+
+    /// Issue or PR `number` of the repository `owner/name`.
+    fn issue(&self, key: &str, number: u64) -> Option<&Issue> {
+        self.repos.get(key)?.issues.get(&number)
+    }
+
+    /// The comments `keep` selects, oldest created first, as Gitea lists them.
+    fn comments_oldest_first(
+        &self,
+        keep: impl Fn(&StandinComment) -> bool,
+    ) -> Vec<&StandinComment> {
+        let mut found: Vec<&StandinComment> = self.comments.iter().filter(|c| keep(c)).collect();
+        found.sort_by_key(|c| (c.created_at, c.id));
+        found
+    }
+
     fn issue_mut(&mut self, repo: &RepoName, number: u64) -> Option<&mut Issue> {
         self.repos
             .get_mut(&repo.full_name())?
@@ -447,11 +475,7 @@ impl State {
         created: OffsetDateTime,
     ) -> u64 {
         let key = repo.full_name();
-        if !self
-            .repos
-            .get(&key)
-            .is_some_and(|r| r.issues.contains_key(&number))
-        {
+        if self.issue(&key, number).is_none() {
             return 0;
         }
         let (_, login) = self.user(author);
@@ -524,7 +548,7 @@ impl State {
             "id": r.id,
             "owner": self.user_json(&r.owner),
             "name": r.name,
-            "full_name": format!("{}/{}", r.owner, r.name),
+            "full_name": r.full_name(),
             "description": "",
             "private": false,
             "fork": false,
@@ -565,11 +589,11 @@ impl State {
             "title": i.title,
             "body": "",
             "state": if i.open { "open" } else { "closed" },
-            "comments": self.comments.iter().filter(|c| c.number == number && c.repo == format!("{}/{}", r.owner, r.name)).count(),
+            "comments": self.comments.iter().filter(|c| c.number == number && c.repo == r.full_name()).count(),
             "created_at": fmt_time(i.created),
             "updated_at": fmt_time(i.updated),
             "pull_request": if i.is_pull { json!({"merged": false, "merged_at": null, "draft": false, "html_url": self.issue_html(r, number, true)}) } else { Value::Null },
-            "repository": {"id": r.id, "name": r.name, "owner": r.owner, "full_name": format!("{}/{}", r.owner, r.name)},
+            "repository": {"id": r.id, "name": r.name, "owner": r.owner, "full_name": r.full_name()},
         })
     }
 
@@ -651,34 +675,70 @@ fn gitea_error(status: StatusCode, message: &str) -> Response {
 
 type Q = Query<HashMap<String, String>>;
 
-/// Logs the request, applies an injected failure, checks the token. Returns the locked
-/// state and the token's login.
-fn begin<'a>(
-    state: &'a Shared,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<(MutexGuard<'a, State>, String), Box<Response>> {
-    let mut s = lock(state);
-    s.requests.push(format!("{method} {uri}"));
-    if let Some(code) = s.fail_next.pop_front() {
-        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Err(Box::new(gitea_error(status, "injected failure")));
+/// A handler's answer: the response, or an early error response (`?` on any step).
+type Reply = Result<Response, Reject>;
+
+/// An error response ending a handler early; boxed, as a `Response` is large.
+struct Reject(Box<Response>);
+
+impl From<Response> for Reject {
+    fn from(response: Response) -> Reject {
+        Reject(Box::new(response))
     }
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("token ")
-                .or_else(|| v.strip_prefix("Bearer "))
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// What every route needs to `begin`: the state and the request line and headers. Taken
+/// without side effects, so a request whose body does not parse is rejected before it is
+/// logged or counted against an injected failure.
+struct Call {
+    state: Shared,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Shared> for Call {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Call, Infallible> {
+        Ok(Call {
+            state: state.clone(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
         })
-        .map(str::trim);
-    match token.and_then(|t| s.tokens.get(t)).cloned() {
-        Some(login) => Ok((s, login)),
-        None => Err(Box::new(gitea_error(
-            StatusCode::UNAUTHORIZED,
-            "token is required",
-        ))),
+    }
+}
+
+impl Call {
+    /// Logs the request, applies an injected failure, checks the token. Returns the locked
+    /// state and the token's login.
+    fn begin(&self) -> Result<(MutexGuard<'_, State>, String), Reject> {
+        let mut s = lock(&self.state);
+        s.requests.push(format!("{} {}", self.method, self.uri));
+        if let Some(code) = s.fail_next.pop_front() {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Err(gitea_error(status, "injected failure").into());
+        }
+        let token = self
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("token ")
+                    .or_else(|| v.strip_prefix("Bearer "))
+            })
+            .map(str::trim);
+        match token.and_then(|t| s.tokens.get(t)).cloned() {
+            Some(login) => Ok((s, login)),
+            None => Err(gitea_error(StatusCode::UNAUTHORIZED, "token is required").into()),
+        }
     }
 }
 
@@ -686,8 +746,17 @@ fn repo_key(owner: &str, repo: &str) -> String {
     format!("{owner}/{repo}")
 }
 
-fn not_found() -> Response {
-    gitea_error(StatusCode::NOT_FOUND, "The target couldn't be found.")
+/// An issue index or comment id from the path; 0 (which names nothing) when not a number.
+fn path_number(text: &str) -> u64 {
+    text.parse::<u64>().unwrap_or(0)
+}
+
+fn not_found() -> Reject {
+    gitea_error(StatusCode::NOT_FOUND, "The target couldn't be found.").into()
+}
+
+fn unprocessable(message: &str) -> Reject {
+    gitea_error(StatusCode::UNPROCESSABLE_ENTITY, message).into()
 }
 
 /// Gitea's `page`/`limit` (default 30, capped at 50; page 1-based).
@@ -706,42 +775,31 @@ fn paging(q: &HashMap<String, String>) -> (usize, usize) {
     (page, limit)
 }
 
+/// One page of `items`, as `paging` reads it.
+fn page_of<T>(items: Vec<T>, (page, limit): (usize, usize)) -> impl Iterator<Item = T> {
+    items.into_iter().skip((page - 1) * limit).take(limit)
+}
+
 /// Gitea's `since`/`before` (RFC 3339); 422 when unparseable.
 type TimeRange = (Option<OffsetDateTime>, Option<OffsetDateTime>);
 
-fn since_before(q: &HashMap<String, String>) -> Result<TimeRange, Box<Response>> {
-    let parse = |key: &str| -> Result<Option<OffsetDateTime>, Box<Response>> {
+fn since_before(q: &HashMap<String, String>) -> Result<TimeRange, Reject> {
+    let parse = |key: &str| -> Result<Option<OffsetDateTime>, Reject> {
         match q.get(key).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) => OffsetDateTime::parse(v, &Rfc3339).map(Some).map_err(|e| {
-                Box::new(gitea_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("{key}: {e}"),
-                ))
-            }),
+            Some(v) => OffsetDateTime::parse(v, &Rfc3339)
+                .map(Some)
+                .map_err(|e| unprocessable(&format!("{key}: {e}"))),
         }
     };
     Ok((parse("since")?, parse("before")?))
 }
 
-async fn list_pulls(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(q): Q,
-) -> Response {
-    let (s, _) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
-    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
-        return not_found();
-    };
+async fn list_pulls(call: Call, Path((owner, repo)): Path<(String, String)>, Query(q): Q) -> Reply {
+    let (s, _) = call.begin()?;
+    let r = s.repo(&repo_key(&owner, &repo))?;
     let want = q.get("state").map(String::as_str).unwrap_or("open");
-    let (page, limit) = paging(&q);
-    let pulls: Vec<Value> = r
+    let pulls: Vec<(&u64, &Issue)> = r
         .issues
         .iter()
         .rev()
@@ -751,32 +809,23 @@ async fn list_pulls(
             "closed" => !i.open,
             _ => i.open,
         })
-        .skip((page - 1) * limit)
-        .take(limit)
+        .collect();
+    let body: Vec<Value> = page_of(pulls, paging(&q))
         .map(|(n, i)| s.pull_json(r, *n, i))
         .collect();
-    Json(pulls).into_response()
+    Ok(Json(body).into_response())
 }
 
-async fn get_pull(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path((owner, repo, index)): Path<(String, String, String)>,
-) -> Response {
-    let (s, _) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
-    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
-        return not_found();
-    };
-    let number = index.parse::<u64>().unwrap_or(0);
-    match r.issues.get(&number).filter(|i| i.is_pull) {
-        Some(i) => Json(s.pull_json(r, number, i)).into_response(),
-        None => not_found(),
-    }
+async fn get_pull(call: Call, Path((owner, repo, index)): Path<(String, String, String)>) -> Reply {
+    let (s, _) = call.begin()?;
+    let r = s.repo(&repo_key(&owner, &repo))?;
+    let number = path_number(&index);
+    let i = r
+        .issues
+        .get(&number)
+        .filter(|i| i.is_pull)
+        .ok_or_else(not_found)?;
+    Ok(Json(s.pull_json(r, number, i)).into_response())
 }
 
 fn in_range(c: &StandinComment, (since, before): TimeRange) -> bool {
@@ -784,138 +833,86 @@ fn in_range(c: &StandinComment, (since, before): TimeRange) -> bool {
 }
 
 async fn list_repo_comments(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo)): Path<(String, String)>,
     Query(q): Q,
-) -> Response {
-    let (s, _) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
+) -> Reply {
+    let (s, _) = call.begin()?;
     let key = repo_key(&owner, &repo);
-    if !s.repos.contains_key(&key) {
-        return not_found();
-    }
-    let range = match since_before(&q) {
-        Ok(range) => range,
-        Err(resp) => return *resp,
-    };
-    let (page, limit) = paging(&q);
-    let mut found: Vec<&StandinComment> = s
-        .comments
-        .iter()
-        .filter(|c| c.repo == key && in_range(c, range))
-        .collect();
-    found.sort_by_key(|c| (c.created_at, c.id));
+    s.repo(&key)?;
+    let range = since_before(&q)?;
+    let found = s.comments_oldest_first(|c| c.repo == key && in_range(c, range));
     let total = found.len();
-    let body: Vec<Value> = found
-        .into_iter()
-        .skip((page - 1) * limit)
-        .take(limit)
+    let body: Vec<Value> = page_of(found, paging(&q))
         .map(|c| s.comment_json(c))
         .collect();
-    ([("X-Total-Count", total.to_string())], Json(body)).into_response()
+    Ok(([("X-Total-Count", total.to_string())], Json(body)).into_response())
 }
 
 async fn list_issue_comments(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo, index)): Path<(String, String, String)>,
     Query(q): Q,
-) -> Response {
-    let (s, _) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
+) -> Reply {
+    let (s, _) = call.begin()?;
     let key = repo_key(&owner, &repo);
-    let number = index.parse::<u64>().unwrap_or(0);
-    if !s
-        .repos
-        .get(&key)
-        .is_some_and(|r| r.issues.contains_key(&number))
-    {
-        return not_found();
-    }
-    let range = match since_before(&q) {
-        Ok(range) => range,
-        Err(resp) => return *resp,
-    };
-    let mut found: Vec<&StandinComment> = s
-        .comments
-        .iter()
-        .filter(|c| c.repo == key && c.number == number && in_range(c, range))
+    let number = path_number(&index);
+    s.issue(&key, number).ok_or_else(not_found)?;
+    let range = since_before(&q)?;
+    let body: Vec<Value> = s
+        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
+        .into_iter()
+        .map(|c| s.comment_json(c))
         .collect();
-    found.sort_by_key(|c| (c.created_at, c.id));
-    let body: Vec<Value> = found.into_iter().map(|c| s.comment_json(c)).collect();
-    Json(body).into_response()
+    Ok(Json(body).into_response())
 }
 
-/// The `{"body": …}` of `CreateIssueCommentOption` / `EditIssueCommentOption`.
-fn comment_body(body: &Value) -> Option<String> {
-    body.get("body")?.as_str().map(str::to_string)
+/// The `{"body": …}` of `CreateIssueCommentOption` / `EditIssueCommentOption`; 422 without.
+fn comment_body(form: &Value) -> Result<String, Reject> {
+    form.get("body")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| unprocessable("Body: Required"))
 }
 
 async fn create_comment(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo, index)): Path<(String, String, String)>,
     Json(form): Json<Value>,
-) -> Response {
-    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
-    let Some(text) = comment_body(&form) else {
-        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "Body: Required");
-    };
-    let Ok(repo) = RepoName::new(&owner, &repo) else {
-        return not_found();
-    };
-    let number = index.parse::<u64>().unwrap_or(0);
-    let id = s.add_comment(&repo, number, &login, &text, now());
-    match s.comments.iter().find(|c| c.id == id) {
-        Some(c) => (StatusCode::CREATED, Json(s.comment_json(c))).into_response(),
-        None => not_found(),
-    }
+) -> Reply {
+    let (mut s, login) = call.begin()?;
+    let text = comment_body(&form)?;
+    let repo = RepoName::new(&owner, &repo).map_err(|_| not_found())?;
+    let id = s.add_comment(&repo, path_number(&index), &login, &text, now());
+    let c = s
+        .comments
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or_else(not_found)?;
+    Ok((StatusCode::CREATED, Json(s.comment_json(c))).into_response())
 }
 
 async fn edit_comment(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo, id)): Path<(String, String, String)>,
     Json(form): Json<Value>,
-) -> Response {
-    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
-    let Some(text) = comment_body(&form) else {
-        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "Body: Required");
-    };
+) -> Reply {
+    let (mut s, login) = call.begin()?;
+    let text = comment_body(&form)?;
     let key = repo_key(&owner, &repo);
-    let id = id.parse::<u64>().unwrap_or(0);
-    let Some(pos) = s.comments.iter().position(|c| c.id == id) else {
-        return not_found();
-    };
-    if s.comments[pos].repo != key {
-        return not_found();
-    }
+    let id = path_number(&id);
+    let pos = s
+        .comments
+        .iter()
+        .position(|c| c.id == id && c.repo == key)
+        .ok_or_else(not_found)?;
     let author = s.comments[pos].author.clone();
     let may_write = s
         .repos
         .get(&key)
         .is_some_and(|r| s.permission_of(r, &login).can_trigger());
     if !author.eq_ignore_ascii_case(&login) && !may_write {
-        return StatusCode::FORBIDDEN.into_response();
+        return Err(StatusCode::FORBIDDEN.into_response().into());
     }
     let old_body = std::mem::replace(&mut s.comments[pos].body, text.clone());
     if old_body != text {
@@ -927,54 +924,40 @@ async fn edit_comment(
         old_body,
         new_body: text,
     });
-    let c = s.comments[pos].clone();
-    Json(s.comment_json(&c)).into_response()
+    Ok(Json(s.comment_json(&s.comments[pos])).into_response())
 }
 
 async fn get_permission(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo, user)): Path<(String, String, String)>,
-) -> Response {
-    let (s, login) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
-    let Some(r) = s.repos.get(&repo_key(&owner, &repo)) else {
-        return not_found();
-    };
+) -> Reply {
+    let (s, login) = call.begin()?;
+    let r = s.repo(&repo_key(&owner, &repo))?;
     if !login.eq_ignore_ascii_case(&user) && s.permission_of(r, &login) < Permission::Admin {
-        return gitea_error(
+        return Err(gitea_error(
             StatusCode::FORBIDDEN,
             "Only admins can query all permissions, repo admins can query all repo permissions, collaborators can query only their own",
-        );
+        )
+        .into());
     }
     if !s.users.contains_key(&user.to_lowercase()) {
-        return gitea_error(StatusCode::NOT_FOUND, "user does not exist");
+        return Err(gitea_error(StatusCode::NOT_FOUND, "user does not exist").into());
     }
     let permission = s.permission_of(r, &user);
-    Json(json!({
+    Ok(Json(json!({
         "permission": permission.name(),
         "role_name": permission.name(),
         "user": s.user_json(&user),
     }))
-    .into_response()
+    .into_response())
 }
 
 async fn create_status(
-    AxumState(state): AxumState<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    call: Call,
     Path((owner, repo, sha)): Path<(String, String, String)>,
     Json(form): Json<Value>,
-) -> Response {
-    let (mut s, login) = match begin(&state, &method, &uri, &headers) {
-        Ok(ok) => ok,
-        Err(resp) => return *resp,
-    };
+) -> Reply {
+    let (mut s, login) = call.begin()?;
     let key = repo_key(&owner, &repo);
     let field = |name: &str| {
         form.get(name)
@@ -987,8 +970,9 @@ async fn create_status(
         state_word.as_str(),
         "pending" | "success" | "error" | "failure" | "warning"
     ) {
-        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "State: invalid");
+        return Err(unprocessable("State: invalid"));
     }
+    // Taken before the repository is looked up: a 404 still uses up an id.
     let id = s.next_status_id;
     s.next_status_id += 1;
     let status = StandinStatus {
@@ -1002,12 +986,10 @@ async fn create_status(
     };
     let base = s.base_url.clone();
     let creator = s.user_json(&login);
-    let Some(r) = s.repos.get_mut(&key) else {
-        return not_found();
-    };
+    let r = s.repos.get_mut(&key).ok_or_else(not_found)?;
     r.statuses.push(status.clone());
     let t = fmt_time(now());
-    (
+    Ok((
         StatusCode::CREATED,
         Json(json!({
             "id": status.id,
@@ -1021,5 +1003,5 @@ async fn create_status(
             "updated_at": t,
         })),
     )
-        .into_response()
+        .into_response())
 }
