@@ -5,7 +5,8 @@
 # times crash-looping (CRASH_AT_START=1, DEPLOY_TIMEOUT 10 min), interleaved so both see the
 # same machine, and reports medians and the ratio crash-loop-red / healthy-green. A ratio
 # near 1 means a broken recipe frees its slot about as fast as a good one installs; the
-# DEPLOY_TIMEOUT (600 s) is what a runner without fail-fast would hold the slot for.
+# DEPLOY_TIMEOUT (600 s) is what a runner without fail-fast would hold the slot for. It also
+# reports teardown's share of a healthy run.
 #
 #   benches/time-to-verdict.sh [N]      (default 5; needs scripts/prepare-host first)
 set -euo pipefail
@@ -39,3 +40,9 @@ r=$(printf '%s\n' "${red[@]}" | median)
 echo "healthy install → green   (baseline): median ${g} s over $n  [${green[*]}]"
 echo "crash loop → red                    : median ${r} s over $n  [${red[*]}]"
 awk -v r="$r" -v g="$g" 'BEGIN{printf "ratio red/green: %.2f   ratio red/DEPLOY_TIMEOUT(600 s): %.3f\n", r/g, r/600}'
+# Teardown's share of a healthy run (services first, then the rest once every task is gone):
+# from each green run's results.json, against that run's own wall time.
+td=$(for i in $(seq 1 "$n"); do
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["timings_ms"]["teardown"]/1000)' "$work/g$i/results.json"
+done | median)
+awk -v t="$td" -v g="$g" 'BEGIN{printf "teardown of a healthy run: median %.1f s   share of the green run: %.2f\n", t, t/g}'
