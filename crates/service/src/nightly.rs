@@ -16,7 +16,6 @@
 //! [`due`] is the pure decision; everything else is I/O around it.
 
 use crate::app::App;
-use crate::job::{JobFilter, JobState};
 use crate::scheduler::{rig_of, TEARDOWN_BOUND};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,19 +98,10 @@ fn write_last(state_dir: &Path, day: Option<Date>) -> std::io::Result<()> {
 /// between the check and the flag. `Err`: what is in flight.
 async fn begin(app: &App) -> Result<(), String> {
     let mut sweeping = app.sweeping.lock().await;
-    let running = app
-        .store
-        .jobs(&JobFilter {
-            state: Some(JobState::Running),
-            limit: Some(10_000),
-            ..JobFilter::default()
-        })
+    let ours = crate::scheduler::held_by_this_host(app)
         .await
-        .map_err(|e| format!("the store is unavailable: {e}"))?;
-    let ours = running
-        .iter()
-        .filter(|j| j.host.as_deref() == Some(app.config.host_id.as_str()))
-        .count();
+        .map_err(|e| format!("the store is unavailable: {e}"))?
+        .len();
     if ours > 0 {
         return Err(format!("{ours} run(s) of this host in flight"));
     }

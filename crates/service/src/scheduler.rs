@@ -89,21 +89,25 @@ async fn drain(runs: &mut JoinSet<()>) {
     while runs.join_next().await.is_some() {}
 }
 
-/// Gives every job still held by this host back to the queue.
-async fn release_all(app: &App) {
-    let held = app
+/// The running jobs this host holds.
+pub(crate) async fn held_by_this_host(app: &App) -> crate::store::StoreResult<Vec<Job>> {
+    let running = app
         .store
         .jobs(&JobFilter {
             state: Some(JobState::Running),
             limit: Some(10_000),
             ..JobFilter::default()
         })
-        .await
-        .unwrap_or_default();
-    for job in held
-        .iter()
+        .await?;
+    Ok(running
+        .into_iter()
         .filter(|j| j.host.as_deref() == Some(app.config.host_id.as_str()))
-    {
+        .collect())
+}
+
+/// Gives every job still held by this host back to the queue.
+async fn release_all(app: &App) {
+    for job in &held_by_this_host(app).await.unwrap_or_default() {
         if let Ok(true) = app.store.release(job.id, &app.config.host_id).await {
             tracing::info!(run = job.id, "released to the queue");
             reporter::requeued(app, job, "the host shut down").await;
