@@ -962,11 +962,11 @@ async fn capture_logs(ctx: &RunCtx) -> bool {
 /// Removes the stack and everything it left (volumes, secrets, configs, networks), bounded
 /// by 120 s. Returns what could not be removed (empty on a clean teardown).
 ///
-/// Services go first; networks and the rest only once every task and container of the stack
-/// is gone. Removing an overlay network while a removed service's task still shuts down
-/// races the swarm's load-balancer bookkeeping, and on Engine 20.10 that can leave the
-/// network on the node for good ("network … not found" on every later removal), which
-/// `docker stack rm` does under load.
+/// Services go first; networks and the rest only once every task of the stack is gone from
+/// the swarm and its containers are removed. Removing an overlay network while a removed
+/// service's task still shuts down races the swarm's load-balancer bookkeeping, and on
+/// Engine 20.10 that can leave the network on the node for good ("network … not found" on
+/// every later removal) — which `docker stack rm` did under load.
 pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
     /// How long a task's container may take to stop before it is force-removed (a
     /// service's default stop grace period is 10 s).
@@ -999,11 +999,15 @@ pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
                 empty_in_a_row = 0;
                 if !objects.services.is_empty() {
                     engine.remove_services(&objects.services).await;
-                } else if !objects.tasks.is_empty() || !objects.containers.is_empty() {
+                } else if !objects.tasks.is_empty() {
                     let since = *stopping_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= STOP_GRACE {
                         engine.remove_containers(&objects.containers).await;
                     }
+                } else if !objects.containers.is_empty() {
+                    // The swarm has let go of its tasks: their exited containers wait only
+                    // for the agent's lazy clean-up (seconds), so remove them now.
+                    engine.remove_containers(&objects.containers).await;
                 } else {
                     for ghost in engine.remove_leftovers(&objects).await {
                         tracing::warn!(
