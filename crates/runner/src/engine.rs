@@ -15,6 +15,7 @@ use bollard::Docker;
 use ccci_core::readiness::{ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
 use ccci_core::secret::Secret;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// The label `docker stack deploy` puts on everything of a stack.
 pub const STACK_LABEL: &str = "com.docker.stack.namespace";
@@ -65,6 +66,15 @@ impl StackObjects {
         }
         parts.join("; ")
     }
+}
+
+/// What [`Engine::clear_stack`] leaves in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// A cold run's teardown: everything goes.
+    Nothing,
+    /// Undeploying a warm app: its volumes and secrets stay.
+    Data,
 }
 
 fn stack_filter(stack: &str) -> HashMap<String, Vec<String>> {
@@ -301,8 +311,81 @@ impl Engine {
         })
     }
 
+    /// Removes a stack, bounded by `bound`, leaving what `keep` says. Returns what could not
+    /// be removed (empty when clean), without what `keep` leaves.
+    ///
+    /// Services go first; networks and the rest only once every task of the stack is gone
+    /// from the swarm and its containers are removed. Removing an overlay network while a
+    /// removed service's task still shuts down races the swarm's load-balancer bookkeeping,
+    /// and on Engine 20.10 that can leave the network on the node for good ("network … not
+    /// found" on every later removal) — which `docker stack rm` did under load.
+    pub async fn clear_stack(&self, stack: &str, keep: Keep, bound: Duration) -> StackObjects {
+        /// How long a task's container may take to stop before it is force-removed (a
+        /// service's default stop grace period is 10 s).
+        const STOP_GRACE: Duration = Duration::from_secs(30);
+        let end = Instant::now() + bound;
+        // Until the engine answers, nothing is known to be clean.
+        let mut last_seen = StackObjects {
+            services: vec![format!("{stack} (the engine did not list it)")],
+            ..Default::default()
+        };
+        // Clean means seen empty twice in a row: the engine removes networks and containers
+        // asynchronously, and a listing that fails (a loaded daemon) proves nothing.
+        let mut empty_in_a_row = 0;
+        let mut stopping_since: Option<Instant> = None;
+        let mut ghosts: Vec<String> = Vec::new();
+        loop {
+            let listed = self.stack_objects(stack).await.map(|mut o| {
+                o.networks.retain(|n| !ghosts.contains(n));
+                if keep == Keep::Data {
+                    o.volumes.clear();
+                    o.secrets.clear();
+                }
+                o
+            });
+            match listed {
+                Ok(objects) if objects.is_empty() => {
+                    empty_in_a_row += 1;
+                    last_seen = objects;
+                    if empty_in_a_row >= 2 {
+                        return last_seen;
+                    }
+                }
+                Ok(objects) => {
+                    empty_in_a_row = 0;
+                    if !objects.services.is_empty() {
+                        self.remove_services(&objects.services).await;
+                    } else if !objects.tasks.is_empty() {
+                        let since = *stopping_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= STOP_GRACE {
+                            self.remove_containers(&objects.containers).await;
+                        }
+                    } else if !objects.containers.is_empty() {
+                        // The swarm has let go of its tasks: their exited containers wait
+                        // only for the agent's lazy clean-up (seconds), so remove them now.
+                        self.remove_containers(&objects.containers).await;
+                    } else {
+                        for ghost in self.remove_leftovers(&objects).await {
+                            tracing::warn!(
+                                "network {ghost}: the swarm has removed it but this node still \
+                                 lists it (a Docker Engine bug; a daemon restart clears it)"
+                            );
+                            ghosts.push(ghost);
+                        }
+                    }
+                    last_seen = objects;
+                }
+                Err(_) => empty_in_a_row = 0,
+            }
+            if Instant::now() >= end {
+                return last_seen;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Removes services by name (a service already gone is not an error).
-    pub async fn remove_services(&self, names: &[String]) {
+    async fn remove_services(&self, names: &[String]) {
         for name in names {
             let _ = self.docker.delete_service(name).await;
         }
@@ -310,7 +393,7 @@ impl Engine {
 
     /// Force-removes containers by id: for task containers the swarm agent has let go of
     /// but not yet removed.
-    pub async fn remove_containers(&self, ids: &[String]) {
+    async fn remove_containers(&self, ids: &[String]) {
         for id in ids {
             let _ = self
                 .docker
@@ -327,13 +410,13 @@ impl Engine {
     }
 
     /// Removes a stack's volumes, secrets, configs and networks. Call it only once the
-    /// stack's tasks and containers are gone (see [`crate::lifecycle::teardown`]); objects
-    /// still in use are reported by the next [`Engine::stack_objects`].
+    /// stack's tasks and containers are gone (see [`Engine::clear_stack`]); objects still in
+    /// use are reported by the next [`Engine::stack_objects`].
     ///
     /// Returns the networks the engine lists but the swarm no longer knows (removal answers
     /// 404): an Engine 20.10 bug leaves such a network on the node when it was removed while
     /// a task still stopped. Nothing can remove it short of a daemon restart.
-    pub async fn remove_leftovers(&self, objects: &StackObjects) -> Vec<String> {
+    async fn remove_leftovers(&self, objects: &StackObjects) -> Vec<String> {
         for v in &objects.volumes {
             let _ = self
                 .docker

@@ -4,7 +4,7 @@
 //! could not start (bad input, no engine) and nothing was created.
 
 use crate::app::{App, DeploySource};
-use crate::engine::{Engine, StackObjects};
+use crate::engine::{Engine, Keep, StackObjects};
 use crate::progress::Progress;
 use crate::recipe::{InputError, Recipe};
 use crate::request::RunRequest;
@@ -960,70 +960,10 @@ async fn capture_logs(ctx: &RunCtx) -> bool {
 }
 
 /// Removes the stack and everything it left (volumes, secrets, configs, networks), bounded
-/// by 120 s. Returns what could not be removed (empty on a clean teardown).
-///
-/// Services go first; networks and the rest only once every task of the stack is gone from
-/// the swarm and its containers are removed. Removing an overlay network while a removed
-/// service's task still shuts down races the swarm's load-balancer bookkeeping, and on
-/// Engine 20.10 that can leave the network on the node for good ("network … not found" on
-/// every later removal) — which `docker stack rm` did under load.
+/// by 120 s. Returns what could not be removed (empty on a clean teardown). See
+/// [`Engine::clear_stack`] for the order.
 pub async fn teardown(engine: &Engine, stack_name: &str) -> StackObjects {
-    /// How long a task's container may take to stop before it is force-removed (a
-    /// service's default stop grace period is 10 s).
-    const STOP_GRACE: Duration = Duration::from_secs(30);
-    let bound = Instant::now() + Duration::from_secs(120);
-    // Until the engine answers, nothing is known to be clean.
-    let mut last_seen = StackObjects {
-        services: vec![format!("{stack_name} (the engine did not list it)")],
-        ..Default::default()
-    };
-    // Clean means seen empty twice in a row: the engine removes networks and containers
-    // asynchronously, and a listing that fails (a loaded daemon) proves nothing.
-    let mut empty_in_a_row = 0;
-    let mut stopping_since: Option<Instant> = None;
-    let mut ghosts: Vec<String> = Vec::new();
-    loop {
-        let listed = engine.stack_objects(stack_name).await.map(|mut o| {
-            o.networks.retain(|n| !ghosts.contains(n));
-            o
-        });
-        match listed {
-            Ok(objects) if objects.is_empty() => {
-                empty_in_a_row += 1;
-                last_seen = objects;
-                if empty_in_a_row >= 2 {
-                    return last_seen;
-                }
-            }
-            Ok(objects) => {
-                empty_in_a_row = 0;
-                if !objects.services.is_empty() {
-                    engine.remove_services(&objects.services).await;
-                } else if !objects.tasks.is_empty() {
-                    let since = *stopping_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= STOP_GRACE {
-                        engine.remove_containers(&objects.containers).await;
-                    }
-                } else if !objects.containers.is_empty() {
-                    // The swarm has let go of its tasks: their exited containers wait only
-                    // for the agent's lazy clean-up (seconds), so remove them now.
-                    engine.remove_containers(&objects.containers).await;
-                } else {
-                    for ghost in engine.remove_leftovers(&objects).await {
-                        tracing::warn!(
-                            "network {ghost}: the swarm has removed it but this node still \
-                             lists it (a Docker Engine bug; a daemon restart clears it)"
-                        );
-                        ghosts.push(ghost);
-                    }
-                }
-                last_seen = objects;
-            }
-            Err(_) => empty_in_a_row = 0,
-        }
-        if Instant::now() >= bound {
-            return last_seen;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    engine
+        .clear_stack(stack_name, Keep::Nothing, Duration::from_secs(120))
+        .await
 }

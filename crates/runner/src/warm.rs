@@ -15,7 +15,7 @@
 //! re-creates any that are missing from the snapshot and the stored secrets.
 
 use crate::backup::{self, Manifest, Target};
-use crate::engine::{Engine, STACK_LABEL};
+use crate::engine::{Engine, Keep, STACK_LABEL};
 use anyhow::{Context, Result};
 use ccci_core::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -191,35 +191,20 @@ pub async fn lock(state_dir: &Path, recipe: &str, bound: Duration) -> Result<Loc
     }
 }
 
-/// Undeploys a stack keeping its data: removes its services and waits (bounded) until no
-/// task container is left, then removes its networks and configs. Volumes and secrets stay.
+/// Undeploys a stack keeping its data: its services, networks and configs go (in
+/// [`Engine::clear_stack`]'s order), its volumes and secrets stay. Bounded by 90 s.
 /// (`docker stack rm` is not used: it also deletes the secrets labelled with the stack.)
 pub async fn undeploy(engine: &Engine, stack: &str) -> Result<(), String> {
-    let end = Instant::now() + Duration::from_secs(90);
-    loop {
-        let objects = engine
-            .stack_objects(stack)
-            .await
-            .map_err(|e| format!("listing {stack}: {e:#}"))?;
-        // Networks only once every task is gone (see `lifecycle::teardown`).
-        if objects.services.is_empty() && objects.tasks.is_empty() && objects.containers.is_empty()
-        {
-            let rest = crate::engine::StackObjects {
-                networks: objects.networks,
-                configs: objects.configs,
-                ..Default::default()
-            };
-            let _ = engine.remove_leftovers(&rest).await;
-            return Ok(());
-        }
-        engine.remove_services(&objects.services).await;
-        if Instant::now() >= end {
-            return Err(format!(
-                "undeploying {stack}: still there after 90 s: {}",
-                objects.describe()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let left = engine
+        .clear_stack(stack, Keep::Data, Duration::from_secs(90))
+        .await;
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "undeploying {stack}: still there after 90 s: {}",
+            left.describe()
+        ))
     }
 }
 
