@@ -5,13 +5,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=x86_64-unknown-linux-gnu
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p fixture-app \
-  --target "$target" --manifest-path "$root/Cargo.toml"
+  -p ccci-forwarder --target "$target" --manifest-path "$root/Cargo.toml"
 # Debian's busybox-static puts a static busybox at /bin/busybox (the image has no libc).
 busybox=/bin/busybox
 dpkg -s busybox-static >/dev/null 2>&1 && [ -x "$busybox" ] \
   || { echo "images/build.sh: busybox-static is not installed (apt-get install busybox-static)" >&2; exit 2; }
 ctx=$(mktemp -d)
-trap 'rm -rf "$ctx"' EXIT
+fwd_ctx=$(mktemp -d)
+trap 'rm -rf "$ctx" "$fwd_ctx"' EXIT
 cp "$root/target/$target/release/fixture-app" "$ctx/fixture-app"
 cp "$busybox" "$ctx/busybox"
 cp "$root/images/fixture/Dockerfile" "$ctx/Dockerfile"
@@ -21,3 +22,8 @@ args=()
 for t in "${tags[@]}"; do args+=(-t "ccci-fixture:$t"); done
 DOCKER_BUILDKIT=0 docker build --quiet "${args[@]}" "$ctx" >/dev/null
 echo "built ccci-fixture:{$(IFS=,; echo "${tags[*]}")}"
+# The forwarder lets the CI host reach an app on the proxy network (see crates/forwarder).
+cp "$root/target/$target/release/ccci-forwarder" "$fwd_ctx/ccci-forwarder"
+cp "$root/images/forwarder/Dockerfile" "$fwd_ctx/Dockerfile"
+DOCKER_BUILDKIT=0 docker build --quiet -t ccci-forwarder:latest "$fwd_ctx" >/dev/null
+echo "built ccci-forwarder:latest"

@@ -44,6 +44,11 @@ struct RigArgs {
     /// Speak HTTPS to the ingress.
     #[arg(long, env = "CCCI_INGRESS_HTTPS")]
     ingress_https: bool,
+    /// Do service VIPs route on this engine: `auto` detects (no IPVS → no), `yes`, `no`.
+    /// Where they do not, cc-ci deploys services with `endpoint_mode: dnsrr` (recorded as a
+    /// rig adaptation).
+    #[arg(long, env = "CCCI_SERVICE_VIPS", default_value = "auto", value_parser = ["auto", "yes", "no"])]
+    service_vips: String,
     /// Hard wall-clock limit of a run, in seconds.
     #[arg(long, env = "CCCI_DEADLINE_SECS", default_value_t = 3600)]
     deadline_secs: u64,
@@ -73,6 +78,11 @@ impl RigArgs {
             state_dir: self.state_dir.clone(),
             ingress: self.ingress,
             ingress_https: self.ingress_https,
+            service_vips: match self.service_vips.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
             deadline: Duration::from_secs(self.deadline_secs),
             keycloak: self.keycloak_url.as_ref().map(|url| KeycloakConfig {
                 url: url.trim_end_matches('/').to_string(),

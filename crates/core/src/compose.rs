@@ -39,6 +39,11 @@ pub struct ServiceModel {
     /// Named volumes mounted: volume key → container path.
     pub volume_mounts: BTreeMap<String, String>,
     pub secrets: Vec<String>,
+    /// `depends_on` (swarm ignores it; readiness uses it to name a failing dependency).
+    pub depends_on: Vec<String>,
+    /// Publishes a port through the ingress routing mesh (`ports:` without `mode: host`),
+    /// which `endpoint_mode: dnsrr` does not allow.
+    pub ingress_ports: bool,
 }
 
 impl StackModel {
@@ -216,7 +221,28 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         .get("healthcheck")
         .map(|h| h.get("disable").and_then(Value::as_bool) != Some(true))
         .unwrap_or(false);
+    let depends_on = match svc.get("depends_on") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Mapping(m)) => m
+            .keys()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ingress_ports = svc
+        .get("ports")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .any(publishes_through_ingress);
     Ok(ServiceModel {
+        depends_on,
+        ingress_ports,
         image: image.trim().to_string(),
         labels: labels_of(get(&["labels"])),
         mode: get(&["mode"])
@@ -232,6 +258,18 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         volume_mounts,
         secrets,
     })
+}
+
+/// A `ports:` entry published through the routing mesh: short syntax with a host part
+/// (`"8080:80"`), or long syntax with `published` and no `mode: host`.
+fn publishes_through_ingress(port: &Value) -> bool {
+    match port {
+        Value::Mapping(_) => {
+            port.get("published").is_some()
+                && port.get("mode").and_then(Value::as_str) != Some("host")
+        }
+        other => scalar(other).is_some_and(|s| s.contains(':')),
+    }
 }
 
 fn scalar(v: &Value) -> Option<String> {

@@ -25,6 +25,7 @@ pub mod livewarm;
 pub mod naming;
 pub mod readiness;
 pub mod results;
+pub mod rig;
 pub mod secret;
 pub mod suite;
 pub mod version;

@@ -3,6 +3,7 @@
 //! [`ServiceState`]s; everything here is a function of those snapshots and a clock reading.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Swarm's `UpdateStatus.State` of a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +103,26 @@ pub struct TaskState {
     pub at_ms: i64,
     /// The task runs the service's current spec (not a leftover of the previous one).
     pub current: bool,
+    /// The container's health (`State.Health.Status`); `None` without a healthcheck or
+    /// before a container exists.
+    #[serde(default)]
+    pub health: Option<Health>,
+    /// When the task's container started (`State.StartedAt`), ms since the epoch.
+    #[serde(default)]
+    pub started_ms: Option<i64>,
+    /// Whether the container has opened a listening TCP socket; `None` when it cannot be
+    /// seen (a remote engine, no container yet).
+    #[serde(default)]
+    pub listening: Option<bool>,
+}
+
+/// A container's health, as its healthcheck reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
 }
 
 impl TaskState {
@@ -126,6 +147,16 @@ pub struct ServiceState {
     /// `restart_policy.condition` is `none`: a failed task is never replaced.
     pub no_restart: bool,
     pub tasks: Vec<TaskState>,
+    /// When swarm started the service's current update or rollback (`UpdateStatus`).
+    #[serde(default)]
+    pub update_started_ms: Option<i64>,
+    /// Swarm's message about it ("update rolled back due to failure …").
+    #[serde(default)]
+    pub update_message: Option<String>,
+    /// The services this one names in compose `depends_on` (swarm ignores it; cc-ci uses
+    /// it to tell a dependency's failure from its dependent's).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 impl ServiceState {
@@ -160,6 +191,15 @@ impl ServiceState {
             return false;
         }
         match self.mode {
+            // A one-shot (`restart_policy: none`) is done when its current tasks completed
+            // cleanly: a migration still running is not done.
+            ServiceMode::Replicated if self.no_restart && self.desired > 0 => {
+                let current = || self.tasks.iter().filter(|t| t.current);
+                let done = current()
+                    .filter(|t| t.state == TaskPhase::Complete && t.exit_code.unwrap_or(0) == 0)
+                    .count() as u64;
+                done >= self.desired && current().all(|t| t.state >= TaskPhase::Complete)
+            }
             ServiceMode::Replicated | ServiceMode::Global => self.running_current() >= self.desired,
             // Jobs converge when their tasks ran to completion.
             ServiceMode::ReplicatedJob | ServiceMode::GlobalJob => self
@@ -203,6 +243,13 @@ pub struct CrashLoopPolicy {
     pub failures: usize,
     /// ... inside this window, with no replica running, is a crash loop.
     pub window_ms: i64,
+    /// How long a service without a healthcheck counts as "still starting" after its
+    /// container started, unless it is seen listening on a TCP port sooner (suite
+    /// `start_grace`).
+    pub start_grace_ms: i64,
+    /// Observations are a poll apart: a failure this close to the last moment another
+    /// service was seen starting happened while it was starting.
+    pub slack_ms: i64,
 }
 
 impl Default for CrashLoopPolicy {
@@ -210,6 +257,8 @@ impl Default for CrashLoopPolicy {
         CrashLoopPolicy {
             failures: 3,
             window_ms: 120_000,
+            start_grace_ms: 120_000,
+            slack_ms: 3_000,
         }
     }
 }
@@ -231,97 +280,330 @@ pub enum Judgement {
     Broken(Broken),
 }
 
-/// Is this service crash-looping (or failed for good), as of `now_ms`?
-pub fn crash_loop(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> Option<Broken> {
-    let failures: Vec<&TaskState> = svc
+/// What earlier observations of a stack showed that one snapshot cannot: when each
+/// service was last seen still starting, and which tasks had been up (healthy, or past
+/// their start). Feed it every observation, in order ([`History::judge`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Service → the last observation (ms) at which it was still starting.
+    starting_seen_ms: BTreeMap<String, i64>,
+    /// Task id → when its container started, for tasks seen up.
+    up: BTreeMap<String, i64>,
+    /// When cc-ci last deployed the stack: a rollback swarm starts after it is the deploy's.
+    deployed_at_ms: Option<i64>,
+}
+
+/// Is `svc` still coming up, as of `now_ms`? A running task whose healthcheck still says
+/// `starting`; without a healthcheck, a task younger than the start grace that has not
+/// been seen listening; a task not yet running (created, preparing); a one-shot still at
+/// work. A service that is failing itself (as many failures as a crash loop) is not
+/// starting, so two failing services never excuse each other.
+pub fn still_starting(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> bool {
+    let recent_failures = svc
         .tasks
         .iter()
         .filter(|t| t.current && svc.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
-        .collect();
-    let newest = failures.iter().max_by_key(|t| t.at_ms)?;
-    let broken = |reason: String| Broken {
-        service: svc.name.clone(),
-        reason,
-        task_error: newest.error.clone(),
-        exit_code: newest.exit_code,
-    };
-    // A rejected task (missing image, missing secret, bad mount) will not fix itself.
-    if newest.state == TaskPhase::Rejected && svc.running_current() == 0 {
-        return Some(broken(format!(
-            "service {} cannot start: task rejected",
-            svc.name
-        )));
+        .count();
+    if recent_failures >= policy.failures {
+        return false;
     }
-    if svc.no_restart {
-        return Some(broken(format!(
-            "service {} failed and its restart policy is `none`",
-            svc.name
-        )));
-    }
-    if failures.len() >= policy.failures && svc.running_current() == 0 {
-        let how = match (newest.state, newest.exit_code) {
-            (TaskPhase::Complete, Some(0) | None) => {
-                ", each stopped (unhealthy, or exited though it should run)".to_string()
-            }
-            (_, Some(code)) => format!(", last exit code {code}"),
-            _ => String::new(),
-        };
-        return Some(broken(format!(
-            "service {} is crash-looping: {} task failures in {} s, none running{how}",
-            svc.name,
-            failures.len(),
-            policy.window_ms / 1000
-        )));
-    }
-    None
+    let young = |t: &TaskState| now_ms - t.started_ms.unwrap_or(t.at_ms) < policy.start_grace_ms;
+    svc.tasks
+        .iter()
+        .filter(|t| t.current && t.desired == TaskPhase::Running)
+        .any(|t| match t.state {
+            TaskPhase::Running if svc.is_one_shot() => true,
+            TaskPhase::Running => match t.health {
+                Some(Health::Starting) => true,
+                Some(_) => false,
+                None => young(t) && t.listening != Some(true),
+            },
+            s if s < TaskPhase::Running => young(t),
+            _ => false,
+        })
 }
 
-/// The whole stack: broken if any service is, converged if all are, else waiting.
-pub fn judge(services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) -> Judgement {
-    if services.is_empty() {
-        return Judgement::Waiting(vec!["no services yet".into()]);
+/// Has this running task been up: healthy, or (without a healthcheck) listening or past
+/// the start grace?
+fn is_up(t: &TaskState, now_ms: i64, policy: CrashLoopPolicy) -> bool {
+    t.state == TaskPhase::Running
+        && match t.health {
+            Some(h) => h == Health::Healthy,
+            None => {
+                t.listening == Some(true)
+                    || now_ms - t.started_ms.unwrap_or(t.at_ms) >= policy.start_grace_ms
+            }
+        }
+}
+
+impl History {
+    /// cc-ci (re)deployed the stack at `now_ms`.
+    pub fn deployed(&mut self, now_ms: i64) {
+        self.deployed_at_ms = Some(now_ms);
     }
-    for svc in services {
-        if let Some(broken) = crash_loop(svc, now_ms, policy) {
-            return Judgement::Broken(broken);
+
+    /// Swarm rolled back an update cc-ci deployed (`failure_action: rollback`): the update
+    /// failed. The evidence is the newest failed task of the spec it rolled back from.
+    pub fn rolled_back(&self, services: &[ServiceState], slack_ms: i64) -> Option<Broken> {
+        let deployed = self.deployed_at_ms?;
+        let svc = services.iter().find(|s| {
+            matches!(
+                s.update,
+                UpdateState::RollbackStarted
+                    | UpdateState::RollbackPaused
+                    | UpdateState::RollbackCompleted
+            ) && s
+                .update_started_ms
+                .is_some_and(|at| at + slack_ms >= deployed)
+        })?;
+        let failed = svc
+            .tasks
+            .iter()
+            .filter(|t| !t.current && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
+            .max_by_key(|t| t.at_ms);
+        Some(Broken {
+            service: svc.name.clone(),
+            reason: format!(
+                "the update of service {} failed and swarm rolled it back to the previous version{}{}",
+                svc.name,
+                failed.map(|t| format!(": the new task {}", ended(t))).unwrap_or_default(),
+                svc.update_message
+                    .as_deref()
+                    .map(|m| format!(" (swarm: {m})"))
+                    .unwrap_or_default()
+            ),
+            task_error: failed.and_then(|t| t.error.clone()),
+            exit_code: failed.and_then(|t| t.exit_code),
+        })
+    }
+
+    /// Records what this observation shows about starting services and tasks that are up.
+    pub fn observe(&mut self, services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) {
+        for svc in services {
+            if still_starting(svc, now_ms, policy) {
+                self.starting_seen_ms.insert(svc.name.clone(), now_ms);
+            }
+            for t in svc.tasks.iter().filter(|t| is_up(t, now_ms, policy)) {
+                self.up
+                    .entry(t.id.clone())
+                    .or_insert(t.started_ms.unwrap_or(t.at_ms));
+            }
         }
     }
-    let waiting: Vec<String> = services
-        .iter()
-        .filter(|s| !s.converged())
-        .map(ServiceState::describe)
-        .collect();
-    if waiting.is_empty() {
-        Judgement::Converged
-    } else {
-        Judgement::Waiting(waiting)
+
+    /// Was `failure` of `svc` patience: did it happen while another service of the stack
+    /// (not one that depends on `svc`) was still starting?
+    fn excused(
+        &self,
+        svc: &ServiceState,
+        failure: &TaskState,
+        services: &[ServiceState],
+        slack_ms: i64,
+    ) -> bool {
+        services
+            .iter()
+            .filter(|d| d.name != svc.name && !d.depends_on.contains(&svc.name))
+            .filter_map(|d| self.starting_seen_ms.get(&d.name))
+            .any(|seen| failure.at_ms <= seen + slack_ms)
+    }
+
+    /// "Stays up": a task of a long-running service that had been up and then failed.
+    pub fn fell_after_up(&self, services: &[ServiceState]) -> Option<Broken> {
+        services
+            .iter()
+            .filter(|s| !s.is_one_shot())
+            .flat_map(|s| s.tasks.iter().map(move |t| (s, t)))
+            .filter(|(s, t)| s.task_failed(t))
+            .filter_map(|(s, t)| Some((s, t, *self.up.get(&t.id)?)))
+            .min_by_key(|(_, t, _)| t.at_ms)
+            .map(|(s, t, started)| Broken {
+                service: s.name.clone(),
+                reason: format!(
+                    "service {} stopped after it was up: its task ran {} s, then {}",
+                    s.name,
+                    (t.at_ms - t.started_ms.unwrap_or(started)).max(0) / 1000,
+                    ended(t)
+                ),
+                task_error: t.error.clone(),
+                exit_code: t.exit_code,
+            })
+    }
+
+    /// Is this service crash-looping, counting only failures that were not patience?
+    pub fn crash_loop(
+        &self,
+        svc: &ServiceState,
+        services: &[ServiceState],
+        now_ms: i64,
+        policy: CrashLoopPolicy,
+    ) -> Option<Broken> {
+        let failures: Vec<&TaskState> = svc
+            .tasks
+            .iter()
+            .filter(|t| t.current && svc.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
+            .collect();
+        let newest = failures.iter().max_by_key(|t| t.at_ms)?;
+        let broken = |reason: String| Broken {
+            service: svc.name.clone(),
+            reason,
+            task_error: newest.error.clone(),
+            exit_code: newest.exit_code,
+        };
+        // A rejected task (missing image, missing secret, bad mount) will not fix itself.
+        if newest.state == TaskPhase::Rejected && svc.running_current() == 0 {
+            return Some(broken(format!(
+                "service {} cannot start: task rejected",
+                svc.name
+            )));
+        }
+        if svc.no_restart {
+            return Some(broken(format!(
+                "service {} {} and its restart policy is `none`",
+                svc.name,
+                ended(newest)
+            )));
+        }
+        let counted = failures
+            .iter()
+            .filter(|t| !self.excused(svc, t, services, policy.slack_ms))
+            .count();
+        if counted >= policy.failures && svc.running_current() == 0 {
+            let how = match (newest.state, newest.exit_code) {
+                (TaskPhase::Complete, Some(0) | None) => {
+                    ", each stopped (unhealthy, or exited though it should run)".to_string()
+                }
+                (_, Some(code)) => format!(", last exit code {code}"),
+                _ => String::new(),
+            };
+            return Some(broken(format!(
+                "service {} is crash-looping: {counted} task failures in {} s, none running{how}",
+                svc.name,
+                policy.window_ms / 1000
+            )));
+        }
+        None
+    }
+
+    /// The whole stack, after recording this observation: broken if a service is (the
+    /// dependency first when several are), converged if all are, else waiting.
+    pub fn judge(
+        &mut self,
+        services: &[ServiceState],
+        now_ms: i64,
+        policy: CrashLoopPolicy,
+    ) -> Judgement {
+        if services.is_empty() {
+            return Judgement::Waiting(vec!["no services yet".into()]);
+        }
+        self.observe(services, now_ms, policy);
+        if let Some(fell) = self.fell_after_up(services) {
+            return Judgement::Broken(fell);
+        }
+        if let Some(rollback) = self.rolled_back(services, policy.slack_ms) {
+            return Judgement::Broken(rollback);
+        }
+        let broken: Vec<Broken> = services
+            .iter()
+            .filter_map(|s| self.crash_loop(s, services, now_ms, policy))
+            .collect();
+        if let Some(cause) = the_cause(broken, services, now_ms, policy) {
+            return Judgement::Broken(cause);
+        }
+        let waiting: Vec<String> = services
+            .iter()
+            .filter(|s| !s.converged())
+            .map(ServiceState::describe)
+            .collect();
+        if waiting.is_empty() {
+            Judgement::Converged
+        } else {
+            Judgement::Waiting(waiting)
+        }
     }
 }
 
-/// "Stays up": task failures of long-running services since `since_ms` (readiness).
-/// One-shot services are exempt.
-pub fn failures_since(services: &[ServiceState], since_ms: i64) -> Vec<Broken> {
+/// How a task ended, for messages: `exited with code 1`, `failed: <error>`.
+fn ended(t: &TaskState) -> String {
+    match (t.state, t.exit_code) {
+        (TaskPhase::Rejected, _) => "was rejected".into(),
+        (_, Some(code)) => format!("exited with code {code}"),
+        (TaskPhase::Complete, None) => "exited".into(),
+        _ => "failed".into(),
+    }
+}
+
+/// Of several broken services, the cause: one the others depend on (`depends_on`), else
+/// the first. The message names every other service that is failing too (a dependent
+/// that kept exiting while its dependency was down included).
+fn the_cause(
+    mut broken: Vec<Broken>,
+    services: &[ServiceState],
+    now_ms: i64,
+    policy: CrashLoopPolicy,
+) -> Option<Broken> {
+    if broken.is_empty() {
+        return None;
+    }
+    let depended_on = |b: &Broken| services.iter().any(|s| s.depends_on.contains(&b.service));
+    let at = broken.iter().position(depended_on).unwrap_or(0);
+    let mut cause = broken.remove(at);
+    let others: Vec<String> = services
+        .iter()
+        .filter(|s| s.name != cause.service)
+        .filter(|s| {
+            broken.iter().any(|b| b.service == s.name)
+                || s.tasks
+                    .iter()
+                    .any(|t| t.current && s.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
+        })
+        .map(|s| {
+            if s.depends_on.contains(&cause.service) {
+                format!("{} (which depends on {})", s.name, cause.service)
+            } else {
+                s.name.clone()
+            }
+        })
+        .collect();
+    if !others.is_empty() {
+        cause
+            .reason
+            .push_str(&format!("; failing too: {}", others.join(", ")));
+    }
+    Some(cause)
+}
+
+/// Is this service crash-looping (or failed for good), as of `now_ms`? One snapshot, no
+/// history: every failure counts.
+pub fn crash_loop(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> Option<Broken> {
+    History::default().crash_loop(svc, std::slice::from_ref(svc), now_ms, policy)
+}
+
+/// The whole stack judged from one snapshot alone (no history of earlier observations).
+pub fn judge(services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) -> Judgement {
+    History::default().judge(services, now_ms, policy)
+}
+
+/// The minimum uptime before GREEN: the long-running service whose newest running task
+/// has been up the shortest, and how much longer it must stay up (`None` when every one
+/// has reached `min_uptime_ms`). Observed from container start times, never assumed.
+pub fn uptime_shortfall(
+    services: &[ServiceState],
+    now_ms: i64,
+    min_uptime_ms: i64,
+) -> Option<(String, i64)> {
     services
         .iter()
         .filter(|s| !s.is_one_shot())
-        .flat_map(|s| {
-            s.tasks
+        .filter_map(|s| {
+            let up = s
+                .tasks
                 .iter()
-                .filter(move |t| s.task_failed(t) && t.at_ms > since_ms)
-                .map(move |t| Broken {
-                    service: s.name.clone(),
-                    reason: format!(
-                        "service {} had a task fail after it was ready{}",
-                        s.name,
-                        t.exit_code
-                            .map(|c| format!(" (exit code {c})"))
-                            .unwrap_or_default()
-                    ),
-                    task_error: t.error.clone(),
-                    exit_code: t.exit_code,
-                })
+                .filter(|t| t.current && t.state == TaskPhase::Running)
+                .map(|t| now_ms - t.started_ms.unwrap_or(t.at_ms))
+                .min()?;
+            (up < min_uptime_ms).then(|| (s.name.clone(), min_uptime_ms - up))
         })
-        .collect()
+        .max_by_key(|(_, left)| *left)
 }
 
 #[cfg(test)]
@@ -342,6 +624,9 @@ mod tests {
             exit_code: (state == Failed).then_some(1),
             at_ms,
             current,
+            health: None,
+            started_ms: None,
+            listening: None,
         }
     }
 
@@ -353,6 +638,9 @@ mod tests {
             update,
             no_restart: false,
             tasks,
+            update_started_ms: None,
+            update_message: None,
+            depends_on: Vec::new(),
         }
     }
 
@@ -560,21 +848,318 @@ mod tests {
         }
     }
 
+    // ── Patience: a dependency still starting, over a sequence of observations ──
+
+    fn running(
+        id: &str,
+        started_ms: i64,
+        health: Option<Health>,
+        listening: Option<bool>,
+    ) -> TaskState {
+        TaskState {
+            id: id.into(),
+            state: Running,
+            desired: Running,
+            error: None,
+            exit_code: None,
+            at_ms: started_ms,
+            current: true,
+            health,
+            started_ms: Some(started_ms),
+            listening,
+        }
+    }
+
+    fn failed(id: &str, started_ms: i64, at_ms: i64) -> TaskState {
+        TaskState {
+            id: id.into(),
+            state: Failed,
+            desired: Shutdown,
+            error: Some("task: non-zero exit (1)".into()),
+            exit_code: Some(1),
+            at_ms,
+            current: true,
+            health: None,
+            started_ms: Some(started_ms),
+            listening: None,
+        }
+    }
+
+    fn named(name: &str, tasks: Vec<TaskState>, depends_on: &[&str]) -> ServiceState {
+        ServiceState {
+            name: name.into(),
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            ..svc(UpdateState::None, 1, tasks)
+        }
+    }
+
+    /// An app that exits every 3 s until its dependency is ready at `ready_s` (then it
+    /// runs), as swarm shows it at second `t`.
+    fn waiting_app(t: i64, ready_s: Option<i64>) -> ServiceState {
+        let mut tasks = Vec::new();
+        let mut start = 0;
+        while start + 1 <= t && ready_s.is_none_or(|r| start + 1 < r) {
+            tasks.push(failed(
+                &format!("app{start}"),
+                start * 1000,
+                (start + 1) * 1000,
+            ));
+            start += 3;
+        }
+        if start <= t {
+            // A start that will fail is never healthy; the one after the dependency is.
+            let lasts = ready_s.is_some_and(|r| start + 1 >= r);
+            let health = if lasts && t > start {
+                Health::Healthy
+            } else {
+                Health::Starting
+            };
+            tasks.push(running(
+                &format!("app{start}"),
+                start * 1000,
+                Some(health),
+                None,
+            ));
+        }
+        named("app", tasks, &["db"])
+    }
+
+    /// Replays observations one second apart and returns each judgement's kind.
+    fn replay(
+        seconds: std::ops::RangeInclusive<i64>,
+        at: impl Fn(i64) -> Vec<ServiceState>,
+    ) -> Vec<(i64, Judgement)> {
+        let mut history = History::default();
+        seconds
+            .map(|t| {
+                (
+                    t,
+                    history.judge(&at(t), t * 1000, CrashLoopPolicy::default()),
+                )
+            })
+            .collect()
+    }
+
+    fn first_broken(j: &[(i64, Judgement)]) -> Option<(i64, Broken)> {
+        j.iter().find_map(|(t, j)| match j {
+            Judgement::Broken(b) => Some((*t, b.clone())),
+            _ => None,
+        })
+    }
+
     #[test]
-    fn stays_up_counts_failures_after_readiness_only() {
-        let ready_at = 50;
-        let mut services = vec![svc(
-            UpdateState::None,
-            1,
-            vec![task(Failed, false, 10), task(Running, true, 40)],
-        )];
-        assert!(failures_since(&services, ready_at).is_empty());
-        services[0].tasks.push(task(Failed, true, 75));
-        let failures = failures_since(&services, ready_at);
-        assert_eq!(failures.len(), 1);
-        assert!(failures[0].reason.contains("after it was ready"));
-        // One-shot helpers are exempt.
-        services[0].mode = ServiceMode::ReplicatedJob;
-        assert!(failures_since(&services, ready_at).is_empty());
+    fn an_app_waiting_for_a_database_without_healthcheck_is_patience_then_green() {
+        // The database opens its port at 35 s; the app exits until then.
+        let at = |t: i64| {
+            let db = named("db", vec![running("db0", 0, None, Some(t >= 35))], &[]);
+            vec![waiting_app(t, Some(36)), db]
+        };
+        let judged = replay(0..=45, at);
+        assert_eq!(first_broken(&judged), None, "{judged:?}");
+        assert_eq!(judged.last().unwrap().1, Judgement::Converged);
+    }
+
+    #[test]
+    fn an_app_waiting_for_a_healthchecked_database_is_patience_then_green() {
+        let at = |t: i64| {
+            let health = if t >= 30 {
+                Health::Healthy
+            } else {
+                Health::Starting
+            };
+            let db = named("db", vec![running("db0", 0, Some(health), None)], &[]);
+            vec![waiting_app(t, Some(31)), db]
+        };
+        let judged = replay(0..=40, at);
+        assert_eq!(first_broken(&judged), None, "{judged:?}");
+        assert_eq!(judged.last().unwrap().1, Judgement::Converged);
+    }
+
+    #[test]
+    fn an_app_that_keeps_failing_once_its_database_is_ready_is_red() {
+        // The database is ready at 10 s; the app never recovers.
+        let at = |t: i64| {
+            let db = named("db", vec![running("db0", 0, None, Some(t >= 10))], &[]);
+            vec![waiting_app(t, None), db]
+        };
+        let (t, broken) = first_broken(&replay(0..=60, at)).expect("red");
+        assert_eq!(broken.service, "app");
+        // Three fresh failures after the database turned ready (at 13, 16, 19 s).
+        assert!((19..=22).contains(&t), "red at {t} s");
+    }
+
+    #[test]
+    fn a_crash_looping_database_is_named_as_the_cause() {
+        // The database exits 2 s after each start; the app, which depends on it, too.
+        let at = |t: i64| {
+            let mut tasks = Vec::new();
+            let mut start = 0;
+            while start + 2 <= t {
+                tasks.push(failed(
+                    &format!("db{start}"),
+                    start * 1000,
+                    (start + 2) * 1000,
+                ));
+                start += 3;
+            }
+            if start <= t {
+                tasks.push(running(
+                    &format!("db{start}"),
+                    start * 1000,
+                    None,
+                    Some(false),
+                ));
+            }
+            vec![waiting_app(t, None), named("db", tasks, &[])]
+        };
+        let (t, broken) = first_broken(&replay(0..=60, at)).expect("red");
+        assert_eq!(broken.service, "db");
+        assert!(broken.reason.contains("crash-looping"), "{}", broken.reason);
+        assert!(
+            broken.reason.contains("app (which depends on db)"),
+            "{}",
+            broken.reason
+        );
+        assert!(t <= 10, "red at {t} s");
+    }
+
+    #[test]
+    fn a_dependent_still_starting_does_not_excuse_its_dependency() {
+        // The app waits in-process (health starting) while its database crash-loops.
+        let at = |t: i64| {
+            let app = named(
+                "app",
+                vec![running("app0", 0, Some(Health::Starting), None)],
+                &["db"],
+            );
+            let db_fails = (0..t / 3)
+                .map(|i| failed(&format!("db{i}"), i * 3000, i * 3000 + 2000))
+                .collect();
+            vec![app, named("db", db_fails, &[])]
+        };
+        let (t, broken) = first_broken(&replay(0..=30, at)).expect("red");
+        assert_eq!(broken.service, "db");
+        assert!(t <= 9, "red at {t} s");
+    }
+
+    #[test]
+    fn a_lone_crash_loop_is_red_at_its_third_failure() {
+        let at = |t: i64| vec![named("app", waiting_app(t, None).tasks, &[])];
+        let (t, broken) = first_broken(&replay(0..=30, at)).expect("red");
+        assert_eq!(broken.service, "app");
+        assert_eq!(t, 7);
+    }
+
+    #[test]
+    fn a_silent_worker_excuses_only_until_its_start_grace() {
+        // A worker without a healthcheck that never listens, beside an app that is broken.
+        let at = |t: i64| {
+            let worker = named("worker", vec![running("w0", 0, None, Some(false))], &[]);
+            vec![named("app", waiting_app(t, None).tasks, &[]), worker]
+        };
+        let (t, broken) = first_broken(&replay(0..=200, at)).expect("red");
+        assert_eq!(broken.service, "app");
+        let grace = CrashLoopPolicy::default().start_grace_ms / 1000;
+        assert!(t > grace && t <= grace + 10, "red at {t} s");
+    }
+
+    #[test]
+    fn a_task_that_was_up_and_then_fails_is_broken_at_once() {
+        // Healthy from 5 s, exits at 25 s.
+        let at = |t: i64| {
+            let task = if t < 25 {
+                let h = if t >= 5 {
+                    Health::Healthy
+                } else {
+                    Health::Starting
+                };
+                running("a0", 0, Some(h), None)
+            } else {
+                failed("a0", 0, 25_000)
+            };
+            let mut tasks = vec![task];
+            if t >= 27 {
+                tasks.push(running("a1", 27_000, Some(Health::Starting), None));
+            }
+            vec![named("app", tasks, &[])]
+        };
+        let (t, broken) = first_broken(&replay(0..=40, at)).expect("red");
+        assert_eq!(t, 25);
+        assert!(broken.reason.contains("ran 25 s"), "{}", broken.reason);
+        assert_eq!(broken.exit_code, Some(1));
+    }
+
+    #[test]
+    fn one_shots_converge_when_done_and_fail_at_once() {
+        let mut migrate = named("migrate", vec![running("m0", 0, None, None)], &[]);
+        migrate.no_restart = true;
+        assert!(
+            !migrate.converged(),
+            "a migration still running is not done"
+        );
+        let mut done = failed("m0", 0, 2000);
+        done.state = Complete;
+        done.exit_code = Some(0);
+        done.error = None;
+        migrate.tasks = vec![done];
+        assert!(migrate.converged());
+        assert!(crash_loop(&migrate, 3000, CrashLoopPolicy::default()).is_none());
+        migrate.tasks = vec![failed("m0", 0, 2000)];
+        let broken = crash_loop(&migrate, 3000, CrashLoopPolicy::default()).expect("broken");
+        assert!(
+            broken.reason.contains("exited with code 1"),
+            "{}",
+            broken.reason
+        );
+        let mut zero = svc(UpdateState::None, 0, vec![]);
+        zero.no_restart = true;
+        assert!(zero.converged(), "replicas: 0");
+    }
+
+    #[test]
+    fn uptime_shortfall_names_the_youngest_long_running_service() {
+        let services = vec![
+            named("app", vec![running("a", 10_000, None, None)], &[]),
+            named("db", vec![running("d", 0, None, None)], &[]),
+        ];
+        assert_eq!(
+            uptime_shortfall(&services, 30_000, 30_000),
+            Some(("app".into(), 10_000))
+        );
+        assert_eq!(uptime_shortfall(&services, 40_000, 30_000), None);
+    }
+
+    #[test]
+    fn a_rollback_after_our_deploy_fails_at_once_and_an_old_one_does_not() {
+        let mut head_task = failed("new", 10_000, 12_000);
+        head_task.current = false;
+        let mut s = named(
+            "app",
+            vec![running("old", 0, Some(Health::Healthy), None), head_task],
+            &[],
+        );
+        s.update = UpdateState::RollbackStarted;
+        s.update_started_ms = Some(12_500);
+        s.update_message =
+            Some("update rolled back due to failure or early termination of task new".into());
+        let mut history = History::default();
+        history.deployed(10_000);
+        let broken = history
+            .rolled_back(std::slice::from_ref(&s), 3_000)
+            .expect("rollback");
+        assert!(
+            broken.reason.contains("swarm rolled it back"),
+            "{}",
+            broken.reason
+        );
+        assert!(
+            broken.reason.contains("exited with code 1"),
+            "{}",
+            broken.reason
+        );
+        assert_eq!(broken.exit_code, Some(1));
+        // A rollback from before this deploy (a stale state) is not this deploy's.
+        history.deployed(60_000);
+        assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
     }
 }

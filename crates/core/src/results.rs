@@ -114,6 +114,10 @@ pub struct RunResults {
     /// Milliseconds per phase: create, pull, deploy, converge, teardown, … .
     pub timings_ms: BTreeMap<String, u64>,
     pub deploy_count: u32,
+    /// What cc-ci changed on the stack for the rig's sake (e.g. `endpoint_mode_dnsrr` on an
+    /// engine without IPVS); empty when the stack was deployed exactly as the recipe says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rig_adaptations: Vec<crate::rig::Adaptation>,
     pub flags: RunFlags,
     /// RFC 3339 UTC.
     pub started_at: String,

@@ -12,6 +12,11 @@ use std::collections::BTreeMap;
 use thiserror::Error;
 
 pub const DEFAULT_DEPLOY_TIMEOUT_SECS: u64 = 300;
+/// How long the final app must have stayed up since its last (re)start before GREEN.
+pub const DEFAULT_MIN_UPTIME_SECS: u64 = 30;
+/// How long a service without a healthcheck counts as still starting (unless seen
+/// listening sooner) while another service of its stack keeps restarting.
+pub const DEFAULT_START_GRACE_SECS: u64 = 120;
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -46,6 +51,21 @@ pub struct Suite {
     pub oidc_env: OidcEnv,
     /// Enrolled for warm canonicals and the nightly sweep.
     pub warm: bool,
+    /// `min_uptime`: the final app must have stayed up this long since its last (re)start.
+    pub min_uptime_secs: u64,
+    /// `start_grace`: see [`DEFAULT_START_GRACE_SECS`].
+    pub start_grace_secs: u64,
+    /// `[upgrade] dropped_volumes`: volumes the head drops on purpose (a cache); their loss
+    /// across the upgrade is reported as expected.
+    pub dropped_volumes: Vec<String>,
+}
+
+/// `[upgrade]`: what the upgrade rung may expect of the head.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeSettings {
+    #[serde(default)]
+    pub dropped_volumes: Vec<String>,
 }
 
 /// `[oidc_env]`: the names of the app's env variables for its OIDC settings.
@@ -84,6 +104,9 @@ impl Default for Suite {
             oidc_at_install: false,
             oidc_env: OidcEnv::default(),
             warm: false,
+            min_uptime_secs: DEFAULT_MIN_UPTIME_SECS,
+            start_grace_secs: DEFAULT_START_GRACE_SECS,
+            dropped_volumes: Vec::new(),
         }
     }
 }
@@ -149,6 +172,10 @@ struct RawSuite {
     oidc_env: OidcEnv,
     #[serde(default)]
     warm: bool,
+    min_uptime: Option<toml::Value>,
+    start_grace: Option<toml::Value>,
+    #[serde(default)]
+    upgrade: UpgradeSettings,
 }
 
 #[derive(Deserialize)]
@@ -201,19 +228,36 @@ impl Suite {
                 .position(|l| l.trim_start().starts_with(needle))
                 .map(|i| i + 1)
         };
-        let deploy_timeout_secs = match &raw.deploy_timeout {
-            None => DEFAULT_DEPLOY_TIMEOUT_SECS,
-            Some(toml::Value::Integer(n)) if *n > 0 => *n as u64,
-            Some(toml::Value::String(s)) => parse_duration_secs(s).filter(|n| *n > 0).ok_or_else(|| {
-                err(find_line("deploy_timeout"), format!("deploy_timeout = {s:?} is not a duration; write seconds (300) or \"5m\""))
-            })?,
-            Some(other) => {
-                return Err(err(
-                    find_line("deploy_timeout"),
-                    format!("deploy_timeout = {other} is not a duration; write seconds (300) or \"5m\""),
-                ))
+        let duration = |key: &str, value: &Option<toml::Value>, default: u64, zero_ok: bool| {
+            let bad = |shown: String| {
+                err(
+                    find_line(key),
+                    format!("{key} = {shown} is not a duration; write seconds (300) or \"5m\""),
+                )
+            };
+            match value {
+                None => Ok(default),
+                Some(toml::Value::Integer(n)) if *n > 0 || (zero_ok && *n == 0) => Ok(*n as u64),
+                Some(toml::Value::String(s)) => parse_duration_secs(s)
+                    .filter(|n| *n > 0 || zero_ok)
+                    .ok_or_else(|| bad(format!("{s:?}"))),
+                Some(other) => Err(bad(other.to_string())),
             }
         };
+        let deploy_timeout_secs = duration(
+            "deploy_timeout",
+            &raw.deploy_timeout,
+            DEFAULT_DEPLOY_TIMEOUT_SECS,
+            false,
+        )?;
+        let min_uptime_secs =
+            duration("min_uptime", &raw.min_uptime, DEFAULT_MIN_UPTIME_SECS, true)?;
+        let start_grace_secs = duration(
+            "start_grace",
+            &raw.start_grace,
+            DEFAULT_START_GRACE_SECS,
+            false,
+        )?;
         let mut expected_na = BTreeMap::new();
         for (name, reason) in raw.expected_na {
             let rung = Rung::parse(&name).filter(|r| r.on_ladder() && *r != Rung::Install).ok_or_else(|| {
@@ -288,6 +332,9 @@ impl Suite {
             oidc_at_install: raw.oidc_at_install,
             oidc_env: raw.oidc_env,
             warm: raw.warm,
+            min_uptime_secs,
+            start_grace_secs,
+            dropped_volumes: raw.upgrade.dropped_volumes,
         })
     }
 }

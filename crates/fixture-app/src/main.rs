@@ -14,12 +14,18 @@
 //!   (a careless admin page).
 //! - `CRASH_ONCE` (unset): a file path; if it does not exist, create it and exit 1 — so the
 //!   first start after a change fails and the next one (same volume) succeeds.
+//! - `NEEDS` (unset): `host:port[,host:port…]`; at start, one TCP connect to each (2 s
+//!   timeout); if any fails, print `cannot reach <host:port>: <error>` and exit 1 — an app that
+//!   waits for its database by exiting and letting swarm restart it.
+//! - `LISTEN_AFTER` (0): print `initialising (listening in N s)` and wait that many seconds
+//!   before opening the port — a database that only listens once initialised (`HEALTHY_AFTER`
+//!   still counts from the start of the process).
 //!
 //! `fixture-app healthcheck` exits 0 when the local `/health` answers 200: the image needs no
 //! shell for its compose healthcheck.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -80,6 +86,9 @@ fn serve() {
             exit_on_signal as *const () as libc::sighandler_t,
         );
     }
+    if let Some(needs) = env("NEEDS") {
+        check_needs(&needs);
+    }
     let version = env("APP_VERSION").unwrap_or_else(|| "dev".into());
     if env("CRASH_AT_START").is_some() {
         eprintln!("fixture-app {version}: fatal: CRASH_AT_START is set, refusing to start");
@@ -113,6 +122,10 @@ fn serve() {
         never_healthy: env("NEVER_HEALTHY").is_some(),
         data_dir: PathBuf::from(env("DATA_DIR").unwrap_or_else(|| "/data".into())),
     };
+    if let Some(secs) = env("LISTEN_AFTER").and_then(|s| s.parse::<u64>().ok()) {
+        println!("initialising (listening in {secs} s)");
+        std::thread::sleep(Duration::from_secs(secs));
+    }
     let listener = match TcpListener::bind(("0.0.0.0", port())) {
         Ok(l) => l,
         Err(e) => {
@@ -127,6 +140,25 @@ fn serve() {
         std::thread::spawn(move || {
             let _ = handle(&app, stream);
         });
+    }
+}
+
+/// `NEEDS`: one TCP connect (2 s timeout) to each `host:port`; exit 1 if any fails.
+fn check_needs(needs: &str) {
+    for target in needs.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let reached = target.to_socket_addrs().and_then(|mut addrs| {
+            let addr = addrs.next().ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "name resolved to no addresses",
+                )
+            })?;
+            TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        });
+        if let Err(e) = reached {
+            eprintln!("cannot reach {target}: {e}");
+            std::process::exit(1);
+        }
     }
 }
 

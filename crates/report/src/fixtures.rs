@@ -56,6 +56,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         failure: None,
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
+        rig_adaptations: Vec::new(),
         flags: RunFlags {
             clean_teardown: true,
             no_secret_leak: true,

@@ -9,6 +9,7 @@ use crate::stack;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::envfile::EnvFile;
 use ccci_core::naming::{self, SecretSpec};
+use ccci_core::rig::{self, Adaptation};
 use ccci_core::secret::Secret;
 use ccci_core::suite::Suite;
 use rand::distr::{Alphanumeric, SampleString};
@@ -18,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 /// The name of the service abra stamps version labels on, and the usual HTTP service.
 pub const MAIN_SERVICE: &str = "app";
+
+/// The rig's shared overlay network the proxy reaches apps on (traefik's in production).
+pub const PROXY_NETWORK: &str = "proxy";
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -32,8 +36,11 @@ pub struct App {
     /// The HTTP service and its container port (from traefik labels, else `app:80`).
     pub http_service: String,
     pub http_port: u16,
-    /// When the rig has no proxy: the host port the HTTP port is published on.
-    pub published_port: Option<u16>,
+    /// When the rig has no proxy: the loopback port cc-ci's forwarder (a container on the
+    /// `proxy` network, as the proxy would be) publishes the HTTP service on.
+    pub forward_port: Option<u16>,
+    /// What cc-ci changes on the stack for the rig's sake (announced, recorded).
+    pub adaptations: Vec<Adaptation>,
     pub route: HttpTarget,
     /// Suite overlay compose files (absolute).
     pub suite_overlays: Vec<PathBuf>,
@@ -118,22 +125,23 @@ impl App {
             })
             .collect();
         let (http_service, http_port) = http_endpoint(&model);
-        let published_port = match rig.ingress {
+        let adaptations = rig::adaptations(rig.service_vips.unwrap_or(true), &model);
+        let forward_port = match rig.ingress {
             Some(_) => None,
             None => Some(crate::probe::free_port().map_err(|e| {
                 InputError::Other(format!(
-                    "cannot find a free host port to publish the app on: {e}"
+                    "cannot find a free loopback port for the app's forwarder: {e}"
                 ))
             })?),
         };
         let route = HttpTarget {
             domain: domain.clone(),
-            route: match (rig.ingress, published_port) {
+            route: match (rig.ingress, forward_port) {
                 (Some(addr), _) => Route::Ingress {
                     addr,
                     https: rig.ingress_https,
                 },
-                (None, Some(port)) => Route::Published {
+                (None, Some(port)) => Route::Forwarded {
                     addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
                 },
                 (None, None) => unreachable!("a port is published when there is no ingress"),
@@ -148,7 +156,8 @@ impl App {
             secrets,
             http_service,
             http_port,
-            published_port,
+            forward_port,
+            adaptations,
             route,
             suite_overlays,
             realm: None,
@@ -161,6 +170,11 @@ impl App {
 
     pub fn service_name(&self, short: &str) -> String {
         format!("{}_{}", self.stack, short)
+    }
+
+    /// The stack model of a checkout as this app deploys it (env, overlays interpolated).
+    pub fn model(&self, recipe: &Recipe) -> Result<StackModel, InputError> {
+        stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)
     }
 
     /// Everything interpolation sees: the app env, `abra.sh` exports and `STACK_NAME`.
@@ -180,6 +194,12 @@ impl App {
     ) -> Result<StackModel, InputError> {
         let model = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)?;
         let files = recipe.compose_files(&self.env)?;
+        if self.forward_port.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
+            return Err(InputError::Other(format!(
+                "the rig has no proxy and cc-ci's forwarder image {} is missing: build it with images/build.sh",
+                stack::FORWARDER_IMAGE
+            )));
+        }
         for (service, svc) in &model.services {
             if engine.image_present(&svc.image).await {
                 continue;
@@ -231,16 +251,28 @@ impl App {
             compose_files: &files,
             env: &env,
         })
-        .await
+        .await?;
+        if let Some(port) = self.forward_port {
+            stack::ensure_forwarder(&stack::Forwarder {
+                stack: &self.stack,
+                network: PROXY_NETWORK,
+                loopback_port: port,
+                upstream: format!(
+                    "tasks.{}:{}",
+                    self.service_name(&self.http_service),
+                    self.http_port
+                ),
+            })
+            .await?;
+        }
+        Ok(())
     }
 
-    /// The overlay cc-ci adds to every deploy: the labels abra stamps (version, chaos) and,
-    /// on a rig without a proxy, the HTTP port published on the host.
+    /// The overlay cc-ci adds to every deploy: the labels abra stamps (version, chaos) on
+    /// the `app` service and, as a recorded rig adaptation, `endpoint_mode: dnsrr` where
+    /// service VIPs do not route. Nothing else: no ports, networks or update settings.
     fn overlay_yaml(&self, source: &DeploySource<'_>) -> String {
         let s = &self.stack;
-        let mut y = String::from("version: \"3.8\"\nservices:\n");
-        let label_service = MAIN_SERVICE;
-        let mut services: BTreeMap<&str, String> = BTreeMap::new();
         let mut labels = format!(
             "      labels:\n        - \"coop-cloud.{s}.version={}\"\n        - \"coop-cloud.{s}.recipe={}\"\n        - \"coop-cloud.{s}.chaos={}\"\n",
             source.version,
@@ -253,16 +285,17 @@ impl App {
                 "        - \"coop-cloud.{s}.chaos-version={commit}\""
             );
         }
-        services.insert(label_service, format!("    deploy:\n{labels}"));
-        if let Some(port) = self.published_port {
-            let entry = services.entry(self.http_service.as_str()).or_default();
-            entry.push_str(&format!(
-                "    ports:\n      - target: {}\n        published: {port}\n        protocol: tcp\n        mode: host\n",
-                self.http_port
-            ));
+        let mut services: BTreeMap<&str, String> = BTreeMap::new();
+        services.insert(MAIN_SERVICE, labels);
+        for name in rig::dnsrr_services(&self.adaptations) {
+            services
+                .entry(name)
+                .or_default()
+                .push_str("      endpoint_mode: dnsrr\n");
         }
-        for (name, body) in services {
-            let _ = write!(y, "  {name}:\n{body}");
+        let mut y = String::from("version: \"3.8\"\nservices:\n");
+        for (name, deploy) in services {
+            let _ = write!(y, "  {name}:\n    deploy:\n{deploy}");
         }
         y
     }

@@ -12,7 +12,7 @@ use bollard::query_parameters::{
     ListTasksOptions, ListVolumesOptions,
 };
 use bollard::Docker;
-use ccci_core::readiness::{ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
+use ccci_core::readiness::{Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
 use ccci_core::secret::Secret;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -113,6 +113,19 @@ impl Engine {
         Ok(())
     }
 
+    /// Do service VIPs route on this engine? They need IPVS in the host's kernel; without
+    /// it dockerd logs "Native loadbalancing will not work" and a VIP answers "no route to
+    /// host". Seen from this host's kernel when the engine is local; a remote engine
+    /// (`DOCKER_HOST` over TCP or SSH) is assumed to be a production host, where they do.
+    pub fn service_vips_route(&self) -> bool {
+        let local = std::env::var("DOCKER_HOST")
+            .map(|h| h.is_empty() || h.starts_with("unix://"))
+            .unwrap_or(true);
+        !local
+            || std::path::Path::new("/proc/net/ip_vs").exists()
+            || std::path::Path::new("/sys/module/ip_vs").exists()
+    }
+
     pub async fn image_present(&self, image: &str) -> bool {
         self.docker.inspect_image(image).await.is_ok()
     }
@@ -139,10 +152,55 @@ impl Engine {
                 }))
                 .await
                 .with_context(|| format!("listing tasks of stack {stack}"))?;
-            states.push(service_state(stack, &service, &tasks));
+            let mut state = service_state(stack, &service, &tasks);
+            self.observe_containers(&mut state, &tasks).await;
+            states.push(state);
         }
         states.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(states)
+    }
+
+    /// Adds what only a task's container shows: its health, when it started and whether it
+    /// listens. Only for tasks that are starting or running (the ones readiness asks about);
+    /// a container that cannot be inspected (just removed) leaves the fields unknown.
+    async fn observe_containers(&self, state: &mut ServiceState, tasks: &[Task]) {
+        for (seen, task) in state.tasks.iter_mut().zip(tasks) {
+            if !matches!(seen.state, TaskPhase::Starting | TaskPhase::Running) {
+                continue;
+            }
+            let Some(status) = task
+                .status
+                .as_ref()
+                .and_then(|s| s.container_status.as_ref())
+            else {
+                continue;
+            };
+            let Some(id) = status.container_id.as_deref().filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            let Ok(container) = self.docker.inspect_container(id, None).await else {
+                continue;
+            };
+            let container_state = container.state.unwrap_or_default();
+            seen.health = container_state.health.and_then(|h| h.status).and_then(|s| {
+                match s.to_string().as_str() {
+                    "starting" => Some(Health::Starting),
+                    "healthy" => Some(Health::Healthy),
+                    "unhealthy" => Some(Health::Unhealthy),
+                    _ => None,
+                }
+            });
+            seen.started_ms = container_state
+                .started_at
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| millis(Some(&t)))
+                .filter(|ms| *ms > 0);
+            seen.listening = crate::procnet::listening(status.pid.unwrap_or(0), id);
+        }
     }
 
     /// Published host ports of a service: (target port, published port).
@@ -477,10 +535,9 @@ fn service_state(stack: &str, service: &Service, tasks: &[Task]) -> ServiceState
             .and_then(|s| s.desired_tasks)
             .unwrap_or(1),
     };
-    let update = service
-        .update_status
-        .as_ref()
-        .and_then(|u| u.state)
+    let update_status = service.update_status.clone().unwrap_or_default();
+    let update = update_status
+        .state
         .map(|s| UpdateState::parse(s.as_ref()))
         .unwrap_or(UpdateState::None);
     let template = spec.task_template.clone().unwrap_or_default();
@@ -510,6 +567,9 @@ fn service_state(stack: &str, service: &Service, tasks: &[Task]) -> ServiceState
                     .filter(|c| *c != 0 || status.state.is_some()),
                 at_ms: millis(status.timestamp.as_ref()),
                 current: t.spec.as_ref().is_some_and(|s| runs_template(s, &template)),
+                health: None,
+                started_ms: None,
+                listening: None,
             }
         })
         .collect();
@@ -520,6 +580,13 @@ fn service_state(stack: &str, service: &Service, tasks: &[Task]) -> ServiceState
         update,
         no_restart,
         tasks,
+        update_started_ms: update_status
+            .started_at
+            .as_ref()
+            .map(|t| millis(Some(t)))
+            .filter(|ms| *ms > 0),
+        update_message: update_status.message.filter(|m| !m.is_empty()),
+        depends_on: Vec::new(),
     }
 }
 

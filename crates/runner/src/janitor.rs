@@ -91,6 +91,18 @@ async fn ci_stacks(engine: &Engine, rig: &Rig) -> Result<BTreeMap<String, i64>> 
         let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
         note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
     }
+    // A run's forwarder container (no proxy on the rig) carries the stack label too.
+    for c in docker
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        }))
+        .await
+        .context("listing containers")?
+    {
+        note(c.labels.as_ref(), c.created.unwrap_or(0));
+    }
     Ok(stacks)
 }
 

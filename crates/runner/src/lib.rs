@@ -36,6 +36,7 @@ pub mod lifecycle;
 pub mod livewarm;
 pub mod nightly;
 pub mod probe;
+pub mod procnet;
 pub mod progress;
 pub mod recipe;
 pub mod registry;

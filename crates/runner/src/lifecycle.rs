@@ -51,8 +51,13 @@ pub struct RunCtx {
     pub redactor: Redactor,
     pub deploy_count: u32,
     pub timings: BTreeMap<String, u64>,
-    /// When the app last became ready (engine clock, ms): "stays up" counts failures after.
-    pub ready_at_ms: Option<i64>,
+    /// What earlier observations of the stack showed (services still starting, tasks that
+    /// were up, the last deploy): the readiness waits and the stays-up watcher both feed it
+    /// and judge with it, so patience and "stays up" see every observation. A std mutex,
+    /// never held across an await.
+    pub history: std::sync::Arc<std::sync::Mutex<readiness::History>>,
+    /// `depends_on` of the deployed checkout's services (compose; swarm ignores it).
+    pub depends_on: BTreeMap<String, Vec<String>>,
     pub head_version: Option<String>,
     /// The first failure of the run, with its details (service, task error, log tail).
     pub first_failure: Option<Failure>,
@@ -95,6 +100,14 @@ impl RunCtx {
             "deploying {} {} as {}",
             self.app.recipe, version, self.app.stack
         ));
+        if let Ok(model) = self.app.model(recipe) {
+            self.depends_on = model
+                .services
+                .iter()
+                .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
+                .collect();
+        }
+        self.history_mut().deployed(now_ms());
         let result = self.app.deploy(&source).await;
         self.deploy_count += 1;
         self.add_timing("deploy", t);
@@ -112,18 +125,26 @@ impl RunCtx {
         let t = Instant::now();
         let result = wait_ready(self).await;
         self.add_timing("converge", t);
-        if result.is_ok() {
-            self.ready_at_ms = Some(now_ms());
-        }
         result
     }
 
-    /// "Stays up": any task failure since the app was last ready fails the rung.
-    pub async fn check_stays_up(&self) -> Result<(), Failure> {
-        let Some(since) = self.ready_at_ms else {
-            return Ok(());
-        };
-        let services = self
+    pub fn history_mut(&self) -> std::sync::MutexGuard<'_, readiness::History> {
+        self.history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The readiness policy with the suite's start grace.
+    pub fn policy(&self) -> CrashLoopPolicy {
+        CrashLoopPolicy {
+            start_grace_ms: self.suite.start_grace_secs as i64 * 1000,
+            ..CrashLoopPolicy::default()
+        }
+    }
+
+    /// The stack as the engine shows it, with each service's compose `depends_on`.
+    pub async fn observe(&self) -> Result<Vec<readiness::ServiceState>, Failure> {
+        let mut services = self
             .engine
             .observe_stack(&self.app.stack)
             .await
@@ -131,13 +152,68 @@ impl RunCtx {
                 message: format!("observing the stack: {e:#}"),
                 ..Default::default()
             })?;
-        if let Some(broken) = readiness::failures_since(&services, since)
-            .into_iter()
-            .next()
-        {
-            return Err(self.failure_of(broken).await);
+        for svc in &mut services {
+            svc.depends_on = self.depends_on.get(&svc.name).cloned().unwrap_or_default();
         }
-        Ok(())
+        Ok(services)
+    }
+
+    /// "Stays up": one more observation; a task that had been up and then failed fails the
+    /// rung (the watcher polls between these).
+    pub async fn check_stays_up(&self) -> Result<(), Failure> {
+        let services = self.observe().await?;
+        let fell = {
+            let mut history = self.history_mut();
+            history.observe(&services, now_ms(), self.policy());
+            history.fell_after_up(&services)
+        };
+        match fell {
+            Some(broken) => Err(self.failure_of(broken).await),
+            None => Ok(()),
+        }
+    }
+
+    /// Before GREEN: every long-running service's newest task must have stayed up for the
+    /// suite's `min_uptime` since its last (re)start, observed, while nothing fails.
+    pub async fn stay_up_for_min_uptime(&mut self) -> Result<(), Failure> {
+        let t = Instant::now();
+        let min_ms = self.suite.min_uptime_secs as i64 * 1000;
+        let bound =
+            Duration::from_secs(self.suite.min_uptime_secs + self.suite.deploy_timeout_secs);
+        let mut announced = false;
+        let result = loop {
+            let services = self.observe().await?;
+            let now = now_ms();
+            let judged = self.history_mut().judge(&services, now, self.policy());
+            let left = readiness::uptime_shortfall(&services, now, min_ms);
+            match (judged, left) {
+                (Judgement::Broken(broken), _) => break Err(self.failure_of(broken).await),
+                (Judgement::Converged, None) => break Ok(()),
+                (_, left) if t.elapsed() >= bound => {
+                    break Err(Failure {
+                        message: format!(
+                            "the app did not stay up for min_uptime ({} s): {}",
+                            self.suite.min_uptime_secs,
+                            left.map(|(s, _)| format!("service {s} keeps restarting"))
+                                .unwrap_or_else(|| "the stack did not converge".into())
+                        ),
+                        ..Default::default()
+                    })
+                }
+                (_, Some((service, left_ms))) if !announced => {
+                    announced = true;
+                    self.progress.line(&format!(
+                        "   staying up: {service} needs {:.0} s more of min_uptime ({} s)",
+                        left_ms as f64 / 1000.0,
+                        self.suite.min_uptime_secs
+                    ));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        };
+        self.add_timing("min_uptime", t);
+        result
     }
 
     pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
@@ -258,7 +334,7 @@ pub async fn run_role(
         .unwrap_or_else(|| format!("{}-{}", started.unix_timestamp(), new_hex6()));
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
-    let rig = &request.rig;
+    let mut rig = request.rig.clone();
     let work_dir = rig.state_dir.join("runs").join(&run_id);
 
     // Plan and preflight: nothing is created on the engine until all of this passed, and a
@@ -267,6 +343,10 @@ pub async fn run_role(
     let t_create = Instant::now();
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
+    if rig.service_vips.is_none() {
+        rig.service_vips = Some(engine.service_vips_route());
+    }
+    let rig = &rig;
     let mut checkouts = source::prepare_head(&request, &work_dir)?;
     // Warm: the canonical is locked for the whole seed or quick run.
     let recipe_name = checkouts.head.recipe.name.clone();
@@ -513,6 +593,17 @@ pub async fn run_role(
         "run {run_id}: {} → {} (stack {})",
         app.recipe, app.domain, app.stack
     ));
+    for a in &app.adaptations {
+        progress.line(&format!(
+            "rig adaptation: {} on {} — {}",
+            a.kind,
+            a.services.join(", "),
+            a.reason
+        ));
+        for n in &a.not_applied {
+            progress.line(&format!("   not applied to {n}"));
+        }
+    }
     if let WarmRole::Seed { old } = &warm_role {
         // A seed starts cold: the old canonical's engine objects go (it stays on disk —
         // record, snapshot, env, secrets — and is re-created if this seed is not green).
@@ -550,7 +641,8 @@ pub async fn run_role(
         redactor,
         deploy_count: 0,
         timings,
-        ready_at_ms: None,
+        history: Default::default(),
+        depends_on: BTreeMap::new(),
         head_version: None,
         first_failure: None,
         extra: request.extra,
@@ -757,6 +849,7 @@ pub async fn run_role(
         failure,
         timings_ms: ctx.timings.clone(),
         deploy_count: ctx.deploy_count,
+        rig_adaptations: ctx.app.adaptations.clone(),
         flags: RunFlags {
             clean_teardown: leftovers.is_empty(),
             no_secret_leak: !app_printed_secret,
@@ -864,19 +957,13 @@ impl Drop for RemoveOnDrop {
 async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
     let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
     let start = Instant::now();
-    let policy = CrashLoopPolicy::default();
+    let policy = ctx.policy();
     let mut last_seen;
     let mut last_health = String::from("not checked (stack not converged)");
     loop {
-        let services = ctx
-            .engine
-            .observe_stack(&ctx.app.stack)
-            .await
-            .map_err(|e| Failure {
-                message: format!("observing the stack: {e:#}"),
-                ..Default::default()
-            })?;
-        match readiness::judge(&services, now_ms(), policy) {
+        let services = ctx.observe().await?;
+        let judged = ctx.history_mut().judge(&services, now_ms(), policy);
+        match judged {
             Judgement::Broken(broken) => return Err(ctx.failure_of(broken).await),
             Judgement::Waiting(lines) => last_seen = lines.join("; "),
             Judgement::Converged => {

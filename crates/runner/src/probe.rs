@@ -9,9 +9,10 @@ pub enum Route {
     /// Through the rig's ingress proxy (e.g. traefik) at this address, by domain name, in the
     /// spirit of curl's `--resolve`: the URL keeps the domain (Host header, SNI).
     Ingress { addr: SocketAddr, https: bool },
-    /// No proxy on this rig: the port the proxy would route to is published on the host;
-    /// requests carry the domain as Host header.
-    Published { addr: SocketAddr },
+    /// No proxy on this rig: cc-ci's forwarder, a container on the `proxy` network, passes
+    /// connections to the service and port the proxy would route to (its tasks, by DNS) and
+    /// is published on this loopback address; requests carry the domain as Host header.
+    Forwarded { addr: SocketAddr },
 }
 
 #[derive(Clone, Debug)]
@@ -37,7 +38,7 @@ impl HttpTarget {
                     self.domain
                 )
             }
-            Route::Published { addr } => format!("http://{addr}"),
+            Route::Forwarded { addr } => format!("http://{addr}"),
         }
     }
 
@@ -76,7 +77,7 @@ impl HttpTarget {
         };
         let client = self.client(timeout).map_err(|e| e.to_string())?;
         let mut req = client.request(method.clone(), &url);
-        if matches!(self.route, Route::Published { .. }) {
+        if matches!(self.route, Route::Forwarded { .. }) {
             req = req.header(reqwest::header::HOST, &self.domain);
         }
         if let Some(body) = body {
@@ -113,8 +114,8 @@ pub async fn tcp_probe(addr: &str, connects: u32, timeout: Duration) -> Result<(
     Ok(())
 }
 
-/// A free TCP port on this host, for publishing an app when the rig has no proxy.
+/// A free loopback TCP port, for an app's forwarder when the rig has no proxy.
 pub fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("0.0.0.0", 0))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }

@@ -41,6 +41,9 @@ pub struct Rig {
     pub ingress: Option<std::net::SocketAddr>,
     /// Speak HTTPS to the ingress.
     pub ingress_https: bool,
+    /// Do service VIPs route on this rig's engine? `None`: detect (an engine without IPVS
+    /// cannot route them; cc-ci then adapts stacks to `endpoint_mode: dnsrr`).
+    pub service_vips: Option<bool>,
     /// Wall-clock limit of one run; past it the run is torn down and RED.
     pub deadline: std::time::Duration,
     /// The shared Keycloak that SSO dependencies (SPEC §4) get their per-run realm from.
@@ -68,6 +71,7 @@ impl Rig {
             state_dir,
             ingress: None,
             ingress_https: false,
+            service_vips: None,
             deadline: std::time::Duration::from_secs(60 * 60),
             keycloak: None,
         }

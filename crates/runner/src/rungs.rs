@@ -139,6 +139,14 @@ fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
 /// leaves the finished rungs in `results`).
 pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungResult>) {
     let mut blocked: Option<Rung> = None;
+    let (watcher, mut fell) = StaysUpWatch::start(ctx);
+    let _watcher = watcher;
+    // The minimum uptime is waited out at the end of the last ladder rung that runs.
+    let last = Rung::LADDER
+        .iter()
+        .copied()
+        .filter(|r| selected.runs(*r))
+        .last();
     for rung in selected.reported() {
         if let Some(failed) = blocked {
             results.push(skip(
@@ -159,13 +167,16 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
         }
         ctx.progress.line(&format!("── {rung}"));
         let t = Instant::now();
-        let outcome = match rung {
-            Rung::Install => install(ctx, selected).await,
-            Rung::Upgrade => upgrade(ctx).await,
-            Rung::BackupRestore => backup::backup_restore(ctx).await,
-            Rung::Functional => functional::run(ctx).await,
-            Rung::Integration => functional::integration(ctx).await,
-            Rung::RecipeLocal => Ok(Vec::new()),
+        let outcome = tokio::select! {
+            outcome = perform(ctx, selected, rung, last) => outcome,
+            Ok(fell) = fell.wait_for(Option::is_some) => Err(Interrupted::Fell(fell.clone())),
+        };
+        let outcome = match outcome {
+            Ok(tests) => Ok(tests),
+            Err(Interrupted::Failed(f)) => Err(f),
+            Err(Interrupted::Fell(broken)) => {
+                Err(ctx.failure_of(broken.expect("waited for Some")).await)
+            }
         };
         // Integration tests that were all skipped (or absent) verified nothing: a skip,
         // which leaves the dependency unverified and the run RED.
@@ -191,11 +202,6 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
                 }
             }
         }
-        // "Stays up": a task that died during the rung fails it, whatever the rung saw.
-        let outcome = match outcome {
-            Ok(tests) => ctx.check_stays_up().await.map(|()| tests),
-            Err(f) => Err(f),
-        };
         match outcome {
             Ok(tests) => {
                 let failed_test = tests.iter().find(|t| t.status == RungStatus::Fail).cloned();
@@ -248,6 +254,81 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
                 blocked = Some(rung);
             }
         }
+    }
+}
+
+/// Why a rung ended early: it failed, or the watcher saw a task that had been up fail.
+enum Interrupted {
+    Failed(Failure),
+    Fell(Option<ccci_core::readiness::Broken>),
+}
+
+/// Performs one rung; "stays up" is checked once more at its end and, on the last ladder
+/// rung, the minimum uptime is waited out (overlapping what the rung itself took).
+async fn perform(
+    ctx: &mut RunCtx,
+    selected: &Selected,
+    rung: Rung,
+    last: Option<Rung>,
+) -> Result<Vec<TestCase>, Interrupted> {
+    let tests = match rung {
+        Rung::Install => install(ctx, selected).await,
+        Rung::Upgrade => upgrade(ctx).await,
+        Rung::BackupRestore => backup::backup_restore(ctx).await,
+        Rung::Functional => functional::run(ctx).await,
+        Rung::Integration => functional::integration(ctx).await,
+        Rung::RecipeLocal => Ok(Vec::new()),
+    }
+    .map_err(Interrupted::Failed)?;
+    ctx.check_stays_up().await.map_err(Interrupted::Failed)?;
+    let passed = tests.iter().all(|t| t.status != RungStatus::Fail);
+    if Some(rung) == last && passed {
+        ctx.stay_up_for_min_uptime()
+            .await
+            .map_err(Interrupted::Failed)?;
+    }
+    Ok(tests)
+}
+
+/// "Stays up" between observations: polls the stack every 2 s while the rungs run, feeds
+/// the run's [`ccci_core::readiness::History`] and reports the first task that had been up
+/// (healthy, or past its start) and then failed. Stopped when dropped.
+struct StaysUpWatch(tokio::task::JoinHandle<()>);
+
+impl StaysUpWatch {
+    fn start(
+        ctx: &RunCtx,
+    ) -> (
+        StaysUpWatch,
+        tokio::sync::watch::Receiver<Option<ccci_core::readiness::Broken>>,
+    ) {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let (engine, stack) = (ctx.engine.clone(), ctx.app.stack.clone());
+        let (history, policy) = (ctx.history.clone(), ctx.policy());
+        let handle = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let Ok(services) = engine.observe_stack(&stack).await else {
+                    continue;
+                };
+                let fell = {
+                    let mut h = history.lock().unwrap_or_else(|p| p.into_inner());
+                    h.observe(&services, crate::lifecycle::now_ms(), policy);
+                    h.fell_after_up(&services)
+                };
+                if fell.is_some() {
+                    let _ = tx.send(fell);
+                    return;
+                }
+            }
+        });
+        (StaysUpWatch(handle), rx)
+    }
+}
+
+impl Drop for StaysUpWatch {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

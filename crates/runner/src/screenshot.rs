@@ -41,7 +41,7 @@ pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), String> {
     let browser = browser().ok_or("no chromium on this host")?;
     let domain = &ctx.app.domain;
     let (target, scheme) = match &ctx.app.route.route {
-        Route::Published { addr } => (addr.to_string(), "http"),
+        Route::Forwarded { addr } => (addr.to_string(), "http"),
         Route::Ingress { addr, https } => (addr.to_string(), if *https { "https" } else { "http" }),
     };
     let profile = tempfile_dir()?;

@@ -65,6 +65,71 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The image of cc-ci's forwarder (`images/build.sh` builds it).
+pub const FORWARDER_IMAGE: &str = "ccci-forwarder:latest";
+
+/// A run's forwarder: how the CI host reaches the app the way the proxy does when the rig
+/// has no proxy. A container on the rig's proxy network, labelled with the stack (teardown
+/// and the janitor remove it with the stack's other objects), published on loopback only.
+pub struct Forwarder<'a> {
+    pub stack: &'a str,
+    pub network: &'a str,
+    pub loopback_port: u16,
+    /// `tasks.<stack>_<service>:<port>`: the service's tasks, as traefik reaches them.
+    pub upstream: String,
+}
+
+/// Starts the stack's forwarder unless it runs already (every deploy calls this).
+pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
+    let name = format!("ccci-fwd-{}", f.stack);
+    let mut check = Command::new("docker");
+    check.args([
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Running}}",
+        &name,
+    ]);
+    let state = run(check).await?;
+    match String::from_utf8_lossy(&state.stdout).trim() {
+        "true" => return Ok(()),
+        "false" => {
+            let mut rm = Command::new("docker");
+            rm.args(["rm", "-f", &name]);
+            run(rm).await?;
+        }
+        _ => {}
+    }
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "run",
+        "--detach",
+        "--name",
+        &name,
+        "--network",
+        f.network,
+        "--publish",
+        &format!("127.0.0.1:{}:8080", f.loopback_port),
+        "--label",
+        &format!("{}={}", crate::engine::STACK_LABEL, f.stack),
+        "--label",
+        "ccci.forwarder=true",
+        "--env",
+        &format!("UPSTREAM={}", f.upstream),
+        "--memory",
+        "64m",
+        FORWARDER_IMAGE,
+    ]);
+    let out = run(cmd).await.context("starting the forwarder")?;
+    if !out.status.success() {
+        bail!(
+            "starting the forwarder {name} ({FORWARDER_IMAGE}, build it with images/build.sh): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 /// The last `tail` lines of a service's log (stdout and stderr, interleaved).
 pub async fn service_logs(service: &str, tail: Option<usize>) -> Result<String> {
     let mut cmd = Command::new("docker");
