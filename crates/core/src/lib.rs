@@ -10,6 +10,7 @@
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
+//! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
 //! - [`suite`]: `suite.toml` test-suite metadata.
@@ -18,6 +19,7 @@
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
 pub mod compose;
+pub mod deploy_error;
 pub mod envfile;
 pub mod junit_input;
 pub mod ladder;

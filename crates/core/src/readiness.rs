@@ -898,7 +898,7 @@ mod tests {
     fn waiting_app(t: i64, ready_s: Option<i64>) -> ServiceState {
         let mut tasks = Vec::new();
         let mut start = 0;
-        while start + 1 <= t && ready_s.is_none_or(|r| start + 1 < r) {
+        while start < t && ready_s.is_none_or(|r| start + 1 < r) {
             tasks.push(failed(
                 &format!("app{start}"),
                 start * 1000,

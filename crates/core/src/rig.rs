@@ -53,6 +53,27 @@ pub fn adaptations(vips_route: bool, model: &StackModel) -> Vec<Adaptation> {
     }]
 }
 
+/// Adds one deploy's adaptations to those recorded for the run (services unioned by kind).
+pub fn record(recorded: &mut Vec<Adaptation>, adapted: &[Adaptation]) {
+    for a in adapted {
+        match recorded.iter_mut().find(|r| r.kind == a.kind) {
+            Some(r) => {
+                for (have, add) in [
+                    (&mut r.services, &a.services),
+                    (&mut r.not_applied, &a.not_applied),
+                ] {
+                    for item in add {
+                        if !have.contains(item) {
+                            have.push(item.clone());
+                        }
+                    }
+                }
+            }
+            None => recorded.push(a.clone()),
+        }
+    }
+}
+
 /// The services that get `endpoint_mode: dnsrr`.
 pub fn dnsrr_services(adaptations: &[Adaptation]) -> Vec<&str> {
     adaptations
@@ -87,6 +108,21 @@ mod tests {
         assert_eq!(got[0].kind, ENDPOINT_MODE_DNSRR);
         assert_eq!(dnsrr_services(&got), vec!["app", "db"]);
         assert!(got[0].not_applied.is_empty());
+    }
+
+    #[test]
+    fn a_run_records_the_services_of_every_deploy() {
+        let base = adaptations(
+            false,
+            &model("services:\n  app:\n    image: a:1\n  old:\n    image: o:1\n"),
+        );
+        let head = adaptations(false, &model(TWO_SERVICES));
+        let mut recorded = base.clone();
+        record(&mut recorded, &head);
+        assert_eq!(dnsrr_services(&recorded), vec!["app", "old", "db"]);
+        let mut none = Vec::new();
+        record(&mut none, &adaptations(true, &model(TWO_SERVICES)));
+        assert!(none.is_empty());
     }
 
     #[test]

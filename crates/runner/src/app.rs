@@ -39,7 +39,10 @@ pub struct App {
     /// When the rig has no proxy: the loopback port cc-ci's forwarder (a container on the
     /// `proxy` network, as the proxy would be) publishes the HTTP service on.
     pub forward_port: Option<u16>,
-    /// What cc-ci changes on the stack for the rig's sake (announced, recorded).
+    /// Do service VIPs route on this rig? Where not, deploys adapt (see `ccci_core::rig`).
+    pub vips_route: bool,
+    /// What cc-ci changes on the stack for the rig's sake (announced, recorded): planned
+    /// from the head, extended by every deploy with the services of what it deploys.
     pub adaptations: Vec<Adaptation>,
     pub route: HttpTarget,
     /// Suite overlay compose files (absolute).
@@ -125,7 +128,8 @@ impl App {
             })
             .collect();
         let (http_service, http_port) = http_endpoint(&model);
-        let adaptations = rig::adaptations(rig.service_vips.unwrap_or(true), &model);
+        let vips_route = rig.service_vips.unwrap_or(true);
+        let adaptations = rig::adaptations(vips_route, &model);
         let forward_port = match rig.ingress {
             Some(_) => None,
             None => Some(crate::probe::free_port().map_err(|e| {
@@ -157,6 +161,7 @@ impl App {
             http_service,
             http_port,
             forward_port,
+            vips_route,
             adaptations,
             route,
             suite_overlays,
@@ -237,7 +242,15 @@ impl App {
         std::fs::create_dir_all(&self.work_dir)?;
         std::fs::write(self.env_path(), self.env.render())?;
         let overlay = self.work_dir.join("ccci-overlay.yml");
-        std::fs::write(&overlay, self.overlay_yaml(source))?;
+        let deployed = self
+            .model(source.recipe)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let adapted = rig::adaptations(self.vips_route, &deployed);
+        rig::record(&mut self.adaptations, &adapted);
+        std::fs::write(
+            &overlay,
+            overlay_yaml(&self.stack, &self.recipe, source, &adapted),
+        )?;
         let mut files = source
             .recipe
             .compose_files(&self.env)
@@ -267,38 +280,45 @@ impl App {
         }
         Ok(())
     }
+}
 
-    /// The overlay cc-ci adds to every deploy: the labels abra stamps (version, chaos) on
-    /// the `app` service and, as a recorded rig adaptation, `endpoint_mode: dnsrr` where
-    /// service VIPs do not route. Nothing else: no ports, networks or update settings.
-    fn overlay_yaml(&self, source: &DeploySource<'_>) -> String {
-        let s = &self.stack;
-        let mut labels = format!(
-            "      labels:\n        - \"coop-cloud.{s}.version={}\"\n        - \"coop-cloud.{s}.recipe={}\"\n        - \"coop-cloud.{s}.chaos={}\"\n",
-            source.version,
-            self.recipe,
-            source.chaos_commit.is_some()
+/// The overlay cc-ci adds to every deploy: the labels abra stamps (version, chaos) on
+/// the `app` service and, as a recorded rig adaptation, `endpoint_mode: dnsrr` where
+/// service VIPs do not route. Nothing else: no ports, networks or update settings.
+/// `adapted` are this deploy's adaptations (of the checkout deployed: a base release
+/// may lack services the head adds, and the reverse).
+fn overlay_yaml(
+    stack: &str,
+    recipe: &str,
+    source: &DeploySource<'_>,
+    adapted: &[Adaptation],
+) -> String {
+    let s = stack;
+    let mut labels = format!(
+        "      labels:\n        - \"coop-cloud.{s}.version={}\"\n        - \"coop-cloud.{s}.recipe={}\"\n        - \"coop-cloud.{s}.chaos={}\"\n",
+        source.version,
+        recipe,
+        source.chaos_commit.is_some()
+    );
+    if let Some(commit) = &source.chaos_commit {
+        let _ = writeln!(
+            labels,
+            "        - \"coop-cloud.{s}.chaos-version={commit}\""
         );
-        if let Some(commit) = &source.chaos_commit {
-            let _ = writeln!(
-                labels,
-                "        - \"coop-cloud.{s}.chaos-version={commit}\""
-            );
-        }
-        let mut services: BTreeMap<&str, String> = BTreeMap::new();
-        services.insert(MAIN_SERVICE, labels);
-        for name in rig::dnsrr_services(&self.adaptations) {
-            services
-                .entry(name)
-                .or_default()
-                .push_str("      endpoint_mode: dnsrr\n");
-        }
-        let mut y = String::from("version: \"3.8\"\nservices:\n");
-        for (name, deploy) in services {
-            let _ = write!(y, "  {name}:\n    deploy:\n{deploy}");
-        }
-        y
     }
+    let mut services: BTreeMap<&str, String> = BTreeMap::new();
+    services.insert(MAIN_SERVICE, labels);
+    for name in rig::dnsrr_services(adapted) {
+        services
+            .entry(name)
+            .or_default()
+            .push_str("      endpoint_mode: dnsrr\n");
+    }
+    let mut y = String::from("version: \"3.8\"\nservices:\n");
+    for (name, deploy) in services {
+        let _ = write!(y, "  {name}:\n    deploy:\n{deploy}");
+    }
+    y
 }
 
 fn stack_model(

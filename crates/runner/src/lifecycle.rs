@@ -13,6 +13,7 @@ use crate::source::{self, Checkouts};
 
 use crate::{registry, stack};
 use anyhow::{Context, Result};
+use ccci_core::deploy_error;
 use ccci_core::ladder::{self, Rung, RungStatus};
 use ccci_core::readiness::{self, CrashLoopPolicy, Judgement};
 use ccci_core::results::{Failure, RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
@@ -109,13 +110,19 @@ impl RunCtx {
         }
         self.history_mut().deployed(now_ms());
         let result = self.app.deploy(&source).await;
+        let explained = result
+            .as_ref()
+            .err()
+            .and_then(|e| explain_deploy_error(e, recipe, &self.app));
         self.deploy_count += 1;
         self.add_timing("deploy", t);
         if matches!(which, Which::Head) {
             self.head_version = Some(version);
         }
         result.map_err(|e| Failure {
-            message: self.redactor.redact(&format!("{e:#}")),
+            message: self
+                .redactor
+                .redact(&explained.unwrap_or_else(|| format!("{e:#}"))),
             ..Default::default()
         })
     }
@@ -239,6 +246,34 @@ impl RunCtx {
 pub enum Which {
     Base,
     Head,
+}
+
+/// A failed `docker stack deploy` the recipe author can fix, explained in the recipe's terms
+/// (file, compose key, fix) and followed by docker's own line; `None` keeps docker's text.
+fn explain_deploy_error(err: &anyhow::Error, recipe: &Recipe, app: &App) -> Option<String> {
+    let text = format!("{err:#}");
+    let stderr = text.strip_prefix(&format!("docker stack deploy {} failed: ", app.stack))?;
+    let compose_files = recipe
+        .compose_files(&app.env)
+        .ok()?
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            let name = f
+                .strip_prefix(&recipe.dir)
+                .unwrap_or(f)
+                .display()
+                .to_string();
+            Some((name, text))
+        })
+        .collect();
+    let facts = deploy_error::RecipeFacts {
+        stack: app.stack.clone(),
+        compose_files,
+        abra_sh: std::fs::read_to_string(recipe.dir.join("abra.sh")).ok(),
+        env_sample: std::fs::read_to_string(recipe.dir.join(".env.sample")).ok(),
+    };
+    deploy_error::explain(stderr, &facts).map(|e| e.message())
 }
 
 pub fn now_ms() -> i64 {

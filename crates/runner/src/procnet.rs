@@ -30,12 +30,27 @@ pub fn listening(pid: i64, container_id: &str) -> Option<bool> {
     seen_any.then_some(false)
 }
 
-/// Does a `/proc/net/tcp` table have a socket in state `0A` (LISTEN)?
+/// Does a `/proc/net/tcp` table have a socket in state `0A` (LISTEN) that other
+/// containers can reach? Loopback listeners do not count: Docker's embedded DNS listens on
+/// 127.0.0.11 in every container, and a server bound to localhost serves nobody else.
 pub fn has_listener(table: &str) -> bool {
-    table
-        .lines()
-        .skip(1)
-        .any(|line| line.split_whitespace().nth(3) == Some("0A"))
+    table.lines().skip(1).any(|line| {
+        let mut fields = line.split_whitespace();
+        let local = fields.nth(1).unwrap_or("");
+        let state = fields.nth(1);
+        state == Some("0A") && !is_loopback(local.split(':').next().unwrap_or(""))
+    })
+}
+
+/// A `/proc/net/tcp{,6}` address (hex, little-endian per 32-bit word) on loopback.
+fn is_loopback(hex: &str) -> bool {
+    const V4_MAPPED: &str = "0000000000000000FFFF0000";
+    match hex.len() {
+        8 => hex.ends_with("7F"),
+        32 if hex.starts_with(V4_MAPPED) => hex.ends_with("7F"),
+        32 => hex == "00000000000000000000000001000000",
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -50,6 +65,13 @@ mod tests {
         let connected_only = "  sl  local_address rem_address   st\n   0: 0100007F:A1B2 0A00000A:1538 02 00000000:00000000\n";
         assert!(!has_listener(connected_only));
         assert!(!has_listener("  sl  local_address rem_address   st\n"));
+        // Docker's embedded DNS (127.0.0.11) and a localhost-only server serve no one else.
+        let dns_only = "  sl  local_address rem_address   st\n   0: 0B00007F:A1B3 00000000:0000 0A 00000000:00000000\n   1: 0100007F:1538 00000000:0000 0A 00000000:00000000\n";
+        assert!(!has_listener(dns_only));
+        let v6_any = "  sl  local_address                         remote_address                        st\n   0: 00000000000000000000000000000000:1538 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
+        assert!(has_listener(v6_any));
+        let v6_loop = "  sl  local_address                         remote_address                        st\n   0: 00000000000000000000000001000000:1538 00000000000000000000000000000000:0000 0A 00000000:00000000\n   1: 0000000000000000FFFF00000B00007F:1538 00000000000000000000000000000000:0000 0A 00000000:00000000\n";
+        assert!(!has_listener(v6_loop));
     }
 
     #[test]

@@ -139,14 +139,9 @@ fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
 /// leaves the finished rungs in `results`).
 pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungResult>) {
     let mut blocked: Option<Rung> = None;
-    let (watcher, mut fell) = StaysUpWatch::start(ctx);
-    let _watcher = watcher;
+    let (_watcher, mut fell) = StaysUpWatch::start(ctx);
     // The minimum uptime is waited out at the end of the last ladder rung that runs.
-    let last = Rung::LADDER
-        .iter()
-        .copied()
-        .filter(|r| selected.runs(*r))
-        .last();
+    let last = Rung::LADDER.iter().copied().rfind(|r| selected.runs(*r));
     for rung in selected.reported() {
         if let Some(failed) = blocked {
             results.push(skip(

@@ -7,9 +7,11 @@
 mod artefacts;
 mod common;
 mod dependencies;
+mod deploy_errors;
 mod hygiene;
 mod install;
 mod ladder;
 mod nightly;
 mod service;
+mod verdicts;
 mod warm;
