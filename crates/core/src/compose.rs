@@ -44,6 +44,9 @@ pub struct ServiceModel {
     /// Publishes a port through the ingress routing mesh (`ports:` without `mode: host`),
     /// which `endpoint_mode: dnsrr` does not allow.
     pub ingress_ports: bool,
+    /// What the service asks of the host (bind mounts, host namespaces, devices,
+    /// capabilities, …): see [`crate::host_access`].
+    pub host_access: Vec<crate::host_access::Grant>,
 }
 
 impl StackModel {
@@ -103,9 +106,9 @@ fn model_of(doc: &Value) -> Result<StackModel, String> {
     }
     for (key, svc) in services {
         let name = key.as_str().ok_or("a service name is not a string")?;
-        stack
-            .services
-            .insert(name.to_string(), service_of(name, svc)?);
+        let mut service = service_of(name, svc)?;
+        service.host_access = crate::host_access::grants_of(doc, name, svc);
+        stack.services.insert(name.to_string(), service);
     }
     for (key, value) in section(doc, "secrets") {
         let name = value
@@ -257,6 +260,7 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         has_healthcheck,
         volume_mounts,
         secrets,
+        host_access: Vec::new(),
     })
 }
 

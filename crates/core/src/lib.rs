@@ -10,6 +10,8 @@
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
+//! - [`host_access`]: what a compose file asks of the host (bind mounts, the Docker socket,
+//!   host namespaces, devices, capabilities); grants a head adds to its base release.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
@@ -21,6 +23,7 @@
 pub mod compose;
 pub mod deploy_error;
 pub mod envfile;
+pub mod host_access;
 pub mod junit_input;
 pub mod ladder;
 pub mod livewarm;
@@ -31,3 +34,4 @@ pub mod rig;
 pub mod secret;
 pub mod suite;
 pub mod version;
+pub mod volumes;

@@ -69,6 +69,37 @@ pub struct Failure {
     pub log_tail: Vec<String>,
 }
 
+/// Where the suite that judged the run came from (SPEC §6, integrity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuiteSource {
+    /// The CI's suite tree (`<suites>/<recipe>/`).
+    Ci,
+    /// A release's own `.ccci/suite.toml`: the base release (or the head itself when the head
+    /// is a release).
+    BaseRelease,
+    /// The head's own `.ccci/`: the recipe has no release to judge by.
+    Head,
+    /// No suite anywhere: the defaults judged.
+    None,
+}
+
+/// Which suite judged the run, and what of the head's own `.ccci/` was not obeyed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteRecord {
+    pub source: SuiteSource,
+    /// For `base-release`: the release whose `.ccci/` judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// What the head changed in `.ccci/` that was not obeyed, e.g.
+    /// `.ccci/suite.toml: expected_na.backup_restore`, `.ccci/hooks/pre-upgrade`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+    /// The head's own test files that ran as extra checks (new or changed in `.ccci/tests/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_tests: Vec<String>,
+}
+
 /// Boolean facts about the run that a reader should be able to trust.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunFlags {
@@ -118,6 +149,9 @@ pub struct RunResults {
     /// engine without IPVS); empty when the stack was deployed exactly as the recipe says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rig_adaptations: Vec<crate::rig::Adaptation>,
+    /// Which suite judged the run and what of the head's `.ccci/` was ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<SuiteRecord>,
     pub flags: RunFlags,
     /// RFC 3339 UTC.
     pub started_at: String,

@@ -5,6 +5,10 @@
 //! (DEPLOY_TIMEOUT), `ready_probes` (READY_PROBE), `upgrade_base_version`
 //! (UPGRADE_BASE_VERSION), `expected_na` (EXPECTED_NA), `backup.verify` (BACKUP_VERIFY), …
 //! A malformed file is an error naming the file, line and field.
+//!
+//! `[host_access] allow = ["bind:/var/run/docker.sock"]` lets a recipe's compose files add
+//! host access its base release did not have (keys: [`crate::host_access`]). It is obeyed
+//! only from the CI's suite tree, never from the recipe's own `.ccci/`.
 
 use crate::ladder::Rung;
 use serde::Deserialize;
@@ -58,6 +62,17 @@ pub struct Suite {
     /// `[upgrade] dropped_volumes`: volumes the head drops on purpose (a cache); their loss
     /// across the upgrade is reported as expected.
     pub dropped_volumes: Vec<String>,
+    /// `[host_access] allow`: host-access keys the operator allows for this recipe (obeyed
+    /// only from the CI's suite tree).
+    pub host_access_allow: Vec<String>,
+}
+
+/// `[host_access]`: host access the operator allows (see [`crate::host_access`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostAccessSettings {
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// `[upgrade]`: what the upgrade rung may expect of the head.
@@ -107,6 +122,7 @@ impl Default for Suite {
             min_uptime_secs: DEFAULT_MIN_UPTIME_SECS,
             start_grace_secs: DEFAULT_START_GRACE_SECS,
             dropped_volumes: Vec::new(),
+            host_access_allow: Vec::new(),
         }
     }
 }
@@ -176,6 +192,8 @@ struct RawSuite {
     start_grace: Option<toml::Value>,
     #[serde(default)]
     upgrade: UpgradeSettings,
+    #[serde(default)]
+    host_access: HostAccessSettings,
 }
 
 #[derive(Deserialize)]
@@ -311,6 +329,17 @@ impl Suite {
                 format!("health_path = {health_path:?} must start with /"),
             ));
         }
+        for key in &raw.host_access.allow {
+            crate::host_access::validate_key(key).map_err(|message| {
+                let line = text
+                    .lines()
+                    .position(|l| {
+                        l.contains(&format!("\"{key}\"")) || l.contains(&format!("'{key}'"))
+                    })
+                    .map(|i| i + 1);
+                err(line, format!("host_access.allow: {message}"))
+            })?;
+        }
         if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
             return Err(err(
                 find_line("oidc_at_install"),
@@ -335,7 +364,71 @@ impl Suite {
             min_uptime_secs,
             start_grace_secs,
             dropped_volumes: raw.upgrade.dropped_volumes,
+            host_access_allow: raw.host_access.allow,
         })
+    }
+
+    /// The keys of `suite.toml` on which `other` differs from this suite (`expected_na`
+    /// rung by rung), e.g. `["deploy_timeout", "expected_na.backup_restore"]`.
+    pub fn differences(&self, other: &Suite) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut field = |name: &str, differs: bool| {
+            if differs {
+                out.push(name.to_string());
+            }
+        };
+        field("health_path", self.health_path != other.health_path);
+        field(
+            "deploy_timeout",
+            self.deploy_timeout_secs != other.deploy_timeout_secs,
+        );
+        field("ready_probes", self.ready_probes != other.ready_probes);
+        field(
+            "upgrade_base_version",
+            self.upgrade_base_version != other.upgrade_base_version,
+        );
+        field(
+            "compose_overlays",
+            self.compose_overlays != other.compose_overlays,
+        );
+        field("app_env", self.app_env != other.app_env);
+        field("backup", self.backup != other.backup);
+        field("hooks", self.hooks != other.hooks);
+        field("http_checks", self.http_checks != other.http_checks);
+        field("dependencies", self.dependencies != other.dependencies);
+        field(
+            "oidc_at_install",
+            self.oidc_at_install != other.oidc_at_install,
+        );
+        field("oidc_env", self.oidc_env != other.oidc_env);
+        field("warm", self.warm != other.warm);
+        field("min_uptime", self.min_uptime_secs != other.min_uptime_secs);
+        field(
+            "start_grace",
+            self.start_grace_secs != other.start_grace_secs,
+        );
+        field(
+            "upgrade.dropped_volumes",
+            self.dropped_volumes != other.dropped_volumes,
+        );
+        field(
+            "host_access.allow",
+            self.host_access_allow != other.host_access_allow,
+        );
+        let rungs: std::collections::BTreeSet<&Rung> = self
+            .expected_na
+            .keys()
+            .chain(other.expected_na.keys())
+            .collect();
+        for rung in rungs {
+            if self.expected_na.get(rung) != other.expected_na.get(rung) {
+                out.push(format!("expected_na.{rung}"));
+            }
+        }
+        if out.is_empty() && self != other {
+            out.push("other keys".into());
+        }
+        out
     }
 }
 
@@ -442,6 +535,16 @@ body_contains = "fixture"
                 "unknown field `issuer_url`",
             ),
             ("health_path = \n", Some(1), ""),
+            (
+                "[host_access]\nallow = [\n  \"pid:host\",\n  \"docker.sock\",\n]\n",
+                Some(4),
+                "host_access.allow: `docker.sock` is not a host-access key",
+            ),
+            (
+                "[host_access]\ndeny = []\n",
+                Some(2),
+                "unknown field `deny`",
+            ),
         ];
         for (text, line, needle) in cases {
             let e = Suite::parse("suites/x/suite.toml", text).unwrap_err();
@@ -449,6 +552,33 @@ body_contains = "fixture"
             assert_eq!(e.line, *line, "{text:?}: {e}");
             assert!(e.message.contains(needle), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn host_access_allow_and_differences() {
+        let ci = Suite::parse(
+            "suites/web/suite.toml",
+            "deploy_timeout = \"2m\"\n[host_access]\nallow = [\"bind:/var/run/docker.sock\", \"cap_add:NET_ADMIN\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ci.host_access_allow,
+            ["bind:/var/run/docker.sock", "cap_add:NET_ADMIN"]
+        );
+        assert!(ci.differences(&ci.clone()).is_empty());
+        let head = Suite::parse(
+            ".ccci/suite.toml",
+            "deploy_timeout = \"30m\"\n[expected_na]\nbackup_restore = \"not needed\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ci.differences(&head),
+            [
+                "deploy_timeout",
+                "host_access.allow",
+                "expected_na.backup_restore"
+            ]
+        );
     }
 
     #[test]

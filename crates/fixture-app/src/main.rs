@@ -12,6 +12,8 @@
 //! - `PRINT_SECRETS` (unset): print every file under `/run/secrets` to stdout at start.
 //! - `LANDING_SHOWS_SECRETS` (unset): the landing page shows the files under `/run/secrets`
 //!   (a careless admin page).
+//! - `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` (unset): shown at `/oidc` (the
+//!   secret only by its length), as an SSO-enabled app would be configured.
 //! - `CRASH_ONCE` (unset): a file path; if it does not exist, create it and exit 1 — so the
 //!   first start after a change fails and the next one (same volume) succeeds.
 //! - `NEEDS` (unset): `host:port[,host:port…]`; at start, one TCP connect to each (2 s
@@ -242,6 +244,18 @@ fn route(
             }
         }
         ("GET", "/version") => ("200 OK", TEXT, format!("{}\n", app.version).into_bytes()),
+        // What an SSO-enabled app was configured with (the secret only by its length).
+        ("GET", "/oidc") => (
+            "200 OK",
+            TEXT,
+            format!(
+                "issuer={}\nclient_id={}\nclient_secret_length={}\n",
+                env("OIDC_ISSUER").unwrap_or_default(),
+                env("OIDC_CLIENT_ID").unwrap_or_default(),
+                env("OIDC_CLIENT_SECRET").map(|s| s.len()).unwrap_or(0)
+            )
+            .into_bytes(),
+        ),
         ("GET", "/") => (
             "200 OK",
             "text/html; charset=utf-8",

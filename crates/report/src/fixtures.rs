@@ -57,6 +57,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
         rig_adaptations: Vec::new(),
+        suite: None,
         flags: RunFlags {
             clean_teardown: true,
             no_secret_leak: true,

@@ -12,7 +12,7 @@
 //! backup up to 3 times → change the marker → restore → restart, wait ready → assert the
 //! marker is back.
 
-use crate::hooks::{run_executable, test_env};
+use crate::hooks::{inside, run_sandboxed};
 use crate::lifecycle::RunCtx;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::ladder::RungStatus;
@@ -387,18 +387,19 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
             break;
         };
         let dir = ctx.suite_dir.clone().unwrap_or_else(|| PathBuf::from("."));
-        let mut env = test_env(ctx);
-        env.push(("CCCI_BACKUP_DIR".into(), backup_dir.display().to_string()));
-        env.push(("CCCI_BACKUP_ATTEMPT".into(), attempt.to_string()));
-        let ran = run_executable(
-            &dir.join(&verify),
-            &[],
-            &env,
-            &dir,
-            Duration::from_secs(ctx.suite.deploy_timeout_secs),
-        )
-        .await
-        .map_err(|e| fail(format!("BACKUP_VERIFY: {e}")))?;
+        // The probe reads the backup read-only, inside the sandbox.
+        let env = vec![
+            (
+                "CCCI_BACKUP_DIR".into(),
+                format!("{}/backup", crate::sandbox::RUN_DIR),
+            ),
+            ("CCCI_BACKUP_ATTEMPT".into(), attempt.to_string()),
+        ];
+        let files = vec![(backup_dir.clone(), "backup".to_string())];
+        let program = vec![inside(&dir, &dir.join(&verify))];
+        let ran = run_sandboxed(ctx, &dir, program, env, files)
+            .await
+            .map_err(|e| fail(format!("BACKUP_VERIFY: {e}")))?;
         last_verify_output = ctx.redactor.redact(&ran.output);
         if ran.success {
             ctx.progress

@@ -203,6 +203,12 @@ impl Engine {
         }
     }
 
+    /// Where a volume's data lives on this host, if the volume exists.
+    pub async fn volume_mountpoint(&self, volume: &str) -> Option<std::path::PathBuf> {
+        let v = self.docker.inspect_volume(volume).await.ok()?;
+        Some(std::path::PathBuf::from(v.mountpoint))
+    }
+
     /// Published host ports of a service: (target port, published port).
     pub async fn published_ports(&self, service: &str) -> Result<Vec<(u16, u16)>> {
         let svc = self

@@ -2,7 +2,7 @@
 //! HTTP checks, and its test executables in `tests/` (any language; `test_*.py` files run by
 //! pytest); with `--extra`, also the heavy opt-in tests in `tests/extra/`.
 
-use crate::hooks::{run_executable, test_env};
+use crate::hooks::{inside, out_dir, run_sandboxed};
 use crate::lifecycle::RunCtx;
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
@@ -70,17 +70,29 @@ pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     }
 
     if let Some(dir) = ctx.suite_dir.clone() {
-        let junit_dir = ctx.app.work_dir.join("junit");
-        let _ = std::fs::create_dir_all(&junit_dir);
         let mut files = test_files(&dir.join("tests"));
         if ctx.extra {
             files.extend(test_files(&dir.join("tests/extra")));
         }
         for test in files {
-            cases.extend(run_test_file(ctx, &dir, &test, &junit_dir).await);
+            cases.extend(run_test_file(ctx, &dir, &test).await);
         }
     }
+    // The head's own new or changed tests (`.ccci/`): extra checks (see `integrity`).
+    let mut added = ctx.judged_by.added_in("tests");
+    if ctx.extra {
+        added.extend(ctx.judged_by.added_in("tests/extra"));
+    }
+    cases.extend(run_added(ctx, added).await);
     Ok(cases)
+}
+
+async fn run_added(ctx: &RunCtx, added: Vec<(PathBuf, PathBuf)>) -> Vec<TestCase> {
+    let mut cases = Vec::new();
+    for (dir, test) in added {
+        cases.extend(run_test_file(ctx, &dir, &test).await);
+    }
+    cases
 }
 
 /// The integration rung: the suite's `tests/integration/` executables (same runner as the
@@ -88,45 +100,40 @@ pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
 pub async fn integration(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     let mut cases = Vec::new();
     if let Some(dir) = ctx.suite_dir.clone() {
-        let junit_dir = ctx.app.work_dir.join("junit");
-        let _ = std::fs::create_dir_all(&junit_dir);
         for test in test_files(&dir.join("tests/integration")) {
-            cases.extend(run_test_file(ctx, &dir, &test, &junit_dir).await);
+            cases.extend(run_test_file(ctx, &dir, &test).await);
         }
     }
+    let added = ctx.judged_by.added_in("tests/integration");
+    cases.extend(run_added(ctx, added).await);
     Ok(cases)
 }
 
-/// Runs one test file. Its result is its exit code, unless it wrote JUnit XML to
-/// `$CCCI_JUNIT_FILE` (pytest files always do): then each test case is reported.
-async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path, junit_dir: &Path) -> Vec<TestCase> {
+/// Runs one test file in the sandbox. Its result is its exit code, unless it wrote JUnit
+/// XML to `$CCCI_JUNIT_FILE` (pytest files always do): then each test case is reported.
+async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
     let t = Instant::now();
     let name = test
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     ctx.progress.line(&format!("   test {name}"));
-    let junit = junit_dir.join(format!("{name}.xml"));
+    let junit = out_dir(ctx).join("junit").join(format!("{name}.xml"));
+    let _ = std::fs::create_dir_all(out_dir(ctx).join("junit"));
     let _ = std::fs::remove_file(&junit);
-    let mut env = test_env(ctx);
-    env.push(("CCCI_JUNIT_FILE".into(), junit.display().to_string()));
-    let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
-    let path = test.display().to_string();
-    let junit_arg = format!("--junitxml={}", junit.display());
-    let ran = if test.extension().is_some_and(|e| e == "py") {
-        let args = [
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            &junit_arg,
-            &path,
-        ];
-        run_executable(Path::new("python3"), &args, &env, dir, timeout).await
+    let junit_inside = format!("{}/junit/{name}.xml", crate::sandbox::OUT_DIR);
+    let env = vec![("CCCI_JUNIT_FILE".to_string(), junit_inside.clone())];
+    let path = inside(dir, test);
+    let argv: Vec<String> = if test.extension().is_some_and(|e| e == "py") {
+        ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            .map(String::from)
+            .into_iter()
+            .chain([format!("--junitxml={junit_inside}"), path])
+            .collect()
     } else {
-        run_executable(test, &[], &env, dir, timeout).await
+        vec![path]
     };
+    let ran = run_sandboxed(ctx, dir, argv, env, Vec::new()).await;
     let outcome = match &ran {
         Ok(r) if r.success => Ok(()),
         Ok(r) => {
@@ -159,7 +166,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path, junit_dir: &Path) 
 }
 
 /// Test executables of a suite: executable files, and `test_*.py` / `*_test.py` files.
-fn test_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn test_files(dir: &Path) -> Vec<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();

@@ -1,4 +1,5 @@
-//! Suite hooks and test executables run on the host, with the app's coordinates in env.
+//! Suite hooks and test executables, run in the sandbox (`crate::sandbox`), never on the
+//! CI host, with the app's coordinates in env.
 //!
 //! Hooks are executables named in `suite.toml` `[hooks]`, relative to the suite directory.
 //! `install_steps` runs before the first deploy and may print lines to change it:
@@ -6,31 +7,110 @@
 //! the suite directory, added to the deploy).
 
 use crate::lifecycle::RunCtx;
+use crate::sandbox::{self, LoopbackRelay, Program, OUT_DIR, RUN_DIR, SUITE_DIR};
 use ccci_core::results::Failure;
-use std::path::Path;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::process::Command;
 
-/// The env every hook and test gets.
+/// The env every hook and test gets, as seen inside the sandbox.
 pub fn test_env(ctx: &RunCtx) -> Vec<(String, String)> {
+    vec![
+        ("CCCI_DOMAIN".into(), ctx.app.domain.clone()),
+        ("CCCI_BASE_URL".into(), sandbox_base_url(ctx)),
+        ("CCCI_APP_NAME".into(), ctx.app.domain.clone()),
+        ("CCCI_STACK".into(), ctx.app.stack.clone()),
+        ("CCCI_RECIPE".into(), ctx.app.recipe.clone()),
+        ("CCCI_ENV_FILE".into(), format!("{RUN_DIR}/app.env")),
+        (
+            "CCCI_DEPENDENCY_FILE".into(),
+            format!("{RUN_DIR}/dependencies.json"),
+        ),
+        ("CCCI_OUT_DIR".into(), OUT_DIR.into()),
+    ]
+}
+
+/// How tests reach the app from the sandbox: by its domain, as users do (the forwarder
+/// answers for it on `proxy` when the rig has no proxy; else the ingress, through DNS).
+fn sandbox_base_url(ctx: &RunCtx) -> String {
+    match ctx.app.forward_port {
+        Some(_) => format!("http://{}", ctx.app.domain),
+        None => ctx.app.route.base_url(),
+    }
+}
+
+/// The run's sandbox output directory on the host (`/out` inside).
+pub fn out_dir(ctx: &RunCtx) -> PathBuf {
+    ctx.app.work_dir.join("sandbox-out")
+}
+
+/// Runs `argv` (paths inside the sandbox) in the sandbox, with `suite_dir` read-only at
+/// `/suite`, the test env plus `extra_env` and the host files `extra_files` (mounted
+/// read-only under `/run/ccci/<name>`).
+pub async fn run_sandboxed(
+    ctx: &RunCtx,
+    suite_dir: &Path,
+    argv: Vec<String>,
+    extra_env: Vec<(String, String)>,
+    extra_files: Vec<(PathBuf, String)>,
+) -> Result<Ran, String> {
     let deps = ctx.app.work_dir.join("dependencies.json");
     if !deps.exists() {
         let _ = std::fs::create_dir_all(&ctx.app.work_dir);
         let _ = std::fs::write(&deps, "{}\n");
     }
-    vec![
-        ("CCCI_DOMAIN".into(), ctx.app.domain.clone()),
-        ("CCCI_BASE_URL".into(), ctx.app.route.base_url()),
-        ("CCCI_APP_NAME".into(), ctx.app.domain.clone()),
-        ("CCCI_STACK".into(), ctx.app.stack.clone()),
-        ("CCCI_RECIPE".into(), ctx.app.recipe.clone()),
-        (
-            "CCCI_ENV_FILE".into(),
-            ctx.app.env_path().display().to_string(),
-        ),
-        ("CCCI_DEPENDENCY_FILE".into(), deps.display().to_string()),
-    ]
+    // The app's `.env` as it stands (a hook before the first deploy sees it too).
+    let _ = std::fs::write(ctx.app.env_path(), ctx.app.env.render());
+    let mut files = vec![
+        (ctx.app.env_path(), "app.env".to_string()),
+        (deps, "dependencies.json".to_string()),
+    ];
+    files.extend(extra_files);
+    for (host, _) in &files {
+        // Readable by the sandbox's user (the dependency file is the owner's alone).
+        let _ = std::os::unix::fs::chown(host, Some(sandbox::UID), Some(sandbox::UID));
+    }
+    let relays = loopback_relays(ctx);
+    let mut env = test_env(ctx);
+    env.extend(extra_env);
+    let out = out_dir(ctx);
+    let hosts = match ctx.app.forward_port {
+        Some(_) => crate::stack::forwarder_address(&ctx.app.stack)
+            .await
+            .map(|ip| vec![(ctx.app.domain.clone(), ip)])
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    sandbox::run(&Program {
+        stack: &ctx.app.stack,
+        suite_dir,
+        out_dir: &out,
+        files,
+        argv,
+        env,
+        hosts,
+        relays: relays.iter().map(|r| (r.port, r.socket.clone())).collect(),
+        network: crate::app::PROXY_NETWORK,
+        timeout: Duration::from_secs(ctx.suite.deploy_timeout_secs),
+    })
+    .await
+}
+
+/// Services of the rig on the CI host's loopback that tests are handed (a test Keycloak),
+/// relayed into the sandbox for the length of one program.
+fn loopback_relays(ctx: &RunCtx) -> Vec<LoopbackRelay> {
+    let urls = ctx.app.realm.iter().map(|r| r.config.url.clone());
+    urls.filter_map(|url| sandbox::loopback_port(&url))
+        .enumerate()
+        .filter_map(|(i, port)| {
+            LoopbackRelay::start(port, ctx.app.work_dir.join(format!("relay-{i}.sock"))).ok()
+        })
+        .collect()
+}
+
+/// A suite file's path inside the sandbox, where `suite_dir` is mounted at `/suite`.
+pub fn inside(suite_dir: &Path, host_path: &Path) -> String {
+    let rel = host_path.strip_prefix(suite_dir).unwrap_or(host_path);
+    format!("{SUITE_DIR}/{}", rel.display())
 }
 
 /// The last `n` lines of a text.
@@ -42,46 +122,10 @@ pub fn last_lines(text: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Output and exit status of one executable, bounded by `timeout`.
+/// Output and exit status of one sandboxed program.
 pub struct Ran {
     pub success: bool,
     pub output: String,
-}
-
-pub async fn run_executable(
-    program: &Path,
-    args: &[&str],
-    env: &[(String, String)],
-    cwd: &Path,
-    timeout: Duration,
-) -> Result<Ran, String> {
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(Ok(out)) => {
-            let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-            output.push_str(&String::from_utf8_lossy(&out.stderr));
-            Ok(Ran {
-                success: out.status.success(),
-                output,
-            })
-        }
-        Ok(Err(e)) => Err(format!("{}: {e}", program.display())),
-        Err(_) => Err(format!(
-            "{} did not finish within {} s",
-            program.display(),
-            timeout.as_secs()
-        )),
-    }
 }
 
 /// Runs the suite's hook `name`, if it has one. A failing hook fails the rung.
@@ -92,11 +136,9 @@ pub async fn run_hook(ctx: &mut RunCtx, name: &str) -> Result<(), Failure> {
     let Some(dir) = ctx.suite_dir.clone() else {
         return Ok(());
     };
-    let program = dir.join(&rel);
+    let program = inside(&dir, &dir.join(&rel));
     ctx.progress.line(&format!("   hook {name}: {rel}"));
-    let env = test_env(ctx);
-    let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
-    let ran = run_executable(&program, &[], &env, &dir, timeout)
+    let ran = run_sandboxed(ctx, &dir, vec![program], Vec::new(), Vec::new())
         .await
         .map_err(|e| Failure {
             message: format!("hook {name}: {e}"),

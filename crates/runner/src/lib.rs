@@ -7,6 +7,8 @@
 //! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
 //! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
 //! - [`hooks`]: suite hooks and executables, and the env they get.
+//! - [`integrity`]: which suite judges a run (the CI's tree, a release, never the change).
+//! - [`host_access`]: the install rung's refusal of host access a head adds.
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
 //! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
@@ -28,6 +30,8 @@ pub mod backup;
 pub mod engine;
 pub mod functional;
 pub mod hooks;
+pub mod host_access;
+pub mod integrity;
 pub mod janitor;
 pub mod keycloak;
 #[cfg(feature = "standin")]
@@ -42,7 +46,9 @@ pub mod recipe;
 pub mod registry;
 pub mod request;
 pub mod rungs;
+pub mod sandbox;
 pub mod screenshot;
 pub mod source;
 pub mod stack;
+pub mod upgrade_data;
 pub mod warm;

@@ -67,6 +67,9 @@ pub struct RunCtx {
     /// A quick run: the warm canonical it reattaches (install = reattach its known-good
     /// version with its kept secrets and volumes).
     pub warm: Option<crate::warm::Attached>,
+    /// Which suite judges the run (`suite`, `suite_dir`) and what of the head's own `.ccci/`
+    /// was ignored or runs as extra checks (SPEC §6, integrity).
+    pub judged_by: crate::integrity::JudgedBy,
 }
 
 impl RunCtx {
@@ -290,8 +293,9 @@ fn new_hex6() -> String {
     format!("{:06x}", rand::rng().random_range(0..0x100_0000u32))
 }
 
-/// Loads the suite: the recipe's own `.ccci/suite.toml` first, then the CI's suite tree,
-/// else defaults.
+/// Loads the suite of a recipe deployed as it is (a live-warm app's release): its own
+/// `.ccci/suite.toml` first, then the CI's suite tree, else defaults. A run under test
+/// chooses its judging suite with [`crate::integrity::resolve`] instead.
 pub fn load_suite(
     recipe: &Recipe,
     suites_dir: Option<&Path>,
@@ -438,7 +442,9 @@ pub async fn run_role(
         }
         Role::Run => WarmRole::Cold,
     };
-    let (mut suite, mut suite_dir) = load_suite(&checkouts.head.recipe, rig.suites_dir.as_deref())?;
+    // Integrity: the CI's tree, else a release's own `.ccci/`, judges; never the change.
+    let (suite, suite_dir, judged_by) =
+        crate::integrity::resolve(&checkouts, rig.suites_dir.as_deref(), &work_dir)?;
     // Promotion (SPEC §5): a full cold run, no ref, of an enrolled recipe (`warm = true`)
     // whose head is its latest release runs on the warm domain and, if green, re-seeds the
     // canonical (the old one is replaced only after green).
@@ -464,24 +470,7 @@ pub async fn run_role(
         _ => suite.upgrade_base_version.clone(),
     };
     source::prepare_base(&mut checkouts, base_override.as_deref(), &work_dir)?;
-    // Integrity: the change under test must not rewrite the tests that judge it. When the
-    // head changes the recipe's own `.ccci/` suite, the last release's (reviewed) one judges.
-    if let Some(base) = &checkouts.base {
-        let (head_local, base_local) = (
-            checkouts.head.recipe.dir.join(".ccci"),
-            base.recipe.dir.join(".ccci"),
-        );
-        if suite_dir.as_deref() == Some(head_local.as_path())
-            && base_local.join("suite.toml").is_file()
-            && !same_tree(&head_local, &base_local)
-        {
-            progress.line(&format!(
-                "note: the change edits the recipe's own tests (.ccci/); judging with those of {}",
-                base.version
-            ));
-            (suite, suite_dir) = load_suite(&base.recipe, rig.suites_dir.as_deref())?;
-        }
-    }
+    judged_by.announce(&progress);
     match &warm_role {
         WarmRole::Quick(rec) => progress.line(&format!(
             "quick lane (fast, never gates a merge): reattaching the warm canonical {} at {} and upgrading it to the head",
@@ -682,6 +671,7 @@ pub async fn run_role(
         first_failure: None,
         extra: request.extra,
         warm: attached,
+        judged_by,
     };
 
     let mut results: Vec<RungResult> = Vec::new();
@@ -885,6 +875,7 @@ pub async fn run_role(
         timings_ms: ctx.timings.clone(),
         deploy_count: ctx.deploy_count,
         rig_adaptations: ctx.app.adaptations.clone(),
+        suite: Some(ctx.judged_by.record.clone()),
         flags: RunFlags {
             clean_teardown: leftovers.is_empty(),
             no_secret_leak: !app_printed_secret,
@@ -956,26 +947,6 @@ async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<crate::warm::Record, 
             Err(e)
         }
     }
-}
-
-/// Do two directories hold the same files with the same contents?
-fn same_tree(a: &Path, b: &Path) -> bool {
-    fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-        let mut out = BTreeMap::new();
-        let mut dirs = vec![root.to_path_buf()];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if let (Ok(rel), Ok(bytes)) = (p.strip_prefix(root), std::fs::read(&p)) {
-                    out.insert(rel.to_path_buf(), bytes);
-                }
-            }
-        }
-        out
-    }
-    files(a) == files(b)
 }
 
 /// Removes a directory when dropped, unless disarmed (set to `None`).

@@ -448,7 +448,7 @@ async fn deploy_ready(
 }
 
 /// The run's readiness, for an app outside a run: converged with no crash loop
-/// ([`readiness::judge`]) and the suite's health path answering 2xx, within its
+/// ([`readiness::History::judge`]) and the suite's health path answering 2xx, within its
 /// `deploy_timeout`.
 async fn wait_ready(
     engine: &Engine,
@@ -459,12 +459,14 @@ async fn wait_ready(
     let timeout = Duration::from_secs(suite.deploy_timeout_secs);
     let start = Instant::now();
     let mut last;
+    let mut history = readiness::History::default();
+    history.deployed(lifecycle::now_ms());
     loop {
         let services = engine
             .observe_stack(&app.stack)
             .await
             .map_err(|e| format!("observing {}: {e:#}", app.stack))?;
-        match readiness::judge(&services, lifecycle::now_ms(), CrashLoopPolicy::default()) {
+        match history.judge(&services, lifecycle::now_ms(), CrashLoopPolicy::default()) {
             Judgement::Broken(b) => {
                 return Err(match b.task_error {
                     Some(e) => format!("{}: {} ({e})", b.service, b.reason),

@@ -355,6 +355,8 @@ pub fn mark_stopped(results: &mut Vec<RungResult>, selected: &Selected, message:
 }
 
 async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>, Failure> {
+    // Before anything exists (realm, secrets, volumes, services): host access the head adds.
+    crate::host_access::check(ctx)?;
     provision_dependencies(ctx).await?;
     if let Some(warm) = ctx.warm.clone() {
         // Quick lane: reattach the canonical — its kept volumes and secrets (re-created from
@@ -458,11 +460,13 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 
 async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     hooks::run_hook(ctx, "pre_upgrade").await?;
+    let markers = crate::upgrade_data::write(ctx).await?;
     ctx.deploy(Which::Head).await?;
     ctx.wait_ready().await.map_err(|mut f| {
         f.message = format!("after upgrading to the head: {}", f.message);
         f
     })?;
+    let survived = crate::upgrade_data::check(ctx, markers).await?;
     // The deployed version must be the head's commit (abra's chaos-version label).
     if let Some(commit) = ctx.checkouts.head.commit.clone() {
         let label = ctx
@@ -491,7 +495,7 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
         }
     }
     hooks::run_hook(ctx, "post_upgrade").await?;
-    Ok(Vec::new())
+    Ok(vec![survived])
 }
 
 /// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).

@@ -251,3 +251,15 @@ pub fn prepare_base(
     });
     Ok(())
 }
+
+/// Checks out `commit` of the head's clone as a worktree at `dir` (a release whose own
+/// `.ccci/` suite judges the run).
+pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputError> {
+    let dir_str = dir.display().to_string();
+    git(
+        Some(repo),
+        &["worktree", "add", "--quiet", "--detach", &dir_str, commit],
+    )
+    .map(|_| ())
+    .map_err(|e| InputError::Other(format!("checking out {commit} for its suite: {e}")))
+}

@@ -79,26 +79,28 @@ pub struct Forwarder<'a> {
     pub upstream: String,
 }
 
-/// Starts the stack's forwarder unless it runs already (every deploy calls this).
+/// Starts the stack's forwarder unless one runs already with the same port and upstream
+/// (every deploy calls this; a live-warm app redeployed later plans a new port).
 pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
     let name = format!("ccci-fwd-{}", f.stack);
+    let spec = format!("{}|{}", f.loopback_port, f.upstream);
     let mut check = Command::new("docker");
     check.args([
         "container",
         "inspect",
         "--format",
-        "{{.State.Running}}",
+        "{{.State.Running}} {{index .Config.Labels \"ccci.forwarder.spec\"}}",
         &name,
     ]);
     let state = run(check).await?;
-    match String::from_utf8_lossy(&state.stdout).trim() {
-        "true" => return Ok(()),
-        "false" => {
-            let mut rm = Command::new("docker");
-            rm.args(["rm", "-f", &name]);
-            run(rm).await?;
-        }
-        _ => {}
+    let seen = String::from_utf8_lossy(&state.stdout).trim().to_string();
+    if seen == format!("true {spec}") {
+        return Ok(());
+    }
+    if state.status.success() {
+        let mut rm = Command::new("docker");
+        rm.args(["rm", "-f", &name]);
+        run(rm).await?;
     }
     let mut cmd = Command::new("docker");
     cmd.args([
@@ -109,13 +111,17 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         "--network",
         f.network,
         "--publish",
-        &format!("127.0.0.1:{}:8080", f.loopback_port),
+        &format!("127.0.0.1:{}:80", f.loopback_port),
         "--label",
         &format!("{}={}", crate::engine::STACK_LABEL, f.stack),
         "--label",
         "ccci.forwarder=true",
+        "--label",
+        &format!("ccci.forwarder.spec={spec}"),
         "--env",
         &format!("UPSTREAM={}", f.upstream),
+        "--env",
+        "LISTEN=0.0.0.0:80",
         "--memory",
         "64m",
         FORWARDER_IMAGE,
@@ -128,6 +134,24 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The forwarder's address on the proxy network: where the app's domain points inside
+/// the test sandbox (`http://<domain>` reaches the app as through the proxy).
+pub async fn forwarder_address(stack: &str) -> Option<String> {
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "container",
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        &format!("ccci-fwd-{stack}"),
+    ]);
+    let out = run(cmd).await.ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
 }
 
 /// The last `tail` lines of a service's log (stdout and stderr, interleaved).

@@ -95,10 +95,12 @@ fn sso_recipe(rig: &Rig, name: &str, integration_test: bool) -> (PathBuf, PathBu
 set -eu
 issuer=$(jq -r .keycloak.issuer "$CCCI_DEPENDENCY_FILE")
 client=$(jq -r .keycloak.client_id "$CCCI_DEPENDENCY_FILE")
-env=$(docker service inspect "${CCCI_STACK}_app" --format '{{json .Spec.TaskTemplate.ContainerSpec.Env}}')
-echo "$env" | jq -e --arg v "OIDC_ISSUER=$issuer" 'index($v) != null' >/dev/null || { echo "OIDC_ISSUER is not $issuer in the deployed env"; exit 1; }
-echo "$env" | jq -e --arg v "OIDC_CLIENT_ID=$client" 'index($v) != null' >/dev/null || { echo "OIDC_CLIENT_ID is not $client"; exit 1; }
-echo "$env" | jq -e 'map(select(startswith("OIDC_CLIENT_SECRET=") and length > 25)) | length == 1' >/dev/null || { echo "no OIDC_CLIENT_SECRET"; exit 1; }
+# Asked of the app itself, through its domain: what its first deploy configured it with.
+oidc=$(curl -fsS --max-time 10 "$CCCI_BASE_URL/oidc")
+echo "$oidc" | grep -qx "issuer=$issuer" || { echo "OIDC_ISSUER is not $issuer in the deployed app: $oidc"; exit 1; }
+echo "$oidc" | grep -qx "client_id=$client" || { echo "OIDC_CLIENT_ID is not $client"; exit 1; }
+len=$(echo "$oidc" | sed -n 's/^client_secret_length=//p')
+[ "${len:-0}" -gt 25 ] || { echo "no OIDC_CLIENT_SECRET"; exit 1; }
 echo "the first deploy carried the OIDC settings of $issuer"
 "#,
     );

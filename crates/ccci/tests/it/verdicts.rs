@@ -94,7 +94,10 @@ fn an_app_that_dies_a_while_after_every_start_is_red_naming_its_uptime() {
         )
     });
     // The default minimum uptime (30 s) applies: the suite does not set it.
-    let suites = rig.suite("dies", "health_path = \"/health\"\ndeploy_timeout = \"2m\"\n");
+    let suites = rig.suite(
+        "dies",
+        "health_path = \"/health\"\ndeploy_timeout = \"2m\"\n",
+    );
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 1, "{}", run.explain());
     let f = failure(&run);
@@ -259,5 +262,59 @@ fn a_one_shot_migration_that_exits_0_is_green_and_one_that_exits_1_is_red_naming
     assert!(m.contains("restart policy is `none`"), "{m}");
     assert!(f["log_tail"].to_string().contains("no such table"), "{f}");
     assert!(seconds(&run, "upgrade") < 60.0, "{}", run.explain());
+    assert_clean(&run);
+}
+
+#[test]
+fn a_head_that_renames_its_data_volume_is_red_at_upgrade_and_one_that_adds_a_volume_is_green() {
+    let rig = Rig::new();
+    let repo = stack_recipe(&rig, "vren", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "      - data:/data\n",
+            "      - appdata:/data\n",
+        );
+        edit(
+            dir,
+            "compose.yml",
+            "\n  data:\n  db:\n",
+            "\n  appdata:\n  db:\n",
+        );
+    });
+    let suites = stack_suite(&rig, "vren", "min_uptime = 0", &[]);
+    let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let f = failure(&run);
+    assert_eq!(f["rung"], "upgrade", "{f}");
+    let m = message(&run);
+    assert!(
+        m.contains("volume `data` of service app was renamed to `appdata`"),
+        "{m}"
+    );
+    assert_clean(&run);
+
+    let repo = stack_recipe(&rig, "vadd", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "      - data:/data\n",
+            "      - data:/data\n      - media:/media\n",
+        );
+        edit(
+            dir,
+            "compose.yml",
+            "\n  data:\n  db:\n",
+            "\n  data:\n  media:\n  db:\n",
+        );
+    });
+    let suites = stack_suite(&rig, "vadd", "min_uptime = 0", &[]);
+    let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let tests = run.rung("upgrade")["tests"].to_string();
+    assert!(
+        tests.contains("data survived the upgrade (2 volumes"),
+        "{tests}"
+    );
     assert_clean(&run);
 }

@@ -1,0 +1,272 @@
+//! Integrity (SPEC §6): a change never relaxes what judges it.
+//!
+//! The suite that judges a run — every expectation in `suite.toml` (`expected_na`,
+//! timeouts, `min_uptime`, `start_grace`, health path, probes, dependencies,
+//! `[upgrade] dropped_volumes`, `[host_access]`, …), its hooks and overlays — comes from, in
+//! order:
+//! 1. the CI's suite tree, `<suites>/<recipe>/`, when it has a directory for the recipe;
+//! 2. else a release's own `.ccci/suite.toml`: the head itself when the head is a release,
+//!    else the newest release before it (the default upgrade base);
+//! 3. else, only when the recipe has no release at all, the head's own `.ccci/` (nothing
+//!    reviewed exists to judge it by; the run says so);
+//! 4. else the defaults.
+//!
+//! What the head adds or changes in its own `.ccci/` can only add checks: its new or changed
+//! test files (`tests/`, `tests/extra/`, `tests/integration/`) run after the judging suite's
+//! and their failures count; everything else it changes (suite keys, hooks, overlays) is not
+//! obeyed, and the run records it (`results.json` `suite.ignored`). `[host_access] allow` is
+//! obeyed only from the CI's tree.
+
+use crate::progress::Progress;
+use crate::recipe::InputError;
+use crate::source::{self, Checkouts};
+use ccci_core::results::{SuiteRecord, SuiteSource};
+use ccci_core::suite::Suite;
+use ccci_core::version;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which suite judges the run, and what of the head's own `.ccci/` was ignored or added.
+#[derive(Clone, Debug)]
+pub struct JudgedBy {
+    pub record: SuiteRecord,
+    /// The recipe's name (for the announcement).
+    pub recipe: String,
+    /// The judging suite's directory, if any.
+    pub dir: Option<PathBuf>,
+    /// The head's own test files that run as extra checks (absolute paths in the head).
+    pub added: Vec<PathBuf>,
+    /// The head's `.ccci/` (when it is not the judging suite).
+    pub head_dir: Option<PathBuf>,
+    /// The recipe's suite file in the CI's tree: where an operator allows host access.
+    pub ci_suite_file: String,
+}
+
+/// Sub-directories of a suite whose executables are tests.
+const TEST_DIRS: &[&str] = &["tests", "tests/extra", "tests/integration"];
+
+/// Reads and parses a `suite.toml`; a malformed one is bad input (exit 2).
+pub fn read_suite(file: &Path) -> Result<Suite, InputError> {
+    let text = std::fs::read_to_string(file).map_err(|e| InputError::File {
+        file: file.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Suite::parse(&file.display().to_string(), &text).map_err(|e| InputError::File {
+        file: e.file.clone(),
+        message: e
+            .line
+            .map(|l| format!("line {l}: {}", e.message))
+            .unwrap_or(e.message),
+    })
+}
+
+/// Chooses the judging suite (see the module docs). May check out the judging release as a
+/// worktree under `work_dir/judge`.
+pub fn resolve(
+    checkouts: &Checkouts,
+    suites_dir: Option<&Path>,
+    work_dir: &Path,
+) -> Result<(Suite, Option<PathBuf>, JudgedBy), InputError> {
+    let head = &checkouts.head.recipe;
+    let head_local = head.dir.join(".ccci");
+    let ci_suite_file = match suites_dir {
+        Some(d) => d.join(&head.name).join("suite.toml").display().to_string(),
+        None => format!("<the CI's suites dir, --suites>/{}/suite.toml", head.name),
+    };
+    let head_commit = checkouts.head.commit.as_deref().unwrap_or_default();
+    let ci_dir = suites_dir
+        .map(|d| d.join(&head.name))
+        .filter(|d| d.is_dir());
+    let (source, release, dir, mut suite) = if let Some(ci) = ci_dir {
+        let file = ci.join("suite.toml");
+        let suite = if file.is_file() {
+            read_suite(&file)?
+        } else {
+            Suite::default()
+        };
+        (SuiteSource::Ci, None, Some(ci), suite)
+    } else {
+        let judge = checkouts
+            .releases
+            .iter()
+            .rev()
+            .find(|r| r.commit == head_commit)
+            .or_else(|| version::upgrade_base(&checkouts.releases, head_commit));
+        match (judge, &checkouts.repo) {
+            (Some(release), Some(repo)) => {
+                let local = if release.commit == head_commit {
+                    head_local.clone()
+                } else {
+                    let tree = work_dir.join("judge");
+                    source::release_tree(repo, &release.commit, &tree)?;
+                    tree.join(".ccci")
+                };
+                let file = local.join("suite.toml");
+                if file.is_file() {
+                    let suite = read_suite(&file)?;
+                    (
+                        SuiteSource::BaseRelease,
+                        Some(release.tag.clone()),
+                        Some(local),
+                        suite,
+                    )
+                } else {
+                    (
+                        SuiteSource::None,
+                        Some(release.tag.clone()),
+                        None,
+                        Suite::default(),
+                    )
+                }
+            }
+            _ if head_local.join("suite.toml").is_file() => (
+                SuiteSource::Head,
+                None,
+                Some(head_local.clone()),
+                read_suite(&head_local.join("suite.toml"))?,
+            ),
+            _ => (SuiteSource::None, None, None, Suite::default()),
+        }
+    };
+    let mut ignored = Vec::new();
+    let mut added = Vec::new();
+    let head_dir = (dir.as_deref() != Some(head_local.as_path()) && head_local.is_dir())
+        .then(|| head_local.clone());
+    if let Some(hd) = &head_dir {
+        let judging = dir.as_deref().map(files).unwrap_or_default();
+        let mut tests = Vec::new();
+        for sub in TEST_DIRS {
+            for test in crate::functional::test_files(&hd.join(sub)) {
+                if let Ok(rel) = test.strip_prefix(hd) {
+                    tests.push(rel.to_path_buf());
+                }
+            }
+        }
+        for (rel, bytes) in files(hd) {
+            if judging.get(&rel) == Some(&bytes) {
+                continue;
+            }
+            let shown = format!(".ccci/{}", rel.display());
+            if rel == Path::new("suite.toml") {
+                let text = String::from_utf8_lossy(&bytes);
+                match Suite::parse(&shown, &text) {
+                    Ok(head_suite) => ignored.extend(
+                        suite
+                            .differences(&head_suite)
+                            .into_iter()
+                            .map(|k| format!("{shown}: {k}")),
+                    ),
+                    Err(e) => ignored.push(format!("{shown} (does not parse: {e})")),
+                }
+            } else if tests.contains(&rel) {
+                added.push(hd.join(&rel));
+            } else if !rel.starts_with("tests") {
+                // Hooks, overlays, verify probes: the judging suite's are used.
+                ignored.push(shown);
+            }
+        }
+    }
+    if source != SuiteSource::Ci && !suite.host_access_allow.is_empty() {
+        let note = ".ccci/suite.toml: host_access.allow";
+        if !ignored.iter().any(|i| i.starts_with(note)) {
+            ignored.push(format!(
+                "{note} (only the CI's suite tree can allow host access)"
+            ));
+        }
+        suite.host_access_allow.clear();
+    }
+    let record = SuiteRecord {
+        source,
+        release,
+        ignored,
+        added_tests: added
+            .iter()
+            .filter_map(|p| p.strip_prefix(&head.dir).ok())
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    let judged_by = JudgedBy {
+        record,
+        recipe: head.name.clone(),
+        dir: dir.clone(),
+        added,
+        head_dir,
+        ci_suite_file,
+    };
+    Ok((suite, dir, judged_by))
+}
+
+impl JudgedBy {
+    /// The head's extra test files in `sub` (`tests`, `tests/extra`, `tests/integration`)
+    /// of its `.ccci/`, with the directory they run in.
+    pub fn added_in(&self, sub: &str) -> Vec<(PathBuf, PathBuf)> {
+        let Some(hd) = &self.head_dir else {
+            return Vec::new();
+        };
+        let in_sub = hd.join(sub);
+        self.added
+            .iter()
+            .filter(|p| p.parent() == Some(in_sub.as_path()))
+            .map(|p| (hd.clone(), p.clone()))
+            .collect()
+    }
+
+    /// Says which suite judges the run and what of the head's was ignored or added.
+    pub fn announce(&self, progress: &Progress) {
+        let r = &self.record;
+        let dir = self
+            .dir
+            .as_deref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        progress.line(&match (r.source, &r.release) {
+            (SuiteSource::Ci, _) => format!("suite: the CI's suite {dir} judges this run"),
+            (SuiteSource::BaseRelease, Some(v)) => {
+                format!("suite: release {v}'s own .ccci/suite.toml judges this run")
+            }
+            (SuiteSource::Head, _) => format!(
+                "suite: {} has no release yet, so the head's own .ccci/suite.toml judges this run \
+                 (nothing reviewed exists to judge it by)",
+                self.recipe
+            ),
+            (_, Some(v)) => format!(
+                "suite: no suite for {} in the CI's tree or in release {v}: the defaults judge this run",
+                self.recipe
+            ),
+            (_, None) => format!(
+                "suite: no suite for {}: the defaults judge this run",
+                self.recipe
+            ),
+        });
+        if !r.ignored.is_empty() {
+            progress.line(&format!(
+                "note: the change edits the recipe's own tests (.ccci/), which cannot relax what \
+                 judges it; not obeyed: {}",
+                r.ignored.join(", ")
+            ));
+        }
+        if !r.added_tests.is_empty() {
+            progress.line(&format!(
+                "note: the head's own tests run as extra checks: {}",
+                r.added_tests.join(", ")
+            ));
+        }
+    }
+}
+
+/// Every file under `root`, relative path → bytes.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if let (Ok(rel), Ok(bytes)) = (p.strip_prefix(root), std::fs::read(&p)) {
+                out.insert(rel.to_path_buf(), bytes);
+            }
+        }
+    }
+    out
+}

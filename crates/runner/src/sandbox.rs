@@ -1,0 +1,292 @@
+//! Suite code never runs on the CI host (SPEC §6). Hooks, tests and `BACKUP_VERIFY` run in
+//! a throwaway container of cc-ci's sandbox image (`ccci-sandbox`, Debian with sh, curl, jq,
+//! python3 + pytest), attached to the rig's `proxy` network so tests reach the app the way
+//! users do — by its domain (the run's forwarder, or the ingress) — with:
+//! - no Docker socket and no host mount but the suite directory (read-only), an output
+//!   directory, and the files the run hands tests (the app's `.env`, the dependency file,
+//!   the backup to verify), each read-only;
+//! - a non-root user, no capabilities, no new privileges, a read-only root file system;
+//! - CPU, memory and process limits, and the suite's time limit: an overrun is a failure
+//!   with a reason, never a hang. The container is removed afterwards.
+//!
+//! A service the rig runs on the CI host's loopback (a test Keycloak) is unreachable from a
+//! container; such URLs are relayed in through a unix socket (see [`LoopbackRelay`]).
+
+use crate::hooks::Ran;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// The sandbox image (`images/debian/build.sh sandbox` builds it).
+pub const SANDBOX_IMAGE: &str = "ccci-sandbox:latest";
+/// The unprivileged user of the sandbox image.
+pub const UID: u32 = 10001;
+const SANDBOX_USER: &str = "10001:10001";
+/// Limits of one sandboxed program.
+const MEMORY: &str = "512m";
+const CPUS: &str = "1";
+const PIDS: &str = "256";
+
+/// Where things are inside the sandbox.
+pub const SUITE_DIR: &str = "/suite";
+pub const OUT_DIR: &str = "/out";
+pub const RUN_DIR: &str = "/run/ccci";
+
+/// One program to run in the sandbox.
+pub struct Program<'a> {
+    /// Labels the container with the stack, so teardown and the janitor find it.
+    pub stack: &'a str,
+    /// Mounted read-only at [`SUITE_DIR`], the working directory.
+    pub suite_dir: &'a Path,
+    /// Mounted read-write at [`OUT_DIR`] (JUnit reports, anything a test leaves).
+    pub out_dir: &'a Path,
+    /// Host files mounted read-only under [`RUN_DIR`]: (host path, name inside).
+    pub files: Vec<(PathBuf, String)>,
+    /// The command line inside the sandbox.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// `/etc/hosts` entries: the app's domain → the forwarder's address on `proxy`.
+    pub hosts: Vec<(String, String)>,
+    /// Loopback services of the CI host to relay in: (port, unix socket on the host).
+    pub relays: Vec<(u16, PathBuf)>,
+    pub network: &'a str,
+    pub timeout: Duration,
+}
+
+/// Runs `program` in a fresh sandbox container and removes it. `Err` when it could not
+/// run at all or overran its time; a non-zero exit is `Ok` with `success: false`.
+pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
+    prepare_out_dir(program.out_dir)?;
+    let name = format!("ccci-sbx-{}-{:08x}", program.stack, rand::random::<u32>());
+    let mut cmd = docker();
+    cmd.args(["create", "--name", &name]).args(isolation());
+    cmd.args(["--network", program.network]);
+    cmd.args([
+        "--label",
+        &format!("{}={}", crate::engine::STACK_LABEL, program.stack),
+    ]);
+    cmd.args(["--label", "ccci.sandbox=true"]);
+    cmd.arg("--volume")
+        .arg(format!("{}:{SUITE_DIR}:ro", program.suite_dir.display()));
+    cmd.arg("--volume")
+        .arg(format!("{}:{OUT_DIR}:rw", program.out_dir.display()));
+    for (host, inside) in &program.files {
+        cmd.arg("--volume")
+            .arg(format!("{}:{RUN_DIR}/{inside}:ro", host.display()));
+    }
+    for (i, (_, socket)) in program.relays.iter().enumerate() {
+        cmd.arg("--volume")
+            .arg(format!("{}:{RUN_DIR}/relay-{i}.sock", socket.display()));
+    }
+    for (host, ip) in &program.hosts {
+        cmd.args(["--add-host", &format!("{host}:{ip}")]);
+    }
+    for (k, v) in &program.env {
+        cmd.args(["--env", &format!("{k}={v}")]);
+    }
+    cmd.args(["--workdir", SUITE_DIR, SANDBOX_IMAGE]);
+    cmd.args(entry(&program.relays, &program.argv));
+    let created = output(cmd, Duration::from_secs(60)).await?;
+    if !created.status.success() {
+        return Err(format!(
+            "cannot create the test sandbox ({SANDBOX_IMAGE}; build it with images/debian/build.sh sandbox): {}",
+            String::from_utf8_lossy(&created.stderr).trim()
+        ));
+    }
+    let ran = attend(&name, program.timeout).await;
+    let _ = output(rm(&name), Duration::from_secs(30)).await;
+    ran
+}
+
+/// Starts the container, waits for it within `timeout` and reads its output and fate.
+async fn attend(name: &str, timeout: Duration) -> Result<Ran, String> {
+    let mut start = docker();
+    start.args(["start", "--attach", name]);
+    match output(start, timeout).await {
+        Err(e) if e.contains("did not finish") => {
+            let _ = output(rm(name), Duration::from_secs(30)).await;
+            Err(format!(
+                "did not finish within {} s (the suite's deploy_timeout); stopped",
+                timeout.as_secs()
+            ))
+        }
+        Err(e) => Err(e),
+        Ok(out) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            if oom_killed(name).await {
+                text.push_str(&format!(
+                    "\nkilled: out of memory (the sandbox allows {MEMORY})\n"
+                ));
+            }
+            Ok(Ran {
+                success: out.status.success(),
+                output: text,
+            })
+        }
+    }
+}
+
+/// The isolation every sandbox gets.
+fn isolation() -> Vec<String> {
+    [
+        "--user",
+        SANDBOX_USER,
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,nosuid,size=256m",
+        "--tmpfs",
+        "/home/ccci:rw,nosuid,size=64m,uid=10001,gid=10001",
+        "--memory",
+        MEMORY,
+        "--memory-swap",
+        MEMORY,
+        "--cpus",
+        CPUS,
+        "--pids-limit",
+        PIDS,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The command line: with relays, first start one socat per loopback port (inside the
+/// sandbox's own loopback) towards its unix socket, then exec the program.
+fn entry(relays: &[(u16, PathBuf)], argv: &[String]) -> Vec<String> {
+    if relays.is_empty() {
+        return argv.to_vec();
+    }
+    let mut script = String::new();
+    for (i, (port, _)) in relays.iter().enumerate() {
+        script.push_str(&format!(
+            "socat TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:{RUN_DIR}/relay-{i}.sock & "
+        ));
+    }
+    script.push_str("sleep 0.2; exec \"$@\"");
+    let mut out = vec![
+        "/bin/sh".to_string(),
+        "-c".to_string(),
+        script,
+        "sandbox".to_string(),
+    ];
+    out.extend(argv.iter().cloned());
+    out
+}
+
+/// The output directory, writable by the sandbox's user.
+fn prepare_out_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
+        .map_err(|e| format!("opening {} to the sandbox: {e}", dir.display()))
+}
+
+async fn oom_killed(name: &str) -> bool {
+    let mut cmd = docker();
+    cmd.args(["inspect", "--format", "{{.State.OOMKilled}}", name]);
+    output(cmd, Duration::from_secs(30))
+        .await
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+}
+
+fn docker() -> Command {
+    let mut cmd = Command::new("docker");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+fn rm(name: &str) -> Command {
+    let mut cmd = docker();
+    cmd.args(["rm", "--force", "--volumes", name]);
+    cmd
+}
+
+async fn output(mut cmd: Command, timeout: Duration) -> Result<std::process::Output, String> {
+    let child = cmd.spawn().map_err(|e| format!("cannot run docker: {e}"))?;
+    match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Ok(out) => out.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("did not finish within {} s", timeout.as_secs())),
+    }
+}
+
+/// Relays a TCP service on the CI host's loopback into sandboxes through a unix socket
+/// (a container cannot reach the host's loopback). Stops when dropped.
+pub struct LoopbackRelay {
+    pub port: u16,
+    pub socket: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LoopbackRelay {
+    /// Listens on `socket` and passes each connection to `127.0.0.1:port`.
+    pub fn start(port: u16, socket: PathBuf) -> std::io::Result<LoopbackRelay> {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::remove_file(&socket);
+        let listener = tokio::net::UnixListener::bind(&socket)?;
+        // The sandbox's user connects to it.
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666))?;
+        let task = tokio::spawn(async move {
+            while let Ok((mut inside, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    if let Ok(mut host) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inside, &mut host).await;
+                    }
+                });
+            }
+        });
+        Ok(LoopbackRelay { port, socket, task })
+    }
+}
+
+impl Drop for LoopbackRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// The loopback port of a URL (`http://127.0.0.1:8081/…` → 8081), if it is on loopback.
+pub fn loopback_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    let loopback = host == "localhost" || host.starts_with("127.") || host == "[::1]";
+    loopback.then(|| port.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        assert_eq!(loopback_port("http://127.0.0.1:8081/realms"), Some(8081));
+        assert_eq!(loopback_port("http://localhost:9000"), Some(9000));
+        assert_eq!(loopback_port("https://sso.example.org/realms"), None);
+        assert_eq!(loopback_port("https://sso.example.org:8443"), None);
+    }
+
+    #[test]
+    fn relays_start_before_the_program() {
+        let argv = vec!["pytest".to_string(), "-q".to_string()];
+        assert_eq!(entry(&[], &argv), argv);
+        let with = entry(&[(8081, PathBuf::from("/x.sock"))], &argv);
+        assert_eq!(with[0], "/bin/sh");
+        assert!(
+            with[2].contains("TCP-LISTEN:8081,bind=127.0.0.1"),
+            "{}",
+            with[2]
+        );
+        assert!(with[2].contains("UNIX-CONNECT:/run/ccci/relay-0.sock"));
+        assert_eq!(&with[4..], &argv[..]);
+    }
+}

@@ -1,0 +1,3 @@
+mkdir -p /data
+chown redis:redis /data
+redis-server --version
