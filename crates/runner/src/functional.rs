@@ -118,10 +118,10 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     ctx.progress.line(&format!("   test {name}"));
-    let junit = out_dir(ctx).join("junit").join(format!("{name}.xml"));
-    let _ = std::fs::create_dir_all(out_dir(ctx).join("junit"));
+    // Straight in the output directory, which the sandbox's user may write.
+    let junit = out_dir(ctx).join(format!("{name}.junit.xml"));
     let _ = std::fs::remove_file(&junit);
-    let junit_inside = format!("{}/junit/{name}.xml", crate::sandbox::OUT_DIR);
+    let junit_inside = format!("{}/{name}.junit.xml", crate::sandbox::OUT_DIR);
     let env = vec![("CCCI_JUNIT_FILE".to_string(), junit_inside.clone())];
     let path = inside(dir, test);
     let argv: Vec<String> = if test.extension().is_some_and(|e| e == "py") {

@@ -80,7 +80,12 @@ pub async fn run_sandboxed(
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    sandbox::run(&Program {
+    let label = argv
+        .last()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("program")
+        .to_string();
+    let ran = sandbox::run(&Program {
         stack: &ctx.app.stack,
         suite_dir,
         out_dir: &out,
@@ -92,7 +97,32 @@ pub async fn run_sandboxed(
         network: crate::app::PROXY_NETWORK,
         timeout: Duration::from_secs(ctx.suite.deploy_timeout_secs),
     })
-    .await
+    .await;
+    keep_output(ctx, &label, &ran);
+    ran
+}
+
+/// What a sandboxed program printed goes into the run's artefacts (`sandbox/<name>.log`),
+/// redacted like every artefact.
+fn keep_output(ctx: &RunCtx, label: &str, ran: &Result<Ran, String>) {
+    let dir = ctx.out_dir.join("sandbox");
+    let _ = std::fs::create_dir_all(&dir);
+    let text = match ran {
+        Ok(r) => format!(
+            "{}\n[exit: {}]\n",
+            r.output,
+            if r.success { "success" } else { "failure" }
+        ),
+        Err(e) => format!("[did not run to the end: {e}]\n"),
+    };
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{label}.log")))
+    {
+        let _ = f.write_all(ctx.redactor.redact(&text).as_bytes());
+    }
 }
 
 /// Services of the rig on the CI host's loopback that tests are handed (a test Keycloak),

@@ -14,6 +14,7 @@ mod install;
 mod integrity;
 mod ladder;
 mod nightly;
+mod sandbox;
 mod service;
 mod verdicts;
 mod warm;
