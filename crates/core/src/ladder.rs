@@ -17,6 +17,9 @@ pub enum Rung {
     BackupRestore,
     Functional,
     Integration,
+    /// Reserved in the results schema; never run nor selectable: the recipe's own
+    /// `.ccci/tests` run in the functional rung (as the judging suite's, or as checks the
+    /// head adds), sandboxed.
     RecipeLocal,
 }
 
@@ -48,9 +51,19 @@ impl Rung {
         }
     }
 
+    /// The rungs a user can name (`--stages`, `expected_na`).
+    pub const SELECTABLE: [Rung; 5] = [
+        Rung::Install,
+        Rung::Upgrade,
+        Rung::BackupRestore,
+        Rung::Functional,
+        Rung::Integration,
+    ];
+
+    /// A rung a user can name; `recipe_local` is not one (see [`Rung::RecipeLocal`]).
     pub fn parse(name: &str) -> Option<Rung> {
         let name = name.trim().replace('-', "_");
-        Rung::ALL.into_iter().find(|r| r.name() == name)
+        Rung::SELECTABLE.into_iter().find(|r| r.name() == name)
     }
 
     pub fn on_ladder(self) -> bool {
@@ -227,10 +240,12 @@ mod tests {
 
     #[test]
     fn rung_names_round_trip() {
-        for r in Rung::ALL {
+        for r in Rung::SELECTABLE {
             assert_eq!(Rung::parse(r.name()), Some(r));
         }
         assert_eq!(Rung::parse("backup-restore"), Some(Rung::BackupRestore));
+        // Not a stage anyone can select: nothing would run it.
+        assert_eq!(Rung::parse("recipe_local"), None);
         assert_eq!(Rung::parse("nope"), None);
     }
 }

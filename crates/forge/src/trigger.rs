@@ -49,7 +49,7 @@ pub enum TriggerError {
 }
 
 fn known_stages() -> String {
-    Rung::ALL
+    Rung::SELECTABLE
         .iter()
         .map(|r| r.name())
         .collect::<Vec<_>>()
@@ -423,6 +423,7 @@ mod tests {
             ("!testme --fast", "unknown flag `--fast`"),
             ("!testme please", "unexpected argument `please`"),
             ("!testme --stages install,deploy", "unknown stage `deploy`"),
+            ("!testme --stages recipe_local", "unknown stage `recipe_local`"),
             ("!testme --stages", "`--stages` needs"),
             ("!testme --stages --quick", "`--stages` needs"),
             ("!testme --stages=,", "`--stages` needs"),
