@@ -44,6 +44,10 @@ struct RigArgs {
     /// Speak HTTPS to the ingress.
     #[arg(long, env = "CCCI_INGRESS_HTTPS")]
     ingress_https: bool,
+    /// The CA bundle (PEM) the ingress's certificates must chain to (e.g. the rig's
+    /// wildcard CA); default: the public web roots.
+    #[arg(long, env = "CCCI_INGRESS_CA")]
+    ingress_ca: Option<PathBuf>,
     /// Do service VIPs route on this engine: `auto` detects (no IPVS → no), `yes`, `no`.
     /// Where they do not, cc-ci deploys services with `endpoint_mode: dnsrr` (recorded as a
     /// rig adaptation).
@@ -78,6 +82,7 @@ impl RigArgs {
             state_dir: self.state_dir.clone(),
             ingress: self.ingress,
             ingress_https: self.ingress_https,
+            ingress_ca: self.ingress_ca.clone(),
             service_vips: match self.service_vips.as_str() {
                 "yes" => Some(true),
                 "no" => Some(false),

@@ -22,6 +22,17 @@
 //! - `LISTEN_AFTER` (0): print `initialising (listening in N s)` and wait that many seconds
 //!   before opening the port — a database that only listens once initialised (`HEALTHY_AFTER`
 //!   still counts from the start of the process).
+//! - `DATABASE_URL` (unset): `postgres://user@host[:port]/dbname`; the password comes from
+//!   `DATABASE_PASSWORD_FILE` (a swarm secret) or `DATABASE_PASSWORD`. At start the app
+//!   connects (5 s timeout) and creates its table `fixture_rows`; if the database cannot be
+//!   reached it prints `fixture-app: cannot use the database at <url>: <error>` and exits 1,
+//!   as catalogue apps do (swarm restarts it). Then `GET /rows` lists the rows (`key=value`
+//!   lines, sorted), `GET/PUT/DELETE /rows/<key>` read, write (the body is the value) and
+//!   delete one. A database that goes away later fails those requests (503), not `/health`.
+//! - `REDIS_URL` (unset): `redis://[:password@]host[:port][/db]` (password also from
+//!   `REDIS_PASSWORD_FILE`); checked with a PING at start (exit 1 with
+//!   `fixture-app: cannot use redis at <url>: <error>`), then `GET /cache` and
+//!   `GET/PUT/DELETE /cache/<key>` like the rows, kept in the Redis hash `fixture:cache`.
 //!
 //! `fixture-app healthcheck` exits 0 when the local `/health` answers 200: the image needs no
 //! shell for its compose healthcheck.
@@ -30,6 +41,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod pg;
+mod redis;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -68,6 +82,8 @@ struct App {
     healthy_after: Duration,
     never_healthy: bool,
     data_dir: PathBuf,
+    db: Option<pg::Db>,
+    redis: Option<redis::Redis>,
 }
 
 extern "C" fn exit_on_signal(_: libc::c_int) {
@@ -113,6 +129,7 @@ fn serve() {
             std::process::exit(1);
         });
     }
+    let (db, redis) = (connect_db(&version), connect_redis(&version));
     let app = App {
         started: Instant::now(),
         version,
@@ -123,6 +140,8 @@ fn serve() {
         ),
         never_healthy: env("NEVER_HEALTHY").is_some(),
         data_dir: PathBuf::from(env("DATA_DIR").unwrap_or_else(|| "/data".into())),
+        db,
+        redis,
     };
     if let Some(secs) = env("LISTEN_AFTER").and_then(|s| s.parse::<u64>().ok()) {
         println!("initialising (listening in {secs} s)");
@@ -143,6 +162,44 @@ fn serve() {
             let _ = handle(&app, stream);
         });
     }
+}
+
+/// `DATABASE_URL`: the database must be usable at start, else exit 1 saying why.
+fn connect_db(version: &str) -> Option<pg::Db> {
+    let url = env("DATABASE_URL")?;
+    let password = match env("DATABASE_PASSWORD_FILE") {
+        Some(file) => match std::fs::read_to_string(&file) {
+            Ok(text) => Some(text.trim_end_matches(['\n', '\r']).to_string()),
+            Err(e) => die(version, &format!("DATABASE_PASSWORD_FILE {file}: {e}")),
+        },
+        None => env("DATABASE_PASSWORD"),
+    };
+    let db = pg::Db::from_env(&url, password).unwrap_or_else(|e| die(version, &e));
+    if let Err(e) = db.init() {
+        die(
+            version,
+            &format!("cannot use the database at {}: {e}", db.shown),
+        );
+    }
+    println!("fixture-app: database {} ready", db.shown);
+    Some(db)
+}
+
+/// `REDIS_URL`: Redis must answer at start, else exit 1 saying why.
+fn connect_redis(version: &str) -> Option<redis::Redis> {
+    let url = env("REDIS_URL")?;
+    let r = redis::Redis::from_env(&url, env("REDIS_PASSWORD_FILE"))
+        .unwrap_or_else(|e| die(version, &e));
+    if let Err(e) = r.init() {
+        die(version, &format!("cannot use redis at {}: {e}", r.shown));
+    }
+    println!("fixture-app: redis {} ready", r.shown);
+    Some(r)
+}
+
+fn die(version: &str, message: &str) -> ! {
+    eprintln!("fixture-app {version}: {message}");
+    std::process::exit(1);
 }
 
 /// `NEEDS`: one TCP connect (2 s timeout) to each `host:port`; exit 1 if any fails.
@@ -272,6 +329,12 @@ fn route(
             .into_bytes(),
         ),
         (_, p) if p.starts_with("/data/") => data(app, method, &p["/data/".len()..], body),
+        (_, p) if p == "/rows" || p.starts_with("/rows/") => {
+            rows(app, method, &p["/rows".len()..], body)
+        }
+        (_, p) if p == "/cache" || p.starts_with("/cache/") => {
+            cache(app, method, &p["/cache".len()..], body)
+        }
         _ => ("404 Not Found", TEXT, b"not found\n".to_vec()),
     }
 }
@@ -300,5 +363,83 @@ fn data(app: &App, method: &str, name: &str, body: &[u8]) -> (&'static str, &'st
             Err(_) => ("404 Not Found", TEXT, b"no such data\n".to_vec()),
         },
         _ => ("405 Method Not Allowed", TEXT, Vec::new()),
+    }
+}
+
+/// A key of `/rows/<key>` or `/cache/<key>` (empty: the whole list).
+fn store_key(rest: &str) -> Result<Option<String>, &'static str> {
+    match rest.strip_prefix('/') {
+        None => Ok(None),
+        Some(k) if k.is_empty() || k.contains('/') || k.contains('=') => Err("bad key\n"),
+        Some(k) => Ok(Some(k.to_string())),
+    }
+}
+
+fn status_line(code: u16) -> &'static str {
+    match code {
+        200 => "200 OK",
+        404 => "404 Not Found",
+        _ => "500 Internal Server Error",
+    }
+}
+
+fn rows(app: &App, method: &str, rest: &str, body: &[u8]) -> (&'static str, &'static str, Vec<u8>) {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let Some(db) = &app.db else {
+        return (
+            "404 Not Found",
+            TEXT,
+            b"no database (DATABASE_URL is not set)\n".to_vec(),
+        );
+    };
+    let op = match (method, store_key(rest)) {
+        (_, Err(e)) => return ("400 Bad Request", TEXT, e.as_bytes().to_vec()),
+        ("GET", Ok(None)) => pg::RowOp::List,
+        ("GET", Ok(Some(k))) => pg::RowOp::Get(k),
+        ("PUT" | "POST", Ok(Some(k))) => {
+            pg::RowOp::Put(k, String::from_utf8_lossy(body).into_owned())
+        }
+        ("DELETE", Ok(Some(k))) => pg::RowOp::Delete(k),
+        _ => return ("405 Method Not Allowed", TEXT, Vec::new()),
+    };
+    match db.rows(op) {
+        Ok((code, text)) => (status_line(code), TEXT, text.into_bytes()),
+        Err(e) => (
+            "503 Service Unavailable",
+            TEXT,
+            format!("database: {e}\n").into_bytes(),
+        ),
+    }
+}
+
+fn cache(
+    app: &App,
+    method: &str,
+    rest: &str,
+    body: &[u8],
+) -> (&'static str, &'static str, Vec<u8>) {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let Some(r) = &app.redis else {
+        return (
+            "404 Not Found",
+            TEXT,
+            b"no redis (REDIS_URL is not set)\n".to_vec(),
+        );
+    };
+    let op = match (method, store_key(rest)) {
+        (_, Err(e)) => return ("400 Bad Request", TEXT, e.as_bytes().to_vec()),
+        ("GET", Ok(None)) => redis::KeyOp::List,
+        ("GET", Ok(Some(k))) => redis::KeyOp::Get(k),
+        ("PUT" | "POST", Ok(Some(k))) => redis::KeyOp::Put(k, body.to_vec()),
+        ("DELETE", Ok(Some(k))) => redis::KeyOp::Delete(k),
+        _ => return ("405 Method Not Allowed", TEXT, Vec::new()),
+    };
+    match r.keys(op) {
+        Ok((code, bytes)) => (status_line(code), TEXT, bytes),
+        Err(e) => (
+            "503 Service Unavailable",
+            TEXT,
+            format!("{e}\n").into_bytes(),
+        ),
     }
 }

@@ -138,7 +138,15 @@ impl App {
                 ))
             })?),
         };
+        let ca_pem = match &rig.ingress_ca {
+            Some(path) => Some(std::fs::read(path).map_err(|e| InputError::File {
+                file: path.display().to_string(),
+                message: format!("cannot read the ingress CA bundle: {e}"),
+            })?),
+            None => None,
+        };
         let route = HttpTarget {
+            ca_pem,
             domain: domain.clone(),
             route: match (rig.ingress, forward_port) {
                 (Some(addr), _) => Route::Ingress {

@@ -39,7 +39,9 @@ pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
         Ok(_) => Ok(()),
         Err(e) => Err(e),
     };
+    let serving_ok = serving.is_ok();
     cases.push(case("generic: serves the landing page".into(), serving, t));
+    cases.push(tls_case(ctx, serving_ok));
 
     for (i, check) in ctx.suite.http_checks.clone().iter().enumerate() {
         let t = Instant::now();
@@ -93,6 +95,29 @@ async fn run_added(ctx: &RunCtx, added: Vec<(PathBuf, PathBuf)>) -> Vec<TestCase
         cases.extend(run_test_file(ctx, &dir, &test).await);
     }
     cases
+}
+
+/// "Certificates mean something": through an HTTPS ingress every request verified the
+/// certificate the proxy serves for the app's domain (a fallback or self-signed default
+/// fails the serving check); without one, say that TLS was not checked.
+fn tls_case(ctx: &RunCtx, serving_ok: bool) -> TestCase {
+    let name = format!("generic: TLS certificate for {}", ctx.app.domain);
+    if ctx.app.route.verifies_tls() {
+        let mut c = case(name, Ok(()), Instant::now());
+        if !serving_ok {
+            c.status = RungStatus::Skip;
+            c.message = Some("see the serving check".into());
+        }
+        return c;
+    }
+    TestCase {
+        name,
+        status: RungStatus::Skip,
+        duration_ms: 0,
+        message: Some(
+            "TLS not checked: this rig has no HTTPS ingress (the app is reached over plain HTTP on the proxy network)".into(),
+        ),
+    }
 }
 
 /// The integration rung: the suite's `tests/integration/` executables (same runner as the

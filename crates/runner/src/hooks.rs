@@ -65,12 +65,22 @@ pub async fn run_sandboxed(
         (deps, "dependencies.json".to_string()),
     ];
     files.extend(extra_files);
+    let mut env = test_env(ctx);
+    if let Some(pem) = &ctx.app.route.ca_pem {
+        // Tests trust what cc-ci trusts: the rig's CA for the ingress's certificates.
+        let ca = ctx.app.work_dir.join("ingress-ca.pem");
+        let _ = std::fs::write(&ca, pem);
+        files.push((ca, "ingress-ca.pem".into()));
+        let inside = format!("{RUN_DIR}/ingress-ca.pem");
+        for var in ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE"] {
+            env.push((var.into(), inside.clone()));
+        }
+    }
     for (host, _) in &files {
         // Readable by the sandbox's user (the dependency file is the owner's alone).
         let _ = std::os::unix::fs::chown(host, Some(sandbox::UID), Some(sandbox::UID));
     }
     let relays = loopback_relays(ctx);
-    let mut env = test_env(ctx);
     env.extend(extra_env);
     let out = out_dir(ctx);
     let hosts = match ctx.app.forward_port {

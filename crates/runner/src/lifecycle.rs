@@ -963,6 +963,10 @@ impl Drop for RemoveOnDrop {
 async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
     let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
     let start = Instant::now();
+    /// How long a proxy may serve a wrong certificate for a converged app (it may still be
+    /// picking up the app's labels).
+    const CERT_PATIENCE: Duration = Duration::from_secs(15);
+    let mut cert_error_since: Option<Instant> = None;
     let policy = ctx.policy();
     let mut last_seen;
     let mut last_health = String::from("not checked (stack not converged)");
@@ -1000,7 +1004,21 @@ async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
                         last_health =
                             format!("GET {} answered {}", ctx.suite.health_path, reply.status)
                     }
-                    Err(e) => last_health = e,
+                    Err(e) => {
+                        // A certificate that stays wrong once the stack is up is the
+                        // proxy's fallback, not a proxy still catching up: fail now.
+                        let since = *cert_error_since.get_or_insert_with(Instant::now);
+                        if !e.contains("certificate the proxy serves") {
+                            cert_error_since = None;
+                        } else if since.elapsed() >= CERT_PATIENCE {
+                            return Err(Failure {
+                                message: ctx.redactor.redact(&e),
+                                service: Some(ctx.app.http_service.clone()),
+                                ..Default::default()
+                            });
+                        }
+                        last_health = e
+                    }
                 }
             }
         }

@@ -19,6 +19,9 @@ pub enum Route {
 pub struct HttpTarget {
     pub domain: String,
     pub route: Route,
+    /// For an HTTPS ingress: the CA bundle (PEM) its certificates must chain to; `None`
+    /// for the public web roots. Certificates are always verified.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,10 +51,15 @@ impl HttpTarget {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         if let Route::Ingress { addr, .. } = &self.route {
-            builder = builder
-                .resolve(&self.domain, *addr)
-                // CI certificates on a rig are often self-signed.
-                .danger_accept_invalid_certs(true);
+            builder = builder.resolve(&self.domain, *addr);
+            if let Some(pem) = &self.ca_pem {
+                // Only the rig's CA: a proxy's fallback or self-signed default certificate
+                // is not the app's.
+                builder = builder.tls_built_in_root_certs(false);
+                for cert in reqwest::Certificate::from_pem_bundle(pem)? {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
         }
         builder.build()
     }
@@ -83,13 +91,34 @@ impl HttpTarget {
         if let Some(body) = body {
             req = req.body(body);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("{method} {url}: {}", root_cause(&e)))?;
+        let resp = req.send().await.map_err(|e| {
+            let cause = root_cause(&e);
+            if is_certificate_error(&cause) {
+                format!(
+                    "{method} {url}: the certificate the proxy serves for {} is not valid ({cause}); a proxy's fallback or self-signed default certificate means it does not serve this app (verified against {})",
+                    self.domain,
+                    if self.ca_pem.is_some() { "the rig's CA bundle" } else { "the public web roots" }
+                )
+            } else {
+                format!("{method} {url}: {cause}")
+            }
+        })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         Ok(HttpReply { status, body })
+    }
+}
+
+/// Does this error text come from certificate verification?
+fn is_certificate_error(cause: &str) -> bool {
+    let c = cause.to_lowercase();
+    c.contains("certificate") || c.contains("unknownissuer") || c.contains("notvalidforname")
+}
+
+impl HttpTarget {
+    /// Whether the serving check verified TLS: only through an HTTPS ingress.
+    pub fn verifies_tls(&self) -> bool {
+        matches!(self.route, Route::Ingress { https: true, .. })
     }
 }
 

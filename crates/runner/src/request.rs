@@ -41,6 +41,10 @@ pub struct Rig {
     pub ingress: Option<std::net::SocketAddr>,
     /// Speak HTTPS to the ingress.
     pub ingress_https: bool,
+    /// The CA bundle (PEM) the ingress's certificates must chain to (e.g. the rig's wildcard
+    /// CA). `None`: the public web roots. A proxy's fallback or self-signed default
+    /// certificate fails the serving check either way.
+    pub ingress_ca: Option<PathBuf>,
     /// Do service VIPs route on this rig's engine? `None`: detect (an engine without IPVS
     /// cannot route them; cc-ci then adapts stacks to `endpoint_mode: dnsrr`).
     pub service_vips: Option<bool>,
@@ -71,6 +75,7 @@ impl Rig {
             state_dir,
             ingress: None,
             ingress_https: false,
+            ingress_ca: None,
             service_vips: None,
             deadline: std::time::Duration::from_secs(60 * 60),
             keycloak: None,

@@ -36,6 +36,8 @@
 //! state_dir = "/var/lib/ccci/state"      # CCCI_STATE_DIR
 //! ingress = "127.0.0.1:443"              # CCCI_INGRESS; leave out when the rig has no proxy
 //! ingress_https = true
+//! ingress_ca = "/etc/ccci/rig-ca.pem"       # CCCI_INGRESS_CA; the CA the proxy's certificates
+//!                                          # chain to (default: the public web roots)
 //! deadline_secs = 3600
 //!
 //! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
@@ -152,6 +154,8 @@ pub struct RigConfig {
     /// The rig's ingress proxy (e.g. `127.0.0.1:443`); `None` = no proxy on this rig.
     pub ingress: Option<SocketAddr>,
     pub ingress_https: bool,
+    /// The CA bundle the ingress's certificates must chain to.
+    pub ingress_ca: Option<PathBuf>,
     /// Wall-clock limit of one run.
     pub deadline: Duration,
 }
@@ -271,6 +275,7 @@ pub struct RawRig {
     pub state_dir: Option<PathBuf>,
     pub ingress: Option<String>,
     pub ingress_https: Option<bool>,
+    pub ingress_ca: Option<PathBuf>,
     pub deadline_secs: Option<i64>,
 }
 
@@ -427,6 +432,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         "CCCI_SUITES_DIR",
         "CCCI_STATE_DIR",
         "CCCI_INGRESS",
+        "CCCI_INGRESS_CA",
     ];
     if rig_vars.iter().any(|v| get(v).is_some()) {
         let rig = raw.rig.get_or_insert_with(RawRig::default);
@@ -441,6 +447,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         }
         if let Some(v) = get("CCCI_INGRESS") {
             rig.ingress = Some(v);
+        }
+        if let Some(v) = get("CCCI_INGRESS_CA") {
+            rig.ingress_ca = Some(v.into());
         }
     }
     if let Some(v) = get("CCCI_NIGHTLY_AT") {
@@ -746,8 +755,18 @@ fn validate(
             .unwrap_or_else(|| "/var/lib/ccci/state".into()),
         ingress,
         ingress_https: raw_rig.ingress_https.unwrap_or(false),
+        ingress_ca: raw_rig.ingress_ca,
         deadline,
     };
+    if let Some(ca) = &rig.ingress_ca {
+        if let Err(e) = std::fs::read(ca) {
+            problems.push(problem(
+                ("rig", "ingress_ca"),
+                format!("cannot read {}: {e}", ca.display()),
+                "name the PEM file of the CA the proxy's certificates chain to (CCCI_INGRESS_CA), or leave it out for the public web roots",
+            ));
+        }
+    }
 
     let keycloak = raw.keycloak.map(|k| {
         let url = k.url.unwrap_or_default().trim().trim_end_matches('/').to_string();

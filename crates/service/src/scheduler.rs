@@ -129,6 +129,7 @@ pub fn rig_from(config: &crate::config::Config) -> Rig {
         state_dir: config.rig.state_dir.clone(),
         ingress: config.rig.ingress,
         ingress_https: config.rig.ingress_https,
+        ingress_ca: config.rig.ingress_ca.clone(),
         service_vips: None,
         deadline: config.rig.deadline,
         keycloak: config

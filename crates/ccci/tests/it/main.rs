@@ -16,5 +16,6 @@ mod ladder;
 mod nightly;
 mod sandbox;
 mod service;
+mod tls;
 mod verdicts;
 mod warm;

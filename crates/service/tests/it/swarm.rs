@@ -466,6 +466,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         state_dir: doomed_rig.state_dir.clone(),
         ingress: doomed_rig.ingress,
         ingress_https: doomed_rig.ingress_https,
+        ingress_ca: doomed_rig.ingress_ca.clone(),
         service_vips: None,
         deadline: doomed_rig.deadline,
         keycloak: None,
