@@ -242,6 +242,17 @@ enum ConfigCommand {
     },
 }
 
+/// What `config check` says of the engine's service VIPs (a warning, never a failure).
+async fn service_vips_line() -> String {
+    match ccci_runner::engine::Engine::connect().await {
+        Ok(engine) if engine.service_vips_route() => {
+            "engine: service VIPs route (IPVS present): stacks are deployed as written".into()
+        }
+        Ok(_) => "engine: WARNING no IPVS, service VIPs do not route: cc-ci deploys services with endpoint_mode: dnsrr (a recorded rig adaptation)".into(),
+        Err(e) => format!("engine: not reachable ({e:#}); runs need it"),
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -547,6 +558,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                         n.at.minute()
                     );
                 }
+                println!("  {}", service_vips_line().await);
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {

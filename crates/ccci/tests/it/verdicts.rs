@@ -318,3 +318,38 @@ fn a_head_that_renames_its_data_volume_is_red_at_upgrade_and_one_that_adds_a_vol
     );
     assert_clean(&run);
 }
+
+#[test]
+fn config_check_names_the_rig_adaptation_of_an_engine_without_ipvs() {
+    let rig = Rig::new();
+    let file = rig.path("ccci.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "host_id = \"t\"\ndatabase = \"sqlite:{}\"\n[rig]\nci_domain = \"ci.local\"\nstate_dir = \"{}\"\n",
+            rig.path("ccci.db").display(),
+            rig.state_dir().display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(ccci_bin())
+        .args(["config", "check"])
+        .arg(&file)
+        .env_remove("CCCI_CI_DOMAIN")
+        .env_remove("CCCI_STATE_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if Path::new("/proc/net/ip_vs").exists() {
+        assert!(stdout.contains("service VIPs route"), "{stdout}");
+    } else {
+        // This kind of machine: no IPVS, so the adaptation is named.
+        assert!(stdout.contains("no IPVS"), "{stdout}");
+        assert!(stdout.contains("endpoint_mode: dnsrr"), "{stdout}");
+    }
+}
