@@ -78,6 +78,12 @@ pub fn green_l4() -> RunResults {
     r.level = 4;
     r.deploy_count = 2;
     r.duration_ms = 458_000;
+    r.rig_adaptations = vec![ccci_core::rig::Adaptation {
+        kind: ccci_core::rig::ENDPOINT_MODE_DNSRR.into(),
+        services: vec!["app".into(), "db".into()],
+        reason: "this engine has no IPVS, so service VIPs do not route".into(),
+        not_applied: Vec::new(),
+    }];
     let mut functional = rung(Rung::Functional, RungStatus::Pass, 41_800);
     functional.tests = vec![
         test("test_login_page", RungStatus::Pass, 2_100, None),

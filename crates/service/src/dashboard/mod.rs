@@ -282,6 +282,25 @@ fn rung_timeline(results: &RunResults) -> String {
     s
 }
 
+/// What cc-ci changed on the stack for the rig's sake, for the run page.
+fn adaptations(r: &ccci_core::results::RunResults) -> String {
+    if r.rig_adaptations.is_empty() {
+        return "none: deployed as the recipe says".into();
+    }
+    r.rig_adaptations
+        .iter()
+        .map(|a| {
+            format!(
+                "<span class=\"mono\">{}</span> on {} <span class=\"muted\">({})</span>",
+                esc(&a.kind),
+                esc(&a.services.join(", ")),
+                esc(&a.reason)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
 async fn run_page(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -365,12 +384,13 @@ async fn run_page(
         attempts = job.attempts + 1,
         extra = match &results {
             Some(r) => format!(
-                "<div>Versions</div><div class=\"mono\">{} → {}</div><div>Domain</div><div class=\"mono\">{}</div><div>Deploys</div><div>{}</div><div>Clean teardown</div><div>{}</div>",
+                "<div>Versions</div><div class=\"mono\">{} → {}</div><div>Domain</div><div class=\"mono\">{}</div><div>Deploys</div><div>{}</div><div>Clean teardown</div><div>{}</div><div>Rig adaptations</div><div>{}</div>",
                 esc(r.base_version.as_deref().unwrap_or("—")),
                 esc(r.head_version.as_deref().unwrap_or("—")),
                 esc(&r.domain),
                 r.deploy_count,
-                if r.flags.clean_teardown { "yes" } else { "no" }
+                if r.flags.clean_teardown { "yes" } else { "no" },
+                adaptations(r)
             ),
             None => String::new(),
         },

@@ -178,6 +178,10 @@ async fn the_dashboard_renders_and_the_run_list_links_to_run_pages() {
     );
     assert!(run_dom.contains("backup_restore"), "{run_dom}");
     assert!(run_dom.contains("card.png"), "the card is shown");
+    assert!(
+        run_dom.contains("Rig adaptations") && run_dom.contains("endpoint_mode_dnsrr"),
+        "the rig adaptation is shown: {run_dom}"
+    );
 
     browse(
         &browser,
