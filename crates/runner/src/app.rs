@@ -207,6 +207,7 @@ impl App {
     ) -> Result<StackModel, InputError> {
         let model = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)?;
         let files = recipe.compose_files(&self.env)?;
+        backup_labels_sound(&model, &files)?;
         if self.forward_port.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
             return Err(InputError::Other(format!(
                 "the rig has no proxy and cc-ci's forwarder image {} is missing: build it with images/build.sh",
@@ -361,6 +362,26 @@ fn stack_model(
         });
     }
     Ok(model)
+}
+
+/// Malformed backup-bot-two labels are bad input: said before anything is deployed, in the
+/// compose file that sets the first of them.
+fn backup_labels_sound(model: &StackModel, files: &[PathBuf]) -> Result<(), InputError> {
+    let problems = crate::backup::label_problems(model);
+    let Some(first) = problems.first() else {
+        return Ok(());
+    };
+    let file = files
+        .iter()
+        .find(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains(&first.label)))
+        .or(files.first())
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    Err(InputError::File {
+        file,
+        message: format!("malformed backup-bot-two labels: {}", list.join("; ")),
+    })
 }
 
 /// The service and container port a proxy routes the domain to: from the traefik

@@ -1,27 +1,64 @@
-//! The backup_restore rung (L3), native and faithful to backup-bot-two's labels:
+//! The backup_restore rung (L3), native and faithful to backup-bot-two's labels (deploy
+//! labels of a service, as backup-bot-two reads them from swarm):
 //!
-//! - `backupbot.backup=true` on a service's deploy labels enrols its named volumes;
+//! - `backupbot.backup=true` enrols the service: its named volumes are backed up and its
+//!   hooks run (any number of services may be enrolled);
 //! - `backupbot.backup.volumes.<vol>=false` leaves a volume out;
 //! - `backupbot.backup.volumes.<vol>.path=a,b` captures only those paths (relative to the
-//!   volume root);
+//!   volume root, files or directories);
 //! - `backupbot.backup.pre-hook` / `post-hook` and `backupbot.restore.pre-hook` /
-//!   `post-hook` are shell commands run by exec in the service's running container.
+//!   `post-hook` are shell commands (`sh -c`) run by exec in the service's running
+//!   container: the backup's pre-hooks of every enrolled service, the capture, then their
+//!   post-hooks; likewise around the restore. A container that stops under the exec (409:
+//!   the task is between containers) or a service with no running container yet is waited
+//!   for and tried again, for up to [`EXEC_PATIENCE`].
+//!
+//! A malformed label (an unknown `backupbot.*` key, a volume the service does not mount, a
+//! value that is not `true`/`false`, an empty hook, a path leaving the volume) is bad input,
+//! said at preflight ([`label_problems`]) naming the service, the label and the fix.
 //!
 //! The rung: write a data marker → wait for updates to settle → back up (each volume as a
 //! gzip tar with a sha256 manifest) → the suite's `BACKUP_VERIFY` probe, re-taking the whole
 //! backup up to 3 times → change the marker → restore → restart, wait ready → assert the
-//! marker is back.
+//! marker is back. The suite's hooks after the capture (`post_backup`, `pre_restore`,
+//! `post_restore`) see the backup read-only at `$CCCI_BACKUP_DIR`, like `BACKUP_VERIFY`: a
+//! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
+//! checks them in `post_restore`.
 
 use crate::hooks::{inside, run_sandboxed};
 use crate::lifecycle::RunCtx;
-use ccci_core::compose::{load_stack, StackModel};
+use bollard::errors::Error as DockerError;
+use ccci_core::compose::{load_stack, ServiceModel, StackModel};
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
+
+/// Enrols a service.
+pub const LABEL_BACKUP: &str = "backupbot.backup";
+/// `backupbot.backup.volumes.<vol>` (`=false`) and `backupbot.backup.volumes.<vol>.path`.
+const VOLUMES_PREFIX: &str = "backupbot.backup.volumes.";
+pub const BACKUP_PRE_HOOK: &str = "backupbot.backup.pre-hook";
+pub const BACKUP_POST_HOOK: &str = "backupbot.backup.post-hook";
+pub const RESTORE_PRE_HOOK: &str = "backupbot.restore.pre-hook";
+pub const RESTORE_POST_HOOK: &str = "backupbot.restore.post-hook";
+/// backup-bot-two's switch for restores; accepted, cc-ci restores every enrolled service.
+const LABEL_RESTORE: &str = "backupbot.restore";
+const HOOKS: [&str; 4] = [
+    BACKUP_PRE_HOOK,
+    BACKUP_POST_HOOK,
+    RESTORE_PRE_HOOK,
+    RESTORE_POST_HOOK,
+];
+
+/// How long a label hook waits for a running container of its service (none running, or
+/// the one found stopped under the exec) before it fails.
+pub const EXEC_PATIENCE: Duration = Duration::from_secs(60);
 
 /// One volume to capture.
 #[derive(Clone, Debug)]
@@ -45,6 +82,12 @@ pub struct ManifestEntry {
     pub archive: String,
     pub sha256: String,
     pub bytes: u64,
+    /// The paths captured (relative to the volume root); empty = the whole volume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Paths the labels name that did not exist when the backup was taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 fn fail(message: impl Into<String>) -> Failure {
@@ -54,27 +97,48 @@ fn fail(message: impl Into<String>) -> Failure {
     }
 }
 
-/// Reads the backup labels of the deployed (head or base) checkout.
+fn is_true(value: Option<&String>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+fn is_false(value: Option<&String>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+}
+
+/// `a, b/c` → `["a", "b/c"]` (a leading `/` is taken as the volume root).
+fn label_paths(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().trim_start_matches('/').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Services enrolled with `backupbot.backup=true`, by name.
+pub fn enrolled(model: &StackModel) -> Vec<String> {
+    model
+        .services
+        .iter()
+        .filter(|(_, svc)| is_true(svc.labels.get(LABEL_BACKUP)))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Reads the backup labels of the deployed (head or base) checkout: every named volume of
+/// every enrolled service, less the excluded ones, limited to the labelled paths.
 pub fn targets(model: &StackModel, stack: &str) -> Vec<Target> {
     let mut out = Vec::new();
-    for (name, svc) in &model.services {
-        if svc.labels.get("backupbot.backup").map(|v| v.trim()) != Some("true") {
-            continue;
-        }
+    for name in enrolled(model) {
+        let svc = &model.services[&name];
         for volume in svc.volume_mounts.keys() {
-            let key = format!("backupbot.backup.volumes.{volume}");
-            if svc.labels.get(&key).map(|v| v.trim()) == Some("false") {
+            let key = format!("{VOLUMES_PREFIX}{volume}");
+            if is_false(svc.labels.get(&key)) {
                 continue;
             }
             let paths = svc
                 .labels
                 .get(&format!("{key}.path"))
-                .map(|p| {
-                    p.split(',')
-                        .map(|s| s.trim().trim_start_matches('/').to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|p| label_paths(p))
                 .unwrap_or_default();
             out.push(Target {
                 service: name.clone(),
@@ -85,6 +149,123 @@ pub fn targets(model: &StackModel, stack: &str) -> Vec<Target> {
         }
     }
     out
+}
+
+/// The volumes enrolled services leave out (`backupbot.backup.volumes.<vol>=false`).
+pub fn excluded(model: &StackModel) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in enrolled(model) {
+        let svc = &model.services[&name];
+        for volume in svc.volume_mounts.keys() {
+            if is_false(svc.labels.get(&format!("{VOLUMES_PREFIX}{volume}"))) {
+                out.push(volume.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A malformed `backupbot.*` label: its service, the label, what is wrong and the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelProblem {
+    pub service: String,
+    pub label: String,
+    pub value: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for LabelProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "service `{}`: label `{}={}`: {}",
+            self.service, self.label, self.value, self.problem
+        )
+    }
+}
+
+/// Every malformed `backupbot.*` label of the stack. Empty = the labels are sound.
+pub fn label_problems(model: &StackModel) -> Vec<LabelProblem> {
+    let mut out = Vec::new();
+    for (name, svc) in &model.services {
+        for (key, value) in &svc.labels {
+            if key == "backupbot" || key.starts_with("backupbot.") {
+                if let Some(problem) = label_problem(svc, key, value) {
+                    out.push(LabelProblem {
+                        service: name.clone(),
+                        label: key.clone(),
+                        value: value.clone(),
+                        problem,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn label_problem(svc: &ServiceModel, key: &str, value: &str) -> Option<String> {
+    let boolean =
+        |v: &str| v.trim().eq_ignore_ascii_case("true") || v.trim().eq_ignore_ascii_case("false");
+    let volumes = || {
+        let names: Vec<&str> = svc.volume_mounts.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            "it mounts no named volume".to_string()
+        } else {
+            format!("its named volumes: {}", names.join(", "))
+        }
+    };
+    if key == LABEL_BACKUP || key == LABEL_RESTORE {
+        return (!boolean(value)).then(|| format!("write `{key}=true` (or `false`)"));
+    }
+    if HOOKS.contains(&key) {
+        return value
+            .trim()
+            .is_empty()
+            .then(|| "the hook is empty; give the shell command to run, or drop the label".into());
+    }
+    if let Some(rest) = key.strip_prefix(VOLUMES_PREFIX) {
+        let (volume, is_path) = match rest.strip_suffix(".path") {
+            Some(v) => (v, true),
+            None => (rest, false),
+        };
+        if volume.is_empty() || volume.contains('.') {
+            return Some(format!(
+                "not a volume label; write `{VOLUMES_PREFIX}<volume>=false` or `{VOLUMES_PREFIX}<volume>.path=<paths>`"
+            ));
+        }
+        if !svc.volume_mounts.contains_key(volume) {
+            return Some(format!(
+                "this service does not mount a volume `{volume}` ({}); name one of its volumes",
+                volumes()
+            ));
+        }
+        if !is_path {
+            return (!boolean(value)).then(|| {
+                format!("write `{key}=false` to leave the volume out (every volume is backed up unless it says false)")
+            });
+        }
+        let paths = label_paths(value);
+        if paths.is_empty() {
+            return Some("no path given; write paths relative to the volume root, separated by commas (e.g. `backup.sql`)".into());
+        }
+        if let Some(p) = paths.iter().find(|p| p.split('/').any(|c| c == "..")) {
+            return Some(format!(
+                "the path `{p}` leaves the volume; paths are relative to the volume root"
+            ));
+        }
+        return None;
+    }
+    if key == "backupbot.backup.path" {
+        return Some(format!(
+            "backup-bot-two limits what is backed up per volume: write `{VOLUMES_PREFIX}<volume>.path=<paths relative to the volume root>` ({})",
+            volumes()
+        ));
+    }
+    Some(format!(
+        "not a backup-bot-two label; known: {LABEL_BACKUP}, {}, {VOLUMES_PREFIX}<volume>, {VOLUMES_PREFIX}<volume>.path, {LABEL_RESTORE}",
+        HOOKS.join(", ")
+    ))
 }
 
 fn deployed_model(ctx: &RunCtx) -> Result<StackModel, Failure> {
@@ -110,31 +291,67 @@ fn deployed_model(ctx: &RunCtx) -> Result<StackModel, Failure> {
     load_stack(&texts, &ctx.app.interpolation_env(recipe)).map_err(|e| fail(e.to_string()))
 }
 
-async fn container_of(service: &str) -> Result<String, Failure> {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-            "--filter",
-            "status=running",
-        ])
-        .output()
-        .await
-        .map_err(|e| fail(format!("docker ps: {e}")))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .map(str::to_string)
-        .ok_or_else(|| {
-            fail(format!(
-                "no running container of {service} to run a hook in"
-            ))
-        })
+/// The running container of a swarm service, if it has one now.
+async fn running_container(ctx: &RunCtx, service: &str) -> Result<Option<String>, DockerError> {
+    let filters = HashMap::from([
+        (
+            "label".to_string(),
+            vec![format!("com.docker.swarm.service.name={service}")],
+        ),
+        ("status".to_string(), vec!["running".to_string()]),
+    ]);
+    let found = ctx
+        .engine
+        .docker()
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await?;
+    Ok(found.into_iter().find_map(|c| c.id))
 }
 
-/// Runs a backup-bot label hook (`sh -c …`) in the service's running container.
+/// An exec answer meaning the container found is no longer there to run in: it stopped
+/// (409, the task is between containers) or is gone (404). Worth another container.
+fn between_containers(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404 | 409,
+            ..
+        }
+    )
+}
+
+/// Runs `sh -c cmd` in `container`: (exit code, stdout and stderr).
+async fn exec_in(ctx: &RunCtx, container: &str, cmd: &str) -> Result<(i64, String), DockerError> {
+    let docker = ctx.engine.docker();
+    let exec = docker
+        .create_exec(
+            container,
+            bollard::exec::CreateExecOptions {
+                cmd: Some(vec!["sh", "-c", cmd]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut text = String::new();
+    if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await?
+    {
+        while let Some(chunk) = output.next().await {
+            text.push_str(&chunk?.to_string());
+        }
+    }
+    let code = docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1);
+    Ok((code, text))
+}
+
+/// Runs a backup-bot label hook (`sh -c …`) in the service's running container; when the
+/// service has none running, or the container stops under the exec, waits (1 s at a time,
+/// up to [`EXEC_PATIENCE`]) for the next one.
 async fn label_hook(
     ctx: &RunCtx,
     model: &StackModel,
@@ -149,31 +366,49 @@ async fn label_hook(
         return Ok(());
     };
     let full = ctx.app.service_name(service);
-    let container = container_of(&full).await?;
     ctx.progress
         .line(&format!("   {label} in {service}: {cmd}"));
-    let ran = tokio::time::timeout(
-        Duration::from_secs(ctx.suite.deploy_timeout_secs),
-        Command::new("docker")
-            .args(["exec", &container, "sh", "-c", cmd])
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .map_err(|_| fail(format!("{label} of {service} did not finish in time")))?
-    .map_err(|e| fail(format!("docker exec: {e}")))?;
-    if !ran.status.success() {
-        let mut text = String::from_utf8_lossy(&ran.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&ran.stderr));
+    let started = Instant::now();
+    let run = async {
+        loop {
+            let waited = started.elapsed() >= EXEC_PATIENCE;
+            let why = match running_container(ctx, &full).await {
+                Ok(Some(container)) => match exec_in(ctx, &container, cmd).await {
+                    Ok(ran) => return Ok(ran),
+                    Err(e) if between_containers(&e) => {
+                        format!("the container stopped under the exec ({e})")
+                    }
+                    Err(e) => return Err(format!("exec in {service}: {e}")),
+                },
+                Ok(None) => "no running container".to_string(),
+                Err(e) => return Err(format!("listing the containers of {service}: {e}")),
+            };
+            if waited {
+                return Err(format!(
+                    "no running container of {service} to run {label} in after {} s: {why}",
+                    EXEC_PATIENCE.as_secs()
+                ));
+            }
+            ctx.progress.line(&format!(
+                "   {label}: {service} is between containers ({why}); trying again"
+            ));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    let (code, output) =
+        tokio::time::timeout(Duration::from_secs(ctx.suite.deploy_timeout_secs), run)
+            .await
+            .map_err(|_| fail(format!("{label} of {service} did not finish in time")))?
+            .map_err(|message| Failure {
+                message,
+                service: Some(service.to_string()),
+                ..Default::default()
+            })?;
+    if code != 0 {
         return Err(Failure {
-            message: format!("{label} of service {service} failed: {cmd}"),
+            message: format!("{label} of service {service} failed (exit {code}): {cmd}"),
             service: Some(service.to_string()),
-            log_tail: ctx
-                .redactor
-                .redact(&text)
-                .lines()
-                .map(str::to_string)
-                .collect(),
+            log_tail: crate::hooks::last_lines(&ctx.redactor.redact(&output), 20),
             ..Default::default()
         });
     }
@@ -212,6 +447,7 @@ pub(crate) fn take(dir: &Path, mounts: &[(Target, PathBuf)]) -> std::io::Result<
         let mut tar = tar::Builder::new(gz);
         tar.mode(tar::HeaderMode::Complete);
         tar.follow_symlinks(false);
+        let mut missing = Vec::new();
         if target.paths.is_empty() {
             tar.append_dir_all(".", mount)?;
         } else {
@@ -221,6 +457,8 @@ pub(crate) fn take(dir: &Path, mounts: &[(Target, PathBuf)]) -> std::io::Result<
                     tar.append_dir_all(p, &src)?;
                 } else if src.exists() {
                     tar.append_path_with_name(&src, p)?;
+                } else {
+                    missing.push(p.clone());
                 }
             }
         }
@@ -231,6 +469,8 @@ pub(crate) fn take(dir: &Path, mounts: &[(Target, PathBuf)]) -> std::io::Result<
             archive,
             sha256: hex::encode(Sha256::digest(&bytes)),
             bytes: bytes.len() as u64,
+            paths: target.paths.clone(),
+            missing,
         });
     }
     std::fs::write(
@@ -291,11 +531,44 @@ fn clear(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn marker_file(mount: &Path, target: &Target) -> PathBuf {
-    match target.paths.first() {
-        Some(p) => mount.join(p).join(".ccci-marker"),
-        None => mount.join(".ccci-marker"),
+/// Where the rung's marker file goes: the volume root, or for a path-limited volume the
+/// first of its paths that is a directory. A volume limited to files (a database dump) gets
+/// none: a marker there would not be in the backup, and its data is proven through the app
+/// (`[backup] marker_path`) and the suite's hooks.
+fn marker_file(mount: &Path, target: &Target) -> Option<PathBuf> {
+    if target.paths.is_empty() {
+        return Some(mount.join(".ccci-marker"));
     }
+    target
+        .paths
+        .iter()
+        .map(|p| mount.join(p))
+        .find(|dir| dir.is_dir() && !dir.is_symlink())
+        .map(|dir| dir.join(".ccci-marker"))
+}
+
+/// What the backup holds, for the rung's record: `uploads: whole volume; postgres: backup.sql;
+/// left out: cache`.
+fn describe_backup(manifest: &Manifest, excluded: &[String]) -> String {
+    let mut parts: Vec<String> = manifest
+        .volumes
+        .iter()
+        .map(|v| {
+            let what = if v.paths.is_empty() {
+                "whole volume".to_string()
+            } else {
+                v.paths.join(", ")
+            };
+            match v.missing.is_empty() {
+                true => format!("{}: {what}", v.volume),
+                false => format!("{}: {what} (missing: {})", v.volume, v.missing.join(", ")),
+            }
+        })
+        .collect();
+    if !excluded.is_empty() {
+        parts.push(format!("left out: {}", excluded.join(", ")));
+    }
+    parts.join("; ")
 }
 
 fn case(name: &str, ok: bool, message: Option<String>, since: Instant) -> TestCase {
@@ -327,15 +600,20 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
     let mut cases = Vec::new();
     let marker = format!("ccci-marker-{}", crate::lifecycle::now_ms());
     let app_marker = ctx.suite.backup.marker_path.clone();
+    // Hooks run in every enrolled service; the restored ones are restarted.
+    let hooked = enrolled(&model);
+    let restored = unique_services(&targets);
+    let left_out = excluded(&model);
 
-    // 1. Write the markers: one file per volume, and the app's own when the suite says how.
+    // 1. Write the markers: one file per volume (where one can be in the backup), and the
+    // app's own when the suite says how.
     let t = Instant::now();
-    for (target, mount) in &mounts {
-        let file = marker_file(mount, target);
-        if let Some(parent) = file.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        std::fs::write(&file, &marker)
+    let marker_files: Vec<(String, PathBuf)> = mounts
+        .iter()
+        .filter_map(|(target, mount)| Some((target.volume.clone(), marker_file(mount, target)?)))
+        .collect();
+    for (_, file) in &marker_files {
+        std::fs::write(file, &marker)
             .map_err(|e| fail(format!("writing the data marker {}: {e}", file.display())))?;
     }
     if let Some(path) = &app_marker {
@@ -373,14 +651,13 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
     let mut last_verify_output = String::new();
     crate::hooks::run_hook(ctx, "pre_backup").await?;
     for attempt in 1..=attempts {
-        let services: Vec<String> = unique_services(&targets);
-        for s in &services {
-            label_hook(ctx, &model, s, "backupbot.backup.pre-hook").await?;
+        for s in &hooked {
+            label_hook(ctx, &model, s, BACKUP_PRE_HOOK).await?;
         }
         let taken =
             take(&backup_dir, &mounts).map_err(|e| fail(format!("taking the backup: {e}")))?;
-        for s in &services {
-            label_hook(ctx, &model, s, "backupbot.backup.post-hook").await?;
+        for s in &hooked {
+            label_hook(ctx, &model, s, BACKUP_POST_HOOK).await?;
         }
         let Some(verify) = ctx.suite.backup.verify.clone() else {
             manifest = Some(taken);
@@ -421,7 +698,14 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
             ..Default::default()
         });
     };
-    crate::hooks::run_hook(ctx, "post_backup").await?;
+    // The suite's hooks from here on may read the backup (read-only), as BACKUP_VERIFY does.
+    let backup_env = vec![(
+        "CCCI_BACKUP_DIR".to_string(),
+        format!("{}/backup", crate::sandbox::RUN_DIR),
+    )];
+    let backup_files = vec![(backup_dir.clone(), "backup".to_string())];
+    crate::hooks::run_hook_with(ctx, "post_backup", backup_env.clone(), backup_files.clone())
+        .await?;
     let bytes: u64 = manifest.volumes.iter().map(|v| v.bytes).sum();
     cases.push(case(
         &format!(
@@ -429,13 +713,13 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
             manifest.volumes.len()
         ),
         true,
-        None,
+        Some(describe_backup(&manifest, &left_out)),
         t,
     ));
 
     // 4. Change the markers, so only a real restore brings them back.
-    for (target, mount) in &mounts {
-        let _ = std::fs::write(marker_file(mount, target), "changed after backup");
+    for (_, file) in &marker_files {
+        let _ = std::fs::write(file, "changed after backup");
     }
     if let Some(path) = &app_marker {
         let _ = ctx
@@ -452,16 +736,20 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
 
     // 5. Restore, then restart the services so the app reads the restored data.
     let t = Instant::now();
-    crate::hooks::run_hook(ctx, "pre_restore").await?;
-    let services = unique_services(&targets);
-    for s in &services {
-        label_hook(ctx, &model, s, "backupbot.restore.pre-hook").await?;
+    crate::hooks::run_hook_with(ctx, "pre_restore", backup_env.clone(), backup_files.clone())
+        .await?;
+    for s in &hooked {
+        label_hook(ctx, &model, s, RESTORE_PRE_HOOK).await?;
     }
     restore(&backup_dir, &manifest, &mounts).map_err(|e| fail(format!("restoring: {e}")))?;
-    for s in &services {
-        label_hook(ctx, &model, s, "backupbot.restore.post-hook").await?;
+    for s in &hooked {
+        label_hook(ctx, &model, s, RESTORE_POST_HOOK).await?;
     }
-    for s in &services {
+    // One service at a time, dependencies first (the database before the app that needs
+    // it), each ready before the next: the app never starts against a database that is
+    // itself restarting, and a network never loses all its tasks at once (on Engine 20.10
+    // that can fail a stopping task with "error while removing network").
+    for s in restart_order(&restored, &model) {
         let _ = Command::new("docker")
             .args([
                 "service",
@@ -469,23 +757,22 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
                 "--force",
                 "--detach=true",
                 "--quiet",
-                &ctx.app.service_name(s),
+                &ctx.app.service_name(&s),
             ])
             .output()
             .await;
+        ctx.wait_ready().await.map_err(|mut f| {
+            f.message = format!("after the restore (restarting {s}): {}", f.message);
+            f
+        })?;
     }
-    ctx.wait_ready().await.map_err(|mut f| {
-        f.message = format!("after the restore: {}", f.message);
-        f
-    })?;
-    crate::hooks::run_hook(ctx, "post_restore").await?;
+    crate::hooks::run_hook_with(ctx, "post_restore", backup_env, backup_files).await?;
 
     // 6. The markers must be back.
     let mut lost = Vec::new();
-    for (target, mount) in &mounts {
-        let file = marker_file(mount, target);
-        if std::fs::read_to_string(&file).ok().as_deref() != Some(marker.as_str()) {
-            lost.push(format!("volume {} ({})", target.volume, file.display()));
+    for (volume, file) in &marker_files {
+        if std::fs::read_to_string(file).ok().as_deref() != Some(marker.as_str()) {
+            lost.push(format!("volume {volume} ({})", file.display()));
         }
     }
     if let Some(path) = &app_marker {
@@ -509,8 +796,27 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
     Ok(cases)
 }
 
+/// `services` ordered so that each comes after those it `depends_on` (by name where no
+/// dependency decides; a cycle is broken by name).
+fn restart_order(services: &[String], model: &StackModel) -> Vec<String> {
+    let mut left: Vec<String> = services.to_vec();
+    left.sort();
+    let mut out: Vec<String> = Vec::new();
+    while !left.is_empty() {
+        let ready = left.iter().position(|s| {
+            model
+                .services
+                .get(s)
+                .is_none_or(|svc| svc.depends_on.iter().all(|d| !left.contains(d) || d == s))
+        });
+        out.push(left.remove(ready.unwrap_or(0)));
+    }
+    out
+}
+
 fn unique_services(targets: &[Target]) -> Vec<String> {
     let mut s: Vec<String> = targets.iter().map(|t| t.service.clone()).collect();
+    s.sort();
     s.dedup();
     s
 }
@@ -555,6 +861,230 @@ volumes: {data: {}, cache: {}, uploads: {}, db: {}}
                 ),
             ]
         );
+    }
+
+    fn model(compose: &str) -> StackModel {
+        load_stack(&[("compose.yml".into(), compose.into())], &BTreeMap::new()).unwrap()
+    }
+
+    /// A stack whose `db` service carries `labels` (YAML mapping lines), beside an app.
+    fn db_with(labels: &[&str]) -> StackModel {
+        let mut compose = String::from(
+            "services:\n  app:\n    image: x\n    volumes: [data:/data]\n  db:\n    image: y\n    volumes: [postgres:/var/lib/postgresql/data, run:/run]\n    deploy:\n      labels:\n",
+        );
+        for l in labels {
+            compose.push_str(&format!("        {l}\n"));
+        }
+        compose.push_str("volumes: {data: {}, postgres: {}, run: {}}\n");
+        model(&compose)
+    }
+
+    #[test]
+    fn several_services_are_enrolled_with_their_own_exclusions_and_paths() {
+        let m = model(
+            r#"
+services:
+  app:
+    image: x
+    volumes: [uploads:/data, cache:/cache]
+    deploy:
+      labels: ["backupbot.backup=true", "backupbot.backup.volumes.cache=false"]
+  db:
+    image: y
+    volumes: [postgres:/var/lib/postgresql/data]
+    deploy:
+      labels:
+        backupbot.backup: "true"
+        backupbot.backup.volumes.postgres.path: "/backup.sql"
+        backupbot.backup.pre-hook: "pg_dump -f /var/lib/postgresql/data/backup.sql"
+  worker:
+    image: z
+    volumes: [scratch:/tmp]
+    deploy:
+      labels: ["backupbot.backup=false"]
+volumes: {uploads: {}, cache: {}, postgres: {}, scratch: {}}
+"#,
+        );
+        assert_eq!(enrolled(&m), vec!["app", "db"]);
+        assert_eq!(excluded(&m), vec!["cache"]);
+        let got: Vec<(String, String, Vec<String>)> = targets(&m, "st")
+            .into_iter()
+            .map(|t| (t.service, t.volume, t.paths))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("app".into(), "uploads".into(), vec![]),
+                ("db".into(), "postgres".into(), vec!["backup.sql".into()]),
+            ]
+        );
+        assert_eq!(unique_services(&targets(&m, "st")), vec!["app", "db"]);
+        assert!(label_problems(&m).is_empty(), "{:?}", label_problems(&m));
+    }
+
+    #[test]
+    fn services_restart_after_what_they_depend_on() {
+        let m = model(
+            r#"
+services:
+  app: {image: x, depends_on: [db, cache]}
+  worker: {image: x, depends_on: [app]}
+  db: {image: y}
+  cache: {image: z, depends_on: [db]}
+"#,
+        );
+        let all = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            restart_order(&all(&["worker", "app", "db", "cache"]), &m),
+            all(&["db", "cache", "app", "worker"])
+        );
+        // Only the services restored; a dependency not among them does not hold one back.
+        assert_eq!(
+            restart_order(&all(&["app", "cache"]), &m),
+            all(&["cache", "app"])
+        );
+        let cycle = model(
+            "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
+        );
+        assert_eq!(restart_order(&all(&["b", "a"]), &cycle), all(&["a", "b"]));
+    }
+
+    #[test]
+    fn malformed_labels_name_service_label_and_fix() {
+        let cases: &[(&str, &str)] = &[
+            ("backupbot.backup: \"yes\"", "write `backupbot.backup=true`"),
+            (
+                "backupbot.backup.volumes.pgdata: \"false\"",
+                "does not mount a volume `pgdata` (its named volumes: postgres, run)",
+            ),
+            (
+                "backupbot.backup.volumes.postgres: \"no\"",
+                "write `backupbot.backup.volumes.postgres=false`",
+            ),
+            (
+                "backupbot.backup.volumes.postgres.path: \" , \"",
+                "no path given",
+            ),
+            (
+                "backupbot.backup.volumes.postgres.path: \"a,../etc\"",
+                "the path `../etc` leaves the volume",
+            ),
+            (
+                "backupbot.backup.volumes.pgdata.path: \"backup.sql\"",
+                "does not mount a volume `pgdata`",
+            ),
+            (
+                "backupbot.backup.volumes.postgres.paths: \"x\"",
+                "not a volume label",
+            ),
+            ("backupbot.backup.pre-hook: \"  \"", "the hook is empty"),
+            (
+                "backupbot.backup.prehook: \"pg_dump\"",
+                "not a backup-bot-two label; known: backupbot.backup, backupbot.backup.pre-hook",
+            ),
+            (
+                "backupbot.backup.path: \"/var/lib/postgresql/data/backup.sql\"",
+                "write `backupbot.backup.volumes.<volume>.path=",
+            ),
+            (
+                "backupbot.restore: \"maybe\"",
+                "write `backupbot.restore=true`",
+            ),
+        ];
+        for (label, expected) in cases {
+            let enrol = "backupbot.backup: \"true\"";
+            let labels: &[&str] = if label.starts_with("backupbot.backup:") {
+                &[label]
+            } else {
+                &[enrol, label]
+            };
+            let problems = label_problems(&db_with(labels));
+            assert_eq!(problems.len(), 1, "{label}: {problems:?}");
+            let shown = problems[0].to_string();
+            assert!(
+                shown.starts_with("service `db`: label `backupbot."),
+                "{shown}"
+            );
+            assert!(shown.contains(expected), "{label}: {shown}");
+        }
+        // Sound labels, in any case, on any service.
+        let sound = db_with(&[
+            "backupbot.backup: \"True\"",
+            "backupbot.backup.volumes.run: \"false\"",
+            "backupbot.backup.volumes.postgres.path: \"backup.sql, dumps/\"",
+            "backupbot.backup.pre-hook: \"pg_dump > x\"",
+            "backupbot.backup.post-hook: \"rm x\"",
+            "backupbot.restore.pre-hook: \"true\"",
+            "backupbot.restore.post-hook: \"psql < x\"",
+            "backupbot.restore: \"true\"",
+            "traefik.enable: \"true\"",
+        ]);
+        assert!(
+            label_problems(&sound).is_empty(),
+            "{:?}",
+            label_problems(&sound)
+        );
+    }
+
+    #[test]
+    fn markers_go_where_the_backup_reaches() {
+        let root = std::env::temp_dir().join(format!("ccci-marker-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("uploads")).unwrap();
+        std::fs::write(root.join("backup.sql"), b"-- dump").unwrap();
+        let target = |paths: &[&str]| Target {
+            service: "db".into(),
+            volume: "v".into(),
+            engine_volume: "st_v".into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        };
+        assert_eq!(
+            marker_file(&root, &target(&[])),
+            Some(root.join(".ccci-marker"))
+        );
+        assert_eq!(
+            marker_file(&root, &target(&["backup.sql", "uploads"])),
+            Some(root.join("uploads/.ccci-marker"))
+        );
+        // Only files (or nothing yet): no marker, never a directory named like the dump.
+        assert_eq!(
+            marker_file(&root, &target(&["backup.sql", "later.sql"])),
+            None
+        );
+        assert!(!root.join("later.sql").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_backup_is_described_volume_by_volume() {
+        let entry = |volume: &str, paths: &[&str], missing: &[&str]| ManifestEntry {
+            volume: volume.into(),
+            archive: format!("{volume}.tar.gz"),
+            sha256: String::new(),
+            bytes: 1,
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            missing: missing.iter().map(|p| p.to_string()).collect(),
+        };
+        let manifest = Manifest {
+            volumes: vec![
+                entry("uploads", &[], &[]),
+                entry("postgres", &["backup.sql"], &["extra"]),
+            ],
+        };
+        assert_eq!(
+            describe_backup(&manifest, &["cache".into()]),
+            "uploads: whole volume; postgres: backup.sql (missing: extra); left out: cache"
+        );
+    }
+
+    #[test]
+    fn an_exec_refused_between_containers_is_tried_again() {
+        let answer = |status_code| DockerError::DockerResponseServerError {
+            status_code,
+            message: "Container 1234 is not running".into(),
+        };
+        assert!(between_containers(&answer(409)));
+        assert!(between_containers(&answer(404)));
+        assert!(!between_containers(&answer(500)));
     }
 
     #[test]

@@ -170,6 +170,17 @@ pub struct Ran {
 
 /// Runs the suite's hook `name`, if it has one. A failing hook fails the rung.
 pub async fn run_hook(ctx: &mut RunCtx, name: &str) -> Result<(), Failure> {
+    run_hook_with(ctx, name, Vec::new(), Vec::new()).await
+}
+
+/// [`run_hook`] with more env and host files (mounted read-only under `/run/ccci/<name>`):
+/// the backup, for the hooks after it is taken.
+pub async fn run_hook_with(
+    ctx: &mut RunCtx,
+    name: &str,
+    extra_env: Vec<(String, String)>,
+    extra_files: Vec<(PathBuf, String)>,
+) -> Result<(), Failure> {
     let Some(rel) = ctx.suite.hooks.get(name).cloned() else {
         return Ok(());
     };
@@ -178,7 +189,7 @@ pub async fn run_hook(ctx: &mut RunCtx, name: &str) -> Result<(), Failure> {
     };
     let program = inside(&dir, &dir.join(&rel));
     ctx.progress.line(&format!("   hook {name}: {rel}"));
-    let ran = run_sandboxed(ctx, &dir, vec![program], Vec::new(), Vec::new())
+    let ran = run_sandboxed(ctx, &dir, vec![program], extra_env, extra_files)
         .await
         .map_err(|e| Failure {
             message: format!("hook {name}: {e}"),
@@ -186,8 +197,16 @@ pub async fn run_hook(ctx: &mut RunCtx, name: &str) -> Result<(), Failure> {
         })?;
     let output = ctx.redactor.redact(&ran.output);
     if !ran.success {
+        // The hook's last words say what is wrong (e.g. which rows did not come back).
+        let said = output
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| format!(": {}", l.chars().take(300).collect::<String>()))
+            .unwrap_or_default();
         return Err(Failure {
-            message: format!("hook {name} ({rel}) failed"),
+            message: format!("hook {name} ({rel}) failed{said}"),
             log_tail: last_lines(&output, 20),
             ..Default::default()
         });

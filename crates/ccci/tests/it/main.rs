@@ -14,6 +14,7 @@ mod install;
 mod integrity;
 mod ladder;
 mod nightly;
+mod real_software;
 mod sandbox;
 mod service;
 mod tls;
