@@ -154,9 +154,28 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
         };
         let _ = writeln!(report, "{stack}: {verb}");
     }
-    // Registry entries of dead owners whose stack is already gone.
+    // Registry entries of dead owners whose stack is already gone — or is a warm canonical
+    // whose seed or quick run died: put back to its known-good state, never left at a PR head.
     for entry in active {
         if seen.contains(&entry.stack) || registry::owner_alive(&entry) {
+            continue;
+        }
+        if entry.stack.starts_with("warm-") {
+            let line = if dry_run {
+                "would put the warm canonical back to its known-good state".to_string()
+            } else {
+                match crate::warm::recover(&engine, &rig.state_dir, &entry.recipe, &entry.stack).await {
+                    Ok(done) => {
+                        if let Some(dir) = &entry.work_dir {
+                            let _ = std::fs::remove_dir_all(dir);
+                        }
+                        registry::unregister(&rig.state_dir, &entry.stack);
+                        format!("its run died; {done}")
+                    }
+                    Err(e) => format!("its run died; recovering the canonical failed (kept for the next sweep): {e}"),
+                }
+            };
+            let _ = writeln!(report, "{}: {line}", entry.stack);
             continue;
         }
         if !dry_run {

@@ -336,6 +336,41 @@ pub async fn materialize(engine: &Engine, record: &Record, state_dir: &Path) -> 
     Ok(())
 }
 
+/// Puts a warm stack whose seed or quick run died (SIGKILL, a crash of ours) back to the
+/// recipe's known-good canonical: everything of the stack goes (a dead seed may have left
+/// secrets with new values under the canonical's names), then the canonical's volumes are
+/// re-created from its snapshot and its secrets from the stored values, and its env is
+/// reset to the known-good version — all undeployed, as a canonical rests. Without a
+/// canonical (a first seed died) the stack is simply removed. Holds the recipe's warm lock.
+pub async fn recover(
+    engine: &Engine,
+    state_dir: &Path,
+    recipe: &str,
+    stack: &str,
+) -> Result<String, String> {
+    let _lock = lock(state_dir, recipe, Duration::from_secs(5))
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let left = engine
+        .clear_stack(stack, Keep::Nothing, Duration::from_secs(120))
+        .await;
+    if !left.is_empty() {
+        return Err(format!("clearing {stack}: left {}", left.describe()));
+    }
+    let record = load(state_dir, recipe)
+        .map_err(|e| format!("{e:#}"))?
+        .filter(|r| r.stack == stack);
+    let Some(record) = record else {
+        return Ok("no canonical: the warm stack was removed".into());
+    };
+    materialize(engine, &record, state_dir).await?;
+    reset_env(&record, state_dir).map_err(|e| format!("{e:#}"))?;
+    Ok(format!(
+        "canonical put back to its known-good {} (undeployed, snapshot restored)",
+        record.version
+    ))
+}
+
 /// Removes every generation directory of `recipe` except `keep`.
 pub fn prune_generations(state_dir: &Path, recipe: &str, keep: &str) {
     for e in std::fs::read_dir(recipe_dir(state_dir, recipe))

@@ -443,3 +443,58 @@ fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keep
         "the old canonical's data is back, byte for byte"
     );
 }
+
+#[test]
+fn a_sigkilled_quick_run_leaves_a_canonical_the_janitor_puts_back_to_known_good() {
+    let rig = Rig::new();
+    let stack = "warm-wkil_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    // The head never turns healthy: the quick run sits in its upgrade, at the PR head.
+    let canonical = seed_then_drift(&rig, "wkil", stack, "NEVER_HEALTHY");
+    let mut child = rig
+        .command(
+            &canonical.recipe,
+            Some(&canonical.suites),
+            &["--quick", "--stages", "upgrade"],
+            "out",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    guard.pids.push(child.id());
+    let label = format!("{{{{index .Spec.Labels \"coop-cloud.{stack}.chaos-version\"}}}}");
+    wait_until("the quick run's upgrade is deployed", 120, || {
+        Command::new("docker")
+            .args([
+                "service",
+                "inspect",
+                &format!("{stack}_app"),
+                "--format",
+                &label,
+            ])
+            .output()
+            .is_ok_and(|o| {
+                let l = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                o.status.success() && !l.is_empty() && l != "<no value>"
+            })
+    });
+    // A crash of ours: no teardown, no restore.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !engine_objects("service", stack).is_empty(),
+        "left at the PR head"
+    );
+
+    let janitor = ccci_ok(&rig, "janitor", &[]);
+    assert!(janitor.contains("canonical put back"), "{janitor}");
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &canonical.rec), "wkil:1.1.0+1.1.0");
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
