@@ -271,6 +271,13 @@ pub async fn reconcile(
         stack: app.stack(),
         ..Default::default()
     });
+    if state.last_good.is_none() {
+        adopt(engine, app, &mut state, progress).await?;
+        if state.last_good.is_some() {
+            state.ts = now();
+            write_state(state_dir, &state)?;
+        }
+    }
     let listing = checkout(rig, app, None, "latest")?;
     let Some(latest) = listing.releases.last().map(|r| r.tag.clone()) else {
         return Ok(Outcome::NoRelease);
@@ -328,13 +335,16 @@ pub async fn reconcile(
         Plan::Apply { from, to } => {
             let snapshot = root(state_dir).join(&app.name).join("snapshot");
             if app.stateful {
-                warm::undeploy(engine, &stack)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e))?;
-                let _ = std::fs::remove_dir_all(&snapshot);
-                warm::snapshot(engine, &stack, &snapshot)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("snapshotting before {from} → {to}: {e}"))?;
+                if let Err(e) = undeploy_and_snapshot(engine, &stack, &snapshot).await {
+                    // Nothing changed yet but the app being down: bring last_good back.
+                    let why = format!("snapshotting before {from} → {to} failed: {e}");
+                    let why = match redeploy(engine, rig, app, &from, progress).await {
+                        Ok(()) => format!("{why}; {from} redeployed, the upgrade not applied"),
+                        Err(again) => format!("{why}; redeploying {from} failed too: {again}"),
+                    };
+                    alerts::raise(state_dir, &app.name, "failed", &why)?;
+                    return Ok(Outcome::Failed { why });
+                }
                 progress.line(&format!("live-warm {}: snapshot taken", app.name));
             }
             let Err(why) = deploy_ready(engine, rig, app, &new, progress).await else {
@@ -354,9 +364,7 @@ pub async fn reconcile(
                 if app.stateful {
                     warm::restore(engine, &stack, &snapshot).await?;
                 }
-                let prior =
-                    checkout(rig, app, Some(&from), "prior").map_err(|e| format!("{e:#}"))?;
-                deploy_ready(engine, rig, app, &prior, progress).await
+                redeploy(engine, rig, app, &from, progress).await
             }
             .await;
             match rolled {
@@ -386,6 +394,50 @@ pub async fn reconcile(
             }
         }
     }
+}
+
+/// An infra app already running without a record (deployed by hand, or before cc-ci kept
+/// one) is adopted at the version its `app` service is labelled with, so the rule's gates
+/// (a major bump is held) apply to it instead of a blind install of the latest release.
+async fn adopt(
+    engine: &Engine,
+    app: &AppConfig,
+    state: &mut State,
+    progress: &Progress,
+) -> Result<()> {
+    let stack = app.stack();
+    if !warm::deployed(engine, &stack).await? {
+        return Ok(());
+    }
+    let label = format!("coop-cloud.{stack}.version");
+    let service = format!("{stack}_{}", crate::app::MAIN_SERVICE);
+    if let Some(version) = engine.service_label(&service, &label).await.ok().flatten() {
+        progress.line(&format!(
+            "live-warm {}: adopting the running app at {version} (no record yet)",
+            app.name
+        ));
+        state.last_good = Some(version);
+    }
+    Ok(())
+}
+
+/// Undeploys a stateful app (data kept) and snapshots its volumes into `dir`.
+async fn undeploy_and_snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<(), String> {
+    warm::undeploy(engine, stack).await?;
+    let _ = std::fs::remove_dir_all(dir);
+    warm::snapshot(engine, stack, dir).await.map(|_| ())
+}
+
+/// Deploys the recipe's release `version` again (the rollback to `last_good`).
+async fn redeploy(
+    engine: &Engine,
+    rig: &Rig,
+    app: &AppConfig,
+    version: &str,
+    progress: &Progress,
+) -> Result<(), String> {
+    let prior = checkout(rig, app, Some(version), "prior").map_err(|e| format!("{e:#}"))?;
+    deploy_ready(engine, rig, app, &prior, progress).await
 }
 
 /// Deploys the checkout's version on the app's stable domain and waits until it is ready.

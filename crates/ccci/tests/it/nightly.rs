@@ -390,3 +390,64 @@ fn nightly_skips_in_flight_runs_enrolled_recipes_and_prunes_de_enrolled_warm_dat
         "the enrolled recipe's canonical keeps its data"
     );
 }
+
+#[test]
+fn reconciler_keeps_a_stateful_app_up_when_its_snapshot_fails() {
+    let rig = Rig::new();
+    let domain = "lwsnap.livewarm.local";
+    let stack = "lwsnap_livewarm_local";
+    let _guard = Guard::for_stacks(&[stack]);
+    let recipe = rig.git_recipe("fixture-web", "lwsnap", &["1.0.0"], "1.0.0", |_| {});
+    write_config(&rig, "lwsnap", &recipe, domain, true);
+    let o = reconcile(&rig);
+    assert!(o.status.success(), "{}", explain(&o));
+    // The snapshot cannot be written: a file stands where its directory goes.
+    let snapshot = rig.state_dir().join("live-warm/lwsnap/snapshot");
+    std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+    std::fs::write(&snapshot, b"not a directory").unwrap();
+    tag(&recipe, "1.1.0", "1.1.0+1.1.0");
+    let o = reconcile(&rig);
+    // The host failed it (exit 3, alerted), not the recipe.
+    assert_eq!(o.status.code(), Some(3), "{}", explain(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED"), "{}", explain(&o));
+    // Not left down: last_good runs again, the upgrade was not applied, and it says so.
+    assert_eq!(app_image(stack), "ccci-fixture:1.0.0", "{}", explain(&o));
+    assert_eq!(running_tasks(stack), 1);
+    assert_eq!(live_state(&rig, "lwsnap")["last_good"], "1.0.0+1.0.0");
+    let alerts = pending_alerts(&rig);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["kind"], "failed");
+    let message = alerts[0]["message"].as_str().unwrap();
+    assert!(message.contains("snapshotting before"), "{message}");
+    assert!(message.contains("1.0.0+1.0.0 redeployed"), "{message}");
+}
+
+#[test]
+fn reconciler_adopts_a_running_app_without_a_record_and_holds_its_major_bump() {
+    let rig = Rig::new();
+    let domain = "lwadopt.livewarm.local";
+    let stack = "lwadopt_livewarm_local";
+    let _guard = Guard::for_stacks(&[stack]);
+    let recipe = rig.git_recipe("fixture-web", "lwadopt", &["1.0.0"], "1.0.0", |_| {});
+    write_config(&rig, "lwadopt", &recipe, domain, false);
+    let o = reconcile(&rig);
+    assert!(o.status.success(), "{}", explain(&o));
+    // The record is lost (a fresh state dir, a host moved): the app keeps running.
+    std::fs::remove_file(rig.state_dir().join("live-warm/lwadopt.json")).unwrap();
+    tag(&recipe, "2.0.0", "2.0.0+2.0.0");
+    let o = reconcile(&rig);
+    assert!(o.status.success(), "{}", explain(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("adopting the running app at 1.0.0+1.0.0"),
+        "{}",
+        explain(&o)
+    );
+    assert!(stdout.contains("held"), "{}", explain(&o));
+    assert_eq!(
+        app_image(stack),
+        "ccci-fixture:1.0.0",
+        "the major bump is not applied"
+    );
+    assert_eq!(live_state(&rig, "lwadopt")["last_good"], "1.0.0+1.0.0");
+}
