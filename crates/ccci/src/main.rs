@@ -126,6 +126,33 @@ enum Command {
         #[command(flatten)]
         rig: RigArgs,
     },
+    /// Lint a recipe (L5): abra's published lint rules and cc-ci's rules that compare the
+    /// head with its base release. Prints a table (rule id, level, satisfied / failed /
+    /// skipped, where it applies, what to fix), or JSON. Nothing is deployed and no engine is
+    /// needed. Exit 0 when no error-level rule fails (warnings never fail), 1 when one does,
+    /// 2 on bad input.
+    Lint {
+        /// A recipe directory, a git repository path, or a git URL.
+        recipe: String,
+        /// The ref to lint (branch, tag, commit, `refs/pull/N/head`); a git recipe only.
+        #[arg(long = "ref")]
+        git_ref: Option<String>,
+        /// Print the report as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check this host (and, with --config, the service's forge and Keycloak) and say
+    /// what to fix, one line each. Exit 0 only when nothing fails (warnings are fine).
+    Doctor {
+        /// The service's configuration file: also check the forge and the Keycloak.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        rig: RigArgs,
+    },
     /// Reap what dead runs left on the engine (owner alive → untouched).
     Janitor {
         /// Say what would be removed, remove nothing.
@@ -242,6 +269,37 @@ enum ConfigCommand {
     },
 }
 
+/// `ccci doctor`: host checks, plus the configuration's when given one.
+async fn doctor(config: Option<PathBuf>, json: bool, rig: Rig) -> Result<ExitCode> {
+    use ccci_core::doctor::{self, Check};
+    let mut checks = Vec::new();
+    let rig = match &config {
+        Some(file) => match ccci_service::check(file) {
+            Ok(cfg) => {
+                checks.extend(ccci_service::doctor::config_checks(&cfg).await);
+                ccci_service::scheduler::rig_from(&cfg)
+            }
+            Err(e) => {
+                checks.push(Check::fail(
+                    "config",
+                    e.to_string(),
+                    "see `ccci config check`",
+                ));
+                rig
+            }
+        },
+        None => rig,
+    };
+    let mut all = ccci_runner::doctor::host(&rig).await;
+    all.extend(checks);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        print!("{}", doctor::text(&all));
+    }
+    Ok(ExitCode::from(doctor::exit_code(&all)))
+}
+
 /// What `config check` says of the engine's service VIPs (a warning, never a failure).
 async fn service_vips_line() -> String {
     match ccci_runner::engine::Engine::connect().await {
@@ -287,7 +345,7 @@ fn parse_stages(stages: Option<Vec<String>>) -> Result<Option<Vec<Rung>>> {
     for name in names {
         let rung = Rung::parse(&name).ok_or_else(|| {
             InputError::Other(format!(
-                "--stages: unknown stage {name:?}; known: install, upgrade, backup_restore, functional, integration"
+                "--stages: unknown stage {name:?}; known: install, upgrade, backup_restore, functional, lint, integration"
             ))
         })?;
         rungs.push(rung);
@@ -318,6 +376,45 @@ fn cancel_on_signals() -> CancellationToken {
     token
 }
 
+/// `ccci lint`: the table or JSON; exit 0 clean, 1 an error-level rule failed (bad input is
+/// an `InputError`, exit 2).
+fn lint(recipe: &str, git_ref: Option<&str>, json: bool) -> Result<ExitCode> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let work = std::env::temp_dir().join(format!("ccci-lint-{}-{nanos}", std::process::id()));
+    let linted = ccci_runner::lint::lint_source(recipe, git_ref, &work)?;
+    let report = &linted.report;
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout();
+    if json {
+        let doc = serde_json::json!({
+            "recipe": linted.recipe,
+            "commit": linted.commit,
+            "base": report.base,
+            "clean": report.clean(),
+            "errors": report.errors().len(),
+            "warnings": report.warnings().len(),
+            "summary": report.summary(),
+            "rules": report.rules,
+        });
+        let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        let color = stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let _ = write!(
+            stdout,
+            "{}",
+            ccci_report::lint::table(&linted.recipe, linted.commit.as_deref(), report, color)
+        );
+    }
+    Ok(if report.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Prints the summary (saying when it was the quick lane) and maps the verdict to the exit code.
 fn print_outcome(results: &ccci_core::results::RunResults, out: &std::path::Path) -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -340,6 +437,11 @@ fn print_outcome(results: &ccci_core::results::RunResults, out: &std::path::Path
 
 async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Lint {
+            recipe,
+            git_ref,
+            json,
+        } => lint(&recipe, git_ref.as_deref(), json),
         Command::Run {
             recipe,
             git_ref,
@@ -495,6 +597,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                 ExitCode::from(3)
             })
         }
+        Command::Doctor { config, json, rig } => doctor(config, json, rig.rig()).await,
         Command::Janitor {
             dry_run,
             unknown_after_secs,

@@ -286,7 +286,7 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 /// Labels as a list (`- "a=b"`) or a mapping (`a: b`).
-fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
     match v {
         Some(Value::Sequence(items)) => items
             .iter()
@@ -305,7 +305,7 @@ fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
 }
 
 /// Deep-merges mappings; anything else in `overlay` replaces what `base` had.
-fn merge(base: &mut Value, overlay: Value) {
+pub(crate) fn merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {

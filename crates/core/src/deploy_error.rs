@@ -101,11 +101,11 @@ struct Facts<'a> {
 }
 
 #[derive(Clone, Debug)]
-struct Setting {
-    key: String,
-    value: String,
-    line: usize,
-    text: String,
+pub(crate) struct Setting {
+    pub(crate) key: String,
+    pub(crate) value: String,
+    pub(crate) line: usize,
+    pub(crate) text: String,
 }
 
 impl<'a> Facts<'a> {
@@ -229,7 +229,7 @@ struct Entry<'a> {
 }
 
 /// `KEY=VALUE` settings of a file with their lines; `exports_only` for abra.sh.
-fn settings(text: &str, exports_only: bool) -> Vec<Setting> {
+pub(crate) fn settings(text: &str, exports_only: bool) -> Vec<Setting> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let t = raw.trim();
@@ -254,7 +254,7 @@ fn settings(text: &str, exports_only: bool) -> Vec<Setting> {
 }
 
 /// The variables a `name:` template uses, STACK_NAME aside, in order.
-fn template_vars(template: &str) -> Vec<String> {
+pub(crate) fn template_vars(template: &str) -> Vec<String> {
     let mut vars = Vec::new();
     let mut rest = template;
     while let Some(i) = rest.find('$') {
@@ -338,7 +338,7 @@ fn lookup<'v>(doc: &'v Value, path: &[&str]) -> Option<&'v Value> {
 
 /// The 1-based line of the last key of `path` in a compose text, following indentation;
 /// `None` through a list index or when the text is laid out otherwise (flow style, …).
-fn key_line(text: &str, path: &[&str]) -> Option<usize> {
+pub(crate) fn key_line(text: &str, path: &[&str]) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0;
     let mut parent_indent: isize = -1;
@@ -391,7 +391,7 @@ fn at(file: &str, line: Option<usize>) -> String {
 }
 
 /// `v1` → `v2`, `3` → `4`; else none.
-fn next_version(v: &str) -> Option<String> {
+pub(crate) fn next_version(v: &str) -> Option<String> {
     let (prefix, digits) = match v.find(|c: char| c.is_ascii_digit()) {
         Some(i) => v.split_at(i),
         None => return None,

@@ -1,9 +1,12 @@
 //! The level ladder and the verdict (SPEC §4).
 //!
-//! Four essential rungs, bottom to top: install → upgrade → backup_restore → functional.
-//! The level is the number of consecutive passing rungs from the bottom. A skip caps the
-//! level and never inflates it. The verdict is GREEN only if no rung (on or off the ladder)
-//! failed and no declared dependency went unverified.
+//! Four essential rungs, bottom to top: install → upgrade → backup_restore → functional,
+//! and on top of them **L5 = lint**: the recipe lints clean (no error-level rule fails). The
+//! lint runs first, before anything is deployed, but sits at the top of the ladder: L5 means
+//! all four deploy rungs pass *and* the lint is clean. The level is the number of
+//! consecutive passing rungs from the bottom. A skip caps the level and never inflates it.
+//! The verdict is GREEN only if no rung (on or off the ladder) failed and no declared
+//! dependency went unverified.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -16,6 +19,9 @@ pub enum Rung {
     Upgrade,
     BackupRestore,
     Functional,
+    /// L5: the recipe lint (abra's published rules and cc-ci's base-vs-head rules) has no
+    /// error-level failure. Run before any deploy; warnings never fail it.
+    Lint,
     Integration,
     /// Reserved in the results schema; never run nor selectable: the recipe's own
     /// `.ccci/tests` run in the functional rung (as the judging suite's, or as checks the
@@ -25,17 +31,19 @@ pub enum Rung {
 
 impl Rung {
     /// The ladder, bottom first.
-    pub const LADDER: [Rung; 4] = [
+    pub const LADDER: [Rung; 5] = [
         Rung::Install,
         Rung::Upgrade,
         Rung::BackupRestore,
         Rung::Functional,
+        Rung::Lint,
     ];
-    pub const ALL: [Rung; 6] = [
+    pub const ALL: [Rung; 7] = [
         Rung::Install,
         Rung::Upgrade,
         Rung::BackupRestore,
         Rung::Functional,
+        Rung::Lint,
         Rung::Integration,
         Rung::RecipeLocal,
     ];
@@ -46,17 +54,19 @@ impl Rung {
             Rung::Upgrade => "upgrade",
             Rung::BackupRestore => "backup_restore",
             Rung::Functional => "functional",
+            Rung::Lint => "lint",
             Rung::Integration => "integration",
             Rung::RecipeLocal => "recipe_local",
         }
     }
 
     /// The rungs a user can name (`--stages`, `expected_na`).
-    pub const SELECTABLE: [Rung; 5] = [
+    pub const SELECTABLE: [Rung; 6] = [
         Rung::Install,
         Rung::Upgrade,
         Rung::BackupRestore,
         Rung::Functional,
+        Rung::Lint,
         Rung::Integration,
     ];
 
@@ -204,6 +214,36 @@ mod tests {
             ),
             // Order of the list does not matter.
             (&[(Upgrade, Pass), (Install, Pass)], 2, Verdict::Green),
+            // L5: all four deploy rungs and a clean lint.
+            (
+                &[
+                    (Lint, Pass),
+                    (Install, Pass),
+                    (Upgrade, Pass),
+                    (BackupRestore, Pass),
+                    (Functional, Pass),
+                ],
+                5,
+                Verdict::Green,
+            ),
+            // A lint error: the deploy rungs still count (L4), the verdict is RED.
+            (
+                &[
+                    (Lint, Fail),
+                    (Install, Pass),
+                    (Upgrade, Pass),
+                    (BackupRestore, Pass),
+                    (Functional, Pass),
+                ],
+                4,
+                Verdict::Red,
+            ),
+            // A clean lint over a failed deploy rung is no L5.
+            (
+                &[(Lint, Pass), (Install, Pass), (Upgrade, Fail)],
+                1,
+                Verdict::Red,
+            ),
             // A failing rung off the ladder reddens the verdict, not the level.
             (
                 &[
@@ -232,7 +272,8 @@ mod tests {
 
     #[test]
     fn expected_level_stops_at_first_na() {
-        assert_eq!(expected_level(&[]), 4);
+        assert_eq!(expected_level(&[]), 5);
+        assert_eq!(expected_level(&[Rung::Lint]), 4);
         assert_eq!(expected_level(&[Rung::BackupRestore]), 2);
         assert_eq!(expected_level(&[Rung::Functional]), 3);
         assert_eq!(expected_level(&[Rung::Install]), 0);
@@ -244,6 +285,7 @@ mod tests {
             assert_eq!(Rung::parse(r.name()), Some(r));
         }
         assert_eq!(Rung::parse("backup-restore"), Some(Rung::BackupRestore));
+        assert_eq!(Rung::parse("lint"), Some(Rung::Lint));
         // Not a stage anyone can select: nothing would run it.
         assert_eq!(Rung::parse("recipe_local"), None);
         assert_eq!(Rung::parse("nope"), None);

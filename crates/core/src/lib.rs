@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //! - [`secret`]: secret values that refuse to print, and the redactor.
-//! - [`ladder`]: rungs, the level ladder and the verdict.
+//! - [`ladder`]: rungs, the level ladder (L5 = lint clean) and the verdict.
+//! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
@@ -22,10 +23,12 @@
 
 pub mod compose;
 pub mod deploy_error;
+pub mod doctor;
 pub mod envfile;
 pub mod host_access;
 pub mod junit_input;
 pub mod ladder;
+pub mod lint;
 pub mod livewarm;
 pub mod naming;
 pub mod readiness;

@@ -5,7 +5,9 @@ use crate::ladder::{Rung, RungOutcome, RungStatus, SkipKind, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the `lint` rung (L5) and the `lint` block (schema 1 files have neither; their level
+/// tops out at 4).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,6 +154,10 @@ pub struct RunResults {
     /// Which suite judged the run and what of the head's `.ccci/` was ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suite: Option<SuiteRecord>,
+    /// The recipe lint (L5): every rule with its level and status, and where it applies.
+    /// Absent when the lint did not run (not selected, `EXPECTED_NA`, schema 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<crate::lint::LintReport>,
     pub flags: RunFlags,
     /// RFC 3339 UTC.
     pub started_at: String,

@@ -281,7 +281,7 @@ impl Suite {
             let rung = Rung::parse(&name).filter(|r| r.on_ladder() && *r != Rung::Install).ok_or_else(|| {
                 err(
                     find_line(&name),
-                    format!("expected_na: `{name}` is not a rung that can be N/A; use upgrade, backup_restore or functional"),
+                    format!("expected_na: `{name}` is not a rung that can be N/A; use upgrade, backup_restore, functional or lint"),
                 )
             })?;
             if reason.trim().is_empty() {
@@ -448,6 +448,7 @@ warm = true
 
 [expected_na]
 backup_restore = "stateless: nothing to back up"
+lint = "linted upstream"
 
 [app_env]
 GREETING = "hi"
@@ -477,6 +478,7 @@ body_contains = "fixture"
             s.expected_na.get(&Rung::BackupRestore).unwrap(),
             "stateless: nothing to back up"
         );
+        assert_eq!(s.expected_na.get(&Rung::Lint).unwrap(), "linted upstream");
         assert_eq!(s.ready_probes.len(), 2);
         assert_eq!(
             s.ready_probes[1],

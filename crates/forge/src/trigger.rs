@@ -10,6 +10,7 @@
 //! !testme --quick
 //! !testme --extra --stages install,upgrade
 //! !testme --stages=install, functional
+//! !testme --stages lint
 //! ```
 //!
 //! The first such line of a comment counts; one comment starts at most one run.
@@ -366,6 +367,11 @@ mod tests {
                 "!testme --stages=backup_restore, functional --extra",
                 Want::Run(false, true, Some(&[BackupRestore, Functional])),
             ),
+            // The recipe lint (L5) alone: nothing is deployed.
+            (
+                "!testme --stages lint",
+                Want::Run(false, false, Some(&[Lint])),
+            ),
             (
                 "!testme --stages backup-restore install install",
                 Want::Run(false, false, Some(&[BackupRestore, Install])),
@@ -423,7 +429,10 @@ mod tests {
             ("!testme --fast", "unknown flag `--fast`"),
             ("!testme please", "unexpected argument `please`"),
             ("!testme --stages install,deploy", "unknown stage `deploy`"),
-            ("!testme --stages recipe_local", "unknown stage `recipe_local`"),
+            (
+                "!testme --stages recipe_local",
+                "unknown stage `recipe_local`",
+            ),
             ("!testme --stages", "`--stages` needs"),
             ("!testme --stages --quick", "`--stages` needs"),
             ("!testme --stages=,", "`--stages` needs"),
@@ -437,7 +446,7 @@ mod tests {
         let e = parse_trigger("!testme --stages nope").unwrap_err();
         assert!(e
             .to_string()
-            .contains("install, upgrade, backup_restore, functional"));
+            .contains("install, upgrade, backup_restore, functional, lint"));
     }
 
     fn clone_want(want: &Want) -> Want {

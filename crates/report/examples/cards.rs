@@ -12,7 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     std::fs::create_dir_all(&dir)?;
     let examples = [
-        ("green-l4", fixtures::green_l4()),
+        ("green-l5", fixtures::green_l5()),
+        ("red-lint", fixtures::red_lint()),
         ("red-l1-crash-loop", fixtures::red_l1_crash_loop()),
         ("l2-intentional-skip", fixtures::l2_intentional_skip()),
     ];

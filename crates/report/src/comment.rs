@@ -44,6 +44,7 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
         );
     }
     rung_table(&mut s, results);
+    lint_table(&mut s, results);
     failure_excerpt(&mut s, results);
     if !results.flags.clean_teardown || !results.flags.no_secret_leak || results.flags.interrupted {
         s.push('\n');
@@ -139,6 +140,43 @@ fn rung_table(s: &mut String, results: &RunResults) {
     }
 }
 
+/// The lint's failed rules (L5): errors, which fail it, then warnings, which never do.
+fn lint_table(s: &mut String, results: &RunResults) {
+    let Some(report) = &results.lint else {
+        return;
+    };
+    let mut rules = report.errors();
+    rules.extend(report.warnings());
+    if rules.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n### Lint (L5): {}\n", md_text(&report.summary()));
+    let _ = writeln!(s, "| Rule | Level | Where | What to fix |");
+    let _ = writeln!(s, "| --- | --- | --- | --- |");
+    for r in rules {
+        let level = match r.level {
+            ccci_core::lint::Level::Error => "❌ **error**",
+            ccci_core::lint::Level::Warn => "⚠️ warning",
+        };
+        let at = r
+            .findings
+            .first()
+            .map(|f| f.location())
+            .filter(|l| !l.is_empty())
+            .map(|l| md_code(&l))
+            .unwrap_or_default();
+        let what: Vec<String> = r.findings.iter().map(|f| f.message.clone()).collect();
+        let _ = writeln!(
+            s,
+            "| {} {} | {level} | {at} | {} — fix: {} |",
+            md_code(&r.id),
+            md_text(&r.rule),
+            md_text(&truncate(&what.join("; "), 300)),
+            md_text(&r.fix)
+        );
+    }
+}
+
 fn failure_excerpt(s: &mut String, results: &RunResults) {
     let Some(failure) = &results.failure else {
         return;
@@ -155,8 +193,12 @@ fn failure_excerpt(s: &mut String, results: &RunResults) {
     if let Some(task_error) = &failure.task_error {
         let _ = writeln!(s, "- **Task error:** {}", md_code(task_error));
     }
-    // Failing functional tests, with their messages.
-    if let Some(rung) = failure.rung.and_then(|r| results.rung(r)) {
+    // Failing functional tests, with their messages (the lint's rules are in its table).
+    if let Some(rung) = failure
+        .rung
+        .filter(|r| *r != ccci_core::ladder::Rung::Lint)
+        .and_then(|r| results.rung(r))
+    {
         for test in rung.tests.iter().filter(|t| t.status == RungStatus::Fail) {
             let message = test.message.as_deref().unwrap_or("failed");
             let _ = writeln!(
@@ -188,6 +230,7 @@ pub fn rerun_help() -> String {
         "- `!testme` — full cold run: install the last release, upgrade to this PR, backup/restore, functional tests",
         "- `!testme --quick` — fast lane on the warm canonical: upgrade + functional (never gates a merge)",
         "- `!testme --stages install,upgrade` — only the listed rungs",
+        "- `!testme --stages lint` — the recipe lint alone (nothing deployed)",
         "- `!testme --extra` — also run the heavy opt-in suite",
         "\n</details>\n",
     ]

@@ -1,8 +1,10 @@
-//! Hand-built results for the three runs the docs show (a green L4, a red L1 crash loop, an
-//! L2 with an intentional skip). Used by the card example, the tests and by other crates'
-//! tests that need a realistic [`RunResults`].
+//! Hand-built results for the runs the docs show (a green L5, a red lint over a working
+//! ladder, a red L1 crash loop, an L2 with an intentional skip), and a green L4 of the four
+//! deploy rungs whose lint did not run. Used by the card example, the tests and by other
+//! crates' tests that need a realistic [`RunResults`].
 
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::lint::{Finding, LintReport, RuleResult, Status, RULES};
 use ccci_core::results::{
     Failure, RunFlags, RunMode, RunResults, RungResult, TestCase, SCHEMA_VERSION,
 };
@@ -51,13 +53,14 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         stack: format!("{}-a1b2c3_ci_example_org", &recipe[..4.min(recipe.len())]),
         verdict: Verdict::Green,
         level: 0,
-        expected_level: 4,
+        expected_level: 5,
         rungs: Vec::new(),
         failure: None,
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
         rig_adaptations: Vec::new(),
         suite: None,
+        lint: None,
         flags: RunFlags {
             clean_teardown: true,
             no_secret_leak: true,
@@ -70,7 +73,120 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
     }
 }
 
-/// A green L4 upgrade of a full-featured recipe.
+/// A lint report: every rule satisfied but those given (id, status, findings as
+/// (file, line, message), note), R013 skipped (offline) and C003 skipped (no release head).
+/// A rule changed from satisfied: (id, status, findings as (file, line, message)).
+type Changed<'a> = (&'a str, Status, &'a [(&'a str, usize, &'a str)]);
+
+fn lint_report(base: &str, changed: &[Changed]) -> LintReport {
+    let rules = RULES
+        .iter()
+        .map(|info| {
+            let mut r = RuleResult {
+                id: info.id.into(),
+                level: info.level,
+                origin: info.origin,
+                rule: info.rule.into(),
+                status: Status::Satisfied,
+                fix: info.fix.into(),
+                findings: Vec::new(),
+                note: None,
+            };
+            match info.id {
+                "R013" => {
+                    r.status = Status::Skipped;
+                    r.note =
+                        Some("needs the network (git.coopcloud.tech); cc-ci lints offline".into());
+                }
+                "C003" => {
+                    r.status = Status::Skipped;
+                    r.note = Some("the head is not a release".into());
+                }
+                _ => {}
+            }
+            if let Some((_, status, findings)) = changed.iter().find(|(id, _, _)| *id == info.id) {
+                r.status = *status;
+                r.findings = findings
+                    .iter()
+                    .map(|(file, line, message)| Finding {
+                        message: (*message).into(),
+                        file: Some((*file).into()),
+                        line: Some(*line),
+                    })
+                    .collect();
+            }
+            r
+        })
+        .collect();
+    LintReport {
+        base: Some(base.into()),
+        rules,
+    }
+}
+
+/// A lint that passes with one warning (R002), as `green_l5` and the others carry it.
+fn clean_lint(base: &str) -> (RungResult, LintReport) {
+    let report = lint_report(
+        base,
+        &[(
+            "R002",
+            Status::Failed,
+            &[("compose.yml", 41, "service `cron` has no healthcheck")],
+        )],
+    );
+    (ccci_core::lint::rung_result(&report, 180), report)
+}
+
+/// A green L5 upgrade of a full-featured recipe: the four deploy rungs and a clean lint.
+pub fn green_l5() -> RunResults {
+    let mut r = green_l4();
+    let (rung, report) = clean_lint("7.0.0+30.0.4");
+    r.rungs.push(rung);
+    r.lint = Some(report);
+    r.level = 5;
+    r
+}
+
+/// RED over a working ladder: the deploy rungs pass (L4) but the lint has an error-level
+/// failure, named on the card and in the comment.
+pub fn red_lint() -> RunResults {
+    let mut r = green_l4();
+    r.run_id = "20260314-131502-a7e2".into();
+    r.run_url = Some(format!("https://ci.example.org/runs/{}", r.run_id));
+    let report = lint_report(
+        "7.0.0+30.0.4",
+        &[
+            (
+                "C001",
+                Status::Failed,
+                &[(
+                    "abra.sh",
+                    3,
+                    "config `nginx_conf` (content from `nginx.conf`) changed since 7.0.0+30.0.4 but kept its name `nextcloud_nginx_conf_v4`: docker refuses the upgrade (\"only updates to Labels are allowed\"); bump NGINX_CONF_VERSION, now `v4` (abra.sh line 3: `export NGINX_CONF_VERSION=v4`), e.g. to `v5`",
+                )],
+            ),
+            (
+                "R002",
+                Status::Failed,
+                &[("compose.yml", 41, "service `cron` has no healthcheck")],
+            ),
+        ],
+    );
+    let rung = ccci_core::lint::rung_result(&report, 210);
+    r.failure = Some(Failure {
+        rung: Some(Rung::Lint),
+        message: rung.reason.clone().unwrap_or_default(),
+        ..Default::default()
+    });
+    r.rungs.push(rung);
+    r.lint = Some(report);
+    r.verdict = Verdict::Red;
+    r.level = 4;
+    r
+}
+
+/// A green L4 of the four deploy rungs whose lint did not run (an older record, or
+/// `--stages` without lint): the L5 row shows "not run".
 pub fn green_l4() -> RunResults {
     let mut r = base("nextcloud", "20260314-091203-7f3a");
     r.base_version = Some("7.0.0+30.0.4".into());
@@ -131,6 +247,9 @@ pub fn red_l1_crash_loop() -> RunResults {
             "not reached: upgrade failed",
         ),
     ];
+    let (lint, report) = clean_lint("10.1.0+25.0.6");
+    r.rungs.push(lint);
+    r.lint = Some(report);
     r.failure = Some(Failure {
         rung: Some(Rung::Upgrade),
         message: "crash loop: service app failed 3 times in 60s, never healthy".into(),
@@ -169,5 +288,8 @@ pub fn l2_intentional_skip() -> RunResults {
         ),
         functional,
     ];
+    let (lint, report) = clean_lint("1.6.0+1.27.2");
+    r.rungs.push(lint);
+    r.lint = Some(report);
     r
 }

@@ -6,6 +6,7 @@
 //! - [`comment`]: the sticky PR comment in markdown, and its queued / running states.
 //! - [`junit`]: JUnit XML, one suite per run, one case per rung and per functional test.
 //! - [`summary`]: the terminal summary printed at the end of `ccci run`.
+//! - [`lint`]: the recipe lint (L5) table `ccci lint` prints, and its failed rules as lines.
 //! - [`artefacts`]: writes all of the above and `results.json` into a run directory,
 //!   redacting every secret value first.
 //! - [`fixtures`]: sample results for examples, docs and tests.
@@ -18,6 +19,7 @@ pub mod card;
 pub mod comment;
 pub mod fixtures;
 pub mod junit;
+pub mod lint;
 pub mod summary;
 pub mod text;
 pub mod view;

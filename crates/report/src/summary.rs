@@ -122,6 +122,20 @@ pub fn text(results: &RunResults, color: bool) -> String {
             }
         }
     }
+    if let Some(report) = &results.lint {
+        for line in crate::lint::failed_lines(report) {
+            let line = truncate(&clean(&line, false), 160);
+            let _ = writeln!(
+                s,
+                "{} {line}",
+                if line.contains(" error: ") {
+                    p.red(&p.bold("lint"))
+                } else {
+                    p.yellow("lint")
+                }
+            );
+        }
+    }
     let mut warnings = Vec::new();
     if results.flags.interrupted {
         warnings.push("the run was interrupted");

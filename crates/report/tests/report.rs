@@ -8,8 +8,10 @@ use resvg::usvg::roxmltree;
 
 const NASTY: &str = r#"a<b>&c"d'e"#;
 
-fn examples() -> [(&'static str, RunResults); 3] {
+fn examples() -> [(&'static str, RunResults); 5] {
     [
+        ("green_l5", fixtures::green_l5()),
+        ("red_lint", fixtures::red_lint()),
         ("green_l4", fixtures::green_l4()),
         ("red_l1_crash_loop", fixtures::red_l1_crash_loop()),
         ("l2_intentional_skip", fixtures::l2_intentional_skip()),
@@ -180,7 +182,7 @@ fn red_comment_names_the_failing_rung_task_error_and_log_tail() {
     let wants = [
         comment::STICKY_MARKER,
         "**RED**",
-        "level **L1** (expected L4)",
+        "level **L1** (expected L5)",
         "| L2 upgrade | ❌ **fail** |",
         "### Failure in `upgrade`",
         "- **Service:** `app`",
@@ -342,10 +344,11 @@ fn junit_has_one_suite_and_a_case_per_rung_and_test() {
         &'static str,
         &'static [(&'static str, &'static str)],
     );
-    let cases: [Case; 3] = [
+    // A lint rung lists one case per rule (24): the want lists stop at its first ones.
+    let cases: [Case; 4] = [
         (
             fixtures::green_l4(),
-            "7/0/0",
+            "8/0/1",
             &[
                 ("L1 install", "pass"),
                 ("L2 upgrade", "pass"),
@@ -354,27 +357,45 @@ fn junit_has_one_suite_and_a_case_per_rung_and_test() {
                 ("test_login_page", "pass"),
                 ("test_webdav_upload", "pass"),
                 ("test_occ_status", "pass"),
+                ("L5 lint", "skipped"),
             ],
         ),
         (
             fixtures::red_l1_crash_loop(),
-            "4/1/2",
+            "29/1/4",
             &[
                 ("L1 install", "pass"),
                 ("L2 upgrade", "failure"),
                 ("L3 backup_restore", "skipped"),
                 ("L4 functional", "skipped"),
+                ("L5 lint", "pass"),
+                ("R001 compose config has expected version", "pass"),
             ],
         ),
         (
             fixtures::l2_intentional_skip(),
-            "5/0/1",
+            "30/0/3",
             &[
                 ("L1 install", "pass"),
                 ("L2 upgrade", "pass"),
                 ("L3 backup_restore", "skipped"),
                 ("L4 functional", "pass"),
                 ("serves_index", "pass"),
+                ("L5 lint", "pass"),
+            ],
+        ),
+        (
+            fixtures::red_lint(),
+            "32/2/2",
+            &[
+                ("L1 install", "pass"),
+                ("L2 upgrade", "pass"),
+                ("L3 backup_restore", "pass"),
+                ("L4 functional", "pass"),
+                ("test_login_page", "pass"),
+                ("test_webdav_upload", "pass"),
+                ("test_occ_status", "pass"),
+                ("L5 lint", "failure"),
             ],
         ),
     ];
@@ -392,6 +413,7 @@ fn junit_has_one_suite_and_a_case_per_rung_and_test() {
         let got: Vec<(&str, &str)> = suite
             .cases
             .iter()
+            .take(want.len())
             .map(|c| (c.1.as_str(), c.2.as_str()))
             .collect();
         assert_eq!(got, want, "{}", results.recipe);
@@ -480,7 +502,7 @@ fn summary_plain_and_coloured() {
     let wants = [
         "cc-ci  keycloak  10.1.0+25.0.6 → 10.2.0+26.0.0  (3f9c2e1)",
         "  ✗ L2 upgrade         FAIL       38.4s  crash loop: app failed 3 times in 60s",
-        "RED  level L1 (expected L4)",
+        "RED  level L1 (expected L5)",
         "failure in upgrade: crash loop",
         "  task error: task: non-zero exit (1)",
         "  last 3 log lines:",
@@ -619,4 +641,50 @@ fn run_dir_without_secrets_writes_results_unchanged() {
         std::fs::read_to_string(dir.path().join("nested/run/results.json")).expect("results.json");
     let back: RunResults = serde_json::from_str(&json).expect("parses");
     assert_eq!(back, results);
+}
+
+// ---------------------------------------------------------------------------------------
+// L5: the lint
+
+#[test]
+fn a_lint_failure_is_named_on_the_card_comment_summary_and_junit() {
+    let results = fixtures::red_lint();
+    let texts = svg_texts(&card::svg(&results)).concat();
+    for want in ["L5", "lint", "failed", "C001 a changed config or secret"] {
+        assert!(texts.contains(want), "card lacks {want:?}: {texts}");
+    }
+    let md = comment::markdown(&results, None);
+    for want in [
+        "level **L4** (expected L5)",
+        "| L5 lint | ❌ **fail** |",
+        "### Lint (L5): 1 error: C001; 1 warning \\(R002\\)",
+        "| `C001` a changed config or secret gets a new name | ❌ **error** | `abra.sh:3` |",
+        "| `R002` healthcheck enabled for all services | ⚠️ warning | `compose.yml:41` |",
+        "### Failure in `lint`",
+        "!testme --stages lint",
+    ] {
+        assert!(md.contains(want), "comment lacks {want:?}:\n{md}");
+    }
+    let text = summary::text(&results, false);
+    for want in [
+        "✗ L5 lint            FAIL",
+        "RED  level L4 (expected L5)",
+        "failure in lint: C001 a changed config or secret gets a new name (abra.sh:3)",
+        "lint C001 error: a changed config or secret gets a new name — abra.sh:3:",
+        "lint R002 warn: healthcheck enabled for all services — compose.yml:41:",
+    ] {
+        assert!(text.contains(want), "summary lacks {want:?}:\n{text}");
+    }
+    let xml = junit::xml(&results);
+    assert!(
+        xml.contains("C001 a changed config or secret gets a new name"),
+        "{xml}"
+    );
+    // A clean lint shows its row, and its warnings in the table.
+    let md = comment::markdown(&fixtures::green_l5(), None);
+    assert!(md.contains("| L5 lint | ✅ pass |"), "{md}");
+    assert!(
+        md.contains("### Lint (L5): clean: 21 satisfied, 1 warning"),
+        "{md}"
+    );
 }

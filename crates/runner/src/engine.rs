@@ -68,6 +68,16 @@ impl StackObjects {
     }
 }
 
+/// The engine as `ccci doctor` reports it.
+#[derive(Clone, Debug)]
+pub struct HostFacts {
+    pub version: String,
+    pub swarm_active: bool,
+    pub manager: bool,
+    /// The daemon's clock (RFC 3339).
+    pub system_time: Option<String>,
+}
+
 /// What [`Engine::clear_stack`] leaves in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keep {
@@ -124,6 +134,34 @@ impl Engine {
         !local
             || std::path::Path::new("/proc/net/ip_vs").exists()
             || std::path::Path::new("/sys/module/ip_vs").exists()
+    }
+
+    /// What `ccci doctor` asks of the engine: its version, swarm state, and clock.
+    pub async fn host_facts(&self) -> Result<HostFacts> {
+        let info = self.docker.info().await.context("docker info failed")?;
+        let swarm = info.swarm.unwrap_or_default();
+        Ok(HostFacts {
+            version: info.server_version.unwrap_or_default(),
+            swarm_active: swarm
+                .local_node_state
+                .map(|s| s.to_string() == "active")
+                .unwrap_or(false),
+            manager: swarm.control_available == Some(true),
+            system_time: info.system_time,
+        })
+    }
+
+    /// Does a network of this name exist, and is it an attachable overlay?
+    pub async fn network_kind(&self, name: &str) -> Option<(String, bool)> {
+        let n = self
+            .docker
+            .inspect_network(
+                name,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .ok()?;
+        Some((n.driver.unwrap_or_default(), n.attachable.unwrap_or(false)))
     }
 
     pub async fn image_present(&self, image: &str) -> bool {

@@ -4,6 +4,8 @@
 //! - [`request`]: what a caller asks for ([`request::RunRequest`], [`request::Rig`]).
 //! - [`lifecycle`]: one cold run, plan → rungs → teardown → results.
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
+//! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
+//!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
 //! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
 //! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
 //! - [`hooks`]: suite hooks and executables, and the env they get.
@@ -27,6 +29,7 @@ pub mod alerts;
 pub mod app;
 pub mod artefacts;
 pub mod backup;
+pub mod doctor;
 pub mod engine;
 pub mod functional;
 pub mod hooks;
@@ -37,6 +40,7 @@ pub mod keycloak;
 #[cfg(feature = "standin")]
 pub mod keycloak_standin;
 pub mod lifecycle;
+pub mod lint;
 pub mod livewarm;
 pub mod nightly;
 pub mod probe;

@@ -283,12 +283,12 @@ pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
-fn new_hex6() -> String {
+pub(crate) fn new_hex6() -> String {
     use rand::Rng;
     format!("{:06x}", rand::rng().random_range(0..0x100_0000u32))
 }
@@ -364,6 +364,10 @@ pub async fn run_role(
     progress: Progress,
     role: Role,
 ) -> Result<RunResults> {
+    if role == Role::Run && crate::lint::alone(&request) {
+        // `--stages lint`: the lint alone; nothing is deployed, no engine is needed.
+        return crate::lint::run_alone(request, progress);
+    }
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
     let deadline = tokio::time::Instant::now() + request.rig.deadline;
@@ -506,6 +510,8 @@ pub async fn run_role(
             );
         }
     }
+    // L5: the lint, first, before anything is deployed; an error does not stop the rungs.
+    let (lint_rung, lint_report) = crate::lint::run_rung(&checkouts, &selected, &progress);
     let first_version = match (&checkouts.base, selected.upgrade) {
         (Some(base), true) => base.version.clone(),
         _ => head.version.clone(),
@@ -686,6 +692,7 @@ pub async fn run_role(
         rungs::mark_stopped(&mut results, &selected, stop.message());
         ctx.progress.line(stop.message());
     }
+    crate::lint::place(&mut results, lint_rung);
 
     // A picture of the landing page while the app is up (cosmetic, best effort).
     if stopped.is_none()
@@ -876,6 +883,7 @@ pub async fn run_role(
         deploy_count: ctx.deploy_count,
         rig_adaptations: ctx.app.adaptations.clone(),
         suite: Some(ctx.judged_by.record.clone()),
+        lint: lint_report,
         flags: RunFlags {
             clean_teardown: leftovers.is_empty(),
             no_secret_leak: !app_printed_secret,

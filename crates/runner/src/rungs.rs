@@ -18,6 +18,8 @@ pub struct Selected {
     pub backup_restore: bool,
     pub functional: bool,
     pub integration: bool,
+    /// The lint (L5), run by the lifecycle before anything is deployed.
+    pub lint: bool,
     /// Rungs not walked, with the kind of skip and the reason.
     pub skipped: BTreeMap<Rung, (SkipKind, String)>,
 }
@@ -30,13 +32,18 @@ impl Selected {
             Rung::BackupRestore => self.backup_restore,
             Rung::Functional => self.functional,
             Rung::Integration => self.integration,
+            Rung::Lint => self.lint,
             Rung::RecipeLocal => false,
         }
     }
 
-    /// The rungs reported for this run, in order.
+    /// The rungs the walk reports, in order (the lint is run and reported by the
+    /// lifecycle, before the walk: `crate::lint`).
     pub fn reported(&self) -> Vec<Rung> {
-        let mut rungs = Rung::LADDER.to_vec();
+        let mut rungs: Vec<Rung> = Rung::LADDER
+            .into_iter()
+            .filter(|r| *r != Rung::Lint)
+            .collect();
         if self.integration || self.skipped.contains_key(&Rung::Integration) {
             rungs.push(Rung::Integration);
         }
@@ -77,6 +84,20 @@ pub fn select(request: &RunRequest, suite: &Suite, has_base: bool) -> Selected {
             Rung::BackupRestore => s.backup_restore = run,
             _ => s.functional = run,
         }
+    }
+    // L5, the lint: `EXPECTED_NA` or `--stages` may leave it out.
+    if let Some(reason) = suite.expected_na.get(&Rung::Lint) {
+        s.skipped.insert(
+            Rung::Lint,
+            (SkipKind::Intentional, format!("N/A: {reason}")),
+        );
+    } else if !asked(Rung::Lint) {
+        s.skipped.insert(
+            Rung::Lint,
+            (SkipKind::Unintentional, "not selected (--stages)".into()),
+        );
+    } else {
+        s.lint = true;
     }
     let missing: Vec<&str> = suite
         .dependencies
@@ -141,7 +162,11 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
     let mut blocked: Option<Rung> = None;
     let (_watcher, mut fell) = StaysUpWatch::start(ctx);
     // The minimum uptime is waited out at the end of the last ladder rung that runs.
-    let last = Rung::LADDER.iter().copied().rfind(|r| selected.runs(*r));
+    let last = Rung::LADDER
+        .iter()
+        .copied()
+        .filter(|r| *r != Rung::Lint)
+        .rfind(|r| selected.runs(*r));
     for rung in selected.reported() {
         if let Some(failed) = blocked {
             results.push(skip(
@@ -272,7 +297,7 @@ async fn perform(
         Rung::BackupRestore => backup::backup_restore(ctx).await,
         Rung::Functional => functional::run(ctx).await,
         Rung::Integration => functional::integration(ctx).await,
-        Rung::RecipeLocal => Ok(Vec::new()),
+        Rung::Lint | Rung::RecipeLocal => Ok(Vec::new()),
     }
     .map_err(Interrupted::Failed)?;
     ctx.check_stays_up().await.map_err(Interrupted::Failed)?;

@@ -32,7 +32,7 @@ pub struct Checkouts {
     pub releases: Vec<Release>,
 }
 
-fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+pub(crate) fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new("git");
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
@@ -50,7 +50,7 @@ fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-fn is_git_source(src: &str) -> bool {
+pub(crate) fn is_git_source(src: &str) -> bool {
     let p = Path::new(src);
     if p.is_dir() {
         return p.join(".git").exists()

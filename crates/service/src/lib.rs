@@ -22,6 +22,7 @@
 pub mod app;
 pub mod config;
 pub mod dashboard;
+pub mod doctor;
 pub mod executor;
 pub mod intake;
 pub mod janitor;

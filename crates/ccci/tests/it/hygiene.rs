@@ -302,3 +302,52 @@ fn sigint_tears_down_even_when_nobody_reads_the_output() {
     );
     assert!(registered_stacks(&rig.state_dir()).is_empty());
 }
+
+#[test]
+fn doctor_passes_on_this_host_and_names_an_unreachable_engine() {
+    let rig = Rig::new();
+    let out = Command::new(ccci_bin())
+        .args(["doctor", "--json", "--state-dir"])
+        .arg(rig.state_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checks: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    for name in [
+        "docker",
+        "swarm",
+        "proxy",
+        "ipvs",
+        "state dir",
+        "disk",
+        "clock",
+    ] {
+        assert!(
+            checks.iter().any(|c| c["name"] == name),
+            "no {name} check: {stdout}"
+        );
+    }
+    assert!(checks.iter().all(|c| c["status"] != "fail"), "{stdout}");
+
+    let out = Command::new(ccci_bin())
+        .args(["doctor", "--state-dir"])
+        .arg(rig.state_dir())
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}", rig.path("no-engine.sock").display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout.lines().find(|l| l.contains("docker")).unwrap_or("");
+    assert!(
+        line.starts_with("FAIL") && line.contains("fix:"),
+        "{stdout}"
+    );
+}

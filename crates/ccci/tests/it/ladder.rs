@@ -44,7 +44,7 @@ fn script(path: &std::path::Path, text: &str) {
 }
 
 #[test]
-fn two_releases_and_a_newer_head_reach_l4_green_with_two_deploys() {
+fn two_releases_and_a_newer_head_reach_l5_green_with_two_deploys() {
     let rig = Rig::new();
     let recipe = rig.git_recipe(
         "fixture-web",
@@ -65,8 +65,9 @@ fn two_releases_and_a_newer_head_reach_l4_green_with_two_deploys() {
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
     assert_eq!(r["verdict"], "green");
-    assert_eq!(r["level"], 4, "{r}");
-    assert_eq!(r["expected_level"], 4);
+    // The four deploy rungs and a clean lint: L5.
+    assert_eq!(r["level"], 5, "{r}");
+    assert_eq!(r["expected_level"], 5);
     assert_eq!(
         r["deploy_count"], 2,
         "with the upgrade rung a run deploys exactly twice"
@@ -76,10 +77,11 @@ fn two_releases_and_a_newer_head_reach_l4_green_with_two_deploys() {
     // The head is not a release: it is deployed as a chaos commit, named by its short hash.
     assert_eq!(r["head_version"].as_str(), Some(&head[..8]));
     assert!(r.get("failure").is_none_or(|f| f.is_null()), "{r}");
-    let want: Vec<(String, String)> = ["install", "upgrade", "backup_restore", "functional"]
-        .iter()
-        .map(|n| (n.to_string(), "pass".to_string()))
-        .collect();
+    let want: Vec<(String, String)> =
+        ["install", "upgrade", "backup_restore", "functional", "lint"]
+            .iter()
+            .map(|n| (n.to_string(), "pass".to_string()))
+            .collect();
     assert_eq!(statuses(&run), want);
     let tests = run.rung("functional")["tests"].as_array().unwrap();
     assert!(

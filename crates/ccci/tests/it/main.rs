@@ -13,6 +13,7 @@ mod hygiene;
 mod install;
 mod integrity;
 mod ladder;
+mod lint;
 mod nightly;
 mod real_software;
 mod sandbox;

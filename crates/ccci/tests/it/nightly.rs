@@ -409,7 +409,11 @@ fn reconciler_keeps_a_stateful_app_up_when_its_snapshot_fails() {
     let o = reconcile(&rig);
     // The host failed it (exit 3, alerted), not the recipe.
     assert_eq!(o.status.code(), Some(3), "{}", explain(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED"), "{}", explain(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("FAILED"),
+        "{}",
+        explain(&o)
+    );
     // Not left down: last_good runs again, the upgrade was not applied, and it says so.
     assert_eq!(app_image(stack), "ccci-fixture:1.0.0", "{}", explain(&o));
     assert_eq!(running_tasks(stack), 1);

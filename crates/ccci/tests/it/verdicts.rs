@@ -168,7 +168,7 @@ fn a_start_first_recipe_upgrades_and_restores_green_deployed_as_written() {
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
     assert_eq!(r["verdict"], "green");
-    assert_eq!(r["level"], 4);
+    assert_eq!(r["level"], 5);
     for rung in ["install", "upgrade", "backup_restore", "functional"] {
         assert_eq!(run.rung(rung)["status"], "pass", "{rung}: {r}");
     }

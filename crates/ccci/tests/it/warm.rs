@@ -408,7 +408,7 @@ fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keep
     let run = rig.run(&recipe, Some(&suites), &[]);
     assert_eq!(run.code, 0, "{}", run.explain());
     assert_eq!(run.results()["mode"], "cold");
-    assert_eq!(run.results()["level"], 4);
+    assert_eq!(run.results()["level"], 5);
     assert_eq!(run.results()["domain"], "warm-wprom.ci.local");
     let rec = record(&rig, "wprom").expect("a green cold run on the latest release promotes");
     assert_eq!(rec["version"], "1.2.0+1.2.0");

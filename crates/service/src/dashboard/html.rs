@@ -147,7 +147,7 @@ tr:last-child td{border-bottom:0}tbody tr:hover{background:#fafbfc}
 .pill.running{background:var(--blue-bg);color:var(--blue)}
 .pill.queued,.pill.muted,.pill.skip{background:var(--grey-bg);color:var(--muted)}
 .level{display:inline-block;min-width:30px;text-align:center;padding:2px 6px;border-radius:6px;font-weight:700;font-size:12px;background:var(--grey-bg)}
-.level.l4{background:#d3f9d8;color:#2b8a3e}.level.l3{background:#e9fac8;color:#5c940d}
+.level.l5{background:#b2f2bb;color:#1b6e2b}.level.l4{background:#d3f9d8;color:#2b8a3e}.level.l3{background:#e9fac8;color:#5c940d}
 .level.l2{background:#fff3bf;color:#e67700}.level.l1{background:#ffe8cc;color:#d9480f}.level.l0{background:#ffe3e3;color:#c92a2a}
 form.filters{display:flex;gap:10px;flex-wrap:wrap;align-items:end;margin-bottom:14px}
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted);gap:3px}

@@ -257,8 +257,12 @@ fn rung_timeline(results: &RunResults) -> String {
     );
     let mut elapsed = 0u64;
     for rung in &results.rungs {
-        let offset = elapsed * 100 / total;
-        elapsed += rung.duration_ms;
+        // The lint (L5) tops the ladder but runs first, before anything is deployed.
+        let first = rung.name == ccci_core::ladder::Rung::Lint;
+        let offset = if first { 0 } else { elapsed * 100 / total };
+        if !first {
+            elapsed += rung.duration_ms;
+        }
         let (class, word) = match rung.status {
             RungStatus::Pass => ("pass", "pass"),
             RungStatus::Fail => ("fail", "fail"),
@@ -525,7 +529,7 @@ fn level_chart(history: &[&Job]) -> String {
     } else {
         0.0
     };
-    let y = |level: u8| h - pad - f64::from(level) * (h - 2.0 * pad) / 4.0;
+    let y = |level: u8| h - pad - f64::from(level) * (h - 2.0 * pad) / 5.0;
     let mut path = String::new();
     let mut dots = String::new();
     for (i, level, green) in &points {
@@ -544,7 +548,7 @@ fn level_chart(history: &[&Job]) -> String {
         );
     }
     let mut grid = String::new();
-    for level in 0..=4u8 {
+    for level in 0..=5u8 {
         let _ = write!(
             grid,
             r##"<line x1="{pad}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e4e7ec"/><text x="2" y="{:.1}" font-size="10" fill="#6b7385">L{level}</text>"##,

@@ -1,0 +1,480 @@
+//! The recipe lint (L5): `ccci lint` on every example recipe (clean, under a second), its
+//! exit codes and JSON; the diff-aware rules on git heads; and on the real swarm, a run that
+//! lints first — a lint error leaves the deploy rungs running and the run RED naming the
+//! rule, a clean recipe reaches L5 GREEN, `--stages lint` deploys nothing.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lint(args: &[&str]) -> Output {
+    Command::new(ccci_bin())
+        .arg("lint")
+        .args(args)
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn explain(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `ccci lint --json`: the exit code and the parsed document.
+fn lint_json(recipe: &Path, extra: &[&str]) -> (i32, Value, Output) {
+    let mut args = vec![recipe.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let o = lint(&args);
+    let doc: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("--json does not parse: {e}\n{}", explain(&o)));
+    (o.status.code().unwrap_or(-1), doc, o)
+}
+
+fn rule<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no rule {id}: {doc}"))
+}
+
+/// A rule's findings as `file:line message` lines.
+fn findings(rule: &Value) -> String {
+    rule["findings"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .map(|f| {
+                    format!(
+                        "{}:{} {}",
+                        f["file"].as_str().unwrap_or(""),
+                        f["line"],
+                        f["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_example_recipe_lints_clean_in_under_a_second() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(repo_root().join("recipes")).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("compose.yml").is_file() {
+            continue;
+        }
+        seen += 1;
+        let t = Instant::now();
+        let o = lint(&[dir.to_str().unwrap()]);
+        let took = t.elapsed();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            dir.display(),
+            explain(&o)
+        );
+        assert!(took < Duration::from_secs(1), "{}: {took:?}", dir.display());
+        let table = String::from_utf8_lossy(&o.stdout);
+        assert!(table.contains("R001") && table.contains("C008"), "{table}");
+        assert!(table.contains("lint clean: "), "{table}");
+
+        let (code, doc, o) = lint_json(&dir, &[]);
+        assert_eq!(code, 0, "{}", explain(&o));
+        assert_eq!(doc["clean"], true, "{doc}");
+        assert_eq!(doc["errors"], 0, "{doc}");
+        for r in doc["rules"].as_array().unwrap() {
+            assert!(
+                !(r["level"] == "error" && r["status"] == "failed"),
+                "{}: {r}",
+                dir.display()
+            );
+        }
+    }
+    assert!(seen >= 3, "the example recipes were not found");
+}
+
+#[test]
+fn exit_codes_one_for_an_error_two_for_bad_input_and_json_parses() {
+    let rig = Rig::new();
+    // An error-level rule: no service is routed by traefik (R010).
+    let recipe = rig.recipe_copy("fixture-web", "lintweb");
+    edit(
+        &recipe,
+        "compose.yml",
+        "        - \"traefik.enable=true\"\n",
+        "",
+    );
+    let o = lint(&[recipe.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("R010  error FAILED"), "{table}");
+    assert!(
+        table.contains("fix: include \"traefik.enable=true\" deploy label"),
+        "{table}"
+    );
+    assert!(table.contains("lint FAILED: 1 error: R010"), "{table}");
+    let (code, doc, _) = lint_json(&recipe, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["clean"], false);
+    assert_eq!(doc["errors"], 1);
+    assert_eq!(doc["recipe"], "lintweb");
+    let r010 = rule(&doc, "R010");
+    assert_eq!(r010["status"], "failed");
+    assert_eq!(r010["level"], "error");
+    assert_eq!(r010["origin"], "abra");
+    assert!(findings(r010).starts_with("compose.yml:"), "{r010}");
+
+    // Warnings only: exit 0, the warnings shown.
+    let recipe = rig.recipe_copy("fixture-web", "lintwarn");
+    edit(
+        &recipe,
+        "compose.yml",
+        "image: ccci-fixture:1.2.0",
+        "image: ccci-fixture:latest",
+    );
+    let (code, doc, o) = lint_json(&recipe, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    assert_eq!(doc["warnings"], 2, "{doc}");
+    assert_eq!(rule(&doc, "R004")["status"], "failed");
+
+    // A missing .env.sample in a directory is a lint failure (R008), not bad input.
+    let recipe = rig.recipe_copy("fixture-web", "lintnosample");
+    std::fs::remove_file(recipe.join(".env.sample")).unwrap();
+    let (code, doc, _) = lint_json(&recipe, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(rule(&doc, "R008")["status"], "failed");
+
+    // Bad input: exit 2, nothing printed to stdout.
+    let missing = rig.path("no-such-recipe");
+    let plain = rig.recipe_copy("fixture-web", "lintplain");
+    let repo = rig.git_recipe("fixture-web", "lintref", &["1.0.0"], "1.1.0", |_| {});
+    for args in [
+        vec![missing.to_str().unwrap()],
+        vec![plain.to_str().unwrap(), "--ref", "main"],
+        vec![repo.to_str().unwrap(), "--ref", "no-such-branch"],
+    ] {
+        let o = lint(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", explain(&o));
+        assert!(o.stdout.is_empty(), "{args:?}: {}", explain(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("error"),
+            "{}",
+            explain(&o)
+        );
+    }
+}
+
+/// fixture-web as a repository whose app mounts the config `app_conf` (named with
+/// `FIXTURE_CONF_VERSION` from `abra.sh`) made from `app.conf`: releases 1.0.0 and 1.1.0,
+/// then a head at 1.2.0 that `edit_head` changes.
+fn config_repo(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> PathBuf {
+    let dir = rig.recipe_copy("fixture-web", name);
+    edit(
+        &dir,
+        "compose.yml",
+        "    secrets:\n      - db_password\n",
+        "    configs:\n      - source: app_conf\n        target: /etc/app.conf\n    secrets:\n      - db_password\n",
+    );
+    edit(
+        &dir,
+        "compose.yml",
+        "\nvolumes:\n  data:\n",
+        "\nconfigs:\n  app_conf:\n    name: ${STACK_NAME}_app_conf_${FIXTURE_CONF_VERSION}\n    file: app.conf\n\nvolumes:\n  data:\n",
+    );
+    std::fs::write(dir.join("app.conf"), "conf A\n").unwrap();
+    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
+    for v in ["1.0.0", "1.1.0"] {
+        set_version(&dir, v);
+        commit_all(&dir, &format!("release {v}"));
+        let tag = format!("{v}+{v}");
+        git(&dir, &["tag", "-a", &tag, "-m", &format!("release {v}")]);
+    }
+    set_version(&dir, "1.2.0");
+    edit_head(&dir);
+    commit_all(&dir, "head: the PR under test");
+    dir
+}
+
+#[test]
+fn a_git_repository_with_releases_lints_clean_against_its_base() {
+    let rig = Rig::new();
+    let repo = config_repo(&rig, "lintgit", |_| {});
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    assert_eq!(doc["base"], "1.1.0+1.1.0", "{doc}");
+    assert_eq!(doc["commit"].as_str().unwrap().len(), 40);
+    for id in ["R006", "R014", "C001", "C002", "C004"] {
+        assert_eq!(rule(&doc, id)["status"], "satisfied", "{id}: {doc}");
+    }
+    // The head as a release: its label must be the tag.
+    git(&repo, &["tag", "-a", "1.2.0+1.2.0", "-m", "release 1.2.0"]);
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(rule(&doc, "C003")["status"], "satisfied", "{doc}");
+    git(&repo, &["tag", "-a", "1.3.0+1.2.0", "-m", "release 1.3.0"]);
+    let (code, doc, _) = lint_json(&repo, &["--ref", "1.3.0+1.2.0"]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        findings(rule(&doc, "C003")).contains("the head is release 1.3.0+1.2.0 but service `app` is labelled `coop-cloud.${STACK_NAME}.version=1.2.0+1.2.0`"),
+        "{doc}"
+    );
+    // A lightweight tag: abra's R014.
+    git(&repo, &["tag", "nightly"]);
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        findings(rule(&doc, "R014")).contains("`nightly` is a lightweight tag"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_config_edited_without_a_version_bump_is_a_lint_error_before_anything_is_deployed() {
+    let rig = Rig::new();
+    // The head changes app.conf and keeps FIXTURE_CONF_VERSION=v1.
+    let repo = config_repo(&rig, "lintcfg", |dir| {
+        std::fs::write(dir.join("app.conf"), "conf B\n").unwrap()
+    });
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 1, "{}", explain(&o));
+    let c001 = rule(&doc, "C001");
+    assert_eq!(c001["status"], "failed", "{doc}");
+    let text = findings(c001);
+    for word in [
+        "abra.sh:3",
+        "config `app_conf` (content from `app.conf`) changed since 1.1.0+1.1.0",
+        "only updates to Labels are allowed",
+        "bump FIXTURE_CONF_VERSION, now `v1`",
+        "e.g. to `v2`",
+    ] {
+        assert!(text.contains(word), "{word:?} not in {text}");
+    }
+
+    // `ccci run --stages lint`: the lint alone, before (and without) any deploy.
+    let run = rig.run(&repo, None, &["--stages", "lint"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["schema"], 2);
+    assert_eq!(r["verdict"], "red", "{r}");
+    assert_eq!(r["deploy_count"], 0, "{r}");
+    assert_eq!(r["domain"], "", "nothing was planned: {r}");
+    assert_eq!(run.rung("lint")["status"], "fail", "{r}");
+    assert_eq!(run.rung("install")["status"], "skip", "{r}");
+    assert!(
+        run.rung("install")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--stages lint"),
+        "{r}"
+    );
+    assert_eq!(r["failure"]["rung"], "lint", "{r}");
+    assert!(
+        r["failure"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("C001 "),
+        "{r}"
+    );
+    assert_eq!(r["lint"]["base"], "1.1.0+1.1.0", "{r}");
+    let card = std::fs::read_to_string(run.out.join("card.svg")).unwrap();
+    assert!(card.contains("C001"), "the card names the rule");
+    assert!(registered_stack(&rig.state_dir()).is_none());
+
+    // Bumped: clean.
+    edit(
+        &repo,
+        "abra.sh",
+        "FIXTURE_CONF_VERSION=v1",
+        "FIXTURE_CONF_VERSION=v2",
+    );
+    commit_all(&repo, "bump the config");
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(rule(&doc, "C001")["status"], "satisfied");
+}
+
+/// fixture-web as a repository whose head requires `GREETING` (`${GREETING:?…}`) and adds
+/// it to its own `.env.sample` — which apps installed from the base never got.
+fn greeting_repo(rig: &Rig, name: &str) -> PathBuf {
+    rig.git_recipe("fixture-web", name, &["1.0.0", "1.1.0"], "1.2.0", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "      - DATA_DIR=/data\n",
+            "      - DATA_DIR=/data\n      - GREETING=${GREETING:?set GREETING in the app's .env}\n",
+        );
+        env_line(dir, "GREETING=hello");
+    })
+}
+
+#[test]
+fn a_newly_required_variable_is_a_lint_error_unless_the_release_notes_say_so() {
+    let rig = Rig::new();
+    let repo = greeting_repo(&rig, "lintvar");
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 1, "{}", explain(&o));
+    let c002 = rule(&doc, "C002");
+    let text = findings(c002);
+    for word in [
+        "compose.yml:",
+        "requires GREETING without a default",
+        "base release 1.1.0+1.1.0's .env.sample did not set it",
+        "the upgrade fails",
+        "`${GREETING:-…}`",
+        "release notes",
+    ] {
+        assert!(text.contains(word), "{word:?} not in {text}");
+    }
+    // Release notes telling operators to add it: satisfied, with a note.
+    std::fs::create_dir_all(repo.join("release")).unwrap();
+    std::fs::write(
+        repo.join("release/1.2.0+1.2.0"),
+        "Before upgrading, add GREETING=<your greeting> to the app's .env.\n",
+    )
+    .unwrap();
+    commit_all(&repo, "release notes");
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 0, "{doc}");
+    let c002 = rule(&doc, "C002");
+    assert_eq!(c002["status"], "satisfied");
+    assert!(
+        c002["note"].as_str().unwrap().contains("GREETING"),
+        "{c002}"
+    );
+}
+
+/// The fixture-web suite with `min_uptime = 0` (a short run).
+fn quick_suite(rig: &Rig, name: &str) -> PathBuf {
+    let suites = rig.suite_copy("fixture-web", name);
+    let toml = suites.join(name).join("suite.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace("min_uptime = \"15s\"", "min_uptime = 0");
+    assert!(text.contains("min_uptime = 0"), "{text}");
+    std::fs::write(&toml, text).unwrap();
+    suites
+}
+
+#[test]
+fn a_lint_error_leaves_the_deploy_rungs_running_and_the_run_red_naming_the_rule() {
+    let rig = Rig::new();
+    let repo = greeting_repo(&rig, "lintred");
+    let suites = quick_suite(&rig, "lintred");
+    let run = rig.run(&repo, Some(&suites), &[]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "red", "{r}");
+    // The deploy rungs ran and passed: the maintainer sees how far the recipe gets.
+    for rung in ["install", "upgrade", "backup_restore", "functional"] {
+        assert_eq!(run.rung(rung)["status"], "pass", "{rung}: {r}");
+    }
+    assert_eq!(r["level"], 4, "{r}");
+    assert_eq!(r["expected_level"], 5, "{r}");
+    assert_eq!(run.rung("lint")["status"], "fail", "{r}");
+    let failure = &r["failure"];
+    assert_eq!(failure["rung"], "lint", "{failure}");
+    let message = failure["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("C002 ") && message.contains("GREETING"),
+        "{message}"
+    );
+    assert_eq!(rule(&r["lint"], "C002")["status"], "failed");
+    // The lint ran first, before anything was deployed.
+    let linted = run
+        .stderr
+        .find("── lint")
+        .expect("the lint's progress line");
+    let deployed = run.stderr.find("── install").expect("the install rung");
+    assert!(linted < deployed, "{}", run.stderr);
+    // The card, the comment and the JUnit name the rule.
+    let card = std::fs::read_to_string(run.out.join("card.svg")).unwrap();
+    assert!(card.contains("C002"), "card");
+    let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
+    assert!(comment.contains("### Lint (L5)"), "{comment}");
+    assert!(
+        comment.contains("`C002`") && comment.contains("GREETING"),
+        "{comment}"
+    );
+    let junit = std::fs::read_to_string(run.out.join("junit.xml")).unwrap();
+    assert!(junit.contains("C002 no newly required variable"), "{junit}");
+    assert!(run.stdout.contains("lint C002 error"), "{}", run.stdout);
+    assert!(
+        leftovers(&run.stack()).is_empty(),
+        "left: {:?}",
+        leftovers(&run.stack())
+    );
+}
+
+#[test]
+fn a_clean_recipe_reaches_l5_green_and_expected_na_can_skip_the_lint() {
+    let rig = Rig::new();
+    let repo = rig.git_recipe(
+        "fixture-web",
+        "lintl5",
+        &["1.0.0", "1.1.0"],
+        "1.2.0",
+        |_| {},
+    );
+    let suites = quick_suite(&rig, "lintl5");
+    let run = rig.run(&repo, Some(&suites), &[]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["schema"], 2);
+    assert_eq!(r["verdict"], "green", "{r}");
+    assert_eq!(r["level"], 5, "{r}");
+    assert_eq!(r["expected_level"], 5, "{r}");
+    assert_eq!(run.rung("lint")["status"], "pass", "{r}");
+    assert!(
+        run.rung("lint")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("clean: "),
+        "{r}"
+    );
+    assert_eq!(r["lint"]["base"], "1.1.0+1.1.0");
+    let names: Vec<&str> = r["rungs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["install", "upgrade", "backup_restore", "functional", "lint"]
+    );
+    assert!(run.stdout.contains("L5 lint"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("GREEN  level L5 (expected L5)"),
+        "{}",
+        run.stdout
+    );
+    assert!(leftovers(&run.stack()).is_empty());
+
+    // EXPECTED_NA marks the lint intentionally skipped: the level stops at L4, as expected.
+    let toml = suites.join("lintl5/suite.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        format!("{text}\n[expected_na]\nlint = \"linted upstream\"\n"),
+    )
+    .unwrap();
+    let run = rig.run_into(&repo, Some(&suites), &["--stages", "lint"], "out-na");
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(run.rung("lint")["status"], "skip", "{r}");
+    assert_eq!(run.rung("lint")["skip"], "intentional", "{r}");
+    assert_eq!(r["expected_level"], 4, "{r}");
+    assert!(r.get("lint").is_none(), "{r}");
+}

@@ -1,0 +1,482 @@
+//! The recipe lint (L5): abra's published lint rules, natively, plus cc-ci's own rules that
+//! compare the head with its base release — what abra cannot see because it looks at one
+//! checkout at a time.
+//!
+//! Pure: the caller reads the recipe (compose files, `.env.sample`, `abra.sh`, README, the
+//! files configs and secrets are made from, release notes, tags and whether each is
+//! annotated) into a [`LintInput`]; [`lint`] returns a [`LintReport`] with every rule, its
+//! level, whether it was satisfied, failed or skipped, what to fix and where.
+//!
+//! # abra's rules (`R0xx`)
+//! abra's Go package `coopcloud.tech/abra/pkg/lint` (`recipe.go`) publishes them as
+//! `LintRules`, keyed by level. What was confirmed for this implementation (from the
+//! package's published documentation): the rule functions `LintComposeVersion`,
+//! `LintHealthchecks`, `LintAllImagesTagged`, `LintNoUnstableTags`, `LintSemverLikeTags`,
+//! `LintHasPublishedVersion`, `LintMetadataFilledIn`, `LintEnvConfigPresent`,
+//! `LintAppService`, `LintTraefikEnabled` (with `LintTraefikEnabledSkipCondition`),
+//! `LintImagePresent`, `LintAbraShVendors`, `LintHasRecipeRepo`, `LintValidTags` and
+//! `LintSecretLengths`; R001 "compose config has expected version" (warn, "ensure 'version:
+//! "3.8"' in compose configs") and R002 "healthcheck enabled for all services" (warn). The
+//! ids R003–R015, their levels and texts follow abra's source as recalled and are marked
+//! `unconfirmed` in [`RULES`]; newer abra releases also list an R016 whose text could not
+//! be confirmed, so it is not implemented. Where cc-ci cannot check what abra checks (R006
+//! looks at abra's recipe catalogue, R013 at git.coopcloud.tech) the rule says what it
+//! checks instead, or is skipped with the reason.
+//!
+//! # cc-ci's rules (`C0xx`)
+//! C000 compose files parse; C001 a config or secret changed its content but not its name;
+//! C002 a variable the head newly requires that installed apps' `.env` lack; C003 the
+//! version label disagrees with the head's release tag; C004 an image tag moved backwards;
+//! C005–C007 secrets and their `SECRET_<NAME>_VERSION` lines; C008 backupbot volume labels
+//! naming no volume.
+
+mod abra;
+mod own;
+mod tree;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use tree::wanted_files;
+
+/// One checkout of a recipe, read into data by the caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecipeTree {
+    /// The recipe's compose files (`compose.yml` first, then the other `compose*.yml` /
+    /// `compose*.yaml` of the recipe's top directory, by name): (file name, text).
+    pub compose: Vec<(String, String)>,
+    pub env_sample: Option<String>,
+    pub abra_sh: Option<String>,
+    /// `README.md`.
+    pub readme: Option<String>,
+    /// The files configs and secrets are made from (`file:`), keyed by the path written
+    /// there; [`wanted_files`] says which to read.
+    pub files: BTreeMap<String, String>,
+    /// Release notes: the files under `release/`, by name (`1.2.0+1.27.2`, `next`, …).
+    pub release_notes: BTreeMap<String, String>,
+}
+
+/// A git tag of the recipe's repository.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    /// An annotated tag (a tag object); `false` for a lightweight tag.
+    pub annotated: bool,
+}
+
+/// What the lint looks at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LintInput {
+    /// The head under test.
+    pub head: RecipeTree,
+    /// The head's release tag, when the head is a release.
+    pub head_release: Option<String>,
+    /// The release the head upgrades from (its tag) and its checkout: the base of the
+    /// diff-aware rules. `None` without an earlier release.
+    pub base: Option<(String, RecipeTree)>,
+    /// Every tag of the repository; `None` for a recipe that is a plain directory.
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Fails the lint (and L5); the verdict is RED.
+    Error,
+    /// Shown, never fails.
+    Warn,
+}
+
+impl Level {
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Satisfied,
+    Failed,
+    Skipped,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Satisfied => "satisfied",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// Whose rule it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// abra's published lint rules (`R0xx`).
+    Abra,
+    /// cc-ci's own (`C0xx`), most of them comparing the head with its base release.
+    CcCi,
+}
+
+/// Where a rule applies and what exactly is wrong there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub message: String,
+    /// The recipe file, relative to the recipe (`compose.yml`, `abra.sh`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line in `file`, where it can be told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl Finding {
+    pub(crate) fn at(message: String, file: &str, line: Option<usize>) -> Finding {
+        Finding {
+            message,
+            file: Some(file.to_string()),
+            line,
+        }
+    }
+
+    pub(crate) fn bare(message: String) -> Finding {
+        Finding {
+            message,
+            file: None,
+            line: None,
+        }
+    }
+
+    /// `compose.yml:12`, `abra.sh`, or empty.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One rule's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleResult {
+    /// `R001`…`R015` (abra), `C000`…`C008` (cc-ci).
+    pub id: String,
+    pub level: Level,
+    pub origin: Origin,
+    /// What the rule asks for.
+    pub rule: String,
+    pub status: Status,
+    /// What to do when it fails.
+    pub fix: String,
+    /// Where it failed and why (failed rules), empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Why it was skipped, or a note on how it was satisfied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl RuleResult {
+    pub fn is_error(&self) -> bool {
+        self.status == Status::Failed && self.level == Level::Error
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.status == Status::Failed && self.level == Level::Warn
+    }
+
+    /// `R012 config versions are vendored in abra.sh`.
+    pub fn title(&self) -> String {
+        format!("{} {}", self.id, self.rule)
+    }
+}
+
+/// The lint of one head.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintReport {
+    /// The release the diff-aware rules compared the head with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Every rule, abra's first, in id order.
+    pub rules: Vec<RuleResult>,
+}
+
+impl LintReport {
+    /// Failed error-level rules: each one fails the lint.
+    pub fn errors(&self) -> Vec<&RuleResult> {
+        self.rules.iter().filter(|r| r.is_error()).collect()
+    }
+
+    /// Failed warn-level rules: shown, never failing.
+    pub fn warnings(&self) -> Vec<&RuleResult> {
+        self.rules.iter().filter(|r| r.is_warning()).collect()
+    }
+
+    /// No error-level rule failed (L5).
+    pub fn clean(&self) -> bool {
+        self.errors().is_empty()
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.rules.iter().filter(|r| r.status == status).count()
+    }
+
+    /// One line: `clean: 20 satisfied, 2 warnings (R002, R007), 1 skipped` or
+    /// `2 errors: R012, C001; 1 warning: R002`.
+    pub fn summary(&self) -> String {
+        let ids = |rules: &[&RuleResult]| {
+            rules
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("1 {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        let (errors, warnings) = (self.errors(), self.warnings());
+        let warn_part = if warnings.is_empty() {
+            String::new()
+        } else {
+            format!("{} ({})", plural(warnings.len(), "warning"), ids(&warnings))
+        };
+        if errors.is_empty() {
+            let mut parts = vec![format!("{} satisfied", self.count(Status::Satisfied))];
+            if !warn_part.is_empty() {
+                parts.push(warn_part);
+            }
+            let skipped = self.count(Status::Skipped);
+            if skipped > 0 {
+                parts.push(format!("{skipped} skipped"));
+            }
+            format!("clean: {}", parts.join(", "))
+        } else {
+            let mut s = format!("{}: {}", plural(errors.len(), "error"), ids(&errors));
+            if !warn_part.is_empty() {
+                s.push_str(&format!("; {warn_part}"));
+            }
+            s
+        }
+    }
+
+    /// What the card, comment and summary say when the lint fails: the first failing
+    /// error-level rule by name, where and what is wrong, the fix, and the others' ids.
+    pub fn failure_message(&self) -> Option<String> {
+        let errors = self.errors();
+        let first = errors.first()?;
+        let mut s = first.title();
+        if let Some(f) = first.findings.first() {
+            let at = f.location();
+            if at.is_empty() {
+                s.push_str(&format!(": {}", f.message));
+            } else {
+                s.push_str(&format!(" ({at}): {}", f.message));
+            }
+            if first.findings.len() > 1 {
+                s.push_str(&format!(" (+{} more)", first.findings.len() - 1));
+            }
+        }
+        s.push_str(&format!(". Fix: {}", first.fix));
+        if errors.len() > 1 {
+            let rest: Vec<String> = errors[1..].iter().map(|r| r.title()).collect();
+            s.push_str(&format!(". Also failing: {}", rest.join("; ")));
+        }
+        Some(s)
+    }
+}
+
+/// The `lint` rung of a run: pass when no error-level rule failed (warnings never fail
+/// it), fail naming the first failing rule; one test case per rule (a failed warning is a
+/// passing case whose message starts `warning:`).
+pub fn rung_result(report: &LintReport, duration_ms: u64) -> crate::results::RungResult {
+    use crate::ladder::{Rung, RungStatus};
+    let describe = |r: &RuleResult| {
+        let at: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| match f.location().as_str() {
+                "" => f.message.clone(),
+                loc => format!("{loc}: {}", f.message),
+            })
+            .collect();
+        format!("{} Fix: {}", at.join("; "), r.fix)
+    };
+    let tests = report
+        .rules
+        .iter()
+        .map(|r| {
+            let (status, message) = match r.status {
+                Status::Satisfied => (RungStatus::Pass, None),
+                Status::Skipped => (RungStatus::Skip, r.note.clone()),
+                Status::Failed if r.level == Level::Error => (RungStatus::Fail, Some(describe(r))),
+                Status::Failed => (RungStatus::Pass, Some(format!("warning: {}", describe(r)))),
+            };
+            crate::results::TestCase {
+                name: r.title(),
+                status,
+                duration_ms: 0,
+                message,
+            }
+        })
+        .collect();
+    crate::results::RungResult {
+        name: Rung::Lint,
+        status: if report.clean() {
+            RungStatus::Pass
+        } else {
+            RungStatus::Fail
+        },
+        reason: report.failure_message().or_else(|| Some(report.summary())),
+        skip: None,
+        duration_ms,
+        tests,
+    }
+}
+
+/// A rule of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub level: Level,
+    pub origin: Origin,
+    pub rule: &'static str,
+    pub fix: &'static str,
+    /// For abra's rules: whether the id, level and text were confirmed against abra's
+    /// published documentation for this implementation (see the module docs).
+    pub confirmed: bool,
+}
+
+const fn abra(
+    id: &'static str,
+    level: Level,
+    rule: &'static str,
+    fix: &'static str,
+    confirmed: bool,
+) -> RuleInfo {
+    RuleInfo {
+        id,
+        level,
+        origin: Origin::Abra,
+        rule,
+        fix,
+        confirmed,
+    }
+}
+
+const fn own(id: &'static str, level: Level, rule: &'static str, fix: &'static str) -> RuleInfo {
+    RuleInfo {
+        id,
+        level,
+        origin: Origin::CcCi,
+        rule,
+        fix,
+        confirmed: true,
+    }
+}
+
+/// Every rule, in the order reported.
+pub const RULES: &[RuleInfo] = &[
+    abra("R001", Level::Warn, "compose config has expected version", "ensure 'version: \"3.8\"' in compose configs", true),
+    abra("R002", Level::Warn, "healthcheck enabled for all services", "wire up healthchecks", true),
+    abra("R003", Level::Warn, "all images use a tag", "use a tag for all images", false),
+    abra("R004", Level::Warn, "no unstable tags", "tag all images with stable tags", false),
+    abra("R005", Level::Warn, "tags use semver-like format", "use semver-like tags", false),
+    abra("R006", Level::Warn, "has published version", "publish a recipe version: an annotated release tag X.Y.Z+<app version>", false),
+    abra("R007", Level::Warn, "README.md metadata filled in", "fill out all the metadata in README.md's <!-- metadata --> block", false),
+    abra("R008", Level::Error, ".env.sample provided", "create an example .env.sample", false),
+    abra("R009", Level::Error, "one service named 'app'", "name a service 'app'", false),
+    abra("R010", Level::Error, "traefik routing enabled", "include \"traefik.enable=true\" deploy label", false),
+    abra("R011", Level::Error, "all services have images", "ensure \"image: ...\" set on all services", false),
+    abra("R012", Level::Error, "config versions are vendored", "vendor config versions in an abra.sh", false),
+    abra("R013", Level::Warn, "git.coopcloud.tech repo exists", "upload your recipe to git.coopcloud.tech/coop-cloud/...", false),
+    abra("R014", Level::Error, "only annotated tags used for recipe version", "replace lightweight tags with annotated tags", false),
+    abra("R015", Level::Error, "long secret names", "reduce length of secret names to 12 chars", false),
+    own("C000", Level::Error, "compose files parse", "make every compose file valid YAML with a top-level `services:` mapping"),
+    own("C001", Level::Error, "a changed config or secret gets a new name", "bump the version variable in its `name:` (abra.sh for configs, .env.sample for secrets) whenever its content changes: swarm configs and secrets are immutable"),
+    own("C002", Level::Error, "no newly required variable installed apps lack", "give the variable a default in compose (`${X:-value}`), or tell operators in the release notes (release/<version>) to add it to their .env"),
+    own("C003", Level::Error, "the version label matches the release tag", "set `coop-cloud.${STACK_NAME}.version=<tag>` on the app service to the release's tag"),
+    own("C004", Level::Warn, "image tags do not move backwards", "check the tag: going back from the base release's image is a downgrade of operators' data; if deliberate, say so in the release notes"),
+    own("C005", Level::Error, "every secret has its SECRET_<NAME>_VERSION", "add `SECRET_<NAME>_VERSION=v1` (commented out if optional) to .env.sample for each secret"),
+    own("C006", Level::Warn, "every SECRET_<NAME>_VERSION has its secret", "remove the line, or declare the secret in a compose file"),
+    own("C007", Level::Error, "secret `length=` modifiers are numbers", "write `# length=<a whole number from 4 to 4096>` after the SECRET_<NAME>_VERSION value"),
+    own("C008", Level::Error, "backupbot volume labels name a volume of their service", "name one of the service's own named volumes in `backupbot.backup.volumes.<volume>`"),
+];
+
+/// A rule's outcome before it is dressed as a [`RuleResult`].
+pub(crate) enum Outcome {
+    Satisfied,
+    /// Satisfied, with a note on how.
+    Noted(String),
+    Failed(Vec<Finding>),
+    Skipped(String),
+}
+
+impl Outcome {
+    pub(crate) fn from_findings(findings: Vec<Finding>) -> Outcome {
+        if findings.is_empty() {
+            Outcome::Satisfied
+        } else {
+            Outcome::Failed(findings)
+        }
+    }
+}
+
+/// Lints the head (and, against `base`, what it changed).
+pub fn lint(input: &LintInput) -> LintReport {
+    let head = tree::Parsed::new(&input.head);
+    let base = input
+        .base
+        .as_ref()
+        .map(|(tag, t)| (tag.as_str(), tree::Parsed::new(t)));
+    let ctx = Ctx { input, head, base };
+    let rules = RULES
+        .iter()
+        .map(|info| {
+            let outcome = match info.origin {
+                Origin::Abra => abra::check(info.id, &ctx),
+                Origin::CcCi => own::check(info.id, &ctx),
+            };
+            let (status, findings, note) = match outcome {
+                Outcome::Satisfied => (Status::Satisfied, Vec::new(), None),
+                Outcome::Noted(n) => (Status::Satisfied, Vec::new(), Some(n)),
+                Outcome::Failed(f) => (Status::Failed, f, None),
+                Outcome::Skipped(why) => (Status::Skipped, Vec::new(), Some(why)),
+            };
+            RuleResult {
+                id: info.id.to_string(),
+                level: info.level,
+                origin: info.origin,
+                rule: info.rule.to_string(),
+                status,
+                fix: info.fix.to_string(),
+                findings,
+                note,
+            }
+        })
+        .collect();
+    LintReport {
+        base: input.base.as_ref().map(|(tag, _)| tag.clone()),
+        rules,
+    }
+}
+
+/// What every rule sees.
+pub(crate) struct Ctx<'a> {
+    pub(crate) input: &'a LintInput,
+    pub(crate) head: tree::Parsed<'a>,
+    pub(crate) base: Option<(&'a str, tree::Parsed<'a>)>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,356 @@
+//! The recipe lint (L5) as the runner does it: read a checkout (and its base release, and
+//! the repository's tags) into [`ccci_core::lint::LintInput`], lint it (pure, in the core),
+//! and record the outcome. A run lints first, before anything is deployed; `--stages lint`
+//! lints alone; `ccci lint` lints without a run.
+
+use crate::progress::Progress;
+use crate::recipe::InputError;
+use crate::request::RunRequest;
+use crate::rungs::Selected;
+use crate::source::{self, Checkouts};
+use ccci_core::ladder::{self, Rung, RungStatus, SkipKind};
+use ccci_core::lint::{self, LintInput, LintReport, RecipeTree, Tag};
+use ccci_core::results::{RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
+use std::path::{Component, Path};
+use std::time::Instant;
+
+/// Reads a recipe checkout into data: its compose files (`compose.yml` first, then the
+/// other `compose*.yml` / `compose*.yaml`), `.env.sample`, `abra.sh`, `README.md`, the files
+/// its configs and secrets are made from, and `release/*` notes. What is absent is `None`.
+pub fn read_tree(dir: &Path) -> RecipeTree {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("compose") && (n.ends_with(".yml") || n.ends_with(".yaml")))
+        .collect();
+    names.sort_by_key(|n| (n != "compose.yml", n.clone()));
+    let compose: Vec<(String, String)> = names
+        .into_iter()
+        .filter_map(|n| read(&n).map(|t| (n, t)))
+        .collect();
+    let files = lint::wanted_files(&compose)
+        .into_iter()
+        // Only files inside the recipe.
+        .filter(|f| {
+            Path::new(f)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+        })
+        .filter_map(|f| read(&f).map(|t| (f, t)))
+        .collect();
+    let release_notes = std::fs::read_dir(dir.join("release"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read(e.path()).ok()?;
+            Some((name, String::from_utf8_lossy(&text).into_owned()))
+        })
+        .collect();
+    RecipeTree {
+        compose,
+        env_sample: read(".env.sample"),
+        abra_sh: read("abra.sh"),
+        readme: read("README.md"),
+        files,
+        release_notes,
+    }
+}
+
+/// Every tag of a repository and whether it is annotated.
+pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, String> {
+    let out = source::git(
+        Some(repo),
+        &[
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(refname:short) %(objecttype)",
+        ],
+    )?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let (name, kind) = l.rsplit_once(' ')?;
+            Some(Tag {
+                name: name.to_string(),
+                annotated: kind == "tag",
+            })
+        })
+        .collect())
+}
+
+/// The lint's input from a run's checkouts: the head, the base release it upgrades from,
+/// the repository's tags.
+pub fn input_of(checkouts: &Checkouts) -> LintInput {
+    let head = &checkouts.head;
+    let head_release = checkouts
+        .releases
+        .iter()
+        .rev()
+        .find(|r| Some(&r.commit) == head.commit.as_ref())
+        .map(|r| r.tag.clone());
+    LintInput {
+        head: read_tree(&head.recipe.dir),
+        head_release,
+        base: checkouts
+            .base
+            .as_ref()
+            .map(|b| (b.version.clone(), read_tree(&b.recipe.dir))),
+        tags: checkouts
+            .repo
+            .as_deref()
+            .map(|r| read_tags(r).unwrap_or_default()),
+    }
+}
+
+/// The lint of a run: run it when selected (before anything is deployed), else the skip
+/// `select` chose (`EXPECTED_NA`, `--stages`). Returns the rung and, when it ran, the report.
+pub fn run_rung(
+    checkouts: &Checkouts,
+    selected: &Selected,
+    progress: &Progress,
+) -> (RungResult, Option<LintReport>) {
+    if !selected.runs(Rung::Lint) {
+        let (kind, reason) = selected
+            .skipped
+            .get(&Rung::Lint)
+            .cloned()
+            .unwrap_or((SkipKind::Unintentional, "not run".into()));
+        return (
+            RungResult {
+                name: Rung::Lint,
+                status: RungStatus::Skip,
+                reason: Some(reason),
+                skip: Some(kind),
+                duration_ms: 0,
+                tests: Vec::new(),
+            },
+            None,
+        );
+    }
+    let t = Instant::now();
+    let report = lint::lint(&input_of(checkouts));
+    let rung = lint::rung_result(&report, t.elapsed().as_millis() as u64);
+    progress.line(&format!("── lint: {}", report.summary()));
+    for r in report.errors().iter().chain(report.warnings().iter()) {
+        for f in &r.findings {
+            let at = f.location();
+            progress.line(&format!(
+                "   {} {} {}{}{}",
+                r.id,
+                r.level.word(),
+                at,
+                if at.is_empty() { "" } else { ": " },
+                f.message
+            ));
+        }
+    }
+    (rung, Some(report))
+}
+
+/// Puts the lint rung where the results list it: at the top of the ladder, before the
+/// rungs beside it.
+pub fn place(results: &mut Vec<RungResult>, lint: RungResult) {
+    let at = results
+        .iter()
+        .position(|r| !r.name.on_ladder())
+        .unwrap_or(results.len());
+    results.insert(at, lint);
+}
+
+/// `--stages lint` (and nothing else): the lint alone, nothing deployed, no engine.
+pub fn alone(request: &RunRequest) -> bool {
+    request
+        .stages
+        .as_ref()
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|r| *r == Rung::Lint))
+}
+
+/// A run of the lint alone: checkouts, the judging suite (for `EXPECTED_NA`), the base
+/// release, the lint; every deploy rung is reported as not selected. Writes the artefacts.
+pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunResults> {
+    let started = time::OffsetDateTime::now_utc();
+    let t0 = Instant::now();
+    let run_id = request.run_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            started.unix_timestamp(),
+            crate::lifecycle::new_hex6()
+        )
+    });
+    std::fs::create_dir_all(&request.out_dir)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
+    let work_dir = request.rig.state_dir.join("runs").join(&run_id);
+    let result = (|| -> Result<_, InputError> {
+        let mut checkouts = source::prepare_head(&request, &work_dir)?;
+        let (suite, _, judged_by) =
+            crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
+        source::prepare_base(
+            &mut checkouts,
+            suite.upgrade_base_version.as_deref(),
+            &work_dir,
+        )?;
+        judged_by.announce(&progress);
+        let selected = crate::rungs::select(&request, &suite, checkouts.base.is_some());
+        let (lint_rung, report) = run_rung(&checkouts, &selected, &progress);
+        Ok((checkouts, suite, judged_by, selected, lint_rung, report))
+    })();
+    let _ = std::fs::remove_dir_all(&work_dir);
+    let (checkouts, suite, judged_by, selected, lint_rung, report) = result?;
+    let not_selected = "not selected (--stages lint: the lint alone, nothing deployed)";
+    let mut rungs: Vec<RungResult> = selected
+        .reported()
+        .into_iter()
+        .map(|rung| {
+            let (kind, reason) = match selected.skipped.get(&rung) {
+                Some((SkipKind::Intentional, reason)) => (SkipKind::Intentional, reason.clone()),
+                _ => (SkipKind::Unintentional, not_selected.to_string()),
+            };
+            RungResult {
+                name: rung,
+                status: RungStatus::Skip,
+                reason: Some(reason),
+                skip: Some(kind),
+                duration_ms: 0,
+                tests: Vec::new(),
+            }
+        })
+        .collect();
+    place(&mut rungs, lint_rung);
+    let outcomes: Vec<_> = rungs.iter().map(RungResult::outcome).collect();
+    let dependency_unverified = !suite.dependencies.is_empty();
+    let expected_na: Vec<Rung> = suite.expected_na.keys().copied().collect();
+    let failure = rungs
+        .iter()
+        .find(|r| r.status == RungStatus::Fail)
+        .map(|r| ccci_core::results::Failure {
+            rung: Some(r.name),
+            message: r.reason.clone().unwrap_or_default(),
+            ..Default::default()
+        });
+    let finished = time::OffsetDateTime::now_utc();
+    let mut run = RunResults {
+        schema: SCHEMA_VERSION,
+        run_id,
+        recipe: checkouts.head.recipe.name.clone(),
+        source: request.recipe_source.clone(),
+        head_ref: request.git_ref.clone(),
+        head_commit: checkouts.head.commit.clone(),
+        base_version: None,
+        head_version: Some(checkouts.head.version.clone()),
+        mode: RunMode::Cold,
+        domain: String::new(),
+        stack: String::new(),
+        verdict: ladder::verdict(&outcomes, dependency_unverified),
+        level: ladder::level(&outcomes),
+        expected_level: ladder::expected_level(&expected_na),
+        rungs,
+        failure,
+        timings_ms: [("lint".to_string(), t0.elapsed().as_millis() as u64)].into(),
+        deploy_count: 0,
+        rig_adaptations: Vec::new(),
+        suite: Some(judged_by.record.clone()),
+        lint: report,
+        flags: RunFlags {
+            clean_teardown: true,
+            no_secret_leak: true,
+            interrupted: false,
+        },
+        started_at: crate::lifecycle::rfc3339(started),
+        finished_at: crate::lifecycle::rfc3339(finished),
+        duration_ms: t0.elapsed().as_millis() as u64,
+        run_url: request.run_url.clone(),
+    };
+    crate::artefacts::write(
+        &request.out_dir,
+        &mut run,
+        &ccci_core::secret::Redactor::new(Vec::new()),
+    )?;
+    Ok(run)
+}
+
+/// What `ccci lint` lints: the recipe (a directory, a git repository path or URL) at
+/// `git_ref`, against its newest release before it.
+pub struct Linted {
+    pub recipe: String,
+    /// The head's commit, for a git recipe.
+    pub commit: Option<String>,
+    pub report: LintReport,
+}
+
+/// `ccci lint`: a plain directory is read as it is (a missing `.env.sample` is a lint
+/// failure, R008); a git repository is cloned into `work_dir` (removed after) and checked
+/// out at `git_ref`, with its newest earlier release as the base. Bad input (no such
+/// directory, not a repository, unknown ref) is an [`InputError`].
+pub fn lint_source(
+    src: &str,
+    git_ref: Option<&str>,
+    work_dir: &Path,
+) -> Result<Linted, InputError> {
+    let path = Path::new(src);
+    if path.is_dir() && !source::is_git_source(src) {
+        if git_ref.is_some() {
+            return Err(InputError::Other(format!(
+                "{src}: --ref needs a git repository, and this is a plain directory"
+            )));
+        }
+        let name = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| src.to_string());
+        let tree = read_tree(path);
+        if tree.compose.is_empty() && tree.env_sample.is_none() {
+            return Err(InputError::NotARecipe {
+                path: src.to_string(),
+                reason: "no compose.yml and no .env.sample".into(),
+            });
+        }
+        return Ok(Linted {
+            recipe: name,
+            commit: None,
+            report: lint::lint(&LintInput {
+                head: tree,
+                ..Default::default()
+            }),
+        });
+    }
+    if !path.exists() && !src.contains("://") && !src.starts_with("git@") {
+        return Err(InputError::NotARecipe {
+            path: src.to_string(),
+            reason: "no such directory".into(),
+        });
+    }
+    let request = RunRequest {
+        recipe_source: src.to_string(),
+        git_ref: git_ref.map(str::to_string),
+        stages: Some(vec![Rung::Lint]),
+        quick: false,
+        extra: false,
+        out_dir: work_dir.join("out"),
+        rig: crate::request::Rig::local(work_dir.to_path_buf()),
+        run_url: None,
+        run_id: None,
+    };
+    let result = (|| {
+        let mut checkouts = source::prepare_head(&request, work_dir)?;
+        source::prepare_base(&mut checkouts, None, work_dir)?;
+        Ok(Linted {
+            recipe: checkouts.head.recipe.name.clone(),
+            commit: checkouts.head.commit.clone(),
+            report: lint::lint(&input_of(&checkouts)),
+        })
+    })();
+    let _ = std::fs::remove_dir_all(work_dir);
+    result
+}

@@ -1,0 +1,27 @@
+"""Functional test of the app's rows: written, read back, listed and deleted through the app,
+kept in its PostgreSQL."""
+import os
+import urllib.error
+import urllib.request
+
+BASE = os.environ["CCCI_BASE_URL"]
+
+
+def call(method, path, body=None):
+    req = urllib.request.Request(BASE + path, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_a_row_round_trips():
+    assert call("PUT", "/rows/functional", b"hello from pytest")[0] == 200
+    assert call("GET", "/rows/functional") == (200, "hello from pytest")
+    status, listing = call("GET", "/rows")
+    assert status == 200
+    assert "functional=hello from pytest\n" in listing
+    assert call("DELETE", "/rows/functional")[0] == 200
+    assert call("GET", "/rows/functional")[0] == 404
+
