@@ -79,7 +79,9 @@ impl RigArgs {
                 .suites
                 .as_ref()
                 .map(|s| s.canonicalize().unwrap_or_else(|_| s.clone())),
-            state_dir: self.state_dir.clone(),
+            // Absolute: deploys run the docker CLI from the recipe's checkout.
+            state_dir: std::path::absolute(&self.state_dir)
+                .unwrap_or_else(|_| self.state_dir.clone()),
             ingress: self.ingress,
             ingress_https: self.ingress_https,
             ingress_ca: self.ingress_ca.clone(),

@@ -129,8 +129,20 @@ impl TaskState {
     /// The task ended badly: failed (non-zero exit, OOM, health), rejected, or completed
     /// with a non-zero exit code. `shutdown` is an ordinary replacement, not a failure.
     pub fn is_failure(&self) -> bool {
+        if self.stopped_cleanly_by_swarm() {
+            return false;
+        }
         matches!(self.state, TaskPhase::Failed | TaskPhase::Rejected)
             || (self.state == TaskPhase::Complete && self.exit_code.is_some_and(|c| c != 0))
+    }
+
+    /// Swarm was stopping the task (a redeploy, a restart) and its process exited 0, but
+    /// the engine marked it failed while cleaning up (Engine 20.10: "error while removing
+    /// network"). The app did not fall over.
+    fn stopped_cleanly_by_swarm(&self) -> bool {
+        self.state == TaskPhase::Failed
+            && self.exit_code == Some(0)
+            && self.desired == TaskPhase::Shutdown
     }
 }
 
@@ -1161,5 +1173,35 @@ mod tests {
         // A rollback from before this deploy (a stale state) is not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn an_engine_clean_up_error_while_swarm_stops_a_task_is_not_the_apps_failure() {
+        let mut stopped = failed("old", 0, 30_000);
+        stopped.exit_code = Some(0);
+        stopped.error =
+            Some("error while removing network: network x id y has active endpoints".into());
+        assert!(!stopped.is_failure());
+        let mut history = History::default();
+        let up = running("old", 0, Some(Health::Healthy), None);
+        history.judge(
+            &[named("app", vec![up], &[])],
+            10_000,
+            CrashLoopPolicy::default(),
+        );
+        let services = vec![named(
+            "app",
+            vec![
+                stopped.clone(),
+                running("new", 29_000, Some(Health::Healthy), None),
+            ],
+            &[],
+        )];
+        assert_eq!(history.fell_after_up(&services), None);
+        // A real crash (non-zero exit) of a task that was up still is.
+        let mut crashed = stopped;
+        crashed.exit_code = Some(1);
+        let services = vec![named("app", vec![crashed], &[])];
+        assert!(history.fell_after_up(&services).is_some());
     }
 }

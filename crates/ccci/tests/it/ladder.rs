@@ -286,33 +286,42 @@ fn two_runs_of_the_same_recipe_at_once_both_finish_green() {
 }
 
 /// A fixture-web suite whose BACKUP_VERIFY accepts only take `accept_at` (never if 0); each
-/// call appends `<attempt> <manifest?>` to `takes.log` in the suite dir.
-fn verify_suite(rig: &Rig, name: &str, accept_at: u32) -> (std::path::PathBuf, std::path::PathBuf) {
+/// call prints `take <attempt> <manifest?>`, which the run keeps in its artefacts
+/// (`sandbox/verify.log`: the probe runs sandboxed and cannot write the suite dir).
+fn verify_suite(rig: &Rig, name: &str, accept_at: u32) -> std::path::PathBuf {
     let suites = rig.suite(
         name,
         "health_path = \"/health\"\ndeploy_timeout = \"2m\"\n\n[backup]\nverify = \"verify\"\nmarker_path = \"/data/ccci-marker\"\n",
     );
-    let log = suites.join(name).join("takes.log");
     script(
         &suites.join(name).join("verify"),
         &format!(
             "#!/bin/sh\n\
              m=none; [ -f \"$CCCI_BACKUP_DIR/manifest.json\" ] && m=manifest\n\
-             echo \"$CCCI_BACKUP_ATTEMPT $m\" >> '{}'\n\
+             echo \"take $CCCI_BACKUP_ATTEMPT $m\"\n\
              [ \"$CCCI_BACKUP_ATTEMPT\" = \"{accept_at}\" ] && exit 0\n\
              echo \"capture is bad (take $CCCI_BACKUP_ATTEMPT)\"\n\
-             exit 1\n",
-            log.display()
+             exit 1\n"
         ),
     );
-    (suites, log)
+    suites
+}
+
+/// The takes BACKUP_VERIFY saw, from the run's artefacts.
+fn takes(run: &Run) -> String {
+    std::fs::read_to_string(run.out.join("sandbox/verify.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("take "))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]
 fn backup_verify_failing_twice_then_passing_is_green_after_three_takes() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "verify3");
-    let (suites, log) = verify_suite(&rig, "verify3", 3);
+    let suites = verify_suite(&rig, "verify3", 3);
     let run = rig.run(
         &recipe,
         Some(&suites),
@@ -323,7 +332,7 @@ fn backup_verify_failing_twice_then_passing_is_green_after_three_takes() {
     assert_eq!(r["verdict"], "green");
     assert_eq!(run.rung("backup_restore")["status"], "pass");
     assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
+        takes(&run),
         "1 manifest\n2 manifest\n3 manifest\n",
         "BACKUP_VERIFY must see three whole takes"
     );
@@ -341,7 +350,7 @@ fn backup_verify_failing_twice_then_passing_is_green_after_three_takes() {
 fn backup_verify_always_failing_is_red_naming_the_verify_step() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "verifyno");
-    let (suites, log) = verify_suite(&rig, "verifyno", 0);
+    let suites = verify_suite(&rig, "verifyno", 0);
     let run = rig.run(
         &recipe,
         Some(&suites),
@@ -363,9 +372,6 @@ fn backup_verify_always_failing_is_red_naming_the_verify_step() {
             .contains("capture is bad (take 3)"),
         "{failure}"
     );
-    assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
-        "1 manifest\n2 manifest\n3 manifest\n"
-    );
+    assert_eq!(takes(&run), "1 manifest\n2 manifest\n3 manifest\n");
     assert_clean(&run);
 }

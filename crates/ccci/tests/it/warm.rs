@@ -326,14 +326,15 @@ fn a_red_seed_makes_no_canonical_and_leaves_nothing() {
     assert!(leftovers(stack).is_empty(), "left: {:?}", leftovers(stack));
 }
 
-#[test]
-fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
-    let rig = Rig::new();
-    let stack = "warm-wint_ci_local";
-    let mut guard = Guard::for_stacks(&[stack]);
-    // The head never turns healthy: the quick run sits in its upgrade until interrupted.
-    let canonical = seed_then_drift(&rig, "wint", stack, "NEVER_HEALTHY");
-
+/// Starts `ccci run --quick --stages upgrade` of a drifted canonical and waits until the
+/// quick run has deployed the head (the chaos-version label is set on the warm stack).
+fn spawn_quick_until_upgraded(
+    rig: &Rig,
+    canonical: &Drifted,
+    stack: &str,
+    guard: &mut Guard,
+    output: Stdio,
+) -> std::process::Child {
     let child = rig
         .command(
             &canonical.recipe,
@@ -342,7 +343,7 @@ fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
             "out",
         )
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(output)
         .spawn()
         .unwrap();
     guard.pids.push(child.id());
@@ -362,6 +363,18 @@ fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
                 o.status.success() && !l.is_empty() && l != "<no value>"
             })
     });
+    child
+}
+
+#[test]
+fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
+    let rig = Rig::new();
+    let stack = "warm-wint_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    // The head never turns healthy: the quick run sits in its upgrade until interrupted.
+    let canonical = seed_then_drift(&rig, "wint", stack, "NEVER_HEALTHY");
+
+    let child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::piped());
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -451,34 +464,7 @@ fn a_sigkilled_quick_run_leaves_a_canonical_the_janitor_puts_back_to_known_good(
     let mut guard = Guard::for_stacks(&[stack]);
     // The head never turns healthy: the quick run sits in its upgrade, at the PR head.
     let canonical = seed_then_drift(&rig, "wkil", stack, "NEVER_HEALTHY");
-    let mut child = rig
-        .command(
-            &canonical.recipe,
-            Some(&canonical.suites),
-            &["--quick", "--stages", "upgrade"],
-            "out",
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    guard.pids.push(child.id());
-    let label = format!("{{{{index .Spec.Labels \"coop-cloud.{stack}.chaos-version\"}}}}");
-    wait_until("the quick run's upgrade is deployed", 120, || {
-        Command::new("docker")
-            .args([
-                "service",
-                "inspect",
-                &format!("{stack}_app"),
-                "--format",
-                &label,
-            ])
-            .output()
-            .is_ok_and(|o| {
-                let l = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                o.status.success() && !l.is_empty() && l != "<no value>"
-            })
-    });
+    let mut child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::null());
     // A crash of ours: no teardown, no restore.
     child.kill().unwrap();
     let _ = child.wait();
