@@ -617,23 +617,11 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
             .map_err(|e| fail(format!("writing the data marker {}: {e}", file.display())))?;
     }
     if let Some(path) = &app_marker {
-        let reply = ctx
-            .app
+        ctx.app
             .route
-            .request(
-                reqwest::Method::PUT,
-                path,
-                Some(marker.clone().into_bytes()),
-                Duration::from_secs(10),
-            )
+            .put_marker(path, &marker)
             .await
             .map_err(|e| fail(format!("writing the app's data marker at {path}: {e}")))?;
-        if !(200..300).contains(&reply.status) {
-            return Err(fail(format!(
-                "writing the app's data marker: PUT {path} answered {}",
-                reply.status
-            )));
-        }
     }
     cases.push(case("data marker written", true, None, t));
 
@@ -722,16 +710,7 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
         let _ = std::fs::write(file, "changed after backup");
     }
     if let Some(path) = &app_marker {
-        let _ = ctx
-            .app
-            .route
-            .request(
-                reqwest::Method::PUT,
-                path,
-                Some(b"changed after backup".to_vec()),
-                Duration::from_secs(10),
-            )
-            .await;
+        let _ = ctx.app.route.put_marker(path, "changed after backup").await;
     }
 
     // 5. Restore, then restart the services so the app reads the restored data.

@@ -122,6 +122,26 @@ impl HttpTarget {
     }
 }
 
+impl HttpTarget {
+    /// PUTs `value` at `path` through the app (a data marker the suite says how to write);
+    /// anything but 2xx is an error naming the path and the answer.
+    pub async fn put_marker(&self, path: &str, value: &str) -> Result<(), String> {
+        let reply = self
+            .request(
+                reqwest::Method::PUT,
+                path,
+                Some(value.as_bytes().to_vec()),
+                Duration::from_secs(10),
+            )
+            .await?;
+        if (200..300).contains(&reply.status) {
+            Ok(())
+        } else {
+            Err(format!("PUT {path} answered {}", reply.status))
+        }
+    }
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {

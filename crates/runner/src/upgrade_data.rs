@@ -61,27 +61,11 @@ pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
     }
     let app_marker = ctx.suite.backup.marker_path.clone();
     if let Some(path) = &app_marker {
-        let reply = ctx
-            .app
-            .route
-            .request(
-                reqwest::Method::PUT,
-                path,
-                Some(value.clone().into_bytes()),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|e| {
-                fail(format!(
-                    "writing the app's data marker at {path} before the upgrade: {e}"
-                ))
-            })?;
-        if !(200..300).contains(&reply.status) {
-            return Err(fail(format!(
-                "writing the app's data marker before the upgrade: PUT {path} answered {}",
-                reply.status
-            )));
-        }
+        ctx.app.route.put_marker(path, &value).await.map_err(|e| {
+            fail(format!(
+                "writing the app's data marker at {path} before the upgrade: {e}"
+            ))
+        })?;
     }
     Ok(Written {
         value,
