@@ -20,41 +20,19 @@ fn quick_suite(rig: &Rig, name: &str) -> PathBuf {
 /// the content `conf A`, then a head at 1.2.0 with `conf B` and, when `bump`, the version
 /// bumped to v2.
 fn config_recipe(rig: &Rig, name: &str, bump: bool) -> PathBuf {
-    let dir = rig.recipe_copy("fixture-web", name);
-    edit(
-        &dir,
-        "compose.yml",
-        "    secrets:\n      - db_password\n",
-        "    configs:\n      - source: app_conf\n        target: /etc/app.conf\n    secrets:\n      - db_password\n",
-    );
-    edit(
-        &dir,
-        "compose.yml",
-        "\nvolumes:\n  data:\n",
-        "\nconfigs:\n  app_conf:\n    name: ${STACK_NAME}_app_conf_${FIXTURE_CONF_VERSION}\n    file: app.conf\n\nvolumes:\n  data:\n",
-    );
-    let abra = std::fs::read_to_string(dir.join("abra.sh")).unwrap();
-    assert!(abra.contains("export FIXTURE_CONF_VERSION=v1\n"), "{abra}");
-    std::fs::write(dir.join("app.conf"), "conf A\n").unwrap();
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        let tag = format!("{v}+{v}");
-        git(&dir, &["tag", "-a", &tag, "-m", &format!("release {v}")]);
-    }
-    set_version(&dir, "1.2.0");
-    std::fs::write(dir.join("app.conf"), "conf B\n").unwrap();
-    if bump {
-        edit(
-            &dir,
-            "abra.sh",
-            "export FIXTURE_CONF_VERSION=v1",
-            "export FIXTURE_CONF_VERSION=v2",
-        );
-    }
-    commit_all(&dir, "head: the PR under test");
-    dir
+    config_repo(rig, name, |dir| {
+        let abra = std::fs::read_to_string(dir.join("abra.sh")).unwrap();
+        assert!(abra.contains("export FIXTURE_CONF_VERSION=v1\n"), "{abra}");
+        std::fs::write(dir.join("app.conf"), "conf B\n").unwrap();
+        if bump {
+            edit(
+                dir,
+                "abra.sh",
+                "export FIXTURE_CONF_VERSION=v1",
+                "export FIXTURE_CONF_VERSION=v2",
+            );
+        }
+    })
 }
 
 /// Removes the run's stack if a failed assertion left it (the assertions check it is gone).

@@ -177,37 +177,6 @@ fn exit_codes_one_for_an_error_two_for_bad_input_and_json_parses() {
     }
 }
 
-/// fixture-web as a repository whose app mounts the config `app_conf` (named with
-/// `FIXTURE_CONF_VERSION` from `abra.sh`) made from `app.conf`: releases 1.0.0 and 1.1.0,
-/// then a head at 1.2.0 that `edit_head` changes.
-fn config_repo(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> PathBuf {
-    let dir = rig.recipe_copy("fixture-web", name);
-    edit(
-        &dir,
-        "compose.yml",
-        "    secrets:\n      - db_password\n",
-        "    configs:\n      - source: app_conf\n        target: /etc/app.conf\n    secrets:\n      - db_password\n",
-    );
-    edit(
-        &dir,
-        "compose.yml",
-        "\nvolumes:\n  data:\n",
-        "\nconfigs:\n  app_conf:\n    name: ${STACK_NAME}_app_conf_${FIXTURE_CONF_VERSION}\n    file: app.conf\n\nvolumes:\n  data:\n",
-    );
-    std::fs::write(dir.join("app.conf"), "conf A\n").unwrap();
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        let tag = format!("{v}+{v}");
-        git(&dir, &["tag", "-a", &tag, "-m", &format!("release {v}")]);
-    }
-    set_version(&dir, "1.2.0");
-    edit_head(&dir);
-    commit_all(&dir, "head: the PR under test");
-    dir
-}
-
 #[test]
 fn a_git_repository_with_releases_lints_clean_against_its_base() {
     let rig = Rig::new();
