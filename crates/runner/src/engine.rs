@@ -247,23 +247,6 @@ impl Engine {
         Some(std::path::PathBuf::from(v.mountpoint))
     }
 
-    /// Published host ports of a service: (target port, published port).
-    pub async fn published_ports(&self, service: &str) -> Result<Vec<(u16, u16)>> {
-        let svc = self
-            .docker
-            .inspect_service(service, None)
-            .await
-            .with_context(|| format!("inspecting service {service}"))?;
-        let ports = svc
-            .endpoint
-            .and_then(|e| e.ports)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| Some((p.target_port? as u16, p.published_port? as u16)))
-            .collect();
-        Ok(ports)
-    }
-
     /// Creates an attachable overlay network the rig provides (e.g. `proxy`) if missing.
     /// It belongs to the rig, not to any stack, and is never removed by teardown.
     pub async fn ensure_rig_network(&self, name: &str) -> Result<()> {
