@@ -384,6 +384,12 @@ pub fn commit_all(dir: &Path, message: &str) -> String {
 /// the runner's own teardown is what tests assert on).
 pub fn remove_stack(stack: &str) {
     let _ = Command::new("docker").args(["stack", "rm", stack]).output();
+    // Containers of cc-ci's own beside the stack (its forwarder) carry the stack label.
+    for left in leftovers(stack) {
+        if let Some(id) = left.strip_prefix("container: ") {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+    }
     let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < end {
         let left = leftovers(stack);
