@@ -224,19 +224,7 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         .get("healthcheck")
         .map(|h| h.get("disable").and_then(Value::as_bool) != Some(true))
         .unwrap_or(false);
-    let depends_on = match svc.get("depends_on") {
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::Mapping(m)) => m
-            .keys()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let depends_on = names(svc.get("depends_on"));
     let ingress_ports = svc
         .get("ports")
         .and_then(Value::as_sequence)
@@ -262,6 +250,24 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         secrets,
         host_access: Vec::new(),
     })
+}
+
+/// The names a compose list-or-mapping holds: `[a, b]` or `{a: {...}, b: {...}}` (a
+/// service's `depends_on`, `networks`).
+pub(crate) fn names(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::Mapping(m)) => m
+            .keys()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// A `ports:` entry published through the routing mesh: short syntax with a host part

@@ -56,26 +56,15 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
     };
     let volume_binds = volume_binds(doc);
     for mount in seq(svc.get("volumes")) {
-        match mount {
+        // The source, and whether the entry itself binds a host path.
+        let (source, binds_host) = match mount {
             Value::String(short) => {
                 let mut parts = short.splitn(2, ':');
                 let source = parts.next().unwrap_or("").trim();
                 if parts.next().is_none() {
                     continue; // an anonymous volume: `- /data`
                 }
-                if is_host_path(source) {
-                    push(
-                        format!("bind:{}", norm_path(source)),
-                        "volumes",
-                        source.into(),
-                    );
-                } else if let Some(device) = volume_binds.iter().find(|(v, _)| v == source) {
-                    push(
-                        format!("bind:{}", norm_path(&device.1)),
-                        "volumes",
-                        source.into(),
-                    );
-                }
+                (source, is_host_path(source))
             }
             long => {
                 let kind = long.get("type").and_then(Value::as_str);
@@ -83,20 +72,27 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
                     continue;
                 };
                 let source = source.trim();
-                if kind == Some("bind") || (kind.is_none() && is_host_path(source)) {
-                    push(
-                        format!("bind:{}", norm_path(source)),
-                        "volumes",
-                        source.into(),
-                    );
-                } else if let Some(device) = volume_binds.iter().find(|(v, _)| v == source) {
-                    push(
-                        format!("bind:{}", norm_path(&device.1)),
-                        "volumes",
-                        source.into(),
-                    );
-                }
+                (
+                    source,
+                    kind == Some("bind") || (kind.is_none() && is_host_path(source)),
+                )
             }
+        };
+        // A named volume whose driver options bind a host device binds it just the same.
+        let host_path = if binds_host {
+            Some(source)
+        } else {
+            volume_binds
+                .iter()
+                .find(|(v, _)| v == source)
+                .map(|(_, device)| device.as_str())
+        };
+        if let Some(path) = host_path {
+            push(
+                format!("bind:{}", norm_path(path)),
+                "volumes",
+                source.into(),
+            );
         }
     }
     for field in HOST_NAMESPACES {
@@ -105,20 +101,7 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
         }
     }
     let top_networks = doc.get("networks");
-    let network_names: Vec<String> = match svc.get("networks") {
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::Mapping(m)) => m
-            .keys()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
-    for name in network_names {
+    for name in crate::compose::names(svc.get("networks")) {
         let engine_name = top_networks
             .and_then(|n| n.get(name.as_str()))
             .and_then(|n| n.get("name"))
