@@ -647,3 +647,16 @@ pub fn config_repo(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> Path
     commit_all(&dir, "head: the PR under test");
     dir
 }
+
+/// The run tore down cleanly: nothing of its stack is left on the engine, and its results
+/// say so.
+pub fn assert_clean(run: &Run) {
+    let left = leftovers(&run.stack());
+    assert!(left.is_empty(), "left behind: {left:?}\n{}", run.explain());
+    assert_eq!(
+        run.results()["flags"]["clean_teardown"],
+        true,
+        "{}",
+        run.explain()
+    );
+}

@@ -21,21 +21,6 @@ fn statuses(run: &Run) -> Vec<(String, String)> {
         .collect()
 }
 
-fn assert_clean(run: &Run) {
-    let stack = run.stack();
-    assert!(
-        leftovers(&stack).is_empty(),
-        "left: {:?}",
-        leftovers(&stack)
-    );
-    assert_eq!(
-        run.results()["flags"]["clean_teardown"],
-        true,
-        "{}",
-        run.explain()
-    );
-}
-
 /// Makes a suite file executable.
 fn script(path: &std::path::Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;

@@ -20,21 +20,6 @@ fn assert_green_l4(run: &Run) {
     assert_clean(run);
 }
 
-fn assert_clean(run: &Run) {
-    let stack = run.stack();
-    assert!(
-        leftovers(&stack).is_empty(),
-        "left: {:?}",
-        leftovers(&stack)
-    );
-    assert_eq!(
-        run.results()["flags"]["clean_teardown"],
-        true,
-        "{}",
-        run.explain()
-    );
-}
-
 /// What a suite hook printed (`sandbox/<hook>.log` in the run's artefacts).
 fn hook_log(run: &Run, hook: &str) -> String {
     let path = run.out.join("sandbox").join(format!("{hook}.log"));

@@ -33,12 +33,6 @@ fn message(run: &Run) -> String {
     failure(run)["message"].as_str().unwrap_or("").to_string()
 }
 
-fn assert_clean(run: &Run) {
-    let left = leftovers(&run.stack());
-    assert!(left.is_empty(), "left behind: {left:?}\n{}", run.explain());
-    assert_eq!(run.results()["flags"]["clean_teardown"], true);
-}
-
 fn seconds(run: &Run, rung: &str) -> f64 {
     run.rung(rung)["duration_ms"].as_f64().unwrap() / 1000.0
 }
