@@ -83,6 +83,20 @@ pub fn dnsrr_services(adaptations: &[Adaptation]) -> Vec<&str> {
         .collect()
 }
 
+/// Whether a failed container start on the rig's attachable overlay network failed on the
+/// engine's race, not on anything of the container's: when the node's last container on an
+/// attachable overlay leaves while another starts, Engine 20.10 drops the network's local
+/// copy under the new one, and the start fails with `network <id> not found` before the
+/// program ran. Such a start is worth repeating; any other failure is not.
+pub fn is_overlay_attach_race(stderr: &str) -> bool {
+    stderr.lines().any(|line| {
+        let line = line.trim();
+        line.contains("Error response from daemon")
+            && line.contains("network ")
+            && line.ends_with(" not found")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +146,22 @@ mod tests {
         assert_eq!(dnsrr_services(&got), vec!["app", "web"]);
         assert_eq!(got[0].not_applied.len(), 1);
         assert!(got[0].not_applied[0].starts_with("mail:"));
+    }
+
+    #[test]
+    fn an_overlay_attach_race_is_told_from_other_start_failures() {
+        let cases = [
+            // Recorded on Engine 20.10 (docker run --network proxy, tests side by side).
+            ("docker: Error response from daemon: network wg19lmkxlou7rfatnz4z4qsk3 not found", true),
+            ("Error response from daemon: network wg19lmkxlou7rfatnz4z4qsk3 not found\nError: failed to start containers: ccci-sbx-a", true),
+            ("docker: Error response from daemon: No such image: ccci-forwarder:latest.", false),
+            ("docker: Error response from daemon: Conflict. The container name \"/x\" is already in use", false),
+            // A program's own output that happens to say so is not the engine's.
+            ("curl: network app not found", false),
+            ("", false),
+        ];
+        for (stderr, race) in cases {
+            assert_eq!(is_overlay_attach_race(stderr), race, "{stderr}");
+        }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
 //! - [`engine`]: the Docker Engine adapter (bollard).
+//! - [`rig_container`]: cc-ci's own containers on the proxy network (forwarder, sandboxes).
 //! - [`stack`]: `docker stack deploy/rm`, service logs (the docker CLI).
 //! - [`probe`]: HTTP and TCP probes through the route users take.
 //! - [`registry`]: the active-run registry the janitor relies on.
@@ -49,6 +50,7 @@ pub mod progress;
 pub mod recipe;
 pub mod registry;
 pub mod request;
+pub mod rig_container;
 pub mod rungs;
 pub mod sandbox;
 pub mod screenshot;

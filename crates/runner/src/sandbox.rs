@@ -13,10 +13,9 @@
 //! container; such URLs are relayed in through a unix socket (see [`LoopbackRelay`]).
 
 use crate::hooks::Ran;
+use crate::rig_container::{docker, output, rm, start};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::Command;
 
 /// The sandbox image (`images/debian/build.sh sandbox` builds it).
 pub const SANDBOX_IMAGE: &str = "ccci-sandbox:latest";
@@ -101,9 +100,7 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
 
 /// Starts the container, waits for it within `timeout` and reads its output and fate.
 async fn attend(name: &str, timeout: Duration) -> Result<Ran, String> {
-    let mut start = docker();
-    start.args(["start", "--attach", name]);
-    match output(start, timeout).await {
+    match start(name, true, timeout).await {
         Err(e) if e.contains("did not finish") => {
             let _ = output(rm(name), Duration::from_secs(30)).await;
             Err(format!(
@@ -192,29 +189,6 @@ async fn oom_killed(name: &str) -> bool {
     output(cmd, Duration::from_secs(30))
         .await
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
-}
-
-fn docker() -> Command {
-    let mut cmd = Command::new("docker");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
-}
-
-fn rm(name: &str) -> Command {
-    let mut cmd = docker();
-    cmd.args(["rm", "--force", "--volumes", name]);
-    cmd
-}
-
-async fn output(mut cmd: Command, timeout: Duration) -> Result<std::process::Output, String> {
-    let child = cmd.spawn().map_err(|e| format!("cannot run docker: {e}"))?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(out) => out.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("did not finish within {} s", timeout.as_secs())),
-    }
 }
 
 /// Relays a TCP service on the CI host's loopback into sandboxes through a unix socket

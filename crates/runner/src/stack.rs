@@ -104,8 +104,7 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
     }
     let mut cmd = Command::new("docker");
     cmd.args([
-        "run",
-        "--detach",
+        "create",
         "--name",
         &name,
         "--network",
@@ -126,11 +125,18 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         "64m",
         FORWARDER_IMAGE,
     ]);
-    let out = run(cmd).await.context("starting the forwarder")?;
-    if !out.status.success() {
+    let created = run(cmd).await.context("creating the forwarder")?;
+    let started = if created.status.success() {
+        crate::rig_container::start(&name, false, CLI_TIMEOUT)
+            .await
+            .map_err(anyhow::Error::msg)?
+    } else {
+        created
+    };
+    if !started.status.success() {
         bail!(
             "starting the forwarder {name} ({FORWARDER_IMAGE}, build it with images/build.sh): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&started.stderr).trim()
         );
     }
     Ok(())

@@ -139,8 +139,8 @@ server {{
         .unwrap();
         let port = free_port();
         let name = format!("ccci-test-ingress-{cert}-{}", std::process::id());
-        let out = Command::new("docker")
-            .args(["run", "-d", "--name", &name, "--network", "proxy"])
+        let created = Command::new("docker")
+            .args(["create", "--name", &name, "--network", "proxy"])
             .args(["-p", &format!("127.0.0.1:{port}:443")])
             .arg("-v")
             .arg(format!("{}:/etc/nginx/conf.d:ro", conf.display()))
@@ -148,6 +148,19 @@ server {{
             .arg(format!("{}:/certs:ro", certs.display()))
             .arg("ccci-nginx:latest")
             .output()
+            .unwrap();
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let out = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(ccci_runner::rig_container::start(
+                &name,
+                false,
+                std::time::Duration::from_secs(60),
+            ))
             .unwrap();
         assert!(
             out.status.success(),
