@@ -617,7 +617,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Observe { stack } => {
             let engine = ccci_runner::engine::Engine::connect().await?;
             let services = engine.observe_stack(&stack).await?;
-            let now_ms = ccci_runner::lifecycle::now_ms();
+            let now_ms = ccci_runner::clock::now_ms();
             let judgement = ccci_core::readiness::judge(
                 &services,
                 now_ms,

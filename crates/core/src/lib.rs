@@ -7,12 +7,15 @@
 //! # Layout
 //! - [`secret`]: secret values that refuse to print, and the redactor.
 //! - [`ladder`]: rungs, the level ladder (L5 = lint clean) and the verdict.
+//! - [`plan`]: a run's plan before anything is deployed: role, base, rungs, expected level.
+//! - [`judge`]: a run's verdict, level and first failure, judged once from what happened.
 //! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
 //! - [`host_access`]: what a compose file asks of the host (bind mounts, the Docker socket,
 //!   host namespaces, devices, capabilities); grants a head adds to its base release.
+//! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
@@ -21,16 +24,19 @@
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
+pub mod backupbot;
 pub mod compose;
 pub mod deploy_error;
 pub mod doctor;
 pub mod envfile;
 pub mod host_access;
+pub mod judge;
 pub mod junit_input;
 pub mod ladder;
 pub mod lint;
 pub mod livewarm;
 pub mod naming;
+pub mod plan;
 pub mod readiness;
 pub mod results;
 pub mod rig;

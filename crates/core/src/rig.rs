@@ -23,6 +23,9 @@ pub struct Adaptation {
 
 pub const ENDPOINT_MODE_DNSRR: &str = "endpoint_mode_dnsrr";
 
+/// The rig's shared overlay network recipes attach to (traefik's network in production).
+pub const PROXY_NETWORK: &str = "proxy";
+
 /// The adaptations a stack needs on a rig where service VIPs do (`vips_route`) or do not
 /// route. Where VIPs work, none: the stack is deployed exactly as the recipe says.
 pub fn adaptations(vips_route: bool, model: &StackModel) -> Vec<Adaptation> {

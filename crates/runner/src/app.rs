@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub const MAIN_SERVICE: &str = "app";
 
 /// The rig's shared overlay network the proxy reaches apps on (traefik's in production).
-pub const PROXY_NETWORK: &str = "proxy";
+pub use ccci_core::rig::PROXY_NETWORK;
 
 #[derive(Clone, Debug)]
 pub struct App {
@@ -367,7 +367,7 @@ fn stack_model(
 /// Malformed backup-bot-two labels are bad input: said before anything is deployed, in the
 /// compose file that sets the first of them.
 fn backup_labels_sound(model: &StackModel, files: &[PathBuf]) -> Result<(), InputError> {
-    let problems = crate::backup::label_problems(model);
+    let problems = ccci_core::backupbot::label_problems(model);
     let Some(first) = problems.first() else {
         return Ok(());
     };

@@ -2,8 +2,9 @@
 //! HTTP checks, and its test executables in `tests/` (any language; `test_*.py` files run by
 //! pytest); with `--extra`, also the heavy opt-in tests in `tests/extra/`.
 
+use crate::ctx::RunCtx;
 use crate::hooks::{inside, out_dir, run_sandboxed};
-use crate::lifecycle::RunCtx;
+use crate::integrity::test_files;
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
 use std::path::{Path, PathBuf};
@@ -188,29 +189,4 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
         }
         None => vec![case(name, outcome, t)],
     }
-}
-
-/// Test executables of a suite: executable files, and `test_*.py` / `*_test.py` files.
-pub(crate) fn test_files(dir: &Path) -> Vec<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let py =
-                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"));
-            let exec = std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-            py || (exec && !name.ends_with(".py"))
-        })
-        .collect();
-    files.sort();
-    files
 }

@@ -6,7 +6,8 @@
 //! `env KEY=VALUE` (set in the app's `.env`) and `overlay FILE` (a compose file, relative to
 //! the suite directory, added to the deploy).
 
-use crate::lifecycle::RunCtx;
+use crate::ctx::RunCtx;
+pub use crate::sandbox::Ran;
 use crate::sandbox::{self, LoopbackRelay, Program, OUT_DIR, RUN_DIR, SUITE_DIR};
 use ccci_core::results::Failure;
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ pub async fn run_sandboxed(
         env,
         hosts,
         relays: relays.iter().map(|r| (r.port, r.socket.clone())).collect(),
-        network: crate::app::PROXY_NETWORK,
+        network: ccci_core::rig::PROXY_NETWORK,
         timeout: Duration::from_secs(ctx.suite.deploy_timeout_secs),
     })
     .await;
@@ -160,12 +161,6 @@ pub fn last_lines(text: &str, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
-}
-
-/// Output and exit status of one sandboxed program.
-pub struct Ran {
-    pub success: bool,
-    pub output: String,
 }
 
 /// Runs the suite's hook `name`, if it has one. A failing hook fails the rung.

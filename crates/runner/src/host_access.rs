@@ -5,7 +5,7 @@
 //! allows those keys for the recipe in the CI's suite tree. The rules and keys are
 //! [`ccci_core::host_access`]'s.
 
-use crate::lifecycle::RunCtx;
+use crate::ctx::RunCtx;
 use crate::recipe::Recipe;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::envfile::EnvFile;

@@ -136,7 +136,7 @@ pub fn resolve(
         let judging = dir.as_deref().map(files).unwrap_or_default();
         let mut tests = Vec::new();
         for sub in TEST_DIRS {
-            for test in crate::functional::test_files(&hd.join(sub)) {
+            for test in test_files(&hd.join(sub)) {
                 if let Ok(rel) = test.strip_prefix(hd) {
                     tests.push(rel.to_path_buf());
                 }
@@ -269,4 +269,29 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
+}
+
+/// Test executables of a suite: executable files, and `test_*.py` / `*_test.py` files.
+pub(crate) fn test_files(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let py =
+                name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py"));
+            let exec = std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+            py || (exec && !name.ends_with(".py"))
+        })
+        .collect();
+    files.sort();
+    files
 }

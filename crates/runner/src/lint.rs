@@ -6,10 +6,10 @@
 use crate::progress::Progress;
 use crate::recipe::InputError;
 use crate::request::RunRequest;
-use crate::rungs::Selected;
 use crate::source::{self, Checkouts};
 use ccci_core::ladder::{self, Rung, RungStatus, SkipKind};
 use ccci_core::lint::{self, LintInput, LintReport, RecipeTree, Tag};
+use ccci_core::plan::{Role, Selected};
 use ccci_core::results::{RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
 use std::path::{Component, Path};
 use std::time::Instant;
@@ -181,13 +181,10 @@ pub fn alone(request: &RunRequest) -> bool {
 pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunResults> {
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
-    let run_id = request.run_id.clone().unwrap_or_else(|| {
-        format!(
-            "{}-{}",
-            started.unix_timestamp(),
-            crate::lifecycle::new_hex6()
-        )
-    });
+    let run_id = request
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", started.unix_timestamp(), crate::clock::new_hex6()));
     std::fs::create_dir_all(&request.out_dir)
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
     let work_dir = request.rig.state_dir.join("runs").join(&run_id);
@@ -195,13 +192,11 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         let mut checkouts = source::prepare_head(&request, &work_dir)?;
         let (suite, _, judged_by) =
             crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
-        source::prepare_base(
-            &mut checkouts,
-            suite.upgrade_base_version.as_deref(),
-            &work_dir,
-        )?;
+        let plan = crate::planning::plan_run(&request, Role::Run, &suite, &checkouts, None)?;
+        let base = plan.base.as_ref().map(|b| b.tag.as_str());
+        source::prepare_base(&mut checkouts, base, &work_dir)?;
         judged_by.announce(&progress);
-        let selected = crate::rungs::select(&request, &suite, checkouts.base.is_some());
+        let selected = plan.selected;
         let (lint_rung, report) = run_rung(&checkouts, &selected, &progress);
         Ok((checkouts, suite, judged_by, selected, lint_rung, report))
     })();
@@ -266,8 +261,8 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
             no_secret_leak: true,
             interrupted: false,
         },
-        started_at: crate::lifecycle::rfc3339(started),
-        finished_at: crate::lifecycle::rfc3339(finished),
+        started_at: crate::clock::rfc3339(started),
+        finished_at: crate::clock::rfc3339(finished),
         duration_ms: t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
     };

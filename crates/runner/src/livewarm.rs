@@ -512,13 +512,17 @@ async fn wait_ready(
     let start = Instant::now();
     let mut last;
     let mut history = readiness::History::default();
-    history.deployed(lifecycle::now_ms());
+    history.deployed(crate::clock::now_ms());
     loop {
         let services = engine
             .observe_stack(&app.stack)
             .await
             .map_err(|e| format!("observing {}: {e:#}", app.stack))?;
-        match history.judge(&services, lifecycle::now_ms(), CrashLoopPolicy::default()) {
+        match history.judge(
+            &services,
+            crate::clock::now_ms(),
+            CrashLoopPolicy::default(),
+        ) {
             Judgement::Broken(b) => {
                 return Err(match b.task_error {
                     Some(e) => format!("{}: {} ({e})", b.service, b.reason),

@@ -2,137 +2,14 @@
 //! functional, then integration beside the ladder. Each rung either passes or records a
 //! [`Failure`]; a failure stops the climb (the rungs above are skipped as not reached).
 
-use crate::lifecycle::{RunCtx, Which};
-use crate::request::RunRequest;
+use crate::ctx::{RunCtx, Which};
 use crate::{backup, functional, hooks};
 use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::results::{Failure, RungResult, TestCase};
-use ccci_core::suite::{ReadyProbe, Suite};
-use std::collections::BTreeMap;
+
 use std::time::{Duration, Instant};
 
-/// Which rungs this run walks, and why the others are skipped.
-#[derive(Clone, Debug, Default)]
-pub struct Selected {
-    pub upgrade: bool,
-    pub backup_restore: bool,
-    pub functional: bool,
-    pub integration: bool,
-    /// The lint (L5), run by the lifecycle before anything is deployed.
-    pub lint: bool,
-    /// Rungs not walked, with the kind of skip and the reason.
-    pub skipped: BTreeMap<Rung, (SkipKind, String)>,
-}
-
-impl Selected {
-    pub fn runs(&self, rung: Rung) -> bool {
-        match rung {
-            Rung::Install => true,
-            Rung::Upgrade => self.upgrade,
-            Rung::BackupRestore => self.backup_restore,
-            Rung::Functional => self.functional,
-            Rung::Integration => self.integration,
-            Rung::Lint => self.lint,
-            Rung::RecipeLocal => false,
-        }
-    }
-
-    /// The rungs the walk reports, in order (the lint is run and reported by the
-    /// lifecycle, before the walk: `crate::lint`).
-    pub fn reported(&self) -> Vec<Rung> {
-        let mut rungs: Vec<Rung> = Rung::LADDER
-            .into_iter()
-            .filter(|r| *r != Rung::Lint)
-            .collect();
-        if self.integration || self.skipped.contains_key(&Rung::Integration) {
-            rungs.push(Rung::Integration);
-        }
-        rungs
-    }
-}
-
-/// Chooses the rungs from `--stages`, the suite's `EXPECTED_NA` and what the recipe has.
-/// Install always runs: every other rung needs the app.
-pub fn select(request: &RunRequest, suite: &Suite, has_base: bool) -> Selected {
-    let mut s = Selected::default();
-    let asked = |r: Rung| request.stages.as_ref().is_none_or(|st| st.contains(&r));
-    for rung in [Rung::Upgrade, Rung::BackupRestore, Rung::Functional] {
-        let run = if let Some(reason) = suite.expected_na.get(&rung) {
-            s.skipped
-                .insert(rung, (SkipKind::Intentional, format!("N/A: {reason}")));
-            false
-        } else if !asked(rung) {
-            s.skipped.insert(
-                rung,
-                (SkipKind::Unintentional, "not selected (--stages)".into()),
-            );
-            false
-        } else if rung == Rung::Upgrade && !has_base {
-            s.skipped.insert(
-                rung,
-                (
-                    SkipKind::Unintentional,
-                    "no earlier release to upgrade from (no annotated X.Y.Z+app tag before the head)".into(),
-                ),
-            );
-            false
-        } else {
-            true
-        };
-        match rung {
-            Rung::Upgrade => s.upgrade = run,
-            Rung::BackupRestore => s.backup_restore = run,
-            _ => s.functional = run,
-        }
-    }
-    // L5, the lint: `EXPECTED_NA` or `--stages` may leave it out.
-    if let Some(reason) = suite.expected_na.get(&Rung::Lint) {
-        s.skipped.insert(
-            Rung::Lint,
-            (SkipKind::Intentional, format!("N/A: {reason}")),
-        );
-    } else if !asked(Rung::Lint) {
-        s.skipped.insert(
-            Rung::Lint,
-            (SkipKind::Unintentional, "not selected (--stages)".into()),
-        );
-    } else {
-        s.lint = true;
-    }
-    let missing: Vec<&str> = suite
-        .dependencies
-        .iter()
-        .map(String::as_str)
-        .filter(|d| !(*d == crate::keycloak::DEPENDENCY && request.rig.keycloak.is_some()))
-        .collect();
-    if !suite.dependencies.is_empty() && missing.is_empty() {
-        if asked(Rung::Integration) {
-            s.integration = true;
-        } else {
-            s.skipped.insert(
-                Rung::Integration,
-                (
-                    SkipKind::Unintentional,
-                    "not selected (--stages); integration unverified".into(),
-                ),
-            );
-        }
-    } else if !suite.dependencies.is_empty() {
-        // No shared Keycloak (or other dependency) is configured on this rig: the
-        // integration cannot be verified, and the verdict says so.
-        s.skipped.insert(
-            Rung::Integration,
-            (
-                SkipKind::Unintentional,
-                format!(
-                    "dependencies {} are not available on this rig; integration unverified",
-                    missing.join(", ")
-                ),
-            ),
-        );
-    }
-    s
-}
+pub use ccci_core::plan::Selected;
 
 fn result(rung: Rung, status: RungStatus, reason: Option<String>, since: Instant) -> RungResult {
     RungResult {
@@ -333,7 +210,7 @@ impl StaysUpWatch {
                 };
                 let fell = {
                     let mut h = history.lock().unwrap_or_else(|p| p.into_inner());
-                    h.observe(&services, crate::lifecycle::now_ms(), policy);
+                    h.observe(&services, crate::clock::now_ms(), policy);
                     h.fell_after_up(&services)
                 };
                 if fell.is_some() {
@@ -521,25 +398,4 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     }
     hooks::run_hook(ctx, "post_upgrade").await?;
     Ok(vec![survived])
-}
-
-/// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).
-pub async fn ready_probes(ctx: &RunCtx) -> Result<(), String> {
-    for probe in &ctx.suite.ready_probes {
-        match probe {
-            ReadyProbe::Http { url, status } => {
-                let reply = ctx.app.route.get(url, Duration::from_secs(5)).await?;
-                if reply.status != *status {
-                    return Err(format!(
-                        "GET {url} answered {}, expected {status}",
-                        reply.status
-                    ));
-                }
-            }
-            ReadyProbe::Tcp { addr, connects } => {
-                crate::probe::tcp_probe(addr, *connects, Duration::from_secs(3)).await?;
-            }
-        }
-    }
-    Ok(())
 }

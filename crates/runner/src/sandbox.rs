@@ -12,7 +12,6 @@
 //! A service the rig runs on the CI host's loopback (a test Keycloak) is unreachable from a
 //! container; such URLs are relayed in through a unix socket (see [`LoopbackRelay`]).
 
-use crate::hooks::Ran;
 use crate::rig_container::{docker, output, rm, start};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +50,12 @@ pub struct Program<'a> {
     pub relays: Vec<(u16, PathBuf)>,
     pub network: &'a str,
     pub timeout: Duration,
+}
+
+/// Output and exit status of one sandboxed program.
+pub struct Ran {
+    pub success: bool,
+    pub output: String,
 }
 
 /// Runs `program` in a fresh sandbox container and removes it. `Err` when it could not

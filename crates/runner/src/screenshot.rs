@@ -2,7 +2,7 @@
 //! Chromium. Cosmetic: it never changes or blocks the verdict, and it is skipped when the
 //! page shows any secret value (the DOM is checked before the picture is taken).
 
-use crate::lifecycle::RunCtx;
+use crate::ctx::RunCtx;
 use crate::probe::Route;
 use std::path::Path;
 use std::time::Duration;
@@ -81,7 +81,7 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "ccci-chromium-{}-{}",
         std::process::id(),
-        crate::lifecycle::now_ms()
+        crate::clock::now_ms()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)

@@ -3,7 +3,7 @@
 //! after it each must still be there, in the volume the service now mounts. Which volumes
 //! the head renamed or dropped is decided purely by `ccci_core::volumes`.
 
-use crate::lifecycle::RunCtx;
+use crate::ctx::RunCtx;
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
 use ccci_core::volumes::{self, BaseVolume, Fate};
@@ -39,7 +39,7 @@ pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
         .recipe;
     let model = |r| ctx.app.model(r).map_err(|e| fail(e.to_string()));
     let compared = volumes::compare(&model(base)?, &model(head)?, &ctx.suite.dropped_volumes);
-    let value = format!("ccci-upgrade-marker-{}", crate::lifecycle::now_ms());
+    let value = format!("ccci-upgrade-marker-{}", crate::clock::now_ms());
     let mut written = Vec::new();
     for v in compared {
         let engine_volume = format!("{}_{}", ctx.app.stack, v.volume);

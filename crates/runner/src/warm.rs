@@ -15,6 +15,7 @@
 //! re-creates any that are missing from the snapshot and the stored secrets.
 
 use crate::backup::{self, Manifest, Target};
+use crate::ctx::RunCtx;
 use crate::engine::{Engine, Keep, STACK_LABEL};
 use anyhow::{Context, Result};
 use ccci_core::secret::Secret;
@@ -23,56 +24,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The registry record of a canonical.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    pub recipe: String,
-    pub domain: String,
-    /// The known-good release tag (`1.1.0+1.1.0`).
-    pub version: String,
-    pub commit: Option<String>,
-    /// Always `green`: only a green seed becomes a canonical.
-    pub status: String,
-    /// When it was promoted (RFC 3339).
-    pub ts: String,
-    pub stack: String,
-    /// The directory under `warm/<recipe>/` holding its snapshot, env and secrets.
-    pub generation: String,
-}
-
-impl Record {
-    pub fn gen_dir(&self, state_dir: &Path) -> PathBuf {
-        recipe_dir(state_dir, &self.recipe).join(&self.generation)
-    }
-    pub fn snapshot_dir(&self, state_dir: &Path) -> PathBuf {
-        self.gen_dir(state_dir).join("snapshot")
-    }
-    pub fn env_path(&self, state_dir: &Path) -> PathBuf {
-        self.gen_dir(state_dir).join("app.env")
-    }
-    pub fn secrets_path(&self, state_dir: &Path) -> PathBuf {
-        self.gen_dir(state_dir).join("secrets.json")
-    }
-}
-
-/// A quick run's handle on the canonical it reattaches.
-#[derive(Clone, Debug)]
-pub struct Attached {
-    pub record: Record,
-    pub state_dir: PathBuf,
-}
-
-pub fn root(state_dir: &Path) -> PathBuf {
-    state_dir.join("warm")
-}
-
-pub fn record_path(state_dir: &Path, recipe: &str) -> PathBuf {
-    root(state_dir).join(format!("{recipe}.json"))
-}
-
-pub fn recipe_dir(state_dir: &Path, recipe: &str) -> PathBuf {
-    root(state_dir).join(recipe)
-}
+pub use crate::canonical::{recipe_dir, record_path, root, Attached, Record};
 
 /// The canonical of `recipe`, if there is one.
 pub fn load(state_dir: &Path, recipe: &str) -> Result<Option<Record>> {
@@ -440,4 +392,218 @@ mod tests {
         assert!(rec.gen_dir(&state).is_dir());
         let _ = std::fs::remove_dir_all(&state);
     }
+}
+
+/// A run's hold on its recipe's canonical: the lock, held for the whole run, and the
+/// record the run started from.
+pub enum Hold {
+    /// A cold run: no canonical involved.
+    Cold,
+    /// A seed (or a cold run promoted to re-seed): `old` is the canonical it may replace.
+    Seed { old: Option<Record>, _lock: Lock },
+    /// A quick run: the canonical it reattaches and upgrades in place.
+    Quick { record: Record, _lock: Lock },
+}
+
+/// For a quick run: the recipe's canonical, locked and re-read under the lock (a seed may
+/// have replaced it meanwhile); `None` when there is none.
+pub async fn hold_canonical(
+    state_dir: &Path,
+    recipe: &str,
+    bound: Duration,
+) -> Result<Option<(Record, Lock)>> {
+    if load(state_dir, recipe)?.is_none() {
+        return Ok(None);
+    }
+    let lock = lock(state_dir, recipe, bound).await?;
+    Ok(load(state_dir, recipe)?.map(|record| (record, lock)))
+}
+
+/// The hold the plan's warm role needs; a quick run's canonical (already locked) is kept
+/// when the plan uses it, released when it does not.
+pub async fn hold(
+    plan: &ccci_core::plan::WarmPlan,
+    quick: Option<(Record, Lock)>,
+    state_dir: &Path,
+    recipe: &str,
+    bound: Duration,
+) -> Result<Hold> {
+    use ccci_core::plan::WarmPlan;
+    Ok(match (plan, quick) {
+        (WarmPlan::Quick { .. }, Some((record, lock))) => Hold::Quick {
+            record,
+            _lock: lock,
+        },
+        (WarmPlan::Seed, held) => {
+            let lock = match held {
+                Some((_, lock)) => lock,
+                None => lock(state_dir, recipe, bound).await?,
+            };
+            Hold::Seed {
+                old: load(state_dir, recipe)?,
+                _lock: lock,
+            }
+        }
+        _ => Hold::Cold,
+    })
+}
+
+/// A quick run's app takes the canonical's kept env and secrets, not fresh ones.
+pub fn reattach(
+    app: &mut crate::app::App,
+    record: &Record,
+    state_dir: &Path,
+    first_version: &str,
+) -> Result<()> {
+    let path = record.env_path(state_dir);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the canonical's env {}", path.display()))?;
+    app.env =
+        ccci_core::envfile::EnvFile::parse(&text).map_err(|e| crate::recipe::InputError::File {
+            file: path.display().to_string(),
+            message: format!("line {}: {}", e.line, e.message),
+        })?;
+    app.env
+        .set("TYPE", format!("{}:{first_version}", app.recipe));
+    let stored = read_secrets(record, state_dir);
+    app.secrets.retain_mut(|(spec, value)| {
+        match stored.iter().find(|(n, _)| *n == spec.engine_name) {
+            Some((_, v)) => {
+                *value = v.clone();
+                true
+            }
+            None => false,
+        }
+    });
+    Ok(())
+}
+
+/// How a seed's or quick run's warm end went.
+#[derive(Default)]
+pub struct End {
+    /// What teardown could not remove.
+    pub leftovers: crate::engine::StackObjects,
+    /// The warm end failed: the run cannot be green.
+    pub failure: Option<String>,
+}
+
+/// The end of a seed: a green one becomes the canonical; otherwise its stack goes and the
+/// old canonical (if any) is put back.
+pub async fn end_seed(ctx: &RunCtx, old: Option<&Record>, green: bool, state_dir: &Path) -> End {
+    let promoted = if green {
+        promote(ctx, state_dir).await
+    } else {
+        Err("the seed is not green".to_string())
+    };
+    let why = match promoted {
+        Ok(rec) => {
+            ctx.progress.line(&format!(
+                "warm canonical of {} is now {} at {} (undeployed, data kept)",
+                rec.recipe, rec.version, rec.domain
+            ));
+            return End::default();
+        }
+        Err(why) => why,
+    };
+    ctx.progress.line(&format!(
+        "not promoted ({why}); tearing down {}",
+        ctx.app.stack
+    ));
+    let leftovers = crate::teardown::teardown(&ctx.engine, &ctx.app.stack).await;
+    if let Some(old) = old {
+        match materialize(&ctx.engine, old, state_dir).await {
+            Ok(()) => ctx.progress.line(&format!(
+                "the canonical at {} is back in place",
+                old.version
+            )),
+            Err(e) => ctx.progress.line(&format!(
+                "re-creating the canonical at {} failed: {e}",
+                old.version
+            )),
+        }
+    }
+    End {
+        leftovers,
+        failure: green.then(|| format!("promoting the canonical failed: {why}")),
+    }
+}
+
+/// The end of a quick run: the canonical is undeployed keeping its data; a run that is
+/// not green puts the snapshot back; its env is reset to the known-good one.
+pub async fn end_quick(ctx: &RunCtx, record: &Record, green: bool, state_dir: &Path) -> End {
+    let stack = &ctx.app.stack;
+    ctx.progress
+        .line(&format!("undeploying the canonical {stack} (data kept)"));
+    let mut end = End::default();
+    match undeploy(&ctx.engine, stack).await {
+        Ok(()) if !green => {
+            ctx.progress
+                .line("quick run not green: restoring the canonical's snapshot");
+            if let Err(e) = restore(&ctx.engine, stack, &record.snapshot_dir(state_dir)).await {
+                ctx.progress
+                    .line(&format!("restoring the snapshot failed: {e}"));
+                end.failure = Some(format!("restoring the canonical's snapshot failed: {e}"));
+            }
+        }
+        Ok(()) => {}
+        Err(e) => {
+            ctx.progress.line(&e);
+            end.leftovers = ctx.engine.stack_objects(stack).await.unwrap_or_default();
+            end.leftovers.volumes.clear();
+            end.leftovers.secrets.clear();
+        }
+    }
+    if let Err(e) = reset_env(record, state_dir) {
+        ctx.progress
+            .line(&format!("resetting the canonical's env: {e:#}"));
+    }
+    end
+}
+
+/// A green seed becomes the canonical: undeploy keeping volumes and secrets, snapshot into a
+/// new generation beside the old one, store env and secrets, then write the record (the
+/// commit point) and drop the older generations.
+async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<Record, String> {
+    undeploy(&ctx.engine, &ctx.app.stack).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let generation = format!("gen-{}", now.unix_timestamp_nanos() / 1_000_000);
+    let head = &ctx.checkouts.head;
+    let record = Record {
+        recipe: ctx.app.recipe.clone(),
+        domain: ctx.app.domain.clone(),
+        version: head.version.clone(),
+        commit: head.commit.clone(),
+        status: "green".into(),
+        ts: crate::clock::rfc3339(now),
+        stack: ctx.app.stack.clone(),
+        generation: generation.clone(),
+    };
+    match store_generation(ctx, &record, state_dir).await {
+        Ok(()) => {
+            prune_generations(state_dir, &record.recipe, &generation);
+            Ok(record)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(record.gen_dir(state_dir));
+            Err(e)
+        }
+    }
+}
+
+/// Snapshot, env, secrets, then the record: the generation becomes the canonical last.
+async fn store_generation(ctx: &RunCtx, record: &Record, state_dir: &Path) -> Result<(), String> {
+    snapshot(&ctx.engine, &ctx.app.stack, &record.snapshot_dir(state_dir)).await?;
+    let mut env = ctx.app.env.clone();
+    env.set("TYPE", format!("{}:{}", record.recipe, record.version));
+    write_atomic(&record.env_path(state_dir), env.render().as_bytes(), None)
+        .map_err(|e| format!("writing the env: {e}"))?;
+    let secrets: Vec<_> = ctx
+        .app
+        .secrets
+        .iter()
+        .map(|(spec, v)| (spec.engine_name.clone(), v.clone()))
+        .collect();
+    write_secrets(&record.secrets_path(state_dir), &secrets)
+        .map_err(|e| format!("writing the secrets: {e}"))?;
+    write_record(state_dir, record).map_err(|e| format!("writing the record: {e}"))
 }

@@ -276,7 +276,7 @@ fn a_redeploy_is_not_converged_before_its_new_task_runs() {
         assert_eq!(
             judge(
                 &seen,
-                ccci_runner::lifecycle::now_ms(),
+                ccci_runner::clock::now_ms(),
                 CrashLoopPolicy::default()
             ),
             Judgement::Converged
@@ -307,7 +307,7 @@ fn a_redeploy_is_not_converged_before_its_new_task_runs() {
         assert!(matches!(
             judge(
                 &after,
-                ccci_runner::lifecycle::now_ms(),
+                ccci_runner::clock::now_ms(),
                 CrashLoopPolicy::default()
             ),
             Judgement::Waiting(_)

@@ -1,0 +1,250 @@
+//! The verdict of a run, judged once from everything that happened: the rung results, why
+//! the run stopped early (Ctrl-C, the deadline), whether its dependencies were verified, and
+//! how the warm end went. The runner records; it never overrides what this decides.
+
+use crate::ladder::{self, Rung, RungStatus, Verdict};
+use crate::results::{Failure, RungResult};
+
+/// Why a run stopped before its rungs were done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Interrupted,
+    Deadline,
+}
+
+impl Stop {
+    pub fn message(self) -> &'static str {
+        match self {
+            Stop::Interrupted => "interrupted (Ctrl-C or shutdown); torn down",
+            Stop::Deadline => "the run's hard deadline passed; torn down",
+        }
+    }
+}
+
+/// What a run's verdict is judged from.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence<'a> {
+    pub rungs: &'a [RungResult],
+    pub stopped: Option<Stop>,
+    /// The suite's dependencies (verified only by a passing integration rung).
+    pub dependencies: &'a [String],
+    /// The first failure as the rungs saw it, with its details (service, task error, log).
+    pub first_failure: Option<&'a Failure>,
+    /// The warm end failed (promotion, or restoring the canonical after a quick run).
+    pub warm_failure: Option<&'a str>,
+    /// `EXPECTED_NA` of the judging suite.
+    pub expected_na: &'a [Rung],
+}
+
+/// The judgement: what results, card and comment report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub level: u8,
+    pub expected_level: u8,
+    /// What failed first (rung, message, evidence); `None` on green.
+    pub failure: Option<Failure>,
+}
+
+/// Whether the rungs alone make a green run (before the warm end: a green seed is promoted).
+pub fn rungs_green(rungs: &[RungResult], stopped: Option<Stop>, dependencies: &[String]) -> bool {
+    let outcomes: Vec<_> = rungs.iter().map(RungResult::outcome).collect();
+    stopped.is_none()
+        && ladder::verdict(&outcomes, dependency_unverified(rungs, dependencies)) == Verdict::Green
+}
+
+/// Judges a run. See the module docs.
+pub fn judge(e: &Evidence<'_>) -> Judged {
+    let outcomes: Vec<_> = e.rungs.iter().map(RungResult::outcome).collect();
+    let green = rungs_green(e.rungs, e.stopped, e.dependencies) && e.warm_failure.is_none();
+    let failure = e
+        .first_failure
+        .cloned()
+        .or_else(|| first_failed_rung(e.rungs))
+        .or_else(|| unverified_dependencies(e.rungs, e.dependencies))
+        .or_else(|| {
+            e.warm_failure.map(|message| Failure {
+                message: message.to_string(),
+                ..Default::default()
+            })
+        })
+        .or_else(|| {
+            e.stopped.map(|stop| Failure {
+                message: stop.message().to_string(),
+                ..Default::default()
+            })
+        });
+    Judged {
+        verdict: if green { Verdict::Green } else { Verdict::Red },
+        level: ladder::level(&outcomes),
+        expected_level: ladder::expected_level(e.expected_na),
+        failure: failure.filter(|_| !green),
+    }
+}
+
+/// Dependencies count as verified only when the integration rung passed.
+fn dependency_unverified(rungs: &[RungResult], dependencies: &[String]) -> bool {
+    !dependencies.is_empty()
+        && rungs
+            .iter()
+            .find(|r| r.name == Rung::Integration)
+            .is_none_or(|r| r.status != RungStatus::Pass)
+}
+
+fn first_failed_rung(rungs: &[RungResult]) -> Option<Failure> {
+    rungs
+        .iter()
+        .find(|r| r.status == RungStatus::Fail)
+        .map(|r| Failure {
+            rung: Some(r.name),
+            message: r.reason.clone().unwrap_or_default(),
+            ..Default::default()
+        })
+}
+
+/// Never green while the integration went unverified: the failure says why.
+fn unverified_dependencies(rungs: &[RungResult], dependencies: &[String]) -> Option<Failure> {
+    if !dependency_unverified(rungs, dependencies) {
+        return None;
+    }
+    let why = rungs
+        .iter()
+        .find(|r| r.name == Rung::Integration)
+        .and_then(|r| r.reason.clone())
+        .unwrap_or_else(|| "the integration rung did not pass".into());
+    Some(Failure {
+        rung: Some(Rung::Integration),
+        message: format!(
+            "dependencies {} were not verified: {why}",
+            dependencies.join(", ")
+        ),
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ladder::SkipKind;
+
+    fn rung(name: Rung, status: RungStatus) -> RungResult {
+        RungResult {
+            name,
+            status,
+            reason: (status != RungStatus::Pass).then(|| format!("{name} said why")),
+            skip: (status == RungStatus::Skip).then_some(SkipKind::Unintentional),
+            duration_ms: 0,
+            tests: Vec::new(),
+        }
+    }
+
+    fn ladder(statuses: &[(Rung, RungStatus)]) -> Vec<RungResult> {
+        statuses.iter().map(|(r, s)| rung(*r, *s)).collect()
+    }
+
+    use RungStatus::{Fail, Pass, Skip};
+    const I: Rung = Rung::Install;
+    const U: Rung = Rung::Upgrade;
+    const B: Rung = Rung::BackupRestore;
+    const F: Rung = Rung::Functional;
+    const L: Rung = Rung::Lint;
+    const N: Rung = Rung::Integration;
+
+    /// verdict, level and the failure's rung and message, in one line.
+    fn summary(j: &Judged) -> String {
+        let failure = j
+            .failure
+            .as_ref()
+            .map(|f| {
+                format!(
+                    " {}: {}",
+                    f.rung.map(|r| r.to_string()).unwrap_or("-".into()),
+                    f.message
+                )
+            })
+            .unwrap_or_default();
+        format!("{} L{}/{}{failure}", j.verdict, j.level, j.expected_level)
+    }
+
+    #[test]
+    fn each_run_ending_is_judged_as_written() {
+        let green = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Pass)]);
+        let upgrade_red = ladder(&[(I, Pass), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
+        let lint_red = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Fail)]);
+        let stateless = ladder(&[(I, Pass), (U, Pass), (B, Skip), (F, Pass), (L, Pass)]);
+        let with_integration = {
+            let mut r = green.clone();
+            r.push(rung(N, Pass));
+            r
+        };
+        let integration_skipped = {
+            let mut r = green.clone();
+            r.push(rung(N, Skip));
+            r
+        };
+        let deps = vec!["keycloak".to_string()];
+        let detailed = Failure {
+            rung: Some(U),
+            message: "service app crash-looping".into(),
+            service: Some("app".into()),
+            ..Default::default()
+        };
+        let none: &[String] = &[];
+        let cases: Vec<(&str, Evidence, &str)> = vec![
+            ("all pass", Evidence { rungs: &green, ..Default::default() }, "green L5/5"),
+            (
+                "a rung failed",
+                Evidence { rungs: &upgrade_red, ..Default::default() },
+                "red L1/5 upgrade: upgrade said why",
+            ),
+            (
+                "the rung's own failure (with evidence) wins",
+                Evidence { rungs: &upgrade_red, first_failure: Some(&detailed), ..Default::default() },
+                "red L1/5 upgrade: service app crash-looping",
+            ),
+            ("lint failed: red at L4", Evidence { rungs: &lint_red, ..Default::default() }, "red L4/5 lint: lint said why"),
+            (
+                "backup N/A: green at the expected level",
+                Evidence { rungs: &stateless, expected_na: &[B], ..Default::default() },
+                "green L2/2",
+            ),
+            (
+                "dependencies verified",
+                Evidence { rungs: &with_integration, dependencies: &deps, ..Default::default() },
+                "green L5/5",
+            ),
+            (
+                "dependencies unverified: never green",
+                Evidence { rungs: &integration_skipped, dependencies: &deps, ..Default::default() },
+                "red L5/5 integration: dependencies keycloak were not verified: integration said why",
+            ),
+            (
+                "interrupted after every rung passed",
+                Evidence { rungs: &green, stopped: Some(Stop::Interrupted), dependencies: none, ..Default::default() },
+                "red L5/5 -: interrupted (Ctrl-C or shutdown); torn down",
+            ),
+            (
+                "the warm end failed",
+                Evidence { rungs: &green, warm_failure: Some("promoting the canonical failed: disk"), ..Default::default() },
+                "red L5/5 -: promoting the canonical failed: disk",
+            ),
+            (
+                "a rung failure outranks the warm end's",
+                Evidence { rungs: &upgrade_red, warm_failure: Some("restoring failed"), ..Default::default() },
+                "red L1/5 upgrade: upgrade said why",
+            ),
+        ];
+        for (name, evidence, want) in cases {
+            assert_eq!(summary(&judge(&evidence)), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_rungs_alone_decide_whether_a_seed_is_promoted() {
+        let green = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass)]);
+        assert!(rungs_green(&green, None, &[]));
+        assert!(!rungs_green(&green, Some(Stop::Deadline), &[]));
+        assert!(!rungs_green(&green, None, &["keycloak".into()]));
+        assert!(!rungs_green(&ladder(&[(I, Fail)]), None, &[]));
+    }
+}

@@ -1,0 +1,193 @@
+//! A run's context: everything a rung needs (the engine, the app, the suite, the
+//! checkouts, progress, the redactor, the readiness history) and the deploy it performs.
+//! The readiness waits on it live in [`crate::ready`].
+
+use crate::app::{App, DeploySource};
+use crate::canonical::Attached;
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::progress::Progress;
+use crate::recipe::Recipe;
+use crate::source::Checkouts;
+use crate::stack;
+use ccci_core::deploy_error;
+use ccci_core::readiness::{self, CrashLoopPolicy};
+use ccci_core::results::Failure;
+use ccci_core::secret::Redactor;
+use ccci_core::suite::Suite;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Everything a rung needs.
+pub struct RunCtx {
+    pub engine: Engine,
+    pub app: App,
+    pub suite: Suite,
+    pub suite_dir: Option<PathBuf>,
+    pub checkouts: Checkouts,
+    pub out_dir: PathBuf,
+    pub progress: Progress,
+    pub redactor: Redactor,
+    pub deploy_count: u32,
+    pub timings: BTreeMap<String, u64>,
+    /// What earlier observations of the stack showed (services still starting, tasks that
+    /// were up, the last deploy): the readiness waits and the stays-up watcher both feed it
+    /// and judge with it, so patience and "stays up" see every observation. A std mutex,
+    /// never held across an await.
+    pub history: std::sync::Arc<std::sync::Mutex<readiness::History>>,
+    /// `depends_on` of the deployed checkout's services (compose; swarm ignores it).
+    pub depends_on: BTreeMap<String, Vec<String>>,
+    pub head_version: Option<String>,
+    /// The first failure of the run, with its details (service, task error, log tail).
+    pub first_failure: Option<Failure>,
+    /// `--extra`: also run the suite's heavy opt-in tests (`tests/extra/`).
+    pub extra: bool,
+    /// A quick run: the warm canonical it reattaches (install = reattach its known-good
+    /// version with its kept secrets and volumes).
+    pub warm: Option<Attached>,
+    /// Which suite judges the run (`suite`, `suite_dir`) and what of the head's own `.ccci/`
+    /// was ignored or runs as extra checks (SPEC §6, integrity).
+    pub judged_by: crate::integrity::JudgedBy,
+}
+
+impl RunCtx {
+    pub fn add_timing(&mut self, phase: &str, since: Instant) {
+        *self.timings.entry(phase.to_string()).or_default() += since.elapsed().as_millis() as u64;
+    }
+
+    /// Deploys `source` and counts it.
+    pub async fn deploy(&mut self, which: Which) -> Result<(), Failure> {
+        let t = Instant::now();
+        let (recipe, version, chaos) = match which {
+            Which::Base => {
+                let base = self
+                    .checkouts
+                    .base
+                    .as_ref()
+                    .expect("base deploy needs a base");
+                (&base.recipe, base.version.clone(), None)
+            }
+            Which::Head => (
+                &self.checkouts.head.recipe,
+                self.checkouts.head.version.clone(),
+                self.checkouts.head.chaos_commit.clone(),
+            ),
+        };
+        let source = DeploySource {
+            recipe,
+            version: version.clone(),
+            chaos_commit: chaos,
+        };
+        self.progress.line(&format!(
+            "deploying {} {} as {}",
+            self.app.recipe, version, self.app.stack
+        ));
+        if let Ok(model) = self.app.model(recipe) {
+            self.depends_on = model
+                .services
+                .iter()
+                .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
+                .collect();
+        }
+        self.history_mut().deployed(now_ms());
+        let result = self.app.deploy(&source).await;
+        let explained = result
+            .as_ref()
+            .err()
+            .and_then(|e| explain_deploy_error(e, recipe, &self.app));
+        self.deploy_count += 1;
+        self.add_timing("deploy", t);
+        if matches!(which, Which::Head) {
+            self.head_version = Some(version);
+        }
+        result.map_err(|e| Failure {
+            message: self
+                .redactor
+                .redact(&explained.unwrap_or_else(|| format!("{e:#}"))),
+            ..Default::default()
+        })
+    }
+
+    pub fn history_mut(&self) -> std::sync::MutexGuard<'_, readiness::History> {
+        self.history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The readiness policy with the suite's start grace.
+    pub fn policy(&self) -> CrashLoopPolicy {
+        CrashLoopPolicy {
+            start_grace_ms: self.suite.start_grace_secs as i64 * 1000,
+            ..CrashLoopPolicy::default()
+        }
+    }
+
+    /// The stack as the engine shows it, with each service's compose `depends_on`.
+    pub async fn observe(&self) -> Result<Vec<readiness::ServiceState>, Failure> {
+        let mut services = self
+            .engine
+            .observe_stack(&self.app.stack)
+            .await
+            .map_err(|e| Failure {
+                message: format!("observing the stack: {e:#}"),
+                ..Default::default()
+            })?;
+        for svc in &mut services {
+            svc.depends_on = self.depends_on.get(&svc.name).cloned().unwrap_or_default();
+        }
+        Ok(services)
+    }
+
+    pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
+        let log_tail = self.log_tail(&broken.service, 30).await;
+        Failure {
+            rung: None,
+            message: self.redactor.redact(&broken.reason),
+            service: Some(broken.service),
+            task_error: broken.task_error.map(|e| self.redactor.redact(&e)),
+            log_tail,
+        }
+    }
+
+    pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
+        let text = stack::service_logs(&self.app.service_name(service), Some(lines))
+            .await
+            .unwrap_or_default();
+        text.lines().map(|l| self.redactor.redact(l)).collect()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Base,
+    Head,
+}
+
+/// A failed `docker stack deploy` the recipe author can fix, explained in the recipe's terms
+/// (file, compose key, fix) and followed by docker's own line; `None` keeps docker's text.
+fn explain_deploy_error(err: &anyhow::Error, recipe: &Recipe, app: &App) -> Option<String> {
+    let text = format!("{err:#}");
+    let stderr = text.strip_prefix(&format!("docker stack deploy {} failed: ", app.stack))?;
+    let compose_files = recipe
+        .compose_files(&app.env)
+        .ok()?
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            let name = f
+                .strip_prefix(&recipe.dir)
+                .unwrap_or(f)
+                .display()
+                .to_string();
+            Some((name, text))
+        })
+        .collect();
+    let facts = deploy_error::RecipeFacts {
+        stack: app.stack.clone(),
+        compose_files,
+        abra_sh: std::fs::read_to_string(recipe.dir.join("abra.sh")).ok(),
+        env_sample: std::fs::read_to_string(recipe.dir.join(".env.sample")).ok(),
+    };
+    deploy_error::explain(stderr, &facts).map(|e| e.message())
+}

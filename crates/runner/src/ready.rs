@@ -1,0 +1,188 @@
+//! Readiness on the real swarm, one loop for every wait of a run: converged and healthy
+//! (failing fast on a crash loop, patient with a dependency still starting), "stays up"
+//! while a rung works, and the minimum uptime before green. The rules are the core's
+//! ([`ccci_core::readiness`]); this module observes and asks them.
+
+use crate::clock::now_ms;
+use crate::ctx::RunCtx;
+use ccci_core::readiness::{self, Judgement};
+use ccci_core::results::Failure;
+use ccci_core::suite::ReadyProbe;
+use std::time::{Duration, Instant};
+
+impl RunCtx {
+    /// Waits until the stack is converged and healthy, failing fast on a crash loop.
+    pub async fn wait_ready(&mut self) -> Result<(), Failure> {
+        let t = Instant::now();
+        let result = wait_ready(self).await;
+        self.add_timing("converge", t);
+        result
+    }
+
+    /// "Stays up": one more observation; a task that had been up and then failed fails the
+    /// rung (the watcher polls between these).
+    pub async fn check_stays_up(&self) -> Result<(), Failure> {
+        let services = self.observe().await?;
+        let fell = {
+            let mut history = self.history_mut();
+            history.observe(&services, now_ms(), self.policy());
+            history.fell_after_up(&services)
+        };
+        match fell {
+            Some(broken) => Err(self.failure_of(broken).await),
+            None => Ok(()),
+        }
+    }
+
+    /// Before GREEN: every long-running service's newest task must have stayed up for the
+    /// suite's `min_uptime` since its last (re)start, observed, while nothing fails.
+    pub async fn stay_up_for_min_uptime(&mut self) -> Result<(), Failure> {
+        let t = Instant::now();
+        let min_ms = self.suite.min_uptime_secs as i64 * 1000;
+        let bound =
+            Duration::from_secs(self.suite.min_uptime_secs + self.suite.deploy_timeout_secs);
+        let mut announced = false;
+        let result = loop {
+            let services = self.observe().await?;
+            let now = now_ms();
+            let judged = self.history_mut().judge(&services, now, self.policy());
+            let left = readiness::uptime_shortfall(&services, now, min_ms);
+            match (judged, left) {
+                (Judgement::Broken(broken), _) => break Err(self.failure_of(broken).await),
+                (Judgement::Converged, None) => break Ok(()),
+                (_, left) if t.elapsed() >= bound => {
+                    break Err(Failure {
+                        message: format!(
+                            "the app did not stay up for min_uptime ({} s): {}",
+                            self.suite.min_uptime_secs,
+                            left.map(|(s, _)| format!("service {s} keeps restarting"))
+                                .unwrap_or_else(|| "the stack did not converge".into())
+                        ),
+                        ..Default::default()
+                    })
+                }
+                (_, Some((service, left_ms))) if !announced => {
+                    announced = true;
+                    self.progress.line(&format!(
+                        "   staying up: {service} needs {:.0} s more of min_uptime ({} s)",
+                        left_ms as f64 / 1000.0,
+                        self.suite.min_uptime_secs
+                    ));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        };
+        self.add_timing("min_uptime", t);
+        result
+    }
+}
+
+async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
+    let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
+    let start = Instant::now();
+    /// How long a proxy may serve a wrong certificate for a converged app (it may still be
+    /// picking up the app's labels).
+    const CERT_PATIENCE: Duration = Duration::from_secs(15);
+    let mut cert_error_since: Option<Instant> = None;
+    let policy = ctx.policy();
+    let mut last_seen;
+    let mut last_health = String::from("not checked (stack not converged)");
+    loop {
+        let services = ctx.observe().await?;
+        let judged = ctx.history_mut().judge(&services, now_ms(), policy);
+        match judged {
+            Judgement::Broken(broken) => return Err(ctx.failure_of(broken).await),
+            Judgement::Waiting(lines) => last_seen = lines.join("; "),
+            Judgement::Converged => {
+                last_seen = services
+                    .iter()
+                    .map(|s| s.describe())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                match ctx
+                    .app
+                    .route
+                    .get(&ctx.suite.health_path, Duration::from_secs(5))
+                    .await
+                {
+                    Ok(reply) if (200..300).contains(&reply.status) => {
+                        match ready_probes(ctx).await {
+                            Ok(()) => {
+                                ctx.progress.line(&format!(
+                                    "ready after {:.1} s: {last_seen}",
+                                    start.elapsed().as_secs_f64()
+                                ));
+                                return Ok(());
+                            }
+                            Err(e) => last_health = format!("health ok; ready probe: {e}"),
+                        }
+                    }
+                    Ok(reply) => {
+                        last_health =
+                            format!("GET {} answered {}", ctx.suite.health_path, reply.status)
+                    }
+                    Err(e) => {
+                        // A certificate that stays wrong once the stack is up is the
+                        // proxy's fallback, not a proxy still catching up: fail now.
+                        let since = *cert_error_since.get_or_insert_with(Instant::now);
+                        if !e.contains("certificate the proxy serves") {
+                            cert_error_since = None;
+                        } else if since.elapsed() >= CERT_PATIENCE {
+                            return Err(Failure {
+                                message: ctx.redactor.redact(&e),
+                                service: Some(ctx.app.http_service.clone()),
+                                ..Default::default()
+                            });
+                        }
+                        last_health = e
+                    }
+                }
+            }
+        }
+        ctx.progress.status(&format!(
+            "[{:>3}s] {last_seen} | health: {last_health}",
+            start.elapsed().as_secs()
+        ));
+        if start.elapsed() >= timeout {
+            let service = services
+                .iter()
+                .find(|s| !s.converged())
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| ctx.app.http_service.clone());
+            let log_tail = ctx.log_tail(&service, 30).await;
+            return Err(Failure {
+                rung: None,
+                message: ctx.redactor.redact(&format!(
+                    "not ready within DEPLOY_TIMEOUT ({} s): service {service} last showed: {last_seen}; health: {last_health}",
+                    timeout.as_secs()
+                )),
+                service: Some(service),
+                task_error: None,
+                log_tail,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+/// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).
+async fn ready_probes(ctx: &RunCtx) -> Result<(), String> {
+    for probe in &ctx.suite.ready_probes {
+        match probe {
+            ReadyProbe::Http { url, status } => {
+                let reply = ctx.app.route.get(url, Duration::from_secs(5)).await?;
+                if reply.status != *status {
+                    return Err(format!(
+                        "GET {url} answered {}, expected {status}",
+                        reply.status
+                    ));
+                }
+            }
+            ReadyProbe::Tcp { addr, connects } => {
+                crate::probe::tcp_probe(addr, *connects, Duration::from_secs(3)).await?;
+            }
+        }
+    }
+    Ok(())
+}
