@@ -15,6 +15,7 @@
 //! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
 //! - [`nightly`]: the nightly sweep, once a day at `[nightly] at` (when [`nightly::due`]).
 //! - [`reporter`]: commit status and the sticky PR comment.
+//! - [`metrics`]: this host's Prometheus counters, histograms and gauges.
 //! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
 //! - [`webhook`]: `POST /webhook/gitea`.
 //! - [`serve`](mod@serve): wires it all together.
@@ -27,6 +28,7 @@ pub mod executor;
 pub mod intake;
 pub mod janitor;
 pub mod job;
+pub mod metrics;
 pub mod nightly;
 pub mod policy;
 pub mod reporter;
