@@ -252,10 +252,10 @@ mod tests {
             "ccci_capacity 2",
             "ccci_alerts_pending 1",
             "ccci_wait_seconds_count 1",
-            "ccci_wait_seconds_sum 2",
-            "ccci_run_seconds_sum 60",
-            "ccci_run_seconds_bucket{le=\"60.0\"} 1",
-            "ccci_run_seconds_bucket{le=\"30.0\"} 0",
+            "ccci_wait_seconds_sum 2.0",
+            "ccci_run_seconds_sum 60.0",
+            "ccci_run_seconds_bucket{le=\"60\"} 1",
+            "ccci_run_seconds_bucket{le=\"30\"} 0",
             "ccci_run_seconds_bucket{le=\"+Inf\"} 1",
         ] {
             assert!(
