@@ -1,7 +1,7 @@
 //! cc-ci's service: `ccci serve`.
 //!
-//! **Architecture invariant:** [`policy`] and [`nightly::due`] are pure (no I/O, tested
-//! with data tables); every other module is an adapter at the edge (store, forge, HTTP,
+//! **Architecture invariant:** [`policy`], [`nightly::due`] and [`dashboard::views`] are pure
+//! (no I/O, tested with data tables); every other module is an adapter at the edge (store, forge, HTTP,
 //! runner) or glue.
 //!
 //! # Layout
