@@ -14,6 +14,8 @@ pub struct App {
     /// `None` when no `[forge]` is configured (jobs then come only from the API / tests).
     pub forge: Option<Forge>,
     pub executor: Arc<dyn Executor>,
+    /// This host's counters, histograms and gauges, served at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// Wakes the scheduler when a job is queued or a run ends, so a free slot is filled at
     /// once instead of at the next claim interval. A `Notify` keeps one pending wake-up, so
     /// a wake sent while the scheduler is busy is not lost.

@@ -71,6 +71,7 @@ pub async fn handle_comment(
                 Enqueued::AlreadyProcessed => {}
                 Enqueued::Queued { id, superseded } => {
                     tracing::info!(run = id, %repo, pr, author, "queued");
+                    app.metrics.superseded(superseded.len());
                     for old in &superseded {
                         reporter::requeued(app, old, &format!("superseded by run {id}")).await;
                     }
@@ -227,6 +228,7 @@ pub async fn supersede_moved_heads(app: &App) -> anyhow::Result<usize> {
             .await?
         {
             tracing::info!(run = job.id, "superseded: {reason}");
+            app.metrics.superseded(1);
             reporter::superseded(app, &job, &reason).await;
             superseded += 1;
         }

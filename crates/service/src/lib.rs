@@ -1,7 +1,7 @@
 //! cc-ci's service: `ccci serve`.
 //!
-//! **Architecture invariant:** [`policy`] and [`nightly::due`] are pure (no I/O, tested
-//! with data tables); every other module is an adapter at the edge (store, forge, HTTP,
+//! **Architecture invariant:** [`policy`], [`nightly::due`] and [`dashboard::views`] are pure
+//! (no I/O, tested with data tables); every other module is an adapter at the edge (store, forge, HTTP,
 //! runner) or glue.
 //!
 //! # Layout
@@ -15,6 +15,7 @@
 //! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
 //! - [`nightly`]: the nightly sweep, once a day at `[nightly] at` (when [`nightly::due`]).
 //! - [`reporter`]: commit status and the sticky PR comment.
+//! - [`metrics`]: this host's Prometheus counters, histograms and gauges.
 //! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
 //! - [`webhook`]: `POST /webhook/gitea`.
 //! - [`serve`](mod@serve): wires it all together.
@@ -27,6 +28,7 @@ pub mod executor;
 pub mod intake;
 pub mod janitor;
 pub mod job;
+pub mod metrics;
 pub mod nightly;
 pub mod policy;
 pub mod reporter;

@@ -50,6 +50,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             {
                 Ok(Some(job)) => {
                     tracing::info!(run = job.id, recipe = %job.recipe, "claimed");
+                    app.metrics.run_started(&job);
                     runs.spawn(run_job(app.clone(), job, runs_cancel.clone()));
                 }
                 Ok(None) => break,
@@ -244,12 +245,10 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
             tracing::debug!(run = job.id, "error note not written: {e}");
         }
     }
-    match app
-        .store
-        .finish(job.id, &host, &outcome, now_millis())
-        .await
-    {
+    let finished_at = now_millis();
+    match app.store.finish(job.id, &host, &outcome, finished_at).await {
         Ok(true) => {
+            app.metrics.run_finished(&job, outcome.verdict, finished_at);
             tracing::info!(run = job.id, verdict = %outcome.verdict, level = outcome.level, "finished");
             reporter::finished(&app, &job, results.as_ref(), outcome.note.as_deref()).await;
         }

@@ -4,6 +4,7 @@
 use crate::app::{App, Forge};
 use crate::config::Config;
 use crate::executor::{Executor, RunnerExecutor};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use anyhow::Context as _;
 use std::future::Future;
@@ -49,11 +50,15 @@ pub async fn serve_on(
         .await
         .context("cannot open the database")?;
     let forge = config.forge.as_ref().map(Forge::new).transpose()?;
+    let metrics = Metrics::load(&store, &config.host_id)
+        .await
+        .context("cannot count the finished runs")?;
     let app = Arc::new(App {
         config,
         store,
         forge,
         executor,
+        metrics,
         wake: tokio::sync::Notify::new(),
         sticky: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         sweeping: tokio::sync::Mutex::new(false),

@@ -49,6 +49,24 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The jobs that ended, counted (see [`Store::ended_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndedCounts {
+    /// Runs this host finished GREEN.
+    pub green: u64,
+    /// Runs this host finished RED.
+    pub red: u64,
+    /// Queued jobs superseded, over the whole store.
+    pub superseded: u64,
+}
+
+/// How many jobs wait and run right now, over all hosts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActiveCounts {
+    pub queued: u64,
+    pub running: u64,
+}
+
 /// What [`Store::enqueue`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Enqueued {
@@ -323,6 +341,49 @@ impl Store {
         self.query(sql::HOSTS, &args![], row::host_from_row).await
     }
 
+    /// The runs `host` finished, by verdict, and the superseded jobs: one aggregate query,
+    /// however long the history.
+    pub async fn ended_counts(&self, host: &str) -> StoreResult<EndedCounts> {
+        let rows = self
+            .query(sql::COUNT_ENDED, &args![host], row::count_from_row)
+            .await?;
+        let mut counts = EndedCounts::default();
+        for (state, verdict, n) in rows {
+            match (state.as_str(), verdict.as_str()) {
+                ("done", "green") => counts.green += n,
+                ("done", _) => counts.red += n,
+                _ => counts.superseded += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// How many jobs are queued and running: one aggregate query.
+    pub async fn active_counts(&self) -> StoreResult<ActiveCounts> {
+        let rows = self
+            .query(sql::COUNT_ACTIVE, &args![], row::count_from_row)
+            .await?;
+        let mut counts = ActiveCounts::default();
+        for (state, _, n) in rows {
+            match state.as_str() {
+                "running" => counts.running += n,
+                _ => counts.queued += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The slots offered by the hosts seen in the last [`HOST_ALIVE_MS`].
+    pub async fn live_capacity(&self, now: Millis) -> StoreResult<u32> {
+        Ok(self
+            .hosts()
+            .await?
+            .iter()
+            .filter(|h| now - h.last_seen <= HOST_ALIVE_MS)
+            .map(|h| h.capacity)
+            .sum())
+    }
+
     /// Runs one statement; returns how many rows it changed.
     async fn execute(&self, statement: &str, params: &[Param]) -> StoreResult<u64> {
         dispatch!(self.execute(statement, params))
@@ -361,13 +422,7 @@ impl Store {
             })
             .await?;
         queued.reverse();
-        let capacity = self
-            .hosts()
-            .await?
-            .iter()
-            .filter(|h| now - h.last_seen <= HOST_ALIVE_MS)
-            .map(|h| h.capacity)
-            .sum();
+        let capacity = self.live_capacity(now).await?;
         Ok(QueueView {
             running,
             queued,

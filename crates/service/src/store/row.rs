@@ -135,6 +135,15 @@ pub fn running_from_row(row: &dyn Columns) -> StoreResult<policy::Running> {
     })
 }
 
+/// Maps a row of [`super::sql::COUNT_ENDED`] or [`super::sql::COUNT_ACTIVE`]: a state, a
+/// verdict (empty where the statement has none) and a count.
+pub fn count_from_row(row: &dyn Columns) -> StoreResult<(String, String, u64)> {
+    let verdict = row.text("verdict")?.unwrap_or_default();
+    let n = u64::try_from(row.required_int("n")?)
+        .map_err(|_| StoreError::Corrupt("a negative count".into()))?;
+    Ok((row.required_text("state")?, verdict, n))
+}
+
 pub fn id_from_row(row: &dyn Columns) -> StoreResult<i64> {
     row.required_int("id")
 }

@@ -74,6 +74,15 @@ pub const SET_COMMENT_ID: &str = "UPDATE jobs SET comment_id = $1 WHERE id = $2"
 pub const SWAP_COMMENT_ID: &str =
     "UPDATE jobs SET comment_id = $1 WHERE id = $2 AND comment_id IS NOT DISTINCT FROM $3";
 
+/// What `/metrics` starts its counters from, in one aggregate read (no job is loaded): the
+/// runs host `$1` finished, by verdict, and the superseded jobs of the whole store.
+pub const COUNT_ENDED: &str = "SELECT state, COALESCE(verdict, '') AS verdict, \
+     CAST(COUNT(*) AS BIGINT) AS n FROM jobs \
+     WHERE (state = 'done' AND host = $1) OR state = 'superseded' GROUP BY state, verdict";
+/// How many jobs wait and run, over all hosts (the `jobs_by_state` index answers it).
+pub const COUNT_ACTIVE: &str = "SELECT state, '' AS verdict, CAST(COUNT(*) AS BIGINT) AS n \
+     FROM jobs WHERE state IN ('queued', 'running') GROUP BY state";
+
 /// Jobs matching `filter`, newest first, with their parameters.
 pub fn jobs(filter: &JobFilter) -> (String, Vec<Param>) {
     let mut conditions = Vec::new();

@@ -583,3 +583,53 @@ async fn pg_schema(url: &str) -> Vec<String> {
         .unwrap();
     rows.iter().map(|r| r.get(0)).collect()
 }
+
+/// What `/metrics` counts from: the runs a host finished by verdict and the superseded jobs
+/// (for its counters), the queued and running jobs (for its gauges), each one aggregate read.
+#[tokio::test]
+async fn ended_and_active_counts_aggregate_without_loading_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in store_urls(dir.path()).await {
+        let store = open(&url).await;
+        let red = Outcome {
+            verdict: Verdict::Red,
+            level: 1,
+            note: None,
+        };
+        for (i, (host, outcome)) in [("a", &GREEN), ("a", &GREEN), ("a", &red), ("b", &GREEN)]
+            .into_iter()
+            .enumerate()
+        {
+            store
+                .enqueue(&new_job(&format!("r{i}"), None, "a1", None), 1)
+                .await
+                .unwrap();
+            let job = store.claim(host, 1, 60_000, 2).await.unwrap().unwrap();
+            assert!(store.finish(job.id, host, outcome, 3).await.unwrap());
+        }
+        store
+            .enqueue(&new_job("s", Some(7), "s1", None), 4)
+            .await
+            .unwrap();
+        store
+            .enqueue(&new_job("s", Some(7), "s2", None), 5)
+            .await
+            .unwrap();
+        store
+            .enqueue(&new_job("t", None, "t1", None), 6)
+            .await
+            .unwrap();
+        store.claim("b", 1, 60_000, 7).await.unwrap().unwrap();
+
+        let ended = store.ended_counts("a").await.unwrap();
+        assert_eq!(
+            (ended.green, ended.red, ended.superseded),
+            (2, 1, 1),
+            "{url}"
+        );
+        let ended_b = store.ended_counts("b").await.unwrap();
+        assert_eq!((ended_b.green, ended_b.red), (1, 0), "{url}");
+        let active = store.active_counts().await.unwrap();
+        assert_eq!((active.queued, active.running), (1, 1), "{url}");
+    }
+}

@@ -1,0 +1,228 @@
+//! The HTML pages, the badge, `/metrics` and `/healthz`: each handler reads the store, the
+//! run directory and the alerts dir, builds the page's view model ([`super::views`]) and
+//! renders its template ([`super::templates`]).
+
+use super::files::{has_card, results_of, run_files};
+use super::{badge, templates, views};
+use crate::app::App;
+use crate::job::{now_millis, parse_verdict, JobFilter, JobId, JobState};
+use crate::metrics::Snapshot;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use ccci_runner::alerts::{self, Alert};
+use maud::Markup;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An error page; never a panic, never a stack trace.
+pub struct Failure(StatusCode, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let page = templates::error_page(&self.0.to_string(), &self.1);
+        (self.0, Html(page.into_string())).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Failure {
+        tracing::warn!("dashboard: store: {e}");
+        Failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is unavailable".into(),
+        )
+    }
+}
+
+fn html(markup: Markup) -> Html<String> {
+    Html(markup.into_string())
+}
+
+/// The run list's filters from its query string; blank and unknown values are no filter.
+pub fn filter_from(query: &HashMap<String, String>) -> JobFilter {
+    let get = |k: &str| query.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    JobFilter {
+        recipe: get("recipe").map(String::from),
+        verdict: get("verdict").and_then(parse_verdict),
+        state: get("state").and_then(JobState::parse),
+        limit: get("limit").and_then(|l| l.parse().ok()),
+        ..JobFilter::default()
+    }
+}
+
+/// How many relayed (archived) alerts the alerts page and API show.
+const RECENT_ARCHIVED: usize = 50;
+
+/// This host's alerts (SPEC §5), newest first: the pending ones and, with `archived`, the
+/// most recent [`RECENT_ARCHIVED`] relayed ones. Read off the async runtime (file I/O); an
+/// unreadable alerts dir reads as none.
+pub async fn read_alerts(app: &App, archived: bool) -> (Vec<Alert>, Vec<Alert>) {
+    let state = app.config.rig.state_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut pending = alerts::pending(&state);
+        pending.reverse();
+        let mut recent = if archived {
+            alerts::archived(&state)
+        } else {
+            Vec::new()
+        };
+        recent.reverse();
+        recent.truncate(RECENT_ARCHIVED);
+        (pending, recent)
+    })
+    .await
+    .unwrap_or_default()
+}
+
+pub async fn alerts_page(State(app): State<Arc<App>>) -> Html<String> {
+    let (pending, archived) = read_alerts(&app, true).await;
+    html(templates::alerts_page(&views::AlertsPage {
+        pending: views::alert_rows(&pending),
+        archived: views::alert_rows(&archived),
+        archived_shown: RECENT_ARCHIVED,
+    }))
+}
+
+pub async fn runs_page(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Html<String>, Failure> {
+    let filter = filter_from(&query);
+    let jobs = app.store.jobs(&filter).await?;
+    let now = now_millis();
+    let queue = app.store.queue(now).await?;
+    let recent_filter = JobFilter {
+        limit: Some(1000),
+        ..JobFilter::default()
+    };
+    let recent = app.store.jobs(&recent_filter).await?;
+    let (pending_alerts, _) = read_alerts(&app, false).await;
+    let view = views::runs_page(&views::RunsInput {
+        filter: &filter,
+        jobs: &jobs,
+        queue: &queue,
+        recent: &recent,
+        pending_alerts: &pending_alerts,
+        now,
+    });
+    Ok(html(templates::runs_page(&view)))
+}
+
+fn no_such_run(what: String) -> Failure {
+    Failure(StatusCode::NOT_FOUND, what)
+}
+
+pub async fn run_page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, Failure> {
+    let id: JobId = id.parse().map_err(|_| no_such_run("no such run".into()))?;
+    let job = app
+        .store
+        .job(id)
+        .await?
+        .ok_or_else(|| no_such_run(format!("run {id} does not exist")))?;
+    let wait_reason = if job.state == JobState::Queued {
+        let queue = app.store.queue(now_millis()).await?;
+        queue.wait_reason(id).map(|r| r.to_string())
+    } else {
+        None
+    };
+    let quick_context = app
+        .forge
+        .as_ref()
+        .map(|f| crate::reporter::status_context(&f.config.status_context, &job.flags));
+    let results = results_of(&app, id);
+    let files = run_files(&app, id);
+    let view = views::run_page(&views::RunInput {
+        job: &job,
+        results: results.as_ref(),
+        quick_context,
+        wait_reason,
+        card_file: has_card(&app, id).then_some(ccci_report::artefacts::CARD_PNG),
+        files: &files,
+    });
+    Ok(html(templates::run_page(&view)))
+}
+
+pub async fn recipe_page(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> Result<Html<String>, Failure> {
+    let filter = JobFilter {
+        recipe: Some(name.clone()),
+        limit: Some(200),
+        ..JobFilter::default()
+    };
+    let jobs = app.store.jobs(&filter).await?;
+    let view = views::recipe_page(&name, &app.config.public_url, &jobs, now_millis());
+    Ok(html(templates::recipe_page(&view)))
+}
+
+pub async fn recipe_badge(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
+    let filter = JobFilter {
+        recipe: Some(name),
+        state: Some(JobState::Done),
+        limit: Some(1),
+        ..JobFilter::default()
+    };
+    let latest = app
+        .store
+        .jobs(&filter)
+        .await
+        .ok()
+        .and_then(|j| j.into_iter().next());
+    let (message, color) = views::badge(latest.as_ref());
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache, max-age=0"),
+        ],
+        badge::svg("cc-ci", &message, color).into_string(),
+    )
+        .into_response()
+}
+
+pub async fn queue_page(State(app): State<Arc<App>>) -> Result<Html<String>, Failure> {
+    let now = now_millis();
+    let view = app.store.queue(now).await?;
+    let hosts = app.store.hosts().await?;
+    Ok(html(templates::queue_page(&views::queue_page(
+        &view, &hosts, now,
+    ))))
+}
+
+/// `/metrics`: the counters as they stand, the gauges from two counting queries and the
+/// alerts dir. No job is loaded.
+pub async fn metrics_text(State(app): State<Arc<App>>) -> Result<Response, Failure> {
+    let active = app.store.active_counts().await?;
+    let capacity = app.store.live_capacity(now_millis()).await?;
+    let alerts_pending = read_alerts(&app, false).await.0.len();
+    let text = app.metrics.render(&Snapshot {
+        active,
+        capacity,
+        alerts_pending,
+    });
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+}
+
+pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.store.hosts().await {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "host": app.config.host_id, "store": app.store.backend()})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("healthz: store: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "store unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! View models: what each page shows, built from store rows, results and alerts by pure
+//! functions (no I/O, no markup). The templates turn them into HTML and escape every value.
+
+use crate::job::{Job, JobState, Millis};
+use crate::store::QueueView;
+use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::results::RunResults;
+use ccci_runner::alerts::Alert;
+use std::fmt::Write as _;
+
+/// Percent-encodes a value for a URL path segment or query value.
+pub fn url_part(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+pub fn time(ms: Millis) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
+        return "—".into();
+    };
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.format(&format).unwrap_or_else(|_| "—".into())
+}
+
+/// An alert's RFC 3339 time as the rest of the dashboard shows times; as given if unparsable.
+pub fn alert_time(ts: &str) -> String {
+    match time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => time((t.unix_timestamp_nanos() / 1_000_000) as Millis),
+        Err(_) => ts.to_string(),
+    }
+}
+
+pub fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn or_dash(value: Option<&str>) -> String {
+    value.unwrap_or("—").to_string()
+}
+
+/// Where a job stands, as a pill: its CSS class and word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pill {
+    pub class: &'static str,
+    pub word: &'static str,
+}
+
+pub fn status_pill(job: &Job) -> Pill {
+    let (class, word) = match (job.state, job.verdict) {
+        (JobState::Done, Some(Verdict::Green)) => ("green", "green"),
+        (JobState::Done, _) => ("red", "red"),
+        (JobState::Running, _) => ("running", "running"),
+        (JobState::Queued, _) => ("queued", "queued"),
+        (JobState::Superseded, _) => ("muted", "superseded"),
+    };
+    Pill { class, word }
+}
+
+/// A level chip: `L3` (class `l3`), or `—` (class `none`) without a level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevelChip {
+    pub class: String,
+    pub text: String,
+}
+
+pub fn level_chip(level: Option<u8>) -> LevelChip {
+    match level {
+        Some(l) => LevelChip {
+            class: format!("l{l}"),
+            text: format!("L{l}"),
+        },
+        None => LevelChip {
+            class: "none".into(),
+            text: "—".into(),
+        },
+    }
+}
+
+/// A job's level, shown only once it is done.
+fn done_level(job: &Job) -> LevelChip {
+    level_chip(job.level.filter(|_| job.state == JobState::Done))
+}
+
+/// One row of the runs table (run list, recipe page).
+#[derive(Clone, Debug)]
+pub struct RunRow {
+    pub id: i64,
+    pub recipe: String,
+    pub recipe_href: String,
+    pub pill: Pill,
+    pub level: LevelChip,
+    pub pr_and_sha: String,
+    pub flags: String,
+    pub queued: String,
+    pub duration: String,
+    pub host: String,
+}
+
+pub fn run_row(job: &Job, now: Millis) -> RunRow {
+    let pr = job
+        .pr_number
+        .map_or_else(String::new, |n| format!("#{n} · "));
+    let duration_ms = match (job.started_at, job.finished_at) {
+        (Some(start), Some(end)) => Some(end - start),
+        (Some(start), None) if job.state == JobState::Running => Some(now - start),
+        _ => None,
+    };
+    RunRow {
+        id: job.id,
+        recipe: job.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        pill: status_pill(job),
+        level: done_level(job),
+        pr_and_sha: format!("{pr}{}", job.short_sha()),
+        flags: job.flags.describe(),
+        queued: time(job.enqueued_at),
+        duration: duration_ms.map_or_else(|| "—".into(), duration),
+        host: or_dash(job.host.as_deref()),
+    }
+}
+
+pub fn run_rows(jobs: &[Job], now: Millis) -> Vec<RunRow> {
+    jobs.iter().map(|j| run_row(j, now)).collect()
+}
+
+/// One alert as a table row.
+#[derive(Clone, Debug)]
+pub struct AlertRow {
+    pub time: String,
+    pub app: String,
+    pub kind: String,
+    pub message: String,
+}
+
+pub fn alert_rows(alerts: &[Alert]) -> Vec<AlertRow> {
+    alerts
+        .iter()
+        .map(|a| AlertRow {
+            time: alert_time(&a.ts),
+            app: a.app.clone(),
+            kind: a.kind.clone(),
+            message: a.message.clone(),
+        })
+        .collect()
+}
+
+/// "1 pending alert", "3 pending alerts".
+pub fn pending_alerts_title(n: usize) -> String {
+    match n {
+        1 => "1 pending alert".to_string(),
+        n => format!("{n} pending alerts"),
+    }
+}
+
+/// The alerts page.
+#[derive(Clone, Debug)]
+pub struct AlertsPage {
+    pub pending: Vec<AlertRow>,
+    pub archived: Vec<AlertRow>,
+    pub archived_shown: usize,
+}
+
+/// One choice of a filter's `<select>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub selected: bool,
+}
+
+fn choices<'a>(values: impl IntoIterator<Item = &'a str>, have: Option<&str>) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|v| Choice {
+            value: v.to_string(),
+            selected: have == Some(v),
+        })
+        .collect()
+}
+
+/// The figures that open the run list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    pub running: usize,
+    pub queued: usize,
+    pub capacity: u32,
+    pub finished: usize,
+    /// `NN%` green of the finished runs, `—` without any.
+    pub green_share: String,
+    pub recipes: usize,
+}
+
+/// The run list: alerts banner, figures, filters and the table.
+#[derive(Clone, Debug)]
+pub struct RunsPage {
+    pub pending_alerts: Vec<AlertRow>,
+    pub stats: RunStats,
+    pub recipes: Vec<Choice>,
+    pub verdicts: Vec<Choice>,
+    pub states: Vec<Choice>,
+    pub rows: Vec<RunRow>,
+}
+
+/// What the run list is built from.
+pub struct RunsInput<'a> {
+    pub filter: &'a crate::job::JobFilter,
+    pub jobs: &'a [Job],
+    pub queue: &'a QueueView,
+    /// The recent history the figures and the recipe choices are taken from.
+    pub recent: &'a [Job],
+    pub pending_alerts: &'a [Alert],
+    pub now: Millis,
+}
+
+pub fn runs_page(input: &RunsInput) -> RunsPage {
+    let done: Vec<&Job> = input
+        .recent
+        .iter()
+        .filter(|j| j.state == JobState::Done)
+        .collect();
+    let green = done
+        .iter()
+        .filter(|j| j.verdict == Some(Verdict::Green))
+        .count();
+    let mut recipes: Vec<&str> = input.recent.iter().map(|j| j.recipe.as_str()).collect();
+    recipes.sort_unstable();
+    recipes.dedup();
+    let filter = input.filter;
+    let verdict = filter.verdict.map(crate::job::verdict_str);
+    let states = ["queued", "running", "done", "superseded"];
+    RunsPage {
+        pending_alerts: alert_rows(input.pending_alerts),
+        stats: RunStats {
+            running: input.queue.running.len(),
+            queued: input.queue.queued.len(),
+            capacity: input.queue.capacity,
+            finished: done.len(),
+            green_share: match done.len() {
+                0 => "—".to_string(),
+                n => format!("{}%", green * 100 / n),
+            },
+            recipes: recipes.len(),
+        },
+        recipes: choices(recipes.iter().copied(), filter.recipe.as_deref()),
+        verdicts: choices(["green", "red"], verdict),
+        states: choices(states, filter.state.map(JobState::as_str)),
+        rows: run_rows(input.jobs, input.now),
+    }
+}
+
+/// One rung of the run page's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RungRow {
+    pub name: String,
+    /// `pass`, `fail` or `skip`: the pill's and the bar's class and word.
+    pub status: &'static str,
+    pub intentional_skip: bool,
+    pub duration: String,
+    /// Where the bar starts and how wide it is, in percent of the run.
+    pub offset: u64,
+    pub width: u64,
+    pub reason: String,
+}
+
+pub fn rung_rows(results: &RunResults) -> Vec<RungRow> {
+    let total: u64 = results
+        .rungs
+        .iter()
+        .map(|r| r.duration_ms)
+        .sum::<u64>()
+        .max(1);
+    let mut elapsed = 0u64;
+    let mut rows = Vec::new();
+    for rung in &results.rungs {
+        // The lint (L5) tops the ladder but runs first, before anything is deployed.
+        let first = rung.name == Rung::Lint;
+        let offset = if first { 0 } else { elapsed * 100 / total };
+        if !first {
+            elapsed += rung.duration_ms;
+        }
+        let min_width = if rung.duration_ms > 0 { 2 } else { 0 };
+        rows.push(RungRow {
+            name: rung.name.name().to_string(),
+            status: match rung.status {
+                RungStatus::Pass => "pass",
+                RungStatus::Fail => "fail",
+                RungStatus::Skip => "skip",
+            },
+            intentional_skip: rung.skip == Some(SkipKind::Intentional),
+            duration: duration(rung.duration_ms as i64),
+            offset,
+            width: (rung.duration_ms * 100 / total).max(min_width),
+            reason: rung.reason.clone().unwrap_or_default(),
+        });
+    }
+    rows
+}
+
+/// What cc-ci changed on the stack for the rig's sake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adaptation {
+    pub kind: String,
+    pub services: String,
+    pub reason: String,
+}
+
+/// The run page's details that come from `results.json`.
+#[derive(Clone, Debug)]
+pub struct ResultDetails {
+    pub versions: String,
+    pub domain: String,
+    pub deploys: u32,
+    pub clean_teardown: &'static str,
+    /// Empty: deployed as the recipe says.
+    pub adaptations: Vec<Adaptation>,
+}
+
+/// The failure card: the message and the log tail.
+#[derive(Clone, Debug)]
+pub struct FailureView {
+    pub message: String,
+    pub log_tail: Option<String>,
+}
+
+/// One file of the run directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    pub path: String,
+    pub href: String,
+    pub size: u64,
+}
+
+fn result_details(r: &RunResults) -> ResultDetails {
+    ResultDetails {
+        versions: format!(
+            "{} → {}",
+            or_dash(r.base_version.as_deref()),
+            or_dash(r.head_version.as_deref())
+        ),
+        domain: r.domain.clone(),
+        deploys: r.deploy_count,
+        clean_teardown: if r.flags.clean_teardown { "yes" } else { "no" },
+        adaptations: r
+            .rig_adaptations
+            .iter()
+            .map(|a| Adaptation {
+                kind: a.kind.clone(),
+                services: a.services.join(", "),
+                reason: a.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The "Details" card of a run.
+#[derive(Clone, Debug)]
+pub struct RunDetails {
+    pub state: String,
+    pub requested_by: String,
+    pub queued: String,
+    pub started: String,
+    pub finished: String,
+    pub host: String,
+    pub attempts: i64,
+    pub results: Option<ResultDetails>,
+}
+
+/// One run's page.
+#[derive(Clone, Debug)]
+pub struct RunPage {
+    pub id: i64,
+    pub recipe: String,
+    pub recipe_href: String,
+    pub pill: Pill,
+    /// Shown once the run is done.
+    pub level: Option<LevelChip>,
+    pub repo: String,
+    pub pr_number: Option<i64>,
+    pub short_sha: String,
+    pub flags: Option<String>,
+    /// A quick run: `Some(commit status context)` (`Some(None)` without a forge).
+    pub quick: Option<Option<String>>,
+    pub wait_reason: Option<String>,
+    pub note: Option<String>,
+    pub details: RunDetails,
+    pub card_href: Option<String>,
+    /// `None`: no results yet.
+    pub rungs: Option<Vec<RungRow>>,
+    pub failure: Option<FailureView>,
+    pub files: Vec<FileRow>,
+}
+
+/// What a run page is built from (read by the handler).
+pub struct RunInput<'a> {
+    pub job: &'a Job,
+    pub results: Option<&'a RunResults>,
+    /// The quick lane's commit status context, when a forge is configured.
+    pub quick_context: Option<String>,
+    pub wait_reason: Option<String>,
+    pub card_file: Option<&'a str>,
+    pub files: &'a [(String, u64)],
+}
+
+pub fn run_page(input: &RunInput) -> RunPage {
+    let job = input.job;
+    let describe = job.flags.describe();
+    RunPage {
+        id: job.id,
+        recipe: job.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        pill: status_pill(job),
+        level: (job.state == JobState::Done).then(|| level_chip(job.level)),
+        repo: job.repo.clone(),
+        pr_number: job.pr_number,
+        short_sha: job.short_sha().to_string(),
+        flags: (!describe.is_empty()).then_some(describe),
+        quick: job.flags.quick.then(|| input.quick_context.clone()),
+        wait_reason: input.wait_reason.clone(),
+        note: job.note.clone(),
+        details: run_details(job, input.results),
+        card_href: input
+            .card_file
+            .map(|file| format!("/runs/{}/files/{file}", job.id)),
+        rungs: input.results.map(rung_rows),
+        failure: input
+            .results
+            .and_then(|r| r.failure.as_ref())
+            .map(|f| FailureView {
+                message: f.message.clone(),
+                log_tail: (!f.log_tail.is_empty()).then(|| f.log_tail.join("\n")),
+            }),
+        files: file_rows(job.id, input.files),
+    }
+}
+
+fn run_details(job: &Job, results: Option<&RunResults>) -> RunDetails {
+    RunDetails {
+        state: job.state.to_string(),
+        requested_by: or_dash(job.requested_by.as_deref()),
+        queued: time(job.enqueued_at),
+        started: job.started_at.map_or_else(|| "—".into(), time),
+        finished: job.finished_at.map_or_else(|| "—".into(), time),
+        host: or_dash(job.host.as_deref()),
+        attempts: job.attempts + 1,
+        results: results.map(result_details),
+    }
+}
+
+fn file_rows(id: i64, files: &[(String, u64)]) -> Vec<FileRow> {
+    files
+        .iter()
+        .map(|(path, size)| FileRow {
+            path: path.clone(),
+            href: format!(
+                "/runs/{id}/files/{}",
+                path.split('/').map(url_part).collect::<Vec<_>>().join("/")
+            ),
+            size: *size,
+        })
+        .collect()
+}
+
+/// A horizontal line of the level chart, with its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridLine {
+    pub level: u8,
+    pub y: String,
+    pub label_y: String,
+}
+
+/// One finished run on the level chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dot {
+    pub x: String,
+    pub y: String,
+    pub color: &'static str,
+}
+
+/// Level over time as a small step chart (SVG geometry, formatted).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LevelChart {
+    pub width: f64,
+    pub height: f64,
+    pub right: f64,
+    pub grid: Vec<GridLine>,
+    pub path: String,
+    pub dots: Vec<Dot>,
+}
+
+/// The chart of `history` (newest first); `None` without any run.
+pub fn level_chart(history: &[&Job]) -> Option<LevelChart> {
+    if history.is_empty() {
+        return None;
+    }
+    let (w, h, pad) = (720.0_f64, 140.0_f64, 24.0_f64);
+    let step = match history.len() {
+        1 => 0.0,
+        n => (w - 2.0 * pad) / (n - 1) as f64,
+    };
+    let y = |level: u8| h - pad - f64::from(level) * (h - 2.0 * pad) / 5.0;
+    let mut path = String::new();
+    let mut dots = Vec::new();
+    for (i, job) in history.iter().rev().enumerate() {
+        let (x, level) = (pad + step * i as f64, job.level.unwrap_or(0));
+        let mark = if path.is_empty() { "M" } else { "L" };
+        let _ = write!(path, "{mark}{x:.1},{:.1} ", y(level));
+        dots.push(Dot {
+            x: format!("{x:.1}"),
+            y: format!("{:.1}", y(level)),
+            color: match job.verdict {
+                Some(Verdict::Green) => "#40c057",
+                _ => "#fa5252",
+            },
+        });
+    }
+    let grid = (0..=5u8)
+        .map(|level| GridLine {
+            level,
+            y: format!("{:.1}", y(level)),
+            label_y: format!("{:.1}", y(level) + 3.0),
+        })
+        .collect();
+    Some(LevelChart {
+        width: w,
+        height: h,
+        right: w - pad,
+        grid,
+        path,
+        dots,
+    })
+}
+
+/// A recipe's history page.
+#[derive(Clone, Debug)]
+pub struct RecipePage {
+    pub name: String,
+    pub badge_href: String,
+    pub public_url: String,
+    pub chart: Option<LevelChart>,
+    pub rows: Vec<RunRow>,
+}
+
+pub fn recipe_page(name: &str, public_url: &str, jobs: &[Job], now: Millis) -> RecipePage {
+    let done: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Done)
+        .take(50)
+        .collect();
+    RecipePage {
+        name: name.to_string(),
+        badge_href: format!("/recipes/{}/badge.svg", url_part(name)),
+        public_url: public_url.to_string(),
+        chart: level_chart(&done),
+        rows: run_rows(jobs, now),
+    }
+}
+
+/// A running job on the queue page.
+#[derive(Clone, Debug)]
+pub struct RunningRow {
+    pub id: i64,
+    pub recipe: String,
+    pub host: String,
+    pub running_for: String,
+    pub lease: String,
+}
+
+/// A queued job on the queue page.
+#[derive(Clone, Debug)]
+pub struct WaitingRow {
+    pub id: i64,
+    pub recipe: String,
+    pub waiting_for: String,
+    pub queued: String,
+    pub why: String,
+}
+
+/// A host sharing the queue.
+#[derive(Clone, Debug)]
+pub struct HostRow {
+    pub host: String,
+    pub capacity: u32,
+    pub last_seen_ago: String,
+}
+
+/// The queue page.
+#[derive(Clone, Debug)]
+pub struct QueuePage {
+    pub capacity: u32,
+    pub running: Vec<RunningRow>,
+    pub waiting: Vec<WaitingRow>,
+    pub hosts: Vec<HostRow>,
+}
+
+pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis) -> QueuePage {
+    let running = view.running.iter().map(|j| RunningRow {
+        id: j.id,
+        recipe: j.recipe.clone(),
+        host: or_dash(j.host.as_deref()),
+        running_for: duration(now - j.started_at.unwrap_or(now)),
+        lease: j.lease_expires_at.map_or_else(
+            || "—".into(),
+            |t| format!("renews, expires in {}", duration(t - now)),
+        ),
+    });
+    let waiting = view.queued.iter().map(|j| WaitingRow {
+        id: j.id,
+        recipe: j.recipe.clone(),
+        waiting_for: duration(now - j.enqueued_at),
+        queued: time(j.enqueued_at),
+        why: view
+            .wait_reason(j.id)
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
+    });
+    let hosts = hosts.iter().map(|h| HostRow {
+        host: h.host.clone(),
+        capacity: h.capacity,
+        last_seen_ago: duration(now - h.last_seen),
+    });
+    QueuePage {
+        capacity: view.capacity,
+        running: running.collect(),
+        waiting: waiting.collect(),
+        hosts: hosts.collect(),
+    }
+}
+
+/// The recipe badge: its message and colour.
+pub fn badge(latest: Option<&Job>) -> (String, &'static str) {
+    match latest {
+        Some(j) if j.verdict == Some(Verdict::Green) => {
+            (format!("L{} green", j.level.unwrap_or(0)), "#2b8a3e")
+        }
+        Some(j) => (format!("L{} red", j.level.unwrap_or(0)), "#c92a2a"),
+        None => ("no runs".to_string(), "#868e96"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts_are_percent_encoded() {
+        let rows = [
+            ("plain", "plain"),
+            ("<script>&\"'", "%3Cscript%3E%26%22%27"),
+            ("a b/c", "a%20b%2Fc"),
+            ("ünï", "%C3%BCn%C3%AF"),
+        ];
+        for (input, url) in rows {
+            assert_eq!(url_part(input), url, "{input}");
+        }
+    }
+
+    #[test]
+    fn times_read_like_the_rest_of_the_dashboard() {
+        assert_eq!(
+            alert_time("2026-11-23T20:13:02.52217Z"),
+            "2026-11-23 20:13:02 UTC"
+        );
+        assert_eq!(alert_time("yesterday"), "yesterday");
+        assert_eq!(pending_alerts_title(1), "1 pending alert");
+        assert_eq!(pending_alerts_title(2), "2 pending alerts");
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        for (ms, want) in [
+            (0, "0s"),
+            (59_999, "59s"),
+            (60_000, "1m 00s"),
+            (3_725_000, "1h 02m"),
+            (-5, "0s"),
+        ] {
+            assert_eq!(duration(ms), want);
+        }
+    }
+
+    #[test]
+    fn levels_and_file_links() {
+        assert_eq!(level_chip(Some(3)).text, "L3");
+        assert_eq!(level_chip(None).class, "none");
+        let files = file_rows(7, &[("logs/a b.txt".into(), 12)]);
+        assert_eq!(files[0].href, "/runs/7/files/logs/a%20b.txt");
+        assert!(level_chart(&[]).is_none());
+    }
+}
