@@ -27,14 +27,11 @@
 
 use crate::hooks::{inside, run_sandboxed};
 use crate::lifecycle::RunCtx;
-use bollard::errors::Error as DockerError;
 use ccci_core::compose::{load_stack, ServiceModel, StackModel};
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
@@ -291,64 +288,6 @@ fn deployed_model(ctx: &RunCtx) -> Result<StackModel, Failure> {
     load_stack(&texts, &ctx.app.interpolation_env(recipe)).map_err(|e| fail(e.to_string()))
 }
 
-/// The running container of a swarm service, if it has one now.
-async fn running_container(ctx: &RunCtx, service: &str) -> Result<Option<String>, DockerError> {
-    let filters = HashMap::from([
-        (
-            "label".to_string(),
-            vec![format!("com.docker.swarm.service.name={service}")],
-        ),
-        ("status".to_string(), vec!["running".to_string()]),
-    ]);
-    let found = ctx
-        .engine
-        .docker()
-        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await?;
-    Ok(found.into_iter().find_map(|c| c.id))
-}
-
-/// An exec answer meaning the container found is no longer there to run in: it stopped
-/// (409, the task is between containers) or is gone (404). Worth another container.
-fn between_containers(e: &DockerError) -> bool {
-    matches!(
-        e,
-        DockerError::DockerResponseServerError {
-            status_code: 404 | 409,
-            ..
-        }
-    )
-}
-
-/// Runs `sh -c cmd` in `container`: (exit code, stdout and stderr).
-async fn exec_in(ctx: &RunCtx, container: &str, cmd: &str) -> Result<(i64, String), DockerError> {
-    let docker = ctx.engine.docker();
-    let exec = docker
-        .create_exec(
-            container,
-            bollard::exec::CreateExecOptions {
-                cmd: Some(vec!["sh", "-c", cmd]),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let mut text = String::new();
-    if let bollard::exec::StartExecResults::Attached { mut output, .. } =
-        docker.start_exec(&exec.id, None).await?
-    {
-        while let Some(chunk) = output.next().await {
-            text.push_str(&chunk?.to_string());
-        }
-    }
-    let code = docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1);
-    Ok((code, text))
-}
-
 /// Runs a backup-bot label hook (`sh -c …`) in the service's running container; when the
 /// service has none running, or the container stops under the exec, waits (1 s at a time,
 /// up to [`EXEC_PATIENCE`]) for the next one.
@@ -372,10 +311,10 @@ async fn label_hook(
     let run = async {
         loop {
             let waited = started.elapsed() >= EXEC_PATIENCE;
-            let why = match running_container(ctx, &full).await {
-                Ok(Some(container)) => match exec_in(ctx, &container, cmd).await {
+            let why = match ctx.engine.running_container(&full).await {
+                Ok(Some(container)) => match ctx.engine.exec_shell(&container, cmd).await {
                     Ok(ran) => return Ok(ran),
-                    Err(e) if between_containers(&e) => {
+                    Err(e) if e.container_gone() => {
                         format!("the container stopped under the exec ({e})")
                     }
                     Err(e) => return Err(format!("exec in {service}: {e}")),
@@ -417,13 +356,10 @@ async fn label_hook(
 
 /// Where a target's data lives on this host (`/var/lib/docker/volumes/<v>/_data`).
 async fn mountpoint(ctx: &RunCtx, volume: &str) -> Result<PathBuf, Failure> {
-    let v = ctx
-        .engine
-        .docker()
-        .inspect_volume(volume)
+    ctx.engine
+        .volume_path(volume)
         .await
-        .map_err(|e| fail(format!("inspecting volume {volume}: {e}")))?;
-    Ok(PathBuf::from(v.mountpoint))
+        .map_err(|e| fail(format!("inspecting volume {volume}: {e}")))
 }
 
 fn roots(mount: &Path, target: &Target) -> Vec<PathBuf> {
@@ -1053,17 +989,6 @@ services:
             describe_backup(&manifest, &["cache".into()]),
             "uploads: whole volume; postgres: backup.sql (missing: extra); left out: cache"
         );
-    }
-
-    #[test]
-    fn an_exec_refused_between_containers_is_tried_again() {
-        let answer = |status_code| DockerError::DockerResponseServerError {
-            status_code,
-            message: "Container 1234 is not running".into(),
-        };
-        assert!(between_containers(&answer(409)));
-        assert!(between_containers(&answer(404)));
-        assert!(!between_containers(&answer(500)));
     }
 
     #[test]

@@ -9,12 +9,11 @@
 //! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
 //! all images (the local image store is the cache) and never volumes (warm data lives there).
 
-use crate::engine::{Engine, STACK_LABEL};
+use crate::engine::Engine;
 use crate::lifecycle::teardown;
 use crate::registry;
 use crate::request::Rig;
-use anyhow::{Context, Result};
-use bollard::query_parameters::{ListServicesOptions, ListVolumesOptions};
+use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -46,63 +45,8 @@ pub fn decide(owner: Option<bool>, age: Duration, unknown_after: Duration) -> De
 /// warm canonical (`warm-<recipe>`), with their creation time (unix seconds).
 async fn ci_stacks(engine: &Engine, rig: &Rig) -> Result<BTreeMap<String, i64>> {
     let suffix = format!("_{}", rig.ci_domain.replace('.', "_"));
-    let label_filter = BTreeMap::from([("label".to_string(), vec![STACK_LABEL.to_string()])]);
-    let filters: std::collections::HashMap<_, _> = label_filter.into_iter().collect();
-    let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
-    let mut note = |labels: Option<&std::collections::HashMap<String, String>>, created: i64| {
-        if let Some(stack) = labels.and_then(|l| l.get(STACK_LABEL)) {
-            if stack.ends_with(&suffix) && !stack.starts_with("warm-") {
-                let e = stacks.entry(stack.clone()).or_insert(created);
-                *e = (*e).min(created);
-            }
-        }
-    };
-    let docker = engine.docker();
-    for s in docker
-        .list_services(Some(ListServicesOptions {
-            filters: Some(filters.clone()),
-            status: None,
-        }))
-        .await
-        .context("listing services")?
-    {
-        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
-    }
-    for v in docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .context("listing volumes")?
-        .volumes
-        .unwrap_or_default()
-    {
-        let created = v.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(Some(&v.labels), created);
-    }
-    for s in docker
-        .list_secrets(Some(bollard::query_parameters::ListSecretsOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .context("listing secrets")?
-    {
-        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
-    }
-    // A run's forwarder container (no proxy on the rig) carries the stack label too.
-    for c in docker
-        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-            all: true,
-            filters: Some(filters.clone()),
-            ..Default::default()
-        }))
-        .await
-        .context("listing containers")?
-    {
-        note(c.labels.as_ref(), c.created.unwrap_or(0));
-    }
+    let mut stacks = engine.stacks_created().await?;
+    stacks.retain(|stack, _| stack.ends_with(&suffix) && !stack.starts_with("warm-"));
     Ok(stacks)
 }
 
@@ -244,11 +188,7 @@ pub fn should_prune(used_percent: u8, threshold: u8, runs_in_flight: usize) -> R
 
 pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
     let engine = Engine::connect().await?;
-    let info = engine.docker().info().await?;
-    let root = std::path::PathBuf::from(
-        info.docker_root_dir
-            .unwrap_or_else(|| "/var/lib/docker".into()),
-    );
+    let root = engine.data_root().await?;
     let used = disk_used_percent(&root)?;
     let in_flight = registry::list(&rig.state_dir)
         .iter()

@@ -269,12 +269,9 @@ pub async fn sweep(rig: &Rig, cancel: CancellationToken) -> Result<Summary> {
     // 4. Disk.
     let mut disk = Vec::new();
     if let Ok(engine) = crate::engine::Engine::connect().await {
-        if let Ok(info) = engine.docker().info().await {
-            let root = info
-                .docker_root_dir
-                .unwrap_or_else(|| "/var/lib/docker".into());
-            if let Ok(p) = janitor::disk_used_percent(Path::new(&root)) {
-                disk.push(format!("{p}% used at {root}"));
+        if let Ok(root) = engine.data_root().await {
+            if let Ok(p) = janitor::disk_used_percent(&root) {
+                disk.push(format!("{p}% used at {}", root.display()));
             }
         }
     }
