@@ -14,7 +14,7 @@ use crate::lifecycle::teardown;
 use crate::registry;
 use crate::request::Rig;
 use anyhow::Result;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -61,14 +61,11 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut report = String::new();
-    let mut seen = BTreeSet::new();
     for (stack, created) in &stacks {
-        seen.insert(stack.clone());
         let entry = active.iter().find(|a| &a.stack == stack);
         let owner = entry.map(registry::owner_alive);
         let age = Duration::from_secs((now - created).max(0) as u64);
-        let decision = decide(owner, age, unknown_after);
-        let verb = match (&decision, dry_run) {
+        let verb = match (decide(owner, age, unknown_after), dry_run) {
             (Decision::Live, _) => "live, left alone".to_string(),
             (Decision::UnknownYoung, _) => format!(
                 "owner unknown, {} min old: left until {} min",
@@ -76,24 +73,9 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
                 unknown_after.as_secs() / 60
             ),
             (_, true) => "would reap".to_string(),
-            (d, false) => {
-                let left = teardown(&engine, stack).await;
-                if let Some(e) = entry {
-                    if let Some(dir) = &e.work_dir {
-                        let _ = std::fs::remove_dir_all(dir);
-                    }
-                    registry::unregister(&rig.state_dir, stack);
-                }
-                let why = if *d == Decision::Dead {
-                    "owner dead"
-                } else {
-                    "owner unknown, old"
-                };
-                if left.is_empty() {
-                    format!("reaped ({why})")
-                } else {
-                    format!("reaped ({why}), but left: {}", left.describe())
-                }
+            (Decision::Dead, false) => reap_stack(&engine, rig, stack, entry, "owner dead").await,
+            (Decision::UnknownOld, false) => {
+                reap_stack(&engine, rig, stack, entry, "owner unknown, old").await
             }
         };
         let _ = writeln!(report, "{stack}: {verb}");
@@ -101,43 +83,11 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     // Registry entries of dead owners whose stack is already gone — or is a warm canonical
     // whose seed or quick run died: put back to its known-good state, never left at a PR head.
     for entry in active {
-        if seen.contains(&entry.stack) || registry::owner_alive(&entry) {
+        if stacks.contains_key(&entry.stack) || registry::owner_alive(&entry) {
             continue;
         }
-        if entry.stack.starts_with("warm-") {
-            let line = if dry_run {
-                "would put the warm canonical back to its known-good state".to_string()
-            } else {
-                match crate::warm::recover(&engine, &rig.state_dir, &entry.recipe, &entry.stack).await {
-                    Ok(done) => {
-                        if let Some(dir) = &entry.work_dir {
-                            let _ = std::fs::remove_dir_all(dir);
-                        }
-                        registry::unregister(&rig.state_dir, &entry.stack);
-                        format!("its run died; {done}")
-                    }
-                    Err(e) => format!("its run died; recovering the canonical failed (kept for the next sweep): {e}"),
-                }
-            };
-            let _ = writeln!(report, "{}: {line}", entry.stack);
-            continue;
-        }
-        if !dry_run {
-            if let Some(dir) = &entry.work_dir {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            registry::unregister(&rig.state_dir, &entry.stack);
-        }
-        let _ = writeln!(
-            report,
-            "{}: registry entry of a dead run {}",
-            entry.stack,
-            if dry_run {
-                "would be removed"
-            } else {
-                "removed"
-            }
-        );
+        let line = settle_dead_entry(&engine, rig, &entry, dry_run).await;
+        let _ = writeln!(report, "{}: {line}", entry.stack);
     }
     // SSO realms of dead runs in the shared Keycloak (SPEC §4).
     for line in crate::keycloak::reap(rig, dry_run).await {
@@ -147,6 +97,63 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
         report.push_str("nothing to reap\n");
     }
     Ok(report)
+}
+
+/// Tears a dead run's stack down and forgets its run. Returns the report's verb.
+async fn reap_stack(
+    engine: &Engine,
+    rig: &Rig,
+    stack: &str,
+    entry: Option<&registry::ActiveRun>,
+    why: &str,
+) -> String {
+    let left = teardown(engine, stack).await;
+    if let Some(e) = entry {
+        forget(rig, e);
+    }
+    if left.is_empty() {
+        format!("reaped ({why})")
+    } else {
+        format!("reaped ({why}), but left: {}", left.describe())
+    }
+}
+
+/// A dead run's registry entry whose stack is gone: removed; a warm canonical's is first put
+/// back to its known-good state (kept for the next sweep when that fails). Returns the line.
+async fn settle_dead_entry(
+    engine: &Engine,
+    rig: &Rig,
+    entry: &registry::ActiveRun,
+    dry_run: bool,
+) -> String {
+    if entry.stack.starts_with("warm-") {
+        if dry_run {
+            return "would put the warm canonical back to its known-good state".to_string();
+        }
+        return match crate::warm::recover(engine, &rig.state_dir, &entry.recipe, &entry.stack).await
+        {
+            Ok(done) => {
+                forget(rig, entry);
+                format!("its run died; {done}")
+            }
+            Err(e) => format!(
+                "its run died; recovering the canonical failed (kept for the next sweep): {e}"
+            ),
+        };
+    }
+    if dry_run {
+        return "registry entry of a dead run would be removed".to_string();
+    }
+    forget(rig, entry);
+    "registry entry of a dead run removed".to_string()
+}
+
+/// Removes a run's work dir and its registry entry.
+fn forget(rig: &Rig, entry: &registry::ActiveRun) {
+    if let Some(dir) = &entry.work_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    registry::unregister(&rig.state_dir, &entry.stack);
 }
 
 /// Percentage of the filesystem holding `path` that is used.
