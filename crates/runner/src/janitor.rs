@@ -9,13 +9,12 @@
 //! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
 //! all images (the local image store is the cache) and never volumes (warm data lives there).
 
-use crate::engine::{Engine, STACK_LABEL};
+use crate::engine::Engine;
 use crate::lifecycle::teardown;
 use crate::registry;
 use crate::request::Rig;
-use anyhow::{Context, Result};
-use bollard::query_parameters::{ListServicesOptions, ListVolumesOptions};
-use std::collections::{BTreeMap, BTreeSet};
+use anyhow::Result;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -46,63 +45,8 @@ pub fn decide(owner: Option<bool>, age: Duration, unknown_after: Duration) -> De
 /// warm canonical (`warm-<recipe>`), with their creation time (unix seconds).
 async fn ci_stacks(engine: &Engine, rig: &Rig) -> Result<BTreeMap<String, i64>> {
     let suffix = format!("_{}", rig.ci_domain.replace('.', "_"));
-    let label_filter = BTreeMap::from([("label".to_string(), vec![STACK_LABEL.to_string()])]);
-    let filters: std::collections::HashMap<_, _> = label_filter.into_iter().collect();
-    let mut stacks: BTreeMap<String, i64> = BTreeMap::new();
-    let mut note = |labels: Option<&std::collections::HashMap<String, String>>, created: i64| {
-        if let Some(stack) = labels.and_then(|l| l.get(STACK_LABEL)) {
-            if stack.ends_with(&suffix) && !stack.starts_with("warm-") {
-                let e = stacks.entry(stack.clone()).or_insert(created);
-                *e = (*e).min(created);
-            }
-        }
-    };
-    let docker = engine.docker();
-    for s in docker
-        .list_services(Some(ListServicesOptions {
-            filters: Some(filters.clone()),
-            status: None,
-        }))
-        .await
-        .context("listing services")?
-    {
-        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
-    }
-    for v in docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .context("listing volumes")?
-        .volumes
-        .unwrap_or_default()
-    {
-        let created = v.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(Some(&v.labels), created);
-    }
-    for s in docker
-        .list_secrets(Some(bollard::query_parameters::ListSecretsOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .context("listing secrets")?
-    {
-        let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
-        note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
-    }
-    // A run's forwarder container (no proxy on the rig) carries the stack label too.
-    for c in docker
-        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-            all: true,
-            filters: Some(filters.clone()),
-            ..Default::default()
-        }))
-        .await
-        .context("listing containers")?
-    {
-        note(c.labels.as_ref(), c.created.unwrap_or(0));
-    }
+    let mut stacks = engine.stacks_created().await?;
+    stacks.retain(|stack, _| stack.ends_with(&suffix) && !stack.starts_with("warm-"));
     Ok(stacks)
 }
 
@@ -117,14 +61,11 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut report = String::new();
-    let mut seen = BTreeSet::new();
     for (stack, created) in &stacks {
-        seen.insert(stack.clone());
         let entry = active.iter().find(|a| &a.stack == stack);
         let owner = entry.map(registry::owner_alive);
         let age = Duration::from_secs((now - created).max(0) as u64);
-        let decision = decide(owner, age, unknown_after);
-        let verb = match (&decision, dry_run) {
+        let verb = match (decide(owner, age, unknown_after), dry_run) {
             (Decision::Live, _) => "live, left alone".to_string(),
             (Decision::UnknownYoung, _) => format!(
                 "owner unknown, {} min old: left until {} min",
@@ -132,24 +73,9 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
                 unknown_after.as_secs() / 60
             ),
             (_, true) => "would reap".to_string(),
-            (d, false) => {
-                let left = teardown(&engine, stack).await;
-                if let Some(e) = entry {
-                    if let Some(dir) = &e.work_dir {
-                        let _ = std::fs::remove_dir_all(dir);
-                    }
-                    registry::unregister(&rig.state_dir, stack);
-                }
-                let why = if *d == Decision::Dead {
-                    "owner dead"
-                } else {
-                    "owner unknown, old"
-                };
-                if left.is_empty() {
-                    format!("reaped ({why})")
-                } else {
-                    format!("reaped ({why}), but left: {}", left.describe())
-                }
+            (Decision::Dead, false) => reap_stack(&engine, rig, stack, entry, "owner dead").await,
+            (Decision::UnknownOld, false) => {
+                reap_stack(&engine, rig, stack, entry, "owner unknown, old").await
             }
         };
         let _ = writeln!(report, "{stack}: {verb}");
@@ -157,43 +83,11 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     // Registry entries of dead owners whose stack is already gone — or is a warm canonical
     // whose seed or quick run died: put back to its known-good state, never left at a PR head.
     for entry in active {
-        if seen.contains(&entry.stack) || registry::owner_alive(&entry) {
+        if stacks.contains_key(&entry.stack) || registry::owner_alive(&entry) {
             continue;
         }
-        if entry.stack.starts_with("warm-") {
-            let line = if dry_run {
-                "would put the warm canonical back to its known-good state".to_string()
-            } else {
-                match crate::warm::recover(&engine, &rig.state_dir, &entry.recipe, &entry.stack).await {
-                    Ok(done) => {
-                        if let Some(dir) = &entry.work_dir {
-                            let _ = std::fs::remove_dir_all(dir);
-                        }
-                        registry::unregister(&rig.state_dir, &entry.stack);
-                        format!("its run died; {done}")
-                    }
-                    Err(e) => format!("its run died; recovering the canonical failed (kept for the next sweep): {e}"),
-                }
-            };
-            let _ = writeln!(report, "{}: {line}", entry.stack);
-            continue;
-        }
-        if !dry_run {
-            if let Some(dir) = &entry.work_dir {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            registry::unregister(&rig.state_dir, &entry.stack);
-        }
-        let _ = writeln!(
-            report,
-            "{}: registry entry of a dead run {}",
-            entry.stack,
-            if dry_run {
-                "would be removed"
-            } else {
-                "removed"
-            }
-        );
+        let line = settle_dead_entry(&engine, rig, &entry, dry_run).await;
+        let _ = writeln!(report, "{}: {line}", entry.stack);
     }
     // SSO realms of dead runs in the shared Keycloak (SPEC §4).
     for line in crate::keycloak::reap(rig, dry_run).await {
@@ -203,6 +97,63 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
         report.push_str("nothing to reap\n");
     }
     Ok(report)
+}
+
+/// Tears a dead run's stack down and forgets its run. Returns the report's verb.
+async fn reap_stack(
+    engine: &Engine,
+    rig: &Rig,
+    stack: &str,
+    entry: Option<&registry::ActiveRun>,
+    why: &str,
+) -> String {
+    let left = teardown(engine, stack).await;
+    if let Some(e) = entry {
+        forget(rig, e);
+    }
+    if left.is_empty() {
+        format!("reaped ({why})")
+    } else {
+        format!("reaped ({why}), but left: {}", left.describe())
+    }
+}
+
+/// A dead run's registry entry whose stack is gone: removed; a warm canonical's is first put
+/// back to its known-good state (kept for the next sweep when that fails). Returns the line.
+async fn settle_dead_entry(
+    engine: &Engine,
+    rig: &Rig,
+    entry: &registry::ActiveRun,
+    dry_run: bool,
+) -> String {
+    if entry.stack.starts_with("warm-") {
+        if dry_run {
+            return "would put the warm canonical back to its known-good state".to_string();
+        }
+        return match crate::warm::recover(engine, &rig.state_dir, &entry.recipe, &entry.stack).await
+        {
+            Ok(done) => {
+                forget(rig, entry);
+                format!("its run died; {done}")
+            }
+            Err(e) => format!(
+                "its run died; recovering the canonical failed (kept for the next sweep): {e}"
+            ),
+        };
+    }
+    if dry_run {
+        return "registry entry of a dead run would be removed".to_string();
+    }
+    forget(rig, entry);
+    "registry entry of a dead run removed".to_string()
+}
+
+/// Removes a run's work dir and its registry entry.
+fn forget(rig: &Rig, entry: &registry::ActiveRun) {
+    if let Some(dir) = &entry.work_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    registry::unregister(&rig.state_dir, &entry.stack);
 }
 
 /// Percentage of the filesystem holding `path` that is used.
@@ -244,11 +195,7 @@ pub fn should_prune(used_percent: u8, threshold: u8, runs_in_flight: usize) -> R
 
 pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
     let engine = Engine::connect().await?;
-    let info = engine.docker().info().await?;
-    let root = std::path::PathBuf::from(
-        info.docker_root_dir
-            .unwrap_or_else(|| "/var/lib/docker".into()),
-    );
+    let root = engine.data_root().await?;
     let used = disk_used_percent(&root)?;
     let in_flight = registry::list(&rig.state_dir)
         .iter()

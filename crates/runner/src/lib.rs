@@ -14,7 +14,7 @@
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
 //! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
-//! - [`engine`]: the Docker Engine adapter (bollard).
+//! - [`engine`]: the Docker Engine adapter, the only module that speaks the Engine API.
 //! - [`rig_container`]: cc-ci's own containers on the proxy network (forwarder, sandboxes).
 //! - [`stack`]: `docker stack deploy/rm`, service logs (the docker CLI).
 //! - [`probe`]: HTTP and TCP probes through the route users take.

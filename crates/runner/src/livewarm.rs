@@ -259,141 +259,204 @@ fn release_notes(checkouts: &Checkouts, tag: &str) -> Option<String> {
         .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())
 }
 
+/// What reconciling one live-warm app works with.
+struct Reconciling<'a> {
+    engine: &'a Engine,
+    rig: &'a Rig,
+    app: &'a AppConfig,
+    progress: &'a Progress,
+}
+
+/// Brings one live-warm app to its recipe's latest release as the rule decides
+/// ([`rule::decide`]): install, keep up, hold, or apply with a rollback.
 pub async fn reconcile(
     engine: &Engine,
     rig: &Rig,
     app: &AppConfig,
     progress: &Progress,
 ) -> Result<Outcome> {
-    let state_dir = &rig.state_dir;
-    let mut state = load_state(state_dir, &app.name)?.unwrap_or_else(|| State {
-        name: app.name.clone(),
-        stack: app.stack(),
-        ..Default::default()
-    });
-    if state.last_good.is_none() {
-        adopt(engine, app, &mut state, progress).await?;
-        if state.last_good.is_some() {
-            state.ts = now();
-            write_state(state_dir, &state)?;
-        }
-    }
+    let r = Reconciling {
+        engine,
+        rig,
+        app,
+        progress,
+    };
+    let state = known_state(&r).await?;
     let listing = checkout(rig, app, None, "latest")?;
     let Some(latest) = listing.releases.last().map(|r| r.tag.clone()) else {
         return Ok(Outcome::NoRelease);
     };
     let new = checkout(rig, app, Some(&latest), "latest")?;
     let notes = release_notes(&new, &latest);
-    let plan = rule::decide(state.last_good.as_deref(), Some(&latest), notes.as_deref());
-    let stack = app.stack();
-    match plan {
+    match rule::decide(state.last_good.as_deref(), Some(&latest), notes.as_deref()) {
         Plan::NoRelease => Ok(Outcome::NoRelease),
-        Plan::UpToDate => {
-            let version = state.last_good.clone().unwrap_or_default();
-            if warm::deployed(engine, &stack).await? {
-                return Ok(Outcome::UpToDate { version });
-            }
-            match deploy_ready(engine, rig, app, &new, progress).await {
-                Ok(()) => Ok(Outcome::Redeployed { version }),
-                Err(why) => {
-                    let _ = warm::undeploy(engine, &stack).await;
-                    let why = format!("redeploying {version}: {why}");
-                    alerts::raise(state_dir, &app.name, "failed", &why)?;
-                    Ok(Outcome::Failed { why })
-                }
-            }
-        }
-        Plan::Hold { from, to, reason } => {
-            if state.held.as_deref() != Some(to.as_str()) {
-                alerts::raise(
-                    state_dir,
-                    &app.name,
-                    "held",
-                    &format!("{from} → {to}: {reason}"),
-                )?;
-                state.held = Some(to.clone());
-                state.ts = now();
-                write_state(state_dir, &state)?;
-            }
-            Ok(Outcome::Held { from, to, reason })
-        }
-        Plan::Install { to } => match deploy_ready(engine, rig, app, &new, progress).await {
-            Ok(()) => {
-                state.last_good = Some(to.clone());
-                state.held = None;
-                state.ts = now();
-                write_state(state_dir, &state)?;
-                Ok(Outcome::Installed { version: to })
-            }
-            Err(why) => {
-                let _ = warm::undeploy(engine, &stack).await;
-                let why = format!("first deploy of {to}: {why}");
-                alerts::raise(state_dir, &app.name, "failed", &why)?;
-                Ok(Outcome::Failed { why })
-            }
-        },
-        Plan::Apply { from, to } => {
-            let snapshot = root(state_dir).join(&app.name).join("snapshot");
-            if app.stateful {
-                if let Err(e) = undeploy_and_snapshot(engine, &stack, &snapshot).await {
-                    // Nothing changed yet but the app being down: bring last_good back.
-                    let why = format!("snapshotting before {from} → {to} failed: {e}");
-                    let why = match redeploy(engine, rig, app, &from, progress).await {
-                        Ok(()) => format!("{why}; {from} redeployed, the upgrade not applied"),
-                        Err(again) => format!("{why}; redeploying {from} failed too: {again}"),
-                    };
-                    alerts::raise(state_dir, &app.name, "failed", &why)?;
-                    return Ok(Outcome::Failed { why });
-                }
-                progress.line(&format!("live-warm {}: snapshot taken", app.name));
-            }
-            let Err(why) = deploy_ready(engine, rig, app, &new, progress).await else {
-                state.last_good = Some(to.clone());
-                state.held = None;
-                state.ts = now();
-                write_state(state_dir, &state)?;
-                return Ok(Outcome::Applied { from, to });
-            };
-            progress.line(&format!(
-                "live-warm {}: {to} not healthy ({why}); rolling back to {from}",
-                app.name
-            ));
-            // Roll back: the prior version (and, stateful, the snapshot).
-            let rolled = async {
-                warm::undeploy(engine, &stack).await?;
-                if app.stateful {
-                    warm::restore(engine, &stack, &snapshot).await?;
-                }
-                redeploy(engine, rig, app, &from, progress).await
-            }
-            .await;
-            match rolled {
-                Ok(()) => {
-                    alerts::raise(
-                        state_dir,
-                        &app.name,
-                        "rolled_back",
-                        &format!(
-                            "{from} → {to} failed: {why}; rolled back to {from}{}",
-                            if app.stateful {
-                                " and its data snapshot"
-                            } else {
-                                ""
-                            }
-                        ),
-                    )?;
-                    Ok(Outcome::RolledBack { from, to, why })
-                }
-                Err(again) => {
-                    let why = format!(
-                        "{from} → {to} failed: {why}; the rollback to {from} failed too: {again}"
-                    );
-                    alerts::raise(state_dir, &app.name, "failed", &why)?;
-                    Ok(Outcome::Failed { why })
-                }
-            }
+        Plan::UpToDate => keep_up(&r, &new, &state).await,
+        Plan::Hold { from, to, reason } => hold(&r, state, from, to, reason),
+        Plan::Install { to } => install(&r, &new, state, to).await,
+        Plan::Apply { from, to } => apply(&r, &new, state, from, to).await,
+    }
+}
+
+/// The app's recorded state; without a known-good version, a running app is adopted.
+async fn known_state(r: &Reconciling<'_>) -> Result<State> {
+    let state_dir = &r.rig.state_dir;
+    let mut state = load_state(state_dir, &r.app.name)?.unwrap_or_else(|| State {
+        name: r.app.name.clone(),
+        stack: r.app.stack(),
+        ..Default::default()
+    });
+    if state.last_good.is_none() {
+        adopt(r.engine, r.app, &mut state, r.progress).await?;
+        if state.last_good.is_some() {
+            state.ts = now();
+            write_state(state_dir, &state)?;
         }
     }
+    Ok(state)
+}
+
+/// Records `version` as the app's known-good one (and nothing held).
+fn record_good(r: &Reconciling<'_>, state: &mut State, version: &str) -> Result<()> {
+    state.last_good = Some(version.to_string());
+    state.held = None;
+    state.ts = now();
+    write_state(&r.rig.state_dir, state)
+}
+
+/// Raises the `failed` alert and says so.
+fn failed(r: &Reconciling<'_>, why: String) -> Result<Outcome> {
+    alerts::raise(&r.rig.state_dir, &r.app.name, "failed", &why)?;
+    Ok(Outcome::Failed { why })
+}
+
+/// Up to date: redeployed if it is not running.
+async fn keep_up(r: &Reconciling<'_>, new: &Checkouts, state: &State) -> Result<Outcome> {
+    let stack = r.app.stack();
+    let version = state.last_good.clone().unwrap_or_default();
+    if warm::deployed(r.engine, &stack).await? {
+        return Ok(Outcome::UpToDate { version });
+    }
+    match deploy_ready(r.engine, r.rig, r.app, new, r.progress).await {
+        Ok(()) => Ok(Outcome::Redeployed { version }),
+        Err(why) => {
+            let _ = warm::undeploy(r.engine, &stack).await;
+            failed(r, format!("redeploying {version}: {why}"))
+        }
+    }
+}
+
+/// A release the rule holds back: alerted once per held version.
+fn hold(
+    r: &Reconciling<'_>,
+    mut state: State,
+    from: String,
+    to: String,
+    reason: String,
+) -> Result<Outcome> {
+    if state.held.as_deref() != Some(to.as_str()) {
+        alerts::raise(
+            &r.rig.state_dir,
+            &r.app.name,
+            "held",
+            &format!("{from} → {to}: {reason}"),
+        )?;
+        state.held = Some(to.clone());
+        state.ts = now();
+        write_state(&r.rig.state_dir, &state)?;
+    }
+    Ok(Outcome::Held { from, to, reason })
+}
+
+/// The first deploy of the app.
+async fn install(
+    r: &Reconciling<'_>,
+    new: &Checkouts,
+    mut state: State,
+    to: String,
+) -> Result<Outcome> {
+    match deploy_ready(r.engine, r.rig, r.app, new, r.progress).await {
+        Ok(()) => {
+            record_good(r, &mut state, &to)?;
+            Ok(Outcome::Installed { version: to })
+        }
+        Err(why) => {
+            let _ = warm::undeploy(r.engine, &r.app.stack()).await;
+            failed(r, format!("first deploy of {to}: {why}"))
+        }
+    }
+}
+
+/// An upgrade `from` → `to`: a stateful app is snapshotted first; a new version that is not
+/// healthy is rolled back.
+async fn apply(
+    r: &Reconciling<'_>,
+    new: &Checkouts,
+    mut state: State,
+    from: String,
+    to: String,
+) -> Result<Outcome> {
+    let snapshot = root(&r.rig.state_dir).join(&r.app.name).join("snapshot");
+    if r.app.stateful {
+        if let Err(e) = undeploy_and_snapshot(r.engine, &r.app.stack(), &snapshot).await {
+            // Nothing changed yet but the app being down: bring last_good back.
+            let why = format!("snapshotting before {from} → {to} failed: {e}");
+            let why = match redeploy(r.engine, r.rig, r.app, &from, r.progress).await {
+                Ok(()) => format!("{why}; {from} redeployed, the upgrade not applied"),
+                Err(again) => format!("{why}; redeploying {from} failed too: {again}"),
+            };
+            return failed(r, why);
+        }
+        r.progress
+            .line(&format!("live-warm {}: snapshot taken", r.app.name));
+    }
+    let Err(why) = deploy_ready(r.engine, r.rig, r.app, new, r.progress).await else {
+        record_good(r, &mut state, &to)?;
+        return Ok(Outcome::Applied { from, to });
+    };
+    r.progress.line(&format!(
+        "live-warm {}: {to} not healthy ({why}); rolling back to {from}",
+        r.app.name
+    ));
+    roll_back(r, &snapshot, from, to, why).await
+}
+
+/// Rolls a failed upgrade back: the prior version (and, stateful, the snapshot).
+async fn roll_back(
+    r: &Reconciling<'_>,
+    snapshot: &Path,
+    from: String,
+    to: String,
+    why: String,
+) -> Result<Outcome> {
+    let stack = r.app.stack();
+    let rolled = async {
+        warm::undeploy(r.engine, &stack).await?;
+        if r.app.stateful {
+            warm::restore(r.engine, &stack, snapshot).await?;
+        }
+        redeploy(r.engine, r.rig, r.app, &from, r.progress).await
+    }
+    .await;
+    if let Err(again) = rolled {
+        return failed(
+            r,
+            format!("{from} → {to} failed: {why}; the rollback to {from} failed too: {again}"),
+        );
+    }
+    alerts::raise(
+        &r.rig.state_dir,
+        &r.app.name,
+        "rolled_back",
+        &format!(
+            "{from} → {to} failed: {why}; rolled back to {from}{}",
+            if r.app.stateful {
+                " and its data snapshot"
+            } else {
+                ""
+            }
+        ),
+    )?;
+    Ok(Outcome::RolledBack { from, to, why })
 }
 
 /// An infra app already running without a record (deployed by hand, or before cc-ci kept

@@ -172,7 +172,35 @@ pub async fn sweep(rig: &Rig, cancel: CancellationToken) -> Result<Summary> {
     let progress = Progress::stderr();
 
     // 1. Live-warm apps.
-    match livewarm::reconcile_all(rig, &progress).await {
+    roll_live_warm(rig, &progress, &mut summary).await;
+
+    // 2. Serial cold runs of the enrolled recipes on their latest release.
+    let enrolled = enrolment(rig, &mut summary.errors);
+    for (recipe, source) in enrolled.iter().flatten() {
+        let line = if cancel.is_cancelled() {
+            "not run: interrupted".to_string()
+        } else {
+            match source {
+                Ok(source) => run_latest(rig, recipe, source, &cancel, &progress).await,
+                Err(why) => format!("not run: {why}"),
+            }
+        };
+        summary.runs.push((recipe.clone(), line));
+    }
+
+    // 3. Prune the warm data of recipes no longer enrolled (only when enrolment is known).
+    if let Some(enrolled) = &enrolled {
+        prune_unenrolled(rig, enrolled, &mut summary).await;
+    }
+
+    // 4. Disk.
+    summary.disk = Some(disk_use(rig).await);
+    Ok(summary)
+}
+
+/// Reconciles every live-warm app into the summary; a failed one is also an error.
+async fn roll_live_warm(rig: &Rig, progress: &Progress, summary: &mut Summary) {
+    match livewarm::reconcile_all(rig, progress).await {
         Ok(outcomes) => {
             for (name, o) in outcomes {
                 if o.is_failure() {
@@ -183,104 +211,92 @@ pub async fn sweep(rig: &Rig, cancel: CancellationToken) -> Result<Summary> {
         }
         Err(e) => summary.errors.push(format!("live-warm: {e:#}")),
     }
+}
 
-    // 2. Serial cold runs of the enrolled recipes on their latest release.
-    let enrolled = match &rig.suites_dir {
-        Some(dir) => match enrolled(dir) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                summary.errors.push(format!("{e:#}"));
-                None
-            }
-        },
-        None => {
-            summary
-                .errors
-                .push("no suites dir (--suites): cannot tell which recipes are enrolled".into());
+/// The enrolled recipes, or `None` (and why, in `errors`) when enrolment is unknown.
+fn enrolment(
+    rig: &Rig,
+    errors: &mut Vec<String>,
+) -> Option<BTreeMap<String, Result<String, String>>> {
+    let Some(dir) = &rig.suites_dir else {
+        errors.push("no suites dir (--suites): cannot tell which recipes are enrolled".into());
+        return None;
+    };
+    match enrolled(dir) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
             None
         }
+    }
+}
+
+/// A cold seed run of `recipe` on its latest release. Returns the summary's line.
+async fn run_latest(
+    rig: &Rig,
+    recipe: &str,
+    source: &str,
+    cancel: &CancellationToken,
+    progress: &Progress,
+) -> String {
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let request = RunRequest {
+        recipe_source: source.to_string(),
+        git_ref: None,
+        stages: None,
+        quick: false,
+        extra: false,
+        out_dir: rig
+            .state_dir
+            .join("nightly")
+            .join(format!("{stamp}-{recipe}")),
+        rig: rig.clone(),
+        run_url: None,
+        run_id: None,
     };
-    for (recipe, source) in enrolled.iter().flatten() {
-        if cancel.is_cancelled() {
-            summary
-                .runs
-                .push((recipe.clone(), "not run: interrupted".into()));
+    let out = request.out_dir.clone();
+    progress.line(&format!("nightly: {recipe} on its latest release"));
+    match lifecycle::run_role(request, cancel.clone(), Progress::stderr(), Role::Seed).await {
+        Ok(r) if r.verdict == Verdict::Green => match warm::load(&rig.state_dir, &r.recipe) {
+            Ok(Some(rec)) => format!("green; canonical {} ({})", rec.version, out.display()),
+            _ => format!("green ({})", out.display()),
+        },
+        Ok(_) => format!("RED; canonical unchanged ({})", out.display()),
+        Err(e) => format!("not run: {e:#}"),
+    }
+}
+
+/// Removes the warm data of every recipe that has some but is no longer enrolled.
+async fn prune_unenrolled(
+    rig: &Rig,
+    enrolled: &BTreeMap<String, Result<String, String>>,
+    summary: &mut Summary,
+) {
+    for recipe in warm_recipes(&rig.state_dir) {
+        if enrolled.contains_key(&recipe) {
             continue;
         }
-        let source = match source {
-            Ok(s) => s.clone(),
-            Err(why) => {
-                summary
-                    .runs
-                    .push((recipe.clone(), format!("not run: {why}")));
-                continue;
-            }
-        };
-        let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let request = RunRequest {
-            recipe_source: source,
-            git_ref: None,
-            stages: None,
-            quick: false,
-            extra: false,
-            out_dir: rig
-                .state_dir
-                .join("nightly")
-                .join(format!("{stamp}-{recipe}")),
-            rig: rig.clone(),
-            run_url: None,
-            run_id: None,
-        };
-        let out = request.out_dir.clone();
-        progress.line(&format!("nightly: {recipe} on its latest release"));
-        let line = match lifecycle::run_role(
-            request,
-            cancel.clone(),
-            Progress::stderr(),
-            Role::Seed,
-        )
-        .await
-        {
-            Ok(r) if r.verdict == Verdict::Green => match warm::load(&rig.state_dir, &r.recipe) {
-                Ok(Some(rec)) => format!("green; canonical {} ({})", rec.version, out.display()),
-                _ => format!("green ({})", out.display()),
-            },
-            Ok(_) => format!("RED; canonical unchanged ({})", out.display()),
-            Err(e) => format!("not run: {e:#}"),
-        };
-        summary.runs.push((recipe.clone(), line));
-    }
-
-    // 3. Prune the warm data of recipes no longer enrolled (only when enrolment is known).
-    if let Some(enrolled) = &enrolled {
-        for recipe in warm_recipes(&rig.state_dir) {
-            if enrolled.contains_key(&recipe) {
-                continue;
-            }
-            match prune_warm(rig, &recipe).await {
-                Ok(()) => summary.pruned.push(recipe),
-                Err(e) => summary
-                    .errors
-                    .push(format!("pruning the warm data of {recipe}: {e:#}")),
-            }
+        match prune_warm(rig, &recipe).await {
+            Ok(()) => summary.pruned.push(recipe),
+            Err(e) => summary
+                .errors
+                .push(format!("pruning the warm data of {recipe}: {e:#}")),
         }
     }
+}
 
-    // 4. Disk.
+/// How full the engine's data root and the state dir are: `87% used at /var/lib/docker, …`.
+async fn disk_use(rig: &Rig) -> String {
     let mut disk = Vec::new();
     if let Ok(engine) = crate::engine::Engine::connect().await {
-        if let Ok(info) = engine.docker().info().await {
-            let root = info
-                .docker_root_dir
-                .unwrap_or_else(|| "/var/lib/docker".into());
-            if let Ok(p) = janitor::disk_used_percent(Path::new(&root)) {
-                disk.push(format!("{p}% used at {root}"));
+        if let Ok(root) = engine.data_root().await {
+            if let Ok(p) = janitor::disk_used_percent(&root) {
+                disk.push(format!("{p}% used at {}", root.display()));
             }
         }
     }
     if let Ok(p) = janitor::disk_used_percent(&rig.state_dir) {
         disk.push(format!("{p}% used at {}", rig.state_dir.display()));
     }
-    summary.disk = Some(disk.join(", "));
-    Ok(summary)
+    disk.join(", ")
 }

@@ -16,11 +16,10 @@
 
 use crate::backup::{self, Manifest, Target};
 use crate::ctx::RunCtx;
-use crate::engine::{Engine, Keep, STACK_LABEL};
+use crate::engine::{Engine, Keep};
 use anyhow::{Context, Result};
 use ccci_core::secret::Secret;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -167,12 +166,10 @@ pub async fn deployed(engine: &Engine, stack: &str) -> Result<bool> {
 }
 
 async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, String> {
-    let v = engine
-        .docker()
-        .inspect_volume(volume)
+    engine
+        .volume_path(volume)
         .await
-        .map_err(|e| format!("inspecting volume {volume}: {e}"))?;
-    Ok(PathBuf::from(v.mountpoint))
+        .map_err(|e| format!("inspecting volume {volume}: {e}"))
 }
 
 fn target(stack: &str, engine_volume: &str) -> Target {
@@ -217,19 +214,11 @@ fn read_manifest(dir: &Path) -> Result<Manifest, String> {
 }
 
 async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool, String> {
-    if engine.docker().inspect_volume(name).await.is_ok() {
+    if engine.volume_exists(name).await {
         return Ok(false);
     }
     engine
-        .docker()
-        .create_volume(bollard::models::VolumeCreateRequest {
-            name: Some(name.to_string()),
-            labels: Some(HashMap::from([(
-                STACK_LABEL.to_string(),
-                stack.to_string(),
-            )])),
-            ..Default::default()
-        })
+        .create_stack_volume(stack, name)
         .await
         .map_err(|e| format!("creating volume {name}: {e}"))?;
     Ok(true)
