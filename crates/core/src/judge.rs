@@ -2,8 +2,8 @@
 //! the run stopped early (Ctrl-C, the deadline), whether its dependencies were verified, and
 //! how the warm end went. The runner records; it never overrides what this decides.
 
-use crate::ladder::{self, Rung, RungStatus, Verdict};
-use crate::results::{Failure, RungResult};
+use crate::ladder::{self, Rung, RungStatus, SkipKind, Verdict};
+use crate::results::{Failure, RungResult, TestCase};
 
 /// Why a run stopped before its rungs were done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,10 +122,50 @@ fn unverified_dependencies(rungs: &[RungResult], dependencies: &[String]) -> Opt
     })
 }
 
+/// A rung that ran its tests, judged from them: any failed test fails it ("N of M tests
+/// failed; first: …"); an integration rung whose tests were all skipped (or absent)
+/// verified nothing and is a skip, leaving the dependency unverified (never green).
+pub fn rung_of_tests(rung: Rung, tests: Vec<TestCase>, duration_ms: u64) -> RungResult {
+    let mut r = RungResult {
+        name: rung,
+        status: RungStatus::Pass,
+        reason: None,
+        skip: None,
+        duration_ms,
+        tests: Vec::new(),
+    };
+    if rung == Rung::Integration && tests.iter().all(|t| t.status == RungStatus::Skip) {
+        r.status = RungStatus::Skip;
+        r.skip = Some(SkipKind::Unintentional);
+        r.reason = Some(if tests.is_empty() {
+            "no integration tests (tests/integration/ in the suite); integration unverified".into()
+        } else {
+            "every integration test was skipped; integration unverified".into()
+        });
+    } else if let Some(first) = tests.iter().find(|t| t.status == RungStatus::Fail) {
+        let failed = tests
+            .iter()
+            .filter(|t| t.status == RungStatus::Fail)
+            .count();
+        r.status = RungStatus::Fail;
+        r.reason = Some(format!(
+            "{failed} of {} tests failed; first: {}{}",
+            tests.len(),
+            first.name,
+            first
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
+    }
+    r.tests = tests;
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ladder::SkipKind;
 
     fn rung(name: Rung, status: RungStatus) -> RungResult {
         RungResult {
@@ -246,5 +286,43 @@ mod tests {
         assert!(!rungs_green(&green, Some(Stop::Deadline), &[]));
         assert!(!rungs_green(&green, None, &["keycloak".into()]));
         assert!(!rungs_green(&ladder(&[(I, Fail)]), None, &[]));
+    }
+
+    #[test]
+    fn a_rung_is_judged_from_its_tests() {
+        let test = |name: &str, status: RungStatus| TestCase {
+            name: name.into(),
+            status,
+            message: (status == Fail).then(|| "503".to_string()),
+            duration_ms: 0,
+        };
+        let r = rung_of_tests(
+            F,
+            vec![test("a", Pass), test("b", Fail), test("c", Fail)],
+            5,
+        );
+        assert_eq!(r.status, Fail);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("2 of 3 tests failed; first: b: 503")
+        );
+        assert_eq!(r.tests.len(), 3);
+        assert_eq!(rung_of_tests(F, vec![test("a", Pass)], 5).status, Pass);
+        assert_eq!(rung_of_tests(F, vec![], 5).status, Pass);
+        let none = rung_of_tests(N, vec![], 5);
+        assert_eq!(
+            (none.status, none.skip),
+            (Skip, Some(SkipKind::Unintentional))
+        );
+        assert!(none.reason.unwrap().starts_with("no integration tests"));
+        let skipped = rung_of_tests(N, vec![test("a", Skip)], 5);
+        assert!(skipped
+            .reason
+            .unwrap()
+            .starts_with("every integration test was skipped"));
+        assert_eq!(
+            rung_of_tests(N, vec![test("a", Skip), test("b", Pass)], 5).status,
+            Pass
+        );
     }
 }

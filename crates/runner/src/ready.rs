@@ -81,9 +81,6 @@ impl RunCtx {
 async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
     let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
     let start = Instant::now();
-    /// How long a proxy may serve a wrong certificate for a converged app (it may still be
-    /// picking up the app's labels).
-    const CERT_PATIENCE: Duration = Duration::from_secs(15);
     let mut cert_error_since: Option<Instant> = None;
     let policy = ctx.policy();
     let mut last_seen;
@@ -100,43 +97,15 @@ async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
                     .map(|s| s.describe())
                     .collect::<Vec<_>>()
                     .join("; ");
-                match ctx
-                    .app
-                    .route
-                    .get(&ctx.suite.health_path, Duration::from_secs(5))
-                    .await
-                {
-                    Ok(reply) if (200..300).contains(&reply.status) => {
-                        match ready_probes(ctx).await {
-                            Ok(()) => {
-                                ctx.progress.line(&format!(
-                                    "ready after {:.1} s: {last_seen}",
-                                    start.elapsed().as_secs_f64()
-                                ));
-                                return Ok(());
-                            }
-                            Err(e) => last_health = format!("health ok; ready probe: {e}"),
-                        }
+                match healthy(ctx, &mut cert_error_since).await? {
+                    None => {
+                        ctx.progress.line(&format!(
+                            "ready after {:.1} s: {last_seen}",
+                            start.elapsed().as_secs_f64()
+                        ));
+                        return Ok(());
                     }
-                    Ok(reply) => {
-                        last_health =
-                            format!("GET {} answered {}", ctx.suite.health_path, reply.status)
-                    }
-                    Err(e) => {
-                        // A certificate that stays wrong once the stack is up is the
-                        // proxy's fallback, not a proxy still catching up: fail now.
-                        let since = *cert_error_since.get_or_insert_with(Instant::now);
-                        if !e.contains("certificate the proxy serves") {
-                            cert_error_since = None;
-                        } else if since.elapsed() >= CERT_PATIENCE {
-                            return Err(Failure {
-                                message: ctx.redactor.redact(&e),
-                                service: Some(ctx.app.http_service.clone()),
-                                ..Default::default()
-                            });
-                        }
-                        last_health = e
-                    }
+                    Some(why) => last_health = why,
                 }
             }
         }
@@ -145,24 +114,69 @@ async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
             start.elapsed().as_secs()
         ));
         if start.elapsed() >= timeout {
-            let service = services
-                .iter()
-                .find(|s| !s.converged())
-                .map(|s| s.name.clone())
-                .unwrap_or_else(|| ctx.app.http_service.clone());
-            let log_tail = ctx.log_tail(&service, 30).await;
-            return Err(Failure {
-                rung: None,
-                message: ctx.redactor.redact(&format!(
-                    "not ready within DEPLOY_TIMEOUT ({} s): service {service} last showed: {last_seen}; health: {last_health}",
-                    timeout.as_secs()
-                )),
-                service: Some(service),
-                task_error: None,
-                log_tail,
-            });
+            return Err(not_ready(ctx, &services, &last_seen, &last_health, timeout).await);
         }
         tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+}
+
+/// Whether a converged stack serves: `HEALTH_PATH` through the route users take, then the
+/// `READY_PROBE`s. `Ok(None)`: ready; `Ok(Some(why))`: not yet; `Err`: a certificate that
+/// stays wrong once the stack is up is the proxy's fallback, not a proxy still catching up.
+async fn healthy(
+    ctx: &RunCtx,
+    cert_error_since: &mut Option<Instant>,
+) -> Result<Option<String>, Failure> {
+    /// How long a proxy may serve a wrong certificate for a converged app (it may still be
+    /// picking up the app's labels).
+    const CERT_PATIENCE: Duration = Duration::from_secs(15);
+    let path = &ctx.suite.health_path;
+    match ctx.app.route.get(path, Duration::from_secs(5)).await {
+        Ok(reply) if (200..300).contains(&reply.status) => match ready_probes(ctx).await {
+            Ok(()) => Ok(None),
+            Err(e) => Ok(Some(format!("health ok; ready probe: {e}"))),
+        },
+        Ok(reply) => Ok(Some(format!("GET {path} answered {}", reply.status))),
+        Err(e) => {
+            let since = *cert_error_since.get_or_insert_with(Instant::now);
+            if !e.contains("certificate the proxy serves") {
+                *cert_error_since = None;
+            } else if since.elapsed() >= CERT_PATIENCE {
+                return Err(Failure {
+                    message: ctx.redactor.redact(&e),
+                    service: Some(ctx.app.http_service.clone()),
+                    ..Default::default()
+                });
+            }
+            Ok(Some(e))
+        }
+    }
+}
+
+/// DEPLOY_TIMEOUT passed: the failure names the service still not converged (else the
+/// HTTP service), what it last showed, the health answer and its log tail.
+async fn not_ready(
+    ctx: &RunCtx,
+    services: &[readiness::ServiceState],
+    last_seen: &str,
+    last_health: &str,
+    timeout: Duration,
+) -> Failure {
+    let service = services
+        .iter()
+        .find(|s| !s.converged())
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| ctx.app.http_service.clone());
+    let log_tail = ctx.log_tail(&service, 30).await;
+    Failure {
+        rung: None,
+        message: ctx.redactor.redact(&format!(
+            "not ready within DEPLOY_TIMEOUT ({} s): service {service} last showed: {last_seen}; health: {last_health}",
+            timeout.as_secs()
+        )),
+        service: Some(service),
+        task_error: None,
+        log_tail,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::ctx::{RunCtx, Which};
 use crate::{backup, functional, hooks};
+use ccci_core::judge::rung_of_tests;
 use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::results::{Failure, RungResult, TestCase};
 
@@ -68,90 +69,58 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
             outcome = perform(ctx, selected, rung, last) => outcome,
             Ok(fell) = fell.wait_for(Option::is_some) => Err(Interrupted::Fell(fell.clone())),
         };
-        let outcome = match outcome {
-            Ok(tests) => Ok(tests),
-            Err(Interrupted::Failed(f)) => Err(f),
+        let r = match outcome {
+            Ok(tests) => judged(ctx, rung, tests, t),
+            Err(Interrupted::Failed(failure)) => failed(ctx, rung, failure, t),
             Err(Interrupted::Fell(broken)) => {
-                Err(ctx.failure_of(broken.expect("waited for Some")).await)
+                let failure = ctx.failure_of(broken.expect("waited for Some")).await;
+                failed(ctx, rung, failure, t)
             }
         };
-        // Integration tests that were all skipped (or absent) verified nothing: a skip,
-        // which leaves the dependency unverified and the run RED.
-        if rung == Rung::Integration {
-            if let Ok(tests) = &outcome {
-                if tests.iter().all(|t| t.status == RungStatus::Skip) {
-                    let mut r = skip(
-                        rung,
-                        SkipKind::Unintentional,
-                        if tests.is_empty() {
-                            "no integration tests (tests/integration/ in the suite); integration unverified".into()
-                        } else {
-                            "every integration test was skipped; integration unverified".into()
-                        },
-                    );
-                    r.tests = tests.clone();
-                    ctx.progress.line(&format!(
-                        "   {rung}: skipped — {}",
-                        r.reason.clone().unwrap_or_default()
-                    ));
-                    results.push(r);
-                    continue;
-                }
-            }
+        if r.status == RungStatus::Fail {
+            blocked = Some(rung);
         }
-        match outcome {
-            Ok(tests) => {
-                let failed_test = tests.iter().find(|t| t.status == RungStatus::Fail).cloned();
-                let mut r = result(rung, RungStatus::Pass, None, t);
-                if let Some(ft) = failed_test {
-                    r.status = RungStatus::Fail;
-                    let n = tests
-                        .iter()
-                        .filter(|t| t.status == RungStatus::Fail)
-                        .count();
-                    r.reason = Some(format!(
-                        "{n} of {} tests failed; first: {}{}",
-                        tests.len(),
-                        ft.name,
-                        ft.message
-                            .as_deref()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default()
-                    ));
-                    ctx.first_failure.get_or_insert(Failure {
-                        rung: Some(rung),
-                        message: r.reason.clone().unwrap_or_default(),
-                        ..Default::default()
-                    });
-                    blocked = Some(rung);
-                }
-                r.tests = tests;
-                ctx.progress.line(&format!(
-                    "   {rung}: {} ({:.1} s)",
-                    if r.status == RungStatus::Pass {
-                        "pass"
-                    } else {
-                        "FAIL"
-                    },
-                    r.duration_ms as f64 / 1000.0
-                ));
-                results.push(r);
+        results.push(r);
+    }
+}
+
+/// A rung that ran to its end, judged from its tests (the core's rule), and said.
+fn judged(ctx: &mut RunCtx, rung: Rung, tests: Vec<TestCase>, since: Instant) -> RungResult {
+    let r = rung_of_tests(rung, tests, since.elapsed().as_millis() as u64);
+    let reason = r.reason.clone().unwrap_or_default();
+    match r.status {
+        RungStatus::Skip => ctx.progress.line(&format!("   {rung}: skipped — {reason}")),
+        status => {
+            if status == RungStatus::Fail {
+                ctx.first_failure.get_or_insert(Failure {
+                    rung: Some(rung),
+                    message: reason,
+                    ..Default::default()
+                });
             }
-            Err(mut failure) => {
-                failure.rung = Some(rung);
-                ctx.progress
-                    .line(&format!("   {rung}: FAIL — {}", failure.message));
-                results.push(result(
-                    rung,
-                    RungStatus::Fail,
-                    Some(failure.message.clone()),
-                    t,
-                ));
-                ctx.first_failure.get_or_insert(failure);
-                blocked = Some(rung);
-            }
+            ctx.progress.line(&format!(
+                "   {rung}: {} ({:.1} s)",
+                if status == RungStatus::Pass {
+                    "pass"
+                } else {
+                    "FAIL"
+                },
+                r.duration_ms as f64 / 1000.0
+            ));
         }
     }
+    r
+}
+
+/// A rung that ended in a failure: recorded with its evidence as the run's first failure
+/// (unless an earlier one is), and said.
+fn failed(ctx: &mut RunCtx, rung: Rung, mut failure: Failure, since: Instant) -> RungResult {
+    failure.rung = Some(rung);
+    ctx.progress
+        .line(&format!("   {rung}: FAIL — {}", failure.message));
+    let r = result(rung, RungStatus::Fail, Some(failure.message.clone()), since);
+    ctx.first_failure.get_or_insert(failure);
+    r
 }
 
 /// Why a rung ended early: it failed, or the watcher saw a task that had been up fail.
