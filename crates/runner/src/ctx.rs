@@ -9,7 +9,6 @@ use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::recipe::Recipe;
 use crate::source::Checkouts;
-use crate::stack;
 use ccci_core::deploy_error;
 use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::results::Failure;
@@ -121,40 +120,6 @@ impl RunCtx {
             start_grace_ms: self.suite.start_grace_secs as i64 * 1000,
             ..CrashLoopPolicy::default()
         }
-    }
-
-    /// The stack as the engine shows it, with each service's compose `depends_on`.
-    pub async fn observe(&self) -> Result<Vec<readiness::ServiceState>, Failure> {
-        let mut services = self
-            .engine
-            .observe_stack(&self.app.stack)
-            .await
-            .map_err(|e| Failure {
-                message: format!("observing the stack: {e:#}"),
-                ..Default::default()
-            })?;
-        for svc in &mut services {
-            svc.depends_on = self.depends_on.get(&svc.name).cloned().unwrap_or_default();
-        }
-        Ok(services)
-    }
-
-    pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
-        let log_tail = self.log_tail(&broken.service, 30).await;
-        Failure {
-            rung: None,
-            message: self.redactor.redact(&broken.reason),
-            service: Some(broken.service),
-            task_error: broken.task_error.map(|e| self.redactor.redact(&e)),
-            log_tail,
-        }
-    }
-
-    pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
-        let text = stack::service_logs(&self.app.service_name(service), Some(lines))
-            .await
-            .unwrap_or_default();
-        text.lines().map(|l| self.redactor.redact(l)).collect()
     }
 }
 

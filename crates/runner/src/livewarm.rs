@@ -36,11 +36,10 @@ use crate::source::{self, Checkouts};
 use crate::warm;
 use anyhow::{Context, Result};
 use ccci_core::livewarm::{self as rule, Plan};
-use ccci_core::readiness::{self, CrashLoopPolicy, Judgement};
+use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::suite::Suite;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -571,52 +570,32 @@ async fn wait_ready(
     suite: &Suite,
     progress: &Progress,
 ) -> Result<(), String> {
-    let timeout = Duration::from_secs(suite.deploy_timeout_secs);
-    let start = Instant::now();
-    let mut last;
-    let mut history = readiness::History::default();
-    history.deployed(crate::clock::now_ms());
-    loop {
-        let services = engine
-            .observe_stack(&app.stack)
-            .await
-            .map_err(|e| format!("observing {}: {e:#}", app.stack))?;
-        match history.judge(
-            &services,
-            crate::clock::now_ms(),
-            CrashLoopPolicy::default(),
-        ) {
-            Judgement::Broken(b) => {
-                return Err(match b.task_error {
-                    Some(e) => format!("{}: {} ({e})", b.service, b.reason),
-                    None => format!("{}: {}", b.service, b.reason),
-                })
-            }
-            Judgement::Waiting(lines) => last = lines.join("; "),
-            Judgement::Converged => {
-                match app
-                    .route
-                    .get(&suite.health_path, Duration::from_secs(5))
-                    .await
-                {
-                    Ok(r) if (200..300).contains(&r.status) => {
-                        progress.line(&format!(
-                            "{} ready after {:.1} s",
-                            app.stack,
-                            start.elapsed().as_secs_f64()
-                        ));
-                        return Ok(());
-                    }
-                    Ok(r) => last = format!("GET {} answered {}", suite.health_path, r.status),
-                    Err(e) => last = format!("GET {}: {e}", suite.health_path),
-                }
-            }
+    let history = std::sync::Mutex::new(readiness::History::default());
+    history
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .deployed(crate::clock::now_ms());
+    let secrets: Vec<_> = app.secrets.iter().map(|(_, v)| v.clone()).collect();
+    let watch = crate::ready::Watch {
+        engine,
+        app,
+        suite,
+        depends_on: &Default::default(),
+        history: &history,
+        policy: CrashLoopPolicy {
+            start_grace_ms: suite.start_grace_secs as i64 * 1000,
+            ..CrashLoopPolicy::default()
+        },
+        progress,
+        redactor: &ccci_core::secret::Redactor::new(secrets),
+    };
+    crate::ready::until_ready(&watch).await.map_err(|f| {
+        let service = f.service.map(|s| format!("{s}: ")).unwrap_or_default();
+        match f.task_error {
+            Some(e) => format!("{service}{} ({e})", f.message),
+            None => format!("{service}{}", f.message),
         }
-        if start.elapsed() >= timeout {
-            return Err(format!("not ready within {} s: {last}", timeout.as_secs()));
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    })
 }
 
 #[cfg(test)]

@@ -3,20 +3,111 @@
 //! while a rung works, and the minimum uptime before green. The rules are the core's
 //! ([`ccci_core::readiness`]); this module observes and asks them.
 
+use crate::app::App;
 use crate::clock::now_ms;
 use crate::ctx::RunCtx;
-use ccci_core::readiness::{self, Judgement};
+use crate::engine::Engine;
+use crate::progress::Progress;
+use ccci_core::readiness::{self, CrashLoopPolicy, History, Judgement};
 use ccci_core::results::Failure;
-use ccci_core::suite::ReadyProbe;
+use ccci_core::secret::Redactor;
+use ccci_core::suite::{ReadyProbe, Suite};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// What one readiness wait looks at: a deployed stack, the route to it, the suite's health
+/// settings and the history of earlier observations. A run's rungs and the live-warm
+/// reconciler both wait through it ([`until_ready`]).
+pub struct Watch<'a> {
+    pub engine: &'a Engine,
+    pub app: &'a App,
+    pub suite: &'a Suite,
+    /// `depends_on` of the deployed services (compose; swarm ignores it).
+    pub depends_on: &'a BTreeMap<String, Vec<String>>,
+    /// A std mutex, never held across an await (the stays-up watcher shares it).
+    pub history: &'a Mutex<History>,
+    pub policy: CrashLoopPolicy,
+    pub progress: &'a Progress,
+    pub redactor: &'a Redactor,
+}
+
+impl Watch<'_> {
+    pub fn history(&self) -> MutexGuard<'_, History> {
+        self.history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The stack as the engine shows it, with each service's compose `depends_on`.
+    pub async fn observe(&self) -> Result<Vec<readiness::ServiceState>, Failure> {
+        let mut services = self
+            .engine
+            .observe_stack(&self.app.stack)
+            .await
+            .map_err(|e| Failure {
+                message: format!("observing the stack: {e:#}"),
+                ..Default::default()
+            })?;
+        for svc in &mut services {
+            svc.depends_on = self.depends_on.get(&svc.name).cloned().unwrap_or_default();
+        }
+        Ok(services)
+    }
+
+    /// A broken service's failure, with its task error and log tail (redacted).
+    pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
+        let log_tail = self.log_tail(&broken.service, 30).await;
+        Failure {
+            rung: None,
+            message: self.redactor.redact(&broken.reason),
+            service: Some(broken.service),
+            task_error: broken.task_error.map(|e| self.redactor.redact(&e)),
+            log_tail,
+        }
+    }
+
+    pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
+        let text = crate::stack::service_logs(&self.app.service_name(service), Some(lines))
+            .await
+            .unwrap_or_default();
+        text.lines().map(|l| self.redactor.redact(l)).collect()
+    }
+}
+
 impl RunCtx {
+    /// The run's view for a readiness wait.
+    pub fn watch(&self) -> Watch<'_> {
+        Watch {
+            engine: &self.engine,
+            app: &self.app,
+            suite: &self.suite,
+            depends_on: &self.depends_on,
+            history: &self.history,
+            policy: self.policy(),
+            progress: &self.progress,
+            redactor: &self.redactor,
+        }
+    }
+
     /// Waits until the stack is converged and healthy, failing fast on a crash loop.
     pub async fn wait_ready(&mut self) -> Result<(), Failure> {
         let t = Instant::now();
-        let result = wait_ready(self).await;
+        let result = until_ready(&self.watch()).await;
         self.add_timing("converge", t);
         result
+    }
+
+    pub async fn observe(&self) -> Result<Vec<readiness::ServiceState>, Failure> {
+        self.watch().observe().await
+    }
+
+    pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
+        self.watch().failure_of(broken).await
+    }
+
+    pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
+        self.watch().log_tail(service, lines).await
     }
 
     /// "Stays up": one more observation; a task that had been up and then failed fails the
@@ -78,16 +169,18 @@ impl RunCtx {
     }
 }
 
-async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
+/// Waits until the stack is converged and healthy within the suite's `DEPLOY_TIMEOUT`,
+/// failing fast on a crash loop and patient with a dependency still starting.
+pub async fn until_ready(ctx: &Watch<'_>) -> Result<(), Failure> {
     let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
     let start = Instant::now();
     let mut cert_error_since: Option<Instant> = None;
-    let policy = ctx.policy();
+    let policy = ctx.policy;
     let mut last_seen;
     let mut last_health = String::from("not checked (stack not converged)");
     loop {
         let services = ctx.observe().await?;
-        let judged = ctx.history_mut().judge(&services, now_ms(), policy);
+        let judged = ctx.history().judge(&services, now_ms(), policy);
         match judged {
             Judgement::Broken(broken) => return Err(ctx.failure_of(broken).await),
             Judgement::Waiting(lines) => last_seen = lines.join("; "),
@@ -124,7 +217,7 @@ async fn wait_ready(ctx: &mut RunCtx) -> Result<(), Failure> {
 /// `READY_PROBE`s. `Ok(None)`: ready; `Ok(Some(why))`: not yet; `Err`: a certificate that
 /// stays wrong once the stack is up is the proxy's fallback, not a proxy still catching up.
 async fn healthy(
-    ctx: &RunCtx,
+    ctx: &Watch<'_>,
     cert_error_since: &mut Option<Instant>,
 ) -> Result<Option<String>, Failure> {
     /// How long a proxy may serve a wrong certificate for a converged app (it may still be
@@ -156,7 +249,7 @@ async fn healthy(
 /// DEPLOY_TIMEOUT passed: the failure names the service still not converged (else the
 /// HTTP service), what it last showed, the health answer and its log tail.
 async fn not_ready(
-    ctx: &RunCtx,
+    ctx: &Watch<'_>,
     services: &[readiness::ServiceState],
     last_seen: &str,
     last_health: &str,
@@ -181,7 +274,7 @@ async fn not_ready(
 }
 
 /// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).
-async fn ready_probes(ctx: &RunCtx) -> Result<(), String> {
+async fn ready_probes(ctx: &Watch<'_>) -> Result<(), String> {
     for probe in &ctx.suite.ready_probes {
         match probe {
             ReadyProbe::Http { url, status } => {
