@@ -33,8 +33,8 @@ echo "built ccci-forwarder:latest"
 "$root/images/debian/build.sh" ccci-runtime >/dev/null
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p ccci \
   --target "$target" --manifest-path "$root/Cargo.toml"
-version=$(cargo metadata --no-deps --format-version 1 --manifest-path "$root/Cargo.toml" \
-  | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "ccci"))')
+# The workspace's version (deploy/recipe/compose.yml pins the same tag).
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
 ccci_hash=$( { sha256sum "$root/target/$target/release/ccci" "$root/images/ccci/Dockerfile" | cut -d' ' -f1
   docker image inspect --format '{{.Id}}' ccci-runtime:bookworm; } | sha256sum | cut -d' ' -f1)
 if [ "$(docker image inspect --format '{{index .Config.Labels "ccci.recipe-hash"}}' "ccci:$version" 2>/dev/null)" = "$ccci_hash" ]; then
