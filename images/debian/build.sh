@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds cc-ci's Debian-based software images (real PostgreSQL, MariaDB, nginx, Redis, and a
-# sandbox for suite hooks) from Debian packages. There is no image registry here: each rootfs
+# Builds cc-ci's Debian-based software images (real PostgreSQL, MariaDB, nginx, Redis, a
+# sandbox for suite hooks, and the runtime of cc-ci's own image: git and the docker CLI) from
+# Debian packages. There is no image registry here: each rootfs
 # is made by mmdebstrap straight from the Debian archive and loaded with `docker import`.
 #
 #   images/debian/build.sh                    # every image
@@ -28,7 +29,7 @@ security=${CCCI_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 suite=bookworm
 
 # name -> tag; also the build order when no name is given.
-all=(debian sandbox postgres mariadb nginx redis)
+all=(debian sandbox postgres mariadb nginx redis ccci-runtime)
 tag_of() {
   case $1 in
     debian) echo ccci-debian:bookworm ;;
@@ -37,6 +38,7 @@ tag_of() {
     mariadb) echo ccci-mariadb:10 ;;
     nginx) echo ccci-nginx:latest ;;
     redis) echo ccci-redis:7 ;;
+    ccci-runtime) echo ccci-runtime:bookworm ;;
     *) return 1 ;;
   esac
 }

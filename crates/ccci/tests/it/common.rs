@@ -156,7 +156,21 @@ impl Rig {
         head_version: &str,
         edit_head: impl FnOnce(&Path),
     ) -> PathBuf {
-        let dir = self.recipe_copy(example, name);
+        let src = repo_root().join("recipes").join(example);
+        self.git_recipe_from(&src, name, releases, head_version, edit_head)
+    }
+
+    /// Like [`Rig::git_recipe`], of the recipe directory `src` (e.g. `deploy/recipe`).
+    pub fn git_recipe_from(
+        &self,
+        src: &Path,
+        name: &str,
+        releases: &[&str],
+        head_version: &str,
+        edit_head: impl FnOnce(&Path),
+    ) -> PathBuf {
+        let dir = self.path(name);
+        copy_dir(src, &dir);
         git(&dir, &["init", "--quiet", "--initial-branch=main"]);
         for v in releases {
             set_version(&dir, v);

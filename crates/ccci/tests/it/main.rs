@@ -16,6 +16,7 @@ mod ladder;
 mod lint;
 mod nightly;
 mod real_software;
+mod recipe_of_ccci;
 mod sandbox;
 mod service;
 mod tls;
