@@ -27,24 +27,5 @@ cp "$root/target/$target/release/ccci-forwarder" "$fwd_ctx/ccci-forwarder"
 cp "$root/images/forwarder/Dockerfile" "$fwd_ctx/Dockerfile"
 DOCKER_BUILDKIT=0 docker build --quiet -t ccci-forwarder:latest "$fwd_ctx" >/dev/null
 echo "built ccci-forwarder:latest"
-# cc-ci itself (the recipe in deploy/recipe): the static `ccci` binary on ccci-runtime (git and
-# the docker CLI from Debian's packages). Tagged with the workspace version, which the recipe
-# pins, and latest. Cached by a content hash of the binary, the Dockerfile and the runtime image.
-"$root/images/debian/build.sh" ccci-runtime >/dev/null
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p ccci \
-  --target "$target" --manifest-path "$root/Cargo.toml"
-# The workspace's version (deploy/recipe/compose.yml pins the same tag).
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
-ccci_hash=$( { sha256sum "$root/target/$target/release/ccci" "$root/images/ccci/Dockerfile" | cut -d' ' -f1
-  docker image inspect --format '{{.Id}}' ccci-runtime:bookworm; } | sha256sum | cut -d' ' -f1)
-if [ "$(docker image inspect --format '{{index .Config.Labels "ccci.recipe-hash"}}' "ccci:$version" 2>/dev/null)" = "$ccci_hash" ]; then
-  echo "cached ccci:$version"
-else
-  ccci_ctx=$(mktemp -d)
-  trap 'rm -rf "$ctx" "$fwd_ctx" "$ccci_ctx"' EXIT
-  cp "$root/target/$target/release/ccci" "$ccci_ctx/ccci"
-  cp "$root/images/ccci/Dockerfile" "$ccci_ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build --quiet --label "ccci.recipe-hash=$ccci_hash" \
-    -t "ccci:$version" -t ccci:latest "$ccci_ctx" >/dev/null
-  echo "built ccci:{$version,latest}"
-fi
+# cc-ci itself (the recipe in deploy/recipe) is built apart, from a given binary:
+# images/ccci/build.sh (the recipe's test builds it from the binary under test).

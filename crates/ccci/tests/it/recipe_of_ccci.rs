@@ -20,12 +20,27 @@ fn functional_case(run: &Run, name: &str) -> String {
         .to_string()
 }
 
+/// `ccci:<version>`, the recipe's image, built from this very `ccci` (a glibc build for this
+/// Debian host, whose glibc the image's `ccci-runtime` shares).
+fn build_image_of_the_binary_under_test() {
+    let out = Command::new(repo_root().join("images/ccci/build.sh"))
+        .arg(ccci_bin())
+        .output()
+        .expect("images/ccci/build.sh");
+    assert!(
+        out.status.success(),
+        "building the ccci image (needs ccci-runtime: images/debian/build.sh ccci-runtime): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `deploy/recipe` as a repository: releases 1.0.0 and 1.1.0 and a head (1.2.0) whose
 /// service configuration changed, as a pull request would change it (the config's version
 /// bumped in `abra.sh`), so the upgrade replaces the running service (start-first) on the
-/// same state volume. The image is the locally built `ccci:0.1.0`.
+/// same state volume. The image is `ccci:0.1.0`, built from the binary under test.
 #[test]
 fn recipe_of_ccci_is_green_through_the_ladder_and_answers_healthz_through_the_route() {
+    build_image_of_the_binary_under_test();
     let rig = Rig::new();
     let src = repo_root().join("deploy/recipe");
     let recipe = rig.git_recipe_from(&src, "ccci", &["1.0.0", "1.1.0"], "1.2.0", |head| {
