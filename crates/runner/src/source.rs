@@ -91,9 +91,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     let name = recipe_name(src);
     if !is_git_source(src) {
         if request.git_ref.is_some() {
-            return Err(InputError::Other(format!(
-                "{src}: --ref needs a git repository, and this is a plain directory"
-            )));
+            return Err(InputError::RefNeedsGit { src: src.clone() });
         }
         let recipe = Recipe::load(Path::new(src), Some(&name))?;
         let version = directory_version(&recipe);
@@ -113,13 +111,19 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     let clone = work_dir.join("head");
     let _ = std::fs::remove_dir_all(&clone);
     std::fs::create_dir_all(work_dir)
-        .map_err(|e| InputError::Other(format!("creating {}: {e}", work_dir.display())))?;
+        .map_err(|e| InputError::WorkDir {
+            dir: work_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
     let clone_str = clone.display().to_string();
     git(
         None,
         &["clone", "--quiet", "--no-checkout", src, &clone_str],
     )
-    .map_err(|e| InputError::Other(format!("{src}: git clone failed: {e}")))?;
+    .map_err(|reason| InputError::CloneFailed {
+        src: src.clone(),
+        reason,
+    })?;
     let target = request.git_ref.as_deref().unwrap_or("HEAD");
     // A PR head may live on a ref a plain clone does not fetch (refs/pull/N/head): fetch it
     // by name; a PR's commit SHA may only be reachable from the forge's pull refs (not every
@@ -136,7 +140,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         let fetched = git(Some(&clone), &["fetch", "--quiet", "origin", target]).is_ok();
         if fetched && resolves("FETCH_HEAD") {
             checkout =
-                git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Other)?;
+                git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git)?;
         } else {
             let _ = git(
                 Some(&clone),
@@ -148,9 +152,10 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
                 ],
             );
             if !resolves(target) {
-                return Err(InputError::Other(format!(
-                    "{src}: ref {target:?} not found (no such branch, tag, commit or pull ref)"
-                )));
+                return Err(InputError::RefNotFound {
+                    src: src.clone(),
+                    git_ref: target.to_string(),
+                });
             }
         }
     }
@@ -158,8 +163,12 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         Some(&clone),
         &["checkout", "--quiet", "--detach", &checkout],
     )
-    .map_err(|e| InputError::Other(format!("{src}: cannot check out {target}: {e}")))?;
-    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Other)?;
+    .map_err(|reason| InputError::CheckoutFailed {
+        src: src.clone(),
+        git_ref: target.to_string(),
+        reason,
+    })?;
+    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Git)?;
     let tag_lines = git(
         Some(&clone),
         &[
@@ -168,7 +177,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
             "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
         ],
     )
-    .map_err(InputError::Other)?;
+    .map_err(InputError::Git)?;
     let tags: Vec<(String, String, String)> = tag_lines
         .lines()
         .filter_map(|l| {
@@ -216,11 +225,14 @@ pub fn prepare_base(
                 .iter()
                 .find(|r| r.tag == v)
                 .cloned()
-                .ok_or_else(|| {
-                    InputError::Other(format!(
-                        "upgrade_base_version = {v:?}: no annotated release tag of that name (releases: {})",
-                        checkouts.releases.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>().join(", ")
-                    ))
+                .ok_or_else(|| InputError::NoSuchBaseRelease {
+                    version: v.to_string(),
+                    releases: checkouts
+                        .releases
+                        .iter()
+                        .map(|r| r.tag.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?,
         ),
         None => version::upgrade_base(&checkouts.releases, &head_commit).cloned(),
@@ -241,7 +253,10 @@ pub fn prepare_base(
             &base.commit,
         ],
     )
-    .map_err(|e| InputError::Other(format!("checking out base {}: {e}", base.tag)))?;
+    .map_err(|reason| InputError::BaseCheckout {
+        tag: base.tag.clone(),
+        reason,
+    })?;
     let recipe = Recipe::load(&dir, Some(&checkouts.head.recipe.name))?;
     checkouts.base = Some(Checkout {
         recipe,
@@ -261,5 +276,8 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
         &["worktree", "add", "--quiet", "--detach", &dir_str, commit],
     )
     .map(|_| ())
-    .map_err(|e| InputError::Other(format!("checking out {commit} for its suite: {e}")))
+    .map_err(|reason| InputError::SuiteCheckout {
+        commit: commit.to_string(),
+        reason,
+    })
 }
