@@ -132,11 +132,11 @@ impl App {
         let adaptations = rig::adaptations(vips_route, &model);
         let forward_port = match rig.ingress {
             Some(_) => None,
-            None => Some(crate::probe::free_port().map_err(|e| {
-                InputError::NoFreePort {
+            None => Some(
+                crate::probe::free_port().map_err(|e| InputError::NoFreePort {
                     reason: e.to_string(),
-                }
-            })?),
+                })?,
+            ),
         };
         let ca_pem = match &rig.ingress_ca {
             Some(path) => Some(std::fs::read(path).map_err(|e| InputError::File {

@@ -259,7 +259,9 @@ pub fn validate(
         problem(
             RigField::DeadlineSecs,
             format!("{v} is out of range"),
-            &format!("set a whole number of seconds, at least {min} (default {DEFAULT_DEADLINE_SECS})"),
+            &format!(
+                "set a whole number of seconds, at least {min} (default {DEFAULT_DEADLINE_SECS})"
+            ),
         );
         Duration::from_secs(DEFAULT_DEADLINE_SECS)
     });
@@ -273,9 +275,7 @@ pub fn validate(
     let rig = Rig {
         ci_domain,
         // Canonical and absolute: deploys run the docker CLI from the recipe's checkout.
-        suites_dir: raw
-            .suites_dir
-            .map(|s| s.canonicalize().unwrap_or(s)),
+        suites_dir: raw.suites_dir.map(|s| s.canonicalize().unwrap_or(s)),
         state_dir: std::path::absolute(&state_dir).unwrap_or(state_dir),
         ingress,
         ingress_https: raw.ingress_https.unwrap_or(false),

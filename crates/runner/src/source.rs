@@ -110,11 +110,10 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     }
     let clone = work_dir.join("head");
     let _ = std::fs::remove_dir_all(&clone);
-    std::fs::create_dir_all(work_dir)
-        .map_err(|e| InputError::WorkDir {
-            dir: work_dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
+        dir: work_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let clone_str = clone.display().to_string();
     git(
         None,
@@ -139,8 +138,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     if !resolves(target) {
         let fetched = git(Some(&clone), &["fetch", "--quiet", "origin", target]).is_ok();
         if fetched && resolves("FETCH_HEAD") {
-            checkout =
-                git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git)?;
+            checkout = git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git)?;
         } else {
             let _ = git(
                 Some(&clone),

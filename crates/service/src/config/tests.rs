@@ -359,7 +359,11 @@ fn the_rig_carries_the_configured_keycloak() {
     assert_eq!(keycloak.url, "https://sso.example.org");
     assert_eq!(keycloak.admin_user, "admin");
     assert_eq!(keycloak.admin_password_file, password);
-    assert_eq!(keycloak.admin_password.expose(), "pw-1234", "read once, at validation");
+    assert_eq!(
+        keycloak.admin_password.expose(),
+        "pw-1234",
+        "read once, at validation"
+    );
 }
 
 /// The settings `ccci run` reads from the environment are the service's too.
@@ -379,7 +383,9 @@ fn the_rig_reads_the_same_variables_as_the_cli() {
     assert_eq!(config.rig.service_vips, Some(false));
     assert_eq!(config.rig.state_dir, Path::new("/var/lib/ccci/state"));
     let text = "[rig]\nci_domain = \"x.org\"\ndeadline_secs = 30\nservice_vips = \"maybe\"\n";
-    let shown = from_str(text, Path::new("c.toml"), &no_env).unwrap_err().to_string();
+    let shown = from_str(text, Path::new("c.toml"), &no_env)
+        .unwrap_err()
+        .to_string();
     for fragment in [
         "c.toml:3: rig.deadline_secs: 30 is out of range",
         "c.toml:4: rig.service_vips: \"maybe\" is neither auto, yes nor no",

@@ -32,7 +32,13 @@ impl Problems<'_> {
     }
 
     /// A number of seconds, at least `min`; `default` when unset (and after a problem).
-    fn seconds(&mut self, value: Option<i64>, default: u64, min: u64, field: (&str, &str)) -> Duration {
+    fn seconds(
+        &mut self,
+        value: Option<i64>,
+        default: u64,
+        min: u64,
+        field: (&str, &str),
+    ) -> Duration {
         match value {
             None => Duration::from_secs(default),
             Some(v) if v >= min as i64 => Duration::from_secs(v as u64),
@@ -123,10 +129,23 @@ fn server(raw: &RawConfig, problems: &mut Problems) -> Server {
         public_url,
         database_url,
         capacity,
-        runs_dir: raw.runs_dir.clone().unwrap_or_else(|| "/var/lib/ccci/runs".into()),
+        runs_dir: raw
+            .runs_dir
+            .clone()
+            .unwrap_or_else(|| "/var/lib/ccci/runs".into()),
         lease: problems.seconds(raw.lease_secs, 60, 3, ("", "lease_secs")),
-        claim_interval: problems.seconds(raw.claim_interval_secs, 5, 1, ("", "claim_interval_secs")),
-        shutdown_grace: problems.seconds(raw.shutdown_grace_secs, 30, 0, ("", "shutdown_grace_secs")),
+        claim_interval: problems.seconds(
+            raw.claim_interval_secs,
+            5,
+            1,
+            ("", "claim_interval_secs"),
+        ),
+        shutdown_grace: problems.seconds(
+            raw.shutdown_grace_secs,
+            30,
+            0,
+            ("", "shutdown_grace_secs"),
+        ),
         janitor_interval: match raw.janitor_interval_secs {
             Some(0) => None,
             other => Some(problems.seconds(other, 600, 10, ("", "janitor_interval_secs"))),
@@ -224,14 +243,29 @@ fn read_secret_file(path: &Path) -> Result<Secret, String> {
 }
 
 fn forge(f: RawForge, env: Lookup, problems: &mut Problems) -> ForgeConfig {
-    let url = f.url.clone().unwrap_or_default().trim_end_matches('/').to_string();
+    let url = f
+        .url
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        problems.push(("forge", "url"), format!("{url:?} is not an http(s) URL"), "set the forge's web root, e.g. \"https://git.coopcloud.tech\" (CCCI_FORGE_URL)");
+        problems.push(
+            ("forge", "url"),
+            format!("{url:?} is not an http(s) URL"),
+            "set the forge's web root, e.g. \"https://git.coopcloud.tech\" (CCCI_FORGE_URL)",
+        );
     }
     let token = forge_token(&f, env, problems);
     let repos = repos(f.repos, &url, problems);
-    let poll_interval = problems.seconds(f.poll_interval_secs, 30, 1, ("forge", "poll_interval_secs"));
-    let request_timeout = problems.seconds(f.request_timeout_secs, 20, 1, ("forge", "request_timeout_secs"));
+    let poll_interval =
+        problems.seconds(f.poll_interval_secs, 30, 1, ("forge", "poll_interval_secs"));
+    let request_timeout = problems.seconds(
+        f.request_timeout_secs,
+        20,
+        1,
+        ("forge", "request_timeout_secs"),
+    );
     ForgeConfig {
         url,
         token,
@@ -263,7 +297,11 @@ fn forge_token(f: &RawForge, env: Lookup, problems: &mut Problems) -> Secret {
     match env(var).filter(|v| !v.trim().is_empty()) {
         Some(value) => Secret::new(value.trim()),
         None => {
-            problems.push(("forge", "token_env"), format!("environment variable {var} is not set"), "export it, or use token_file");
+            problems.push(
+                ("forge", "token_env"),
+                format!("environment variable {var} is not set"),
+                "export it, or use token_file",
+            );
             Secret::new("")
         }
     }
@@ -274,21 +312,43 @@ fn repos(raw: Vec<RawRepo>, forge_url: &str, problems: &mut Problems) -> Vec<Rep
     for r in raw {
         let (name, recipe, clone_url) = match r {
             RawRepo::Name(name) => (name, None, None),
-            RawRepo::Table { repo, recipe, clone_url } => (repo, recipe, clone_url),
+            RawRepo::Table {
+                repo,
+                recipe,
+                clone_url,
+            } => (repo, recipe, clone_url),
         };
         let parts: Vec<&str> = name.split('/').collect();
         let valid = parts.len() == 2
-            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && *p != "." && *p != "..");
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    && *p != "."
+                    && *p != ".."
+            });
         if !valid {
-            problems.push(("forge", "repos"), format!("{name:?} is not owner/name"), "list repositories as \"owner/name\", e.g. \"coop-cloud/keycloak\"");
+            problems.push(
+                ("forge", "repos"),
+                format!("{name:?} is not owner/name"),
+                "list repositories as \"owner/name\", e.g. \"coop-cloud/keycloak\"",
+            );
             continue;
         }
         let recipe = recipe.unwrap_or_else(|| parts[1].to_string());
         let clone_url = clone_url.unwrap_or_else(|| format!("{forge_url}/{name}.git"));
-        repos.push(RepoConfig { repo: name, recipe, clone_url });
+        repos.push(RepoConfig {
+            repo: name,
+            recipe,
+            clone_url,
+        });
     }
     if repos.is_empty() {
-        problems.push(("forge", "repos"), "no repositories".into(), "list the recipe repositories to watch: repos = [\"coop-cloud/keycloak\"] (CCCI_REPOS)");
+        problems.push(
+            ("forge", "repos"),
+            "no repositories".into(),
+            "list the recipe repositories to watch: repos = [\"coop-cloud/keycloak\"] (CCCI_REPOS)",
+        );
     }
     repos
 }
@@ -304,18 +364,30 @@ fn webhook(w: RawWebhook, env: Lookup, problems: &mut Problems) -> WebhookConfig
     for var in &w.secret_env {
         match env(var).filter(|v| !v.trim().is_empty()) {
             Some(v) => secrets.push(Secret::new(v.trim())),
-            None => problems.push(("webhook", "secret_env"), format!("environment variable {var} is not set"), "export it, or use secret_files"),
+            None => problems.push(
+                ("webhook", "secret_env"),
+                format!("environment variable {var} is not set"),
+                "export it, or use secret_files",
+            ),
         }
     }
     if secrets.is_empty() || secrets.len() > 2 {
-        problems.push(("webhook", ""), format!("{} secrets given", secrets.len()), "give one secret, or two while rotating (secret_files, CCCI_WEBHOOK_SECRET[_PREVIOUS])");
+        problems.push(
+            ("webhook", ""),
+            format!("{} secrets given", secrets.len()),
+            "give one secret, or two while rotating (secret_files, CCCI_WEBHOOK_SECRET[_PREVIOUS])",
+        );
     }
     WebhookConfig { secrets }
 }
 
 /// `[rig]` and `[keycloak]`, validated by the runner like the CLI's flags; each problem is
 /// placed at its field's line.
-fn rig(raw: rig_settings::RawRig, keycloak: Option<rig_settings::RawKeycloak>, problems: &mut Problems) -> Rig {
+fn rig(
+    raw: rig_settings::RawRig,
+    keycloak: Option<rig_settings::RawKeycloak>,
+    problems: &mut Problems,
+) -> Rig {
     let suites_dir = raw.suites_dir.clone();
     match rig_settings::validate(raw, keycloak, Profile::Service) {
         Ok(rig) => rig,
@@ -339,7 +411,11 @@ fn nightly(n: RawNightly, rig: &Rig, problems: &mut Problems) -> NightlyConfig {
         time::Time::MIDNIGHT
     });
     if rig.suites_dir.is_none() {
-        problems.push(("rig", "suites_dir"), "not set, and [nightly] needs it".into(), "set suites_dir in [rig] (CCCI_SUITES_DIR): the sweep runs the recipes enrolled there");
+        problems.push(
+            ("rig", "suites_dir"),
+            "not set, and [nightly] needs it".into(),
+            "set suites_dir in [rig] (CCCI_SUITES_DIR): the sweep runs the recipes enrolled there",
+        );
     }
     NightlyConfig { at: time }
 }
