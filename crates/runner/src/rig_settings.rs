@@ -3,7 +3,7 @@
 //!
 //! The service reads them from its TOML file (`[rig]`, `[keycloak]`) with `CCCI_*`
 //! overrides ([`apply_env`]); the CLI from flags whose environment variables are the same
-//! names ([`env`]). Either way the raw values land in [`RawRig`] and [`RawKeycloak`], and
+//! names ([`mod@env`]). Either way the raw values land in [`RawRig`] and [`RawKeycloak`], and
 //! [`validate`] applies the defaults, checks every value and reads the Keycloak admin's
 //! password — once, into a [`Secret`]. Each [`RigProblem`] names its [`RigField`], which
 //! knows its TOML key, its flag and its variable, so each caller names the field the way
@@ -236,25 +236,19 @@ pub fn validate(
     if ci_domain.is_empty() || ci_domain.contains('/') || ci_domain.contains(' ') {
         problem(RigField::CiDomain, format!("{ci_domain:?} is not a domain"), "set the wildcard domain apps under test live under, e.g. \"ci.example.org\" (CCCI_CI_DOMAIN)");
     }
-    let ingress = match raw.ingress.as_deref() {
-        None => None,
-        Some(text) => text.parse::<SocketAddr>().map_or_else(
+    let ingress = raw.ingress.as_deref().and_then(|text| {
+        text.parse::<SocketAddr>().map_or_else(
             |_| {
                 problem(RigField::Ingress, format!("{text:?} is not an address:port"), "write the proxy's address like \"127.0.0.1:443\", or leave it out when the rig has no proxy");
                 None
             },
             Some,
-        ),
-    };
-    let service_vips = match raw.service_vips.as_deref().map(str::trim) {
-        None | Some("auto") => None,
-        Some("yes") => Some(true),
-        Some("no") => Some(false),
-        Some(other) => {
-            problem(RigField::ServiceVips, format!("{other:?} is neither auto, yes nor no"), "say whether service VIPs route on this engine: auto (detect), yes or no (CCCI_SERVICE_VIPS)");
-            None
-        }
-    };
+        )
+    });
+    let service_vips = service_vips(raw.service_vips.as_deref()).unwrap_or_else(|other| {
+        problem(RigField::ServiceVips, format!("{other:?} is neither auto, yes nor no"), "say whether service VIPs route on this engine: auto (detect), yes or no (CCCI_SERVICE_VIPS)");
+        None
+    });
     let deadline = deadline(raw.deadline_secs, profile).unwrap_or_else(|(v, min)| {
         problem(
             RigField::DeadlineSecs,
@@ -288,6 +282,16 @@ pub fn validate(
         Ok(rig)
     } else {
         Err(problems)
+    }
+}
+
+/// `auto` (or unset) detects, `yes`/`no` say; anything else is returned as the error.
+fn service_vips(value: Option<&str>) -> Result<Option<bool>, String> {
+    match value.map(str::trim) {
+        None | Some("auto") => Ok(None),
+        Some("yes") => Ok(Some(true)),
+        Some("no") => Ok(Some(false)),
+        Some(other) => Err(other.to_string()),
     }
 }
 

@@ -1,9 +1,9 @@
 //! `ccci serve`'s configuration: one TOML file plus `CCCI_*` environment overrides.
 //!
 //! One job per module: [`raw`] is the file as read from TOML (unknown keys are errors, so
-//! typos are caught), [`env`] the `CCCI_*` overrides, [`validate`] the checks that turn it
+//! typos are caught), `env` the `CCCI_*` overrides, `validate` the checks that turn it
 //! into a [`Config`] — or into a [`ConfigError`] that names the file, the line
-//! ([`position`]), the field, what is wrong and the fix. Nothing downstream sees an
+//! (`position`), the field, what is wrong and the fix. Nothing downstream sees an
 //! unvalidated value. `[rig]` and `[keycloak]` are the runner's settings, validated into a
 //! [`Rig`] by [`ccci_runner::rig_settings`] — the same names, defaults and checks as the
 //! CLI's flags. Tokens, webhook secrets and the Keycloak admin's password are read from
