@@ -93,20 +93,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         if request.git_ref.is_some() {
             return Err(InputError::RefNeedsGit { src: src.clone() });
         }
-        let recipe = Recipe::load(Path::new(src), Some(&name))?;
-        let version = directory_version(&recipe);
-        return Ok(Checkouts {
-            head: Checkout {
-                recipe,
-                version,
-                commit: None,
-                chaos_commit: None,
-            },
-            base: None,
-            stray_tags: Vec::new(),
-            repo: None,
-            releases: Vec::new(),
-        });
+        return directory_head(src, &name);
     }
     let clone = work_dir.join("head");
     let _ = std::fs::remove_dir_all(&clone);
@@ -124,39 +111,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         reason,
     })?;
     let target = request.git_ref.as_deref().unwrap_or("HEAD");
-    // A PR head may live on a ref a plain clone does not fetch (refs/pull/N/head): fetch it
-    // by name; a PR's commit SHA may only be reachable from the forge's pull refs (not every
-    // forge serves an arbitrary SHA), so those are fetched when the SHA itself is not.
-    let resolves = |r: &str| {
-        git(
-            Some(&clone),
-            &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
-        )
-        .is_ok()
-    };
-    let mut checkout = target.to_string();
-    if !resolves(target) {
-        let fetched = git(Some(&clone), &["fetch", "--quiet", "origin", target]).is_ok();
-        if fetched && resolves("FETCH_HEAD") {
-            checkout = git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git)?;
-        } else {
-            let _ = git(
-                Some(&clone),
-                &[
-                    "fetch",
-                    "--quiet",
-                    "origin",
-                    "+refs/pull/*/head:refs/ccci/pull/*",
-                ],
-            );
-            if !resolves(target) {
-                return Err(InputError::RefNotFound {
-                    src: src.clone(),
-                    git_ref: target.to_string(),
-                });
-            }
-        }
-    }
+    let checkout = resolve_target(&clone, src, target)?;
     git(
         Some(&clone),
         &["checkout", "--quiet", "--detach", &checkout],
@@ -167,28 +122,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         reason,
     })?;
     let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Git)?;
-    let tag_lines = git(
-        Some(&clone),
-        &[
-            "for-each-ref",
-            "refs/tags",
-            "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
-        ],
-    )
-    .map_err(InputError::Git)?;
-    let tags: Vec<(String, String, String)> = tag_lines
-        .lines()
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let name = parts.next()?.to_string();
-            let kind = parts.next()?.to_string();
-            // For annotated tags %(*objectname) (the commit) comes first, then the tag
-            // object's own id; for lightweight tags only the commit.
-            let ids = parts.next()?;
-            Some((name, kind, ids.chars().take(40).collect()))
-        })
-        .collect();
-    let (releases, stray_tags) = version::releases(&tags);
+    let (releases, stray_tags) = version::releases(&tags_of(&clone)?);
     let recipe = Recipe::load(&clone, Some(&name))?;
     let head_version = version::head_version(&releases, &commit);
     Ok(Checkouts {
@@ -203,6 +137,87 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         repo: Some(clone),
         releases,
     })
+}
+
+/// A plain directory, run as it is: no releases, no base.
+fn directory_head(src: &str, name: &str) -> Result<Checkouts, InputError> {
+    let recipe = Recipe::load(Path::new(src), Some(name))?;
+    let version = directory_version(&recipe);
+    Ok(Checkouts {
+        head: Checkout {
+            recipe,
+            version,
+            commit: None,
+            chaos_commit: None,
+        },
+        base: None,
+        stray_tags: Vec::new(),
+        repo: None,
+        releases: Vec::new(),
+    })
+}
+
+/// What to check out for `target` in the fresh clone. A PR head may live on a ref a plain
+/// clone does not fetch (refs/pull/N/head): fetch it by name; a PR's commit SHA may only be
+/// reachable from the forge's pull refs (not every forge serves an arbitrary SHA), so those
+/// are fetched when the SHA itself is not.
+fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, InputError> {
+    let resolves = |r: &str| {
+        git(
+            Some(clone),
+            &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
+        )
+        .is_ok()
+    };
+    if resolves(target) {
+        return Ok(target.to_string());
+    }
+    let fetched = git(Some(clone), &["fetch", "--quiet", "origin", target]).is_ok();
+    if fetched && resolves("FETCH_HEAD") {
+        return git(Some(clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git);
+    }
+    let _ = git(
+        Some(clone),
+        &[
+            "fetch",
+            "--quiet",
+            "origin",
+            "+refs/pull/*/head:refs/ccci/pull/*",
+        ],
+    );
+    if resolves(target) {
+        Ok(target.to_string())
+    } else {
+        Err(InputError::RefNotFound {
+            src: src.to_string(),
+            git_ref: target.to_string(),
+        })
+    }
+}
+
+/// Every tag of the clone: (name, object type, commit id).
+fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
+    let tag_lines = git(
+        Some(clone),
+        &[
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
+        ],
+    )
+    .map_err(InputError::Git)?;
+    Ok(tag_lines
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?.to_string();
+            let kind = parts.next()?.to_string();
+            // For annotated tags %(*objectname) (the commit) comes first, then the tag
+            // object's own id; for lightweight tags only the commit.
+            let ids = parts.next()?;
+            Some((name, kind, ids.chars().take(40).collect()))
+        })
+        .collect())
 }
 
 /// Checks out the upgrade base beside the head: `override_version` (the suite's
