@@ -42,9 +42,15 @@ impl Check {
     }
 }
 
-/// 0 when nothing failed (warnings included), 1 otherwise.
+/// Whether any check failed (warnings never fail).
+pub fn failed(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.status == Status::Fail)
+}
+
+/// 0 when nothing failed (warnings included), 1 otherwise (`ccci doctor` maps
+/// [`failed`] through its own exit type).
 pub fn exit_code(checks: &[Check]) -> u8 {
-    u8::from(checks.iter().any(|c| c.status == Status::Fail))
+    u8::from(failed(checks))
 }
 
 /// One line a check: `ok   docker      Engine 20.10.24`, with the fix after a failure or warning.

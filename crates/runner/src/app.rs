@@ -98,9 +98,9 @@ impl App {
         let mut suite_overlays = Vec::new();
         for overlay in &suite.compose_overlays {
             let Some(dir) = suite_dir else {
-                return Err(InputError::Other(format!(
-                    "suite lists compose overlay {overlay} but has no directory"
-                )));
+                return Err(InputError::OverlayWithoutSuiteDir {
+                    overlay: overlay.to_string(),
+                });
             };
             let path = dir.join(overlay);
             if !path.is_file() {
@@ -132,11 +132,11 @@ impl App {
         let adaptations = rig::adaptations(vips_route, &model);
         let forward_port = match rig.ingress {
             Some(_) => None,
-            None => Some(crate::probe::free_port().map_err(|e| {
-                InputError::Other(format!(
-                    "cannot find a free loopback port for the app's forwarder: {e}"
-                ))
-            })?),
+            None => Some(
+                crate::probe::free_port().map_err(|e| InputError::NoFreePort {
+                    reason: e.to_string(),
+                })?,
+            ),
         };
         let ca_pem = match &rig.ingress_ca {
             Some(path) => Some(std::fs::read(path).map_err(|e| InputError::File {
@@ -209,10 +209,9 @@ impl App {
         let files = recipe.compose_files(&self.env)?;
         backup_labels_sound(&model, &files)?;
         if self.forward_port.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
-            return Err(InputError::Other(format!(
-                "the rig has no proxy and cc-ci's forwarder image {} is missing: build it with images/build.sh",
-                stack::FORWARDER_IMAGE
-            )));
+            return Err(InputError::NoForwarderImage {
+                image: stack::FORWARDER_IMAGE.to_string(),
+            });
         }
         for (service, svc) in &model.services {
             if engine.image_present(&svc.image).await {

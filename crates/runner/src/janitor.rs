@@ -180,15 +180,29 @@ pub fn disk_used_percent(path: &std::path::Path) -> Result<u8> {
     Ok(((used / (used + avail)) * 100.0).ceil() as u8)
 }
 
+/// Why the janitor does not prune now.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PruneSkip {
+    #[error("{0} run(s) in flight; not pruning")]
+    RunsInFlight(usize),
+    #[error("disk {used_percent}% used, below {threshold}%; nothing to do")]
+    DiskBelowThreshold { used_percent: u8, threshold: u8 },
+}
+
 /// The prune gates, pure: prune only when the disk is full enough and no run is in flight.
-pub fn should_prune(used_percent: u8, threshold: u8, runs_in_flight: usize) -> Result<(), String> {
+pub fn should_prune(
+    used_percent: u8,
+    threshold: u8,
+    runs_in_flight: usize,
+) -> Result<(), PruneSkip> {
     if runs_in_flight > 0 {
-        return Err(format!("{runs_in_flight} run(s) in flight; not pruning"));
+        return Err(PruneSkip::RunsInFlight(runs_in_flight));
     }
     if used_percent < threshold {
-        return Err(format!(
-            "disk {used_percent}% used, below {threshold}%; nothing to do"
-        ));
+        return Err(PruneSkip::DiskBelowThreshold {
+            used_percent,
+            threshold,
+        });
     }
     Ok(())
 }
@@ -257,7 +271,13 @@ mod tests {
     #[test]
     fn prune_gates() {
         assert!(should_prune(90, 80, 0).is_ok());
-        assert!(should_prune(79, 80, 0).unwrap_err().contains("below"));
-        assert!(should_prune(95, 80, 1).unwrap_err().contains("in flight"));
+        assert!(should_prune(79, 80, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("below"));
+        assert!(should_prune(95, 80, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("in flight"));
     }
 }

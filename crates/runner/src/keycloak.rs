@@ -102,16 +102,9 @@ pub fn owner_of(state_dir: &std::path::Path) -> String {
 }
 
 impl Keycloak {
-    /// A client for the configured Keycloak; reads the admin password file.
+    /// A client for the configured Keycloak (its password was read with the settings).
     pub fn new(config: &KeycloakConfig) -> Result<Keycloak, KeycloakError> {
-        let password = std::fs::read_to_string(&config.admin_password_file).map_err(|e| {
-            KeycloakError::Config(format!(
-                "cannot read the admin password file {}: {e}",
-                config.admin_password_file.display()
-            ))
-        })?;
-        let password = password.trim_end_matches(['\n', '\r']);
-        if password.is_empty() {
+        if config.admin_password.expose().trim().is_empty() {
             return Err(KeycloakError::Config(format!(
                 "the admin password file {} is empty",
                 config.admin_password_file.display()
@@ -125,7 +118,7 @@ impl Keycloak {
         Ok(Keycloak {
             url: config.url.trim_end_matches('/').to_string(),
             admin_user: config.admin_user.clone(),
-            admin_password: Secret::new(password),
+            admin_password: config.admin_password.clone(),
             http,
         })
     }

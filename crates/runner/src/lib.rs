@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`request`]: what a caller asks for ([`request::RunRequest`], [`request::Rig`]).
+//! - [`rig_settings`]: the rig's settings (flags, TOML, `CCCI_*`) validated into one
+//!   [`request::Rig`], for the CLI and the service alike.
 //! - [`lifecycle`]: one cold run, plan → rungs → teardown → results.
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
 //! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
@@ -56,6 +58,7 @@ pub mod recipe;
 pub mod registry;
 pub mod request;
 pub mod rig_container;
+pub mod rig_settings;
 pub mod rungs;
 pub mod sandbox;
 pub mod screenshot;

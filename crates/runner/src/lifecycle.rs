@@ -227,7 +227,7 @@ async fn check_out(
     if role == Role::Seed {
         let latest =
             ccci_core::plan::seed_release(&asked, &checkouts.releases, &request.recipe_source)
-                .map_err(|e| InputError::Other(e.to_string()))?;
+                .map_err(InputError::from)?;
         if checkouts.head.commit.as_deref() != Some(latest.commit.as_str()) {
             let at_release = RunRequest {
                 git_ref: Some(latest.tag.clone()),

@@ -295,9 +295,9 @@ pub fn lint_source(
     let path = Path::new(src);
     if path.is_dir() && !source::is_git_source(src) {
         if git_ref.is_some() {
-            return Err(InputError::Other(format!(
-                "{src}: --ref needs a git repository, and this is a plain directory"
-            )));
+            return Err(InputError::RefNeedsGit {
+                src: src.to_string(),
+            });
         }
         let name = path
             .canonicalize()

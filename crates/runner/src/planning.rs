@@ -46,5 +46,5 @@ pub fn plan_run(
         canonical,
         rig_dependencies: &rig_dependencies,
     })
-    .map_err(|e| InputError::Other(e.to_string()))
+    .map_err(InputError::from)
 }

@@ -21,8 +21,59 @@ pub enum InputError {
         image: String,
         reason: String,
     },
+    /// The rig's settings (flags or `CCCI_*`), each problem naming its flag and fix.
+    #[error(transparent)]
+    Rig(#[from] crate::rig_settings::RigError),
+    /// `--stages` names a stage cc-ci does not know.
+    #[error("--stages: unknown stage {name:?}; known: install, upgrade, backup_restore, functional, lint, integration")]
+    UnknownStage { name: String },
+    /// `--ref` given for a recipe that is a plain directory.
+    #[error("{src}: --ref needs a git repository, and this is a plain directory")]
+    RefNeedsGit { src: String },
+    /// The recipe could not be cloned.
+    #[error("{src}: git clone failed: {reason}")]
+    CloneFailed { src: String, reason: String },
+    /// The ref under test is not in the repository.
+    #[error("{src}: ref {git_ref:?} not found (no such branch, tag, commit or pull ref)")]
+    RefNotFound { src: String, git_ref: String },
+    /// The ref under test could not be checked out.
+    #[error("{src}: cannot check out {git_ref}: {reason}")]
+    CheckoutFailed {
+        src: String,
+        git_ref: String,
+        reason: String,
+    },
+    /// A git command on the recipe's clone failed (its message names the command).
     #[error("{0}")]
-    Other(String),
+    Git(String),
+    /// The run's work dir could not be made.
+    #[error("creating {dir}: {reason}")]
+    WorkDir { dir: String, reason: String },
+    /// The suite's `upgrade_base_version` is not a release of the recipe.
+    #[error("upgrade_base_version = {version:?}: no annotated release tag of that name (releases: {releases})")]
+    NoSuchBaseRelease { version: String, releases: String },
+    /// The upgrade base release could not be checked out.
+    #[error("checking out base {tag}: {reason}")]
+    BaseCheckout { tag: String, reason: String },
+    /// The release whose suite judges the run could not be checked out.
+    #[error("checking out {commit} for its suite: {reason}")]
+    SuiteCheckout { commit: String, reason: String },
+    /// The suite lists compose overlays but has no directory to find them in.
+    #[error("suite lists compose overlay {overlay} but has no directory")]
+    OverlayWithoutSuiteDir { overlay: String },
+    /// No loopback port is free for the run's forwarder.
+    #[error("cannot find a free loopback port for the app's forwarder: {reason}")]
+    NoFreePort { reason: String },
+    /// The rig has no proxy and the forwarder image is not built.
+    #[error("the rig has no proxy and cc-ci's forwarder image {image} is missing: build it with images/build.sh")]
+    NoForwarderImage { image: String },
+    /// `ccci warm restore` of a recipe without a canonical.
+    #[error("no warm canonical of {recipe}")]
+    NoCanonical { recipe: String },
+    /// A request the run's plan refuses (a seed with `--ref`, nothing to seed, a base that
+    /// is no release).
+    #[error(transparent)]
+    Plan(#[from] ccci_core::plan::PlanError),
 }
 
 #[derive(Clone, Debug)]

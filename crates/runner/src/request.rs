@@ -26,7 +26,8 @@ pub struct RunRequest {
     pub run_id: Option<String>,
 }
 
-/// Host-wide settings of the runner.
+/// Host-wide settings of the runner, validated (built by `rig_settings::validate` for the
+/// CLI and the service alike, or [`Rig::local`] in tests).
 #[derive(Clone, Debug)]
 pub struct Rig {
     /// The CI domain apps live under: `<4 chars>-<6 hex>.<ci_domain>`.
@@ -62,8 +63,11 @@ pub struct KeycloakConfig {
     pub url: String,
     /// An admin of the `master` realm (password grant through `admin-cli`).
     pub admin_user: String,
-    /// A file holding the admin's password; read when a client is made, held as a `Secret`.
+    /// The file the admin's password was read from (named in messages).
     pub admin_password_file: PathBuf,
+    /// The admin's password, read once when the settings were validated
+    /// (`rig_settings::validate`); never printed.
+    pub admin_password: ccci_core::secret::Secret,
 }
 
 impl Rig {

@@ -31,18 +31,35 @@ pub fn rm(name: &str) -> Command {
     cmd
 }
 
+/// Why a docker CLI call about a rig container gave no output.
+#[derive(Debug, thiserror::Error)]
+pub enum RigContainerError {
+    #[error("cannot run docker: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("{0}")]
+    Wait(#[source] std::io::Error),
+    #[error("did not finish within {secs} s")]
+    TimedOut { secs: u64 },
+}
+
 /// Runs `cmd` to its end within `timeout`.
-pub async fn output(mut cmd: Command, timeout: Duration) -> Result<Output, String> {
-    let child = cmd.spawn().map_err(|e| format!("cannot run docker: {e}"))?;
+pub async fn output(mut cmd: Command, timeout: Duration) -> Result<Output, RigContainerError> {
+    let child = cmd.spawn().map_err(RigContainerError::Spawn)?;
     match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(out) => out.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("did not finish within {} s", timeout.as_secs())),
+        Ok(out) => out.map_err(RigContainerError::Wait),
+        Err(_) => Err(RigContainerError::TimedOut {
+            secs: timeout.as_secs(),
+        }),
     }
 }
 
 /// Starts the created container `name` (attached: waits for it to exit and returns its
 /// output), repeating a start the overlay attach race refused before anything ran.
-pub async fn start(name: &str, attach: bool, timeout: Duration) -> Result<Output, String> {
+pub async fn start(
+    name: &str,
+    attach: bool,
+    timeout: Duration,
+) -> Result<Output, RigContainerError> {
     let mut attempt = 1;
     loop {
         let mut cmd = docker();

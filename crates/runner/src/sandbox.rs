@@ -12,7 +12,7 @@
 //! A service the rig runs on the CI host's loopback (a test Keycloak) is unreachable from a
 //! container; such URLs are relayed in through a unix socket (see [`LoopbackRelay`]).
 
-use crate::rig_container::{docker, output, rm, start};
+use crate::rig_container::{docker, output, rm, start, RigContainerError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -91,7 +91,9 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
     }
     cmd.args(["--workdir", SUITE_DIR, SANDBOX_IMAGE]);
     cmd.args(entry(&program.relays, &program.argv));
-    let created = output(cmd, Duration::from_secs(60)).await?;
+    let created = output(cmd, Duration::from_secs(60))
+        .await
+        .map_err(|e| e.to_string())?;
     if !created.status.success() {
         return Err(format!(
             "cannot create the test sandbox ({SANDBOX_IMAGE}; build it with images/debian/build.sh sandbox): {}",
@@ -106,14 +108,14 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
 /// Starts the container, waits for it within `timeout` and reads its output and fate.
 async fn attend(name: &str, timeout: Duration) -> Result<Ran, String> {
     match start(name, true, timeout).await {
-        Err(e) if e.contains("did not finish") => {
+        Err(RigContainerError::TimedOut { .. }) => {
             let _ = output(rm(name), Duration::from_secs(30)).await;
             Err(format!(
                 "did not finish within {} s (the suite's deploy_timeout); stopped",
                 timeout.as_secs()
             ))
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
         Ok(out) => {
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));

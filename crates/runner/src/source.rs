@@ -91,97 +91,38 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     let name = recipe_name(src);
     if !is_git_source(src) {
         if request.git_ref.is_some() {
-            return Err(InputError::Other(format!(
-                "{src}: --ref needs a git repository, and this is a plain directory"
-            )));
+            return Err(InputError::RefNeedsGit { src: src.clone() });
         }
-        let recipe = Recipe::load(Path::new(src), Some(&name))?;
-        let version = directory_version(&recipe);
-        return Ok(Checkouts {
-            head: Checkout {
-                recipe,
-                version,
-                commit: None,
-                chaos_commit: None,
-            },
-            base: None,
-            stray_tags: Vec::new(),
-            repo: None,
-            releases: Vec::new(),
-        });
+        return directory_head(src, &name);
     }
     let clone = work_dir.join("head");
     let _ = std::fs::remove_dir_all(&clone);
-    std::fs::create_dir_all(work_dir)
-        .map_err(|e| InputError::Other(format!("creating {}: {e}", work_dir.display())))?;
+    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
+        dir: work_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let clone_str = clone.display().to_string();
     git(
         None,
         &["clone", "--quiet", "--no-checkout", src, &clone_str],
     )
-    .map_err(|e| InputError::Other(format!("{src}: git clone failed: {e}")))?;
+    .map_err(|reason| InputError::CloneFailed {
+        src: src.clone(),
+        reason,
+    })?;
     let target = request.git_ref.as_deref().unwrap_or("HEAD");
-    // A PR head may live on a ref a plain clone does not fetch (refs/pull/N/head): fetch it
-    // by name; a PR's commit SHA may only be reachable from the forge's pull refs (not every
-    // forge serves an arbitrary SHA), so those are fetched when the SHA itself is not.
-    let resolves = |r: &str| {
-        git(
-            Some(&clone),
-            &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
-        )
-        .is_ok()
-    };
-    let mut checkout = target.to_string();
-    if !resolves(target) {
-        let fetched = git(Some(&clone), &["fetch", "--quiet", "origin", target]).is_ok();
-        if fetched && resolves("FETCH_HEAD") {
-            checkout =
-                git(Some(&clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Other)?;
-        } else {
-            let _ = git(
-                Some(&clone),
-                &[
-                    "fetch",
-                    "--quiet",
-                    "origin",
-                    "+refs/pull/*/head:refs/ccci/pull/*",
-                ],
-            );
-            if !resolves(target) {
-                return Err(InputError::Other(format!(
-                    "{src}: ref {target:?} not found (no such branch, tag, commit or pull ref)"
-                )));
-            }
-        }
-    }
+    let checkout = resolve_target(&clone, src, target)?;
     git(
         Some(&clone),
         &["checkout", "--quiet", "--detach", &checkout],
     )
-    .map_err(|e| InputError::Other(format!("{src}: cannot check out {target}: {e}")))?;
-    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Other)?;
-    let tag_lines = git(
-        Some(&clone),
-        &[
-            "for-each-ref",
-            "refs/tags",
-            "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
-        ],
-    )
-    .map_err(InputError::Other)?;
-    let tags: Vec<(String, String, String)> = tag_lines
-        .lines()
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let name = parts.next()?.to_string();
-            let kind = parts.next()?.to_string();
-            // For annotated tags %(*objectname) (the commit) comes first, then the tag
-            // object's own id; for lightweight tags only the commit.
-            let ids = parts.next()?;
-            Some((name, kind, ids.chars().take(40).collect()))
-        })
-        .collect();
-    let (releases, stray_tags) = version::releases(&tags);
+    .map_err(|reason| InputError::CheckoutFailed {
+        src: src.clone(),
+        git_ref: target.to_string(),
+        reason,
+    })?;
+    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Git)?;
+    let (releases, stray_tags) = version::releases(&tags_of(&clone)?);
     let recipe = Recipe::load(&clone, Some(&name))?;
     let head_version = version::head_version(&releases, &commit);
     Ok(Checkouts {
@@ -196,6 +137,87 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         repo: Some(clone),
         releases,
     })
+}
+
+/// A plain directory, run as it is: no releases, no base.
+fn directory_head(src: &str, name: &str) -> Result<Checkouts, InputError> {
+    let recipe = Recipe::load(Path::new(src), Some(name))?;
+    let version = directory_version(&recipe);
+    Ok(Checkouts {
+        head: Checkout {
+            recipe,
+            version,
+            commit: None,
+            chaos_commit: None,
+        },
+        base: None,
+        stray_tags: Vec::new(),
+        repo: None,
+        releases: Vec::new(),
+    })
+}
+
+/// What to check out for `target` in the fresh clone. A PR head may live on a ref a plain
+/// clone does not fetch (refs/pull/N/head): fetch it by name; a PR's commit SHA may only be
+/// reachable from the forge's pull refs (not every forge serves an arbitrary SHA), so those
+/// are fetched when the SHA itself is not.
+fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, InputError> {
+    let resolves = |r: &str| {
+        git(
+            Some(clone),
+            &["rev-parse", "--verify", &format!("{r}^{{commit}}")],
+        )
+        .is_ok()
+    };
+    if resolves(target) {
+        return Ok(target.to_string());
+    }
+    let fetched = git(Some(clone), &["fetch", "--quiet", "origin", target]).is_ok();
+    if fetched && resolves("FETCH_HEAD") {
+        return git(Some(clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git);
+    }
+    let _ = git(
+        Some(clone),
+        &[
+            "fetch",
+            "--quiet",
+            "origin",
+            "+refs/pull/*/head:refs/ccci/pull/*",
+        ],
+    );
+    if resolves(target) {
+        Ok(target.to_string())
+    } else {
+        Err(InputError::RefNotFound {
+            src: src.to_string(),
+            git_ref: target.to_string(),
+        })
+    }
+}
+
+/// Every tag of the clone: (name, object type, commit id).
+fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
+    let tag_lines = git(
+        Some(clone),
+        &[
+            "for-each-ref",
+            "refs/tags",
+            "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
+        ],
+    )
+    .map_err(InputError::Git)?;
+    Ok(tag_lines
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?.to_string();
+            let kind = parts.next()?.to_string();
+            // For annotated tags %(*objectname) (the commit) comes first, then the tag
+            // object's own id; for lightweight tags only the commit.
+            let ids = parts.next()?;
+            Some((name, kind, ids.chars().take(40).collect()))
+        })
+        .collect())
 }
 
 /// Checks out the upgrade base beside the head: `override_version` (the suite's
@@ -216,11 +238,14 @@ pub fn prepare_base(
                 .iter()
                 .find(|r| r.tag == v)
                 .cloned()
-                .ok_or_else(|| {
-                    InputError::Other(format!(
-                        "upgrade_base_version = {v:?}: no annotated release tag of that name (releases: {})",
-                        checkouts.releases.iter().map(|r| r.tag.as_str()).collect::<Vec<_>>().join(", ")
-                    ))
+                .ok_or_else(|| InputError::NoSuchBaseRelease {
+                    version: v.to_string(),
+                    releases: checkouts
+                        .releases
+                        .iter()
+                        .map(|r| r.tag.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })?,
         ),
         None => version::upgrade_base(&checkouts.releases, &head_commit).cloned(),
@@ -241,7 +266,10 @@ pub fn prepare_base(
             &base.commit,
         ],
     )
-    .map_err(|e| InputError::Other(format!("checking out base {}: {e}", base.tag)))?;
+    .map_err(|reason| InputError::BaseCheckout {
+        tag: base.tag.clone(),
+        reason,
+    })?;
     let recipe = Recipe::load(&dir, Some(&checkouts.head.recipe.name))?;
     checkouts.base = Some(Checkout {
         recipe,
@@ -261,5 +289,8 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
         &["worktree", "add", "--quiet", "--detach", &dir_str, commit],
     )
     .map(|_| ())
-    .map_err(|e| InputError::Other(format!("checking out {commit} for its suite: {e}")))
+    .map_err(|reason| InputError::SuiteCheckout {
+        commit: commit.to_string(),
+        reason,
+    })
 }

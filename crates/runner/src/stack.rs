@@ -127,9 +127,7 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
     ]);
     let created = run(cmd).await.context("creating the forwarder")?;
     let started = if created.status.success() {
-        crate::rig_container::start(&name, false, CLI_TIMEOUT)
-            .await
-            .map_err(anyhow::Error::msg)?
+        crate::rig_container::start(&name, false, CLI_TIMEOUT).await?
     } else {
         created
     };

@@ -11,8 +11,8 @@ pub async fn config_checks(config: &Config) -> Vec<Check> {
     if let Some(forge) = &config.forge {
         checks.extend(forge_checks(forge).await);
     }
-    if let Some(kc) = crate::scheduler::rig_from(config).keycloak {
-        checks.push(match ccci_runner::keycloak::Keycloak::new(&kc) {
+    if let Some(kc) = &config.rig.keycloak {
+        checks.push(match ccci_runner::keycloak::Keycloak::new(kc) {
             Ok(client) => match client.list_realms().await {
                 Ok(realms) => Check::ok(
                     "keycloak",

@@ -6,7 +6,6 @@
 //! reaps this rig's realms whose run is gone. A failure is logged, never fatal.
 
 use crate::app::App;
-use crate::scheduler::rig_of;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -17,7 +16,7 @@ pub const UNKNOWN_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// One sweep; the report goes to the log.
 pub async fn sweep(app: &App) {
-    match ccci_runner::janitor::reap(&rig_of(app), UNKNOWN_AFTER, false).await {
+    match ccci_runner::janitor::reap(&app.config.rig, UNKNOWN_AFTER, false).await {
         Ok(report) if report.trim().is_empty() => tracing::debug!("janitor: nothing to reap"),
         Ok(report) => {
             for line in report.lines().filter(|l| !l.trim().is_empty()) {

@@ -5,7 +5,8 @@
 //! runner) or glue.
 //!
 //! # Layout
-//! - [`config`]: the TOML file and `CCCI_*` overrides, validated into [`config::Config`].
+//! - [`config`]: the TOML file (`raw`), `CCCI_*` overrides (`env`), validated (`validate`)
+//!   into [`config::Config`]; its `rig` is the runner's validated `Rig`, as the CLI's.
 //! - [`job`]: the job model (a queued / running / done run).
 //! - [`policy`]: which job starts next, and what a queued job waits behind.
 //! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).

@@ -16,7 +16,7 @@
 //! [`due`] is the pure decision; everything else is I/O around it.
 
 use crate::app::App;
-use crate::scheduler::{rig_of, TEARDOWN_BOUND};
+use crate::scheduler::TEARDOWN_BOUND;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,7 +130,7 @@ async fn bounded_sweep(
     stop: &CancellationToken,
 ) -> Option<anyhow::Result<ccci_runner::nightly::Summary>> {
     let cancel = stop.child_token();
-    let rig = rig_of(app);
+    let rig = app.config.rig.clone();
     let sweep = ccci_runner::nightly::sweep(&rig, cancel.clone());
     tokio::pin!(sweep);
     tokio::select! {

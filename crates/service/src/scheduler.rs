@@ -13,7 +13,7 @@ use crate::job::{now_millis, Job, JobFilter, JobState, Millis, Outcome};
 use crate::reporter;
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
-use ccci_runner::request::{Rig, RunRequest};
+use ccci_runner::request::RunRequest;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,34 +116,6 @@ async fn release_all(app: &App) {
     }
 }
 
-/// The runner's view of this host's rig (the janitor's too: with a Keycloak it also reaps
-/// this rig's realms left by dead runs).
-pub fn rig_of(app: &App) -> Rig {
-    rig_from(&app.config)
-}
-
-/// [`rig_of`] from the configuration alone.
-pub fn rig_from(config: &crate::config::Config) -> Rig {
-    Rig {
-        ci_domain: config.rig.ci_domain.clone(),
-        suites_dir: config.rig.suites_dir.clone(),
-        state_dir: config.rig.state_dir.clone(),
-        ingress: config.rig.ingress,
-        ingress_https: config.rig.ingress_https,
-        ingress_ca: config.rig.ingress_ca.clone(),
-        service_vips: None,
-        deadline: config.rig.deadline,
-        keycloak: config
-            .keycloak
-            .as_ref()
-            .map(|k| ccci_runner::request::KeycloakConfig {
-                url: k.url.clone(),
-                admin_user: k.admin_user.clone(),
-                admin_password_file: k.admin_password_file.clone(),
-            }),
-    }
-}
-
 fn request_for(app: &App, job: &Job) -> RunRequest {
     RunRequest {
         recipe_source: job.clone_url.clone(),
@@ -154,7 +126,7 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
         quick: job.flags.quick,
         extra: job.flags.extra,
         out_dir: app.run_dir(job.id),
-        rig: rig_of(app),
+        rig: app.config.rig.clone(),
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
     }
@@ -279,30 +251,5 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
             },
             None,
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    #[test]
-    fn the_rig_carries_the_configured_keycloak() {
-        let dir = tempfile::tempdir().unwrap();
-        let password = dir.path().join("kc");
-        std::fs::write(&password, "pw-1234").unwrap();
-        let base = "[rig]\nci_domain = \"ci.example.org\"\n";
-        let without = crate::config::from_str(base, Path::new("c.toml"), &|_| None).unwrap();
-        assert!(rig_from(&without).keycloak.is_none());
-        let text = format!(
-            "{base}[keycloak]\nurl = \"https://sso.example.org\"\nadmin_password_file = \"{}\"\n",
-            password.display()
-        );
-        let with = crate::config::from_str(&text, Path::new("c.toml"), &|_| None).unwrap();
-        let keycloak = rig_from(&with).keycloak.expect("a keycloak in the rig");
-        assert_eq!(keycloak.url, "https://sso.example.org");
-        assert_eq!(keycloak.admin_user, "admin");
-        assert_eq!(keycloak.admin_password_file, password);
     }
 }

@@ -68,7 +68,7 @@ pub async fn serve_on(
         listen = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         store = app.store.backend(),
         capacity = app.config.capacity,
-        keycloak = app.config.keycloak.as_ref().map_or("none", |k| k.url.as_str()),
+        keycloak = app.config.rig.keycloak.as_ref().map_or("none", |k| k.url.as_str()),
         "ccci serve started"
     );
 

@@ -113,7 +113,7 @@ impl Rig {
             .arg("--out")
             .arg(self.path(out))
             .args(extra)
-            .env_remove("CCCI_SUITES")
+            .env_remove("CCCI_SUITES_DIR")
             .stdin(Stdio::null());
         if let Some(s) = suites {
             cmd.arg("--suites").arg(s);

@@ -15,7 +15,7 @@ fn warm(rig: &Rig, args: &[&str], domain: Option<&str>) -> std::process::Output 
         .args(args)
         .arg("--state-dir")
         .arg(rig.state_dir())
-        .env_remove("CCCI_SUITES")
+        .env_remove("CCCI_SUITES_DIR")
         .stdin(Stdio::null());
     if let Some(d) = domain {
         cmd.arg("--domain").arg(d);

@@ -1,0 +1,131 @@
+//! The command line as clap reads it. Each subcommand's flags live beside its body in
+//! `cmd/`; the rig's flags ([`RigArgs`]) are validated by the runner into the same
+//! [`Rig`] the service builds from its configuration, with the same `CCCI_*` variables.
+
+use crate::cmd;
+use ccci_runner::recipe::InputError;
+use ccci_runner::request::Rig;
+use ccci_runner::rig_settings::{self, env, Profile, RawKeycloak, RawRig, RigError};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "ccci",
+    version,
+    about = "Proves Co-op Cloud recipes on a real Docker Swarm"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a recipe's lifecycle on the local swarm: install, upgrade, backup/restore,
+    /// functional tests; tear down; write results.
+    Run(cmd::run::Args),
+    /// Lint a recipe (L5): abra's published lint rules and cc-ci's rules that compare the
+    /// head with its base release. Prints a table (rule id, level, satisfied / failed /
+    /// skipped, where it applies, what to fix), or JSON. Nothing is deployed and no engine is
+    /// needed. Exit 0 when no error-level rule fails (warnings never fail), 1 when one does,
+    /// 2 on bad input.
+    Lint(cmd::lint::Args),
+    /// Check this host (and, with --config, the service's forge and Keycloak) and say
+    /// what to fix, one line each. Exit 0 only when nothing fails (warnings are fine).
+    Doctor(cmd::doctor::Args),
+    /// Reap what dead runs left on the engine (owner alive → untouched).
+    Janitor(cmd::janitor::Args),
+    /// Print what cc-ci observes of a stack (services, tasks, update state) as JSON, with its
+    /// judgement: the input of the readiness rules, for debugging and recording snapshots.
+    Observe(cmd::observe::Args),
+    /// The service: poll the forge for `!testme`, run the queue on this host's swarm,
+    /// report back, serve the dashboard. Runs until SIGINT / SIGTERM, then stops claiming
+    /// and lets running runs finish (within `shutdown_grace_secs`) or tear down.
+    Serve(cmd::serve::Args),
+    /// The service's configuration.
+    #[command(subcommand)]
+    Config(cmd::config::Command),
+    /// Warm canonicals (SPEC §5): the data-warm known-good app per enrolled recipe that
+    /// `ccci run --quick` reattaches.
+    #[command(subcommand)]
+    Warm(cmd::warm::Command),
+    /// Alerts (held or rolled-back live-warm upgrades, …): list the pending and archived
+    /// ones; `--relay` prints each pending alert once as a JSON line on stdout (for the
+    /// operator's hook or log) and archives it.
+    Alerts(cmd::alerts::Args),
+    /// The nightly sweep: skipped if a run is in flight; rolls the live-warm apps, runs
+    /// every enrolled recipe (`warm = true`, recipe source in `<suites>/<recipe>/source`)
+    /// cold on its latest release (green re-seeds its canonical), prunes the warm data of
+    /// recipes no longer enrolled, logs disk use. Exit 0 unless the sweep itself failed.
+    Nightly(cmd::nightly::Args),
+    /// Prune dangling images, stopped containers and old build cache when the disk is full.
+    Prune(cmd::prune::Args),
+}
+
+/// The rig's flags: the same settings (and `CCCI_*` variables) as the service's `[rig]`
+/// and `[keycloak]`.
+#[derive(clap::Args, Clone)]
+pub struct RigArgs {
+    /// Domain apps live under: `<4 chars>-<6 hex>.<domain>`.
+    #[arg(long, env = env::CI_DOMAIN, default_value = rig_settings::LOCAL_CI_DOMAIN)]
+    domain: String,
+    /// The CI's suite tree (`<dir>/<recipe>/suite.toml`).
+    #[arg(long, env = env::SUITES_DIR)]
+    suites: Option<PathBuf>,
+    /// State: active-run registry, checkouts, warm data, alerts.
+    #[arg(long, env = env::STATE_DIR, default_value = rig_settings::DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// The rig's ingress proxy (host:port); health checks resolve app domains there.
+    /// Without it, cc-ci reaches the app through its own forwarder on `proxy`.
+    #[arg(long, env = env::INGRESS)]
+    ingress: Option<String>,
+    /// Speak HTTPS to the ingress.
+    #[arg(long, env = env::INGRESS_HTTPS)]
+    ingress_https: bool,
+    /// The CA bundle (PEM) the ingress's certificates must chain to (e.g. the rig's
+    /// wildcard CA); default: the public web roots.
+    #[arg(long, env = env::INGRESS_CA)]
+    ingress_ca: Option<PathBuf>,
+    /// Do service VIPs route on this engine: `auto` detects (no IPVS → no), `yes`, `no`.
+    /// Where they do not, cc-ci deploys services with `endpoint_mode: dnsrr` (recorded as a
+    /// rig adaptation).
+    #[arg(long, env = env::SERVICE_VIPS, default_value = "auto", value_parser = ["auto", "yes", "no"])]
+    service_vips: String,
+    /// Hard wall-clock limit of a run, in seconds.
+    #[arg(long, env = env::DEADLINE_SECS, default_value_t = rig_settings::DEFAULT_DEADLINE_SECS)]
+    deadline_secs: u64,
+    /// The shared Keycloak for SSO dependencies (each run gets its own realm there).
+    #[arg(long, env = env::KEYCLOAK_URL, requires = "keycloak_admin_password_file")]
+    keycloak_url: Option<String>,
+    /// An admin user of the Keycloak's master realm.
+    #[arg(long, env = env::KEYCLOAK_ADMIN_USER, default_value = rig_settings::DEFAULT_KEYCLOAK_ADMIN)]
+    keycloak_admin_user: String,
+    /// A file holding that admin's password (required with --keycloak-url; read once).
+    #[arg(long, env = env::KEYCLOAK_ADMIN_PASSWORD_FILE)]
+    keycloak_admin_password_file: Option<PathBuf>,
+}
+
+impl RigArgs {
+    /// The validated rig, or bad input naming each flag and its fix.
+    pub fn rig(&self) -> Result<Rig, InputError> {
+        let raw = RawRig {
+            ci_domain: Some(self.domain.clone()),
+            suites_dir: self.suites.clone(),
+            state_dir: Some(self.state_dir.clone()),
+            ingress: self.ingress.clone(),
+            ingress_https: Some(self.ingress_https),
+            ingress_ca: self.ingress_ca.clone(),
+            service_vips: Some(self.service_vips.clone()),
+            deadline_secs: Some(i64::try_from(self.deadline_secs).unwrap_or(i64::MAX)),
+        };
+        let keycloak = (self.keycloak_url.is_some() || self.keycloak_admin_password_file.is_some())
+            .then(|| RawKeycloak {
+                url: self.keycloak_url.clone(),
+                admin_user: Some(self.keycloak_admin_user.clone()),
+                admin_password_file: self.keycloak_admin_password_file.clone(),
+            });
+        rig_settings::validate(raw, keycloak, Profile::Local)
+            .map_err(|problems| RigError { problems }.into())
+    }
+}

@@ -1,0 +1,28 @@
+//! `ccci janitor`: reap what dead runs left on the engine (owner alive → untouched).
+
+use crate::cli::RigArgs;
+use crate::exit::Exit;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Say what would be removed, remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Age after which an app with no known owner is reaped, in seconds.
+    #[arg(long, default_value_t = 7200)]
+    unknown_after_secs: u64,
+    #[command(flatten)]
+    rig: RigArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let report = ccci_runner::janitor::reap(
+        &args.rig.rig()?,
+        Duration::from_secs(args.unknown_after_secs),
+        args.dry_run,
+    )
+    .await?;
+    print!("{report}");
+    Ok(Exit::Success)
+}

@@ -1,0 +1,79 @@
+//! `ccci run`: one run of a recipe on the local swarm, its summary, and its verdict as the
+//! exit code.
+
+use crate::cli::RigArgs;
+use crate::exit::Exit;
+use ccci_core::ladder::{Rung, Verdict};
+use ccci_core::results::{RunMode, RunResults};
+use ccci_runner::recipe::InputError;
+use ccci_runner::request::RunRequest;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A recipe directory, a git repository path, or a git URL.
+    recipe: String,
+    /// The ref to test (branch, tag, commit, `refs/pull/N/head`).
+    #[arg(long = "ref")]
+    git_ref: Option<String>,
+    /// Rungs to run, comma-separated (install is always run).
+    #[arg(long, value_delimiter = ',')]
+    stages: Option<Vec<String>>,
+    /// The warm fast lane (falls back to a cold run without a canonical).
+    #[arg(long)]
+    quick: bool,
+    /// Also run the heavy opt-in suite.
+    #[arg(long)]
+    extra: bool,
+    /// Where results.json, logs, card and comment go.
+    #[arg(long, default_value = "ccci-out")]
+    out: PathBuf,
+    #[command(flatten)]
+    rig: RigArgs,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let request = RunRequest {
+        recipe_source: args.recipe,
+        git_ref: args.git_ref,
+        stages: parse_stages(args.stages)?,
+        quick: args.quick,
+        extra: args.extra,
+        out_dir: args.out.clone(),
+        rig: args.rig.rig()?,
+        run_url: None,
+        run_id: None,
+    };
+    let cancel = crate::signals::cancel_on_signals();
+    let results = ccci_runner::lifecycle::run(request, cancel).await?;
+    Ok(print_outcome(&results, &args.out))
+}
+
+/// `--stages a,b` as rungs; an unknown name is bad input.
+pub fn parse_stages(stages: Option<Vec<String>>) -> Result<Option<Vec<Rung>>, InputError> {
+    let Some(names) = stages else {
+        return Ok(None);
+    };
+    names
+        .into_iter()
+        .map(|name| Rung::parse(&name).ok_or(InputError::UnknownStage { name }))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Prints the summary (saying when it was the quick lane); the verdict is the outcome.
+pub fn print_outcome(results: &RunResults, out: &Path) -> Exit {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // A closed stdout must not turn a finished run into a panic (exit 101).
+    let mut stdout = std::io::stdout();
+    let _ = write!(stdout, "{}", ccci_report::summary::text(results, color));
+    if results.mode == RunMode::Quick {
+        let _ = writeln!(
+            stdout,
+            "quick lane: the fast lane on the warm canonical; it never gates a merge and never advances the canonical"
+        );
+    }
+    let _ = writeln!(stdout, "results: {}", out.join("results.json").display());
+    Exit::green_if(results.verdict == Verdict::Green)
+}
