@@ -16,9 +16,11 @@
 //!   secret only by its length), as an SSO-enabled app would be configured.
 //! - `CRASH_ONCE` (unset): a file path; if it does not exist, create it and exit 1 — so the
 //!   first start after a change fails and the next one (same volume) succeeds.
-//! - `NEEDS` (unset): `host:port[,host:port…]`; at start, one TCP connect to each (2 s
-//!   timeout); if any fails, print `cannot reach <host:port>: <error>` and exit 1 — an app that
-//!   waits for its database by exiting and letting swarm restart it.
+//! - `NEEDS` (unset): `host:port[,host:port…]`; at start, a TCP connect to each (2 s
+//!   timeout), tried again every second for `NEEDS_PATIENCE` seconds (10), as most apps
+//!   retry their database a little; then, if any still fails, print `cannot reach
+//!   <host:port>: <error>` and exit 1 — an app that waits for its database by exiting and
+//!   letting swarm restart it.
 //! - `LISTEN_AFTER` (0): print `initialising (listening in N s)` and wait that many seconds
 //!   before opening the port — a database that only listens once initialised (`HEALTHY_AFTER`
 //!   still counts from the start of the process).
@@ -202,23 +204,38 @@ fn die(version: &str, message: &str) -> ! {
     std::process::exit(1);
 }
 
-/// `NEEDS`: one TCP connect (2 s timeout) to each `host:port`; exit 1 if any fails.
+/// `NEEDS`: a TCP connect (2 s timeout) to each `host:port`, retried every second for
+/// `NEEDS_PATIENCE` seconds; exit 1 if one still fails.
 fn check_needs(needs: &str) {
+    let patience = env("NEEDS_PATIENCE")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10u64);
+    let deadline = std::time::Instant::now() + Duration::from_secs(patience);
     for target in needs.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let reached = target.to_socket_addrs().and_then(|mut addrs| {
-            let addr = addrs.next().ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "name resolved to no addresses",
-                )
-            })?;
-            TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-        });
-        if let Err(e) = reached {
-            eprintln!("cannot reach {target}: {e}");
-            std::process::exit(1);
+        loop {
+            match reach(target) {
+                Ok(()) => break,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_secs(1))
+                }
+                Err(e) => {
+                    eprintln!("cannot reach {target}: {e}");
+                    std::process::exit(1);
+                }
+            }
         }
     }
+}
+
+/// One TCP connect to `host:port` (2 s timeout).
+fn reach(target: &str) -> std::io::Result<()> {
+    let addr = target.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "name resolved to no addresses",
+        )
+    })?;
+    TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map(|_| ())
 }
 
 fn print_secrets(dir: &Path) {
