@@ -56,6 +56,11 @@ struct RigArgs {
     /// Hard wall-clock limit of a run, in seconds.
     #[arg(long, env = "CCCI_DEADLINE_SECS", default_value_t = 3600)]
     deadline_secs: u64,
+    /// Disk use (percent of the engine's data root) from which a run prunes first (dangling
+    /// images, stopped containers and build cache older than 24 h; never volumes).
+    #[arg(long, env = "CCCI_PRUNE_THRESHOLD", default_value_t = ccci_runner::request::DEFAULT_PRUNE_THRESHOLD,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    prune_threshold: u8,
     /// The shared Keycloak for SSO dependencies (each run gets its own realm there).
     #[arg(
         long,
@@ -91,6 +96,7 @@ impl RigArgs {
                 _ => None,
             },
             deadline: Duration::from_secs(self.deadline_secs),
+            prune_threshold: self.prune_threshold,
             keycloak: self.keycloak_url.as_ref().map(|url| KeycloakConfig {
                 url: url.trim_end_matches('/').to_string(),
                 admin_user: self.keycloak_admin_user.clone(),
@@ -210,9 +216,10 @@ enum Command {
         /// Actually prune (the default is a dry run).
         #[arg(long)]
         apply: bool,
-        /// Disk use (percent) at which pruning starts.
-        #[arg(long, default_value_t = 80)]
-        threshold: u8,
+        /// Disk use (percent) at which pruning starts (default: the rig's
+        /// `--prune-threshold`, 80).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        threshold: Option<u8>,
         #[command(flatten)]
         rig: RigArgs,
     },
@@ -676,7 +683,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             threshold,
             rig,
         } => {
-            let report = ccci_runner::janitor::prune(&rig.rig(), threshold, !apply).await?;
+            let rig = rig.rig();
+            let threshold = threshold.unwrap_or(rig.prune_threshold);
+            let report = ccci_runner::janitor::prune(&rig, threshold, !apply).await?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }

@@ -8,6 +8,8 @@
 //! Prune only ever removes dangling images, stopped containers and build cache older than
 //! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
 //! all images (the local image store is the cache) and never volumes (warm data lives there).
+//! `ccci prune` runs it on demand; every run runs it first, before it registers
+//! ([`prune_before_run`]), on a host at or above the rig's threshold, and says so.
 
 use crate::engine::{Engine, STACK_LABEL};
 use crate::lifecycle::teardown;
@@ -90,6 +92,27 @@ async fn ci_stacks(engine: &Engine, rig: &Rig) -> Result<BTreeMap<String, i64>> 
     {
         let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
         note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
+    }
+    // A run killed mid-teardown may have left only configs or networks.
+    for c in docker
+        .list_configs(Some(bollard::query_parameters::ListConfigsOptions {
+            filters: Some(filters.clone()),
+        }))
+        .await
+        .context("listing configs")?
+    {
+        let created = c.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
+        note(c.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
+    }
+    for n in docker
+        .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+            filters: Some(filters.clone()),
+        }))
+        .await
+        .context("listing networks")?
+    {
+        let created = n.created.map(|t| t.unix_timestamp()).unwrap_or(0);
+        note(n.labels.as_ref(), created);
     }
     // A run's forwarder container (no proxy on the rig) carries the stack label too.
     for c in docker
@@ -242,9 +265,22 @@ pub fn should_prune(used_percent: u8, threshold: u8, runs_in_flight: usize) -> R
     Ok(())
 }
 
-pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
-    let engine = Engine::connect().await?;
-    let info = engine.docker().info().await?;
+/// What prune runs, in order: each step removes only what is older than 24 h (dangling
+/// images included: a layer a run dangled a minute ago may still be someone's cache).
+pub const PRUNE_STEPS: [&[&str]; 3] = [
+    &["image", "prune", "--force", "--filter", "until=24h"],
+    &["container", "prune", "--force", "--filter", "until=24h"],
+    &["builder", "prune", "--force", "--filter", "until=24h"],
+];
+
+/// The engine's data root and how full its disk is, and whether the gates let a prune run
+/// (`Err`: why not).
+async fn prune_gate(
+    engine: &Engine,
+    rig: &Rig,
+    threshold: u8,
+) -> Result<(u8, Result<(), String>)> {
+    let info = engine.docker().info().await.context("docker info")?;
     let root = std::path::PathBuf::from(
         info.docker_root_dir
             .unwrap_or_else(|| "/var/lib/docker".into()),
@@ -254,16 +290,13 @@ pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
         .iter()
         .filter(|r| registry::owner_alive(r))
         .count();
-    if let Err(why) = should_prune(used, threshold, in_flight) {
-        return Ok(format!("{why}\n"));
-    }
-    let steps: [&[&str]; 3] = [
-        &["image", "prune", "--force"],
-        &["container", "prune", "--force", "--filter", "until=24h"],
-        &["builder", "prune", "--force", "--filter", "until=24h"],
-    ];
-    let mut report = format!("disk {used}% used (threshold {threshold}%)\n");
-    for args in steps {
+    Ok((used, should_prune(used, threshold, in_flight)))
+}
+
+/// Runs (or, dry, lists) the prune steps; one report line each.
+async fn prune_steps(dry_run: bool) -> Result<String> {
+    let mut report = String::new();
+    for args in PRUNE_STEPS {
         if dry_run {
             let _ = writeln!(report, "would run: docker {}", args.join(" "));
             continue;
@@ -271,7 +304,8 @@ pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
         let out = tokio::process::Command::new("docker")
             .args(args)
             .output()
-            .await?;
+            .await
+            .with_context(|| format!("running docker {}", args.join(" ")))?;
         let _ = writeln!(
             report,
             "docker {}: {}",
@@ -283,6 +317,44 @@ pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
         );
     }
     Ok(report)
+}
+
+/// `ccci prune`: the gates, then the steps (listed only, when `dry_run`).
+pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
+    let engine = Engine::connect().await?;
+    let (used, gate) = prune_gate(&engine, rig, threshold).await?;
+    if let Err(why) = gate {
+        return Ok(format!("{why}\n"));
+    }
+    let mut report = format!("disk {used}% used (threshold {threshold}%)\n");
+    report.push_str(&prune_steps(dry_run).await?);
+    Ok(report)
+}
+
+/// Before a run registers (so it is not "in flight" itself): on a host at or above the rig's
+/// prune threshold, prune first. Returns the lines for the run log; none while the disk is
+/// below the threshold. Never fails the run: a prune that cannot run is reported.
+pub async fn prune_before_run(engine: &Engine, rig: &Rig) -> Vec<String> {
+    let threshold = rig.prune_threshold;
+    let (used, gate) = match prune_gate(engine, rig, threshold).await {
+        Ok(checked) => checked,
+        Err(e) => return vec![format!("disk check before the run failed: {e:#}")],
+    };
+    let head = format!("disk {used}% used (prune threshold {threshold}%)");
+    match gate {
+        Err(_) if used < threshold => Vec::new(),
+        Err(why) => vec![format!("{head}: {why}")],
+        Ok(()) => {
+            let mut lines = vec![format!(
+                "{head}: pruning first (dangling images, stopped containers and build cache older than 24 h)"
+            )];
+            match prune_steps(false).await {
+                Ok(report) => lines.extend(report.lines().map(|l| format!("   {l}"))),
+                Err(e) => lines.push(format!("   prune failed: {e:#}")),
+            }
+            lines
+        }
+    }
 }
 
 #[cfg(test)]

@@ -386,6 +386,11 @@ pub async fn run_role(
     let t_create = Instant::now();
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
+    // Disk pressure (SPEC §6): above the threshold, prune before this run takes more disk
+    // (and before it registers, so it does not count as a run in flight itself).
+    for line in crate::janitor::prune_before_run(&engine, &rig).await {
+        progress.line(&line);
+    }
     if rig.service_vips.is_none() {
         rig.service_vips = Some(engine.service_vips_route());
     }

@@ -39,6 +39,8 @@
 //! ingress_ca = "/etc/ccci/rig-ca.pem"       # CCCI_INGRESS_CA; the CA the proxy's certificates
 //!                                          # chain to (default: the public web roots)
 //! deadline_secs = 3600
+//! prune_threshold = 80                   # CCCI_PRUNE_THRESHOLD; disk use (%) from which a run
+//!                                        # prunes first (old dangling images, containers, cache)
 //!
 //! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
 //! url = "https://sso.example.org"        # CCCI_KEYCLOAK_URL
@@ -158,6 +160,8 @@ pub struct RigConfig {
     pub ingress_ca: Option<PathBuf>,
     /// Wall-clock limit of one run.
     pub deadline: Duration,
+    /// Disk use (percent) from which a run prunes first.
+    pub prune_threshold: u8,
 }
 
 /// One thing wrong with the configuration.
@@ -277,6 +281,7 @@ pub struct RawRig {
     pub ingress_https: Option<bool>,
     pub ingress_ca: Option<PathBuf>,
     pub deadline_secs: Option<i64>,
+    pub prune_threshold: Option<i64>,
 }
 
 /// Reads, overrides from the process environment, and validates `path`.
@@ -433,6 +438,7 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         "CCCI_STATE_DIR",
         "CCCI_INGRESS",
         "CCCI_INGRESS_CA",
+        "CCCI_PRUNE_THRESHOLD",
     ];
     if rig_vars.iter().any(|v| get(v).is_some()) {
         let rig = raw.rig.get_or_insert_with(RawRig::default);
@@ -450,6 +456,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         }
         if let Some(v) = get("CCCI_INGRESS_CA") {
             rig.ingress_ca = Some(v.into());
+        }
+        if let Some(v) = get("CCCI_PRUNE_THRESHOLD") {
+            rig.prune_threshold = Some(v.trim().parse().unwrap_or(-1));
         }
     }
     if let Some(v) = get("CCCI_NIGHTLY_AT") {
@@ -747,6 +756,18 @@ fn validate(
         text,
         &mut problems,
     );
+    let prune_threshold = match raw_rig.prune_threshold {
+        None => ccci_runner::request::DEFAULT_PRUNE_THRESHOLD,
+        Some(p) => u8::try_from(p).ok().filter(|p| *p <= 100).unwrap_or_else(|| {
+            problems.push(Problem {
+                line: line_of(text, "rig", "prune_threshold"),
+                field: "rig.prune_threshold".into(),
+                message: format!("{p} is not a percentage"),
+                fix: "set a whole number from 0 to 100 (default 80)".into(),
+            });
+            ccci_runner::request::DEFAULT_PRUNE_THRESHOLD
+        }),
+    };
     let rig = RigConfig {
         ci_domain,
         suites_dir: raw_rig.suites_dir,
@@ -757,6 +778,7 @@ fn validate(
         ingress_https: raw_rig.ingress_https.unwrap_or(false),
         ingress_ca: raw_rig.ingress_ca,
         deadline,
+        prune_threshold,
     };
     if let Some(ca) = &rig.ingress_ca {
         if let Err(e) = std::fs::read(ca) {
@@ -963,6 +985,27 @@ ci_domain = "ci.example.org"
         let err = from_str(&short, Path::new("c.toml"), &no_env).unwrap_err();
         assert!(
             err.to_string().contains("c.toml:1: janitor_interval_secs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn prune_threshold_defaults_to_80_percent_with_env_override_and_a_named_problem() {
+        let threshold = |text: &str, env: &dyn Fn(&str) -> Option<String>| {
+            from_str(text, Path::new("c.toml"), env)
+                .map(|c| c.rig.prune_threshold)
+                .map_err(|e| e.to_string())
+        };
+        let base = "[rig]\nci_domain = \"x.org\"\n";
+        assert_eq!(threshold(base, &no_env), Ok(80));
+        let set = format!("{base}prune_threshold = 5\n");
+        assert_eq!(threshold(&set, &no_env), Ok(5));
+        let env = |name: &str| (name == "CCCI_PRUNE_THRESHOLD").then(|| "0".to_string());
+        assert_eq!(threshold(&set, &env), Ok(0));
+        let bad = format!("{base}prune_threshold = 101\n");
+        let err = threshold(&bad, &no_env).unwrap_err();
+        assert!(
+            err.contains("c.toml:3: rig.prune_threshold: 101 is not a percentage"),
             "{err}"
         );
     }

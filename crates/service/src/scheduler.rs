@@ -132,6 +132,7 @@ pub fn rig_from(config: &crate::config::Config) -> Rig {
         ingress_ca: config.rig.ingress_ca.clone(),
         service_vips: None,
         deadline: config.rig.deadline,
+        prune_threshold: config.rig.prune_threshold,
         keycloak: config
             .keycloak
             .as_ref()
