@@ -275,11 +275,7 @@ pub const PRUNE_STEPS: [&[&str]; 3] = [
 
 /// The engine's data root and how full its disk is, and whether the gates let a prune run
 /// (`Err`: why not).
-async fn prune_gate(
-    engine: &Engine,
-    rig: &Rig,
-    threshold: u8,
-) -> Result<(u8, Result<(), String>)> {
+async fn prune_gate(engine: &Engine, rig: &Rig, threshold: u8) -> Result<(u8, Result<(), String>)> {
     let info = engine.docker().info().await.context("docker info")?;
     let root = std::path::PathBuf::from(
         info.docker_root_dir

@@ -758,15 +758,18 @@ fn validate(
     );
     let prune_threshold = match raw_rig.prune_threshold {
         None => ccci_runner::request::DEFAULT_PRUNE_THRESHOLD,
-        Some(p) => u8::try_from(p).ok().filter(|p| *p <= 100).unwrap_or_else(|| {
-            problems.push(Problem {
-                line: line_of(text, "rig", "prune_threshold"),
-                field: "rig.prune_threshold".into(),
-                message: format!("{p} is not a percentage"),
-                fix: "set a whole number from 0 to 100 (default 80)".into(),
-            });
-            ccci_runner::request::DEFAULT_PRUNE_THRESHOLD
-        }),
+        Some(p) => u8::try_from(p)
+            .ok()
+            .filter(|p| *p <= 100)
+            .unwrap_or_else(|| {
+                problems.push(Problem {
+                    line: line_of(text, "rig", "prune_threshold"),
+                    field: "rig.prune_threshold".into(),
+                    message: format!("{p} is not a percentage"),
+                    fix: "set a whole number from 0 to 100 (default 80)".into(),
+                });
+                ccci_runner::request::DEFAULT_PRUNE_THRESHOLD
+            }),
     };
     let rig = RigConfig {
         ci_domain,

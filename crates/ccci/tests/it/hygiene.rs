@@ -245,7 +245,8 @@ fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling
     let run = rig.run_into(&recipe, None, &flags, "out-gated");
     assert_eq!(run.code, 0, "{}", run.explain());
     assert!(
-        run.stderr.contains("(prune threshold 0%): 1 run(s) in flight; not pruning"),
+        run.stderr
+            .contains("(prune threshold 0%): 1 run(s) in flight; not pruning"),
         "{}",
         run.explain()
     );
@@ -258,7 +259,10 @@ fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling
     let log = &run.stderr;
     let line_of = |start: &str| log.lines().position(|l| l.contains(start));
     let announced = line_of("(prune threshold 0%): pruning first").expect(log);
-    let registered = line_of(&format!("run {}: ", run.results()["run_id"].as_str().unwrap()));
+    let registered = line_of(&format!(
+        "run {}: ",
+        run.results()["run_id"].as_str().unwrap()
+    ));
     assert!(
         registered.is_some_and(|r| announced < r),
         "pruned before the run registered:\n{log}"
@@ -273,10 +277,15 @@ fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling
     // The 24 h age holds for dangling images too: one built a moment ago is kept.
     assert!(image_exists(&dangling), "a young dangling image was pruned");
     for v in ["1.0.0", "1.1.0", "1.2.0"] {
-        assert!(image_exists(&format!("ccci-fixture:{v}")), "ccci-fixture:{v} is gone");
+        assert!(
+            image_exists(&format!("ccci-fixture:{v}")),
+            "ccci-fixture:{v} is gone"
+        );
     }
     assert_clean(&run);
-    let _ = Command::new("docker").args(["image", "rm", &dangling]).output();
+    let _ = Command::new("docker")
+        .args(["image", "rm", &dangling])
+        .output();
 }
 
 #[test]

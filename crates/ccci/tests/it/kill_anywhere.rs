@@ -33,7 +33,10 @@ fn full_lifecycle(rig: &Rig, name: &str) -> (PathBuf, PathBuf) {
 }
 
 /// Spawns a `ccci run` command with its progress (stderr) forwarded line by line.
-fn spawn_with_progress(mut cmd: std::process::Command, guard: &mut Guard) -> (Child, Receiver<String>) {
+fn spawn_with_progress(
+    mut cmd: std::process::Command,
+    guard: &mut Guard,
+) -> (Child, Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -43,7 +46,10 @@ fn spawn_with_progress(mut cmd: std::process::Command, guard: &mut Guard) -> (Ch
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
@@ -120,8 +126,16 @@ fn kill_at(name: &str, point: KillPoint) {
 
     let report = ccci_ok(&rig, "janitor", &strs(&sso.flags()));
     let left = leftovers(&stack);
-    assert!(left.is_empty(), "killed at {:?}; left: {left:?}\n{report}", point.line);
-    assert!(sso.run_realms().is_empty(), "realms left: {:?}\n{report}", sso.run_realms());
+    assert!(
+        left.is_empty(),
+        "killed at {:?}; left: {left:?}\n{report}",
+        point.line
+    );
+    assert!(
+        sso.run_realms().is_empty(),
+        "realms left: {:?}\n{report}",
+        sso.run_realms()
+    );
     assert!(registered_stacks(&rig.state_dir()).is_empty(), "{report}");
     let runs: Vec<_> = std::fs::read_dir(rig.state_dir().join("runs"))
         .into_iter()
