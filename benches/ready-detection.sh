@@ -46,7 +46,8 @@ for i in $(seq 1 "$n"); do
   name="ready-bench-$$-$i"
   docker service create --detach=false --quiet --name "$name" --label ccci.bench=ready-detection \
     --health-cmd "/usr/local/bin/fixture-app healthcheck" --health-interval 2s --health-timeout 3s \
-    --health-retries 3 --health-start-period 30s ccci-fixture:1.2.0 >/dev/null
+    --health-retries 3 --health-start-period 30s ccci-fixture:1.2.0 >/dev/null 2>"$work/cli$i.err" \
+    || { cat "$work/cli$i.err" >&2; exit 1; }
   returned=$(now)
   sleep 1
   healthy=$(healthy_at "$name.")
