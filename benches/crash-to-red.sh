@@ -37,10 +37,10 @@ for i in $(seq 1 "$n"); do
     verdicts[$c]+="$(json "$out/results.json" 'r["verdict"] + ("/" + str((r.get("failure") or {}).get("service")) if r["verdict"] == "red" else "")') "
   done
 done
-med() { tr ' ' '\n' <<<"${times[$1]}" | grep . | median; }
+med() { printf '%.1f' "$(tr ' ' '\n' <<<"${times[$1]}" | grep . | median)"; }
 g=$(med healthy) l=$(med lone) d=$(med dependency) w=$(med waiting)
 for c in healthy lone dependency waiting; do
-  printf '%-10s install median %6.1f s over %s  [%s]  verdicts: %s\n' "$c" "$(med "$c")" "$n" "${times[$c]% }" "${verdicts[$c]% }"
+  printf '%-10s install median %6s s over %s  [%s]  verdicts: %s\n' "$c" "$(med "$c")" "$n" "${times[$c]% }" "${verdicts[$c]% }"
 done
 all() { [[ $(tr ' ' '\n' <<<"${verdicts[$1]}" | grep . | sort -u) = "$2" ]]; }
 x() { awk -v a="$1" -v b="$g" 'BEGIN{printf "%.2f×", a/b}'; }
