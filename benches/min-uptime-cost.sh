@@ -10,23 +10,12 @@
 #
 #   benches/min-uptime-cost.sh [N]      (default 3; needs scripts/prepare-host first)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 n=${1:-3}
-cargo build --quiet --release -p ccci --manifest-path "$root/Cargo.toml"
-ccci="$root/target/release/ccci"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 repo="$work/fixture-web"
-cp -r "$root/recipes/fixture-web" "$repo"
-git_() { git -C "$repo" -c user.name=cc-ci -c user.email=bench@cc-ci.local "$@"; }
-set_version() {
-  sed -i -E "s#image: ccci-fixture:[0-9.]+#image: ccci-fixture:$1#; s#APP_VERSION=[0-9.]+#APP_VERSION=$1#; s#version=[0-9.]+\+[0-9.]+#version=$1+$1#" "$repo/compose.yml"
-}
-git_ init --quiet --initial-branch=main
-for v in 1.0.0 1.1.0; do
-  set_version "$v"; git_ add -A; git_ commit --quiet -m "release $v"; git_ tag -a "$v+$v" -m "release $v"
-done
-set_version 1.2.0; git_ add -A; git_ commit --quiet -m head
+"$root/scripts/example-repo" fixture-web "$repo"
 for mode in off default; do
   mkdir -p "$work/suites-$mode/fixture-web"
   grep -v '^min_uptime' "$root/suites/fixture-web/suite.toml" > "$work/suites-$mode/fixture-web/suite.toml"
@@ -34,7 +23,6 @@ for mode in off default; do
 done
 sed -i '1i min_uptime = 0' "$work/suites-off/fixture-web/suite.toml"
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 off=(); on=(); waits=()
 for i in $(seq 1 "$n"); do
   for mode in off default; do
@@ -52,3 +40,4 @@ w=$(printf '%s\n' "${waits[@]}" | median)
 echo "full ladder, min_uptime = 0 (baseline): median ${o} s over $n  [${off[*]}]"
 echo "full ladder, min_uptime = 30 s        : median ${d} s over $n  [${on[*]}]"
 awk -v d="$d" -v o="$o" -v w="$w" 'BEGIN{printf "ratio default/baseline: %.2f   the gate waited (median): %.1f s\n", d/o, w}'
+figure "min_uptime gate: full ladder 30 s gate / no gate" "$(awk -v d="$d" -v o="$o" 'BEGIN{printf "%.2f×", d/o}') (${d} s / ${o} s)" "—" info "median of $n; the gate itself waited ${w} s"

@@ -10,10 +10,8 @@
 #
 #   benches/time-to-verdict.sh [N]      (default 5; needs scripts/prepare-host first)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 n=${1:-5}
-cargo build --quiet --release -p ccci --manifest-path "$root/Cargo.toml"
-ccci="$root/target/release/ccci"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/suites/benchred"
@@ -22,7 +20,6 @@ cp -r "$root/recipes/fixture-web" "$work/benchgreen"
 cp -r "$root/recipes/fixture-web" "$work/benchred"
 echo "CRASH_AT_START=1" >> "$work/benchred/.env.sample"
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 green=(); red=()
 for i in $(seq 1 "$n"); do
   s=$(date +%s.%N)
@@ -46,3 +43,4 @@ td=$(for i in $(seq 1 "$n"); do
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["timings_ms"]["teardown"]/1000)' "$work/g$i/results.json"
 done | median)
 awk -v t="$td" -v g="$g" 'BEGIN{printf "teardown of a healthy run: median %.1f s   share of the green run: %.2f\n", t, t/g}'
+figure "time to verdict: crash loop red / healthy green" "$(awk -v r="$r" -v g="$g" 'BEGIN{printf "%.2f×", r/g}') (${r} s / ${g} s)" "—" info "median of $n; vs the 600 s DEPLOY_TIMEOUT: $(awk -v r="$r" 'BEGIN{printf "%.3f×", r/600}')"

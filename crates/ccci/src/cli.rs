@@ -95,6 +95,11 @@ pub struct RigArgs {
     /// Hard wall-clock limit of a run, in seconds.
     #[arg(long, env = env::DEADLINE_SECS, default_value_t = rig_settings::DEFAULT_DEADLINE_SECS)]
     deadline_secs: u64,
+    /// Disk use (percent of the engine's data root) from which a run prunes first (dangling
+    /// images, stopped containers and build cache older than 24 h; never volumes).
+    #[arg(long, env = env::PRUNE_THRESHOLD, default_value_t = ccci_runner::request::DEFAULT_PRUNE_THRESHOLD,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    prune_threshold: u8,
     /// The shared Keycloak for SSO dependencies (each run gets its own realm there).
     #[arg(long, env = env::KEYCLOAK_URL, requires = "keycloak_admin_password_file")]
     keycloak_url: Option<String>,
@@ -118,6 +123,7 @@ impl RigArgs {
             ingress_ca: self.ingress_ca.clone(),
             service_vips: Some(self.service_vips.clone()),
             deadline_secs: Some(i64::try_from(self.deadline_secs).unwrap_or(i64::MAX)),
+            prune_threshold: Some(i64::from(self.prune_threshold)),
         };
         let keycloak = (self.keycloak_url.is_some() || self.keycloak_admin_password_file.is_some())
             .then(|| RawKeycloak {

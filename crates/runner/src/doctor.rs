@@ -58,7 +58,7 @@ pub async fn host(rig: &Rig) -> Vec<Check> {
     checks.push(state_dir(rig));
     checks.push(
         match crate::janitor::disk_used_percent(&existing_parent(&rig.state_dir)) {
-            Ok(used) => doctor::disk(used, 80),
+            Ok(used) => doctor::disk(used, rig.prune_threshold),
             Err(e) => Check::fail(
                 "disk",
                 format!("{e:#}"),

@@ -8,12 +8,14 @@
 //! Prune only ever removes dangling images, stopped containers and build cache older than
 //! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
 //! all images (the local image store is the cache) and never volumes (warm data lives there).
+//! `ccci prune` runs it on demand; every run runs it first, before it registers
+//! ([`prune_before_run`]), on a host at or above the rig's threshold, and says so.
 
 use crate::engine::Engine;
 use crate::lifecycle::teardown;
 use crate::registry;
 use crate::request::Rig;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -207,24 +209,34 @@ pub fn should_prune(
     Ok(())
 }
 
-pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
-    let engine = Engine::connect().await?;
+/// What prune runs, in order: each step removes only what is older than 24 h (dangling
+/// images included: a layer a run dangled a minute ago may still be someone's cache).
+pub const PRUNE_STEPS: [&[&str]; 3] = [
+    &["image", "prune", "--force", "--filter", "until=24h"],
+    &["container", "prune", "--force", "--filter", "until=24h"],
+    &["builder", "prune", "--force", "--filter", "until=24h"],
+];
+
+/// The engine's data root and how full its disk is, and whether the gates let a prune run
+/// (`Err`: why not).
+async fn prune_gate(
+    engine: &Engine,
+    rig: &Rig,
+    threshold: u8,
+) -> Result<(u8, Result<(), PruneSkip>)> {
     let root = engine.data_root().await?;
     let used = disk_used_percent(&root)?;
     let in_flight = registry::list(&rig.state_dir)
         .iter()
         .filter(|r| registry::owner_alive(r))
         .count();
-    if let Err(why) = should_prune(used, threshold, in_flight) {
-        return Ok(format!("{why}\n"));
-    }
-    let steps: [&[&str]; 3] = [
-        &["image", "prune", "--force"],
-        &["container", "prune", "--force", "--filter", "until=24h"],
-        &["builder", "prune", "--force", "--filter", "until=24h"],
-    ];
-    let mut report = format!("disk {used}% used (threshold {threshold}%)\n");
-    for args in steps {
+    Ok((used, should_prune(used, threshold, in_flight)))
+}
+
+/// Runs (or, dry, lists) the prune steps; one report line each.
+async fn prune_steps(dry_run: bool) -> Result<String> {
+    let mut report = String::new();
+    for args in PRUNE_STEPS {
         if dry_run {
             let _ = writeln!(report, "would run: docker {}", args.join(" "));
             continue;
@@ -232,7 +244,8 @@ pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
         let out = tokio::process::Command::new("docker")
             .args(args)
             .output()
-            .await?;
+            .await
+            .with_context(|| format!("running docker {}", args.join(" ")))?;
         let _ = writeln!(
             report,
             "docker {}: {}",
@@ -244,6 +257,44 @@ pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
         );
     }
     Ok(report)
+}
+
+/// `ccci prune`: the gates, then the steps (listed only, when `dry_run`).
+pub async fn prune(rig: &Rig, threshold: u8, dry_run: bool) -> Result<String> {
+    let engine = Engine::connect().await?;
+    let (used, gate) = prune_gate(&engine, rig, threshold).await?;
+    if let Err(why) = gate {
+        return Ok(format!("{why}\n"));
+    }
+    let mut report = format!("disk {used}% used (threshold {threshold}%)\n");
+    report.push_str(&prune_steps(dry_run).await?);
+    Ok(report)
+}
+
+/// Before a run registers (so it is not "in flight" itself): on a host at or above the rig's
+/// prune threshold, prune first. Returns the lines for the run log; none while the disk is
+/// below the threshold. Never fails the run: a prune that cannot run is reported.
+pub async fn prune_before_run(engine: &Engine, rig: &Rig) -> Vec<String> {
+    let threshold = rig.prune_threshold;
+    let (used, gate) = match prune_gate(engine, rig, threshold).await {
+        Ok(checked) => checked,
+        Err(e) => return vec![format!("disk check before the run failed: {e:#}")],
+    };
+    let head = format!("disk {used}% used (prune threshold {threshold}%)");
+    match gate {
+        Err(_) if used < threshold => Vec::new(),
+        Err(why) => vec![format!("{head}: {why}")],
+        Ok(()) => {
+            let mut lines = vec![format!(
+                "{head}: pruning first (dangling images, stopped containers and build cache older than 24 h)"
+            )];
+            match prune_steps(false).await {
+                Ok(report) => lines.extend(report.lines().map(|l| format!("   {l}"))),
+                Err(e) => lines.push(format!("   prune failed: {e:#}")),
+            }
+            lines
+        }
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,11 @@ async fn prepare(
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
     let mut rig = request.rig.clone();
+    // Disk pressure (SPEC §6): above the threshold, prune before this run takes more disk
+    // (and before it registers, so it does not count as a run in flight itself).
+    for line in crate::janitor::prune_before_run(&engine, &rig).await {
+        progress.line(&line);
+    }
     rig.service_vips.get_or_insert(engine.service_vips_route());
     let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir).await?;
     let (suite, suite_dir, judged_by) =

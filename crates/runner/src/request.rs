@@ -26,6 +26,9 @@ pub struct RunRequest {
     pub run_id: Option<String>,
 }
 
+/// The disk use (percent) at which pruning starts, unless the rig says otherwise.
+pub const DEFAULT_PRUNE_THRESHOLD: u8 = 80;
+
 /// Host-wide settings of the runner, validated (built by `rig_settings::validate` for the
 /// CLI and the service alike, or [`Rig::local`] in tests).
 #[derive(Clone, Debug)]
@@ -51,6 +54,9 @@ pub struct Rig {
     pub service_vips: Option<bool>,
     /// Wall-clock limit of one run; past it the run is torn down and RED.
     pub deadline: std::time::Duration,
+    /// Disk use (percent of the engine's data root) from which a run prunes first
+    /// (`janitor::prune_before_run`); the doctor warns from it too.
+    pub prune_threshold: u8,
     /// The shared Keycloak that SSO dependencies (SPEC §4) get their per-run realm from.
     /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
     pub keycloak: Option<KeycloakConfig>,
@@ -82,6 +88,7 @@ impl Rig {
             ingress_ca: None,
             service_vips: None,
             deadline: std::time::Duration::from_secs(60 * 60),
+            prune_threshold: DEFAULT_PRUNE_THRESHOLD,
             keycloak: None,
         }
     }

@@ -9,6 +9,7 @@
 //! knows its TOML key, its flag and its variable, so each caller names the field the way
 //! its user wrote it.
 
+use crate::request::DEFAULT_PRUNE_THRESHOLD;
 use crate::request::{KeycloakConfig, Rig};
 use ccci_core::secret::Secret;
 use serde::Deserialize;
@@ -27,6 +28,7 @@ pub mod env {
     pub const INGRESS_CA: &str = "CCCI_INGRESS_CA";
     pub const SERVICE_VIPS: &str = "CCCI_SERVICE_VIPS";
     pub const DEADLINE_SECS: &str = "CCCI_DEADLINE_SECS";
+    pub const PRUNE_THRESHOLD: &str = "CCCI_PRUNE_THRESHOLD";
     pub const KEYCLOAK_URL: &str = "CCCI_KEYCLOAK_URL";
     pub const KEYCLOAK_ADMIN_USER: &str = "CCCI_KEYCLOAK_ADMIN_USER";
     pub const KEYCLOAK_ADMIN_PASSWORD_FILE: &str = "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE";
@@ -54,6 +56,8 @@ pub struct RawRig {
     /// `auto` (detect), `yes` or `no`.
     pub service_vips: Option<String>,
     pub deadline_secs: Option<i64>,
+    /// Disk use (percent) from which a run prunes first.
+    pub prune_threshold: Option<i64>,
 }
 
 /// `[keycloak]` as written or given: nothing checked yet.
@@ -86,6 +90,7 @@ pub enum RigField {
     IngressCa,
     ServiceVips,
     DeadlineSecs,
+    PruneThreshold,
     /// The `[keycloak]` section as a whole.
     Keycloak,
     KeycloakUrl,
@@ -105,6 +110,7 @@ impl RigField {
             RigField::IngressCa => ("rig", "ingress_ca"),
             RigField::ServiceVips => ("rig", "service_vips"),
             RigField::DeadlineSecs => ("rig", "deadline_secs"),
+            RigField::PruneThreshold => ("rig", "prune_threshold"),
             RigField::Keycloak => ("keycloak", ""),
             RigField::KeycloakUrl => ("keycloak", "url"),
             RigField::KeycloakAdminUser => ("keycloak", "admin_user"),
@@ -123,6 +129,7 @@ impl RigField {
             RigField::IngressCa => "--ingress-ca",
             RigField::ServiceVips => "--service-vips",
             RigField::DeadlineSecs => "--deadline-secs",
+            RigField::PruneThreshold => "--prune-threshold",
             RigField::Keycloak | RigField::KeycloakUrl => "--keycloak-url",
             RigField::KeycloakAdminUser => "--keycloak-admin-user",
             RigField::KeycloakAdminPasswordFile => "--keycloak-admin-password-file",
@@ -189,6 +196,9 @@ pub fn apply_env(
     }
     if let Some(v) = get(env::DEADLINE_SECS) {
         rig.deadline_secs = Some(number(v));
+    }
+    if let Some(v) = get(env::PRUNE_THRESHOLD) {
+        rig.prune_threshold = Some(number(v));
     }
     if get(env::KEYCLOAK_URL).is_some() || get(env::KEYCLOAK_ADMIN_PASSWORD_FILE).is_some() {
         keycloak.get_or_insert_with(RawKeycloak::default);
@@ -259,6 +269,22 @@ pub fn validate(
         );
         Duration::from_secs(DEFAULT_DEADLINE_SECS)
     });
+    let prune_threshold = match raw.prune_threshold {
+        None => DEFAULT_PRUNE_THRESHOLD,
+        Some(p) => u8::try_from(p)
+            .ok()
+            .filter(|p| *p <= 100)
+            .unwrap_or_else(|| {
+                problem(
+                    RigField::PruneThreshold,
+                    format!("{p} is not a percentage"),
+                    &format!(
+                        "set a whole number from 0 to 100 (default {DEFAULT_PRUNE_THRESHOLD})"
+                    ),
+                );
+                DEFAULT_PRUNE_THRESHOLD
+            }),
+    };
     if let Some(ca) = &raw.ingress_ca {
         if let Err(e) = std::fs::read(ca) {
             problem(RigField::IngressCa, format!("cannot read {}: {e}", ca.display()), "name the PEM file of the CA the proxy's certificates chain to (CCCI_INGRESS_CA), or leave it out for the public web roots");
@@ -276,6 +302,7 @@ pub fn validate(
         ingress_ca: raw.ingress_ca,
         service_vips,
         deadline,
+        prune_threshold,
         keycloak,
     };
     if problems.is_empty() {

@@ -9,15 +9,17 @@ pub struct Args {
     /// Actually prune (the default is a dry run).
     #[arg(long)]
     apply: bool,
-    /// Disk use (percent) at which pruning starts.
-    #[arg(long, default_value_t = 80)]
-    threshold: u8,
+    /// Disk use (percent) at which pruning starts (default: the rig's `--prune-threshold`).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    threshold: Option<u8>,
     #[command(flatten)]
     rig: RigArgs,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let report = ccci_runner::janitor::prune(&args.rig.rig()?, args.threshold, !args.apply).await?;
+    let rig = args.rig.rig()?;
+    let threshold = args.threshold.unwrap_or(rig.prune_threshold);
+    let report = ccci_runner::janitor::prune(&rig, threshold, !args.apply).await?;
     print!("{report}");
     Ok(Exit::Success)
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use ccci_runner::keycloak_standin::KeycloakStandin;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -673,4 +674,64 @@ pub fn assert_clean(run: &Run) {
         "{}",
         run.explain()
     );
+}
+
+/// The stand-in on its own runtime (the test thread blocks on `ccci` processes), and the
+/// flags that point `ccci` at it.
+pub struct Sso {
+    pub standin: KeycloakStandin,
+    pub password_file: PathBuf,
+    // Dropped after the stand-in (fields drop in order).
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Sso {
+    pub fn start(rig: &Rig) -> Sso {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let password = format!("pw-{}", std::process::id());
+        let standin = rt
+            .block_on(KeycloakStandin::start("admin", &password))
+            .unwrap();
+        let password_file = rig.path("keycloak-admin-password");
+        std::fs::write(&password_file, format!("{password}\n")).unwrap();
+        Sso {
+            standin,
+            password_file,
+            _rt: rt,
+        }
+    }
+
+    pub fn flags(&self) -> Vec<String> {
+        vec![
+            "--keycloak-url".into(),
+            self.standin.base_url(),
+            "--keycloak-admin-password-file".into(),
+            self.password_file.display().to_string(),
+        ]
+    }
+
+    /// `--stages install,integration` and the flags that point `ccci` at the stand-in.
+    pub fn run_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
+        flags.extend(self.flags());
+        flags
+    }
+
+    /// Realms other than `master`.
+    pub fn run_realms(&self) -> Vec<String> {
+        self.standin
+            .realm_names()
+            .into_iter()
+            .filter(|r| r != "master")
+            .collect()
+    }
+}
+
+/// `&str`s of owned strings, for `Command` arguments.
+pub fn strs(strings: &[String]) -> Vec<&str> {
+    strings.iter().map(String::as_str).collect()
 }

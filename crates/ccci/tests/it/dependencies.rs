@@ -4,65 +4,9 @@
 //! of a SIGKILLed run and never a live run's, and the client secret in no artefact.
 
 use crate::common::*;
-use ccci_runner::keycloak_standin::KeycloakStandin;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Child;
-
-/// The stand-in on its own runtime (the test thread blocks on `ccci` processes), and the
-/// flags that point `ccci` at it.
-struct Sso {
-    standin: KeycloakStandin,
-    password_file: PathBuf,
-    // Dropped after the stand-in (fields drop in order).
-    _rt: tokio::runtime::Runtime,
-}
-
-impl Sso {
-    fn start(rig: &Rig) -> Sso {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let password = format!("pw-{}", std::process::id());
-        let standin = rt
-            .block_on(KeycloakStandin::start("admin", &password))
-            .unwrap();
-        let password_file = rig.path("keycloak-admin-password");
-        std::fs::write(&password_file, format!("{password}\n")).unwrap();
-        Sso {
-            standin,
-            password_file,
-            _rt: rt,
-        }
-    }
-
-    fn flags(&self) -> Vec<String> {
-        vec![
-            "--keycloak-url".into(),
-            self.standin.base_url(),
-            "--keycloak-admin-password-file".into(),
-            self.password_file.display().to_string(),
-        ]
-    }
-
-    /// `--stages install,integration` and the flags that point `ccci` at the stand-in.
-    fn run_flags(&self) -> Vec<String> {
-        let mut flags = vec!["--stages".to_string(), "install,integration".to_string()];
-        flags.extend(self.flags());
-        flags
-    }
-
-    /// Realms other than `master`.
-    fn run_realms(&self) -> Vec<String> {
-        self.standin
-            .realm_names()
-            .into_iter()
-            .filter(|r| r != "master")
-            .collect()
-    }
-}
 
 fn write_exec(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -127,10 +71,6 @@ echo "realm $realm and client $client verified"
         );
     }
     (recipe, suites)
-}
-
-fn strs(strings: &[String]) -> Vec<&str> {
-    strings.iter().map(String::as_str).collect()
 }
 
 /// Every file under `dir` whose content contains `needle`.

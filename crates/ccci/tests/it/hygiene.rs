@@ -193,23 +193,9 @@ fn docker_disk_percent() -> u8 {
         .unwrap()
 }
 
-#[test]
-fn prune_is_a_gated_dry_run_that_removes_nothing() {
-    let rig = Rig::new();
-    // Below the threshold it does nothing (100 % unless the disk is full; the default 80 %
-    // too when the disk is clearly below it).
-    let used = docker_disk_percent();
-    if used < 100 {
-        let report = prune(&rig, &["--threshold", "100"]);
-        assert!(report.contains("below 100%; nothing to do"), "{report}");
-    }
-    if used < 75 {
-        let report = prune(&rig, &[]);
-        assert!(report.contains("below 80%; nothing to do"), "{report}");
-    }
-
-    // A dangling image of this test's own: what a real prune would remove.
-    let label = format!("ccci.test.prune={}", std::process::id());
+/// Builds an untagged image (dangling from birth) labelled with this test; returns its id.
+fn build_dangling_image(test: &str) -> String {
+    let label = format!("ccci.test.{test}={}", std::process::id());
     let mut build = Command::new("docker")
         .args(["build", "-q", "-"])
         .stdin(Stdio::piped())
@@ -230,11 +216,100 @@ fn prune_is_a_gated_dry_run_that_removes_nothing() {
     );
     let dangling = String::from_utf8_lossy(&built.stdout).trim().to_string();
     assert!(image_exists(&dangling));
+    dangling
+}
+
+/// Registers a run in flight in the rig's state dir (owner alive: this test process).
+fn register_live_run(rig: &Rig, stack: &str) -> PathBuf {
+    let active = rig.state_dir().join("active");
+    std::fs::create_dir_all(&active).unwrap();
+    let entry = serde_json::json!({
+        "run_id": "prune-gate", "domain": format!("{}.ci.local", &stack[..11]), "stack": stack,
+        "recipe": "fixture-web", "pid": std::process::id(), "pid_start": null, "started_at": 0,
+    });
+    let path = active.join(format!("{stack}.json"));
+    std::fs::write(&path, entry.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling_images() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "prunerun");
+    let dangling = build_dangling_image("prunerun");
+    // A threshold of 0 % puts this host "above the threshold" without filling its disk.
+    let flags = ["--stages", "install", "--prune-threshold", "0"];
+
+    // Another run in flight on this rig: the gate holds, and the run log says why.
+    let in_flight = register_live_run(&rig, "prun-000000_ci_local");
+    let run = rig.run_into(&recipe, None, &flags, "out-gated");
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert!(
+        run.stderr
+            .contains("(prune threshold 0%): 1 run(s) in flight; not pruning"),
+        "{}",
+        run.explain()
+    );
+    assert!(!run.stderr.contains("pruning first"), "{}", run.explain());
+    std::fs::remove_file(in_flight).unwrap();
+
+    // Nothing in flight: the run prunes first, says so, and still goes green.
+    let run = rig.run_into(&recipe, None, &flags, "out-pruned");
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let log = &run.stderr;
+    let line_of = |start: &str| log.lines().position(|l| l.contains(start));
+    let announced = line_of("(prune threshold 0%): pruning first").expect(log);
+    let registered = line_of(&format!(
+        "run {}: ",
+        run.results()["run_id"].as_str().unwrap()
+    ));
+    assert!(
+        registered.is_some_and(|r| announced < r),
+        "pruned before the run registered:\n{log}"
+    );
+    for step in [
+        "docker image prune --force --filter until=24h: ",
+        "docker container prune --force --filter until=24h: ",
+        "docker builder prune --force --filter until=24h: ",
+    ] {
+        assert!(log.contains(step), "missing {step:?} in:\n{log}");
+    }
+    // The 24 h age holds for dangling images too: one built a moment ago is kept.
+    assert!(image_exists(&dangling), "a young dangling image was pruned");
+    for v in ["1.0.0", "1.1.0", "1.2.0"] {
+        assert!(
+            image_exists(&format!("ccci-fixture:{v}")),
+            "ccci-fixture:{v} is gone"
+        );
+    }
+    assert_clean(&run);
+    let _ = Command::new("docker")
+        .args(["image", "rm", &dangling])
+        .output();
+}
+
+#[test]
+fn prune_is_a_gated_dry_run_that_removes_nothing() {
+    let rig = Rig::new();
+    // Below the threshold it does nothing (100 % unless the disk is full; the default 80 %
+    // too when the disk is clearly below it).
+    let used = docker_disk_percent();
+    if used < 100 {
+        let report = prune(&rig, &["--threshold", "100"]);
+        assert!(report.contains("below 100%; nothing to do"), "{report}");
+    }
+    if used < 75 {
+        let report = prune(&rig, &[]);
+        assert!(report.contains("below 80%; nothing to do"), "{report}");
+    }
+
+    // A dangling image of this test's own: what a real prune would remove (once 24 h old).
+    let dangling = build_dangling_image("prune");
 
     // At threshold 0 it lists what it would run, and runs nothing.
     let report = prune(&rig, &["--threshold", "0"]);
     for step in [
-        "would run: docker image prune --force\n",
+        "would run: docker image prune --force --filter until=24h\n",
         "would run: docker container prune --force --filter until=24h\n",
         "would run: docker builder prune --force --filter until=24h\n",
     ] {
@@ -256,13 +331,7 @@ fn prune_is_a_gated_dry_run_that_removes_nothing() {
     }
 
     // A run in flight (registered, owner alive: this test process) blocks pruning outright.
-    let active = rig.state_dir().join("active");
-    std::fs::create_dir_all(&active).unwrap();
-    let entry = serde_json::json!({
-        "run_id": "prune-gate", "domain": "prun-000000.ci.local", "stack": "prun-000000_ci_local",
-        "recipe": "fixture-web", "pid": std::process::id(), "pid_start": null, "started_at": 0,
-    });
-    std::fs::write(active.join("prun-000000_ci_local.json"), entry.to_string()).unwrap();
+    register_live_run(&rig, "prun-000000_ci_local");
     let report = prune(&rig, &["--threshold", "0"]);
     assert!(
         report.contains("1 run(s) in flight; not pruning"),

@@ -48,7 +48,7 @@ fn record(rig: &Rig, recipe: &str) -> Option<Value> {
         .map(|b| serde_json::from_slice(&b).unwrap())
 }
 
-fn env_type(rig: &Rig, rec: &Value) -> String {
+pub(crate) fn env_type(rig: &Rig, rec: &Value) -> String {
     let path = rig
         .state_dir()
         .join("warm")
@@ -62,7 +62,7 @@ fn env_type(rig: &Rig, rec: &Value) -> String {
         .to_string()
 }
 
-fn assert_undeployed_with_data(stack: &str) {
+pub(crate) fn assert_undeployed_with_data(stack: &str) {
     assert!(
         engine_objects("service", stack).is_empty(),
         "services left: {:?}",
@@ -81,18 +81,18 @@ fn assert_undeployed_with_data(stack: &str) {
 }
 
 /// A canonical whose volume drifted after its snapshot, for a quick run to put back.
-struct Drifted {
-    recipe: PathBuf,
-    suites: PathBuf,
-    rec: Value,
-    volume: String,
-    snapshot: BTreeMap<String, Vec<u8>>,
+pub(crate) struct Drifted {
+    pub recipe: PathBuf,
+    pub suites: PathBuf,
+    pub rec: Value,
+    pub volume: String,
+    pub snapshot: BTreeMap<String, Vec<u8>>,
 }
 
 /// Seeds (install, backup_restore) a green canonical of a fixture-web repository `name`
 /// (releases 1.0.0 and 1.1.0; the head 1.2.0 with `flag` set), then drifts its volume, so
 /// only a real restore brings back the snapshot's exact data.
-fn seed_then_drift(rig: &Rig, name: &str, stack: &str, flag: &str) -> Drifted {
+pub(crate) fn seed_then_drift(rig: &Rig, name: &str, stack: &str, flag: &str) -> Drifted {
     let recipe = rig.git_recipe("fixture-web", name, &["1.0.0", "1.1.0"], "1.2.0", |dir| {
         set_flag(dir, flag)
     });

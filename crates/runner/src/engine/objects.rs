@@ -247,6 +247,29 @@ impl Engine {
             let created = s.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
             note(s.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
         }
+        // A run killed mid-teardown may have left only configs or networks.
+        let configs = self
+            .docker
+            .list_configs(Some(bollard::query_parameters::ListConfigsOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .context("listing configs")?;
+        for c in configs {
+            let created = c.created_at.map(|t| t.unix_timestamp()).unwrap_or(0);
+            note(c.spec.as_ref().and_then(|s| s.labels.as_ref()), created);
+        }
+        let networks = self
+            .docker
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .context("listing networks")?;
+        for n in networks {
+            let created = n.created.map(|t| t.unix_timestamp()).unwrap_or(0);
+            note(n.labels.as_ref(), created);
+        }
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {

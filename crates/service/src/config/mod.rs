@@ -43,6 +43,8 @@
 //!                                          # chain to (default: the public web roots)
 //! service_vips = "auto"                  # CCCI_SERVICE_VIPS; auto (detect), yes or no
 //! deadline_secs = 3600                   # CCCI_DEADLINE_SECS; at least 60
+//! prune_threshold = 80                   # CCCI_PRUNE_THRESHOLD; disk use (%) from which a run
+//!                                        # prunes first (old dangling images, containers, cache)
 //!
 //! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
 //! url = "https://sso.example.org"        # CCCI_KEYCLOAK_URL

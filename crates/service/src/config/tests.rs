@@ -393,3 +393,24 @@ fn the_rig_reads_the_same_variables_as_the_cli() {
         assert!(shown.contains(fragment), "{shown:?} lacks {fragment:?}");
     }
 }
+
+#[test]
+fn prune_threshold_defaults_to_80_percent_with_env_override_and_a_named_problem() {
+    let threshold = |text: &str, env: &dyn Fn(&str) -> Option<String>| {
+        from_str(text, Path::new("c.toml"), env)
+            .map(|c| c.rig.prune_threshold)
+            .map_err(|e| e.to_string())
+    };
+    let base = "[rig]\nci_domain = \"x.org\"\n";
+    assert_eq!(threshold(base, &no_env), Ok(80));
+    let set = format!("{base}prune_threshold = 5\n");
+    assert_eq!(threshold(&set, &no_env), Ok(5));
+    let env = |name: &str| (name == "CCCI_PRUNE_THRESHOLD").then(|| "0".to_string());
+    assert_eq!(threshold(&set, &env), Ok(0));
+    let bad = format!("{base}prune_threshold = 101\n");
+    let err = threshold(&bad, &no_env).unwrap_err();
+    assert!(
+        err.contains("c.toml:3: rig.prune_threshold: 101 is not a percentage"),
+        "{err}"
+    );
+}
