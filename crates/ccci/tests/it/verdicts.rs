@@ -62,7 +62,13 @@ fn an_app_waiting_for_its_slow_database_by_service_name_is_green() {
 fn a_crash_looping_database_is_red_naming_the_database_within_a_minute() {
     let rig = Rig::new();
     let repo = stack_recipe(&rig, "cdbr", |_| {});
-    let suites = stack_suite(&rig, "cdbr", "", &[("DB_CRASH_AT_START", "1")]);
+    // The app gives up on its database at once (no retry): it fails beside the database.
+    let suites = stack_suite(
+        &rig,
+        "cdbr",
+        "",
+        &[("DB_CRASH_AT_START", "1"), ("APP_NEEDS_PATIENCE", "0")],
+    );
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 1, "{}", run.explain());
     let f = failure(&run);
