@@ -354,7 +354,14 @@ PATHS="$COMPOSE_FILE:extra.yml"
     /// as a different value (or an unterminated quote); `$` and line breaks too.
     #[test]
     fn render_round_trips_quotes_dollars_and_line_breaks() {
-        for value in [" #'''", "it's a $HOME", "'open", "a\nb\r\\c\"", "", "${A:-d} '"] {
+        for value in [
+            " #'''",
+            "it's a $HOME",
+            "'open",
+            "a\nb\r\\c\"",
+            "",
+            "${A:-d} '",
+        ] {
             let mut env = EnvFile::default();
             env.set("A", "set");
             env.set("V", value);

@@ -607,8 +607,8 @@ body_contains = "fixture"
     fn a_duration_too_large_for_its_unit_is_not_a_duration() {
         assert_eq!(parse_duration_secs("307445734561825861h"), None);
         assert_eq!(parse_duration_secs("18446744073709551615s"), Some(u64::MAX));
-        let err = Suite::parse("suite.toml", "deploy_timeout = \"307445734561825861m\"\n")
-            .unwrap_err();
+        let err =
+            Suite::parse("suite.toml", "deploy_timeout = \"307445734561825861m\"\n").unwrap_err();
         assert!(err.message.contains("is not a duration"), "{err}");
     }
 

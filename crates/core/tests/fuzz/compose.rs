@@ -3,6 +3,7 @@
 use crate::mutate::{arbitrary_text, mutated, nasty_fragment};
 use crate::{assert_specific, config};
 use ccci_core::compose::{interpolate, load_stack};
+use ccci_core::host_access;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -12,7 +13,11 @@ fn env() -> impl Strategy<Value = BTreeMap<String, String>> {
 
 /// A `${…}` expression, well-formed or not.
 fn interpolation() -> impl Strategy<Value = String> {
-    let name = prop_oneof!["[A-Z_][A-Z0-9_]{0,5}", Just(String::new()), nasty_fragment()];
+    let name = prop_oneof![
+        "[A-Z_][A-Z0-9_]{0,5}",
+        Just(String::new()),
+        nasty_fragment()
+    ];
     let op = prop::sample::select(vec!["", ":-", "-", ":?", "?", ":+", "+", ":", "!", "%"]);
     (name, op, "[a-z $}{]{0,8}", any::<bool>()).prop_map(|(name, op, word, close)| {
         format!("${{{name}{op}{word}{}", if close { "}" } else { "" })
@@ -21,21 +26,27 @@ fn interpolation() -> impl Strategy<Value = String> {
 
 fn scalar() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[a-z0-9:./_-]{0,12}",
-        interpolation(),
-        nasty_fragment(),
-        any::<i64>().prop_map(|n| n.to_string()),
-        Just("\"quoted ${X}\"".to_string()),
+        12 => "[a-z0-9][a-z0-9:./_-]{0,12}",
+        1 => interpolation(),
+        1 => nasty_fragment(),
+        1 => any::<i64>().prop_map(|n| n.to_string()),
+        1 => Just("\"quoted ${X}\"".to_string()),
+        4 => prop::sample::select(vec![
+            "/var/run/docker.sock:/s", "/run/:/r", "./data:/d", "host", "NET_ADMIN",
+            "cap_sys_admin", "true", "seccomp:unconfined", "apparmor=unconfined", "/dev/fuse",
+        ])
+        .prop_map(str::to_string),
     ]
 }
 
 /// A compose file shaped like a recipe's: services with images, deploy settings, volumes,
-/// secrets, ports and labels, and the top-level sections.
+/// secrets, ports, labels and host access, and the top-level sections.
 fn compose_text() -> impl Strategy<Value = String> {
+    let replicas = prop_oneof![8 => (0u64..5).prop_map(|n| n.to_string()), 1 => scalar()];
     let service = (
         "[a-z]{1,8}",
         scalar(),
-        scalar(),
+        replicas,
         scalar(),
         scalar(),
         scalar(),
@@ -48,11 +59,11 @@ fn compose_text() -> impl Strategy<Value = String> {
                 format!("      labels:\n        - \"{label}={image}\"\n")
             };
             format!(
-                "  {name}:\n    image: {image}\n    volumes:\n      - {volume}\n      - source: {volume}\n        target: /data\n    ports:\n      - {port}\n      - published: {port}\n        mode: host\n    secrets: [{label}]\n    depends_on: [{name}]\n    healthcheck:\n      disable: {replicas}\n    deploy:\n      replicas: {replicas}\n      mode: {label}\n      restart_policy:\n        condition: {label}\n{labels}"
+                "  {name}:\n    image: {image}\n    volumes:\n      - {volume}\n      - source: {volume}\n        target: /data\n    ports:\n      - {port}\n      - published: {port}\n        mode: host\n    secrets:\n      - {label}\n    depends_on:\n      - {name}\n    cap_add:\n      - {label}\n    devices:\n      - {volume}\n    security_opt:\n      - {label}\n    network_mode: {port}\n    pid: {port}\n    privileged: {label}\n    healthcheck:\n      disable: {label}\n    deploy:\n      replicas: {replicas}\n      mode: {label}\n      restart_policy:\n        condition: {label}\n{labels}"
             )
         });
     (
-        prop::collection::vec(service, 0..4),
+        prop::collection::vec(service, 1..4),
         scalar(),
         scalar(),
         any::<bool>(),
@@ -92,9 +103,20 @@ fn deep_yaml() -> impl Strategy<Value = String> {
 }
 
 /// Loads `text` as `compose.yml`; a rejection must name the file and say what is wrong.
+/// Host access an accepted file asks for is described and located on one of its lines.
 fn check_load(text: &str, env: &BTreeMap<String, String>) {
-    match load_stack(&[("compose.yml".to_string(), text.to_string())], env) {
-        Ok(stack) => assert!(!stack.services.is_empty()),
+    let files = [("compose.yml".to_string(), text.to_string())];
+    match load_stack(&files, env) {
+        Ok(stack) => {
+            assert!(!stack.services.is_empty());
+            let grants = host_access::added(&stack, None);
+            for grant in &grants {
+                assert_specific(&host_access::describe(grant));
+                if let Some((file, line)) = host_access::locate(grant, &files) {
+                    assert!(file == "compose.yml" && line >= 1 && line <= text.lines().count());
+                }
+            }
+        }
         Err(e) => {
             assert_eq!(e.file, "compose.yml");
             assert_specific(&e.message);

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        8 => "[A-Z_][A-Z0-9_]{0,10}",
+        60 => "[A-Z_][A-Z0-9_]{0,10}",
         1 => Just(String::new()),
         1 => "[0-9][A-Z]{0,3}",
         1 => nasty_fragment(),
@@ -16,17 +16,18 @@ fn key() -> impl Strategy<Value = String> {
 
 fn value() -> impl Strategy<Value = String> {
     let word = prop_oneof![
-        "[a-z0-9./:,_-]{0,12}",
-        Just("$OTHER".to_string()),
-        Just("${A:-d}".to_string()),
-        Just("${A".to_string()),
-        nasty_fragment(),
+        12 => "[a-z0-9./:,_-]{0,12}",
+        1 => Just("$OTHER".to_string()),
+        1 => Just("${A:-d}".to_string()),
+        1 => Just("${A".to_string()),
+        1 => any::<char>().prop_map(String::from),
+        1 => nasty_fragment(),
     ];
     let raw = prop::collection::vec(word, 0..4).prop_map(|w| w.join(" "));
-    (raw, 0u8..4).prop_map(|(raw, quoting)| match quoting {
-        0 => raw,
-        1 => format!("'{raw}'"),
-        2 => format!("\"{}\"", raw.replace('"', "\\\"")),
+    (raw, 0u8..13).prop_map(|(raw, quoting)| match quoting {
+        0..=3 => raw,
+        4..=7 => format!("'{}'", raw.replace('\'', "")),
+        8..=11 => format!("\"{}\"", raw.replace('\\', "").replace('"', "\\\"")),
         _ => format!("\"{raw}"),
     })
 }
@@ -45,7 +46,10 @@ fn line() -> impl Strategy<Value = String> {
         |(export, key, value, comment, kind)| match kind {
             0 => format!("# {key}={value}"),
             1 => String::new(),
-            _ => format!("{}{key}={value}{comment}", if export { "export " } else { "" }),
+            _ => format!(
+                "{}{key}={value}{comment}",
+                if export { "export " } else { "" }
+            ),
         },
     )
 }
@@ -70,7 +74,10 @@ fn check(text: &str) {
             }
         }
         Err(e) => {
-            assert!(e.line >= 1 && e.line <= text.lines().count(), "{e} in {text:?}");
+            assert!(
+                e.line >= 1 && e.line <= text.lines().count(),
+                "{e} in {text:?}"
+            );
             assert_specific(&e.message);
         }
     }

@@ -19,14 +19,16 @@ fn tree() -> impl Strategy<Value = RecipeTree> {
         prop::option::of(arbitrary_text()),
         prop::collection::btree_map(arbitrary_text(), arbitrary_text(), 0..3),
     )
-        .prop_map(|(compose, env_sample, abra_sh, readme, release_notes)| RecipeTree {
-            compose: vec![("compose.yml".into(), compose)],
-            env_sample,
-            abra_sh,
-            readme,
-            files: [("conf.tmpl".to_string(), "x".to_string())].into(),
-            release_notes,
-        })
+        .prop_map(
+            |(compose, env_sample, abra_sh, readme, release_notes)| RecipeTree {
+                compose: vec![("compose.yml".into(), compose)],
+                env_sample,
+                abra_sh,
+                readme,
+                files: [("conf.tmpl".to_string(), "x".to_string())].into(),
+                release_notes,
+            },
+        )
 }
 
 fn tags() -> impl Strategy<Value = Option<Vec<Tag>>> {

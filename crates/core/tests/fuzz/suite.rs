@@ -23,9 +23,17 @@ fn toml_value() -> impl Strategy<Value = String> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "health_path", "deploy_timeout", "upgrade_base_version", "compose_overlays",
-            "dependencies", "oidc_at_install", "warm", "min_uptime", "start_grace",
-            "unknown_key", "",
+            "health_path",
+            "deploy_timeout",
+            "upgrade_base_version",
+            "compose_overlays",
+            "dependencies",
+            "oidc_at_install",
+            "warm",
+            "min_uptime",
+            "start_grace",
+            "unknown_key",
+            "",
         ])
         .prop_map(str::to_string),
         nasty_fragment(),
@@ -34,32 +42,107 @@ fn key() -> impl Strategy<Value = String> {
 
 fn table() -> impl Strategy<Value = String> {
     let header = prop::sample::select(vec![
-        "[expected_na]", "[backup]", "[hooks]", "[app_env]", "[oidc_env]", "[upgrade]",
-        "[host_access]", "[[ready_probes]]", "[[http_checks]]", "[nope]",
+        "[expected_na]",
+        "[backup]",
+        "[hooks]",
+        "[app_env]",
+        "[oidc_env]",
+        "[upgrade]",
+        "[host_access]",
+        "[[ready_probes]]",
+        "[[http_checks]]",
+        "[nope]",
     ]);
     let entry_key = prop_oneof![
         prop::sample::select(vec![
-            "upgrade", "install", "lint", "verify", "attempts", "post_install", "bogus",
-            "allow", "dropped_volumes", "http", "tcp", "status", "connects", "path", "issuer",
+            "upgrade",
+            "install",
+            "lint",
+            "verify",
+            "attempts",
+            "post_install",
+            "bogus",
+            "allow",
+            "dropped_volumes",
+            "http",
+            "tcp",
+            "status",
+            "connects",
+            "path",
+            "issuer",
         ])
         .prop_map(str::to_string),
         nasty_fragment(),
     ];
-    (header, prop::collection::vec((entry_key, toml_value()), 0..4)).prop_map(|(h, entries)| {
-        let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-        format!("{h}\n{}\n", body.join("\n"))
-    })
+    (
+        header,
+        prop::collection::vec((entry_key, toml_value()), 0..4),
+    )
+        .prop_map(|(h, entries)| {
+            let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            format!("{h}\n{}\n", body.join("\n"))
+        })
+}
+
+/// The top-level keys, each with a value of its type (or, now and then, of any type).
+fn top_level() -> impl Strategy<Value = String> {
+    let typed =
+        |valid: BoxedStrategy<String>| prop::option::of(prop_oneof![8 => valid, 1 => toml_value()]);
+    (
+        typed("/[a-z/]{0,8}".prop_map(|p| format!("{p:?}")).boxed()),
+        typed(
+            prop_oneof![
+                (1u64..100_000).prop_map(|n| n.to_string()),
+                "[1-9][0-9]{0,3}[smh]".prop_map(|d| format!("{d:?}"))
+            ]
+            .boxed(),
+        ),
+        typed("[0-9.+a-z]{1,12}".prop_map(|v| format!("{v:?}")).boxed()),
+        typed(Just("[\"compose.extra.yml\"]".to_string()).boxed()),
+        typed(any::<bool>().prop_map(|b| b.to_string()).boxed()),
+        typed((0u64..1000).prop_map(|n| n.to_string()).boxed()),
+    )
+        .prop_map(|(health, timeout, base, overlays, warm, uptime)| {
+            [
+                health.map(|v| format!("health_path = {v}")),
+                timeout.map(|v| format!("deploy_timeout = {v}")),
+                base.map(|v| format!("upgrade_base_version = {v}")),
+                overlays.map(|v| format!("compose_overlays = {v}")),
+                warm.map(|v| format!("warm = {v}")),
+                uptime.map(|v| format!("min_uptime = {v}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n")
+        })
+}
+
+/// Tables with the entries they take.
+fn valid_table() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "[expected_na]\nbackup_restore = \"no data\"\n",
+        "[backup]\nverify = \"check.sh\"\nattempts = 3\n",
+        "[hooks]\npost_install = \"hooks/post.sh\"\n",
+        "[app_env]\nSMTP_HOST = \"mail\"\n",
+        "[upgrade]\ndropped_volumes = [\"cache\"]\n",
+        "[host_access]\nallow = [\"cap_add:NET_ADMIN\"]\n",
+        "[[ready_probes]]\nhttp = \"/ready\"\nstatus = 204\n",
+        "[[ready_probes]]\ntcp = \"db:5432\"\n",
+        "[[http_checks]]\npath = \"/\"\nbody_contains = \"ok\"\n",
+    ])
+    .prop_map(str::to_string)
 }
 
 fn suite_text() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec((key(), toml_value()), 0..6),
-        prop::collection::vec(table(), 0..4),
+    let table = prop_oneof![4 => valid_table(), 1 => table()];
+    let stray = prop::option::of((key(), toml_value()).prop_map(|(k, v)| format!("{k} = {v}")));
+    (top_level(), stray, prop::collection::btree_set(table, 0..4)).prop_map(
+        |(top, stray, tables)| {
+            let tables: String = tables.into_iter().collect();
+            format!("{top}\n{}\n{tables}", stray.unwrap_or_default())
+        },
     )
-        .prop_map(|(top, tables)| {
-            let top: Vec<String> = top.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-            format!("{}\n{}", top.join("\n"), tables.concat())
-        })
 }
 
 /// A rejection names the file, a line inside it (when it gives one) and the problem.
@@ -67,7 +150,10 @@ fn check(text: &str) {
     if let Err(e) = Suite::parse("suite.toml", text) {
         assert_eq!(e.file, "suite.toml");
         if let Some(line) = e.line {
-            assert!(line >= 1 && line <= text.lines().count().max(1), "{e} in {text:?}");
+            assert!(
+                line >= 1 && line <= text.lines().count().max(1),
+                "{e} in {text:?}"
+            );
         }
         assert_specific(&e.message);
     }
