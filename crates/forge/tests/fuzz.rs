@@ -9,7 +9,9 @@
 
 use ccci_core::ladder::Rung;
 use ccci_core::secret::Secret;
-use ccci_forge::webhook::{parse_issue_comment, sign, verify_signature, DeliveryId, WebhookSecrets};
+use ccci_forge::webhook::{
+    parse_issue_comment, sign, verify_signature, DeliveryId, WebhookSecrets,
+};
 use ccci_forge::{parse_trigger, RepoName, Trigger};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -33,9 +35,37 @@ fn config() -> Config {
 fn nasty_fragment() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "!testme", "--", "--stages", "--stages=", ",", "=", "```", "~~~", ">", "    ", "\t",
-            "\n", "\r\n", "\0", "\u{a0}", "\u{2028}", "\u{3000}", "é", "🦀", "\u{202e}", "-",
-            "{", "}", "[", "]", "\"", "\\", "18446744073709551616", "-1", "null", "1e400",
+            "!testme",
+            "--",
+            "--stages",
+            "--stages=",
+            ",",
+            "=",
+            "```",
+            "~~~",
+            ">",
+            "    ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\0",
+            "\u{a0}",
+            "\u{2028}",
+            "\u{3000}",
+            "é",
+            "🦀",
+            "\u{202e}",
+            "-",
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            "\\",
+            "18446744073709551616",
+            "-1",
+            "null",
+            "1e400",
         ])
         .prop_map(str::to_string),
         any::<char>().prop_map(String::from),
@@ -63,8 +93,16 @@ fn stage_word() -> impl Strategy<Value = String> {
 /// A `!testme` line: known flags, unknown ones, values where none belong, stage lists.
 fn command_line() -> impl Strategy<Value = String> {
     let token = prop_oneof![
-        prop::sample::select(vec!["--quick", "--extra", "--quick=1", "--stages", "--nope", "quick", "-q"])
-            .prop_map(str::to_string),
+        prop::sample::select(vec![
+            "--quick",
+            "--extra",
+            "--quick=1",
+            "--stages",
+            "--nope",
+            "quick",
+            "-q"
+        ])
+        .prop_map(str::to_string),
         prop::collection::vec(stage_word(), 0..4).prop_map(|s| format!("--stages={}", s.join(","))),
         prop::collection::vec(stage_word(), 0..4).prop_map(|s| s.join(", ")),
         nasty_fragment(),
@@ -110,7 +148,10 @@ fn check_trigger(body: &str) {
         Ok(None) => {}
         Err(e) => {
             let reply = e.to_string();
-            assert!(reply.contains('`') && reply.len() > 10, "vague reply {reply:?} to {body:?}");
+            assert!(
+                reply.contains('`') && reply.len() > 10,
+                "vague reply {reply:?} to {body:?}"
+            );
         }
     }
 }
@@ -147,7 +188,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         arbitrary_text().prop_map(Value::from),
     ];
     leaf.prop_recursive(6, 64, 8, |inner| {
@@ -161,17 +203,37 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// The paths of a payload's fields a mutation may replace or remove.
 const FIELDS: &[&[&str]] = &[
-    &["action"], &["is_pull"], &["issue"], &["issue", "number"], &["issue", "pull_request"],
-    &["pull_request"], &["pull_request", "head"], &["pull_request", "head", "sha"],
-    &["comment"], &["comment", "id"], &["comment", "body"], &["comment", "user"],
-    &["comment", "created_at"], &["repository", "full_name"], &["sender"], &["sender", "login"],
+    &["action"],
+    &["is_pull"],
+    &["issue"],
+    &["issue", "number"],
+    &["issue", "pull_request"],
+    &["pull_request"],
+    &["pull_request", "head"],
+    &["pull_request", "head", "sha"],
+    &["comment"],
+    &["comment", "id"],
+    &["comment", "body"],
+    &["comment", "user"],
+    &["comment", "created_at"],
+    &["repository", "full_name"],
+    &["sender"],
+    &["sender", "login"],
 ];
 
 /// A valid payload with some fields replaced by arbitrary JSON or removed.
 fn near_valid_payload() -> impl Strategy<Value = Vec<u8>> {
-    let edit = (prop::sample::select(FIELDS.to_vec()), prop::option::of(json_value()));
-    (any::<u64>(), arbitrary_text(), prop::collection::vec(edit, 0..4), 0usize..4).prop_map(
-        |(number, body, edits, deep)| {
+    let edit = (
+        prop::sample::select(FIELDS.to_vec()),
+        prop::option::of(json_value()),
+    );
+    (
+        any::<u64>(),
+        arbitrary_text(),
+        prop::collection::vec(edit, 0..4),
+        0usize..4,
+    )
+        .prop_map(|(number, body, edits, deep)| {
             let mut doc = payload(number, &body, "owner/repo");
             for (path, value) in edits {
                 replace(&mut doc, path, value);
@@ -182,8 +244,7 @@ fn near_valid_payload() -> impl Strategy<Value = Vec<u8>> {
                 text = format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes();
             }
             text
-        },
-    )
+        })
 }
 
 fn replace(doc: &mut Value, path: &[&str], value: Option<Value>) {
@@ -209,14 +270,19 @@ fn check_payload(body: &[u8]) {
         }
         Err(e) => {
             let message = e.to_string();
-            let why = message.strip_prefix("issue_comment payload: ").unwrap_or("");
+            let why = message
+                .strip_prefix("issue_comment payload: ")
+                .unwrap_or("");
             assert!(!why.trim().is_empty(), "vague error {message:?}");
         }
     }
 }
 
 fn secrets() -> WebhookSecrets {
-    WebhookSecrets { current: Secret::new("s3cret-current"), previous: Some(Secret::new("old")) }
+    WebhookSecrets {
+        current: Secret::new("s3cret-current"),
+        previous: Some(Secret::new("old")),
+    }
 }
 
 proptest! {
