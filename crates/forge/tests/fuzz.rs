@@ -147,11 +147,13 @@ fn check_trigger(body: &str) {
         }
         Ok(None) => {}
         Err(e) => {
+            // The reply is posted as a PR comment: specific, short, its quoted word inert.
             let reply = e.to_string();
             assert!(
-                reply.contains('`') && reply.len() > 10,
-                "vague reply {reply:?} to {body:?}"
+                reply.contains('`') && reply.len() > 10 && reply.chars().count() < 200,
+                "reply {reply:?} to {body:?}"
             );
+            assert_eq!(reply.matches('`').count() % 2, 0, "{reply:?}");
         }
     }
 }
