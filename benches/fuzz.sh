@@ -16,7 +16,7 @@ cargo nextest run --release --no-run -p ccci-core -p ccci-forge --test fuzz >/de
 
 failed=0
 for spec in ccci-core:compose ccci-core:envfile ccci-core:suite ccci-core:version \
-            ccci-core:lint ccci-core:deploy_error ccci-core:junit \
+            ccci-core:secrets ccci-core:lint ccci-core:deploy_error ccci-core:junit \
             ccci-forge:trigger ccci-forge:webhook; do
   crate=${spec%%:*}; parser=${spec#*:}
   log="$logs/$parser.log"

@@ -1,9 +1,9 @@
 //! Property-based fuzzing of every parser cc-ci feeds untrusted recipe text through
 //! (issue 10): compose and `${VAR}` interpolation, `.env` files, `suite.toml`, release tags,
-//! the lint's readers, `docker stack deploy`'s stderr and suites' JUnit XML. Each parser
-//! gets (a) arbitrary text and (b) near-valid text (its grammar, mutated). Properties: it
-//! never panics; a rejection is a specific error; accepted input round-trips where the
-//! format allows.
+//! secrets' `length=` modifiers, the lint's readers, `docker stack deploy`'s stderr and
+//! suites' JUnit XML. Each parser gets (a) arbitrary text and (b) near-valid text (its
+//! grammar, mutated). Properties: it never panics; a rejection is a specific error; accepted
+//! input round-trips where the format allows.
 //!
 //! Case counts come from `PROPTEST_CASES` (default [`DEFAULT_CASES`] per test: the short form
 //! CI runs); `benches/fuzz.sh` runs the long form. Every test is named `fuzz_<parser>_…` so
@@ -13,6 +13,7 @@ mod compose;
 mod envfile;
 mod lint;
 mod mutate;
+mod secrets;
 mod suite;
 mod tool_output;
 mod version;
