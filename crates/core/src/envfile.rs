@@ -62,9 +62,17 @@ impl EnvFile {
                 });
             }
             let (value, comment) = split_value(rest.trim_start(), line)?;
+            let lookup = |name: &str| file.get(name);
             let value = match value {
                 Value::Single(v) => v,
-                Value::Double(v) | Value::Bare(v) => expand(&v, |name| file.get(name)),
+                Value::Bare(v) => expand(&v, lookup),
+                Value::Double(pieces) => pieces
+                    .into_iter()
+                    .map(|piece| match piece {
+                        Piece::Expanded(text) => expand(&text, lookup),
+                        Piece::Escaped(c) => c.to_string(),
+                    })
+                    .collect(),
             };
             let entry = EnvEntry {
                 key: key.to_string(),
@@ -116,20 +124,13 @@ impl EnvFile {
             .collect()
     }
 
-    /// Renders the file back as `KEY=VALUE` lines (values single-quoted when needed),
-    /// keeping modifiers as trailing comments.
+    /// Renders the file back as `KEY=VALUE` lines, keeping modifiers as trailing comments.
+    /// Every value parses back to itself: bare when it is plain, single-quoted when it can
+    /// be, else double-quoted with `\\`, `\"`, `\$` and `\n` escaped.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for e in &self.entries {
-            let needs_quotes = e.value.is_empty()
-                || e.value
-                    .chars()
-                    .any(|c| c.is_whitespace() || "#\"'$\\`".contains(c));
-            if needs_quotes && !e.value.contains('\'') {
-                out.push_str(&format!("{}='{}'", e.key, e.value));
-            } else {
-                out.push_str(&format!("{}={}", e.key, e.value));
-            }
+            out.push_str(&format!("{}={}", e.key, render_value(&e.value)));
             if !e.modifiers.is_empty() {
                 let mods: Vec<String> = e
                     .modifiers
@@ -144,10 +145,44 @@ impl EnvFile {
     }
 }
 
+fn render_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || "#\"'$\\`".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    if !value.contains(['\'', '\n', '\r']) {
+        return format!("'{value}'");
+    }
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '\\' | '"' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
 enum Value {
     Single(String),
-    Double(String),
+    /// The text between double quotes: runs to expand, and characters a backslash escaped
+    /// (an escaped `$` is a literal dollar, not a variable).
+    Double(Vec<Piece>),
     Bare(String),
+}
+
+enum Piece {
+    Expanded(String),
+    Escaped(char),
 }
 
 fn split_value(rest: &str, line: usize) -> Result<(Value, &str), EnvError> {
@@ -163,21 +198,27 @@ fn split_value(rest: &str, line: usize) -> Result<(Value, &str), EnvError> {
         ));
     }
     if let Some(inner) = rest.strip_prefix('"') {
-        let mut value = String::new();
+        let mut pieces = Vec::new();
+        let mut run = String::new();
         let mut chars = inner.char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
                 '\\' => {
                     if let Some((_, next)) = chars.next() {
-                        value.push(match next {
+                        pieces.push(Piece::Expanded(std::mem::take(&mut run)));
+                        pieces.push(Piece::Escaped(match next {
                             'n' => '\n',
+                            'r' => '\r',
                             't' => '\t',
                             other => other,
-                        });
+                        }));
                     }
                 }
-                '"' => return Ok((Value::Double(value), comment_of(&inner[i + 1..]))),
-                other => value.push(other),
+                '"' => {
+                    pieces.push(Piece::Expanded(run));
+                    return Ok((Value::Double(pieces), comment_of(&inner[i + 1..])));
+                }
+                other => run.push(other),
             }
         }
         return Err(unterminated('"'));
@@ -307,6 +348,36 @@ PATHS="$COMPOSE_FILE:extra.yml"
             again.entry("S").unwrap().modifiers.get("length").unwrap(),
             "8"
         );
+    }
+
+    /// Found by fuzzing: a value holding a `'` and a space rendered bare, so it read back
+    /// as a different value (or an unterminated quote); `$` and line breaks too.
+    #[test]
+    fn render_round_trips_quotes_dollars_and_line_breaks() {
+        for value in [
+            " #'''",
+            "it's a $HOME",
+            "'open",
+            "a\nb\r\\c\"",
+            "",
+            "${A:-d} '",
+        ] {
+            let mut env = EnvFile::default();
+            env.set("A", "set");
+            env.set("V", value);
+            let rendered = env.render();
+            let again = EnvFile::parse(&rendered).unwrap();
+            assert_eq!(again.get("V"), Some(value), "rendered as {rendered:?}");
+        }
+    }
+
+    /// Found by fuzzing (to make render round-trip): `\$` in a double-quoted value is a
+    /// literal dollar, as in dotenv, not a variable.
+    #[test]
+    fn an_escaped_dollar_is_literal_in_double_quotes() {
+        let env = EnvFile::parse("A=1\nB=\"\\$A and $A\"\nC=\"x\\ry\"\n").unwrap();
+        assert_eq!(env.get("B"), Some("$A and 1"));
+        assert_eq!(env.get("C"), Some("x\ry"));
     }
 
     #[test]

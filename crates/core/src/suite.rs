@@ -226,7 +226,15 @@ pub fn parse_duration_secs(text: &str) -> Option<u64> {
         (i, 'h') => (&t[..i], 3600),
         _ => (t, 1),
     };
-    num.trim().parse::<u64>().ok().map(|n| n * mult)
+    // A number too large for its unit is not a duration (not an overflow panic).
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// The 1-based line holding byte `offset` of `text` (a parse error's span), within the file.
+fn line_at(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    line.min(text.lines().count().max(1))
 }
 
 impl Suite {
@@ -236,9 +244,8 @@ impl Suite {
             line,
             message,
         };
-        let line_of = |offset: usize| text[..offset.min(text.len())].lines().count().max(1);
         let raw: RawSuite = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(s.start + 1));
+            let line = e.span().map(|s| line_at(text, s.start));
             err(line, e.message().to_string())
         })?;
         let find_line = |needle: &str| {
@@ -581,6 +588,28 @@ body_contains = "fixture"
                 "expected_na.backup_restore"
             ]
         );
+    }
+
+    /// Found by fuzzing: a TOML error whose span starts inside a multi-byte character
+    /// panicked while finding its line.
+    #[test]
+    fn an_error_at_a_multibyte_character_names_its_line() {
+        for (text, line) in [("ዂ=", 1), ("¡ = 1.5\n", 1), ("warm = true\né = 1\n", 2)] {
+            let err = Suite::parse("suite.toml", text).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    /// Found by fuzzing: a number too large for its unit overflowed (a panic in debug
+    /// builds, a wrong timeout in release).
+    #[test]
+    fn a_duration_too_large_for_its_unit_is_not_a_duration() {
+        assert_eq!(parse_duration_secs("307445734561825861h"), None);
+        assert_eq!(parse_duration_secs("18446744073709551615s"), Some(u64::MAX));
+        let err =
+            Suite::parse("suite.toml", "deploy_timeout = \"307445734561825861m\"\n").unwrap_err();
+        assert!(err.message.contains("is not a duration"), "{err}");
     }
 
     #[test]

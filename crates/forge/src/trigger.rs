@@ -140,7 +140,7 @@ fn parse_flags(args: &str) -> Result<Trigger, TriggerError> {
     let mut tokens = args.split_whitespace().peekable();
     while let Some(token) = tokens.next() {
         let Some(flag) = token.strip_prefix("--") else {
-            return Err(TriggerError::UnexpectedArgument(token.to_string()));
+            return Err(TriggerError::UnexpectedArgument(shown(token)));
         };
         let (name, inline_value) = match flag.split_once('=') {
             Some((name, value)) => (name, Some(value)),
@@ -173,18 +173,35 @@ fn parse_flags(args: &str) -> Result<Trigger, TriggerError> {
                 }
                 trigger.stages = Some(parse_stages(&list)?);
             }
-            _ => return Err(TriggerError::UnknownFlag(token.to_string())),
+            _ => return Err(TriggerError::UnknownFlag(shown(token))),
         }
     }
     Ok(trigger)
 }
 
+/// Longest word the bot quotes back in its reply.
+const SHOWN_CHARS: usize = 40;
+
+/// A commenter's word as the reply quotes it: at most [`SHOWN_CHARS`] characters (a huge
+/// token must not become a huge PR comment) and no backtick or control character (it must
+/// not close the reply's code span).
+fn shown(word: &str) -> String {
+    let mut out: String = word
+        .chars()
+        .take(SHOWN_CHARS)
+        .map(|c| if c == '`' || c.is_control() { '?' } else { c })
+        .collect();
+    if word.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 fn parse_stages(list: &str) -> Result<Vec<Rung>, TriggerError> {
     let mut stages = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let rung = Rung::parse(name).ok_or_else(|| TriggerError::UnknownStage {
-            stage: name.to_string(),
-        })?;
+        let rung =
+            Rung::parse(name).ok_or_else(|| TriggerError::UnknownStage { stage: shown(name) })?;
         if !stages.contains(&rung) {
             stages.push(rung);
         }
@@ -385,6 +402,29 @@ mod tests {
         for (body, want) in rows {
             check(body, clone_want(want));
         }
+    }
+
+    /// Found by fuzzing: the reply quoted the offending word whole, so a 10,000-character
+    /// argument became a 10,000-character PR comment, and a backtick in it closed the
+    /// reply's code span.
+    #[test]
+    fn the_reply_quotes_a_long_or_odd_word_shortened_and_inert() {
+        let long = "x".repeat(10_000);
+        for body in [
+            format!("!testme {long}"),
+            format!("!testme --{long}"),
+            format!("!testme --stages {long}"),
+        ] {
+            let reply = parse_trigger(&body).unwrap_err().to_string();
+            assert!(reply.len() < 200 && reply.contains("xxx…"), "{reply}");
+        }
+        let reply = parse_trigger("!testme --a`@everyone`")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            reply,
+            TriggerError::UnknownFlag("--a?@everyone?".into()).to_string()
+        );
     }
 
     #[test]
