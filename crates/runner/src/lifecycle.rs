@@ -161,8 +161,7 @@ async fn prepare(
     let plan = planning::plan_run(request, role, &suite, &checkouts, canonical)?;
     let recipe = checkouts.head.recipe.name.clone();
     let hold = warm::hold(&plan.warm, quick, &rig.state_dir, &recipe, rig.deadline).await?;
-    let base = plan.base.as_ref().map(|b| b.tag.as_str());
-    source::prepare_base(&mut checkouts, base, &work_dir)?;
+    source::prepare_base(&mut checkouts, plan.base.as_ref(), &work_dir)?;
     judged_by.announce(&progress);
     announce_plan(&progress, &plan, &hold, &checkouts, &rig);
     // L5: the lint, first, before anything is deployed; an error does not stop the rungs.

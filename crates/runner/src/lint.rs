@@ -193,8 +193,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         let (suite, _, judged_by) =
             crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
         let plan = crate::planning::plan_run(&request, Role::Run, &suite, &checkouts, None)?;
-        let base = plan.base.as_ref().map(|b| b.tag.as_str());
-        source::prepare_base(&mut checkouts, base, &work_dir)?;
+        source::prepare_base(&mut checkouts, plan.base.as_ref(), &work_dir)?;
         judged_by.announce(&progress);
         let selected = plan.selected;
         let (lint_rung, report) = run_rung(&checkouts, &selected, &progress);
@@ -339,7 +338,10 @@ pub fn lint_source(
     };
     let result = (|| {
         let mut checkouts = source::prepare_head(&request, work_dir)?;
-        source::prepare_base(&mut checkouts, None, work_dir)?;
+        // The lint compares the head with the newest release that is not the head.
+        let head_commit = checkouts.head.commit.clone().unwrap_or_default();
+        let base = ccci_core::version::upgrade_base(&checkouts.releases, &head_commit).cloned();
+        source::prepare_base(&mut checkouts, base.as_ref(), work_dir)?;
         Ok(Linted {
             recipe: checkouts.head.recipe.name.clone(),
             commit: checkouts.head.commit.clone(),

@@ -49,9 +49,6 @@ pub enum InputError {
     /// The run's work dir could not be made.
     #[error("creating {dir}: {reason}")]
     WorkDir { dir: String, reason: String },
-    /// The suite's `upgrade_base_version` is not a release of the recipe.
-    #[error("upgrade_base_version = {version:?}: no annotated release tag of that name (releases: {releases})")]
-    NoSuchBaseRelease { version: String, releases: String },
     /// The upgrade base release could not be checked out.
     #[error("checking out base {tag}: {reason}")]
     BaseCheckout { tag: String, reason: String },

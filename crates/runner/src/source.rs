@@ -220,37 +220,14 @@ fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
         .collect())
 }
 
-/// Checks out the upgrade base beside the head: `override_version` (the suite's
-/// `upgrade_base_version`) or the newest release that is not the head.
+/// Checks out the upgrade base the plan chose ([`ccci_core::plan::RunPlan::base`]) beside
+/// the head.
 pub fn prepare_base(
     checkouts: &mut Checkouts,
-    override_version: Option<&str>,
+    base: Option<&Release>,
     work_dir: &Path,
 ) -> Result<(), InputError> {
-    let Some(repo) = checkouts.repo.clone() else {
-        return Ok(());
-    };
-    let head_commit = checkouts.head.commit.clone().unwrap_or_default();
-    let base = match override_version {
-        Some(v) => Some(
-            checkouts
-                .releases
-                .iter()
-                .find(|r| r.tag == v)
-                .cloned()
-                .ok_or_else(|| InputError::NoSuchBaseRelease {
-                    version: v.to_string(),
-                    releases: checkouts
-                        .releases
-                        .iter()
-                        .map(|r| r.tag.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?,
-        ),
-        None => version::upgrade_base(&checkouts.releases, &head_commit).cloned(),
-    };
-    let Some(base) = base else {
+    let (Some(repo), Some(base)) = (checkouts.repo.clone(), base) else {
         return Ok(());
     };
     let dir = work_dir.join("base");
