@@ -26,3 +26,15 @@ verdict() {
 figure() { printf 'FIGURE\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
 # A JSON field of a results.json: json FILE 'python expression over r'
 json() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# Removes the stack $1 and everything labelled with it (a warm canonical the bench made).
+remove_stack() {
+  docker stack rm "$1" >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do
+    [[ -z $(docker ps -aq --filter "label=com.docker.stack.namespace=$1") ]] && break
+    sleep 1
+  done
+  for kind in volume secret config network; do
+    docker "$kind" ls -q --filter "label=com.docker.stack.namespace=$1" | xargs -r docker "$kind" rm >/dev/null 2>&1 || true
+  done
+}

@@ -13,14 +13,7 @@ work=$(mktemp -d)
 state="$work/state"
 warm_stack=warm-qvcb_ci_local
 cleanup() {
-  docker stack rm "$warm_stack" >/dev/null 2>&1 || true
-  for _ in $(seq 1 60); do
-    [[ -z $(docker ps -aq --filter "label=com.docker.stack.namespace=$warm_stack") ]] && break
-    sleep 1
-  done
-  for kind in volume secret config network; do
-    docker "$kind" ls -q --filter "label=com.docker.stack.namespace=$warm_stack" | xargs -r docker "$kind" rm >/dev/null 2>&1 || true
-  done
+  remove_stack "$warm_stack"
   rm -rf "$work"
 }
 trap cleanup EXIT
