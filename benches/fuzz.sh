@@ -15,6 +15,7 @@ cd "$root"
 cargo nextest run --release --no-run -p ccci-core -p ccci-forge --test fuzz >/dev/null 2>&1
 
 failed=0
+total_cases=0 total_found=0 t_all=$(date +%s)
 for spec in ccci-core:compose ccci-core:envfile ccci-core:suite ccci-core:version \
             ccci-core:secrets ccci-core:lint ccci-core:deploy_error ccci-core:junit \
             ccci-forge:trigger ccci-forge:webhook; do
@@ -28,10 +29,15 @@ for spec in ccci-core:compose ccci-core:envfile ccci-core:suite ccci-core:versio
   tests=$(grep -oE '[0-9]+ tests? run' "$log" | grep -oE '^[0-9]+' || echo 0)
   passed=$(grep -oE '[0-9]+ passed' "$log" | grep -oE '^[0-9]+' || echo 0)
   found=$((tests - passed))
+  total_cases=$((total_cases + tests * cases)) total_found=$((total_found + found))
   [ "$tests" -gt 0 ] && [ "$found" -eq 0 ] || failed=1
   printf '%-12s %2d tests  cases %10d  panics/failures %d  time %7s s%s\n' \
     "$parser" "$tests" "$((tests * cases))" "$found" "$secs" \
     "$([ "$found" -eq 0 ] && [ "$tests" -gt 0 ] || echo "  (log: $log)")"
 done
 [ "$failed" -eq 0 ] && rm -rf "$logs"
+# The summary line benches/run-all reads (see benches/lib.sh: FIGURE name measured goal result note).
+printf 'FIGURE\t%s\t%s\t%s\t%s\t%s\n' "parser fuzzing: panics or failed properties" \
+  "$total_found in $total_cases cases" "0" "$([ "$failed" -eq 0 ] && echo pass || echo fail)" \
+  "$cases cases per test, $(( $(date +%s) - t_all )) s, release build"
 exit "$failed"
