@@ -168,7 +168,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
                 .redactor
                 .redact(&format!("exit non-zero: {}", tail.join(" | "))))
         }
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(e.to_string()),
     };
     let reported = std::fs::read_to_string(&junit)
         .ok()
