@@ -429,9 +429,13 @@ async fn roll_back(
 ) -> Result<Outcome> {
     let stack = r.app.stack();
     let rolled = async {
-        warm::undeploy(r.engine, &stack).await?;
+        warm::undeploy(r.engine, &stack)
+            .await
+            .map_err(|e| e.to_string())?;
         if r.app.stateful {
-            warm::restore(r.engine, &stack, snapshot).await?;
+            warm::restore(r.engine, &stack, snapshot)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         redeploy(r.engine, r.rig, r.app, &from, r.progress).await
     }
@@ -484,7 +488,11 @@ async fn adopt(
 }
 
 /// Undeploys a stateful app (data kept) and snapshots its volumes into `dir`.
-async fn undeploy_and_snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<(), String> {
+async fn undeploy_and_snapshot(
+    engine: &Engine,
+    stack: &str,
+    dir: &Path,
+) -> Result<(), warm::WarmError> {
     warm::undeploy(engine, stack).await?;
     let _ = std::fs::remove_dir_all(dir);
     warm::snapshot(engine, stack, dir).await.map(|_| ())
