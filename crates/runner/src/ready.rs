@@ -281,7 +281,11 @@ enum ReadyProbeError {
     #[error(transparent)]
     Probe(#[from] ProbeError),
     #[error("GET {url} answered {got}, expected {expected}")]
-    WrongStatus { url: String, got: u16, expected: u16 },
+    WrongStatus {
+        url: String,
+        got: u16,
+        expected: u16,
+    },
 }
 
 /// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).

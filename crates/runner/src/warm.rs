@@ -224,7 +224,10 @@ async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, WarmError>
 }
 
 /// The stack's engine objects, for a warm operation.
-async fn objects_of(engine: &Engine, stack: &str) -> Result<crate::engine::StackObjects, WarmError> {
+async fn objects_of(
+    engine: &Engine,
+    stack: &str,
+) -> Result<crate::engine::StackObjects, WarmError> {
     engine
         .stack_objects(stack)
         .await
@@ -656,7 +659,6 @@ async fn store_generation(
         .iter()
         .map(|(spec, v)| (spec.engine_name.clone(), v.clone()))
         .collect();
-    write_secrets(&record.secrets_path(state_dir), &secrets)
-        .map_err(WarmError::WriteSecrets)?;
+    write_secrets(&record.secrets_path(state_dir), &secrets).map_err(WarmError::WriteSecrets)?;
     write_record(state_dir, record).map_err(WarmError::WriteRecord)
 }
