@@ -239,7 +239,7 @@ pub(crate) fn restore(
             return Err(RestoreError::Checksum { volume: volume() });
         }
         for root in roots(mount, target) {
-            clear(&root).map_err(|source| RestoreError::Clear { root, source })?;
+            clear(&root).map_err(|cause| RestoreError::Clear { root, cause })?;
         }
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
         archive.set_preserve_permissions(true);
@@ -247,9 +247,9 @@ pub(crate) fn restore(
         archive.set_overwrite(true);
         archive
             .unpack(mount)
-            .map_err(|source| RestoreError::Unpack {
+            .map_err(|cause| RestoreError::Unpack {
                 volume: volume(),
-                source,
+                cause,
             })?;
     }
     Ok(())
@@ -261,18 +261,18 @@ pub enum RestoreError {
     #[error("backup has no archive of volume {volume}")]
     NoArchive { volume: String },
     #[error("{0}")]
-    ReadArchive(#[source] std::io::Error),
+    ReadArchive(std::io::Error),
     #[error("archive of {volume} does not match its checksum")]
     Checksum { volume: String },
-    #[error("clearing {}: {source}", root.display())]
+    #[error("clearing {}: {cause}", root.display())]
     Clear {
         root: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("unpacking {volume}: {source}")]
+    #[error("unpacking {volume}: {cause}")]
     Unpack {
         volume: String,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

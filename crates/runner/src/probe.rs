@@ -29,7 +29,7 @@ pub struct HttpTarget {
 pub enum ProbeError {
     /// The HTTP client could not be built (e.g. a CA bundle that does not parse).
     #[error("{0}")]
-    Client(#[source] reqwest::Error),
+    Client(reqwest::Error),
     /// Through an HTTPS ingress, the certificate served for the domain does not verify: the
     /// proxy's fallback or self-signed default certificate, not the app's.
     #[error(
@@ -54,11 +54,11 @@ pub enum ProbeError {
     #[error("PUT {path} answered {status}")]
     MarkerRefused { path: String, status: u16 },
     /// A TCP connect failed.
-    #[error("connect {addr} (#{attempt}): {source}")]
+    #[error("connect {addr} (#{attempt}): {cause}")]
     Connect {
         addr: String,
         attempt: u32,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A TCP connect did not finish in time.
     #[error("connect {addr} (#{attempt}): timed out")]
@@ -214,11 +214,11 @@ pub async fn tcp_probe(addr: &str, connects: u32, timeout: Duration) -> Result<(
         let addr_owned = || addr.to_string();
         match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_)) => {}
-            Ok(Err(source)) => {
+            Ok(Err(cause)) => {
                 return Err(ProbeError::Connect {
                     addr: addr_owned(),
                     attempt,
-                    source,
+                    cause,
                 })
             }
             Err(_) => {

@@ -55,19 +55,13 @@ pub struct Program<'a> {
 /// Why a sandboxed program did not run to its end; `Display` is the message runs record.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("creating {}: {source}", dir.display())]
-    CreateOutDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("opening {} to the sandbox: {source}", dir.display())]
-    OpenOutDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("creating {}: {cause}", dir.display())]
+    CreateOutDir { dir: PathBuf, cause: std::io::Error },
+    #[error("opening {} to the sandbox: {cause}", dir.display())]
+    OpenOutDir { dir: PathBuf, cause: std::io::Error },
     /// The docker CLI could not be run, or did not answer in time.
-    #[error(transparent)]
-    Docker(#[from] RigContainerError),
+    #[error("{0}")]
+    Docker(RigContainerError),
     /// `docker create` refused (most often: the sandbox image is not built).
     #[error(
         "cannot create the test sandbox ({SANDBOX_IMAGE}; build it with images/debian/build.sh sandbox): {stderr}"
@@ -117,7 +111,9 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, SandboxError> {
     }
     cmd.args(["--workdir", SUITE_DIR, SANDBOX_IMAGE]);
     cmd.args(entry(&program.relays, &program.argv));
-    let created = output(cmd, Duration::from_secs(60)).await?;
+    let created = output(cmd, Duration::from_secs(60))
+        .await
+        .map_err(SandboxError::Docker)?;
     if !created.status.success() {
         return Err(SandboxError::CannotCreate {
             stderr: String::from_utf8_lossy(&created.stderr).trim().to_string(),
@@ -137,7 +133,7 @@ async fn attend(name: &str, timeout: Duration) -> Result<Ran, SandboxError> {
                 secs: timeout.as_secs(),
             })
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(SandboxError::Docker(e)),
         Ok(out) => {
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -207,14 +203,14 @@ fn entry(relays: &[(u16, PathBuf)], argv: &[String]) -> Vec<String> {
 /// The output directory, writable by the sandbox's user.
 fn prepare_out_dir(dir: &Path) -> Result<(), SandboxError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).map_err(|source| SandboxError::CreateOutDir {
+    std::fs::create_dir_all(dir).map_err(|cause| SandboxError::CreateOutDir {
         dir: dir.to_path_buf(),
-        source,
+        cause,
     })?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(|source| {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(|cause| {
         SandboxError::OpenOutDir {
             dir: dir.to_path_buf(),
-            source,
+            cause,
         }
     })
 }

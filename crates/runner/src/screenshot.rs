@@ -42,7 +42,7 @@ pub enum ScreenshotError {
     #[error("no chromium on this host")]
     NoBrowser,
     #[error("{0}")]
-    Profile(#[source] std::io::Error),
+    Profile(std::io::Error),
     #[error("chromium did not answer")]
     NoAnswer,
     /// The DOM shows a secret value: the picture is not taken.

@@ -37,7 +37,7 @@ pub struct Checkouts {
 pub enum GitError {
     /// git could not be started.
     #[error("cannot run git (is it installed?): {0}")]
-    Missing(#[source] std::io::Error),
+    Missing(std::io::Error),
     /// git ran and failed; its own words (stderr, trimmed).
     #[error("{stderr}")]
     Failed { stderr: String },

@@ -42,32 +42,32 @@ pub enum WarmError {
     Observe(anyhow::Error),
     #[error("listing {stack}: {cause:#}")]
     List { stack: String, cause: anyhow::Error },
-    #[error("inspecting volume {volume}: {source}")]
-    InspectVolume { volume: String, source: EngineError },
-    #[error("creating volume {volume}: {source}")]
-    CreateVolume { volume: String, source: EngineError },
+    #[error("inspecting volume {volume}: {cause}")]
+    InspectVolume { volume: String, cause: EngineError },
+    #[error("creating volume {volume}: {cause}")]
+    CreateVolume { volume: String, cause: EngineError },
     #[error("{0:#}")]
     CreateSecret(anyhow::Error),
     #[error("taking the snapshot: {0}")]
-    TakeSnapshot(#[source] std::io::Error),
-    #[error("reading {}: {source}", path.display())]
+    TakeSnapshot(std::io::Error),
+    #[error("reading {}: {cause}", path.display())]
     ReadManifest {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("reading {}: {source}", path.display())]
+    #[error("reading {}: {cause}", path.display())]
     ParseManifest {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(transparent)]
     Restore(#[from] RestoreError),
     #[error("writing the env: {0}")]
-    WriteEnv(#[source] std::io::Error),
+    WriteEnv(std::io::Error),
     #[error("writing the secrets: {0}")]
-    WriteSecrets(#[source] std::io::Error),
+    WriteSecrets(std::io::Error),
     #[error("writing the record: {0}")]
-    WriteRecord(#[source] std::io::Error),
+    WriteRecord(std::io::Error),
     /// The recipe's warm lock, its record or its env (`recover`).
     #[error("{0:#}")]
     Canonical(anyhow::Error),
@@ -217,9 +217,9 @@ async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, WarmError>
     engine
         .volume_path(volume)
         .await
-        .map_err(|source| WarmError::InspectVolume {
+        .map_err(|cause| WarmError::InspectVolume {
             volume: volume.to_string(),
-            source,
+            cause,
         })
 }
 
@@ -270,9 +270,9 @@ fn read_manifest(dir: &Path) -> Result<Manifest, WarmError> {
     let path = dir.join("manifest.json");
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
-        Err(source) => return Err(WarmError::ReadManifest { path, source }),
+        Err(cause) => return Err(WarmError::ReadManifest { path, cause }),
     };
-    serde_json::from_slice(&bytes).map_err(|source| WarmError::ParseManifest { path, source })
+    serde_json::from_slice(&bytes).map_err(|cause| WarmError::ParseManifest { path, cause })
 }
 
 async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool, WarmError> {
@@ -282,9 +282,9 @@ async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool,
     engine
         .create_stack_volume(stack, name)
         .await
-        .map_err(|source| WarmError::CreateVolume {
+        .map_err(|cause| WarmError::CreateVolume {
             volume: name.to_string(),
-            source,
+            cause,
         })?;
     Ok(true)
 }

@@ -97,7 +97,7 @@ fn write_last(state_dir: &Path, day: Option<Date>) -> std::io::Result<()> {
 #[derive(Debug, thiserror::Error)]
 enum Busy {
     #[error("the store is unavailable: {0}")]
-    StoreUnavailable(#[source] crate::store::StoreError),
+    StoreUnavailable(crate::store::StoreError),
     #[error("{0} run(s) of this host in flight")]
     JobsRunning(usize),
     #[error("{0} registered run(s) in flight")]
