@@ -238,3 +238,101 @@ pub fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback address nothing listens on.
+    fn closed_addr() -> SocketAddr {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        listener.local_addr().unwrap()
+    }
+
+    fn forwarded(addr: SocketAddr) -> HttpTarget {
+        HttpTarget {
+            domain: "app.ci.example".into(),
+            route: Route::Forwarded { addr },
+            ca_pem: None,
+        }
+    }
+
+    /// Answers one request with `status` and an empty body.
+    async fn answering(status: &'static str) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let reply =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = conn.write_all(reply.as_bytes()).await;
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_a_connect_error_naming_the_attempt() {
+        let addr = closed_addr().to_string();
+        let err = tcp_probe(&addr, 2, Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::Connect { attempt: 1, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("connect {addr} (#1): ")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_answer_names_method_and_url_and_is_not_a_certificate_error() {
+        let addr = closed_addr();
+        let err = forwarded(addr)
+            .get("/health", Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProbeError::NoAnswer { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("GET http://{addr}/health: ")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_marker_names_path_and_status() {
+        let addr = answering("403 Forbidden").await;
+        let err = forwarded(addr)
+            .put_marker("/marker", "v")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ProbeError::MarkerRefused { status: 403, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "PUT /marker answered 403");
+    }
+
+    #[test]
+    fn a_wrong_certificate_reads_as_before() {
+        let err = ProbeError::WrongCertificate {
+            method: reqwest::Method::GET,
+            url: "https://app.ci.example/".into(),
+            domain: "app.ci.example".into(),
+            cause: "invalid peer certificate: UnknownIssuer".into(),
+            trusted: "the rig's CA bundle",
+        };
+        assert_eq!(
+            err.to_string(),
+            "GET https://app.ci.example/: the certificate the proxy serves for app.ci.example is not valid (invalid peer certificate: UnknownIssuer); a proxy's fallback or self-signed default certificate means it does not serve this app (verified against the rig's CA bundle)"
+        );
+    }
+}

@@ -295,4 +295,28 @@ mod tests {
         assert!(with[2].contains("UNIX-CONNECT:/run/ccci/relay-0.sock"));
         assert_eq!(&with[4..], &argv[..]);
     }
+
+    #[test]
+    fn an_out_dir_that_cannot_be_made_is_named() {
+        let file = std::env::temp_dir().join(format!("ccci-sbx-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a directory").unwrap();
+        let dir = file.join("out");
+        let err = prepare_out_dir(&dir).unwrap_err();
+        let _ = std::fs::remove_file(&file);
+        assert!(matches!(err, SandboxError::CreateOutDir { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("creating {}: ", dir.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_overrun_says_so_in_the_words_runs_record() {
+        let err = SandboxError::Overran { secs: 300 };
+        assert_eq!(
+            err.to_string(),
+            "did not finish within 300 s (the suite's deploy_timeout); stopped"
+        );
+    }
 }

@@ -283,3 +283,21 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
         reason,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_git_gives_its_own_words() {
+        let dir = std::env::temp_dir().join(format!("ccci-not-a-repo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = git(Some(&dir), &["rev-parse", "HEAD"]).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        let GitError::Failed { stderr } = &err else {
+            panic!("expected git to fail: {err:?}");
+        };
+        assert!(stderr.contains("not a git repository"), "{stderr}");
+        assert_eq!(err.to_string(), *stderr);
+    }
+}
