@@ -226,22 +226,20 @@ pub(crate) fn restore(
     dir: &Path,
     manifest: &Manifest,
     mounts: &[(Target, PathBuf)],
-) -> Result<(), String> {
+) -> Result<(), RestoreError> {
     for (target, mount) in mounts {
+        let volume = || target.volume.clone();
         let entry = manifest
             .volumes
             .iter()
             .find(|e| e.volume == target.volume)
-            .ok_or_else(|| format!("backup has no archive of volume {}", target.volume))?;
-        let bytes = std::fs::read(dir.join(&entry.archive)).map_err(|e| e.to_string())?;
+            .ok_or_else(|| RestoreError::NoArchive { volume: volume() })?;
+        let bytes = std::fs::read(dir.join(&entry.archive)).map_err(RestoreError::ReadArchive)?;
         if hex::encode(Sha256::digest(&bytes)) != entry.sha256 {
-            return Err(format!(
-                "archive of {} does not match its checksum",
-                target.volume
-            ));
+            return Err(RestoreError::Checksum { volume: volume() });
         }
         for root in roots(mount, target) {
-            clear(&root).map_err(|e| format!("clearing {}: {e}", root.display()))?;
+            clear(&root).map_err(|cause| RestoreError::Clear { root, cause })?;
         }
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
         archive.set_preserve_permissions(true);
@@ -249,9 +247,33 @@ pub(crate) fn restore(
         archive.set_overwrite(true);
         archive
             .unpack(mount)
-            .map_err(|e| format!("unpacking {}: {e}", target.volume))?;
+            .map_err(|cause| RestoreError::Unpack {
+                volume: volume(),
+                cause,
+            })?;
     }
     Ok(())
+}
+
+/// Why a backup could not be put back into its volumes.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("backup has no archive of volume {volume}")]
+    NoArchive { volume: String },
+    #[error("{0}")]
+    ReadArchive(std::io::Error),
+    #[error("archive of {volume} does not match its checksum")]
+    Checksum { volume: String },
+    #[error("clearing {}: {cause}", root.display())]
+    Clear {
+        root: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("unpacking {volume}: {cause}")]
+    Unpack {
+        volume: String,
+        cause: std::io::Error,
+    },
 }
 
 fn clear(root: &Path) -> std::io::Result<()> {
@@ -916,9 +938,9 @@ services:
         assert!(!vol.join("new.txt").exists());
         // A corrupted archive is refused.
         std::fs::write(root.join("backup/data.tar.gz"), b"garbage").unwrap();
-        assert!(restore(&root.join("backup"), &manifest, &mounts)
-            .unwrap_err()
-            .contains("checksum"));
+        let refused = restore(&root.join("backup"), &manifest, &mounts).unwrap_err();
+        assert!(matches!(refused, RestoreError::Checksum { .. }));
+        assert!(refused.to_string().contains("checksum"));
         let _ = std::fs::remove_dir_all(&root);
     }
 }

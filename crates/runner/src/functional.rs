@@ -38,7 +38,7 @@ pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             r.status
         )),
         Ok(_) => Ok(()),
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     };
     let serving_ok = serving.is_ok();
     cases.push(case("generic: serves the landing page".into(), serving, t));
@@ -51,7 +51,7 @@ pub async fn run(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             .clone()
             .unwrap_or_else(|| format!("http check {}: GET {}", i + 1, check.path));
         let outcome = match ctx.app.route.get(&check.path, timeout).await {
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
             Ok(r) if r.status != check.status => Err(format!(
                 "GET {} answered {}, expected {}",
                 check.path, r.status, check.status
@@ -168,7 +168,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
                 .redactor
                 .redact(&format!("exit non-zero: {}", tail.join(" | "))))
         }
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(e.to_string()),
     };
     let reported = std::fs::read_to_string(&junit)
         .ok()

@@ -8,7 +8,7 @@
 
 use crate::ctx::RunCtx;
 pub use crate::sandbox::Ran;
-use crate::sandbox::{self, LoopbackRelay, Program, OUT_DIR, RUN_DIR, SUITE_DIR};
+use crate::sandbox::{self, LoopbackRelay, Program, SandboxError, OUT_DIR, RUN_DIR, SUITE_DIR};
 use ccci_core::results::Failure;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,7 +53,7 @@ pub async fn run_sandboxed(
     argv: Vec<String>,
     extra_env: Vec<(String, String)>,
     extra_files: Vec<(PathBuf, String)>,
-) -> Result<Ran, String> {
+) -> Result<Ran, SandboxError> {
     let deps = ctx.app.work_dir.join("dependencies.json");
     if !deps.exists() {
         let _ = std::fs::create_dir_all(&ctx.app.work_dir);
@@ -115,7 +115,7 @@ pub async fn run_sandboxed(
 
 /// What a sandboxed program printed goes into the run's artefacts (`sandbox/<name>.log`),
 /// redacted like every artefact.
-fn keep_output(ctx: &RunCtx, label: &str, ran: &Result<Ran, String>) {
+fn keep_output(ctx: &RunCtx, label: &str, ran: &Result<Ran, SandboxError>) {
     let dir = ctx.out_dir.join("sandbox");
     let _ = std::fs::create_dir_all(&dir);
     let text = match ran {

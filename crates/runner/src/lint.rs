@@ -68,7 +68,7 @@ pub fn read_tree(dir: &Path) -> RecipeTree {
 }
 
 /// Every tag of a repository and whether it is annotated.
-pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, String> {
+pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, source::GitError> {
     let out = source::git(
         Some(repo),
         &[

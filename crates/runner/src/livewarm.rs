@@ -37,6 +37,7 @@ use crate::warm;
 use anyhow::{Context, Result};
 use ccci_core::livewarm::{self as rule, Plan};
 use ccci_core::readiness::{self, CrashLoopPolicy};
+use ccci_core::results::Failure;
 use ccci_core::suite::Suite;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -416,7 +417,7 @@ async fn apply(
         "live-warm {}: {to} not healthy ({why}); rolling back to {from}",
         r.app.name
     ));
-    roll_back(r, &snapshot, from, to, why).await
+    roll_back(r, &snapshot, from, to, why.to_string()).await
 }
 
 /// Rolls a failed upgrade back: the prior version (and, stateful, the snapshot).
@@ -429,11 +430,17 @@ async fn roll_back(
 ) -> Result<Outcome> {
     let stack = r.app.stack();
     let rolled = async {
-        warm::undeploy(r.engine, &stack).await?;
+        warm::undeploy(r.engine, &stack)
+            .await
+            .map_err(|e| e.to_string())?;
         if r.app.stateful {
-            warm::restore(r.engine, &stack, snapshot).await?;
+            warm::restore(r.engine, &stack, snapshot)
+                .await
+                .map_err(|e| e.to_string())?;
         }
-        redeploy(r.engine, r.rig, r.app, &from, r.progress).await
+        redeploy(r.engine, r.rig, r.app, &from, r.progress)
+            .await
+            .map_err(|e| e.to_string())
     }
     .await;
     if let Err(again) = rolled {
@@ -484,10 +491,44 @@ async fn adopt(
 }
 
 /// Undeploys a stateful app (data kept) and snapshots its volumes into `dir`.
-async fn undeploy_and_snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<(), String> {
+async fn undeploy_and_snapshot(
+    engine: &Engine,
+    stack: &str,
+    dir: &Path,
+) -> Result<(), warm::WarmError> {
     warm::undeploy(engine, stack).await?;
     let _ = std::fs::remove_dir_all(dir);
     warm::snapshot(engine, stack, dir).await.map(|_| ())
+}
+
+/// Why a live-warm deploy did not end ready; `Display` is the text alerts carry.
+#[derive(Debug, thiserror::Error)]
+enum DeployError {
+    /// The release could not be checked out.
+    #[error("{0:#}")]
+    Checkout(anyhow::Error),
+    /// The recipe, its suite or its app plan is not valid.
+    #[error(transparent)]
+    Input(#[from] crate::recipe::InputError),
+    /// A network, the secrets or the deploy failed on the engine.
+    #[error("{0:#}")]
+    Engine(anyhow::Error),
+    /// Deployed, but not ready within the suite's `deploy_timeout`.
+    #[error("{}", not_ready_text(.0))]
+    NotReady(Failure),
+}
+
+/// A readiness failure in one line: the service, the message and the task's error.
+fn not_ready_text(f: &Failure) -> String {
+    let service = f
+        .service
+        .as_ref()
+        .map(|s| format!("{s}: "))
+        .unwrap_or_default();
+    match &f.task_error {
+        Some(e) => format!("{service}{} ({e})", f.message),
+        None => format!("{service}{}", f.message),
+    }
 }
 
 /// Deploys the recipe's release `version` again (the rollback to `last_good`).
@@ -497,8 +538,8 @@ async fn redeploy(
     app: &AppConfig,
     version: &str,
     progress: &Progress,
-) -> Result<(), String> {
-    let prior = checkout(rig, app, Some(version), "prior").map_err(|e| format!("{e:#}"))?;
+) -> Result<(), DeployError> {
+    let prior = checkout(rig, app, Some(version), "prior").map_err(DeployError::Checkout)?;
     deploy_ready(engine, rig, app, &prior, progress).await
 }
 
@@ -509,10 +550,10 @@ async fn deploy_ready(
     cfg: &AppConfig,
     checkouts: &Checkouts,
     progress: &Progress,
-) -> Result<(), String> {
+) -> Result<(), DeployError> {
     let recipe = &checkouts.head.recipe;
     let version = checkouts.head.version.clone();
-    let (suite, suite_dir) = lifecycle::load_suite(recipe, None).map_err(|e| e.to_string())?;
+    let (suite, suite_dir) = lifecycle::load_suite(recipe, None)?;
     let work_dir = root(&rig.state_dir).join(&cfg.name).join("work");
     let app = App::plan_on_domain(
         recipe,
@@ -522,32 +563,28 @@ async fn deploy_ready(
         &version,
         cfg.domain.clone(),
         &work_dir,
-    )
-    .map_err(|e| e.to_string())?;
-    let model = app
-        .preflight(engine, recipe)
-        .await
-        .map_err(|e| e.to_string())?;
+    )?;
+    let model = app.preflight(engine, recipe).await?;
     for (network, external) in &model.networks {
         if *external {
             engine
                 .ensure_rig_network(network)
                 .await
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(DeployError::Engine)?;
         }
     }
     // Secrets are created once and kept across versions (like abra's).
     let existing = engine
         .stack_objects(&app.stack)
         .await
-        .map_err(|e| format!("{e:#}"))?
+        .map_err(DeployError::Engine)?
         .secrets;
     for (spec, value) in &app.secrets {
         if !existing.contains(&spec.engine_name) {
             engine
                 .create_secret(&app.stack, &spec.engine_name, value)
                 .await
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(DeployError::Engine)?;
         }
     }
     progress.line(&format!("live-warm {}: deploying {version}", cfg.name));
@@ -557,7 +594,7 @@ async fn deploy_ready(
         version: version.clone(),
         chaos_commit: None,
     };
-    app.deploy(&source).await.map_err(|e| format!("{e:#}"))?;
+    app.deploy(&source).await.map_err(DeployError::Engine)?;
     wait_ready(engine, &app, &suite, progress).await
 }
 
@@ -569,7 +606,7 @@ async fn wait_ready(
     app: &App,
     suite: &Suite,
     progress: &Progress,
-) -> Result<(), String> {
+) -> Result<(), DeployError> {
     let history = std::sync::Mutex::new(readiness::History::default());
     history
         .lock()
@@ -589,13 +626,9 @@ async fn wait_ready(
         progress,
         redactor: &ccci_core::secret::Redactor::new(secrets),
     };
-    crate::ready::until_ready(&watch).await.map_err(|f| {
-        let service = f.service.map(|s| format!("{s}: ")).unwrap_or_default();
-        match f.task_error {
-            Some(e) => format!("{service}{} ({e})", f.message),
-            None => format!("{service}{}", f.message),
-        }
-    })
+    crate::ready::until_ready(&watch)
+        .await
+        .map_err(DeployError::NotReady)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::clock::now_ms;
 use crate::ctx::RunCtx;
 use crate::engine::Engine;
+use crate::probe::ProbeError;
 use crate::progress::Progress;
 use ccci_core::readiness::{self, CrashLoopPolicy, History, Judgement};
 use ccci_core::results::Failure;
@@ -232,16 +233,17 @@ async fn healthy(
         Ok(reply) => Ok(Some(format!("GET {path} answered {}", reply.status))),
         Err(e) => {
             let since = *cert_error_since.get_or_insert_with(Instant::now);
-            if !e.contains("certificate the proxy serves") {
+            let message = e.to_string();
+            if !matches!(e, ProbeError::WrongCertificate { .. }) {
                 *cert_error_since = None;
             } else if since.elapsed() >= CERT_PATIENCE {
                 return Err(Failure {
-                    message: ctx.redactor.redact(&e),
+                    message: ctx.redactor.redact(&message),
                     service: Some(ctx.app.http_service.clone()),
                     ..Default::default()
                 });
             }
-            Ok(Some(e))
+            Ok(Some(message))
         }
     }
 }
@@ -273,17 +275,31 @@ async fn not_ready(
     }
 }
 
+/// Why a `READY_PROBE` did not pass.
+#[derive(Debug, thiserror::Error)]
+enum ReadyProbeError {
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("GET {url} answered {got}, expected {expected}")]
+    WrongStatus {
+        url: String,
+        got: u16,
+        expected: u16,
+    },
+}
+
 /// The suite's `READY_PROBE`s: HTTP (path or URL → status) and TCP (N connects).
-async fn ready_probes(ctx: &Watch<'_>) -> Result<(), String> {
+async fn ready_probes(ctx: &Watch<'_>) -> Result<(), ReadyProbeError> {
     for probe in &ctx.suite.ready_probes {
         match probe {
             ReadyProbe::Http { url, status } => {
                 let reply = ctx.app.route.get(url, Duration::from_secs(5)).await?;
                 if reply.status != *status {
-                    return Err(format!(
-                        "GET {url} answered {}, expected {status}",
-                        reply.status
-                    ));
+                    return Err(ReadyProbeError::WrongStatus {
+                        url: url.clone(),
+                        got: reply.status,
+                        expected: *status,
+                    });
                 }
             }
             ReadyProbe::Tcp { addr, connects } => {

@@ -1,6 +1,7 @@
 //! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
 //! before anything is created on the engine.
 
+use crate::source::GitError;
 use ccci_core::envfile::EnvFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub enum InputError {
     RefNeedsGit { src: String },
     /// The recipe could not be cloned.
     #[error("{src}: git clone failed: {reason}")]
-    CloneFailed { src: String, reason: String },
+    CloneFailed { src: String, reason: GitError },
     /// The ref under test is not in the repository.
     #[error("{src}: ref {git_ref:?} not found (no such branch, tag, commit or pull ref)")]
     RefNotFound { src: String, git_ref: String },
@@ -41,20 +42,20 @@ pub enum InputError {
     CheckoutFailed {
         src: String,
         git_ref: String,
-        reason: String,
+        reason: GitError,
     },
-    /// A git command on the recipe's clone failed (its message names the command).
-    #[error("{0}")]
-    Git(String),
+    /// A git command on the recipe's clone failed.
+    #[error(transparent)]
+    Git(#[from] GitError),
     /// The run's work dir could not be made.
     #[error("creating {dir}: {reason}")]
     WorkDir { dir: String, reason: String },
     /// The upgrade base release could not be checked out.
     #[error("checking out base {tag}: {reason}")]
-    BaseCheckout { tag: String, reason: String },
+    BaseCheckout { tag: String, reason: GitError },
     /// The release whose suite judges the run could not be checked out.
     #[error("checking out {commit} for its suite: {reason}")]
-    SuiteCheckout { commit: String, reason: String },
+    SuiteCheckout { commit: String, reason: GitError },
     /// The suite lists compose overlays but has no directory to find them in.
     #[error("suite lists compose overlay {overlay} but has no directory")]
     OverlayWithoutSuiteDir { overlay: String },

@@ -52,6 +52,26 @@ pub struct Program<'a> {
     pub timeout: Duration,
 }
 
+/// Why a sandboxed program did not run to its end; `Display` is the message runs record.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("creating {}: {cause}", dir.display())]
+    CreateOutDir { dir: PathBuf, cause: std::io::Error },
+    #[error("opening {} to the sandbox: {cause}", dir.display())]
+    OpenOutDir { dir: PathBuf, cause: std::io::Error },
+    /// The docker CLI could not be run, or did not answer in time.
+    #[error("{0}")]
+    Docker(RigContainerError),
+    /// `docker create` refused (most often: the sandbox image is not built).
+    #[error(
+        "cannot create the test sandbox ({SANDBOX_IMAGE}; build it with images/debian/build.sh sandbox): {stderr}"
+    )]
+    CannotCreate { stderr: String },
+    /// The program overran the suite's time limit and was stopped.
+    #[error("did not finish within {secs} s (the suite's deploy_timeout); stopped")]
+    Overran { secs: u64 },
+}
+
 /// Output and exit status of one sandboxed program.
 pub struct Ran {
     pub success: bool,
@@ -60,7 +80,7 @@ pub struct Ran {
 
 /// Runs `program` in a fresh sandbox container and removes it. `Err` when it could not
 /// run at all or overran its time; a non-zero exit is `Ok` with `success: false`.
-pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
+pub async fn run(program: &Program<'_>) -> Result<Ran, SandboxError> {
     prepare_out_dir(program.out_dir)?;
     let name = format!("ccci-sbx-{}-{:08x}", program.stack, rand::random::<u32>());
     let mut cmd = docker();
@@ -93,12 +113,11 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
     cmd.args(entry(&program.relays, &program.argv));
     let created = output(cmd, Duration::from_secs(60))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(SandboxError::Docker)?;
     if !created.status.success() {
-        return Err(format!(
-            "cannot create the test sandbox ({SANDBOX_IMAGE}; build it with images/debian/build.sh sandbox): {}",
-            String::from_utf8_lossy(&created.stderr).trim()
-        ));
+        return Err(SandboxError::CannotCreate {
+            stderr: String::from_utf8_lossy(&created.stderr).trim().to_string(),
+        });
     }
     let ran = attend(&name, program.timeout).await;
     let _ = output(rm(&name), Duration::from_secs(30)).await;
@@ -106,16 +125,15 @@ pub async fn run(program: &Program<'_>) -> Result<Ran, String> {
 }
 
 /// Starts the container, waits for it within `timeout` and reads its output and fate.
-async fn attend(name: &str, timeout: Duration) -> Result<Ran, String> {
+async fn attend(name: &str, timeout: Duration) -> Result<Ran, SandboxError> {
     match start(name, true, timeout).await {
         Err(RigContainerError::TimedOut { .. }) => {
             let _ = output(rm(name), Duration::from_secs(30)).await;
-            Err(format!(
-                "did not finish within {} s (the suite's deploy_timeout); stopped",
-                timeout.as_secs()
-            ))
+            Err(SandboxError::Overran {
+                secs: timeout.as_secs(),
+            })
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(SandboxError::Docker(e)),
         Ok(out) => {
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -183,11 +201,18 @@ fn entry(relays: &[(u16, PathBuf)], argv: &[String]) -> Vec<String> {
 }
 
 /// The output directory, writable by the sandbox's user.
-fn prepare_out_dir(dir: &Path) -> Result<(), String> {
+fn prepare_out_dir(dir: &Path) -> Result<(), SandboxError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
-        .map_err(|e| format!("opening {} to the sandbox: {e}", dir.display()))
+    std::fs::create_dir_all(dir).map_err(|cause| SandboxError::CreateOutDir {
+        dir: dir.to_path_buf(),
+        cause,
+    })?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(|cause| {
+        SandboxError::OpenOutDir {
+            dir: dir.to_path_buf(),
+            cause,
+        }
+    })
 }
 
 async fn oom_killed(name: &str) -> bool {
@@ -269,5 +294,29 @@ mod tests {
         );
         assert!(with[2].contains("UNIX-CONNECT:/run/ccci/relay-0.sock"));
         assert_eq!(&with[4..], &argv[..]);
+    }
+
+    #[test]
+    fn an_out_dir_that_cannot_be_made_is_named() {
+        let file = std::env::temp_dir().join(format!("ccci-sbx-file-{}", std::process::id()));
+        std::fs::write(&file, b"not a directory").unwrap();
+        let dir = file.join("out");
+        let err = prepare_out_dir(&dir).unwrap_err();
+        let _ = std::fs::remove_file(&file);
+        assert!(matches!(err, SandboxError::CreateOutDir { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("creating {}: ", dir.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_overrun_says_so_in_the_words_runs_record() {
+        let err = SandboxError::Overran { secs: 300 };
+        assert_eq!(
+            err.to_string(),
+            "did not finish within 300 s (the suite's deploy_timeout); stopped"
+        );
     }
 }

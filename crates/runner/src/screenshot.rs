@@ -36,9 +36,25 @@ async fn chromium(browser: &str, args: &[String]) -> Option<std::process::Output
     tokio::time::timeout(BOUND, cmd.output()).await.ok()?.ok()
 }
 
+/// Why no screenshot was taken (cosmetic: logged, never a failure).
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenshotError {
+    #[error("no chromium on this host")]
+    NoBrowser,
+    #[error("{0}")]
+    Profile(std::io::Error),
+    #[error("chromium did not answer")]
+    NoAnswer,
+    /// The DOM shows a secret value: the picture is not taken.
+    #[error("the landing page shows a secret; no screenshot")]
+    ShowsSecret,
+    #[error("chromium wrote no screenshot")]
+    NoPicture,
+}
+
 /// Writes `<out>/screenshot.png`; returns why not when it could not or should not.
-pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), String> {
-    let browser = browser().ok_or("no chromium on this host")?;
+pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), ScreenshotError> {
+    let browser = browser().ok_or(ScreenshotError::NoBrowser)?;
     let domain = &ctx.app.domain;
     let (target, scheme) = match &ctx.app.route.route {
         Route::Forwarded { addr } => (addr.to_string(), "http"),
@@ -55,11 +71,11 @@ pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), String> {
     dump.extend(["--dump-dom".to_string(), url.clone()]);
     let dom = chromium(browser, &dump)
         .await
-        .ok_or("chromium did not answer")?;
+        .ok_or(ScreenshotError::NoAnswer)?;
     let dom = String::from_utf8_lossy(&dom.stdout);
     if ctx.redactor.leaks_in(&dom) {
         let _ = std::fs::remove_dir_all(&profile);
-        return Err("the landing page shows a secret; no screenshot".into());
+        return Err(ScreenshotError::ShowsSecret);
     }
     let file = out.join("screenshot.png");
     let mut shot = common;
@@ -73,16 +89,16 @@ pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), String> {
     if file.is_file() {
         Ok(())
     } else {
-        Err("chromium wrote no screenshot".into())
+        Err(ScreenshotError::NoPicture)
     }
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+fn tempfile_dir() -> Result<std::path::PathBuf, ScreenshotError> {
     let dir = std::env::temp_dir().join(format!(
         "ccci-chromium-{}-{}",
         std::process::id(),
         crate::clock::now_ms()
     ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(ScreenshotError::Profile)?;
     Ok(dir)
 }

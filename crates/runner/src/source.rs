@@ -32,7 +32,19 @@ pub struct Checkouts {
     pub releases: Vec<Release>,
 }
 
-pub(crate) fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+/// Why a git command gave no output to use.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// git could not be started.
+    #[error("cannot run git (is it installed?): {0}")]
+    Missing(std::io::Error),
+    /// git ran and failed; its own words (stderr, trimmed).
+    #[error("{stderr}")]
+    Failed { stderr: String },
+}
+
+/// Runs git (in `dir`, without prompts or the system config) and returns its trimmed stdout.
+pub(crate) fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, GitError> {
     let mut cmd = Command::new("git");
     if let Some(d) = dir {
         cmd.arg("-C").arg(d);
@@ -41,11 +53,11 @@ pub(crate) fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .stdin(std::process::Stdio::null());
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run git (is it installed?): {e}"))?;
+    let out = cmd.output().map_err(GitError::Missing)?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        return Err(GitError::Failed {
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -121,7 +133,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         git_ref: target.to_string(),
         reason,
     })?;
-    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::Git)?;
+    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::from)?;
     let (releases, stray_tags) = version::releases(&tags_of(&clone)?);
     let recipe = Recipe::load(&clone, Some(&name))?;
     let head_version = version::head_version(&releases, &commit);
@@ -174,7 +186,7 @@ fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, Input
     }
     let fetched = git(Some(clone), &["fetch", "--quiet", "origin", target]).is_ok();
     if fetched && resolves("FETCH_HEAD") {
-        return git(Some(clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::Git);
+        return git(Some(clone), &["rev-parse", "FETCH_HEAD"]).map_err(InputError::from);
     }
     let _ = git(
         Some(clone),
@@ -205,7 +217,7 @@ fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
             "--format=%(refname:short) %(objecttype) %(*objectname)%(objectname)",
         ],
     )
-    .map_err(InputError::Git)?;
+    .map_err(InputError::from)?;
     Ok(tag_lines
         .lines()
         .filter_map(|l| {
@@ -270,4 +282,22 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
         commit: commit.to_string(),
         reason,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_git_gives_its_own_words() {
+        let dir = std::env::temp_dir().join(format!("ccci-not-a-repo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = git(Some(&dir), &["rev-parse", "HEAD"]).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        let GitError::Failed { stderr } = &err else {
+            panic!("expected git to fail: {err:?}");
+        };
+        assert!(stderr.contains("not a git repository"), "{stderr}");
+        assert_eq!(err.to_string(), *stderr);
+    }
 }

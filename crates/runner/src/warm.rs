@@ -14,9 +14,9 @@
 //! The engine objects (volumes, secrets) are the canonical's live form; [`materialize`]
 //! re-creates any that are missing from the snapshot and the stored secrets.
 
-use crate::backup::{self, Manifest, Target};
+use crate::backup::{self, Manifest, RestoreError, Target};
 use crate::ctx::RunCtx;
-use crate::engine::{Engine, Keep};
+use crate::engine::{Engine, EngineError, Keep};
 use anyhow::{Context, Result};
 use ccci_core::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,54 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use crate::canonical::{recipe_dir, record_path, root, Attached, Record};
+
+/// Why a warm canonical could not be undeployed, snapshotted, restored, re-created or
+/// stored; `Display` is the message runs and the janitor record.
+#[derive(Debug, thiserror::Error)]
+pub enum WarmError {
+    #[error("undeploying {stack}: still there after 90 s: {left}")]
+    StillDeployed { stack: String, left: String },
+    #[error("clearing {stack}: left {left}")]
+    NotCleared { stack: String, left: String },
+    #[error("{stack} is deployed; a snapshot is taken only while undeployed")]
+    DeployedAtSnapshot { stack: String },
+    #[error("{stack} is deployed; restore only while undeployed")]
+    DeployedAtRestore { stack: String },
+    /// Whether the stack is deployed could not be told.
+    #[error("{0:#}")]
+    Observe(anyhow::Error),
+    #[error("listing {stack}: {cause:#}")]
+    List { stack: String, cause: anyhow::Error },
+    #[error("inspecting volume {volume}: {cause}")]
+    InspectVolume { volume: String, cause: EngineError },
+    #[error("creating volume {volume}: {cause}")]
+    CreateVolume { volume: String, cause: EngineError },
+    #[error("{0:#}")]
+    CreateSecret(anyhow::Error),
+    #[error("taking the snapshot: {0}")]
+    TakeSnapshot(std::io::Error),
+    #[error("reading {}: {cause}", path.display())]
+    ReadManifest {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("reading {}: {cause}", path.display())]
+    ParseManifest {
+        path: PathBuf,
+        cause: serde_json::Error,
+    },
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    #[error("writing the env: {0}")]
+    WriteEnv(std::io::Error),
+    #[error("writing the secrets: {0}")]
+    WriteSecrets(std::io::Error),
+    #[error("writing the record: {0}")]
+    WriteRecord(std::io::Error),
+    /// The recipe's warm lock, its record or its env (`recover`).
+    #[error("{0:#}")]
+    Canonical(anyhow::Error),
+}
 
 /// The canonical of `recipe`, if there is one.
 pub fn load(state_dir: &Path, recipe: &str) -> Result<Option<Record>> {
@@ -145,17 +193,17 @@ pub async fn lock(state_dir: &Path, recipe: &str, bound: Duration) -> Result<Loc
 /// Undeploys a stack keeping its data: its services, networks and configs go (in
 /// [`Engine::clear_stack`]'s order), its volumes and secrets stay. Bounded by 90 s.
 /// (`docker stack rm` is not used: it also deletes the secrets labelled with the stack.)
-pub async fn undeploy(engine: &Engine, stack: &str) -> Result<(), String> {
+pub async fn undeploy(engine: &Engine, stack: &str) -> Result<(), WarmError> {
     let left = engine
         .clear_stack(stack, Keep::Data, Duration::from_secs(90))
         .await;
     if left.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "undeploying {stack}: still there after 90 s: {}",
-            left.describe()
-        ))
+        Err(WarmError::StillDeployed {
+            stack: stack.to_string(),
+            left: left.describe(),
+        })
     }
 }
 
@@ -165,11 +213,28 @@ pub async fn deployed(engine: &Engine, stack: &str) -> Result<bool> {
     Ok(!o.services.is_empty() || !o.containers.is_empty())
 }
 
-async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, String> {
+async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, WarmError> {
     engine
         .volume_path(volume)
         .await
-        .map_err(|e| format!("inspecting volume {volume}: {e}"))
+        .map_err(|cause| WarmError::InspectVolume {
+            volume: volume.to_string(),
+            cause,
+        })
+}
+
+/// The stack's engine objects, for a warm operation.
+async fn objects_of(
+    engine: &Engine,
+    stack: &str,
+) -> Result<crate::engine::StackObjects, WarmError> {
+    engine
+        .stack_objects(stack)
+        .await
+        .map_err(|cause| WarmError::List {
+            stack: stack.to_string(),
+            cause,
+        })
 }
 
 fn target(stack: &str, engine_volume: &str) -> Target {
@@ -187,46 +252,46 @@ fn target(stack: &str, engine_volume: &str) -> Target {
 
 /// Snapshots every volume of the (undeployed) stack into `dir`: one tar.gz per volume and a
 /// sha256 manifest.
-pub async fn snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<Manifest, String> {
-    if deployed(engine, stack)
-        .await
-        .map_err(|e| format!("{e:#}"))?
-    {
-        return Err(format!(
-            "{stack} is deployed; a snapshot is taken only while undeployed"
-        ));
+pub async fn snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<Manifest, WarmError> {
+    if deployed(engine, stack).await.map_err(WarmError::Observe)? {
+        return Err(WarmError::DeployedAtSnapshot {
+            stack: stack.to_string(),
+        });
     }
-    let objects = engine
-        .stack_objects(stack)
-        .await
-        .map_err(|e| format!("listing {stack}: {e:#}"))?;
+    let objects = objects_of(engine, stack).await?;
     let mut mounts = Vec::new();
     for v in &objects.volumes {
         mounts.push((target(stack, v), mountpoint(engine, v).await?));
     }
-    backup::take(dir, &mounts).map_err(|e| format!("taking the snapshot: {e}"))
+    backup::take(dir, &mounts).map_err(WarmError::TakeSnapshot)
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+fn read_manifest(dir: &Path) -> Result<Manifest, WarmError> {
     let path = dir.join("manifest.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("reading {}: {e}", path.display()))
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(cause) => return Err(WarmError::ReadManifest { path, cause }),
+    };
+    serde_json::from_slice(&bytes).map_err(|cause| WarmError::ParseManifest { path, cause })
 }
 
-async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool, String> {
+async fn ensure_volume(engine: &Engine, stack: &str, name: &str) -> Result<bool, WarmError> {
     if engine.volume_exists(name).await {
         return Ok(false);
     }
     engine
         .create_stack_volume(stack, name)
         .await
-        .map_err(|e| format!("creating volume {name}: {e}"))?;
+        .map_err(|cause| WarmError::CreateVolume {
+            volume: name.to_string(),
+            cause,
+        })?;
     Ok(true)
 }
 
 /// Restores the snapshot in `dir` into the stack's volumes (creating missing ones): each
 /// volume afterwards holds exactly the snapshot's files. Only while undeployed.
-pub async fn restore(engine: &Engine, stack: &str, dir: &Path) -> Result<(), String> {
+pub async fn restore(engine: &Engine, stack: &str, dir: &Path) -> Result<(), WarmError> {
     restore_only(engine, stack, dir, false).await
 }
 
@@ -235,14 +300,11 @@ async fn restore_only(
     stack: &str,
     dir: &Path,
     missing_only: bool,
-) -> Result<(), String> {
-    if deployed(engine, stack)
-        .await
-        .map_err(|e| format!("{e:#}"))?
-    {
-        return Err(format!(
-            "{stack} is deployed; restore only while undeployed"
-        ));
+) -> Result<(), WarmError> {
+    if deployed(engine, stack).await.map_err(WarmError::Observe)? {
+        return Err(WarmError::DeployedAtRestore {
+            stack: stack.to_string(),
+        });
     }
     let manifest = read_manifest(dir)?;
     let mut mounts = Vec::new();
@@ -254,24 +316,24 @@ async fn restore_only(
         }
         mounts.push((target(stack, &name), mountpoint(engine, &name).await?));
     }
-    backup::restore(dir, &manifest, &mounts)
+    Ok(backup::restore(dir, &manifest, &mounts)?)
 }
 
 /// Makes sure the canonical's engine objects exist: a missing volume is re-created from the
 /// snapshot, a missing secret from the stored value. Existing ones are left as they are.
-pub async fn materialize(engine: &Engine, record: &Record, state_dir: &Path) -> Result<(), String> {
+pub async fn materialize(
+    engine: &Engine,
+    record: &Record,
+    state_dir: &Path,
+) -> Result<(), WarmError> {
     restore_only(engine, &record.stack, &record.snapshot_dir(state_dir), true).await?;
-    let existing = engine
-        .stack_objects(&record.stack)
-        .await
-        .map_err(|e| format!("listing {}: {e:#}", record.stack))?
-        .secrets;
+    let existing = objects_of(engine, &record.stack).await?.secrets;
     for (name, value) in read_secrets(record, state_dir) {
         if !existing.contains(&name) {
             engine
                 .create_secret(&record.stack, &name, &value)
                 .await
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(WarmError::CreateSecret)?;
         }
     }
     Ok(())
@@ -288,24 +350,27 @@ pub async fn recover(
     state_dir: &Path,
     recipe: &str,
     stack: &str,
-) -> Result<String, String> {
+) -> Result<String, WarmError> {
     let _lock = lock(state_dir, recipe, Duration::from_secs(5))
         .await
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(WarmError::Canonical)?;
     let left = engine
         .clear_stack(stack, Keep::Nothing, Duration::from_secs(120))
         .await;
     if !left.is_empty() {
-        return Err(format!("clearing {stack}: left {}", left.describe()));
+        return Err(WarmError::NotCleared {
+            stack: stack.to_string(),
+            left: left.describe(),
+        });
     }
     let record = load(state_dir, recipe)
-        .map_err(|e| format!("{e:#}"))?
+        .map_err(WarmError::Canonical)?
         .filter(|r| r.stack == stack);
     let Some(record) = record else {
         return Ok("no canonical: the warm stack was removed".into());
     };
     materialize(engine, &record, state_dir).await?;
-    reset_env(&record, state_dir).map_err(|e| format!("{e:#}"))?;
+    reset_env(&record, state_dir).map_err(WarmError::Canonical)?;
     Ok(format!(
         "canonical put back to its known-good {} (undeployed, snapshot restored)",
         record.version
@@ -479,20 +544,18 @@ pub struct End {
 /// The end of a seed: a green one becomes the canonical; otherwise its stack goes and the
 /// old canonical (if any) is put back.
 pub async fn end_seed(ctx: &RunCtx, old: Option<&Record>, green: bool, state_dir: &Path) -> End {
-    let promoted = if green {
-        promote(ctx, state_dir).await
-    } else {
-        Err("the seed is not green".to_string())
-    };
-    let why = match promoted {
-        Ok(rec) => {
-            ctx.progress.line(&format!(
-                "warm canonical of {} is now {} at {} (undeployed, data kept)",
-                rec.recipe, rec.version, rec.domain
-            ));
-            return End::default();
-        }
-        Err(why) => why,
+    let why = match green {
+        false => "the seed is not green".to_string(),
+        true => match promote(ctx, state_dir).await {
+            Ok(rec) => {
+                ctx.progress.line(&format!(
+                    "warm canonical of {} is now {} at {} (undeployed, data kept)",
+                    rec.recipe, rec.version, rec.domain
+                ));
+                return End::default();
+            }
+            Err(why) => why.to_string(),
+        },
     };
     ctx.progress.line(&format!(
         "not promoted ({why}); tearing down {}",
@@ -536,7 +599,7 @@ pub async fn end_quick(ctx: &RunCtx, record: &Record, green: bool, state_dir: &P
         }
         Ok(()) => {}
         Err(e) => {
-            ctx.progress.line(&e);
+            ctx.progress.line(&e.to_string());
             end.leftovers = ctx.engine.stack_objects(stack).await.unwrap_or_default();
             end.leftovers.volumes.clear();
             end.leftovers.secrets.clear();
@@ -552,7 +615,7 @@ pub async fn end_quick(ctx: &RunCtx, record: &Record, green: bool, state_dir: &P
 /// A green seed becomes the canonical: undeploy keeping volumes and secrets, snapshot into a
 /// new generation beside the old one, store env and secrets, then write the record (the
 /// commit point) and drop the older generations.
-async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<Record, String> {
+async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<Record, WarmError> {
     undeploy(&ctx.engine, &ctx.app.stack).await?;
     let now = time::OffsetDateTime::now_utc();
     let generation = format!("gen-{}", now.unix_timestamp_nanos() / 1_000_000);
@@ -580,19 +643,22 @@ async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<Record, String> {
 }
 
 /// Snapshot, env, secrets, then the record: the generation becomes the canonical last.
-async fn store_generation(ctx: &RunCtx, record: &Record, state_dir: &Path) -> Result<(), String> {
+async fn store_generation(
+    ctx: &RunCtx,
+    record: &Record,
+    state_dir: &Path,
+) -> Result<(), WarmError> {
     snapshot(&ctx.engine, &ctx.app.stack, &record.snapshot_dir(state_dir)).await?;
     let mut env = ctx.app.env.clone();
     env.set("TYPE", format!("{}:{}", record.recipe, record.version));
     write_atomic(&record.env_path(state_dir), env.render().as_bytes(), None)
-        .map_err(|e| format!("writing the env: {e}"))?;
+        .map_err(WarmError::WriteEnv)?;
     let secrets: Vec<_> = ctx
         .app
         .secrets
         .iter()
         .map(|(spec, v)| (spec.engine_name.clone(), v.clone()))
         .collect();
-    write_secrets(&record.secrets_path(state_dir), &secrets)
-        .map_err(|e| format!("writing the secrets: {e}"))?;
-    write_record(state_dir, record).map_err(|e| format!("writing the record: {e}"))
+    write_secrets(&record.secrets_path(state_dir), &secrets).map_err(WarmError::WriteSecrets)?;
+    write_record(state_dir, record).map_err(WarmError::WriteRecord)
 }

@@ -93,17 +93,28 @@ fn write_last(state_dir: &Path, day: Option<Date>) -> std::io::Result<()> {
     }
 }
 
+/// Why the sweep cannot take the host now.
+#[derive(Debug, thiserror::Error)]
+enum Busy {
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(crate::store::StoreError),
+    #[error("{0} run(s) of this host in flight")]
+    JobsRunning(usize),
+    #[error("{0} registered run(s) in flight")]
+    RunsRegistered(usize),
+}
+
 /// Takes this host for the sweep if nothing runs on it: no job of this host running in the
 /// store, no run in the runner's registry. Under `App::sweeping`, so no claim slips in
 /// between the check and the flag. `Err`: what is in flight.
-async fn begin(app: &App) -> Result<(), String> {
+async fn begin(app: &App) -> Result<(), Busy> {
     let mut sweeping = app.sweeping.lock().await;
     let ours = crate::scheduler::held_by_this_host(app)
         .await
-        .map_err(|e| format!("the store is unavailable: {e}"))?
+        .map_err(Busy::StoreUnavailable)?
         .len();
     if ours > 0 {
-        return Err(format!("{ours} run(s) of this host in flight"));
+        return Err(Busy::JobsRunning(ours));
     }
     let state_dir = app.config.rig.state_dir.clone();
     let registered =
@@ -111,7 +122,7 @@ async fn begin(app: &App) -> Result<(), String> {
             .await
             .unwrap_or(0);
     if registered > 0 {
-        return Err(format!("{registered} registered run(s) in flight"));
+        return Err(Busy::RunsRegistered(registered));
     }
     *sweeping = true;
     Ok(())
