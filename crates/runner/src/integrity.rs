@@ -18,7 +18,7 @@
 //! obeyed only from the CI's tree.
 
 use crate::progress::Progress;
-use crate::recipe::InputError;
+use crate::recipe::{InputError, Recipe};
 use crate::source::{self, Checkouts};
 use ccci_core::results::{SuiteRecord, SuiteSource};
 use ccci_core::suite::Suite;
@@ -269,6 +269,41 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         }
     }
     out
+}
+
+/// Loads the suite of a recipe deployed as it is (a live-warm app's release): its own
+/// `.ccci/suite.toml` first, then the CI's suite tree, else defaults. A run under test
+/// chooses its judging suite with [`resolve`] instead.
+pub fn load_suite(
+    recipe: &Recipe,
+    suites_dir: Option<&Path>,
+) -> Result<(Suite, Option<PathBuf>), InputError> {
+    let candidates = [
+        Some(recipe.dir.join(".ccci")),
+        suites_dir.map(|d| d.join(&recipe.name)),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        let file = dir.join("suite.toml");
+        if file.is_file() {
+            let text = std::fs::read_to_string(&file).map_err(|e| InputError::File {
+                file: file.display().to_string(),
+                message: format!("cannot read: {e}"),
+            })?;
+            let suite =
+                Suite::parse(&file.display().to_string(), &text).map_err(|e| InputError::File {
+                    file: e.file.clone(),
+                    message: e
+                        .line
+                        .map(|l| format!("line {l}: {}", e.message))
+                        .unwrap_or(e.message),
+                })?;
+            return Ok((suite, Some(dir)));
+        }
+        if dir.is_dir() && !dir.ends_with(".ccci") {
+            return Ok((Suite::default(), Some(dir)));
+        }
+    }
+    Ok((Suite::default(), None))
 }
 
 /// Test executables of a suite: executable files, and `test_*.py` / `*_test.py` files.

@@ -12,9 +12,9 @@
 //! ([`prune_before_run`]), on a host at or above the rig's threshold, and says so.
 
 use crate::engine::Engine;
-use crate::lifecycle::teardown;
 use crate::registry;
 use crate::request::Rig;
+use crate::teardown::teardown;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -13,6 +13,7 @@
 //! - [`hooks`]: suite hooks and executables, and the env they get.
 //! - [`integrity`]: which suite judges a run (the CI's tree, a release, never the change).
 //! - [`host_access`]: the install rung's refusal of host access a head adds.
+//! - [`git`]: the `git` CLI, bounded; [`git::GitError`].
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
 //! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
@@ -38,6 +39,7 @@ pub mod ctx;
 pub mod doctor;
 pub mod engine;
 pub mod functional;
+pub mod git;
 pub mod hooks;
 pub mod host_access;
 pub mod integrity;

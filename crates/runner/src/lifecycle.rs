@@ -12,7 +12,7 @@ use crate::clock::{new_hex6, rfc3339};
 use crate::ctx::RunCtx;
 use crate::engine::Engine;
 use crate::progress::Progress;
-use crate::recipe::{InputError, Recipe};
+use crate::recipe::InputError;
 use crate::request::{Rig, RunRequest};
 use crate::source::{self, Checkouts};
 use crate::warm::{self, Hold};
@@ -32,41 +32,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::teardown::teardown;
 pub use ccci_core::plan::Role;
-
-/// Loads the suite of a recipe deployed as it is (a live-warm app's release): its own
-/// `.ccci/suite.toml` first, then the CI's suite tree, else defaults. A run under test
-/// chooses its judging suite with [`crate::integrity::resolve`] instead.
-pub fn load_suite(
-    recipe: &Recipe,
-    suites_dir: Option<&Path>,
-) -> Result<(Suite, Option<PathBuf>), InputError> {
-    let candidates = [
-        Some(recipe.dir.join(".ccci")),
-        suites_dir.map(|d| d.join(&recipe.name)),
-    ];
-    for dir in candidates.into_iter().flatten() {
-        let file = dir.join("suite.toml");
-        if file.is_file() {
-            let text = std::fs::read_to_string(&file).map_err(|e| InputError::File {
-                file: file.display().to_string(),
-                message: format!("cannot read: {e}"),
-            })?;
-            let suite =
-                Suite::parse(&file.display().to_string(), &text).map_err(|e| InputError::File {
-                    file: e.file.clone(),
-                    message: e
-                        .line
-                        .map(|l| format!("line {l}: {}", e.message))
-                        .unwrap_or(e.message),
-                })?;
-            return Ok((suite, Some(dir)));
-        }
-        if dir.is_dir() && !dir.ends_with(".ccci") {
-            return Ok((Suite::default(), Some(dir)));
-        }
-    }
-    Ok((Suite::default(), None))
-}
 
 /// Runs one recipe cold, end to end. See the module docs.
 pub async fn run(request: RunRequest, cancel: CancellationToken) -> Result<RunResults> {

@@ -68,8 +68,8 @@ pub fn read_tree(dir: &Path) -> RecipeTree {
 }
 
 /// Every tag of a repository and whether it is annotated.
-pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, source::GitError> {
-    let out = source::git(
+pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, crate::git::GitError> {
+    let out = crate::git::git(
         Some(repo),
         &[
             "for-each-ref",

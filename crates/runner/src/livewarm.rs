@@ -29,7 +29,6 @@
 use crate::alerts;
 use crate::app::{App, DeploySource};
 use crate::engine::Engine;
-use crate::lifecycle;
 use crate::progress::Progress;
 use crate::request::{Rig, RunRequest};
 use crate::source::{self, Checkouts};
@@ -553,7 +552,7 @@ async fn deploy_ready(
 ) -> Result<(), DeployError> {
     let recipe = &checkouts.head.recipe;
     let version = checkouts.head.version.clone();
-    let (suite, suite_dir) = lifecycle::load_suite(recipe, None)?;
+    let (suite, suite_dir) = crate::integrity::load_suite(recipe, None)?;
     let work_dir = root(&rig.state_dir).join(&cfg.name).join("work");
     let app = App::plan_on_domain(
         recipe,

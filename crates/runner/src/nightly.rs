@@ -143,7 +143,7 @@ pub async fn prune_warm(rig: &Rig, recipe: &str) -> Result<()> {
     let _lock = warm::lock(&rig.state_dir, recipe, Duration::from_secs(60)).await?;
     if let Some(rec) = warm::load(&rig.state_dir, recipe)? {
         let engine = crate::engine::Engine::connect().await?;
-        let left = lifecycle::teardown(&engine, &rec.stack).await;
+        let left = crate::teardown::teardown(&engine, &rec.stack).await;
         if !left.is_empty() {
             anyhow::bail!("removing {}: {} left", rec.stack, left.describe());
         }

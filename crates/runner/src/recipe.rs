@@ -1,7 +1,7 @@
 //! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
 //! before anything is created on the engine.
 
-use crate::source::GitError;
+use crate::git::GitError;
 use ccci_core::envfile::EnvFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,11 +2,11 @@
 //! or a URL) cloned into the run's own working directory, so runs of the same recipe never
 //! share a working tree. Git is driven through the `git` CLI.
 
+use crate::git::git;
 use crate::recipe::{InputError, Recipe};
 use crate::request::RunRequest;
 use ccci_core::version::{self, Release};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// One checkout of the recipe at one version.
 #[derive(Clone, Debug)]
@@ -30,36 +30,6 @@ pub struct Checkouts {
     /// The head's git clone, if the recipe is a git repository.
     pub repo: Option<PathBuf>,
     pub releases: Vec<Release>,
-}
-
-/// Why a git command gave no output to use.
-#[derive(Debug, thiserror::Error)]
-pub enum GitError {
-    /// git could not be started.
-    #[error("cannot run git (is it installed?): {0}")]
-    Missing(std::io::Error),
-    /// git ran and failed; its own words (stderr, trimmed).
-    #[error("{stderr}")]
-    Failed { stderr: String },
-}
-
-/// Runs git (in `dir`, without prompts or the system config) and returns its trimmed stdout.
-pub(crate) fn git(dir: Option<&Path>, args: &[&str]) -> Result<String, GitError> {
-    let mut cmd = Command::new("git");
-    if let Some(d) = dir {
-        cmd.arg("-C").arg(d);
-    }
-    cmd.args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .stdin(std::process::Stdio::null());
-    let out = cmd.output().map_err(GitError::Missing)?;
-    if !out.status.success() {
-        return Err(GitError::Failed {
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 pub(crate) fn is_git_source(src: &str) -> bool {
@@ -287,6 +257,7 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::GitError;
 
     #[test]
     fn a_failing_git_gives_its_own_words() {

@@ -1,5 +1,5 @@
 //! `docker stack deploy` and service logs, through the `docker` CLI (removal is the
-//! engine adapter's: see `lifecycle::teardown`).
+//! engine adapter's: see `teardown`).
 //!
 //! The deploy runs in a clean environment built from the app's env: nothing of the host's
 //! environment leaks into interpolation except what the CLI needs to reach the engine.
