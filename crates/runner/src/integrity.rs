@@ -73,99 +73,18 @@ pub fn resolve(
         Some(d) => d.join(&head.name).join("suite.toml").display().to_string(),
         None => format!("<the CI's suites dir, --suites>/{}/suite.toml", head.name),
     };
-    let head_commit = checkouts.head.commit.as_deref().unwrap_or_default();
-    let ci_dir = suites_dir
-        .map(|d| d.join(&head.name))
-        .filter(|d| d.is_dir());
-    let (source, release, dir, mut suite) = if let Some(ci) = ci_dir {
-        let file = ci.join("suite.toml");
-        let suite = if file.is_file() {
-            read_suite(&file)?
-        } else {
-            Suite::default()
-        };
-        (SuiteSource::Ci, None, Some(ci), suite)
-    } else {
-        let judge = checkouts
-            .releases
-            .iter()
-            .rev()
-            .find(|r| r.commit == head_commit)
-            .or_else(|| version::upgrade_base(&checkouts.releases, head_commit));
-        match (judge, &checkouts.repo) {
-            (Some(release), Some(repo)) => {
-                let local = if release.commit == head_commit {
-                    head_local.clone()
-                } else {
-                    let tree = work_dir.join("judge");
-                    source::release_tree(repo, &release.commit, &tree)?;
-                    tree.join(".ccci")
-                };
-                let file = local.join("suite.toml");
-                if file.is_file() {
-                    let suite = read_suite(&file)?;
-                    (
-                        SuiteSource::BaseRelease,
-                        Some(release.tag.clone()),
-                        Some(local),
-                        suite,
-                    )
-                } else {
-                    (
-                        SuiteSource::None,
-                        Some(release.tag.clone()),
-                        None,
-                        Suite::default(),
-                    )
-                }
-            }
-            _ if head_local.join("suite.toml").is_file() => (
-                SuiteSource::Head,
-                None,
-                Some(head_local.clone()),
-                read_suite(&head_local.join("suite.toml"))?,
-            ),
-            _ => (SuiteSource::None, None, None, Suite::default()),
-        }
-    };
-    let mut ignored = Vec::new();
-    let mut added = Vec::new();
+    let Judging {
+        source,
+        release,
+        dir,
+        mut suite,
+    } = judging_suite(checkouts, suites_dir, work_dir, &head_local)?;
     let head_dir = (dir.as_deref() != Some(head_local.as_path()) && head_local.is_dir())
         .then(|| head_local.clone());
-    if let Some(hd) = &head_dir {
-        let judging = dir.as_deref().map(files).unwrap_or_default();
-        let mut tests = Vec::new();
-        for sub in TEST_DIRS {
-            for test in test_files(&hd.join(sub)) {
-                if let Ok(rel) = test.strip_prefix(hd) {
-                    tests.push(rel.to_path_buf());
-                }
-            }
-        }
-        for (rel, bytes) in files(hd) {
-            if judging.get(&rel) == Some(&bytes) {
-                continue;
-            }
-            let shown = format!(".ccci/{}", rel.display());
-            if rel == Path::new("suite.toml") {
-                let text = String::from_utf8_lossy(&bytes);
-                match Suite::parse(&shown, &text) {
-                    Ok(head_suite) => ignored.extend(
-                        suite
-                            .differences(&head_suite)
-                            .into_iter()
-                            .map(|k| format!("{shown}: {k}")),
-                    ),
-                    Err(e) => ignored.push(format!("{shown} (does not parse: {e})")),
-                }
-            } else if tests.contains(&rel) {
-                added.push(hd.join(&rel));
-            } else if !rel.starts_with("tests") {
-                // Hooks, overlays, verify probes: the judging suite's are used.
-                ignored.push(shown);
-            }
-        }
-    }
+    let (mut ignored, added) = match &head_dir {
+        Some(hd) => head_changes(hd, dir.as_deref(), &suite),
+        None => Default::default(),
+    };
     if source != SuiteSource::Ci && !suite.host_access_allow.is_empty() {
         let note = ".ccci/suite.toml: host_access.allow";
         if !ignored.iter().any(|i| i.starts_with(note)) {
@@ -194,6 +113,124 @@ pub fn resolve(
         ci_suite_file,
     };
     Ok((suite, dir, judged_by))
+}
+
+/// The suite that judges, where it came from, and the release it belongs to.
+struct Judging {
+    source: SuiteSource,
+    release: Option<String>,
+    dir: Option<PathBuf>,
+    suite: Suite,
+}
+
+/// The CI's tree first; else the release the head is (or upgrades from), with its own
+/// `.ccci/`; the head's own suite only for a recipe without releases; else defaults.
+fn judging_suite(
+    checkouts: &Checkouts,
+    suites_dir: Option<&Path>,
+    work_dir: &Path,
+    head_local: &Path,
+) -> Result<Judging, InputError> {
+    let head = &checkouts.head.recipe;
+    if let Some(ci) = suites_dir
+        .map(|d| d.join(&head.name))
+        .filter(|d| d.is_dir())
+    {
+        let file = ci.join("suite.toml");
+        let suite = if file.is_file() {
+            read_suite(&file)?
+        } else {
+            Suite::default()
+        };
+        return Ok(Judging {
+            source: SuiteSource::Ci,
+            release: None,
+            dir: Some(ci),
+            suite,
+        });
+    }
+    let head_commit = checkouts.head.commit.as_deref().unwrap_or_default();
+    let judge = checkouts
+        .releases
+        .iter()
+        .rev()
+        .find(|r| r.commit == head_commit)
+        .or_else(|| version::upgrade_base(&checkouts.releases, head_commit));
+    Ok(match (judge, &checkouts.repo) {
+        (Some(release), Some(repo)) => {
+            let local = if release.commit == head_commit {
+                head_local.to_path_buf()
+            } else {
+                let tree = work_dir.join("judge");
+                source::release_tree(repo, &release.commit, &tree)?;
+                tree.join(".ccci")
+            };
+            let file = local.join("suite.toml");
+            let found = file.is_file();
+            Judging {
+                source: if found {
+                    SuiteSource::BaseRelease
+                } else {
+                    SuiteSource::None
+                },
+                release: Some(release.tag.clone()),
+                suite: if found {
+                    read_suite(&file)?
+                } else {
+                    Suite::default()
+                },
+                dir: found.then_some(local),
+            }
+        }
+        _ if head_local.join("suite.toml").is_file() => Judging {
+            source: SuiteSource::Head,
+            release: None,
+            dir: Some(head_local.to_path_buf()),
+            suite: read_suite(&head_local.join("suite.toml"))?,
+        },
+        _ => Judging {
+            source: SuiteSource::None,
+            release: None,
+            dir: None,
+            suite: Suite::default(),
+        },
+    })
+}
+
+/// What the head's own `.ccci/` (`hd`) changes against the judging suite (`dir`): settings
+/// and hooks it cannot use (ignored, said), and the tests it adds (they run, sandboxed).
+fn head_changes(hd: &Path, dir: Option<&Path>, suite: &Suite) -> (Vec<String>, Vec<PathBuf>) {
+    let judging = dir.map(files).unwrap_or_default();
+    let tests: Vec<PathBuf> = TEST_DIRS
+        .iter()
+        .flat_map(|sub| test_files(&hd.join(sub)))
+        .filter_map(|t| t.strip_prefix(hd).ok().map(Path::to_path_buf))
+        .collect();
+    let (mut ignored, mut added) = (Vec::new(), Vec::new());
+    for (rel, bytes) in files(hd) {
+        if judging.get(&rel) == Some(&bytes) {
+            continue;
+        }
+        let shown = format!(".ccci/{}", rel.display());
+        if rel == Path::new("suite.toml") {
+            let text = String::from_utf8_lossy(&bytes);
+            match Suite::parse(&shown, &text) {
+                Ok(head_suite) => ignored.extend(
+                    suite
+                        .differences(&head_suite)
+                        .into_iter()
+                        .map(|k| format!("{shown}: {k}")),
+                ),
+                Err(e) => ignored.push(format!("{shown} (does not parse: {e})")),
+            }
+        } else if tests.contains(&rel) {
+            added.push(hd.join(&rel));
+        } else if !rel.starts_with("tests") {
+            // Hooks, overlays, verify probes: the judging suite's are used.
+            ignored.push(shown);
+        }
+    }
+    (ignored, added)
 }
 
 impl JudgedBy {
