@@ -87,16 +87,22 @@ pub fn dnsrr_services(adaptations: &[Adaptation]) -> Vec<&str> {
 }
 
 /// Whether a failed container start on the rig's attachable overlay network failed on the
-/// engine's race, not on anything of the container's: when the node's last container on an
-/// attachable overlay leaves while another starts, Engine 20.10 drops the network's local
-/// copy under the new one, and the start fails with `network <id> not found` before the
-/// program ran. Such a start is worth repeating; any other failure is not.
+/// engine's attachment, not on anything of the container's, before the program ran. Two
+/// faces, both recorded on Engine 20.10 with runs side by side:
+/// - when the node's last container on an attachable overlay leaves while another starts,
+///   the engine drops the network's local copy under the new one: `network <id> not found`;
+/// - a busy manager does not answer the attachment in time: `attaching to network failed,
+///   … context deadline exceeded`.
+///
+/// Such a start is worth repeating; any other failure is not.
 pub fn is_overlay_attach_race(stderr: &str) -> bool {
     stderr.lines().any(|line| {
         let line = line.trim();
-        line.contains("Error response from daemon")
-            && line.contains("network ")
-            && line.ends_with(" not found")
+        let from_daemon = line.contains("Error response from daemon");
+        let vanished = line.contains("network ") && line.ends_with(" not found");
+        let attach_timed_out = line.contains("attaching to network failed")
+            && line.contains("context deadline exceeded");
+        from_daemon && (vanished || attach_timed_out)
     })
 }
 
@@ -157,7 +163,9 @@ mod tests {
             // Recorded on Engine 20.10 (docker run --network proxy, tests side by side).
             ("docker: Error response from daemon: network wg19lmkxlou7rfatnz4z4qsk3 not found", true),
             ("Error response from daemon: network wg19lmkxlou7rfatnz4z4qsk3 not found\nError: failed to start containers: ccci-sbx-a", true),
+            ("Error response from daemon: attaching to network failed, make sure your network options are correct and check manager logs: context deadline exceeded\nError: failed to start containers: ccci-fwd-stat-89cdf9_ci_local", true),
             ("docker: Error response from daemon: No such image: ccci-forwarder:latest.", false),
+            ("Error response from daemon: attaching to network failed, make sure your network options are correct", false),
             ("docker: Error response from daemon: Conflict. The container name \"/x\" is already in use", false),
             // A program's own output that happens to say so is not the engine's.
             ("curl: network app not found", false),
