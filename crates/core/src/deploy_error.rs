@@ -266,7 +266,8 @@ pub(crate) fn template_vars(template: &str) -> Vec<String> {
             let len = body
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(body.len());
-            (&body[..len], &body[len..])
+            let tail = &body[len..];
+            (&body[..len], tail.strip_prefix('}').unwrap_or(tail))
         };
         if !name.is_empty() && name != "STACK_NAME" && !vars.iter().any(|v| v == name) {
             vars.push(name.to_string());
