@@ -322,19 +322,7 @@ pub fn load_suite(
     for dir in candidates.into_iter().flatten() {
         let file = dir.join("suite.toml");
         if file.is_file() {
-            let text = std::fs::read_to_string(&file).map_err(|e| InputError::File {
-                file: file.display().to_string(),
-                message: format!("cannot read: {e}"),
-            })?;
-            let suite =
-                Suite::parse(&file.display().to_string(), &text).map_err(|e| InputError::File {
-                    file: e.file.clone(),
-                    message: e
-                        .line
-                        .map(|l| format!("line {l}: {}", e.message))
-                        .unwrap_or(e.message),
-                })?;
-            return Ok((suite, Some(dir)));
+            return Ok((read_suite(&file)?, Some(dir)));
         }
         if dir.is_dir() && !dir.ends_with(".ccci") {
             return Ok((Suite::default(), Some(dir)));
