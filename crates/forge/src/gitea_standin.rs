@@ -530,7 +530,6 @@ impl State {
             "followers_count": 0,
             "following_count": 0,
             "starred_repos_count": 0,
-            "username": login,
         })
     }
 
@@ -611,10 +610,16 @@ impl State {
             "assignee": null,
             "assignees": null,
             "requested_reviewers": null,
+            "requested_reviewers_teams": null,
             "state": if i.open { "open" } else { "closed" },
             "draft": false,
             "is_locked": false,
             "comments": 0,
+            "review_comments": 0,
+            "additions": 0,
+            "deletions": 0,
+            "changed_files": 0,
+            "content_version": 0,
             "html_url": html,
             "diff_url": format!("{html}.diff"),
             "patch_url": format!("{html}.patch"),
