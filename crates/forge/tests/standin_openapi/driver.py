@@ -27,6 +27,8 @@ import jsonschema
 from gitea_api_client.exceptions import ApiException
 
 SPEC = pathlib.Path(__file__).with_name("gitea-swagger-excerpt.json")
+# The answers cc-ci's own client is replayed (client_replay.rs): held to the same description.
+FIXTURES = pathlib.Path(__file__).parent.parent / "gitea_responses"
 
 # Objects cc-ci reads or that Gitea always fills in: the stand-in must send every field.
 STRICT = {
@@ -124,10 +126,9 @@ async def answer_of(call):
     return response.status_code, json.loads(raw) if raw else None, []
 
 
-async def check(spec, name, path, method, expected, call, look=None):
-    """One call: its status, documented responses and body (and `look`, the values the
-    plan says it must show, for successful answers)."""
-    status, body, problems = await answer_of(call)
+def answer_problems(spec, path, method, status, expected, body):
+    """What is wrong with answering `status` and `body` to the operation."""
+    problems = []
     documented = spec.responses(path, method)
     if status is not None and status != expected:
         problems.append(f"HTTP {status}, expected {expected}")
@@ -139,9 +140,31 @@ async def check(spec, name, path, method, expected, call, look=None):
     elif status is not None and status >= 400 and body is not None:
         if not isinstance(body, dict) or not isinstance(body.get("message", ""), str):
             problems.append(f"error body is not Gitea's APIError: {body!r}")
+    return problems
+
+
+async def check(spec, name, path, method, expected, call, look=None):
+    """One call: its status, documented responses and body (and `look`, the values the
+    plan says it must show, for successful answers)."""
+    status, body, problems = await answer_of(call)
+    problems += answer_problems(spec, path, method, status, expected, body)
     if look and status == expected and not problems:
         problems += look(body)
     return {"call": name, "status": status, "problems": problems}
+
+
+def fixture_checks(spec):
+    """Each fixture the manifest says is in the described shape, checked like an answer."""
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    checks = []
+    for f in manifest["fixtures"]:
+        if not f["described"]:
+            continue
+        body = json.loads((FIXTURES / f["file"]).read_text(encoding="utf-8"))
+        method, status = f["method"].lower(), f["status"]
+        problems = answer_problems(spec, f["operation"], method, status, status, body)
+        checks.append({"call": f"fixture {f['file']}", "status": status, "problems": problems})
+    return checks
 
 
 def client(base_url, token):
@@ -256,7 +279,7 @@ async def run(plan):
                     owner, "no-such-repo", plan["head_sha"], status_option),
             ),
         ]
-        return [await check(spec, *c) for c in checks]
+        return [await check(spec, *c) for c in checks] + fixture_checks(spec)
 
 
 def main():
