@@ -3,7 +3,9 @@
 //! server on `127.0.0.1:0` that implements exactly the routes cc-ci calls, with Gitea's
 //! paths, query parameters, status codes and JSON shapes as Gitea's published API (its
 //! swagger definitions and API handlers) describes them, over in-memory state. It is not
-//! Gitea: behaviour cc-ci does not use is absent.
+//! Gitea: behaviour cc-ci does not use is absent. `tests/standin_openapi.rs` holds it to
+//! Gitea's swagger description with a client generated from it: a route, field or status
+//! code added here must pass there (and a call cc-ci starts making must be added there).
 //!
 //! Routes (under `/api/v1`), each requiring `Authorization: token …` of a known token:
 //! - `GET  /repos/{owner}/{repo}/pulls?state=&page=&limit=`
