@@ -167,6 +167,26 @@ def fixture_checks(spec):
     return checks
 
 
+def self_checks(spec):
+    """The checks themselves must fail on drift: each known-bad answer must be caught."""
+    fixture = json.loads((FIXTURES / "comment-created.json").read_text(encoding="utf-8"))
+    pull = json.loads((FIXTURES / "pull.json").read_text(encoding="utf-8"))
+    comments = "/repos/{owner}/{repo}/issues/{index}/comments"
+    bad = [
+        ("an undocumented field", comments, "post", 201, dict(fixture, username="x")),
+        ("a missing field", "/repos/{owner}/{repo}/pulls/{index}", "get", 200,
+         {k: v for k, v in pull.items() if k != "head"}),
+        ("a wrongly typed field", comments, "post", 201, dict(fixture, id="503")),
+        ("an undocumented status code", comments, "post", 200, fixture),
+    ]
+    checks = []
+    for label, path, method, status, body in bad:
+        caught = answer_problems(spec, path, method, status, status, body)
+        problems = [] if caught else [f"{label} was not caught"]
+        checks.append({"call": f"catches {label}", "status": status, "problems": problems})
+    return checks
+
+
 def client(base_url, token):
     config = gitea.Configuration(host=f"{base_url}/api/v1")
     config.api_key["AuthorizationHeaderToken"] = token
@@ -279,7 +299,8 @@ async def run(plan):
                     owner, "no-such-repo", plan["head_sha"], status_option),
             ),
         ]
-        return [await check(spec, *c) for c in checks] + fixture_checks(spec)
+        made = [await check(spec, *c) for c in checks]
+        return made + fixture_checks(spec) + self_checks(spec)
 
 
 def main():
