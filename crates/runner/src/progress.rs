@@ -146,3 +146,46 @@ impl Progress {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccci_core::ladder::RungStatus;
+    use ccci_core::live::{parse_events, timeline, Phase, LIVE_LOG, LIVE_RUNGS};
+    use ccci_core::secret::Secret;
+
+    #[test]
+    fn live_lines_and_rung_reasons_are_redacted_once_armed() {
+        let dir = std::env::temp_dir().join(format!("ccci-live-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let progress = Progress::live(&dir);
+        progress.line("planning: nothing to hide yet");
+        progress.arm(&Redactor::new([Secret::new("hunter2-secret")]));
+        progress.line("the password is hunter2-secret\r\nsecond line");
+        progress.status("waiting for hunter2-secret");
+        progress.status("waiting for hunter2-secret"); // unchanged: said once
+        progress.rung_started(Rung::Install);
+        progress.rung_finished(&RungResult {
+            name: Rung::Install,
+            status: RungStatus::Fail,
+            reason: Some("the app printed hunter2-secret".into()),
+            skip: None,
+            duration_ms: 1_500,
+            tests: Vec::new(),
+        });
+        let log = std::fs::read_to_string(dir.join(LIVE_LOG)).unwrap();
+        assert_eq!(
+            log,
+            "planning: nothing to hide yet\nthe password is [REDACTED]\nsecond line\n  waiting for [REDACTED]\n"
+        );
+        let rungs = std::fs::read_to_string(dir.join(LIVE_RUNGS)).unwrap();
+        assert!(!rungs.contains("hunter2"), "{rungs}");
+        let install = &timeline(&parse_events(&rungs), 0)[0];
+        assert_eq!(install.phase, Phase::Fail);
+        assert_eq!(
+            install.reason.as_deref(),
+            Some("the app printed [REDACTED]")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
