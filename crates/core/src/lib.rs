@@ -34,6 +34,7 @@ pub mod judge;
 pub mod junit_input;
 pub mod ladder;
 pub mod lint;
+pub mod live;
 pub mod livewarm;
 pub mod naming;
 pub mod plan;

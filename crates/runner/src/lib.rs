@@ -24,7 +24,8 @@
 //! - [`registry`]: the active-run registry the janitor relies on.
 //! - [`janitor`]: reaping what dead runs left, and pruning.
 //! - [`artefacts`]: writing the run directory, leak checks.
-//! - [`progress`]: terminal progress.
+//! - [`progress`]: terminal progress, and the service's live files through [`live`] (the
+//!   run directory's log and rung events as they happen).
 //! - [`screenshot`]: a best-effort screenshot of the landing page (headless Chromium).
 //! - [`keycloak`]: the shared Keycloak of SSO dependencies: per-run realms, orphan reaping.
 //! - `keycloak_standin` (feature `standin`): a Keycloak stand-in for tests.
@@ -49,6 +50,7 @@ pub mod keycloak;
 pub mod keycloak_standin;
 pub mod lifecycle;
 pub mod lint;
+pub mod live;
 pub mod livewarm;
 pub mod nightly;
 pub mod planning;

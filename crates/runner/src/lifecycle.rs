@@ -303,6 +303,7 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
         secret_values.extend(kept.into_iter().map(|(_, v)| v));
     }
     ctx.redactor = Redactor::new(secret_values);
+    ctx.progress.arm(&ctx.redactor);
     ctx.add_timing("pull", t_pull);
     for (network, external) in &model.networks {
         if *external {
@@ -406,6 +407,7 @@ async fn walk(
     let ctx = &mut prepared.ctx;
     let mut results: Vec<RungResult> = Vec::new();
     let mut stopped = None;
+    ctx.progress.rungs_planned(&selected.reported());
     tokio::select! {
         _ = rungs::walk(ctx, selected, &mut results) => {}
         _ = cancel.cancelled() => stopped = Some(Stop::Interrupted),
@@ -416,6 +418,10 @@ async fn walk(
         ctx.progress.line(stop.message());
     }
     crate::lint::place(&mut results, prepared.lint.0.clone());
+    // The final account: skipped and stopped rungs, and the lint, on the live timeline.
+    for r in &results {
+        ctx.progress.rung_finished(r);
+    }
     let installed = results
         .iter()
         .any(|r| r.name == Rung::Install && r.status == RungStatus::Pass);

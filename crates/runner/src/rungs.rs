@@ -64,6 +64,7 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
             continue;
         }
         ctx.progress.line(&format!("── {rung}"));
+        ctx.progress.rung_started(rung);
         let t = Instant::now();
         let outcome = tokio::select! {
             outcome = perform(ctx, selected, rung, last) => outcome,
@@ -80,6 +81,7 @@ pub async fn walk(ctx: &mut RunCtx, selected: &Selected, results: &mut Vec<RungR
         if r.status == RungStatus::Fail {
             blocked = Some(rung);
         }
+        ctx.progress.rung_finished(&r);
         results.push(r);
     }
 }
@@ -277,6 +279,7 @@ async fn provision_dependencies(ctx: &mut RunCtx) -> Result<(), Failure> {
         .await
         .map_err(fail)?;
     ctx.redactor.add(provisioned.client_secret.clone());
+    ctx.progress.arm(&ctx.redactor);
     ctx.progress.line(&format!(
         "   keycloak realm {} with client {} (issuer {})",
         provisioned.realm, provisioned.client_id, provisioned.issuer

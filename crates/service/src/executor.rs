@@ -22,11 +22,11 @@ pub struct RunnerExecutor;
 
 impl Executor for RunnerExecutor {
     fn run(&self, request: RunRequest, cancel: CancellationToken) -> RunFuture {
-        // Quiet: the service runs several runs at once, so progress goes to the log.
+        // Not on a terminal: the service runs several runs at once. Progress goes to the
+        // service's log and, redacted, to the run directory's live files the run page streams.
+        let progress = ccci_runner::progress::Progress::live(&request.out_dir);
         Box::pin(ccci_runner::lifecycle::run_with_progress(
-            request,
-            cancel,
-            ccci_runner::progress::Progress::quiet(),
+            request, cancel, progress,
         ))
     }
 }

@@ -137,7 +137,7 @@ pub async fn run_page(
         .map(|f| crate::reporter::status_context(&f.config.status_context, &job.flags));
     let results = results_of(&app, id);
     let files = run_files(&app, id);
-    let view = views::run_page(&views::RunInput {
+    let mut view = views::run_page(&views::RunInput {
         job: &job,
         results: results.as_ref(),
         quick_context,
@@ -145,6 +145,7 @@ pub async fn run_page(
         card_file: has_card(&app, id).then_some(ccci_report::artefacts::CARD_PNG),
         files: &files,
     });
+    view.live = super::live::panel(&app, id, job.state);
     Ok(html(templates::run_page(&view)))
 }
 

@@ -6,11 +6,13 @@
 //! - [`views`]: pure view models, built from jobs, results and alerts (no I/O, no markup).
 //! - [`templates`]: the markup (`maud`, compile-time checked, every value escaped).
 //! - [`badge`]: the recipe badge SVG. [`api`]: the JSON twin. [`files`]: a run's directory.
+//! - [`live`]: a run while it happens: the live panel and the log's event stream.
 
 mod api;
 mod badge;
 mod files;
 mod handlers;
+mod live;
 pub mod templates;
 pub mod views;
 
@@ -24,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(handlers::runs_page))
         .route("/runs/{id}", get(handlers::run_page))
         .route("/runs/{id}/files/{*path}", get(files::run_file))
+        .route("/runs/{id}/log/stream", get(live::log_stream))
         .route("/recipes/{name}", get(handlers::recipe_page))
         .route("/recipes/{name}/badge.svg", get(handlers::recipe_badge))
         .route("/queue", get(handlers::queue_page))

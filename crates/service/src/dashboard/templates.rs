@@ -3,12 +3,14 @@
 //! writes raw markup except the page's own stylesheet.
 
 use super::views::{
-    AlertRow, AlertsPage, Choice, LevelChart, LevelChip, Pill, QueuePage, RecipePage, RunPage,
-    RunRow, RungRow, RunsPage,
+    AlertRow, AlertsPage, Choice, LevelChart, LevelChip, LivePanel, Pill, QueuePage, RecipePage,
+    RunPage, RunRow, RungRow, RunsPage, TimelineRow,
 };
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 const STYLE: &str = include_str!("style.css");
+/// The run page's only script: follows a running run's event stream.
+const LIVE_SCRIPT: &str = include_str!("live.js");
 
 /// The navigation entries: link and label.
 const NAV: [(&str, &str); 4] = [
@@ -327,6 +329,7 @@ pub fn run_page(view: &RunPage) -> Markup {
             }
         }
         (run_results(view))
+        @if let Some(live) = &view.live { (live_panel(live)) }
         (run_files(view))
     };
     page(&format!("Run {}", view.id), "Runs", body)
@@ -419,6 +422,43 @@ pub fn queue_page(view: &QueuePage) -> Markup {
         } }
     };
     page("Queue", "Queue", body)
+}
+
+/// The live rung timeline; also the body of the stream's `timeline` events.
+pub fn live_timeline(rows: &[TimelineRow]) -> Markup {
+    html! {
+        @if rows.is_empty() { (empty("No rung has started yet.")) } @else {
+            table.timeline { tbody {
+                @for row in rows {
+                    tr class={ "rung " (row.phase) } {
+                        td.mono { (row.name) }
+                        td { span class={ "pill " (row.phase) } { (row.phase) } }
+                        td { (row.duration) }
+                        td.muted { (row.reason) }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// The log so far and, while the run goes on, the timeline and the script that follows it.
+fn live_panel(live: &LivePanel) -> Markup {
+    html! {
+        div.card #live {
+            @if live.stream_href.is_some() {
+                h2 { "Live" }
+                div #live-timeline { (live_timeline(&live.timeline)) }
+            }
+            h2 { "Run log" }
+            @if live.skipped > 0 {
+                p.muted { (live.skipped) " earlier bytes not shown: "
+                    a href=(live.log_href) { "the whole log" } }
+            }
+            pre.log #live-log data-stream=[live.stream_href.as_deref()] { (live.log) }
+            @if live.stream_href.is_some() { script { (PreEscaped(LIVE_SCRIPT)) } }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -400,6 +400,8 @@ pub struct RunPage {
     pub rungs: Option<Vec<RungRow>>,
     pub failure: Option<FailureView>,
     pub files: Vec<FileRow>,
+    /// The live log and timeline, when the run directory has them (set by the handler).
+    pub live: Option<LivePanel>,
 }
 
 /// What a run page is built from (read by the handler).
@@ -442,6 +444,7 @@ pub fn run_page(input: &RunInput) -> RunPage {
                 log_tail: (!f.log_tail.is_empty()).then(|| f.log_tail.join("\n")),
             }),
         files: file_rows(job.id, input.files),
+        live: None,
     }
 }
 
@@ -649,6 +652,45 @@ pub fn badge(latest: Option<&Job>) -> (String, &'static str) {
     }
 }
 
+/// The run page's live section: the log so far (its tail) and the rung timeline, and, while
+/// the run is not done, where the page's script subscribes for more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LivePanel {
+    pub log: String,
+    /// Bytes of the log before the tail shown (0: all of it is shown).
+    pub skipped: u64,
+    pub log_href: String,
+    /// `Some(url)` while the run is queued or running: the event stream, from the end of
+    /// the log shown.
+    pub stream_href: Option<String>,
+    pub timeline: Vec<TimelineRow>,
+}
+
+/// One rung on the live timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineRow {
+    pub name: String,
+    /// `pending`, `running`, `pass`, `fail` or `skip`: the pill's class and word.
+    pub phase: &'static str,
+    /// How long it took, or has taken so far; blank while pending.
+    pub duration: String,
+    pub reason: String,
+}
+
+pub fn timeline_rows(timeline: &[ccci_core::live::TimelineEntry]) -> Vec<TimelineRow> {
+    timeline
+        .iter()
+        .map(|entry| TimelineRow {
+            name: entry.rung.to_string(),
+            phase: entry.phase.name(),
+            duration: entry
+                .duration_ms
+                .map_or_else(String::new, |ms| duration(ms as i64)),
+            reason: entry.reason.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,6 +717,58 @@ mod tests {
         assert_eq!(alert_time("yesterday"), "yesterday");
         assert_eq!(pending_alerts_title(1), "1 pending alert");
         assert_eq!(pending_alerts_title(2), "2 pending alerts");
+    }
+
+    #[test]
+    fn the_live_timeline_reads_phase_duration_and_reason() {
+        use ccci_core::ladder::{Rung, RungStatus};
+        use ccci_core::live::{timeline, RungEvent};
+        let events = [
+            RungEvent::Planned {
+                rungs: vec![Rung::Install, Rung::Upgrade, Rung::Functional],
+            },
+            RungEvent::Started {
+                rung: Rung::Install,
+                at_ms: 1_000,
+            },
+            RungEvent::Finished {
+                rung: Rung::Install,
+                status: RungStatus::Pass,
+                duration_ms: 61_000,
+                reason: None,
+            },
+            RungEvent::Started {
+                rung: Rung::Upgrade,
+                at_ms: 62_000,
+            },
+        ];
+        let rows = |now| -> Vec<(String, &str, String)> {
+            timeline_rows(&timeline(&events, now))
+                .into_iter()
+                .map(|r| (r.name, r.phase, r.duration))
+                .collect()
+        };
+        let row = |name: &str, phase, duration: &str| (name.to_string(), phase, duration.into());
+        assert_eq!(
+            rows(74_000),
+            [
+                row("install", "pass", "1m 01s"),
+                row("upgrade", "running", "12s"),
+                row("functional", "pending", ""),
+            ]
+        );
+        // The running rung's time grows with the clock; the others stay.
+        assert_eq!(rows(80_000)[1], row("upgrade", "running", "18s"));
+        let mut failed = events.to_vec();
+        failed.push(RungEvent::Finished {
+            rung: Rung::Upgrade,
+            status: RungStatus::Fail,
+            duration_ms: 5_000,
+            reason: Some("the head did not converge".into()),
+        });
+        let rows = timeline_rows(&timeline(&failed, 90_000));
+        assert_eq!((rows[1].phase, rows[1].duration.as_str()), ("fail", "5s"));
+        assert_eq!(rows[1].reason, "the head did not converge");
     }
 
     #[test]

@@ -31,6 +31,46 @@ pub enum Script {
     Pass(Duration),
     /// Never finishes on its own; ends (red) when cancelled.
     Wedge,
+    /// Green after walking install then upgrade, each saying `lines` log lines, one every
+    /// `every`, through the runner's own live files ([`live_rungs`]).
+    Live { lines: usize, every: Duration },
+}
+
+/// A secret the [`Script::Live`] run prints in its log: the live log must show it redacted.
+pub const LIVE_SECRET: &str = "live-secret-5f3a9c";
+
+/// A run's progress as the real runner reports it in the service (`Progress::live`, the
+/// files the run page streams): install then upgrade, `lines` lines each, `every` apart;
+/// the first line of install names [`LIVE_SECRET`].
+async fn live_rungs(out_dir: &Path, lines: usize, every: Duration, cancel: &CancellationToken) {
+    use ccci_core::ladder::{Rung, RungStatus};
+    let progress = ccci_runner::progress::Progress::live(out_dir);
+    progress.arm(&Redactor::new([Secret::new(LIVE_SECRET)]));
+    progress.rungs_planned(&[Rung::Install, Rung::Upgrade]);
+    for rung in [Rung::Install, Rung::Upgrade] {
+        progress.line(&format!("── {rung}"));
+        progress.rung_started(rung);
+        let t = std::time::Instant::now();
+        for i in 0..lines {
+            if rung == Rung::Install && i == 0 {
+                progress.line(&format!("   the admin password is {LIVE_SECRET}"));
+            }
+            progress.line(&format!("   {rung} line {i}"));
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = cancel.cancelled() => return,
+            }
+        }
+        progress.rung_finished(&ccci_core::results::RungResult {
+            name: rung,
+            status: RungStatus::Pass,
+            reason: None,
+            skip: None,
+            duration_ms: t.elapsed().as_millis() as u64,
+            tests: Vec::new(),
+        });
+        progress.line(&format!("   {rung}: pass"));
+    }
 }
 
 /// An executor that writes real artefacts (results.json, card) but deploys nothing.
@@ -101,6 +141,9 @@ impl Executor for Shared {
                         _ = tokio::time::sleep(d) => {}
                         _ = cancel.cancelled() => { results.verdict = Verdict::Red; results.flags.interrupted = true; }
                     }
+                }
+                Script::Live { lines, every } => {
+                    live_rungs(&request.out_dir, lines, every, &cancel).await;
                 }
                 Script::Wedge => {
                     cancel.cancelled().await;

@@ -3,8 +3,10 @@
 //! real headless Chromium.
 
 mod browser;
+mod cdp;
 mod dashboard;
 mod harness;
+mod live;
 mod support;
 
 mod serve;

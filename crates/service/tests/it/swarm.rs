@@ -243,6 +243,43 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
         page.contains(".log\">"),
         "log links on the run page: {page}"
     );
+    // The real runner wrote its live files as it went: the log the page shows, and the rung
+    // events (install started, then passed; the final account skips the rest).
+    let live_log = std::fs::read_to_string(run_dir.join(ccci_core::live::LIVE_LOG)).unwrap();
+    assert!(live_log.contains("── install"), "{live_log}");
+    assert!(live_log.contains("tearing down"), "{live_log}");
+    assert!(
+        page.contains("id=\"live-log\"") && page.contains("── install"),
+        "{page}"
+    );
+    let events = ccci_core::live::parse_events(
+        &std::fs::read_to_string(run_dir.join(ccci_core::live::LIVE_RUNGS)).unwrap(),
+    );
+    let timeline = ccci_core::live::timeline(&events, 0);
+    let install = timeline
+        .iter()
+        .find(|e| e.rung == ccci_core::ladder::Rung::Install)
+        .unwrap_or_else(|| panic!("no install on the timeline: {events:?}"));
+    assert_eq!(install.phase, ccci_core::live::Phase::Pass, "{events:?}");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        ccci_core::live::RungEvent::Started {
+            rung: ccci_core::ladder::Rung::Install,
+            ..
+        }
+    )));
+    // The finished run's stream sends its log and ends.
+    let stream = reqwest::get(format!("{}/runs/{}/log/stream", server.url, job.id))
+        .await
+        .unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(10), stream.text())
+        .await
+        .expect("the stream of a finished run ends")
+        .unwrap();
+    assert!(
+        body.contains("data: ── install") && body.contains("event: end"),
+        "{body}"
+    );
     server.stop().await;
 }
 
