@@ -5,6 +5,7 @@
 mod browser;
 mod dashboard;
 mod harness;
+mod retention;
 mod support;
 
 mod serve;
