@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn the_red_streak_begins_after_the_last_green() {
-        let rows: &[(&[(i64, Verdict)], Option<Breakage>)] = &[
+        type Row<'a> = (&'a [(i64, Verdict)], Option<Breakage>);
+        let rows: &[Row] = &[
             (&[], None),
             (&[(3, G), (2, R)], None),
             (

@@ -444,7 +444,7 @@ fn retention(r: RawRetention, problems: &mut Problems) -> ccci_core::retention::
     };
     let max_bytes = match r.max_gb {
         None => None,
-        Some(gb) if gb == 0.0 => None,
+        Some(0.0) => None,
         Some(gb) if gb.is_finite() && gb > 0.0 && gb <= MAX_GB => Some((gb * 1e9) as u64),
         Some(gb) => {
             problems.push(
