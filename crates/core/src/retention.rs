@@ -1,7 +1,8 @@
 //! Retention: which run directories to remove, given their age and size and the operator's
 //! limits (`[retention] days`, `max_gb`). Oldest first; never a run that has not finished
-//! (queued, running) and never the newest finished run of a recipe — a recipe's page
-//! always keeps its last run's artefacts.
+//! (queued, running), never the newest finished run of a recipe — a recipe's page always
+//! keeps its last run's artefacts — and never a recipe's newest green run, which "where it
+//! broke" compares a red run with.
 
 /// One run directory as the sweep saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub struct RunDir {
     pub finished_at: Option<i64>,
     /// The directory's size on disk.
     pub bytes: u64,
+    /// The run finished GREEN.
+    pub green: bool,
 }
 
 /// The operator's limits; `None` = that limit is off.
@@ -74,12 +77,13 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The directories to remove at `now` (Unix ms), oldest first: first those older than
 /// `days`, then, while the total is over `max_bytes`, the oldest of the rest. Unfinished
-/// runs and each recipe's newest finished run stay whatever the limits say (their bytes
-/// still count towards the total).
+/// runs, each recipe's newest finished run and its newest green run stay whatever the
+/// limits say (their bytes still count towards the total).
 pub fn plan(dirs: &[RunDir], limits: &Limits, now: i64) -> Vec<Removal> {
     let mut candidates: Vec<(&RunDir, i64)> = dirs
         .iter()
-        .filter(|d| !is_newest_of_recipe(d, dirs))
+        .filter(|d| !is_newest_of_recipe(d, dirs, |_| true))
+        .filter(|d| !(d.green && is_newest_of_recipe(d, dirs, |other| other.green)))
         .filter_map(|d| d.finished_at.map(|at| (d, at)))
         .collect();
     candidates.sort_by_key(|(d, at)| (*at, d.id));
@@ -108,13 +112,15 @@ pub fn plan(dirs: &[RunDir], limits: &Limits, now: i64) -> Vec<Removal> {
     removals
 }
 
-/// Whether `dir` is its recipe's newest finished run (latest finish, then highest id).
-fn is_newest_of_recipe(dir: &RunDir, dirs: &[RunDir]) -> bool {
+/// Whether `dir` is the newest finished run of its recipe (latest finish, then highest id)
+/// among the runs `counts`.
+fn is_newest_of_recipe(dir: &RunDir, dirs: &[RunDir], counts: impl Fn(&RunDir) -> bool) -> bool {
     let Some(at) = dir.finished_at else {
         return false;
     };
     !dirs.iter().any(|other| {
         other.recipe == dir.recipe
+            && counts(other)
             && other
                 .finished_at
                 .is_some_and(|o| (o, other.id) > (at, dir.id))
@@ -127,7 +133,7 @@ mod tests {
 
     const NOW: i64 = 100 * DAY_MS;
 
-    /// `(id, recipe, finished days ago (None = running), bytes)`.
+    /// `(id, recipe, finished days ago (None = running), bytes)`: red runs.
     fn dirs(rows: &[(i64, &str, Option<i64>, u64)]) -> Vec<RunDir> {
         rows.iter()
             .map(|(id, recipe, ago, bytes)| RunDir {
@@ -135,8 +141,17 @@ mod tests {
                 recipe: recipe.to_string(),
                 finished_at: ago.map(|days| NOW - days * DAY_MS),
                 bytes: *bytes,
+                green: false,
             })
             .collect()
+    }
+
+    /// [`dirs`], with the runs `green_ids` green.
+    fn with_green(mut dirs: Vec<RunDir>, green_ids: &[i64]) -> Vec<RunDir> {
+        for dir in &mut dirs {
+            dir.green = green_ids.contains(&dir.id);
+        }
+        dirs
     }
 
     /// Each row: the directories, the limits, and the ids removed (in order).
@@ -236,6 +251,29 @@ mod tests {
                 ]),
                 both,
                 vec![1, 2],
+            ),
+            (
+                "a red recipe's newest green run stays, older greens go",
+                with_green(
+                    dirs(&[
+                        (1, "a", Some(90), 1),
+                        (2, "a", Some(80), 1),
+                        (3, "a", Some(70), 1),
+                        (4, "a", Some(60), 1),
+                    ]),
+                    &[1, 2],
+                ),
+                days(30),
+                vec![1, 3],
+            ),
+            (
+                "a green recipe's newest run is its newest green: one run stays",
+                with_green(
+                    dirs(&[(1, "a", Some(90), 1), (2, "a", Some(80), 1)]),
+                    &[1, 2],
+                ),
+                days(30),
+                vec![1],
             ),
             (
                 "same finish time: lower id is older",

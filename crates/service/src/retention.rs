@@ -4,7 +4,7 @@
 //! janitor's sweep. The job rows stay (history); only the directories go.
 //!
 //! **Invariant:** never a queued or running run's directory, never a recipe's newest
-//! finished run (the planner's rules); a directory whose run the store does not know is
+//! finished run nor its newest green one (the planner's rules); a directory whose run the store does not know is
 //! left alone (it is not this service's to judge).
 
 use crate::app::App;
@@ -53,6 +53,7 @@ pub async fn sweep(app: &App) -> anyhow::Result<Vec<Removed>> {
             recipe: job.recipe,
             finished_at,
             bytes,
+            green: job.verdict == Some(ccci_core::ladder::Verdict::Green),
         });
     }
     let now = now_millis();

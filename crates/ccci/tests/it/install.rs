@@ -26,7 +26,10 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
         assert!(keys.contains(&key), "{key} not in {keys:?}");
     }
     let domain = r["domain"].as_str().unwrap();
-    assert!(!r["env_keys"].to_string().contains(domain), "a value was recorded");
+    assert!(
+        !r["env_keys"].to_string().contains(domain),
+        "a value was recorded"
+    );
     for phase in ["create", "pull", "deploy", "converge", "teardown"] {
         assert!(
             r["timings_ms"][phase].is_u64(),
