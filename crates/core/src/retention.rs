@@ -1,8 +1,8 @@
 //! Retention: which run directories to remove, given their age and size and the operator's
 //! limits (`[retention] days`, `max_gb`). Oldest first; never a run that has not finished
 //! (queued, running), never the newest finished run of a recipe — a recipe's page always
-//! keeps its last run's artefacts — and never a recipe's newest green run, which "where it
-//! broke" compares a red run with.
+//! keeps its last run's artefacts — and never the two runs "where it broke" compares: a
+//! recipe's newest green run and the first red run after it.
 
 /// One run directory as the sweep saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,14 +76,13 @@ pub struct Removal {
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The directories to remove at `now` (Unix ms), oldest first: first those older than
-/// `days`, then, while the total is over `max_bytes`, the oldest of the rest. Unfinished
-/// runs, each recipe's newest finished run and its newest green run stay whatever the
-/// limits say (their bytes still count towards the total).
+/// `days`, then, while the total is over `max_bytes`, the oldest of the rest. What
+/// [`always_kept`] says stays whatever the limits say (its bytes still count towards the
+/// total).
 pub fn plan(dirs: &[RunDir], limits: &Limits, now: i64) -> Vec<Removal> {
     let mut candidates: Vec<(&RunDir, i64)> = dirs
         .iter()
-        .filter(|d| !is_newest_of_recipe(d, dirs, |_| true))
-        .filter(|d| !(d.green && is_newest_of_recipe(d, dirs, |other| other.green)))
+        .filter(|d| !always_kept(d, dirs))
         .filter_map(|d| d.finished_at.map(|at| (d, at)))
         .collect();
     candidates.sort_by_key(|(d, at)| (*at, d.id));
@@ -112,19 +111,28 @@ pub fn plan(dirs: &[RunDir], limits: &Limits, now: i64) -> Vec<Removal> {
     removals
 }
 
-/// Whether `dir` is the newest finished run of its recipe (latest finish, then highest id)
-/// among the runs `counts`.
-fn is_newest_of_recipe(dir: &RunDir, dirs: &[RunDir], counts: impl Fn(&RunDir) -> bool) -> bool {
-    let Some(at) = dir.finished_at else {
-        return false;
+/// A finished run's place in time: its finish, then its id.
+fn order(dir: &RunDir) -> Option<(i64, i64)> {
+    dir.finished_at.map(|at| (at, dir.id))
+}
+
+/// Whether `dir` stays whatever the limits: unfinished, its recipe's newest finished run,
+/// its newest green run, or the first red run after that green one.
+fn always_kept(dir: &RunDir, dirs: &[RunDir]) -> bool {
+    let Some(key) = order(dir) else {
+        return true;
     };
-    !dirs.iter().any(|other| {
-        other.recipe == dir.recipe
-            && counts(other)
-            && other
-                .finished_at
-                .is_some_and(|o| (o, other.id) > (at, dir.id))
-    })
+    let same_recipe = || dirs.iter().filter(|d| d.recipe == dir.recipe);
+    let newest = same_recipe().filter_map(order).max();
+    let newest_green = same_recipe().filter(|d| d.green).filter_map(order).max();
+    let first_red_after = newest_green.and_then(|green| {
+        same_recipe()
+            .filter(|d| !d.green)
+            .filter_map(order)
+            .filter(|red| *red > green)
+            .min()
+    });
+    [newest, newest_green, first_red_after].contains(&Some(key))
 }
 
 #[cfg(test)]
@@ -253,7 +261,7 @@ mod tests {
                 vec![1, 2],
             ),
             (
-                "a red recipe's newest green run stays, older greens go",
+                "a red recipe's newest green and the first red after it stay, older greens go",
                 with_green(
                     dirs(&[
                         (1, "a", Some(90), 1),
@@ -264,7 +272,22 @@ mod tests {
                     &[1, 2],
                 ),
                 days(30),
-                vec![1, 3],
+                vec![1],
+            ),
+            (
+                "the first red after the newest green stays, later reds go",
+                with_green(
+                    dirs(&[
+                        (1, "a", Some(90), 1),
+                        (2, "a", Some(80), 1),
+                        (3, "a", Some(70), 1),
+                        (4, "a", Some(60), 1),
+                        (5, "a", Some(50), 1),
+                    ]),
+                    &[2],
+                ),
+                days(30),
+                vec![1, 4],
             ),
             (
                 "a green recipe's newest run is its newest green: one run stays",

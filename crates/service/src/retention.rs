@@ -4,8 +4,8 @@
 //! janitor's sweep. The job rows stay (history); only the directories go.
 //!
 //! **Invariant:** never a queued or running run's directory, never a recipe's newest
-//! finished run nor its newest green one (the planner's rules); a directory whose run the store does not know is
-//! left alone (it is not this service's to judge).
+//! finished run, its newest green one or the first red after it (the planner's rules); a
+//! directory whose run the store does not know is left alone (not this service's to judge).
 
 use crate::app::App;
 use crate::job::{now_millis, JobId, JobState, Millis};

@@ -65,9 +65,9 @@
 //! max_gb = 20                            # CCCI_RETENTION_MAX_GB; 0 or absent = no size limit
 //!     # The janitor removes run directories (under runs_dir) finished longer ago than
 //!     # `days`, then the oldest while all of them together are over `max_gb`: never a queued
-//!     # or running run's, never a recipe's newest finished run nor its newest green one.
-//!     # The job rows stay; what was removed is logged in rig.state_dir/retention.jsonl and
-//!     # shown on the dashboard.
+//!     # or running run's, never a recipe's newest finished run, its newest green one or
+//!     # the first red after it. The job rows stay; what was removed is logged in
+//!     # rig.state_dir/retention.jsonl and shown on the dashboard.
 //! ```
 
 mod env;

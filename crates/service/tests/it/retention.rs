@@ -61,9 +61,9 @@ fn serving(dir: &Path, db: &str, retention: Limits) -> ccci_service::config::Con
 }
 
 /// 30 days and 4 KB: the run older than 30 days goes first, then the oldest of the rest
-/// while the directories are over 4 KB. A recipe's only (old) run, a recipe's newest run
-/// and its newest green one, a running run and a directory the store does not know all
-/// stay.
+/// while the directories are over 4 KB. A recipe's only (old) run, a recipe's newest run,
+/// its newest green one and the first red after it, a running run and a directory the
+/// store does not know all stay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_dashboard_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,6 +73,7 @@ async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_das
     let old = finished(&store, "alpha", Verdict::Red, 40).await;
     let middle = finished(&store, "alpha", Verdict::Red, 20).await;
     let last_green = finished(&store, "alpha", Verdict::Green, 10).await;
+    let first_red = finished(&store, "alpha", Verdict::Red, 5).await;
     let newest = finished(&store, "alpha", Verdict::Red, 1).await;
     let only = finished(&store, "beta", Verdict::Green, 60).await;
     store
@@ -92,6 +93,7 @@ async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_das
         (old, 1000),
         (middle, 5000),
         (last_green, 1000),
+        (first_red, 1000),
         (newest, 1000),
         (only, 1000),
     ];
@@ -118,7 +120,7 @@ async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_das
         },
     )
     .await;
-    for kept in [last_green, newest, only, running, 999_999] {
+    for kept in [last_green, first_red, newest, only, running, 999_999] {
         assert!(
             runs.join(kept.to_string()).exists(),
             "run {kept} was removed"
