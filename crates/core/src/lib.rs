@@ -22,6 +22,8 @@
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base, chaos-version labels.
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
+//! - [`retention`]: which run directories to remove for the operator's age and size limits.
+//! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
 pub mod backupbot;
@@ -29,6 +31,7 @@ pub mod compose;
 pub mod deploy_error;
 pub mod doctor;
 pub mod envfile;
+pub mod history;
 pub mod host_access;
 pub mod judge;
 pub mod junit_input;
@@ -40,6 +43,7 @@ pub mod naming;
 pub mod plan;
 pub mod readiness;
 pub mod results;
+pub mod retention;
 pub mod rig;
 pub mod secret;
 pub mod suite;

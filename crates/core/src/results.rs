@@ -147,6 +147,13 @@ pub struct RunResults {
     /// Milliseconds per phase: create, pull, deploy, converge, teardown, … .
     pub timings_ms: BTreeMap<String, u64>,
     pub deploy_count: u32,
+    /// The image each service of the head ran (`service → image ref`), as the compose
+    /// files interpolated with the run's `.env` say. Empty when nothing was deployed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, String>,
+    /// The keys of the app's `.env` (sorted). Never the values: they may be secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_keys: Vec<String>,
     /// What cc-ci changed on the stack for the rig's sake (e.g. `endpoint_mode_dnsrr` on an
     /// engine without IPVS); empty when the stack was deployed exactly as the recipe says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

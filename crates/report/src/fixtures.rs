@@ -58,6 +58,8 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         failure: None,
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
+        images: Default::default(),
+        env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
         suite: None,
         lint: None,

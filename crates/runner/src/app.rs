@@ -233,6 +233,25 @@ impl App {
         Ok(model)
     }
 
+    /// What the results record of the deployed `recipe`: each service's image as its
+    /// compose files say with this app's `.env` (empty when they do not load), and the
+    /// `.env`'s keys, sorted. Never the values: they may be secrets.
+    pub fn recorded_inputs(&self, recipe: &Recipe) -> (BTreeMap<String, String>, Vec<String>) {
+        let images = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)
+            .map(|model| {
+                model
+                    .services
+                    .into_iter()
+                    .map(|(name, svc)| (name, svc.image))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut keys: Vec<String> = self.env.entries.iter().map(|e| e.key.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        (images, keys)
+    }
+
     /// Creates the app's secrets on the engine, labelled with the stack.
     pub async fn create_secrets(&self, engine: &Engine) -> anyhow::Result<()> {
         for (spec, value) in &self.secrets {

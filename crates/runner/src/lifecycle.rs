@@ -536,6 +536,10 @@ fn results(
     request: &RunRequest,
     started: &Started,
 ) -> RunResults {
+    let (images, env_keys) = match ctx.deploy_count {
+        0 => Default::default(),
+        _ => ctx.app.recorded_inputs(&ctx.checkouts.head.recipe),
+    };
     RunResults {
         schema: SCHEMA_VERSION,
         run_id: started.run_id.clone(),
@@ -558,6 +562,8 @@ fn results(
         failure: judged.failure,
         timings_ms: ctx.timings.clone(),
         deploy_count: ctx.deploy_count,
+        images,
+        env_keys,
         rig_adaptations: ctx.app.adaptations.clone(),
         suite: Some(ctx.judged_by.record.clone()),
         lint,

@@ -252,6 +252,8 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         failure,
         timings_ms: [("lint".to_string(), t0.elapsed().as_millis() as u64)].into(),
         deploy_count: 0,
+        images: Default::default(),
+        env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
         suite: Some(judged_by.record.clone()),
         lint: report,

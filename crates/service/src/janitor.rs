@@ -3,7 +3,8 @@
 //! then every `janitor_interval`. The rules are the runner's ([`ccci_runner::janitor`]):
 //! a live run is never touched, a dead owner's stack is reaped now, a stack with no known
 //! owner only once older than [`UNKNOWN_AFTER`]. With a `[keycloak]` configured it also
-//! reaps this rig's realms whose run is gone. A failure is logged, never fatal.
+//! reaps this rig's realms whose run is gone. Then retention ([`crate::retention`]) removes
+//! the run directories past `[retention]`'s limits. A failure is logged, never fatal.
 
 use crate::app::App;
 use std::sync::Arc;
@@ -24,6 +25,19 @@ pub async fn sweep(app: &App) {
             }
         }
         Err(e) => tracing::warn!("janitor failed (will retry next interval): {e:#}"),
+    }
+    match crate::retention::sweep(app).await {
+        Ok(removed) => {
+            for r in removed {
+                tracing::info!(
+                    "retention: removed run {} of {} ({})",
+                    r.id,
+                    r.recipe,
+                    r.reason
+                );
+            }
+        }
+        Err(e) => tracing::warn!("retention failed (will retry next interval): {e:#}"),
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`scheduler`]: the claim loop, leases with heartbeats, graceful shutdown.
 //! - [`executor`]: the call into the runner, behind a trait.
 //! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
+//! - [`retention`]: removes run directories past `[retention]`'s limits (janitor's sweep).
 //! - [`nightly`]: the nightly sweep, once a day at `[nightly] at` (when [`nightly::due`]).
 //! - [`reporter`]: commit status and the sticky PR comment.
 //! - [`metrics`]: this host's Prometheus counters, histograms and gauges.
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod nightly;
 pub mod policy;
 pub mod reporter;
+pub mod retention;
 pub mod scheduler;
 pub mod serve;
 pub mod store;

@@ -16,6 +16,20 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
     assert_eq!(r["level"], 1);
     assert_eq!(run.rung("install")["status"], "pass");
     assert_eq!(r["deploy_count"], 1);
+    // What a recipe page's "where it broke" compares: images per service and `.env` keys.
+    assert_eq!(r["images"]["app"], "ccci-fixture:1.2.0", "{r}");
+    let keys: Vec<&str> = r["env_keys"]
+        .as_array()
+        .map(|k| k.iter().filter_map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    for key in ["DOMAIN", "SECRET_DB_PASSWORD_VERSION", "TYPE"] {
+        assert!(keys.contains(&key), "{key} not in {keys:?}");
+    }
+    let domain = r["domain"].as_str().unwrap();
+    assert!(
+        !r["env_keys"].to_string().contains(domain),
+        "a value was recorded"
+    );
     for phase in ["create", "pull", "deploy", "converge", "teardown"] {
         assert!(
             r["timings_ms"][phase].is_u64(),

@@ -2,7 +2,7 @@
 //! The rig's and the Keycloak's variables are the runner's
 //! ([`ccci_runner::rig_settings::apply_env`]), the same the CLI's flags read.
 
-use super::raw::{RawConfig, RawForge, RawNightly, RawRepo, RawWebhook};
+use super::raw::{RawConfig, RawForge, RawNightly, RawRepo, RawRetention, RawWebhook};
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -18,6 +18,20 @@ pub(super) fn apply_env(raw: &mut RawConfig, env: Lookup) {
     );
     if let Some(v) = set(env, "CCCI_NIGHTLY_AT") {
         raw.nightly.get_or_insert_with(RawNightly::default).at = Some(v);
+    }
+    apply_retention(raw, env);
+}
+
+fn apply_retention(raw: &mut RawConfig, env: Lookup) {
+    if let Some(v) = set(env, "CCCI_RETENTION_DAYS") {
+        raw.retention.get_or_insert_with(RawRetention::default).days = Some(number(&v));
+    }
+    if let Some(v) = set(env, "CCCI_RETENTION_MAX_GB") {
+        // Not a number reads as -1 (out of range), like the other numbers.
+        let gb = v.trim().parse().unwrap_or(-1.0);
+        raw.retention
+            .get_or_insert_with(RawRetention::default)
+            .max_gb = Some(gb);
     }
 }
 

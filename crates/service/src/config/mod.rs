@@ -59,6 +59,15 @@
 //!     # Once a day, at that time or up to 6 h later while this host has a run in flight:
 //!     # live-warm reconcile, cold runs of the enrolled recipes, pruning (`ccci nightly`).
 //!     # Needs rig.suites_dir. The day it last ran is kept in rig.state_dir.
+//!
+//! [retention]                            # optional: artefacts kept N days and/or M GB
+//! days = 30                              # CCCI_RETENTION_DAYS; 0 or absent = no age limit
+//! max_gb = 20                            # CCCI_RETENTION_MAX_GB; 0 or absent = no size limit
+//!     # The janitor removes run directories (under runs_dir) finished longer ago than
+//!     # `days`, then the oldest while all of them together are over `max_gb`: never a queued
+//!     # or running run's, never a recipe's newest finished run, its newest green one or
+//!     # the first red after it. The job rows stay; what was removed is logged in
+//!     # rig.state_dir/retention.jsonl and shown on the dashboard.
 //! ```
 
 mod env;
@@ -105,6 +114,8 @@ pub struct Config {
     pub rig: Rig,
     /// The nightly sweep run by serve; `None` = not run by serve (cron may run `ccci nightly`).
     pub nightly: Option<NightlyConfig>,
+    /// How long run directories are kept (`[retention]`); both limits off by default.
+    pub retention: ccci_core::retention::Limits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,12 +25,21 @@ pub struct RawConfig {
     pub rig: Option<RawRig>,
     pub keycloak: Option<RawKeycloak>,
     pub nightly: Option<RawNightly>,
+    pub retention: Option<RawRetention>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNightly {
     pub at: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub days: Option<i64>,
+    /// Gigabytes (10^9 bytes); a fraction is allowed (`0.5`).
+    pub max_gb: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -414,3 +414,86 @@ fn prune_threshold_defaults_to_80_percent_with_env_override_and_a_named_problem(
         "{err}"
     );
 }
+
+/// Each row: the `[retention]` section (after `[rig]`, so at line 3), the environment,
+/// and the limits `(days, bytes)`, or fragments of the error.
+#[test]
+fn retention_keeps_days_and_gigabytes_and_names_a_bad_value() {
+    type Row<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        Result<(Option<u32>, Option<u64>), &'a [&'a str]>,
+    );
+    let rows: &[Row] = &[
+        ("", &[], Ok((None, None))),
+        ("[retention]\ndays = 30\n", &[], Ok((Some(30), None))),
+        (
+            "[retention]\nmax_gb = 20\n",
+            &[],
+            Ok((None, Some(20_000_000_000))),
+        ),
+        (
+            "[retention]\nmax_gb = 0.5\n",
+            &[],
+            Ok((None, Some(500_000_000))),
+        ),
+        ("[retention]\ndays = 0\nmax_gb = 0\n", &[], Ok((None, None))),
+        ("", &[("CCCI_RETENTION_DAYS", "7")], Ok((Some(7), None))),
+        (
+            "[retention]\ndays = 30\nmax_gb = 20\n",
+            &[("CCCI_RETENTION_DAYS", "0"), ("CCCI_RETENTION_MAX_GB", "2")],
+            Ok((None, Some(2_000_000_000))),
+        ),
+        (
+            "[retention]\ndays = -1\n",
+            &[],
+            Err(&[
+                "c.toml:4: retention.days: -1 is out of range",
+                "fix: keep run directories a whole number of days",
+            ]),
+        ),
+        (
+            "[retention]\ndays = 30\nmax_gb = -2\n",
+            &[],
+            Err(&[
+                "c.toml:5: retention.max_gb: -2 is out of range",
+                "fix: set the gigabytes",
+            ]),
+        ),
+        (
+            "",
+            &[("CCCI_RETENTION_MAX_GB", "lots")],
+            Err(&["retention.max_gb:", "CCCI_RETENTION_MAX_GB"]),
+        ),
+        (
+            "[retention]\ndays = \"30\"\n",
+            &[],
+            Err(&["c.toml:4:", "invalid type"]),
+        ),
+        ("[retention]\nmax_days = 30\n", &[], Err(&["unknown field"])),
+    ];
+    for (section, vars, want) in rows {
+        let text = format!("[rig]\nci_domain = \"x.org\"\n{section}");
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        let result = from_str(&text, Path::new("c.toml"), &env);
+        match want {
+            Ok((days, bytes)) => {
+                let limits = result.unwrap_or_else(|e| panic!("{text}: {e}")).retention;
+                assert_eq!((limits.days, limits.max_bytes), (*days, *bytes), "{text}");
+            }
+            Err(fragments) => {
+                let shown = result.expect_err(&text).to_string();
+                for fragment in *fragments {
+                    assert!(
+                        shown.contains(fragment),
+                        "{text:?}: {shown:?} lacks {fragment:?}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! ([`ccci_runner::rig_settings::validate`]), the same way as the CLI's flags.
 
 use super::position::line_of;
-use super::raw::{RawConfig, RawForge, RawNightly, RawRepo, RawWebhook};
+use super::raw::{RawConfig, RawForge, RawNightly, RawRepo, RawRetention, RawWebhook};
 use super::{Config, ForgeConfig, NightlyConfig, Problem, RepoConfig, WebhookConfig};
 use ccci_core::secret::Secret;
 use ccci_runner::request::Rig;
@@ -82,6 +82,10 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
     }
     let rig = rig(raw.rig.unwrap_or_default(), raw.keycloak, &mut problems);
     let nightly = raw.nightly.map(|n| nightly(n, &rig, &mut problems));
+    let retention = raw
+        .retention
+        .map(|r| retention(r, &mut problems))
+        .unwrap_or_default();
     if !problems.list.is_empty() {
         return Err(problems.list);
     }
@@ -100,6 +104,7 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
         webhook,
         rig,
         nightly,
+        retention,
     })
 }
 
@@ -418,6 +423,39 @@ fn nightly(n: RawNightly, rig: &Rig, problems: &mut Problems) -> NightlyConfig {
         );
     }
     NightlyConfig { at: time }
+}
+
+/// Largest `max_gb` accepted: a petabyte (a typo, not a host).
+const MAX_GB: f64 = 1_000_000.0;
+
+/// `[retention]`: whole days, at most ten years; gigabytes, a fraction allowed. 0 = off.
+fn retention(r: RawRetention, problems: &mut Problems) -> ccci_core::retention::Limits {
+    let days = match r.days {
+        None | Some(0) => None,
+        Some(d) if (1..=3650).contains(&d) => Some(d as u32),
+        Some(d) => {
+            problems.push(
+                ("retention", "days"),
+                format!("{d} is out of range"),
+                "keep run directories a whole number of days, 1 to 3650, e.g. days = 30 (CCCI_RETENTION_DAYS); 0 or leave it out for no age limit",
+            );
+            None
+        }
+    };
+    let max_bytes = match r.max_gb {
+        None => None,
+        Some(0.0) => None,
+        Some(gb) if gb.is_finite() && gb > 0.0 && gb <= MAX_GB => Some((gb * 1e9) as u64),
+        Some(gb) => {
+            problems.push(
+                ("retention", "max_gb"),
+                format!("{gb} is out of range"),
+                "set the gigabytes all run directories may take, more than 0, e.g. max_gb = 20 (CCCI_RETENTION_MAX_GB); 0 or leave it out for no size limit",
+            );
+            None
+        }
+    };
+    ccci_core::retention::Limits { days, max_bytes }
 }
 
 /// `"HH:MM"` (24-hour) as a time of day.

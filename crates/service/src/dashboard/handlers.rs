@@ -100,12 +100,14 @@ pub async fn runs_page(
     };
     let recent = app.store.jobs(&recent_filter).await?;
     let (pending_alerts, _) = read_alerts(&app, false).await;
+    let removed = super::retention::read_log(&app).await;
     let view = views::runs_page(&views::RunsInput {
         filter: &filter,
         jobs: &jobs,
         queue: &queue,
         recent: &recent,
         pending_alerts: &pending_alerts,
+        removed: &removed,
         now,
     });
     Ok(html(templates::runs_page(&view)))
@@ -137,6 +139,12 @@ pub async fn run_page(
         .map(|f| crate::reporter::status_context(&f.config.status_context, &job.flags));
     let results = results_of(&app, id);
     let files = run_files(&app, id);
+    // Retention's log is read only for a run whose directory is gone.
+    let log = match files.is_empty() {
+        true => super::retention::read_log(&app).await,
+        false => Vec::new(),
+    };
+    let removed = log.iter().rev().find(|r| r.id == id);
     let mut view = views::run_page(&views::RunInput {
         job: &job,
         results: results.as_ref(),
@@ -144,6 +152,7 @@ pub async fn run_page(
         wait_reason,
         card_file: has_card(&app, id).then_some(ccci_report::artefacts::CARD_PNG),
         files: &files,
+        removed,
     });
     view.live = super::live::panel(&app, id, job.state);
     Ok(html(templates::run_page(&view)))
@@ -159,7 +168,12 @@ pub async fn recipe_page(
         ..JobFilter::default()
     };
     let jobs = app.store.jobs(&filter).await?;
-    let view = views::recipe_page(&name, &app.config.public_url, &jobs, now_millis());
+    let mut view = views::recipe_page(&name, &app.config.public_url, &jobs, now_millis());
+    view.broke = super::history::breakage_of(&jobs).map(|b| {
+        let green = b.last_green.and_then(|id| results_of(&app, id));
+        let red = results_of(&app, b.first_red);
+        super::history::broke_view(&jobs, b, green.as_ref(), red.as_ref())
+    });
     Ok(html(templates::recipe_page(&view)))
 }
 

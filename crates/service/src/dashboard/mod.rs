@@ -5,6 +5,8 @@
 //! - [`handlers`]: the pages' axum handlers: store and file reads → view model → template.
 //! - [`views`]: pure view models, built from jobs, results and alerts (no I/O, no markup).
 //! - [`templates`]: the markup (`maud`, compile-time checked, every value escaped).
+//! - [`retention`]: what retention removed (`/retention`, the run list's line, a run's note).
+//! - [`history`]: "where it broke" on a recipe's page (last green, first red, what changed).
 //! - [`badge`]: the recipe badge SVG. [`api`]: the JSON twin. [`files`]: a run's directory.
 //! - [`live`]: a run while it happens: the live panel and the log's event stream.
 
@@ -12,7 +14,9 @@ mod api;
 mod badge;
 mod files;
 mod handlers;
+pub mod history;
 mod live;
+pub mod retention;
 pub mod templates;
 pub mod views;
 
@@ -31,6 +35,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/recipes/{name}/badge.svg", get(handlers::recipe_badge))
         .route("/queue", get(handlers::queue_page))
         .route("/alerts", get(handlers::alerts_page))
+        .route("/retention", get(retention::page_handler))
         .route("/api/runs", get(api::api_runs))
         .route("/api/runs/{id}", get(api::api_run))
         .route("/api/queue", get(api::api_queue))

@@ -187,6 +187,9 @@ pub fn runs_page(view: &RunsPage) -> Markup {
             (stat(&format!("Green (last {})", s.finished), &s.green_share))
             (stat("Recipes", s.recipes))
         }
+        @if let Some(line) = &view.retention {
+            p."muted retention-line" { (line) " " a href="/retention" { "What was removed" } }
+        }
         div.card {
             form.filters method="get" action="/" {
                 (select("Recipe", "recipe", "all", &view.recipes))
@@ -255,6 +258,7 @@ fn run_notes(view: &RunPage) -> Markup {
         }
         @if let Some(reason) = &view.wait_reason { div."note wait-reason" { (reason) } }
         @if let Some(note) = &view.note { div.note { (note) } }
+        @if let Some(note) = &view.removed_note { div."note retention-note" { (note) } }
     }
 }
 
@@ -366,6 +370,7 @@ pub fn recipe_page(view: &RecipePage) -> Markup {
                 None => (empty("No finished runs yet.")),
             }
         }
+        @if let Some(broke) = &view.broke { (super::history::broke_section(broke)) }
         div.card { h2 { "Runs" } (runs_table(&view.rows)) }
     };
     page(&view.name, "Runs", body)

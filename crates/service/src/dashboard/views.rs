@@ -206,6 +206,8 @@ pub struct RunStats {
 #[derive(Clone, Debug)]
 pub struct RunsPage {
     pub pending_alerts: Vec<AlertRow>,
+    /// What retention removed, in a line (`None`: nothing).
+    pub retention: Option<String>,
     pub stats: RunStats,
     pub recipes: Vec<Choice>,
     pub verdicts: Vec<Choice>,
@@ -221,6 +223,8 @@ pub struct RunsInput<'a> {
     /// The recent history the figures and the recipe choices are taken from.
     pub recent: &'a [Job],
     pub pending_alerts: &'a [Alert],
+    /// Retention's log.
+    pub removed: &'a [crate::retention::Removed],
     pub now: Millis,
 }
 
@@ -242,6 +246,7 @@ pub fn runs_page(input: &RunsInput) -> RunsPage {
     let states = ["queued", "running", "done", "superseded"];
     RunsPage {
         pending_alerts: alert_rows(input.pending_alerts),
+        retention: super::retention::runs_line(input.removed),
         stats: RunStats {
             running: input.queue.running.len(),
             queued: input.queue.queued.len(),
@@ -394,6 +399,8 @@ pub struct RunPage {
     pub quick: Option<Option<String>>,
     pub wait_reason: Option<String>,
     pub note: Option<String>,
+    /// "Artefacts removed on … by retention (…)", when they were.
+    pub removed_note: Option<String>,
     pub details: RunDetails,
     pub card_href: Option<String>,
     /// `None`: no results yet.
@@ -413,6 +420,8 @@ pub struct RunInput<'a> {
     pub wait_reason: Option<String>,
     pub card_file: Option<&'a str>,
     pub files: &'a [(String, u64)],
+    /// Retention's record of this run, when it removed the run's directory.
+    pub removed: Option<&'a crate::retention::Removed>,
 }
 
 pub fn run_page(input: &RunInput) -> RunPage {
@@ -431,6 +440,7 @@ pub fn run_page(input: &RunInput) -> RunPage {
         quick: job.flags.quick.then(|| input.quick_context.clone()),
         wait_reason: input.wait_reason.clone(),
         note: job.note.clone(),
+        removed_note: input.removed.map(super::retention::removed_note),
         details: run_details(job, input.results),
         card_href: input
             .card_file
@@ -552,6 +562,8 @@ pub struct RecipePage {
     pub badge_href: String,
     pub public_url: String,
     pub chart: Option<LevelChart>,
+    /// For a recipe red now: where it broke (set by the handler, which reads the records).
+    pub broke: Option<super::history::BrokeView>,
     pub rows: Vec<RunRow>,
 }
 
@@ -566,6 +578,7 @@ pub fn recipe_page(name: &str, public_url: &str, jobs: &[Job], now: Millis) -> R
         badge_href: format!("/recipes/{}/badge.svg", url_part(name)),
         public_url: public_url.to_string(),
         chart: level_chart(&done),
+        broke: None,
         rows: run_rows(jobs, now),
     }
 }

@@ -7,6 +7,7 @@ mod cdp;
 mod dashboard;
 mod harness;
 mod live;
+mod retention;
 mod support;
 
 mod serve;

@@ -1,0 +1,213 @@
+//! History that helps: for a recipe that is red now, its last green run and the first red
+//! run after it, and what changed between their records (versions, head commit, images per
+//! service, `.env` keys — never `.env` values).
+
+use crate::ladder::Verdict;
+use crate::results::RunResults;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a red recipe broke: the run ids, newest history first in the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Breakage {
+    /// The last green run before the reds; `None` when the recipe was never green.
+    pub last_green: Option<i64>,
+    /// The first red run after it (the oldest red of the current streak).
+    pub first_red: i64,
+}
+
+/// From finished runs `(id, verdict)`, newest first: where the current red streak began,
+/// or `None` when the newest run is green (or there is none).
+pub fn breakage(finished: &[(i64, Verdict)]) -> Option<Breakage> {
+    let (_, newest) = finished.first()?;
+    if *newest == Verdict::Green {
+        return None;
+    }
+    let streak = finished
+        .iter()
+        .take_while(|(_, v)| *v != Verdict::Green)
+        .count();
+    Some(Breakage {
+        last_green: finished.get(streak).map(|(id, _)| *id),
+        first_red: finished[streak - 1].0,
+    })
+}
+
+/// One thing that differs: before (in the green run) and after (in the red one); `None` =
+/// not recorded / absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub what: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What changed from the green run's record to the red one's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// `head version`, `base version`, `head commit`, when they differ.
+    pub versions: Vec<Change>,
+    /// Per service (`app`, `db`, …), when its image differs or it came or went.
+    pub images: Vec<Change>,
+    pub env_added: Vec<String>,
+    pub env_removed: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.versions.is_empty()
+            && self.images.is_empty()
+            && self.env_added.is_empty()
+            && self.env_removed.is_empty()
+    }
+}
+
+/// What changed from `green` to `red`.
+pub fn changes(green: &RunResults, red: &RunResults) -> Changes {
+    let fields = [
+        ("head version", &green.head_version, &red.head_version),
+        ("base version", &green.base_version, &red.base_version),
+        ("head commit", &green.head_commit, &red.head_commit),
+    ];
+    let versions = fields
+        .into_iter()
+        .filter(|(_, before, after)| before != after)
+        .map(|(what, before, after)| Change {
+            what: what.to_string(),
+            before: before.clone(),
+            after: after.clone(),
+        })
+        .collect();
+    let before: BTreeSet<&String> = green.env_keys.iter().collect();
+    let after: BTreeSet<&String> = red.env_keys.iter().collect();
+    Changes {
+        versions,
+        images: image_changes(&green.images, &red.images),
+        env_added: after.difference(&before).map(|k| k.to_string()).collect(),
+        env_removed: before.difference(&after).map(|k| k.to_string()).collect(),
+    }
+}
+
+fn image_changes(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<Change> {
+    let services: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    services
+        .into_iter()
+        .filter(|s| before.get(*s) != after.get(*s))
+        .map(|s| Change {
+            what: s.clone(),
+            before: before.get(s).cloned(),
+            after: after.get(s).cloned(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ladder::Verdict::{Green as G, Red as R};
+
+    #[test]
+    fn the_red_streak_begins_after_the_last_green() {
+        type Row<'a> = (&'a [(i64, Verdict)], Option<Breakage>);
+        let rows: &[Row] = &[
+            (&[], None),
+            (&[(3, G), (2, R)], None),
+            (
+                &[(5, R), (4, R), (3, G), (2, R)],
+                Some(Breakage {
+                    last_green: Some(3),
+                    first_red: 4,
+                }),
+            ),
+            (
+                &[(5, R), (3, G)],
+                Some(Breakage {
+                    last_green: Some(3),
+                    first_red: 5,
+                }),
+            ),
+            (
+                &[(2, R), (1, R)],
+                Some(Breakage {
+                    last_green: None,
+                    first_red: 1,
+                }),
+            ),
+        ];
+        for (history, want) in rows {
+            assert_eq!(breakage(history), *want, "{history:?}");
+        }
+    }
+
+    fn record(version: &str, commit: &str, images: &[(&str, &str)], keys: &[&str]) -> RunResults {
+        let mut r: RunResults = serde_json::from_value(serde_json::json!({
+            "schema": 2, "run_id": "r", "recipe": "x", "source": "s", "mode": "cold",
+            "domain": "d", "stack": "s", "verdict": "green", "level": 4, "expected_level": 4,
+            "rungs": [], "timings_ms": {}, "deploy_count": 1,
+            "flags": {"clean_teardown": true, "no_secret_leak": true},
+            "started_at": "", "finished_at": "", "duration_ms": 0
+        }))
+        .unwrap();
+        r.head_version = Some(version.into());
+        r.base_version = Some("1.0.0+1".into());
+        r.head_commit = Some(commit.into());
+        r.images = images
+            .iter()
+            .map(|(s, i)| (s.to_string(), i.to_string()))
+            .collect();
+        r.env_keys = keys.iter().map(|k| k.to_string()).collect();
+        r
+    }
+
+    fn change(what: &str, before: Option<&str>, after: Option<&str>) -> Change {
+        Change {
+            what: what.into(),
+            before: before.map(String::from),
+            after: after.map(String::from),
+        }
+    }
+
+    #[test]
+    fn changes_name_versions_images_and_env_keys() {
+        let green = record(
+            "1.1.0+2",
+            "aaa",
+            &[("app", "nginx:1.25"), ("db", "pg:15")],
+            &["DOMAIN", "OLD"],
+        );
+        let same = record(
+            "1.1.0+2",
+            "aaa",
+            &[("app", "nginx:1.25"), ("db", "pg:15")],
+            &["DOMAIN", "OLD"],
+        );
+        assert!(changes(&green, &same).is_empty());
+
+        let red = record(
+            "1.2.0+2",
+            "bbb",
+            &[("app", "nginx:1.27"), ("cache", "redis:7")],
+            &["DOMAIN", "NEW"],
+        );
+        let got = changes(&green, &red);
+        assert_eq!(
+            got.versions,
+            [
+                change("head version", Some("1.1.0+2"), Some("1.2.0+2")),
+                change("head commit", Some("aaa"), Some("bbb")),
+            ]
+        );
+        assert_eq!(
+            got.images,
+            [
+                change("app", Some("nginx:1.25"), Some("nginx:1.27")),
+                change("cache", None, Some("redis:7")),
+                change("db", Some("pg:15"), None),
+            ]
+        );
+        assert_eq!(got.env_added, ["NEW"]);
+        assert_eq!(got.env_removed, ["OLD"]);
+    }
+}
