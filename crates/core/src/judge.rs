@@ -267,8 +267,7 @@ mod tests {
             message: "cc-ci's sandbox did not start".into(),
             ..Default::default()
         };
-        let install_red_then_rig =
-            ladder(&[(I, Fail), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
+        let install_red_then_rig = ladder(&[(I, Fail), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
         let none: &[String] = &[];
         let cases: Vec<(&str, Evidence, &str)> = vec![
             ("all pass", Evidence { rungs: &green, ..Default::default() }, "green L5/5"),

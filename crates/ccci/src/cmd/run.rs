@@ -44,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         rig: args.rig.rig()?,
         run_url: None,
         run_id: None,
+        user_cancel: Default::default(),
     };
     let cancel = crate::signals::cancel_on_signals();
     let results = ccci_runner::lifecycle::run(request, cancel).await?;

@@ -23,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(handlers::runs_page))
         .route("/runs/{id}", get(handlers::run_page))
+        .route("/runs/{id}/cancel", post(handlers::cancel_run))
         .route("/runs/{id}/files/{*path}", get(files::run_file))
         .route("/recipes/{name}", get(handlers::recipe_page))
         .route("/recipes/{name}/badge.svg", get(handlers::recipe_badge))

@@ -61,6 +61,8 @@ pub struct Pill {
 pub fn status_pill(job: &Job) -> Pill {
     let (class, word) = match (job.state, job.verdict) {
         (JobState::Done, Some(Verdict::Green)) => ("green", "green"),
+        (JobState::Done, Some(Verdict::Cancelled)) => ("muted", "cancelled"),
+        (JobState::Done, Some(Verdict::Error)) => ("error", "cc-ci error"),
         (JobState::Done, _) => ("red", "red"),
         (JobState::Running, _) => ("running", "running"),
         (JobState::Queued, _) => ("queued", "queued"),
@@ -400,6 +402,9 @@ pub struct RunPage {
     pub rungs: Option<Vec<RungRow>>,
     pub failure: Option<FailureView>,
     pub files: Vec<FileRow>,
+    /// The operator's Cancel (a form posting to this URL): while the job is queued or
+    /// running and the service has an operator token.
+    pub cancel_href: Option<String>,
 }
 
 /// What a run page is built from (read by the handler).
@@ -411,6 +416,8 @@ pub struct RunInput<'a> {
     pub wait_reason: Option<String>,
     pub card_file: Option<&'a str>,
     pub files: &'a [(String, u64)],
+    /// The service has an operator token (operator actions are offered).
+    pub operator_actions: bool,
 }
 
 pub fn run_page(input: &RunInput) -> RunPage {
@@ -442,6 +449,9 @@ pub fn run_page(input: &RunInput) -> RunPage {
                 log_tail: (!f.log_tail.is_empty()).then(|| f.log_tail.join("\n")),
             }),
         files: file_rows(job.id, input.files),
+        cancel_href: (input.operator_actions
+            && matches!(job.state, JobState::Queued | JobState::Running))
+        .then(|| format!("/runs/{}/cancel", job.id)),
     }
 }
 
@@ -521,6 +531,7 @@ pub fn level_chart(history: &[&Job]) -> Option<LevelChart> {
             y: format!("{:.1}", y(level)),
             color: match job.verdict {
                 Some(Verdict::Green) => "#40c057",
+                Some(Verdict::Cancelled | Verdict::Error) => "#adb5bd",
                 _ => "#fa5252",
             },
         });

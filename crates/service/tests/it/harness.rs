@@ -29,7 +29,8 @@ pub const HOOK_SECRET: &str = "hook-secret-abcdef";
 pub enum Script {
     /// Green L4 after this long.
     Pass(Duration),
-    /// Never finishes on its own; ends (red) when cancelled.
+    /// Never finishes on its own; ends (red) when the service shuts down, cancelled when
+    /// a person cancels it.
     Wedge,
 }
 
@@ -95,16 +96,22 @@ impl Executor for Shared {
             if request.quick {
                 results.mode = ccci_core::results::RunMode::Quick;
             }
+            let user_cancel = request.user_cancel.clone();
+            let stopped = async {
+                tokio::select! {
+                    _ = cancel.cancelled() => Verdict::Red,
+                    _ = user_cancel.cancelled() => Verdict::Cancelled,
+                }
+            };
             match script {
                 Script::Pass(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
-                        _ = cancel.cancelled() => { results.verdict = Verdict::Red; results.flags.interrupted = true; }
+                        verdict = stopped => { results.verdict = verdict; results.flags.interrupted = true; }
                     }
                 }
                 Script::Wedge => {
-                    cancel.cancelled().await;
-                    results.verdict = Verdict::Red;
+                    results.verdict = stopped.await;
                     results.level = 0;
                     results.flags.interrupted = true;
                 }
