@@ -435,7 +435,7 @@ pub fn run_page(input: &RunInput) -> RunPage {
         flags: (!describe.is_empty()).then_some(describe),
         quick: job.flags.quick.then(|| input.quick_context.clone()),
         wait_reason: input.wait_reason.clone(),
-        note: job.note.clone(),
+        note: cancel_note(job).or_else(|| job.note.clone()),
         details: run_details(job, input.results),
         card_href: input
             .card_file
@@ -452,6 +452,18 @@ pub fn run_page(input: &RunInput) -> RunPage {
         cancel_href: (input.operator_actions
             && matches!(job.state, JobState::Queued | JobState::Running))
         .then(|| format!("/runs/{}/cancel", job.id)),
+    }
+}
+
+/// Who cancelled the run (or asked to, while it tears down).
+fn cancel_note(job: &Job) -> Option<String> {
+    let by = job.cancel_requested_by.as_deref()?;
+    match (job.state, job.verdict) {
+        (JobState::Done, Some(Verdict::Cancelled)) => {
+            Some(format!("cancelled by {by}; no verdict"))
+        }
+        (JobState::Running, _) => Some(format!("cancel requested by {by}; tearing down")),
+        _ => None,
     }
 }
 

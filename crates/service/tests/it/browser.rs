@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The browser, or `None` (skip) outside CI; under `CI=true` a missing browser fails.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         for dir in std::env::var("PATH").unwrap_or_default().split(':') {
             let path = Path::new(dir).join(name);

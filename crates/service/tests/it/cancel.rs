@@ -242,7 +242,7 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
     }
     assert_eq!(
         exec.started(),
-        vec!["wedged".to_string()],
+        vec![first.id.to_string()],
         "the queued job never ran"
     );
     // Not failures: /metrics counts them apart.
@@ -271,7 +271,7 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
     let dir = tempfile::tempdir().unwrap();
     let (standin, repos) = standin(&["broken-host"]).await;
     let (db, store) = sqlite_store(dir.path()).await;
-    let mut config = config(
+    let config = config(
         dir.path(),
         &db,
         &standin.base_url(),
@@ -279,10 +279,10 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
         1,
         "ci-1",
     );
-    // The host's runs directory is a file: every run fails before it starts, cc-ci's fault.
-    let not_a_dir = dir.path().join("runs-is-a-file");
-    std::fs::write(&not_a_dir, "").unwrap();
-    config.runs_dir = not_a_dir;
+    // The first run's directory cannot be made (a file is in its place): the run fails
+    // before it starts, cc-ci's fault, not the recipe's.
+    std::fs::create_dir_all(&config.runs_dir).unwrap();
+    std::fs::write(config.runs_dir.join("1"), "").unwrap();
     let state = config.rig.state_dir.clone();
     let server = Server::start(config, Arc::new(RunnerExecutor)).await;
 
@@ -325,7 +325,7 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
         .expect("a sticky comment");
     for words in [
         "cc-ci failed, not the recipe",
-        "Not a directory",
+        "File exists",
         "An operator has been alerted",
     ] {
         assert!(bot.body.contains(words), "{words:?} in {}", bot.body);
@@ -459,5 +459,224 @@ async fn standin_testme_cancel_on_a_running_swarm_run_tears_it_down_and_reports_
         .statuses(&repos[0], &sha)
         .iter()
         .all(|s| s.state != "failure"));
+    server.stop().await;
+}
+
+/// A headless Chromium driven over the DevTools protocol (one page): navigate, evaluate.
+struct Browser {
+    _child: tokio::process::Child,
+    _profile: tempfile::TempDir,
+    page: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl Browser {
+    async fn launch(path: &std::path::Path) -> Browser {
+        use tokio::io::AsyncBufReadExt;
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = tokio::process::Command::new(path)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromium starts");
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("DevTools listening on ws://127.0.0.1:") {
+                    return url.split('/').next().unwrap().to_string();
+                }
+            }
+            panic!("chromium exited without a DevTools port");
+        })
+        .await
+        .expect("chromium's DevTools within 60 s");
+        // Keep draining chromium's stderr so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let targets: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/json/list"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ws = targets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "page")
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_string();
+        let (page, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+        Browser {
+            _child: child,
+            _profile: profile,
+            page,
+            next_id: 0,
+        }
+    }
+
+    /// One DevTools call; its result (events in between are skipped).
+    async fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        self.next_id += 1;
+        let id = self.next_id;
+        let request = serde_json::json!({"id": id, "method": method, "params": params});
+        self.page
+            .send(Message::text(request.to_string()))
+            .await
+            .unwrap();
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(30), self.page.next())
+                .await
+                .expect("DevTools answers within 30 s")
+                .expect("the DevTools connection is open")
+                .unwrap();
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let reply: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if reply["id"] == id {
+                assert!(reply.get("error").is_none(), "{method}: {reply}");
+                return reply["result"].clone();
+            }
+        }
+    }
+
+    async fn open(&mut self, url: &str) {
+        self.call("Page.navigate", serde_json::json!({"url": url}))
+            .await;
+        self.wait_for("document.readyState === 'complete'").await;
+    }
+
+    /// The value of a JavaScript expression in the page.
+    async fn eval(&mut self, expression: &str) -> serde_json::Value {
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                serde_json::json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        result["result"]["value"].clone()
+    }
+
+    async fn wait_for(&mut self, condition: &str) {
+        for _ in 0..100 {
+            if self.eval(condition).await == serde_json::Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never true in the page: {condition}");
+    }
+}
+
+/// An operator opens a running run's page in a real browser, types the operator token and
+/// presses Cancel: the run is cancelled and the page then shows "cancelled" (no Cancel
+/// button any more). A wrong token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_an_operator_presses_cancel_on_a_running_run_and_the_page_shows_cancelled() {
+    let Some(chromium) = crate::browser::chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!(
+        "sqlite:{}",
+        dir.path().join(format!("{}.db", unique("b"))).display()
+    );
+    let store = open(&db).await;
+    let exec = ScriptedExecutor::with(&[("wedged", Script::Wedge)]);
+    let (standin, _) = standin(&[]).await;
+    let mut config = config(dir.path(), &db, &standin.base_url(), &["unused"], 1, "ci-1");
+    config.forge = None;
+    config.webhook = None;
+    config.operator_token = Some(ccci_core::secret::Secret::new("operator-token-0123456789"));
+    let server = Server::start(config, Arc::new(Shared(exec.clone()))).await;
+    let id = queued_id(
+        store
+            .enqueue(&new_job("wedged", Some(4), "dddddddddd44", None), 1)
+            .await
+            .unwrap(),
+    );
+    eventually("the run starts", Duration::from_secs(15), || async {
+        store
+            .job(id)
+            .await
+            .unwrap()
+            .is_some_and(|j| j.state == JobState::Running)
+    })
+    .await;
+
+    let mut browser = Browser::launch(&chromium).await;
+    let page = format!("{}/runs/{id}", server.url);
+    browser.open(&page).await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('h1 .pill').textContent")
+            .await,
+        "running"
+    );
+    // A wrong token: refused, the run goes on.
+    browser
+        .eval("document.querySelector('form.cancel input[name=token]').value = 'guess'; document.querySelector('form.cancel button').click(); true")
+        .await;
+    browser.wait_for("document.readyState === 'complete' && document.body.innerText.includes('operator token')").await;
+    assert_eq!(
+        store.job(id).await.unwrap().unwrap().state,
+        JobState::Running
+    );
+
+    browser.open(&page).await;
+    browser
+        .eval("document.querySelector('form.cancel input[name=token]').value = 'operator-token-0123456789'; document.querySelector('form.cancel button').click(); true")
+        .await;
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        browser.open(&page).await;
+        shown = browser
+            .eval("document.querySelector('h1 .pill').textContent")
+            .await;
+        if shown == "cancelled" {
+            break;
+        }
+    }
+    assert_eq!(shown, "cancelled", "the run page after Cancel");
+    assert_eq!(
+        browser
+            .eval("document.querySelector('form.cancel') === null")
+            .await,
+        true
+    );
+    assert!(browser
+        .eval("document.body.innerText")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("cancelled by an operator"));
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.verdict),
+        (JobState::Done, Some(Verdict::Cancelled))
+    );
+    // The run list shows it cancelled too.
+    browser.open(&server.url).await;
+    assert!(browser
+        .eval("document.body.innerText")
+        .await
+        .as_str()
+        .unwrap()
+        .contains("cancelled"));
     server.stop().await;
 }
