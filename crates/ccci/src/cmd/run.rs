@@ -76,5 +76,5 @@ pub fn print_outcome(results: &RunResults, out: &Path) -> Exit {
         );
     }
     let _ = writeln!(stdout, "results: {}", out.join("results.json").display());
-    Exit::green_if(results.verdict == Verdict::Green)
+    Exit::of_verdict(results.verdict)
 }
