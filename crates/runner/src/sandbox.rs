@@ -290,6 +290,41 @@ pub fn loopback_port(url: &str) -> Option<u16> {
 mod tests {
     use super::*;
 
+    /// Only the suite's own overrun is the recipe's side; a sandbox cc-ci could not make or
+    /// start is cc-ci's failure (a cc-ci error, not RED).
+    #[test]
+    fn which_sandbox_failures_are_cc_ci_s_own() {
+        let rows = [
+            (SandboxError::Overran { secs: 5 }, false),
+            (
+                SandboxError::NotStarted {
+                    stderr: "network not found".into(),
+                },
+                true,
+            ),
+            (
+                SandboxError::CannotCreate {
+                    stderr: "no such image".into(),
+                },
+                true,
+            ),
+            (
+                SandboxError::Docker(RigContainerError::TimedOut { secs: 60 }),
+                true,
+            ),
+            (
+                SandboxError::CreateOutDir {
+                    dir: "/x".into(),
+                    cause: std::io::Error::other("read-only"),
+                },
+                true,
+            ),
+        ];
+        for (error, own) in rows {
+            assert_eq!(error.is_ccci_own(), own, "{error}");
+        }
+    }
+
     #[test]
     fn loopback_urls_are_recognised() {
         assert_eq!(loopback_port("http://127.0.0.1:8081/realms"), Some(8081));

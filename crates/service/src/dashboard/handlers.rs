@@ -213,16 +213,11 @@ pub async fn recipe_badge(State(app): State<Arc<App>>, Path(name): Path<String>)
     let filter = JobFilter {
         recipe: Some(name),
         state: Some(JobState::Done),
-        limit: Some(1),
+        limit: Some(50),
         ..JobFilter::default()
     };
-    let latest = app
-        .store
-        .jobs(&filter)
-        .await
-        .ok()
-        .and_then(|j| j.into_iter().next());
-    let (message, color) = views::badge(latest.as_ref());
+    let finished = app.store.jobs(&filter).await.unwrap_or_default();
+    let (message, color) = views::badge(&finished);
     (
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

@@ -662,7 +662,12 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
 }
 
 /// The recipe badge: its message and colour.
-pub fn badge(latest: Option<&Job>) -> (String, &'static str) {
+/// The badge of a recipe from its latest finished runs, newest first: the newest *verdict*
+/// (a cancelled run or a cc-ci error says nothing about the recipe and is passed over).
+pub fn badge(finished: &[Job]) -> (String, &'static str) {
+    let latest = finished
+        .iter()
+        .find(|j| j.verdict.is_some_and(Verdict::is_verdict));
     match latest {
         Some(j) if j.verdict == Some(Verdict::Green) => {
             (format!("L{} green", j.level.unwrap_or(0)), "#2b8a3e")
@@ -675,6 +680,55 @@ pub fn badge(latest: Option<&Job>) -> (String, &'static str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
+        let job = |verdict: Verdict, level: u8| Job {
+            id: 1,
+            recipe: "r".into(),
+            repo: "o/r".into(),
+            pr_number: None,
+            head_sha: String::new(),
+            git_ref: None,
+            clone_url: String::new(),
+            flags: Default::default(),
+            requested_by: None,
+            state: JobState::Done,
+            verdict: Some(verdict),
+            level: Some(level),
+            host: None,
+            lease_expires_at: None,
+            enqueued_at: 0,
+            started_at: None,
+            finished_at: None,
+            comment_id: None,
+            attempts: 0,
+            note: None,
+            cancel_requested_by: None,
+            ccci_errors: 0,
+        };
+        let rows: Vec<(Vec<Job>, &str)> = vec![
+            (vec![job(Verdict::Green, 4)], "L4 green"),
+            (vec![job(Verdict::Red, 1)], "L1 red"),
+            (
+                vec![job(Verdict::Cancelled, 0), job(Verdict::Green, 5)],
+                "L5 green",
+            ),
+            (
+                vec![
+                    job(Verdict::Error, 0),
+                    job(Verdict::Cancelled, 0),
+                    job(Verdict::Red, 2),
+                ],
+                "L2 red",
+            ),
+            (vec![job(Verdict::Cancelled, 0)], "no runs"),
+            (vec![], "no runs"),
+        ];
+        for (jobs, want) in rows {
+            assert_eq!(badge(&jobs).0, want);
+        }
+    }
 
     #[test]
     fn url_parts_are_percent_encoded() {
