@@ -3,7 +3,7 @@
 
 use crate::cli::RigArgs;
 use crate::exit::Exit;
-use ccci_core::ladder::{Rung, Verdict};
+use ccci_core::ladder::Rung;
 use ccci_core::results::{RunMode, RunResults};
 use ccci_runner::recipe::InputError;
 use ccci_runner::request::RunRequest;
