@@ -1,5 +1,6 @@
 //! Every way `ccci` ends, and the one place its exit code is chosen (README, "Exit codes").
 
+use ccci_core::ladder::Verdict;
 use ccci_runner::recipe::InputError;
 use std::process::ExitCode;
 
@@ -39,6 +40,16 @@ impl Exit {
         }
     }
 
+    /// How a run ended: green 0, red 1, cc-ci's own error 3 (the host's machinery failed,
+    /// not the recipe), cancelled 1 (no verdict, and not a success).
+    pub fn of_verdict(verdict: Verdict) -> Exit {
+        match verdict {
+            Verdict::Green => Exit::Success,
+            Verdict::Red | Verdict::Cancelled => Exit::Red,
+            Verdict::Error => Exit::HostFailure,
+        }
+    }
+
     /// An error that ended a command: bad input (the recipe's, the flags', the service's
     /// configuration) is 2, anything else the host's or engine's failure, 3.
     pub fn of_error(error: &anyhow::Error) -> Exit {
@@ -75,6 +86,14 @@ mod tests {
         }
         assert_eq!(Exit::green_if(true), Exit::Success);
         assert_eq!(Exit::green_if(false), Exit::Red);
+        for (verdict, code) in [
+            (Verdict::Green, 0),
+            (Verdict::Red, 1),
+            (Verdict::Cancelled, 1),
+            (Verdict::Error, 3),
+        ] {
+            assert_eq!(Exit::of_verdict(verdict).code(), code, "{verdict}");
+        }
     }
 
     #[test]

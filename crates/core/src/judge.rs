@@ -1,6 +1,11 @@
 //! The verdict of a run, judged once from everything that happened: the rung results, why
 //! the run stopped early (Ctrl-C, the deadline), whether its dependencies were verified, and
 //! how the warm end went. The runner records; it never overrides what this decides.
+//!
+//! Two endings are not verdicts on the recipe: a run a person cancelled is
+//! [`Verdict::Cancelled`] whatever its rungs showed, and a run where cc-ci's own machinery
+//! failed ([`Evidence::rig_failure`]) is [`Verdict::Error`] — unless the recipe had already
+//! failed another rung on its own, which stays RED.
 
 use crate::ladder::{self, Rung, RungStatus, SkipKind, Verdict};
 use crate::results::{Failure, RungResult, TestCase};
@@ -10,6 +15,8 @@ use crate::results::{Failure, RungResult, TestCase};
 pub enum Stop {
     Interrupted,
     Deadline,
+    /// A person cancelled the run (`!testme cancel`, the run page's Cancel).
+    Cancelled,
 }
 
 impl Stop {
@@ -17,6 +24,7 @@ impl Stop {
         match self {
             Stop::Interrupted => "interrupted (Ctrl-C or shutdown); torn down",
             Stop::Deadline => "the run's hard deadline passed; torn down",
+            Stop::Cancelled => "cancelled; torn down (no verdict)",
         }
     }
 }
@@ -34,6 +42,9 @@ pub struct Evidence<'a> {
     pub warm_failure: Option<&'a str>,
     /// `EXPECTED_NA` of the judging suite.
     pub expected_na: &'a [Rung],
+    /// cc-ci's own machinery failed (its forwarder or a sandbox could not start after its
+    /// retries), failing the rung it names: not the recipe's fault.
+    pub rig_failure: Option<&'a Failure>,
 }
 
 /// The judgement: what results, card and comment report.
@@ -74,12 +85,34 @@ pub fn judge(e: &Evidence<'_>) -> Judged {
                 ..Default::default()
             })
         });
+    let verdict = match (e.stopped, e.rig_failure) {
+        (Some(Stop::Cancelled), _) => Verdict::Cancelled,
+        _ if green => Verdict::Green,
+        (_, Some(rig)) if !recipe_failed_elsewhere(e.rungs, rig) => Verdict::Error,
+        _ => Verdict::Red,
+    };
+    let failure = match (verdict, e.rig_failure, e.stopped) {
+        (Verdict::Error, Some(rig), _) => Some(rig.clone()),
+        (Verdict::Cancelled, _, Some(stop)) => Some(Failure {
+            message: stop.message().to_string(),
+            ..Default::default()
+        }),
+        _ => failure,
+    };
     Judged {
-        verdict: if green { Verdict::Green } else { Verdict::Red },
+        verdict,
         level: ladder::level(&outcomes),
         expected_level: ladder::expected_level(e.expected_na),
         failure: failure.filter(|_| !green),
     }
+}
+
+/// Whether a rung other than the one cc-ci's failure broke failed (the recipe's own failure,
+/// which a later rig failure does not excuse).
+fn recipe_failed_elsewhere(rungs: &[RungResult], rig: &Failure) -> bool {
+    rungs
+        .iter()
+        .any(|r| r.status == RungStatus::Fail && Some(r.name) != rig.rung)
 }
 
 /// Dependencies count as verified only when the integration rung passed.
@@ -229,6 +262,12 @@ mod tests {
             service: Some("app".into()),
             ..Default::default()
         };
+        let rig = Failure {
+            rung: Some(U),
+            message: "cc-ci's sandbox did not start".into(),
+            ..Default::default()
+        };
+        let install_red_then_rig = ladder(&[(I, Fail), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
         let none: &[String] = &[];
         let cases: Vec<(&str, Evidence, &str)> = vec![
             ("all pass", Evidence { rungs: &green, ..Default::default() }, "green L5/5"),
@@ -267,6 +306,36 @@ mod tests {
                 "the warm end failed",
                 Evidence { rungs: &green, warm_failure: Some("promoting the canonical failed: disk"), ..Default::default() },
                 "red L5/5 -: promoting the canonical failed: disk",
+            ),
+            (
+                "cancelled after every rung passed: cancelled, not green",
+                Evidence { rungs: &green, stopped: Some(Stop::Cancelled), ..Default::default() },
+                "cancelled L5/5 -: cancelled; torn down (no verdict)",
+            ),
+            (
+                "cancelled after a rung failed: still cancelled, never red",
+                Evidence { rungs: &upgrade_red, stopped: Some(Stop::Cancelled), ..Default::default() },
+                "cancelled L1/5 -: cancelled; torn down (no verdict)",
+            ),
+            (
+                "cc-ci's sandbox failed the upgrade rung: an error, not red",
+                Evidence { rungs: &upgrade_red, rig_failure: Some(&rig), ..Default::default() },
+                "error L1/5 upgrade: cc-ci's sandbox did not start",
+            ),
+            (
+                "the recipe failed install before cc-ci failed the upgrade: red",
+                Evidence { rungs: &install_red_then_rig, rig_failure: Some(&rig), ..Default::default() },
+                "red L0/5 install: install said why",
+            ),
+            (
+                "a rig failure recorded on a run that still passed every rung: green",
+                Evidence { rungs: &green, rig_failure: Some(&rig), ..Default::default() },
+                "green L5/5",
+            ),
+            (
+                "the deadline with a rig failure: the rig failure is why",
+                Evidence { rungs: &upgrade_red, stopped: Some(Stop::Deadline), rig_failure: Some(&rig), ..Default::default() },
+                "error L1/5 upgrade: cc-ci's sandbox did not start",
             ),
             (
                 "a rung failure outranks the warm end's",

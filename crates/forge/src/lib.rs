@@ -28,5 +28,6 @@ pub use api::{Comment, CommitStatus, PullRequest, RepoName, StatusState, StatusU
 pub use client::{ForgeError, GiteaClient};
 pub use poll::{poll_new_comments, PollCursor, PollOutcome, PolledComment, RepoCursor};
 pub use trigger::{
-    decide, parse_trigger, Decision, Permission, Trigger, TriggerError, TrustPolicy,
+    decide, parse_command, parse_trigger, Command, Decision, Permission, Trigger, TriggerError,
+    TrustPolicy,
 };

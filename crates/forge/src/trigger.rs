@@ -11,9 +11,12 @@
 //! !testme --extra --stages install,upgrade
 //! !testme --stages=install, functional
 //! !testme --stages lint
+//! !testme cancel
 //! ```
 //!
 //! The first such line of a comment counts; one comment starts at most one run.
+//! `!testme cancel` (alone on its line, no flags) cancels the PR's queued or running run;
+//! it needs the same trust as `!testme`.
 
 use ccci_core::ladder::Rung;
 use std::fmt;
@@ -32,6 +35,17 @@ pub struct Trigger {
     pub stages: Option<Vec<Rung>>,
 }
 
+/// What a `!testme` line asks for: a run, or cancelling the PR's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(Trigger),
+    /// `!testme cancel`.
+    Cancel,
+}
+
+/// The word after `!testme` that cancels.
+pub const CANCEL: &str = "cancel";
+
 /// A `!testme` line the bot could not understand. `Display` is the reply the bot posts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
@@ -47,6 +61,8 @@ pub enum TriggerError {
     RepeatedFlag(String),
     #[error("`--{0}` takes no value")]
     UnexpectedValue(String),
+    #[error("`!testme cancel` takes nothing after it (got `{0}`)")]
+    CancelTakesNothing(String),
 }
 
 fn known_stages() -> String {
@@ -61,10 +77,27 @@ fn known_stages() -> String {
 ///
 /// `Ok(None)`: the comment holds no trigger. `Err(..)`: it holds one the bot can't parse;
 /// the error's text is the reply.
+/// `!testme cancel` is not a run: `Ok(None)` here, [`parse_command`] reads it.
 pub fn parse_trigger(body: &str) -> Result<Option<Trigger>, TriggerError> {
-    match find_command_line(body) {
-        Some(args) => parse_flags(args).map(Some),
-        None => Ok(None),
+    Ok(parse_command(body)?.and_then(|command| match command {
+        Command::Run(trigger) => Some(trigger),
+        Command::Cancel => None,
+    }))
+}
+
+/// Finds the `!testme` line of a comment body and reads it: a run with its flags, or
+/// `cancel`. `Ok(None)`: no command; `Err(..)`: one the bot can't parse (the reply).
+pub fn parse_command(body: &str) -> Result<Option<Command>, TriggerError> {
+    let Some(args) = find_command_line(body) else {
+        return Ok(None);
+    };
+    let mut words = args.split_whitespace();
+    if words.next() != Some(CANCEL) {
+        return parse_flags(args).map(|t| Some(Command::Run(t)));
+    }
+    match words.next() {
+        None => Ok(Some(Command::Cancel)),
+        Some(extra) => Err(TriggerError::CancelTakesNothing(shown(extra))),
     }
 }
 
@@ -284,7 +317,7 @@ impl TrustPolicy {
     pub fn needs_permission(&self, author: &str, body: &str) -> bool {
         !self.is_bot(author)
             && !self.is_allow_listed(author)
-            && !matches!(parse_trigger(body), Ok(None))
+            && !matches!(parse_command(body), Ok(None))
     }
 }
 
@@ -295,6 +328,8 @@ pub enum Decision {
     Ignore(IgnoreReason),
     /// Queue a run with these flags.
     Run(Trigger),
+    /// A trusted user's `!testme cancel`: cancel the PR's queued or running run.
+    Cancel,
     /// A trusted user's `!testme` the bot can't parse: reply with the error.
     ReplyInvalid(TriggerError),
     /// An untrusted user's `!testme`: post the one refusal for this PR, and remember it.
@@ -327,14 +362,15 @@ pub fn decide(
     if policy.is_bot(author) {
         return Decision::Ignore(IgnoreReason::OwnComment);
     }
-    let parsed = match parse_trigger(body) {
+    let parsed = match parse_command(body) {
         Ok(None) => return Decision::Ignore(IgnoreReason::NoCommand),
-        Ok(Some(trigger)) => Ok(trigger),
+        Ok(Some(command)) => Ok(command),
         Err(error) => Err(error),
     };
     let trusted = policy.is_allow_listed(author) || permission.is_some_and(Permission::can_trigger);
     match (trusted, parsed) {
-        (true, Ok(trigger)) => Decision::Run(trigger),
+        (true, Ok(Command::Run(trigger))) => Decision::Run(trigger),
+        (true, Ok(Command::Cancel)) => Decision::Cancel,
         (true, Err(error)) => Decision::ReplyInvalid(error),
         (false, _) if already_refused_on_pr => Decision::Ignore(IgnoreReason::AlreadyRefused),
         (false, _) => Decision::Refuse,
@@ -425,6 +461,45 @@ mod tests {
             reply,
             TriggerError::UnknownFlag("--a?@everyone?".into()).to_string()
         );
+    }
+
+    #[test]
+    fn reads_cancel() {
+        let rows: &[(&str, Result<Option<Command>, &str>)] = &[
+            ("!testme cancel", Ok(Some(Command::Cancel))),
+            ("  !testme   cancel  \n", Ok(Some(Command::Cancel))),
+            (
+                "please stop\n!testme cancel\nthanks",
+                Ok(Some(Command::Cancel)),
+            ),
+            (
+                "!testme cancel --quick",
+                Err("takes nothing after it (got `--quick`)"),
+            ),
+            (
+                "!testme cancel now",
+                Err("takes nothing after it (got `now`)"),
+            ),
+            (
+                "!testme --quick cancel",
+                Err("unexpected argument `cancel`"),
+            ),
+            ("!testme CANCEL", Err("unexpected argument `CANCEL`")),
+            ("!testme cancelled", Err("unexpected argument `cancelled`")),
+            ("> !testme cancel", Ok(None)),
+            ("```\n!testme cancel\n```", Ok(None)),
+            ("!testme", Ok(Some(Command::Run(Trigger::default())))),
+        ];
+        for (body, want) in rows {
+            let got = parse_command(body);
+            match (want, &got) {
+                (Ok(want), Ok(got)) if want == got => {}
+                (Err(fragment), Err(e)) if e.to_string().contains(fragment) => {}
+                _ => panic!("body {body:?}: got {got:?}"),
+            }
+        }
+        // Cancel is not a run.
+        assert_eq!(parse_trigger("!testme cancel"), Ok(None));
     }
 
     #[test]
@@ -579,6 +654,28 @@ mod tests {
             ),
             (
                 "alice",
+                "!testme cancel",
+                Some(P::Write),
+                false,
+                Decision::Cancel,
+            ),
+            ("friend", "!testme cancel", None, false, Decision::Cancel),
+            (
+                "mallory",
+                "!testme cancel",
+                Some(P::Read),
+                false,
+                Decision::Refuse,
+            ),
+            (
+                "cc-ci",
+                "!testme cancel",
+                Some(P::Admin),
+                false,
+                Decision::Ignore(OwnComment),
+            ),
+            (
+                "alice",
                 "!testme --fast",
                 Some(P::Write),
                 false,
@@ -602,6 +699,7 @@ mod tests {
         };
         assert!(policy.needs_permission("alice", "!testme"));
         assert!(policy.needs_permission("alice", "!testme --bogus"));
+        assert!(policy.needs_permission("alice", "!testme cancel"));
         assert!(!policy.needs_permission("alice", "nice work"));
         assert!(!policy.needs_permission("friend", "!testme"));
         assert!(!policy.needs_permission("cc-ci", "!testme"));

@@ -12,7 +12,7 @@ use ccci_core::secret::Secret;
 use ccci_forge::webhook::{
     parse_issue_comment, sign, verify_signature, DeliveryId, WebhookSecrets,
 };
-use ccci_forge::{parse_trigger, RepoName, Trigger};
+use ccci_forge::{parse_command, parse_trigger, Command, RepoName, Trigger};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};
@@ -100,7 +100,8 @@ fn command_line() -> impl Strategy<Value = String> {
             "--stages",
             "--nope",
             "quick",
-            "-q"
+            "-q",
+            "cancel"
         ])
         .prop_map(str::to_string),
         prop::collection::vec(stage_word(), 0..4).prop_map(|s| format!("--stages={}", s.join(","))),
@@ -138,12 +139,17 @@ fn command_for(trigger: &Trigger) -> String {
 }
 
 /// Parses `body`; a rejection (the bot's reply) names the offending word or the flag's
-/// form, and an accepted command written back parses to the same trigger.
+/// form, an accepted command written back parses to the same trigger, and a cancel is
+/// never a run.
 fn check_trigger(body: &str) {
-    match parse_trigger(body) {
-        Ok(Some(trigger)) => {
+    match parse_command(body) {
+        Ok(Some(Command::Run(trigger))) => {
             let again = parse_trigger(&command_for(&trigger));
             assert_eq!(again, Ok(Some(trigger)), "from {body:?}");
+        }
+        Ok(Some(Command::Cancel)) => {
+            assert_eq!(parse_trigger(body), Ok(None), "{body:?}");
+            assert_eq!(parse_command("!testme cancel"), Ok(Some(Command::Cancel)));
         }
         Ok(None) => {}
         Err(e) => {

@@ -73,6 +73,7 @@ pub fn svg(results: &RunResults) -> String {
     let tint = match results.verdict {
         Verdict::Green => "#dafbe1",
         Verdict::Red => "#ffebe9",
+        Verdict::Cancelled | Verdict::Error => "#f1f3f5",
     };
     let mut s = String::new();
     let _ = writeln!(
@@ -125,8 +126,13 @@ fn verdict_colour(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Green => GREEN,
         Verdict::Red => RED,
+        // Not verdicts: neutral, never red.
+        Verdict::Cancelled | Verdict::Error => NEUTRAL,
     }
 }
+
+/// The colour of an ending that is not a verdict (cancelled, cc-ci error).
+const NEUTRAL: &str = "#868e96";
 
 fn header(s: &mut String, results: &RunResults) {
     let right = WIDTH - MARGIN;
@@ -164,6 +170,7 @@ fn header(s: &mut String, results: &RunResults) {
         (true, Verdict::Green) => GREEN,
         (_, Verdict::Red) => RED,
         (false, Verdict::Green) => AMBER,
+        (_, Verdict::Cancelled | Verdict::Error) => NEUTRAL,
     };
     let _ = writeln!(
         s,

@@ -25,6 +25,8 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     let icon = match results.verdict {
         Verdict::Green => "✅",
         Verdict::Red => "❌",
+        Verdict::Cancelled => "⏹️",
+        Verdict::Error => "⚠️",
     };
     let _ = writeln!(
         s,

@@ -83,6 +83,10 @@ pub fn text(results: &RunResults, color: bool) -> String {
     let verdict = match results.verdict {
         Verdict::Green => p.green(&p.bold("GREEN")),
         Verdict::Red => p.red(&p.bold("RED")),
+        Verdict::Cancelled => p.bold("CANCELLED (no verdict)"),
+        Verdict::Error => {
+            p.yellow(&p.bold("CC-CI ERROR (no verdict: cc-ci failed, not the recipe)"))
+        }
     };
     let level = format!("level L{}", results.level);
     let level = if results.level >= results.expected_level {

@@ -87,6 +87,8 @@ pub fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Green => "GREEN",
         Verdict::Red => "RED",
+        Verdict::Cancelled => "CANCELLED",
+        Verdict::Error => "CC-CI ERROR",
     }
 }
 

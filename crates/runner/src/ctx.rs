@@ -40,6 +40,11 @@ pub struct RunCtx {
     pub head_version: Option<String>,
     /// The first failure of the run, with its details (service, task error, log tail).
     pub first_failure: Option<Failure>,
+    /// The first failure of cc-ci's own machinery (its forwarder or a sandbox could not
+    /// start): recorded by the adapter that saw it (a std mutex: sandboxed programs see
+    /// only `&RunCtx`; never held across an await), its rung named when that rung fails.
+    /// The judge makes it a cc-ci error, not RED.
+    pub rig_failure: std::sync::Mutex<Option<Failure>>,
     /// `--extra`: also run the suite's heavy opt-in tests (`tests/extra/`).
     pub extra: bool,
     /// A quick run: the warm canonical it reattaches (install = reattach its known-good
@@ -51,6 +56,24 @@ pub struct RunCtx {
 }
 
 impl RunCtx {
+    /// Records that cc-ci's own machinery failed (the first such failure is kept).
+    pub fn record_rig_failure(&self, message: String) {
+        let mut slot = self.rig_failure.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(Failure {
+            message: self.redactor.redact(&message),
+            ..Default::default()
+        });
+    }
+
+    /// The rig failure, if any, as failing `rung` (the rung that was running when it
+    /// happened, unless named already).
+    pub fn rig_failure_failed(&self, rung: ccci_core::ladder::Rung) {
+        let mut slot = self.rig_failure.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = slot.as_mut() {
+            f.rung.get_or_insert(rung);
+        }
+    }
+
     pub fn add_timing(&mut self, phase: &str, since: Instant) {
         *self.timings.entry(phase.to_string()).or_default() += since.elapsed().as_millis() as u64;
     }
@@ -99,6 +122,13 @@ impl RunCtx {
         self.add_timing("deploy", t);
         if matches!(which, Which::Head) {
             self.head_version = Some(version);
+        }
+        if let Some(rig) = result
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<crate::rig_container::RigContainerError>())
+        {
+            self.record_rig_failure(rig.to_string());
         }
         result.map_err(|e| Failure {
             message: self

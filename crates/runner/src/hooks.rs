@@ -110,6 +110,12 @@ pub async fn run_sandboxed(
     })
     .await;
     keep_output(ctx, &label, &ran);
+    match &ran {
+        Err(e) if e.is_ccci_own() => {
+            ctx.record_rig_failure(format!("cc-ci's test sandbox failed ({label}): {e}"))
+        }
+        _ => {}
+    }
     ran
 }
 

@@ -95,7 +95,13 @@ pub async fn run_role(
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
     let mut prepared = prepare(&request, role, progress, &started).await?;
-    let walked = walk(&mut prepared, &cancel, started.deadline).await;
+    let walked = walk(
+        &mut prepared,
+        &cancel,
+        &request.user_cancel,
+        started.deadline,
+    )
+    .await;
     conclude(prepared, walked, &request, &started).await
 }
 
@@ -159,6 +165,7 @@ async fn prepare(
         depends_on: BTreeMap::new(),
         head_version: None,
         first_failure: None,
+        rig_failure: Default::default(),
         extra: request.extra,
         warm: match &hold {
             Hold::Quick { record, .. } => Some(Attached {
@@ -396,11 +403,12 @@ fn announce_run(ctx: &RunCtx, run_id: &str) {
     }
 }
 
-/// Deploys and walks the rungs until done, Ctrl-C or the deadline; then, with the app
+/// Deploys and walks the rungs until done, Ctrl-C, a person's cancel or the deadline; then, with the app
 /// still up, a best-effort screenshot and every service's log.
 async fn walk(
     prepared: &mut Prepared,
     cancel: &CancellationToken,
+    user_cancel: &CancellationToken,
     deadline: tokio::time::Instant,
 ) -> Walked {
     let selected = &prepared.plan.selected;
@@ -411,6 +419,7 @@ async fn walk(
     tokio::select! {
         _ = rungs::walk(ctx, selected, &mut results) => {}
         _ = cancel.cancelled() => stopped = Some(Stop::Interrupted),
+        _ = user_cancel.cancelled() => stopped = Some(Stop::Cancelled),
         _ = tokio::time::sleep_until(deadline) => stopped = Some(Stop::Deadline),
     }
     if let Some(stop) = stopped {
@@ -477,6 +486,17 @@ async fn conclude(
             .line(&format!("teardown left: {}", end.leftovers.describe()));
     }
     let expected_na: Vec<Rung> = ctx.suite.expected_na.keys().copied().collect();
+    let rig_failure = ctx
+        .rig_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(rig) = &rig_failure {
+        ctx.progress.line(&format!(
+            "cc-ci's own machinery failed (not the recipe): {}",
+            rig.message
+        ));
+    }
     let judged = judge::judge(&Evidence {
         rungs: &walked.results,
         stopped: walked.stopped,
@@ -484,6 +504,7 @@ async fn conclude(
         first_failure: ctx.first_failure.as_ref(),
         warm_failure: end.failure.as_deref(),
         expected_na: &expected_na,
+        rig_failure: rig_failure.as_ref(),
     });
     let flags = RunFlags {
         clean_teardown: end.leftovers.is_empty(),

@@ -337,6 +337,7 @@ pub fn lint_source(
         rig: crate::request::Rig::local(work_dir.to_path_buf()),
         run_url: None,
         run_id: None,
+        user_cancel: Default::default(),
     };
     let result = (|| {
         let mut checkouts = source::prepare_head(&request, work_dir)?;

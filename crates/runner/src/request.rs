@@ -24,6 +24,10 @@ pub struct RunRequest {
     pub run_url: Option<String>,
     /// A run id chosen by the caller (the service's job id); `None` = generated.
     pub run_id: Option<String>,
+    /// Fired when a person cancels the run (`!testme cancel`, the run page's Cancel): the
+    /// run stops and tears down as on Ctrl-C, but is judged cancelled, not red. (The
+    /// `cancel` token the lifecycle takes is shutdown's: an interrupted run.)
+    pub user_cancel: tokio_util::sync::CancellationToken,
 }
 
 /// The disk use (percent) at which pruning starts, unless the rig says otherwise.

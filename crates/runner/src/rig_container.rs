@@ -40,6 +40,14 @@ pub enum RigContainerError {
     Wait(#[source] std::io::Error),
     #[error("did not finish within {secs} s")]
     TimedOut { secs: u64 },
+    /// The container was refused a start (after the retries) and its program never ran:
+    /// cc-ci's own machinery failed, not the recipe.
+    #[error("cc-ci's {what} {name} did not start: {stderr}")]
+    NotStarted {
+        what: &'static str,
+        name: String,
+        stderr: String,
+    },
 }
 
 /// Runs `cmd` to its end within `timeout`.
@@ -81,7 +89,7 @@ pub async fn start(
 }
 
 /// Whether the container's program ever ran (the engine records a start time).
-async fn ever_started(name: &str) -> bool {
+pub async fn ever_started(name: &str) -> bool {
     let mut cmd = docker();
     cmd.args(["inspect", "--format", "{{.State.StartedAt}}", name]);
     output(cmd, Duration::from_secs(30)).await.is_ok_and(|o| {

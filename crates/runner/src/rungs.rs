@@ -94,6 +94,7 @@ fn judged(ctx: &mut RunCtx, rung: Rung, tests: Vec<TestCase>, since: Instant) ->
         RungStatus::Skip => ctx.progress.line(&format!("   {rung}: skipped — {reason}")),
         status => {
             if status == RungStatus::Fail {
+                ctx.rig_failure_failed(rung);
                 ctx.first_failure.get_or_insert(Failure {
                     rung: Some(rung),
                     message: reason,
@@ -118,6 +119,7 @@ fn judged(ctx: &mut RunCtx, rung: Rung, tests: Vec<TestCase>, since: Instant) ->
 /// (unless an earlier one is), and said.
 fn failed(ctx: &mut RunCtx, rung: Rung, mut failure: Failure, since: Instant) -> RungResult {
     failure.rung = Some(rung);
+    ctx.rig_failure_failed(rung);
     ctx.progress
         .line(&format!("   {rung}: FAIL — {}", failure.message));
     let r = result(rung, RungStatus::Fail, Some(failure.message.clone()), since);

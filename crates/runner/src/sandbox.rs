@@ -12,7 +12,7 @@
 //! A service the rig runs on the CI host's loopback (a test Keycloak) is unreachable from a
 //! container; such URLs are relayed in through a unix socket (see [`LoopbackRelay`]).
 
-use crate::rig_container::{docker, output, rm, start, RigContainerError};
+use crate::rig_container::{docker, ever_started, output, rm, start, RigContainerError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,6 +70,18 @@ pub enum SandboxError {
     /// The program overran the suite's time limit and was stopped.
     #[error("did not finish within {secs} s (the suite's deploy_timeout); stopped")]
     Overran { secs: u64 },
+    /// The sandbox was created but the engine refused to start it (after the retries):
+    /// the suite's program never ran.
+    #[error("the test sandbox did not start: {stderr}")]
+    NotStarted { stderr: String },
+}
+
+impl SandboxError {
+    /// Whether cc-ci's own machinery failed (the sandbox could not be made or started),
+    /// rather than the suite's program: such a failure is a cc-ci error, not RED.
+    pub fn is_ccci_own(&self) -> bool {
+        !matches!(self, SandboxError::Overran { .. })
+    }
 }
 
 /// Output and exit status of one sandboxed program.
@@ -134,6 +146,11 @@ async fn attend(name: &str, timeout: Duration) -> Result<Ran, SandboxError> {
             })
         }
         Err(e) => Err(SandboxError::Docker(e)),
+        Ok(out) if !out.status.success() && !ever_started(name).await => {
+            Err(SandboxError::NotStarted {
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
+        }
         Ok(out) => {
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -272,6 +289,41 @@ pub fn loopback_port(url: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the suite's own overrun is the recipe's side; a sandbox cc-ci could not make or
+    /// start is cc-ci's failure (a cc-ci error, not RED).
+    #[test]
+    fn which_sandbox_failures_are_cc_ci_s_own() {
+        let rows = [
+            (SandboxError::Overran { secs: 5 }, false),
+            (
+                SandboxError::NotStarted {
+                    stderr: "network not found".into(),
+                },
+                true,
+            ),
+            (
+                SandboxError::CannotCreate {
+                    stderr: "no such image".into(),
+                },
+                true,
+            ),
+            (
+                SandboxError::Docker(RigContainerError::TimedOut { secs: 60 }),
+                true,
+            ),
+            (
+                SandboxError::CreateOutDir {
+                    dir: "/x".into(),
+                    cause: std::io::Error::other("read-only"),
+                },
+                true,
+            ),
+        ];
+        for (error, own) in rows {
+            assert_eq!(error.is_ccci_own(), own, "{error}");
+        }
+    }
 
     #[test]
     fn loopback_urls_are_recognised() {

@@ -132,10 +132,16 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         created
     };
     if !started.status.success() {
-        bail!(
-            "starting the forwarder {name} ({FORWARDER_IMAGE}, build it with images/build.sh): {}",
-            String::from_utf8_lossy(&started.stderr).trim()
-        );
+        // cc-ci's own container, not the recipe's: a distinct outcome (cc-ci error).
+        return Err(crate::rig_container::RigContainerError::NotStarted {
+            what: "forwarder",
+            name: name.clone(),
+            stderr: format!(
+                "{} ({FORWARDER_IMAGE}; build it with images/build.sh)",
+                String::from_utf8_lossy(&started.stderr).trim()
+            ),
+        }
+        .into());
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::app::{App, Forge};
 use crate::config::RepoConfig;
 use crate::job::{now_millis, JobFlags, NewJob};
 use crate::reporter;
-use crate::store::Enqueued;
+use crate::store::{Cancelled, Enqueued};
 use ccci_forge::{decide, Comment, Decision, PollCursor, RepoCursor, RepoName};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -82,6 +82,15 @@ pub async fn handle_comment(
                 }
             }
         }
+        Decision::Cancel => {
+            if app
+                .store
+                .mark_comment_processed(&repo_key, comment_id, now_millis())
+                .await?
+            {
+                cancel_pr_runs(app, forge, repo, pr, author).await?;
+            }
+        }
         Decision::ReplyInvalid(error) => {
             if app
                 .store
@@ -114,6 +123,46 @@ pub async fn handle_comment(
         }
     }
     Ok(())
+}
+
+/// `!testme cancel` by `author`: every queued or running job of the PR is cancelled (a
+/// queued one never runs; a running one is stopped by its host's next heartbeat and
+/// reported when torn down). Nothing to cancel gets a short reply.
+async fn cancel_pr_runs(
+    app: &App,
+    forge: &Forge,
+    repo: &RepoName,
+    pr: u64,
+    author: &str,
+) -> anyhow::Result<()> {
+    let by = format!("@{author}");
+    let jobs = app
+        .store
+        .active_jobs_of_pr(&repo.full_name(), pr as i64)
+        .await?;
+    let mut any = false;
+    for job in jobs {
+        any |= cancel_job(app, &job, &by).await? != Cancelled::NotActive;
+    }
+    if !any {
+        let body = "cc-ci: nothing to cancel on this pull request (no run is queued or running).";
+        reporter::reply(forge, repo, pr, body).await;
+    }
+    Ok(())
+}
+
+/// Cancels one job for `by` (`@login`, or "an operator"): reported at once when it had not
+/// started; a running one is reported by its host when torn down.
+pub async fn cancel_job(app: &App, job: &crate::job::Job, by: &str) -> anyhow::Result<Cancelled> {
+    let done = app.store.cancel(job.id, by, now_millis()).await?;
+    tracing::info!(run = job.id, by, ?done, "cancel");
+    if done == Cancelled::BeforeStart {
+        if let Ok(Some(now)) = app.store.job(job.id).await {
+            reporter::cancelled(app, &now).await;
+        }
+        app.wake.notify_one();
+    }
+    Ok(done)
 }
 
 /// One poll of every watched repository. The cursor of a repository is persisted only after

@@ -125,6 +125,11 @@ pub struct Job {
     pub attempts: i64,
     /// A short note for people: why it went red without results, why it was superseded.
     pub note: Option<String>,
+    /// Who asked to cancel it while it ran (`!testme cancel`, the run page): the host that
+    /// runs it reads this with every heartbeat and stops the run.
+    pub cancel_requested_by: Option<String>,
+    /// How many times cc-ci's own failure ended a run of it (retried once, then `error`).
+    pub ccci_errors: i64,
 }
 
 impl Job {
@@ -170,16 +175,16 @@ pub fn now_millis() -> Millis {
 }
 
 pub fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Green => "green",
-        Verdict::Red => "red",
-    }
+    v.name()
 }
 
 pub fn parse_verdict(s: &str) -> Option<Verdict> {
-    match s {
-        "green" => Some(Verdict::Green),
-        "red" => Some(Verdict::Red),
-        _ => None,
-    }
+    [
+        Verdict::Green,
+        Verdict::Red,
+        Verdict::Cancelled,
+        Verdict::Error,
+    ]
+    .into_iter()
+    .find(|v| v.name() == s)
 }

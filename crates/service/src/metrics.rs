@@ -67,7 +67,12 @@ impl Metrics {
     /// The metrics, the counters starting from `ended`.
     pub fn starting_from(ended: EndedCounts) -> Metrics {
         let metrics = Metrics::empty();
-        for (verdict, n) in [(Verdict::Green, ended.green), (Verdict::Red, ended.red)] {
+        for (verdict, n) in [
+            (Verdict::Green, ended.green),
+            (Verdict::Red, ended.red),
+            (Verdict::Cancelled, ended.cancelled),
+            (Verdict::Error, ended.error),
+        ] {
             metrics.runs_by(verdict).inc_by(n);
         }
         metrics.superseded.inc_by(ended.superseded);
@@ -93,7 +98,11 @@ impl Metrics {
     /// `_total` to counter names.)
     fn registered(mut self) -> Metrics {
         let r = &mut self.registry;
-        r.register("ccci_runs", "Finished runs by verdict", self.runs.clone());
+        r.register(
+            "ccci_runs",
+            "Finished runs by outcome (green, red; cancelled and error are not failures of the recipe)",
+            self.runs.clone(),
+        );
         r.register(
             "ccci_superseded",
             "Queued runs replaced by a newer !testme on the same PR",
@@ -219,6 +228,8 @@ mod tests {
             comment_id: None,
             attempts: 0,
             note: None,
+            cancel_requested_by: None,
+            ccci_errors: 0,
         }
     }
 
@@ -228,10 +239,15 @@ mod tests {
             green: 12_000,
             red: 3,
             superseded: 7,
+            ..EndedCounts::default()
         });
         let run = job(0, 2_000);
         metrics.run_started(&run);
         metrics.run_finished(&run, Verdict::Green, 62_000);
+        // Not failures of the recipe: counted apart, red unchanged.
+        let cancelled = job(0, 70_000);
+        metrics.run_finished(&cancelled, Verdict::Cancelled, 71_000);
+        metrics.run_finished(&cancelled, Verdict::Error, 71_000);
         metrics.superseded(2);
         let snapshot = Snapshot {
             active: ActiveCounts {
@@ -246,6 +262,8 @@ mod tests {
             "# TYPE ccci_runs_total counter",
             "ccci_runs_total{verdict=\"green\"} 12001",
             "ccci_runs_total{verdict=\"red\"} 3",
+            "ccci_runs_total{verdict=\"cancelled\"} 1",
+            "ccci_runs_total{verdict=\"error\"} 1",
             "ccci_superseded_total 9",
             "ccci_queue_depth 4",
             "ccci_running 1",
@@ -253,10 +271,10 @@ mod tests {
             "ccci_alerts_pending 1",
             "ccci_wait_seconds_count 1",
             "ccci_wait_seconds_sum 2.0",
-            "ccci_run_seconds_sum 60.0",
-            "ccci_run_seconds_bucket{le=\"60\"} 1",
-            "ccci_run_seconds_bucket{le=\"30\"} 0",
-            "ccci_run_seconds_bucket{le=\"+Inf\"} 1",
+            "ccci_run_seconds_sum 62.0",
+            "ccci_run_seconds_bucket{le=\"60\"} 3",
+            "ccci_run_seconds_bucket{le=\"30\"} 2",
+            "ccci_run_seconds_bucket{le=\"+Inf\"} 3",
         ] {
             assert!(
                 text.contains(&format!("{line}\n")),

@@ -295,13 +295,16 @@ pub async fn running(app: &App, job: &Job) {
 }
 
 /// The run ended. With results: the full comment with card and table; without (the runner
-/// failed before it could produce any): a short red note.
+/// failed before it could produce any): a short note. A cancelled run and cc-ci's own error
+/// are not verdicts: they get their own short comment and a status that is not `failure`.
 pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: Option<&str>) {
-    let verdict = results.map_or(Verdict::Red, |r| r.verdict);
-    let state = match verdict {
-        Verdict::Green => StatusState::Success,
-        Verdict::Red => StatusState::Failure,
-    };
+    let verdict = results.map_or_else(|| job.verdict.unwrap_or(Verdict::Red), |r| r.verdict);
+    match verdict {
+        Verdict::Cancelled => return cancelled(app, job).await,
+        Verdict::Error => return ccci_error(app, job, results, note).await,
+        Verdict::Green | Verdict::Red => {}
+    }
+    let state = status_of(verdict);
     let description = match results {
         Some(r) => format!(
             "{} — level L{} of L{}",
@@ -335,6 +338,84 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
     };
     let body = with_quick_note(app, job, body);
     report(app, job, FINAL, false, (state, &description), Some(&body)).await;
+}
+
+/// The commit status of how a run ended. Cancelled is `warning` (neutral, as Woodpecker
+/// reports a killed pipeline: not a failure, yet not a pass that could satisfy a required
+/// check); cc-ci's own error is `error`.
+pub fn status_of(verdict: Verdict) -> StatusState {
+    match verdict {
+        Verdict::Green => StatusState::Success,
+        Verdict::Red => StatusState::Failure,
+        Verdict::Cancelled => StatusState::Warning,
+        Verdict::Error => StatusState::Error,
+    }
+}
+
+/// Who cancelled the job, as people read it: `@login`, or "an operator".
+fn cancelled_by(job: &Job) -> String {
+    job.cancel_requested_by
+        .as_deref()
+        .map_or_else(|| "someone".to_string(), comment::md_text)
+}
+
+/// A run (or a queued job) was cancelled: no verdict on the recipe.
+pub async fn cancelled(app: &App, job: &Job) {
+    let by = cancelled_by(job);
+    let description = format!("cancelled by {by} — no verdict");
+    let what = if job.started_at.is_some() {
+        "was cancelled and torn down"
+    } else {
+        "was cancelled before it started"
+    };
+    let body = format!(
+        "{}\n### cc-ci: {} — ⏹️ cancelled\n\nRun {} {what}: cancelled by {by}. No verdict on the recipe.\n\n[Run page]({})\n\n{}",
+        comment::STICKY_MARKER,
+        comment::md_code(&job.recipe),
+        job.id,
+        app.run_url(job.id),
+        comment::rerun_help()
+    );
+    let body = with_quick_note(app, job, body);
+    report(
+        app,
+        job,
+        FINAL,
+        false,
+        (StatusState::Warning, &description),
+        Some(&body),
+    )
+    .await;
+}
+
+/// cc-ci itself failed the run (after its retry): `error`, and a comment that says so,
+/// with the evidence.
+async fn ccci_error(app: &App, job: &Job, results: Option<&RunResults>, note: Option<&str>) {
+    let evidence = results
+        .and_then(|r| r.failure.as_ref())
+        .map(|f| f.message.as_str())
+        .or(note)
+        .unwrap_or("no detail");
+    let description = "cc-ci error (not the recipe) — no verdict".to_string();
+    let body = format!(
+        "{}\n### cc-ci: {} — ⚠️ cc-ci error\n\nRun {} did not reach a verdict: **cc-ci failed, not the recipe** (retried once). Evidence: {}\n\nAn operator has been alerted. [Run page]({})\n\n{}",
+        comment::STICKY_MARKER,
+        comment::md_code(&job.recipe),
+        job.id,
+        comment::md_code(evidence),
+        app.run_url(job.id),
+        comment::rerun_help()
+    );
+    let body = with_quick_note(app, job, body);
+    report(
+        app,
+        job,
+        FINAL,
+        false,
+        (StatusState::Error, &description),
+        Some(&body),
+    )
+    .await;
 }
 
 /// A queued job will not run: the sticky comment says why and how to re-run. (The commit

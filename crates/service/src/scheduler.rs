@@ -7,12 +7,23 @@
 //!   cancelled, tears down, and its job is released to the queue for another host or the
 //!   next start. Runs get [`TEARDOWN_BOUND`] more to finish tearing down; past that they are
 //!   dropped and their jobs released all the same.
+//!
+//! A person's cancel (`!testme cancel`, the run page) is a third, per-job token: the store
+//! marks the job (`cancel_requested_by`), the heartbeat of whichever host runs it reads the
+//! mark (every [`CANCEL_POLL`] at most) and fires the run's `user_cancel`; the run tears
+//! down and is judged cancelled, never red.
+//!
+//! cc-ci's own failure (the runner's `Err` other than bad input, or a run judged
+//! [`Verdict::Error`]) is not the recipe's: the job is retried [`CCCI_ERROR_RETRIES`] time(s)
+//! (counted in the store's `ccci_errors`), then ends as `error` and raises an alert.
 
 use crate::app::App;
 use crate::job::{now_millis, Job, JobFilter, JobState, Millis, Outcome};
 use crate::reporter;
+use crate::store::Heartbeat;
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_runner::recipe::InputError;
 use ccci_runner::request::RunRequest;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,6 +33,14 @@ use tokio_util::sync::CancellationToken;
 
 /// After cancelling, how long a run may take to tear down before it is abandoned.
 pub const TEARDOWN_BOUND: Duration = Duration::from_secs(180);
+
+/// The longest a person's cancel waits to be seen by the host running the job: the
+/// heartbeat (which reads it) runs at least this often.
+pub const CANCEL_POLL: Duration = Duration::from_secs(2);
+
+/// How many times a job that ended in cc-ci's own error is run again before it reports
+/// `error`.
+pub const CCCI_ERROR_RETRIES: i64 = 1;
 
 /// Runs the claim loop until `stop` fires and the running jobs are finished or released.
 pub async fn run(app: Arc<App>, stop: CancellationToken) {
@@ -129,6 +148,7 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
         rig: app.config.rig.clone(),
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
+        user_cancel: CancellationToken::new(),
     }
 }
 
@@ -140,38 +160,14 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
 
     reporter::running(&app, &job).await;
 
-    // Heartbeat: renew the lease every third of it. If the store says the job is no longer
-    // ours (the lease expired and another host took it), stop the run.
-    let heartbeat = {
-        let app = app.clone();
-        let cancel = cancel.clone();
-        let lost = lost_lease.clone();
-        let id = job.id;
-        let host = host.clone();
-        tokio::spawn(async move {
-            let every = app.config.lease / 3;
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
-                let until = now_millis() + app.config.lease.as_millis() as Millis;
-                match app.store.heartbeat(id, &host, until).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(run = id, "lease lost: stopping the run");
-                        lost.store(true, Ordering::SeqCst);
-                        cancel.cancel();
-                        return;
-                    }
-                    // A store hiccup: keep running; the lease covers two more tries.
-                    Err(e) => tracing::warn!(run = id, "heartbeat failed: {e}"),
-                }
-            }
-        })
-    };
-
     let request = request_for(&app, &job);
+    let heartbeat = tokio::spawn(heartbeat(
+        app.clone(),
+        job.id,
+        cancel.clone(),
+        request.user_cancel.clone(),
+        lost_lease.clone(),
+    ));
     if let Err(e) = std::fs::create_dir_all(&request.out_dir) {
         tracing::warn!(
             run = job.id,
@@ -179,24 +175,7 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
             request.out_dir.display()
         );
     }
-    // The runner enforces the run's deadline itself; this outer bound only guards against a
-    // runner that does not return: past deadline + teardown bound it is cancelled, and past
-    // one more teardown bound abandoned as red.
-    let outer = app.config.rig.deadline + TEARDOWN_BOUND;
-    let mut run = app.executor.run(request, cancel.clone());
-    let result = match tokio::time::timeout(outer, &mut run).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(run = job.id, "runner overran its deadline: cancelling");
-            cancel.cancel();
-            match tokio::time::timeout(TEARDOWN_BOUND, run).await {
-                Ok(result) => result,
-                Err(_) => Err(anyhow::anyhow!(
-                    "the run did not end within its deadline and teardown bound"
-                )),
-            }
-        }
-    };
+    let result = run_bounded(&app, &job, request, &cancel).await;
     heartbeat.abort();
 
     if lost_lease.load(Ordering::SeqCst) {
@@ -217,17 +196,143 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
             tracing::debug!(run = job.id, "error note not written: {e}");
         }
     }
-    let finished_at = now_millis();
-    match app.store.finish(job.id, &host, &outcome, finished_at).await {
+    if outcome.verdict == Verdict::Error && job.ccci_errors < CCCI_ERROR_RETRIES {
+        retry_after_ccci_error(&app, &job, &outcome).await;
+    } else {
+        record(&app, &job, &outcome, results.as_ref()).await;
+    }
+    app.wake.notify_one();
+}
+
+/// Renews the job's lease every third of it (at least every [`CANCEL_POLL`]): if the store
+/// says the job is no longer ours (the lease expired and another host took it), stops the
+/// run; if someone asked to cancel it, fires the run's `user_cancel`.
+async fn heartbeat(
+    app: Arc<App>,
+    id: crate::job::JobId,
+    cancel: CancellationToken,
+    user_cancel: CancellationToken,
+    lost: Arc<AtomicBool>,
+) {
+    let every = (app.config.lease / 3).min(CANCEL_POLL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let until = now_millis() + app.config.lease.as_millis() as Millis;
+        match app.store.heartbeat(id, &app.config.host_id, until).await {
+            Ok(Heartbeat::Held {
+                cancel_requested_by: Some(by),
+            }) if !user_cancel.is_cancelled() => {
+                tracing::info!(run = id, by, "cancel requested: stopping the run");
+                user_cancel.cancel();
+            }
+            Ok(Heartbeat::Held { .. }) => {}
+            Ok(Heartbeat::Lost) => {
+                tracing::warn!(run = id, "lease lost: stopping the run");
+                lost.store(true, Ordering::SeqCst);
+                cancel.cancel();
+                return;
+            }
+            // A store hiccup: keep running; the lease covers two more tries.
+            Err(e) => tracing::warn!(run = id, "heartbeat failed: {e}"),
+        }
+    }
+}
+
+/// Runs the job through the executor. The runner enforces the run's deadline itself; this
+/// outer bound only guards against a runner that does not return: past deadline + teardown
+/// bound it is cancelled, and past one more teardown bound abandoned as cc-ci's error.
+async fn run_bounded(
+    app: &App,
+    job: &Job,
+    request: RunRequest,
+    cancel: &CancellationToken,
+) -> anyhow::Result<RunResults> {
+    let outer = app.config.rig.deadline + TEARDOWN_BOUND;
+    let mut run = app.executor.run(request, cancel.clone());
+    match tokio::time::timeout(outer, &mut run).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(run = job.id, "runner overran its deadline: cancelling");
+            cancel.cancel();
+            match tokio::time::timeout(TEARDOWN_BOUND, run).await {
+                Ok(result) => result,
+                Err(_) => Err(anyhow::anyhow!(
+                    "the run did not end within its deadline and teardown bound"
+                )),
+            }
+        }
+    }
+}
+
+/// cc-ci failed, not the recipe: the job goes back to the queue for its one retry.
+async fn retry_after_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
+    let why = outcome.note.as_deref().unwrap_or("cc-ci failed");
+    let note: String = format!("cc-ci error (not the recipe), retrying: {why}")
+        .chars()
+        .take(300)
+        .collect();
+    match app
+        .store
+        .retry_after_ccci_error(job.id, &app.config.host_id, &note)
+        .await
+    {
         Ok(true) => {
-            app.metrics.run_finished(&job, outcome.verdict, finished_at);
+            tracing::warn!(run = job.id, "cc-ci error, retrying once: {why}");
+            reporter::requeued(app, job, "cc-ci failed (not the recipe); retrying once").await;
+        }
+        Ok(false) => tracing::warn!(run = job.id, "cc-ci error, but the job was no longer ours"),
+        Err(e) => tracing::warn!(run = job.id, "retry not recorded: {e}"),
+    }
+}
+
+/// Records the job's end and reports it; a cc-ci error (after its retry) alerts the
+/// operator.
+async fn record(app: &App, job: &Job, outcome: &Outcome, results: Option<&RunResults>) {
+    let finished_at = now_millis();
+    match app
+        .store
+        .finish(job.id, &app.config.host_id, outcome, finished_at)
+        .await
+    {
+        Ok(true) => {
+            app.metrics.run_finished(job, outcome.verdict, finished_at);
             tracing::info!(run = job.id, verdict = %outcome.verdict, level = outcome.level, "finished");
-            reporter::finished(&app, &job, results.as_ref(), outcome.note.as_deref()).await;
+            if outcome.verdict == Verdict::Error {
+                alert_ccci_error(app, job, outcome);
+            }
+            // Who cancelled, as the store recorded it.
+            let job = match app.store.job(job.id).await {
+                Ok(Some(now)) => now,
+                _ => job.clone(),
+            };
+            reporter::finished(app, &job, results, outcome.note.as_deref()).await;
         }
         Ok(false) => tracing::warn!(run = job.id, "finished, but the job was no longer ours"),
         Err(e) => tracing::warn!(run = job.id, "outcome not recorded: {e}"),
     }
-    app.wake.notify_one();
+}
+
+/// An alert for the operator (shown on the dashboard, relayed once): cc-ci failed a run
+/// twice, not the recipe.
+fn alert_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
+    let message = format!(
+        "run {} of {} ended in cc-ci's own error after {} retry: {}",
+        job.id,
+        job.recipe,
+        CCCI_ERROR_RETRIES,
+        outcome.note.as_deref().unwrap_or("no detail")
+    );
+    if let Err(e) = ccci_runner::alerts::raise(
+        &app.config.rig.state_dir,
+        &job.recipe,
+        "ccci-error",
+        &message,
+    ) {
+        tracing::warn!(run = job.id, "alert not raised: {e:#}");
+    }
 }
 
 fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults>) {
@@ -245,11 +350,45 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
         ),
         Err(e) => (
             Outcome {
-                verdict: Verdict::Red,
+                verdict: verdict_of_error(&e),
                 level: 0,
                 note: Some(format!("{e:#}").chars().take(300).collect()),
             },
             None,
         ),
+    }
+}
+
+/// A runner `Err` is cc-ci's own failure (the engine, git, the host), unless it is bad
+/// input: the recipe's own mistake (no `DOMAIN`, malformed compose, a missing image) stays
+/// RED.
+fn verdict_of_error(error: &anyhow::Error) -> Verdict {
+    if error.downcast_ref::<InputError>().is_some() {
+        Verdict::Red
+    } else {
+        Verdict::Error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runner_error_is_cc_ci_s_unless_it_is_the_recipe_s_bad_input() {
+        let input = anyhow::Error::from(InputError::UnknownStage { name: "x".into() })
+            .context("preparing the run");
+        let rows = [
+            (input, Verdict::Red),
+            (
+                anyhow::anyhow!("cannot connect to the Docker engine"),
+                Verdict::Error,
+            ),
+        ];
+        for (error, want) in rows {
+            let (outcome, results) = outcome_of(Err(error));
+            assert_eq!(outcome.verdict, want, "{:?}", outcome.note);
+            assert!(results.is_none());
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::RigArgs;
 use crate::exit::Exit;
-use ccci_core::ladder::{Rung, Verdict};
+use ccci_core::ladder::Rung;
 use ccci_core::results::{RunMode, RunResults};
 use ccci_runner::recipe::InputError;
 use ccci_runner::request::RunRequest;
@@ -44,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         rig: args.rig.rig()?,
         run_url: None,
         run_id: None,
+        user_cancel: Default::default(),
     };
     let cancel = crate::signals::cancel_on_signals();
     let results = ccci_runner::lifecycle::run(request, cancel).await?;
@@ -75,5 +76,5 @@ pub fn print_outcome(results: &RunResults, out: &Path) -> Exit {
         );
     }
     let _ = writeln!(stdout, "results: {}", out.join("results.json").display());
-    Exit::green_if(results.verdict == Verdict::Green)
+    Exit::of_verdict(results.verdict)
 }

@@ -72,3 +72,35 @@ fn a_test_that_overruns_its_time_or_memory_fails_with_a_reason_and_never_hangs()
     assert!(started.elapsed().as_secs() < 120, "{}", run.explain());
     assert!(leftovers(&run.stack()).is_empty());
 }
+
+/// Both directions of "whose failure is it". cc-ci's own sandbox cannot be made (here the
+/// CI's suites dir has a `:` in its path, which `docker create --volume` cannot express):
+/// the run is a cc-ci error — exit 3, `results.json` verdict `error` with the reason — not
+/// RED. The same suite's test failing on its own is the recipe's: RED, exit 1.
+#[test]
+fn a_sandbox_cc_ci_cannot_make_is_a_cc_ci_error_but_a_failing_test_stays_red() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-static", "sbxr");
+    let toml = "health_path = \"/health\"\ndeploy_timeout = \"2m\"\nmin_uptime = 0\n";
+    let root = rig.path("suites:ccci");
+    std::fs::create_dir_all(root.join("sbxr")).unwrap();
+    std::fs::write(root.join("sbxr/suite.toml"), toml).unwrap();
+    write_exec(&root.join("sbxr/tests/ok"), "#!/bin/sh\nexit 0\n");
+    let stages = ["--stages", "install,functional"];
+    let run = rig.run_into(&recipe, Some(&root), &stages, "out-ccci");
+    assert_eq!(run.code, 3, "{}", run.explain());
+    assert_eq!(run.results()["verdict"], "error", "{}", run.explain());
+    let why = run.results()["failure"]["message"].to_string();
+    assert!(why.contains("cc-ci's test sandbox failed"), "{why}");
+    assert!(leftovers(&run.stack()).is_empty());
+
+    let suites = rig.suite("sbxr", toml);
+    write_exec(
+        &suites.join("sbxr/tests/ok"),
+        "#!/bin/sh\necho broken\nexit 1\n",
+    );
+    let run = rig.run(&recipe, Some(&suites), &stages);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    assert_eq!(run.results()["verdict"], "red", "{}", run.explain());
+    assert!(leftovers(&run.stack()).is_empty());
+}

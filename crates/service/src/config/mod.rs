@@ -17,6 +17,9 @@
 //! capacity = 1                           # CCCI_CAPACITY
 //! runs_dir = "/var/lib/ccci/runs"        # CCCI_RUNS_DIR
 //! janitor_interval_secs = 600            # CCCI_JANITOR_INTERVAL; 0 = only at start
+//! operator_token_file = "/etc/ccci/operator-token"  # or the token in CCCI_OPERATOR_TOKEN;
+//!     # the operator's actions on the dashboard (Cancel on a run page) ask for it; without
+//!     # one they are refused
 //!     # The janitor reaps what dead runs of this host left on the swarm (stacks of runs
 //!     # registered in rig.state_dir whose owner died; stacks under rig.ci_domain with no
 //!     # known owner once older than 2 h; never a live run or a warm canonical): once at
@@ -107,6 +110,9 @@ pub struct Config {
     /// How often the janitor reaps dead runs' leftovers after the sweep at start;
     /// `None` = only at start.
     pub janitor_interval: Option<Duration>,
+    /// The operator's token: the dashboard's operator actions (Cancel) need it; `None` =
+    /// no operator actions.
+    pub operator_token: Option<Secret>,
     pub forge: Option<ForgeConfig>,
     pub webhook: Option<WebhookConfig>,
     /// The runner's settings for this host's runs and janitor (`[rig]`; its shared

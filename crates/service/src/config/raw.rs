@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub claim_interval_secs: Option<i64>,
     pub shutdown_grace_secs: Option<i64>,
     pub janitor_interval_secs: Option<i64>,
+    /// A file holding the operator's token (the run page's Cancel asks for it).
+    pub operator_token_file: Option<PathBuf>,
     pub forge: Option<RawForge>,
     pub webhook: Option<RawWebhook>,
     pub rig: Option<RawRig>,

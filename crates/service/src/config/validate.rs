@@ -80,6 +80,7 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
             "add a [forge] section with url, token_file and repos",
         );
     }
+    let operator_token = operator_token(raw.operator_token_file.as_deref(), env, &mut problems);
     let rig = rig(raw.rig.unwrap_or_default(), raw.keycloak, &mut problems);
     let nightly = raw.nightly.map(|n| nightly(n, &rig, &mut problems));
     let retention = raw
@@ -100,6 +101,7 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
         claim_interval: server.claim_interval,
         shutdown_grace: server.shutdown_grace,
         janitor_interval: server.janitor_interval,
+        operator_token,
         forge,
         webhook,
         rig,
@@ -237,6 +239,26 @@ fn capacity(configured: Option<i64>, problems: &mut Problems) -> u32 {
 }
 
 /// Reads a secret file: trimmed, non-empty.
+/// The operator's token: from `operator_token_file`, else `CCCI_OPERATOR_TOKEN`, else none.
+fn operator_token(file: Option<&Path>, env: Lookup, problems: &mut Problems) -> Option<Secret> {
+    if let Some(file) = file {
+        return match read_secret_file(file) {
+            Ok(token) => Some(token),
+            Err(e) => {
+                problems.push(
+                    ("operator_token_file", ""),
+                    e,
+                    "write a long random token into that file (e.g. `openssl rand -hex 32`)",
+                );
+                None
+            }
+        };
+    }
+    env("CCCI_OPERATOR_TOKEN")
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Secret::new(v.trim()))
+}
+
 fn read_secret_file(path: &Path) -> Result<Secret, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -153,9 +153,56 @@ pub async fn run_page(
         card_file: has_card(&app, id).then_some(ccci_report::artefacts::CARD_PNG),
         files: &files,
         removed,
+        operator_actions: app.config.operator_token.is_some(),
     });
     view.live = super::live::panel(&app, id, job.state);
     Ok(html(templates::run_page(&view)))
+}
+
+/// The operator's Cancel (`POST /runs/{id}/cancel`, form field `token`): with the
+/// operator token, the job is cancelled (queued: never runs; running: stopped by its
+/// host's next heartbeat) and the browser goes back to the run page. Without it: 403.
+pub async fn cancel_run(
+    State(app): State<Arc<App>>,
+    Path(id): Path<JobId>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Failure> {
+    let given = form.get("token").map(String::as_str).unwrap_or("");
+    let allowed = app
+        .config
+        .operator_token
+        .as_ref()
+        .is_some_and(|token| same_secret(token.expose(), given));
+    if !allowed {
+        return Err(Failure(
+            StatusCode::FORBIDDEN,
+            "cancelling needs the operator token (operator_token_file in the service's configuration)".into(),
+        ));
+    }
+    let Some(job) = app.store.job(id).await? else {
+        return Err(Failure(StatusCode::NOT_FOUND, format!("no run {id}")));
+    };
+    crate::intake::cancel_job(&app, &job, "an operator")
+        .await
+        .map_err(|e| {
+            tracing::warn!(run = id, "cancel failed: {e:#}");
+            Failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store is unavailable".into(),
+            )
+        })?;
+    Ok(axum::response::Redirect::to(&format!("/runs/{id}")).into_response())
+}
+
+/// Compares a secret with what was given in time that depends only on the length of
+/// what was given (no early exit on the first differing byte).
+fn same_secret(secret: &str, given: &str) -> bool {
+    let (a, b) = (secret.as_bytes(), given.as_bytes());
+    let mut differ = u8::from(a.len() != b.len());
+    for (i, byte) in b.iter().enumerate() {
+        differ |= byte ^ a.get(i % a.len().max(1)).copied().unwrap_or(0);
+    }
+    differ == 0 && !a.is_empty()
 }
 
 pub async fn recipe_page(
@@ -181,16 +228,11 @@ pub async fn recipe_badge(State(app): State<Arc<App>>, Path(name): Path<String>)
     let filter = JobFilter {
         recipe: Some(name),
         state: Some(JobState::Done),
-        limit: Some(1),
+        limit: Some(50),
         ..JobFilter::default()
     };
-    let latest = app
-        .store
-        .jobs(&filter)
-        .await
-        .ok()
-        .and_then(|j| j.into_iter().next());
-    let (message, color) = views::badge(latest.as_ref());
+    let finished = app.store.jobs(&filter).await.unwrap_or_default();
+    let (message, color) = views::badge(&finished);
     (
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

@@ -29,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(handlers::runs_page))
         .route("/runs/{id}", get(handlers::run_page))
+        .route("/runs/{id}/cancel", post(handlers::cancel_run))
         .route("/runs/{id}/files/{*path}", get(files::run_file))
         .route("/runs/{id}/log/stream", get(live::log_stream))
         .route("/recipes/{name}", get(handlers::recipe_page))

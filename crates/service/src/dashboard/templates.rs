@@ -259,6 +259,13 @@ fn run_notes(view: &RunPage) -> Markup {
         @if let Some(reason) = &view.wait_reason { div."note wait-reason" { (reason) } }
         @if let Some(note) = &view.note { div.note { (note) } }
         @if let Some(note) = &view.removed_note { div."note retention-note" { (note) } }
+        @if let Some(href) = &view.cancel_href {
+            form.cancel method="post" action=(href) {
+                input type="password" name="token" placeholder="operator token" autocomplete="off" required;
+                " "
+                button type="submit" { "Cancel" }
+            }
+        }
     }
 }
 

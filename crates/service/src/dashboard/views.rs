@@ -61,6 +61,8 @@ pub struct Pill {
 pub fn status_pill(job: &Job) -> Pill {
     let (class, word) = match (job.state, job.verdict) {
         (JobState::Done, Some(Verdict::Green)) => ("green", "green"),
+        (JobState::Done, Some(Verdict::Cancelled)) => ("muted", "cancelled"),
+        (JobState::Done, Some(Verdict::Error)) => ("error", "cc-ci error"),
         (JobState::Done, _) => ("red", "red"),
         (JobState::Running, _) => ("running", "running"),
         (JobState::Queued, _) => ("queued", "queued"),
@@ -409,6 +411,9 @@ pub struct RunPage {
     pub files: Vec<FileRow>,
     /// The live log and timeline, when the run directory has them (set by the handler).
     pub live: Option<LivePanel>,
+    /// The operator's Cancel (a form posting to this URL): while the job is queued or
+    /// running and the service has an operator token.
+    pub cancel_href: Option<String>,
 }
 
 /// What a run page is built from (read by the handler).
@@ -422,6 +427,8 @@ pub struct RunInput<'a> {
     pub files: &'a [(String, u64)],
     /// Retention's record of this run, when it removed the run's directory.
     pub removed: Option<&'a crate::retention::Removed>,
+    /// The service has an operator token (operator actions are offered).
+    pub operator_actions: bool,
 }
 
 pub fn run_page(input: &RunInput) -> RunPage {
@@ -439,7 +446,7 @@ pub fn run_page(input: &RunInput) -> RunPage {
         flags: (!describe.is_empty()).then_some(describe),
         quick: job.flags.quick.then(|| input.quick_context.clone()),
         wait_reason: input.wait_reason.clone(),
-        note: job.note.clone(),
+        note: cancel_note(job).or_else(|| job.note.clone()),
         removed_note: input.removed.map(super::retention::removed_note),
         details: run_details(job, input.results),
         card_href: input
@@ -455,6 +462,21 @@ pub fn run_page(input: &RunInput) -> RunPage {
             }),
         files: file_rows(job.id, input.files),
         live: None,
+        cancel_href: (input.operator_actions
+            && matches!(job.state, JobState::Queued | JobState::Running))
+        .then(|| format!("/runs/{}/cancel", job.id)),
+    }
+}
+
+/// Who cancelled the run (or asked to, while it tears down).
+fn cancel_note(job: &Job) -> Option<String> {
+    let by = job.cancel_requested_by.as_deref()?;
+    match (job.state, job.verdict) {
+        (JobState::Done, Some(Verdict::Cancelled)) => {
+            Some(format!("cancelled by {by}; no verdict"))
+        }
+        (JobState::Running, _) => Some(format!("cancel requested by {by}; tearing down")),
+        _ => None,
     }
 }
 
@@ -534,6 +556,7 @@ pub fn level_chart(history: &[&Job]) -> Option<LevelChart> {
             y: format!("{:.1}", y(level)),
             color: match job.verdict {
                 Some(Verdict::Green) => "#40c057",
+                Some(Verdict::Cancelled | Verdict::Error) => "#adb5bd",
                 _ => "#fa5252",
             },
         });
@@ -655,7 +678,12 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
 }
 
 /// The recipe badge: its message and colour.
-pub fn badge(latest: Option<&Job>) -> (String, &'static str) {
+/// The badge of a recipe from its latest finished runs, newest first: the newest *verdict*
+/// (a cancelled run or a cc-ci error says nothing about the recipe and is passed over).
+pub fn badge(finished: &[Job]) -> (String, &'static str) {
+    let latest = finished
+        .iter()
+        .find(|j| j.verdict.is_some_and(Verdict::is_verdict));
     match latest {
         Some(j) if j.verdict == Some(Verdict::Green) => {
             (format!("L{} green", j.level.unwrap_or(0)), "#2b8a3e")
@@ -707,6 +735,55 @@ pub fn timeline_rows(timeline: &[ccci_core::live::TimelineEntry]) -> Vec<Timelin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
+        let job = |verdict: Verdict, level: u8| Job {
+            id: 1,
+            recipe: "r".into(),
+            repo: "o/r".into(),
+            pr_number: None,
+            head_sha: String::new(),
+            git_ref: None,
+            clone_url: String::new(),
+            flags: Default::default(),
+            requested_by: None,
+            state: JobState::Done,
+            verdict: Some(verdict),
+            level: Some(level),
+            host: None,
+            lease_expires_at: None,
+            enqueued_at: 0,
+            started_at: None,
+            finished_at: None,
+            comment_id: None,
+            attempts: 0,
+            note: None,
+            cancel_requested_by: None,
+            ccci_errors: 0,
+        };
+        let rows: Vec<(Vec<Job>, &str)> = vec![
+            (vec![job(Verdict::Green, 4)], "L4 green"),
+            (vec![job(Verdict::Red, 1)], "L1 red"),
+            (
+                vec![job(Verdict::Cancelled, 0), job(Verdict::Green, 5)],
+                "L5 green",
+            ),
+            (
+                vec![
+                    job(Verdict::Error, 0),
+                    job(Verdict::Cancelled, 0),
+                    job(Verdict::Red, 2),
+                ],
+                "L2 red",
+            ),
+            (vec![job(Verdict::Cancelled, 0)], "no runs"),
+            (vec![], "no runs"),
+        ];
+        for (jobs, want) in rows {
+            assert_eq!(badge(&jobs).0, want);
+        }
+    }
 
     #[test]
     fn url_parts_are_percent_encoded() {

@@ -56,6 +56,10 @@ pub struct EndedCounts {
     pub green: u64,
     /// Runs this host finished RED.
     pub red: u64,
+    /// Runs this host stopped because someone cancelled them (not a verdict).
+    pub cancelled: u64,
+    /// Runs this host ended with cc-ci's own error (not a verdict).
+    pub error: u64,
     /// Queued jobs superseded, over the whole store.
     pub superseded: u64,
 }
@@ -65,6 +69,26 @@ pub struct EndedCounts {
 pub struct ActiveCounts {
     pub queued: u64,
     pub running: u64,
+}
+
+/// What [`Store::heartbeat`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Heartbeat {
+    /// The lease is renewed; `cancel_requested_by` is set once someone asked to cancel.
+    Held { cancel_requested_by: Option<String> },
+    /// The job is no longer this host's (its lease expired and it was re-queued or taken).
+    Lost,
+}
+
+/// What [`Store::cancel`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The job was queued: it is cancelled and never runs.
+    BeforeStart,
+    /// The job runs: the host running it stops it with its next heartbeat.
+    Requested,
+    /// The job had already ended (or a cancel was already asked for).
+    NotActive,
 }
 
 /// What [`Store::enqueue`] did.
@@ -266,10 +290,62 @@ impl Store {
         dispatch!(self.claim(lease))
     }
 
-    /// Extends the lease. False when the job is no longer this host's (it expired and was
-    /// re-queued or taken): the caller should stop the run.
-    pub async fn heartbeat(&self, id: JobId, host: &str, lease_until: Millis) -> StoreResult<bool> {
-        self.execute_once(sql::HEARTBEAT, &args![lease_until, id, host])
+    /// Extends the lease and reads whether a cancel was asked for. [`Heartbeat::Lost`] when
+    /// the job is no longer this host's (it expired and was re-queued or taken): the caller
+    /// should stop the run. Every host sees a cancel this way, whichever host took it.
+    pub async fn heartbeat(
+        &self,
+        id: JobId,
+        host: &str,
+        lease_until: Millis,
+    ) -> StoreResult<Heartbeat> {
+        let rows = self
+            .query(sql::HEARTBEAT, &args![lease_until, id, host], |r| {
+                r.required_text("cancel_requested_by")
+            })
+            .await?;
+        Ok(match rows.into_iter().next() {
+            None => Heartbeat::Lost,
+            Some(by) => Heartbeat::Held {
+                cancel_requested_by: Some(by).filter(|b| !b.is_empty()),
+            },
+        })
+    }
+
+    /// Cancels job `id` for `by` (a login, or "an operator"): a queued job ends cancelled
+    /// at once; a running one is marked for its host to stop.
+    pub async fn cancel(&self, id: JobId, by: &str, now: Millis) -> StoreResult<Cancelled> {
+        let note = format!("cancelled by {by}");
+        if self
+            .execute_once(sql::CANCEL_QUEUED, &args![note, now, by, id])
+            .await?
+        {
+            return Ok(Cancelled::BeforeStart);
+        }
+        if self
+            .execute_once(sql::REQUEST_CANCEL, &args![by, id])
+            .await?
+        {
+            return Ok(Cancelled::Requested);
+        }
+        Ok(Cancelled::NotActive)
+    }
+
+    /// The queued and running jobs of one PR, newest first.
+    pub async fn active_jobs_of_pr(&self, repo: &str, pr: i64) -> StoreResult<Vec<Job>> {
+        self.query(&sql::active_of_pr(), &args![repo, pr], row::job_from_row)
+            .await
+    }
+
+    /// cc-ci's own failure ended a run: back to the queue for its retry, counted in
+    /// `ccci_errors`. False when the job was no longer this host's.
+    pub async fn retry_after_ccci_error(
+        &self,
+        id: JobId,
+        host: &str,
+        note: &str,
+    ) -> StoreResult<bool> {
+        self.execute_once(sql::RETRY_AFTER_CCCI_ERROR, &args![note, id, host])
             .await
     }
 
@@ -351,6 +427,8 @@ impl Store {
         for (state, verdict, n) in rows {
             match (state.as_str(), verdict.as_str()) {
                 ("done", "green") => counts.green += n,
+                ("done", "cancelled") => counts.cancelled += n,
+                ("done", "error") => counts.error += n,
                 ("done", _) => counts.red += n,
                 _ => counts.superseded += n,
             }

@@ -106,6 +106,8 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
         comment_id: row.int("comment_id")?,
         attempts: row.required_int("attempts")?,
         note: row.text("note")?,
+        cancel_requested_by: row.text("cancel_requested_by")?,
+        ccci_errors: row.required_int("ccci_errors")?,
     })
 }
 

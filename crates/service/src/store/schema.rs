@@ -25,7 +25,8 @@ impl Dialect {
 }
 
 /// The migrations, version = index + 1.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE jobs (
     id               {ID},
     recipe           TEXT NOT NULL,
@@ -78,7 +79,12 @@ CREATE TABLE hosts (
     capacity  {INT} NOT NULL,
     last_seen {INT} NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE jobs ADD COLUMN cancel_requested_by TEXT;
+ALTER TABLE jobs ADD COLUMN ccci_errors {INT} NOT NULL DEFAULT 0;
+"#,
+];
 
 /// The table recording which migrations ran.
 pub fn version_table(dialect: Dialect) -> String {
@@ -103,4 +109,4 @@ pub fn pending(dialect: Dialect, current: i64) -> StoreResult<Vec<(i64, String)>
 /// The columns of `jobs`, as [`super::row::job_from_row`] reads them.
 pub const JOB_COLUMNS: &str = "id, recipe, repo, pr_number, head_sha, git_ref, clone_url, flags, \
      requested_by, state, verdict, level, host, lease_expires_at, enqueued_at, started_at, \
-     finished_at, comment_id, attempts, note";
+     finished_at, comment_id, attempts, note, cancel_requested_by, ccci_errors";

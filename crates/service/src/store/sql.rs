@@ -64,10 +64,32 @@ pub const REQUEUE_EXPIRED: &str = "UPDATE jobs SET state = 'queued', host = NULL
      note = 'lease expired: re-queued' \
      WHERE state = 'running' AND lease_expires_at < $1 RETURNING id";
 
+/// Renews the lease and reads whether someone asked to cancel the run (one round trip).
 pub const HEARTBEAT: &str = "UPDATE jobs SET lease_expires_at = $1 \
+     WHERE id = $2 AND host = $3 AND state = 'running' \
+     RETURNING COALESCE(cancel_requested_by, '') AS cancel_requested_by";
+/// A queued job cancelled before it started: it never runs. `$1` = note, `$2` = now.
+pub const CANCEL_QUEUED: &str = "UPDATE jobs SET state = 'done', verdict = 'cancelled', \
+     level = 0, note = $1, finished_at = $2, cancel_requested_by = $3 \
+     WHERE id = $4 AND state = 'queued'";
+/// Asks the host running job `$2` to cancel it (seen with its next heartbeat).
+pub const REQUEST_CANCEL: &str = "UPDATE jobs SET cancel_requested_by = $1 \
+     WHERE id = $2 AND state = 'running' AND cancel_requested_by IS NULL";
+/// cc-ci's own failure ended the run: back to the queue for its one retry.
+pub const RETRY_AFTER_CCCI_ERROR: &str = "UPDATE jobs SET state = 'queued', host = NULL, \
+     lease_expires_at = NULL, started_at = NULL, ccci_errors = ccci_errors + 1, note = $1 \
      WHERE id = $2 AND host = $3 AND state = 'running'";
+/// The PR's jobs still queued or running, newest first (what `!testme cancel` cancels).
+pub fn active_of_pr() -> String {
+    format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE repo = $1 AND pr_number = $2 \
+         AND state IN ('queued', 'running') ORDER BY id DESC"
+    )
+}
 pub const FINISH: &str = "UPDATE jobs SET state = 'done', verdict = $1, level = $2, note = $3, \
-     finished_at = $4, lease_expires_at = NULL WHERE id = $5 AND host = $6 AND state = 'running'";
+     finished_at = $4, lease_expires_at = NULL, \
+     ccci_errors = ccci_errors + (CASE WHEN $1 = 'error' THEN 1 ELSE 0 END) \
+     WHERE id = $5 AND host = $6 AND state = 'running'";
 pub const RELEASE: &str = "UPDATE jobs SET state = 'queued', host = NULL, \
      lease_expires_at = NULL, started_at = NULL WHERE id = $1 AND host = $2 AND state = 'running'";
 pub const SET_COMMENT_ID: &str = "UPDATE jobs SET comment_id = $1 WHERE id = $2";

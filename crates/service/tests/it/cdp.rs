@@ -109,6 +109,19 @@ impl Browser {
         self.call("Page.navigate", json!({ "url": url })).await;
     }
 
+    /// Navigates to `url` and waits until the page has loaded.
+    pub async fn open(&mut self, url: &str) {
+        self.navigate(url).await;
+        self.wait_until("document.readyState === 'complete'").await;
+    }
+
+    /// Waits until `condition` is true in the page; panics after 10 s.
+    pub async fn wait_until(&mut self, condition: &str) {
+        let bound = Duration::from_secs(10);
+        self.wait_for(condition, condition, Value::Bool(true), bound)
+            .await;
+    }
+
     /// The value of a JavaScript expression in the page.
     pub async fn eval(&mut self, expression: &str) -> Value {
         let result = self

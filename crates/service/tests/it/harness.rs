@@ -29,7 +29,8 @@ pub const HOOK_SECRET: &str = "hook-secret-abcdef";
 pub enum Script {
     /// Green L4 after this long.
     Pass(Duration),
-    /// Never finishes on its own; ends (red) when cancelled.
+    /// Never finishes on its own; ends (red) when the service shuts down, cancelled when
+    /// a person cancels it.
     Wedge,
     /// Green after walking install then upgrade, each saying `lines` log lines, one every
     /// `every`, through the runner's own live files ([`live_rungs`]).
@@ -135,19 +136,25 @@ impl Executor for Shared {
             if request.quick {
                 results.mode = ccci_core::results::RunMode::Quick;
             }
+            let user_cancel = request.user_cancel.clone();
+            let stopped = async {
+                tokio::select! {
+                    _ = cancel.cancelled() => Verdict::Red,
+                    _ = user_cancel.cancelled() => Verdict::Cancelled,
+                }
+            };
             match script {
                 Script::Pass(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
-                        _ = cancel.cancelled() => { results.verdict = Verdict::Red; results.flags.interrupted = true; }
+                        verdict = stopped => { results.verdict = verdict; results.flags.interrupted = true; }
                     }
                 }
                 Script::Live { lines, every } => {
                     live_rungs(&request.out_dir, lines, every, &cancel).await;
                 }
                 Script::Wedge => {
-                    cancel.cancelled().await;
-                    results.verdict = Verdict::Red;
+                    results.verdict = stopped.await;
                     results.level = 0;
                     results.flags.interrupted = true;
                 }

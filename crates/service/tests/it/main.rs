@@ -3,6 +3,7 @@
 //! real headless Chromium.
 
 mod browser;
+mod cancel;
 mod cdp;
 mod dashboard;
 mod harness;

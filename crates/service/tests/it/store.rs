@@ -110,7 +110,10 @@ async fn an_expired_lease_requeues_the_job_and_fences_the_old_host() {
             .unwrap();
         assert_eq!(job.lease_expires_at, Some(1_100));
         // Heartbeats extend the lease while the host lives.
-        assert!(store.heartbeat(id, "dead-host", 2_000).await.unwrap());
+        assert!(matches!(
+            store.heartbeat(id, "dead-host", 2_000).await.unwrap(),
+            ccci_service::store::Heartbeat::Held { .. }
+        ));
         assert!(
             store.requeue_expired(1_999).await.unwrap().is_empty(),
             "{url}"
@@ -127,7 +130,10 @@ async fn an_expired_lease_requeues_the_job_and_fences_the_old_host() {
             (JobState::Queued, 1, None)
         );
         // The dead host, should it come back, can neither renew nor finish the job.
-        assert!(!store.heartbeat(id, "dead-host", 9_000).await.unwrap());
+        assert_eq!(
+            store.heartbeat(id, "dead-host", 9_000).await.unwrap(),
+            ccci_service::store::Heartbeat::Lost
+        );
         assert!(!store.finish(id, "dead-host", &GREEN, 2_002).await.unwrap());
         // Another host picks it up; claim also re-queues expired leases itself.
         let again = store

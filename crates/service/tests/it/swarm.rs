@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn swarm_ready() -> bool {
+pub(crate) fn swarm_ready() -> bool {
     let swarm = Command::new("docker")
         .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
         .output()
@@ -67,7 +67,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A recipe repository `<dir>/<name>` made from `recipes/<example>`, with one commit (the
 /// PR head); `edit` may change files first. Returns the path and the head commit.
-fn recipe_repo(
+pub(crate) fn recipe_repo(
     dir: &Path,
     example: &str,
     name: &str,
@@ -89,7 +89,7 @@ fn recipe_repo(
 
 /// The configuration for the swarm tests: repositories cloned from local paths, the
 /// workspace's suites, state under `dir`.
-fn swarm_config(
+pub(crate) fn swarm_config(
     dir: &Path,
     db: &str,
     forge: &str,
@@ -109,7 +109,7 @@ fn swarm_config(
 }
 
 /// A SQLite store `<dir>/ccci.db` whose poller starts an hour back; its URL and the store.
-async fn sqlite_store(dir: &Path) -> (String, Store) {
+pub(crate) async fn sqlite_store(dir: &Path) -> (String, Store) {
     let db = format!("sqlite:{}", dir.join("ccci.db").display());
     let store = open(&db).await;
     poll_from_an_hour_ago(&store).await;
@@ -117,7 +117,13 @@ async fn sqlite_store(dir: &Path) -> (String, Store) {
 }
 
 /// Waits (`secs`) until exactly `count` jobs are in `state`.
-async fn wait_for_jobs(store: &Store, state: JobState, count: usize, what: &str, secs: u64) {
+pub(crate) async fn wait_for_jobs(
+    store: &Store,
+    state: JobState,
+    count: usize,
+    what: &str,
+    secs: u64,
+) {
     eventually(what, Duration::from_secs(secs), || async {
         jobs_in(store, state).await.len() == count
     })
@@ -125,7 +131,13 @@ async fn wait_for_jobs(store: &Store, state: JobState, count: usize, what: &str,
 }
 
 /// Waits (`secs`) until job `id` exists and `check` holds for it.
-async fn wait_for_job(store: &Store, id: i64, what: &str, secs: u64, check: impl Fn(&Job) -> bool) {
+pub(crate) async fn wait_for_job(
+    store: &Store,
+    id: i64,
+    what: &str,
+    secs: u64,
+    check: impl Fn(&Job) -> bool,
+) {
     eventually(what, Duration::from_secs(secs), || async {
         store.job(id).await.unwrap().is_some_and(|j| check(&j))
     })
