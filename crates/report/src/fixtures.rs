@@ -59,6 +59,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
         rig_adaptations: Vec::new(),
+        route: None,
         suite: None,
         lint: None,
         flags: RunFlags {

@@ -253,6 +253,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         timings_ms: [("lint".to_string(), t0.elapsed().as_millis() as u64)].into(),
         deploy_count: 0,
         rig_adaptations: Vec::new(),
+        route: None,
         suite: Some(judged_by.record.clone()),
         lint: report,
         flags: RunFlags {
