@@ -43,13 +43,11 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
         }
     }
     cmd.envs(plan.env);
-    cmd.current_dir(plan.workdir).args([
-        "stack",
-        "deploy",
-        "--detach=true",
-        "--resolve-image",
-        "never",
-    ]);
+    cmd.current_dir(plan.workdir).args(["stack", "deploy"]);
+    if cli_has_detach().await {
+        cmd.arg("--detach=true");
+    }
+    cmd.args(["--resolve-image", "never"]);
     for file in plan.compose_files {
         cmd.arg("--compose-file").arg(file);
     }
@@ -63,6 +61,22 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Does this `docker stack deploy` know `--detach`? CLIs from 25.0 do, and without
+/// `--detach=true` would wait for convergence (cc-ci waits itself, bounded); older ones
+/// (Debian bookworm's 20.10, in the `ccci` image) never wait and refuse the flag. Asked
+/// once per process.
+async fn cli_has_detach() -> bool {
+    static HAS: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    *HAS.get_or_init(|| async {
+        let mut help = Command::new("docker");
+        help.args(["stack", "deploy", "--help"]);
+        run(help)
+            .await
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--detach"))
+    })
+    .await
 }
 
 /// The image of cc-ci's forwarder (`images/build.sh` builds it).
