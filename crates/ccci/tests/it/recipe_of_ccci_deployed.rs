@@ -48,6 +48,7 @@ fn standin_testme_is_picked_up_by_the_deployed_ccci_recipe_and_reported_green() 
     wait_until("cc-ci's container is healthy", 180, || {
         healthy_container(&stack).is_some()
     });
+    assert_doctor_sees_the_same_paths_and_proxy(&healthy_container(&stack).unwrap());
 
     standin.add_comment(&repo, pr, "alice", "!testme");
     wait_until("the deployed cc-ci posts a final status", 900, || {
@@ -216,6 +217,30 @@ fn healthy_container(stack: &str) -> Option<String> {
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines().next().map(str::to_string)
+}
+
+/// `abra app cmd <app> app doctor`, as the recipe's `abra.sh` runs it, inside the container:
+/// the state dir and the engine's volumes dir are the same paths on the host, and the
+/// service is on `proxy`.
+fn assert_doctor_sees_the_same_paths_and_proxy(container: &str) {
+    let out = Command::new("docker")
+        .args(["exec", "-i", container, "sh", "-c"])
+        .arg(". /dev/stdin && doctor")
+        .stdin(std::fs::File::open(repo_root().join("deploy/recipe/abra.sh")).unwrap())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let same: Vec<&str> = text.lines().filter(|l| l.contains("same path")).collect();
+    assert_eq!(same.len(), 2, "{text}");
+    for line in same {
+        assert!(line.starts_with("ok"), "{line}\n{text}");
+        assert!(line.contains("is the same path on the host"), "{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok") && l.contains("forwarders are reached there")),
+        "{text}"
+    );
 }
 
 fn service_log(stack: &str) -> String {
