@@ -223,13 +223,17 @@ fn healthy_container(stack: &str) -> Option<String> {
 /// the state dir and the engine's volumes dir are the same paths on the host, and the
 /// service is on `proxy`.
 fn assert_doctor_sees_the_same_paths_and_proxy(container: &str) {
+    let abra_sh = std::fs::read_to_string(repo_root().join("deploy/recipe/abra.sh")).unwrap();
     let out = Command::new("docker")
-        .args(["exec", "-i", container, "sh", "-c"])
-        .arg(". /dev/stdin && doctor")
-        .stdin(std::fs::File::open(repo_root().join("deploy/recipe/abra.sh")).unwrap())
+        .args(["exec", container, "sh", "-c"])
+        .arg(format!("{abra_sh}\ndoctor"))
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let same: Vec<&str> = text.lines().filter(|l| l.contains("same path")).collect();
     assert_eq!(same.len(), 2, "{text}");
     for line in same {
