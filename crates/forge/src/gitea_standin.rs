@@ -707,7 +707,8 @@ async fn git_file(
     let (Some(dir), true) = (dir, safe) else {
         return not_found();
     };
-    match tokio::fs::read(dir.join(&path)).await {
+    // A test repository's small files: read in place (no tokio `fs` in this crate).
+    match std::fs::read(dir.join(&path)) {
         Ok(bytes) => bytes.into_response(),
         Err(_) => not_found(),
     }
