@@ -17,6 +17,7 @@ use exit::Exit;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    unset_blank_ccci_vars();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CCCI_LOG")
@@ -37,6 +38,19 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("ccci: error: {e:#}");
             Exit::of_error(&e).into()
+        }
+    }
+}
+
+/// A blank `CCCI_*` variable counts as unset, for the flags that read one as for the
+/// service's configuration: the cc-ci recipe passes every operator setting, chosen or not,
+/// as `CCCI_X=${X:-}`, and clap would take an empty `CCCI_SUITES_DIR` as a missing value.
+/// Called first, before any thread exists.
+fn unset_blank_ccci_vars() {
+    for (key, value) in std::env::vars_os() {
+        let ours = key.to_string_lossy().starts_with("CCCI_");
+        if ours && value.to_string_lossy().trim().is_empty() {
+            std::env::remove_var(key);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! gathered by adapters; this module holds the verdict and the rendering.
 
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,9 +105,108 @@ pub fn clock(skew_secs: i64) -> Check {
     }
 }
 
+/// A mount of the container cc-ci runs in: the host's `source` seen at `destination`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub source: PathBuf,
+    pub destination: PathBuf,
+}
+
+/// In a container, a path cc-ci hands to the engine (a sandbox's bind-mount source, a
+/// volume's data under the engine's data root) is resolved on the **host**: the mount that
+/// holds `path` must map it to the same path there. `what` names the path for the operator.
+pub fn same_path(what: &str, path: &Path, mounts: &[Mount]) -> Check {
+    let shown = path.display();
+    let fix = format!("mount it at the same path in the service: `- {shown}:{shown}`");
+    let holder = mounts
+        .iter()
+        .filter(|m| path.starts_with(&m.destination))
+        .max_by_key(|m| m.destination.components().count());
+    let Some(mount) = holder else {
+        return Check::fail(
+            "same path",
+            format!("{what} {shown} is not mounted from the host, so the engine cannot see it"),
+            fix,
+        );
+    };
+    let rest = path
+        .strip_prefix(&mount.destination)
+        .unwrap_or(Path::new(""));
+    let on_host = mount.source.join(rest);
+    if on_host == path {
+        Check::ok(
+            "same path",
+            format!("{what} {shown} is the same path on the host"),
+        )
+    } else {
+        Check::fail(
+            "same path",
+            format!("{what} {shown} is {} on the host", on_host.display()),
+            fix,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mount(source: &str, destination: &str) -> Mount {
+        Mount {
+            source: source.into(),
+            destination: destination.into(),
+        }
+    }
+
+    #[test]
+    fn same_path_is_judged_by_the_deepest_mount_holding_the_path() {
+        let volumes = "/var/lib/docker/volumes";
+        let state = "/var/lib/docker/volumes/ci_state/_data";
+        let table: &[(&str, &[Mount], Status, &str)] = &[
+            (
+                state,
+                &[mount(volumes, volumes), mount(state, state)],
+                Status::Ok,
+                "is the same path on the host",
+            ),
+            (
+                volumes,
+                &[mount(volumes, volumes)],
+                Status::Ok,
+                "is the same path on the host",
+            ),
+            (
+                "/var/lib/ccci/runs",
+                &[mount("/srv/ccci", "/var/lib/ccci")],
+                Status::Fail,
+                "is /srv/ccci/runs on the host",
+            ),
+            (
+                state,
+                &[mount("/srv/docker/volumes", volumes)],
+                Status::Fail,
+                "is /srv/docker/volumes/ci_state/_data on the host",
+            ),
+            (
+                volumes,
+                &[mount("/var/lib/ccci", "/var/lib/ccci")],
+                Status::Fail,
+                "is not mounted from the host",
+            ),
+            (volumes, &[], Status::Fail, "is not mounted from the host"),
+        ];
+        for (path, mounts, status, says) in table {
+            let check = same_path("the path", Path::new(path), mounts);
+            assert_eq!(check.status, *status, "{path} with {mounts:?}: {check:?}");
+            assert!(check.detail.contains(says), "{path}: {check:?}");
+            if *status == Status::Fail {
+                assert_eq!(
+                    check.fix,
+                    format!("mount it at the same path in the service: `- {path}:{path}`")
+                );
+            }
+        }
+    }
 
     #[test]
     fn warnings_never_fail_and_failures_do() {

@@ -115,6 +115,23 @@ pub struct RunFlags {
     pub interrupted: bool,
 }
 
+/// How cc-ci reached an app: through the rig's ingress, or its own forwarder — published on
+/// the host's loopback, or over `proxy` when cc-ci runs in a container attached to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteVia {
+    Ingress,
+    ForwarderLoopback,
+    ForwarderProxy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteRecord {
+    pub via: RouteVia,
+    /// Where cc-ci connected (`host:port`).
+    pub addr: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunResults {
     pub schema: u32,
@@ -158,6 +175,9 @@ pub struct RunResults {
     /// engine without IPVS); empty when the stack was deployed exactly as the recipe says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rig_adaptations: Vec<crate::rig::Adaptation>,
+    /// How cc-ci reached the app's domain (its serving checks, markers, screenshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteRecord>,
     /// Which suite judged the run and what of the head's `.ccci/` was ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suite: Option<SuiteRecord>,

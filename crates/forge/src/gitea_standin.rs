@@ -19,6 +19,10 @@
 //!   user is a repo admin/owner or asks about themself, like Gitea
 //! - `POST /repos/{owner}/{repo}/statuses/{sha}` `CreateStatusOption` → 201
 //!
+//! And clones, without a token, at the repository's `clone_url` (`/{owner}/{repo}.git`),
+//! over git's "dumb" HTTP protocol from a local repository given to [`Standin::serve_git`]
+//! (Gitea speaks the smart protocol there; a git client uses either).
+//!
 //! Test controls are methods on [`Standin`]: add repos, PRs, comments (with chosen creation
 //! times), permissions and tokens; push a new head; edit or delete a comment as a user would;
 //! read statuses, comments and the bot's edits; make the next requests fail; build a signed
@@ -127,6 +131,8 @@ struct Repo {
     /// lowercase login → permission
     permissions: HashMap<String, Permission>,
     statuses: Vec<StandinStatus>,
+    /// The `.git` directory clones are served from.
+    git_dir: Option<std::path::PathBuf>,
 }
 
 impl Repo {
@@ -169,7 +175,13 @@ fn fmt_time(t: OffsetDateTime) -> String {
 impl Standin {
     /// Starts the stand-in on `127.0.0.1:0`.
     pub async fn start() -> std::io::Result<Standin> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Standin::start_on(std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// Starts the stand-in on a free port of `ip` (e.g. a gateway address containers
+    /// reach this host on).
+    pub async fn start_on(ip: std::net::IpAddr) -> std::io::Result<Standin> {
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
         let state: Shared = Arc::new(Mutex::new(State {
             base_url: format!("http://{addr}"),
@@ -234,8 +246,18 @@ impl Standin {
             issues: BTreeMap::new(),
             permissions: HashMap::from([(repo.owner().to_lowercase(), Permission::Owner)]),
             statuses: Vec::new(),
+            git_dir: None,
         });
         Ok(repo)
+    }
+
+    /// Serves clones of `repo` from the local repository whose `.git` directory is
+    /// `git_dir`. The dumb protocol reads its index files: run `git update-server-info`
+    /// in the repository after every change to its refs.
+    pub fn serve_git(&self, repo: &RepoName, git_dir: &std::path::Path) {
+        if let Some(r) = lock(&self.state).repos.get_mut(&repo.full_name()) {
+            r.git_dir = Some(git_dir.to_path_buf());
+        }
     }
 
     /// Makes `login` a collaborator with `permission` (`Permission::None` removes them).
@@ -667,8 +689,36 @@ fn router(state: Shared) -> Router {
             "/api/v1/repos/{owner}/{repo}/statuses/{sha}",
             post(create_status),
         )
+        .route("/{owner}/{repo}/{*path}", get(git_file))
         .fallback(|| async { gitea_error(StatusCode::NOT_FOUND, "not found") })
         .with_state(state)
+}
+
+/// A file of a served repository's `.git` directory (git's dumb HTTP protocol): `info/refs`,
+/// `HEAD`, `objects/…`. Anything outside it, or of a repository not served, is a 404.
+async fn git_file(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    Path((owner, repo, path)): Path<(String, String, String)>,
+) -> Response {
+    let not_found = || gitea_error(StatusCode::NOT_FOUND, "not found");
+    let Some(name) = repo.strip_suffix(".git") else {
+        return not_found();
+    };
+    let dir = lock(&state)
+        .repos
+        .get(&repo_key(&owner, name))
+        .and_then(|r| r.git_dir.clone());
+    let safe = std::path::Path::new(&path)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    let (Some(dir), true) = (dir, safe) else {
+        return not_found();
+    };
+    // A test repository's small files: read in place (no tokio `fs` in this crate).
+    match std::fs::read(dir.join(&path)) {
+        Ok(bytes) => bytes.into_response(),
+        Err(_) => not_found(),
+    }
 }
 
 /// Gitea's `APIError` body.

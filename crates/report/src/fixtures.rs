@@ -61,6 +61,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         images: Default::default(),
         env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
+        route: None,
         suite: None,
         lint: None,
         flags: RunFlags {

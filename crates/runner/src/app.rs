@@ -9,6 +9,7 @@ use crate::stack;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::envfile::EnvFile;
 use ccci_core::naming::{self, SecretSpec};
+use ccci_core::results::{RouteRecord, RouteVia};
 use ccci_core::rig::{self, Adaptation};
 use ccci_core::secret::Secret;
 use ccci_core::suite::Suite;
@@ -36,9 +37,9 @@ pub struct App {
     /// The HTTP service and its container port (from traefik labels, else `app:80`).
     pub http_service: String,
     pub http_port: u16,
-    /// When the rig has no proxy: the loopback port cc-ci's forwarder (a container on the
-    /// `proxy` network, as the proxy would be) publishes the HTTP service on.
-    pub forward_port: Option<u16>,
+    /// When the rig has no proxy: how cc-ci reaches its forwarder (a container on the
+    /// `proxy` network, as the proxy would be, passing on to the HTTP service).
+    pub forwarder: Option<Forwarding>,
     /// Do service VIPs route on this rig? Where not, deploys adapt (see `ccci_core::rig`).
     pub vips_route: bool,
     /// What cc-ci changes on the stack for the rig's sake (announced, recorded): planned
@@ -51,6 +52,26 @@ pub struct App {
     /// on a rig with a Keycloak): named and registered before anything exists, provisioned
     /// by the install rung, deleted at the end of the run.
     pub realm: Option<crate::keycloak::RunRealm>,
+}
+
+/// How cc-ci reaches the run's forwarder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forwarding {
+    /// Published on this loopback port of the host (cc-ci runs on the host).
+    Loopback { port: u16 },
+    /// Over `proxy`, by the forwarder's container name (cc-ci runs in a container attached
+    /// to `proxy`, whose loopback is not the host's).
+    Proxy,
+}
+
+impl Forwarding {
+    /// Where cc-ci connects to the forwarder of `stack` (`host:port`).
+    pub fn address(self, stack: &str) -> String {
+        match self {
+            Forwarding::Loopback { port } => format!("127.0.0.1:{port}"),
+            Forwarding::Proxy => format!("{}:80", stack::forwarder_name(stack)),
+        }
+    }
 }
 
 /// What one deploy puts on the swarm: which checkout, and the labels abra would stamp.
@@ -130,13 +151,14 @@ impl App {
         let (http_service, http_port) = http_endpoint(&model);
         let vips_route = rig.service_vips.unwrap_or(true);
         let adaptations = rig::adaptations(vips_route, &model);
-        let forward_port = match rig.ingress {
-            Some(_) => None,
-            None => Some(
-                crate::probe::free_port().map_err(|e| InputError::NoFreePort {
+        let forwarder = match (rig.ingress, rig.forwarder_on_proxy) {
+            (Some(_), _) => None,
+            (None, Some(true)) => Some(Forwarding::Proxy),
+            (None, _) => Some(Forwarding::Loopback {
+                port: crate::probe::free_port().map_err(|e| InputError::NoFreePort {
                     reason: e.to_string(),
                 })?,
-            ),
+            }),
         };
         let ca_pem = match &rig.ingress_ca {
             Some(path) => Some(std::fs::read(path).map_err(|e| InputError::File {
@@ -148,15 +170,15 @@ impl App {
         let route = HttpTarget {
             ca_pem,
             domain: domain.clone(),
-            route: match (rig.ingress, forward_port) {
+            route: match (rig.ingress, forwarder) {
                 (Some(addr), _) => Route::Ingress {
                     addr,
                     https: rig.ingress_https,
                 },
-                (None, Some(port)) => Route::Forwarded {
-                    addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                (None, Some(f)) => Route::Forwarded {
+                    addr: f.address(&stack),
                 },
-                (None, None) => unreachable!("a port is published when there is no ingress"),
+                (None, None) => unreachable!("a forwarder is planned when there is no ingress"),
             },
         };
         Ok(App {
@@ -168,13 +190,27 @@ impl App {
             secrets,
             http_service,
             http_port,
-            forward_port,
+            forwarder,
             vips_route,
             adaptations,
             route,
             suite_overlays,
             realm: None,
         })
+    }
+
+    /// How cc-ci reaches the app, as runs record it.
+    pub fn route_record(&self) -> RouteRecord {
+        let via = match (&self.route.route, self.forwarder) {
+            (Route::Ingress { .. }, _) => RouteVia::Ingress,
+            (_, Some(Forwarding::Proxy)) => RouteVia::ForwarderProxy,
+            _ => RouteVia::ForwarderLoopback,
+        };
+        let addr = match &self.route.route {
+            Route::Ingress { addr, .. } => addr.to_string(),
+            Route::Forwarded { addr } => addr.clone(),
+        };
+        RouteRecord { via, addr }
     }
 
     pub fn env_path(&self) -> PathBuf {
@@ -208,7 +244,7 @@ impl App {
         let model = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)?;
         let files = recipe.compose_files(&self.env)?;
         backup_labels_sound(&model, &files)?;
-        if self.forward_port.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
+        if self.forwarder.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
             return Err(InputError::NoForwarderImage {
                 image: stack::FORWARDER_IMAGE.to_string(),
             });
@@ -292,11 +328,14 @@ impl App {
             env: &env,
         })
         .await?;
-        if let Some(port) = self.forward_port {
+        if let Some(forwarding) = self.forwarder {
             stack::ensure_forwarder(&stack::Forwarder {
                 stack: &self.stack,
                 network: PROXY_NETWORK,
-                loopback_port: port,
+                loopback_port: match forwarding {
+                    Forwarding::Loopback { port } => Some(port),
+                    Forwarding::Proxy => None,
+                },
                 upstream: format!(
                     "tasks.{}:{}",
                     self.service_name(&self.http_service),

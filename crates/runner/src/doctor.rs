@@ -1,7 +1,7 @@
 //! `ccci doctor` for the host: what `ccci run` needs (SPEC §6), checked and explained.
 
 use crate::app::PROXY_NETWORK;
-use crate::engine::Engine;
+use crate::engine::{Engine, OwnContainer};
 use crate::request::Rig;
 use crate::sandbox::SANDBOX_IMAGE;
 use crate::stack::FORWARDER_IMAGE;
@@ -35,6 +35,9 @@ pub async fn host(rig: &Rig) -> Vec<Check> {
         )),
     }
     checks.push(proxy_network(engine.network_kind(PROXY_NETWORK).await));
+    if let Some(own) = engine.own_container().await {
+        checks.extend(in_container(&engine, rig, &own).await);
+    }
     checks.push(if engine.service_vips_route() {
         Check::ok("ipvs", "service VIPs route: stacks are deployed as written")
     } else {
@@ -116,6 +119,51 @@ fn proxy_network(kind: Option<(String, bool)>) -> Check {
         ),
         None => Check::fail("proxy", format!("no `{PROXY_NETWORK}` network"), create),
     }
+}
+
+/// cc-ci in a container (the cc-ci recipe): the engine resolves the paths cc-ci hands it on
+/// the host, so the state dir (sandbox bind mounts) and the engine's volumes dir (data
+/// markers, backups) must be the same paths there; and without an ingress it reaches its
+/// forwarders over `proxy`, so it must be attached to it.
+async fn in_container(engine: &Engine, rig: &Rig, own: &OwnContainer) -> Vec<Check> {
+    let mut checks = vec![doctor::same_path(
+        "the state dir",
+        &rig.state_dir,
+        &own.mounts,
+    )];
+    match engine.data_root().await {
+        Ok(root) => checks.push(doctor::same_path(
+            "the engine's volumes dir",
+            &root.join("volumes"),
+            &own.mounts,
+        )),
+        Err(e) => checks.push(Check::fail(
+            "same path",
+            format!("the engine did not say its data root: {e:#}"),
+            "check the engine answers `docker info`",
+        )),
+    }
+    let on_proxy = own.networks.iter().any(|n| n == PROXY_NETWORK);
+    checks.push(match (on_proxy, rig.ingress) {
+        (true, _) => Check::ok(
+            "container",
+            format!("in container {} on `{PROXY_NETWORK}`: forwarders are reached there", short(&own.id)),
+        ),
+        (false, Some(_)) => Check::ok(
+            "container",
+            format!("in container {}: apps are reached through the ingress", short(&own.id)),
+        ),
+        (false, None) => Check::fail(
+            "container",
+            format!("in container {}, not attached to `{PROXY_NETWORK}`, and no ingress", short(&own.id)),
+            format!("attach the service to the `{PROXY_NETWORK}` network (its forwarders are reached there), or set an ingress"),
+        ),
+    });
+    checks
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
 }
 
 fn state_dir(rig: &Rig) -> Check {

@@ -33,7 +33,7 @@ pub fn test_env(ctx: &RunCtx) -> Vec<(String, String)> {
 /// How tests reach the app from the sandbox: by its domain, as users do (the forwarder
 /// answers for it on `proxy` when the rig has no proxy; else the ingress, through DNS).
 fn sandbox_base_url(ctx: &RunCtx) -> String {
-    match ctx.app.forward_port {
+    match ctx.app.forwarder {
         Some(_) => format!("http://{}", ctx.app.domain),
         None => ctx.app.route.base_url(),
     }
@@ -84,7 +84,7 @@ pub async fn run_sandboxed(
     let relays = loopback_relays(ctx);
     env.extend(extra_env);
     let out = out_dir(ctx);
-    let hosts = match ctx.app.forward_port {
+    let hosts = match ctx.app.forwarder {
         Some(_) => crate::stack::forwarder_address(&ctx.app.stack)
             .await
             .map(|ip| vec![(ctx.app.domain.clone(), ip)])

@@ -6,7 +6,7 @@
 //!
 //! This module performs the plan; it decides nothing the core decides.
 
-use crate::app::App;
+use crate::app::{App, PROXY_NETWORK};
 use crate::canonical::Attached;
 use crate::clock::{new_hex6, rfc3339};
 use crate::ctx::RunCtx;
@@ -125,6 +125,9 @@ async fn prepare(
         progress.line(&line);
     }
     rig.service_vips.get_or_insert(engine.service_vips_route());
+    if rig.forwarder_on_proxy.is_none() {
+        rig.forwarder_on_proxy = Some(engine.runs_on_network(PROXY_NETWORK).await);
+    }
     let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir).await?;
     let (suite, suite_dir, judged_by) =
         integrity::resolve(&checkouts, rig.suites_dir.as_deref(), &work_dir)?;
@@ -390,6 +393,11 @@ fn announce_run(ctx: &RunCtx, run_id: &str) {
         "run {run_id}: {} → {} (stack {})",
         app.recipe, app.domain, app.stack
     ));
+    let route = app.route_record();
+    ctx.progress.line(&format!(
+        "route to the app: {:?} at {}",
+        route.via, route.addr
+    ));
     for a in &app.adaptations {
         ctx.progress.line(&format!(
             "rig adaptation: {} on {} — {}",
@@ -586,6 +594,7 @@ fn results(
         images,
         env_keys,
         rig_adaptations: ctx.app.adaptations.clone(),
+        route: Some(ctx.app.route_record()),
         suite: Some(ctx.judged_by.record.clone()),
         lint,
         flags,

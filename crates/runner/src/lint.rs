@@ -255,6 +255,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         images: Default::default(),
         env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
+        route: None,
         suite: Some(judged_by.record.clone()),
         lint: report,
         flags: RunFlags {

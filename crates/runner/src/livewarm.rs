@@ -27,7 +27,7 @@
 //! count as a run in flight) and the janitor leaves them alone.
 
 use crate::alerts;
-use crate::app::{App, DeploySource};
+use crate::app::{App, DeploySource, PROXY_NETWORK};
 use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::request::{Rig, RunRequest};
@@ -555,11 +555,15 @@ async fn deploy_ready(
     let version = checkouts.head.version.clone();
     let (suite, suite_dir) = crate::integrity::load_suite(recipe, None)?;
     let work_dir = root(&rig.state_dir).join(&cfg.name).join("work");
+    let mut rig = rig.clone();
+    if rig.forwarder_on_proxy.is_none() {
+        rig.forwarder_on_proxy = Some(engine.runs_on_network(PROXY_NETWORK).await);
+    }
     let app = App::plan_on_domain(
         recipe,
         &suite,
         suite_dir.as_deref(),
-        rig,
+        &rig,
         &version,
         cfg.domain.clone(),
         &work_dir,

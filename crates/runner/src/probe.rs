@@ -10,9 +10,12 @@ pub enum Route {
     /// spirit of curl's `--resolve`: the URL keeps the domain (Host header, SNI).
     Ingress { addr: SocketAddr, https: bool },
     /// No proxy on this rig: cc-ci's forwarder, a container on the `proxy` network, passes
-    /// connections to the service and port the proxy would route to (its tasks, by DNS) and
-    /// is published on this loopback address; requests carry the domain as Host header.
-    Forwarded { addr: SocketAddr },
+    /// connections to the service and port the proxy would route to (its tasks, by DNS);
+    /// requests carry the domain as Host header. `addr` (`host:port`) is where cc-ci reaches
+    /// it: its loopback publish (`127.0.0.1:<port>`), or — when cc-ci itself runs in a
+    /// container on `proxy` — the forwarder's container name on that network
+    /// (`ccci-fwd-<stack>:80`, resolved by the engine's DNS).
+    Forwarded { addr: String },
 }
 
 #[derive(Clone, Debug)]
@@ -253,7 +256,9 @@ mod tests {
     fn forwarded(addr: SocketAddr) -> HttpTarget {
         HttpTarget {
             domain: "app.ci.example".into(),
-            route: Route::Forwarded { addr },
+            route: Route::Forwarded {
+                addr: addr.to_string(),
+            },
             ca_pem: None,
         }
     }

@@ -56,6 +56,11 @@ pub struct Rig {
     /// Do service VIPs route on this rig's engine? `None`: detect (an engine without IPVS
     /// cannot route them; cc-ci then adapts stacks to `endpoint_mode: dnsrr`).
     pub service_vips: Option<bool>,
+    /// Does cc-ci itself run in a container attached to `proxy` (the cc-ci recipe)? Then it
+    /// reaches its forwarder over `proxy`, by container name, instead of through a loopback
+    /// publish its own loopback would not see. `None`: detect
+    /// ([`crate::engine::Engine::runs_on_network`]).
+    pub forwarder_on_proxy: Option<bool>,
     /// Wall-clock limit of one run; past it the run is torn down and RED.
     pub deadline: std::time::Duration,
     /// Disk use (percent of the engine's data root) from which a run prunes first
@@ -91,6 +96,7 @@ impl Rig {
             ingress_https: false,
             ingress_ca: None,
             service_vips: None,
+            forwarder_on_proxy: None,
             deadline: std::time::Duration::from_secs(60 * 60),
             prune_threshold: DEFAULT_PRUNE_THRESHOLD,
             keycloak: None,

@@ -301,6 +301,7 @@ pub fn validate(
         ingress_https: raw.ingress_https.unwrap_or(false),
         ingress_ca: raw.ingress_ca,
         service_vips,
+        forwarder_on_proxy: None,
         deadline,
         prune_threshold,
         keycloak,

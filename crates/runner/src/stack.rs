@@ -43,13 +43,11 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
         }
     }
     cmd.envs(plan.env);
-    cmd.current_dir(plan.workdir).args([
-        "stack",
-        "deploy",
-        "--detach=true",
-        "--resolve-image",
-        "never",
-    ]);
+    cmd.current_dir(plan.workdir).args(["stack", "deploy"]);
+    if cli_has_detach().await {
+        cmd.arg("--detach=true");
+    }
+    cmd.args(["--resolve-image", "never"]);
     for file in plan.compose_files {
         cmd.arg("--compose-file").arg(file);
     }
@@ -65,16 +63,34 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Does this `docker stack deploy` know `--detach`? CLIs from 25.0 do, and without
+/// `--detach=true` would wait for convergence (cc-ci waits itself, bounded); older ones
+/// (Debian bookworm's 20.10, in the `ccci` image) never wait and refuse the flag. Asked
+/// once per process.
+async fn cli_has_detach() -> bool {
+    static HAS: tokio::sync::OnceCell<bool> = tokio::sync::OnceCell::const_new();
+    *HAS.get_or_init(|| async {
+        let mut help = Command::new("docker");
+        help.args(["stack", "deploy", "--help"]);
+        run(help)
+            .await
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--detach"))
+    })
+    .await
+}
+
 /// The image of cc-ci's forwarder (`images/build.sh` builds it).
 pub const FORWARDER_IMAGE: &str = "ccci-forwarder:latest";
 
-/// A run's forwarder: how the CI host reaches the app the way the proxy does when the rig
-/// has no proxy. A container on the rig's proxy network, labelled with the stack (teardown
-/// and the janitor remove it with the stack's other objects), published on loopback only.
+/// A run's forwarder: how cc-ci reaches the app the way the proxy does when the rig has no
+/// proxy. A container on the rig's proxy network, labelled with the stack (teardown and the
+/// janitor remove it with the stack's other objects), published on loopback only — or not
+/// at all when cc-ci reaches it over the proxy network itself.
 pub struct Forwarder<'a> {
     pub stack: &'a str,
     pub network: &'a str,
-    pub loopback_port: u16,
+    /// The host loopback port it is published on; `None`: not published.
+    pub loopback_port: Option<u16>,
     /// `tasks.<stack>_<service>:<port>`: the service's tasks, as traefik reaches them.
     pub upstream: String,
 }
@@ -82,8 +98,13 @@ pub struct Forwarder<'a> {
 /// Starts the stack's forwarder unless one runs already with the same port and upstream
 /// (every deploy calls this; a live-warm app redeployed later plans a new port).
 pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
-    let name = format!("ccci-fwd-{}", f.stack);
-    let spec = format!("{}|{}", f.loopback_port, f.upstream);
+    let name = forwarder_name(f.stack);
+    let published = f.loopback_port.map(|p| p.to_string());
+    let spec = format!(
+        "{}|{}",
+        published.as_deref().unwrap_or("unpublished"),
+        f.upstream
+    );
     let mut check = Command::new("docker");
     check.args([
         "container",
@@ -109,8 +130,6 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         &name,
         "--network",
         f.network,
-        "--publish",
-        &format!("127.0.0.1:{}:80", f.loopback_port),
         "--label",
         &format!("{}={}", crate::engine::STACK_LABEL, f.stack),
         "--label",
@@ -123,8 +142,11 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
         "LISTEN=0.0.0.0:80",
         "--memory",
         "64m",
-        FORWARDER_IMAGE,
     ]);
+    if let Some(port) = f.loopback_port {
+        cmd.args(["--publish", &format!("127.0.0.1:{port}:80")]);
+    }
+    cmd.arg(FORWARDER_IMAGE);
     let created = run(cmd).await.context("creating the forwarder")?;
     let started = if created.status.success() {
         crate::rig_container::start(&name, false, CLI_TIMEOUT).await?
@@ -146,6 +168,11 @@ pub async fn ensure_forwarder(f: &Forwarder<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The forwarder's container name: resolvable by the engine's DNS on the proxy network.
+pub fn forwarder_name(stack: &str) -> String {
+    format!("ccci-fwd-{stack}")
+}
+
 /// The forwarder's address on the proxy network: where the app's domain points inside
 /// the test sandbox (`http://<domain>` reaches the app as through the proxy).
 pub async fn forwarder_address(stack: &str) -> Option<String> {
@@ -155,7 +182,7 @@ pub async fn forwarder_address(stack: &str) -> Option<String> {
         "inspect",
         "--format",
         "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-        &format!("ccci-fwd-{stack}"),
+        &forwarder_name(stack),
     ]);
     let out = run(cmd).await.ok()?;
     String::from_utf8_lossy(&out.stdout)

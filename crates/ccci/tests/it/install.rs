@@ -30,6 +30,14 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
         !r["env_keys"].to_string().contains(domain),
         "a value was recorded"
     );
+    // On the host, cc-ci reaches its forwarder through the loopback publish.
+    assert_eq!(r["route"]["via"], "forwarder_loopback", "{r}");
+    assert!(
+        r["route"]["addr"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{r}"
+    );
     for phase in ["create", "pull", "deploy", "converge", "teardown"] {
         assert!(
             r["timings_ms"][phase].is_u64(),

@@ -18,6 +18,7 @@ mod lint;
 mod nightly;
 mod real_software;
 mod recipe_of_ccci;
+mod recipe_of_ccci_deployed;
 mod sandbox;
 mod service;
 mod tls;

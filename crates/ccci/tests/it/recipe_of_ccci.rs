@@ -22,7 +22,7 @@ fn functional_case(run: &Run, name: &str) -> String {
 
 /// `ccci:<version>`, the recipe's image, built from this very `ccci` (a glibc build for this
 /// Debian host, whose glibc the image's `ccci-runtime` shares).
-fn build_image_of_the_binary_under_test() {
+pub(crate) fn build_image_of_the_binary_under_test() {
     let out = Command::new(repo_root().join("images/ccci/build.sh"))
         .arg(ccci_bin())
         .output()
@@ -53,8 +53,8 @@ fn recipe_of_ccci_is_green_through_the_ladder_and_answers_healthz_through_the_ro
         edit(
             head,
             "abra.sh",
-            "CCCI_TOML_VERSION=v1",
             "CCCI_TOML_VERSION=v2",
+            "CCCI_TOML_VERSION=v3",
         );
     });
     let suites = rig.suite_copy("ccci", "ccci");

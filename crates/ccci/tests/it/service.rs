@@ -24,7 +24,7 @@ const BOT: &str = "ccci-bot";
 const BOT_TOKEN: &str = "bot-token-0123456789";
 const TESTME: &str = "!testme --stages install";
 
-fn swarm_ready() -> bool {
+pub(crate) fn swarm_ready() -> bool {
     let swarm = Command::new("docker")
         .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
         .output()

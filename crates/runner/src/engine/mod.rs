@@ -5,6 +5,7 @@
 //! - [`info`]: the engine itself (swarm role, version, clock, data root, images, networks).
 //! - [`services`]: swarm services and their tasks, mapped into the core's [`ServiceState`].
 //! - [`containers`]: volumes and containers (mountpoints, exec in a service's container).
+//! - [`own`]: the container cc-ci itself runs in, if any (its networks and mounts).
 //! - [`objects`]: what a stack owns beside its services (secrets, rig networks) and its
 //!   teardown.
 //! - [`error`]: [`EngineError`], an engine call that failed, in the engine's words.
@@ -18,11 +19,13 @@ mod containers;
 mod error;
 mod info;
 mod objects;
+mod own;
 mod services;
 
 pub use error::EngineError;
 pub use info::HostFacts;
 pub use objects::{Keep, StackObjects};
+pub use own::OwnContainer;
 
 use anyhow::{Context, Result};
 use bollard::Docker;

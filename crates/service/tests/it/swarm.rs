@@ -517,6 +517,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         ingress_https: doomed_rig.ingress_https,
         ingress_ca: doomed_rig.ingress_ca.clone(),
         service_vips: None,
+        forwarder_on_proxy: None,
         deadline: doomed_rig.deadline,
         prune_threshold: doomed_rig.prune_threshold,
         keycloak: None,
