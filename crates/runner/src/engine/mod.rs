@@ -7,6 +7,7 @@
 //! - [`containers`]: volumes and containers (mountpoints, exec in a service's container).
 //! - [`objects`]: what a stack owns beside its services (secrets, rig networks) and its
 //!   teardown.
+//! - [`events`]: the engine's event stream for one stack, as a wake-up for readiness waits.
 //! - [`error`]: [`EngineError`], an engine call that failed, in the engine's words.
 //!
 //! Stacks themselves are deployed and removed with the `docker` CLI (see [`crate::stack`]):
@@ -16,11 +17,13 @@
 
 mod containers;
 mod error;
+mod events;
 mod info;
 mod objects;
 mod services;
 
 pub use error::EngineError;
+pub use events::StackEvents;
 pub use info::HostFacts;
 pub use objects::{Keep, StackObjects};
 
