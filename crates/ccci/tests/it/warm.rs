@@ -159,7 +159,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         .join("warm/wpass")
         .join(rec["generation"].as_str().unwrap());
     assert!(gen_dir.join("snapshot/manifest.json").is_file());
-    assert!(gen_dir.join("snapshot/data.tar.gz").is_file());
+    assert!(gen_dir.join("snapshot/data.tar.zst").is_file());
     assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
     assert_undeployed_with_data(stack);
     let volume = format!("{stack}_data");
