@@ -186,6 +186,20 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         seeded,
         "restore gives back exactly the snapshot"
     );
+    // A re-taken snapshot (`warm snapshot`) holds the volume as it is, and restores alike.
+    let retaken = warm(&rig, &["snapshot", "wpass"], None);
+    assert!(
+        retaken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retaken.stderr)
+    );
+    std::fs::write(mount.join("junk"), b"not in the re-taken snapshot").unwrap();
+    assert!(warm(&rig, &["restore", "wpass"], None).status.success());
+    assert_eq!(
+        volume_tree(&volume),
+        seeded,
+        "the re-taken snapshot restores"
+    );
 
     // --quick on a good head: reattach, upgrade in place, functional; green; canonical kept.
     let q = rig.run(
