@@ -59,4 +59,4 @@ c=$(printf '%s\n' "${ccci_lag[@]}" | median)
 d=$(printf '%s\n' "${cli_lag[@]}" | median)
 echo "healthy → cc-ci ready        : median ${c} s over $n  [${ccci_lag[*]}]"
 echo "healthy → docker CLI converge: median ${d} s over $n  [${cli_lag[*]}]  (baseline)"
-figure "ready detection: healthy → ready" "${c} s ($(awk -v c="$c" -v d="$d" 'BEGIN{printf "%.2f×", c/d}') the CLI's ${d} s)" "≤ 1 s median" "$(verdict 'c<=1' c="$c")" "median of $n; cc-ci polls every 1 s and then GETs the health path through the forwarder"
+figure "ready detection: healthy → ready" "${c} s ($(awk -v c="$c" -v d="$d" 'BEGIN{printf "%.2f×", c/d}') the CLI's ${d} s)" "≤ 1 s median" "$(verdict 'c<=1' c="$c")" "median of $n; an engine event (health_status, start, die) wakes the check at once, 1 s poll as fallback; then a GET of the health path through the forwarder"

@@ -18,6 +18,7 @@
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
+//! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base, chaos-version labels.
@@ -40,6 +41,7 @@ pub mod lint;
 pub mod live;
 pub mod livewarm;
 pub mod naming;
+pub mod pace;
 pub mod plan;
 pub mod readiness;
 pub mod results;

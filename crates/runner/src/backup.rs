@@ -25,6 +25,7 @@
 //! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
 //! checks them in `post_restore`.
 
+use crate::archive::{decoder, Codec, Encoder};
 use crate::ctx::RunCtx;
 use crate::hooks::{inside, run_sandboxed};
 pub use ccci_core::backupbot::{
@@ -175,17 +176,19 @@ fn roots(mount: &Path, target: &Target) -> Vec<PathBuf> {
     }
 }
 
-/// Archives each target (whole volume or its paths) into `dir` and writes the manifest.
-pub(crate) fn take(dir: &Path, mounts: &[(Target, PathBuf)]) -> std::io::Result<Manifest> {
+/// Archives each target (whole volume or its paths) into `dir`, compressed with `codec`,
+/// and writes the manifest.
+pub(crate) fn take(
+    dir: &Path,
+    mounts: &[(Target, PathBuf)],
+    codec: Codec,
+) -> std::io::Result<Manifest> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let mut manifest = Manifest::default();
     for (target, mount) in mounts {
-        let archive = format!("{}.tar.gz", target.volume);
-        let path = dir.join(&archive);
-        let file = std::fs::File::create(&path)?;
-        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        let mut tar = tar::Builder::new(gz);
+        let archive = codec.archive_name(&target.volume);
+        let mut tar = tar::Builder::new(Encoder::create(&dir.join(&archive), codec)?);
         tar.mode(tar::HeaderMode::Complete);
         tar.follow_symlinks(false);
         let mut missing = Vec::new();
@@ -203,13 +206,12 @@ pub(crate) fn take(dir: &Path, mounts: &[(Target, PathBuf)]) -> std::io::Result<
                 }
             }
         }
-        tar.into_inner()?.finish()?;
-        let bytes = std::fs::read(&path)?;
+        let written = tar.into_inner()?.finish()?;
         manifest.volumes.push(ManifestEntry {
             volume: target.volume.clone(),
             archive,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            bytes: bytes.len() as u64,
+            sha256: written.sha256,
+            bytes: written.bytes,
             paths: target.paths.clone(),
             missing,
         });
@@ -234,6 +236,10 @@ pub(crate) fn restore(
             .iter()
             .find(|e| e.volume == target.volume)
             .ok_or_else(|| RestoreError::NoArchive { volume: volume() })?;
+        let codec =
+            Codec::of_archive(&entry.archive).ok_or_else(|| RestoreError::UnknownArchive {
+                archive: entry.archive.clone(),
+            })?;
         let bytes = std::fs::read(dir.join(&entry.archive)).map_err(RestoreError::ReadArchive)?;
         if hex::encode(Sha256::digest(&bytes)) != entry.sha256 {
             return Err(RestoreError::Checksum { volume: volume() });
@@ -241,16 +247,15 @@ pub(crate) fn restore(
         for root in roots(mount, target) {
             clear(&root).map_err(|cause| RestoreError::Clear { root, cause })?;
         }
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+        let unpack_error = |cause| RestoreError::Unpack {
+            volume: volume(),
+            cause,
+        };
+        let mut archive = tar::Archive::new(decoder(&bytes, codec).map_err(unpack_error)?);
         archive.set_preserve_permissions(true);
         archive.set_preserve_ownerships(true);
         archive.set_overwrite(true);
-        archive
-            .unpack(mount)
-            .map_err(|cause| RestoreError::Unpack {
-                volume: volume(),
-                cause,
-            })?;
+        archive.unpack(mount).map_err(unpack_error)?;
     }
     Ok(())
 }
@@ -262,6 +267,8 @@ pub enum RestoreError {
     NoArchive { volume: String },
     #[error("{0}")]
     ReadArchive(std::io::Error),
+    #[error("{archive} is not an archive cc-ci writes (.tar.gz or .tar.zst); take the snapshot or backup again")]
+    UnknownArchive { archive: String },
     #[error("archive of {volume} does not match its checksum")]
     Checksum { volume: String },
     #[error("clearing {}: {cause}", root.display())]
@@ -546,8 +553,8 @@ async fn take_until_verified(ctx: &RunCtx, plan: &BackupPlan) -> Result<Manifest
     let mut last_verify_output = String::new();
     for attempt in 1..=attempts {
         label_hooks(ctx, plan, BACKUP_PRE_HOOK).await?;
-        let taken =
-            take(&plan.dir, &plan.mounts).map_err(|e| fail(format!("taking the backup: {e}")))?;
+        let taken = take(&plan.dir, &plan.mounts, Codec::Gzip)
+            .map_err(|e| fail(format!("taking the backup: {e}")))?;
         label_hooks(ctx, plan, BACKUP_POST_HOOK).await?;
         let Some(verify) = ctx.suite.backup.verify.clone() else {
             return Ok(taken);
@@ -913,7 +920,14 @@ services:
 
     #[test]
     fn take_and_restore_round_trip_byte_identically() {
-        let root = std::env::temp_dir().join(format!("ccci-backup-{}", std::process::id()));
+        for codec in [Codec::Gzip, Codec::Zstd] {
+            round_trip(codec);
+        }
+    }
+
+    fn round_trip(codec: Codec) {
+        let root =
+            std::env::temp_dir().join(format!("ccci-backup-{}-{codec:?}", std::process::id()));
         let vol = root.join("vol");
         std::fs::create_dir_all(vol.join("sub")).unwrap();
         std::fs::write(vol.join("a.txt"), b"alpha").unwrap();
@@ -925,7 +939,7 @@ services:
             paths: vec![],
         };
         let mounts = vec![(target, vol.clone())];
-        let manifest = take(&root.join("backup"), &mounts).unwrap();
+        let manifest = take(&root.join("backup"), &mounts, codec).unwrap();
         assert_eq!(manifest.volumes.len(), 1);
         std::fs::write(vol.join("a.txt"), b"changed").unwrap();
         std::fs::write(vol.join("new.txt"), b"not in backup").unwrap();
@@ -937,7 +951,11 @@ services:
         );
         assert!(!vol.join("new.txt").exists());
         // A corrupted archive is refused.
-        std::fs::write(root.join("backup/data.tar.gz"), b"garbage").unwrap();
+        std::fs::write(
+            root.join("backup").join(codec.archive_name("data")),
+            b"garbage",
+        )
+        .unwrap();
         let refused = restore(&root.join("backup"), &manifest, &mounts).unwrap_err();
         assert!(matches!(refused, RestoreError::Checksum { .. }));
         assert!(refused.to_string().contains("checksum"));

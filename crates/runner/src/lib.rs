@@ -8,6 +8,7 @@
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
 //! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
 //!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
+//! - [`archive`]: a volume's tar archive, gzip (backups) or zstd (warm snapshots), hashed as written.
 //! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
 //! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
 //! - [`hooks`]: suite hooks and executables, and the env they get.
@@ -32,6 +33,7 @@
 //! - [`warm`]: data-warm canonicals (record, snapshot, undeploy keeping data) for `--quick`.
 pub mod alerts;
 pub mod app;
+pub mod archive;
 pub mod artefacts;
 pub mod backup;
 pub mod canonical;

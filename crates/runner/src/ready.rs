@@ -6,9 +6,10 @@
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::ctx::RunCtx;
-use crate::engine::Engine;
+use crate::engine::{Engine, StackEvents};
 use crate::probe::ProbeError;
 use crate::progress::Progress;
+use ccci_core::pace::Pace;
 use ccci_core::readiness::{self, CrashLoopPolicy, History, Judgement};
 use ccci_core::results::Failure;
 use ccci_core::secret::Redactor;
@@ -134,11 +135,17 @@ impl RunCtx {
         let bound =
             Duration::from_secs(self.suite.min_uptime_secs + self.suite.deploy_timeout_secs);
         let mut announced = false;
+        let events = self.engine.stack_events(&self.app.stack);
+        let mut pace = Pace::default();
         let result = loop {
             let services = self.observe().await?;
             let now = now_ms();
             let judged = self.history_mut().judge(&services, now, self.policy());
             let left = readiness::uptime_shortfall(&services, now, min_ms);
+            // Look again when the uptime still missing is met, if that is sooner than the pace.
+            let until_met = left.as_ref().map_or(Duration::MAX, |(_, ms)| {
+                Duration::from_millis((*ms).max(0) as u64 + 50)
+            });
             match (judged, left) {
                 (Judgement::Broken(broken), _) => break Err(self.failure_of(broken).await),
                 (Judgement::Converged, None) => break Ok(()),
@@ -163,7 +170,7 @@ impl RunCtx {
                 }
                 _ => {}
             }
-            tokio::time::sleep(Duration::from_millis(1000)).await;
+            pace = look_again(&events, pace, until_met).await;
         };
         self.add_timing("min_uptime", t);
         result
@@ -179,6 +186,8 @@ pub async fn until_ready(ctx: &Watch<'_>) -> Result<(), Failure> {
     let policy = ctx.policy;
     let mut last_seen;
     let mut last_health = String::from("not checked (stack not converged)");
+    let events = ctx.engine.stack_events(&ctx.app.stack);
+    let mut pace = Pace::default();
     loop {
         let services = ctx.observe().await?;
         let judged = ctx.history().judge(&services, now_ms(), policy);
@@ -210,8 +219,15 @@ pub async fn until_ready(ctx: &Watch<'_>) -> Result<(), Failure> {
         if start.elapsed() >= timeout {
             return Err(not_ready(ctx, &services, &last_seen, &last_health, timeout).await);
         }
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        pace = look_again(&events, pace, timeout.saturating_sub(start.elapsed())).await;
     }
+}
+
+/// Sleeps until the stack's next engine event or the pace's next look (at most `at_most`),
+/// and returns the pace after it: an event wakes the wait at once, the fallback poll bounds it.
+async fn look_again(events: &StackEvents, pace: Pace, at_most: Duration) -> Pace {
+    let delay = Duration::from_millis(pace.next_delay_ms()).min(at_most);
+    pace.slept(events.wait(delay).await)
 }
 
 /// Whether a converged stack serves: `HEALTH_PATH` through the route users take, then the

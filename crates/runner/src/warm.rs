@@ -6,7 +6,7 @@
 //! - `<recipe>.json` — the record `{recipe, domain, version, commit, status, ts, stack,
 //!   generation}`, written atomically (temp file + rename). It is the commit point: a new
 //!   generation only becomes the canonical when the record names it.
-//! - `<recipe>/<generation>/` — `snapshot/` (one `tar.gz` per volume + a sha256 manifest),
+//! - `<recipe>/<generation>/` — `snapshot/` (one `tar.zst` per volume + a sha256 manifest),
 //!   `app.env` (the app's env at the known-good version) and `secrets.json` (the generated
 //!   secret values, mode 0600, for redaction and for re-creating the secrets).
 //! - `<recipe>.lock` — an flock held by a seed or a quick run of the recipe.
@@ -14,6 +14,7 @@
 //! The engine objects (volumes, secrets) are the canonical's live form; [`materialize`]
 //! re-creates any that are missing from the snapshot and the stored secrets.
 
+use crate::archive::Codec;
 use crate::backup::{self, Manifest, RestoreError, Target};
 use crate::ctx::RunCtx;
 use crate::engine::{Engine, EngineError, Keep};
@@ -250,8 +251,8 @@ fn target(stack: &str, engine_volume: &str) -> Target {
     }
 }
 
-/// Snapshots every volume of the (undeployed) stack into `dir`: one tar.gz per volume and a
-/// sha256 manifest.
+/// Snapshots every volume of the (undeployed) stack into `dir`: one tar.zst per volume and a
+/// sha256 manifest (restore also reads the tar.gz of snapshots taken before zstd).
 pub async fn snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<Manifest, WarmError> {
     if deployed(engine, stack).await.map_err(WarmError::Observe)? {
         return Err(WarmError::DeployedAtSnapshot {
@@ -263,7 +264,7 @@ pub async fn snapshot(engine: &Engine, stack: &str, dir: &Path) -> Result<Manife
     for v in &objects.volumes {
         mounts.push((target(stack, v), mountpoint(engine, v).await?));
     }
-    backup::take(dir, &mounts).map_err(WarmError::TakeSnapshot)
+    backup::take(dir, &mounts, Codec::Zstd).map_err(WarmError::TakeSnapshot)
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, WarmError> {

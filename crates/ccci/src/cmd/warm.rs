@@ -1,4 +1,4 @@
-//! `ccci warm`: seed, show and restore a recipe's data-warm canonical; reconcile the
+//! `ccci warm`: seed, show, snapshot and restore a recipe's data-warm canonical; reconcile the
 //! live-warm apps.
 
 use crate::cli::RigArgs;
@@ -43,6 +43,14 @@ pub enum Command {
         #[command(flatten)]
         rig: RigArgs,
     },
+    /// Re-take a recipe's canonical snapshot from its volumes as they are now (only while
+    /// undeployed): after repairing a canonical's data by hand, and for measuring snapshots.
+    Snapshot {
+        /// The recipe name.
+        recipe: String,
+        #[command(flatten)]
+        rig: RigArgs,
+    },
     /// Reconcile the live-warm apps of `<state-dir>/live-warm.toml` once: apply safe
     /// (non-major, no manual migration) upgrades, hold the rest with an alert, roll back an
     /// upgrade that is not healthy. Exit 0 unless a reconcile failed outright.
@@ -62,6 +70,7 @@ pub async fn run(command: Command) -> anyhow::Result<Exit> {
         } => seed(recipe, stages, out, &rig).await,
         Command::Show { recipe, rig } => show(&recipe, &rig),
         Command::Restore { recipe, rig } => restore(&recipe, &rig).await,
+        Command::Snapshot { recipe, rig } => snapshot(&recipe, &rig).await,
         Command::Reconcile { rig } => reconcile(&rig).await,
     }
 }
@@ -120,6 +129,28 @@ fn show(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Red)
         }
     }
+}
+
+async fn snapshot(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
+    let state_dir = rig.rig()?.state_dir;
+    let Some(r) = ccci_runner::warm::load(&state_dir, recipe)? else {
+        return Err(InputError::NoCanonical {
+            recipe: recipe.to_string(),
+        }
+        .into());
+    };
+    let _lock = ccci_runner::warm::lock(&state_dir, recipe, Duration::from_secs(60)).await?;
+    let engine = ccci_runner::engine::Engine::connect().await?;
+    let manifest = ccci_runner::warm::snapshot(&engine, &r.stack, &r.snapshot_dir(&state_dir))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let bytes: u64 = manifest.volumes.iter().map(|v| v.bytes).sum();
+    println!(
+        "snapshot of {} taken: {} volume(s), {bytes} bytes archived",
+        r.stack,
+        manifest.volumes.len()
+    );
+    Ok(Exit::Success)
 }
 
 async fn restore(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {

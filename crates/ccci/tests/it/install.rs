@@ -648,3 +648,62 @@ fn an_unverified_dependency_is_red_even_when_every_rung_passes() {
     assert_red_for_an_unverified_dependency(&run, "keycloak");
     assert!(leftovers(&run.stack()).is_empty());
 }
+
+/// Removes the named containers when dropped (the test's own, also on a failed assertion).
+struct RemoveContainers(Vec<String>);
+
+impl Drop for RemoveContainers {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", name])
+                .output();
+        }
+    }
+}
+
+/// The readiness wait's wake-up: a quiet stack lets the wait run to its bound, an event of
+/// another stack does not wake it, and an event of the stack (a container of it created)
+/// wakes it at once.
+#[test]
+fn an_event_of_the_stack_wakes_the_readiness_wait_and_nothing_else_does() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stack = format!("evwake{}", std::process::id());
+    let other = format!("evother{}", std::process::id());
+    let mine = format!("{stack}_probe");
+    let theirs = format!("{other}_probe");
+    let _cleanup = RemoveContainers(vec![mine.clone(), theirs.clone()]);
+    let create = |name: &str| {
+        let out = std::process::Command::new("docker")
+            .args(["create", "--name", name, "ccci-fixture:1.2.0"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker create {name}: {out:?}");
+    };
+    rt.block_on(async {
+        let engine = ccci_runner::engine::Engine::connect().await.unwrap();
+        let events = engine.stack_events(&stack);
+        let quiet = Instant::now();
+        assert!(
+            !events.wait(Duration::from_secs(1)).await,
+            "a quiet stack woke the wait"
+        );
+        assert!(quiet.elapsed() >= Duration::from_millis(900));
+        create(&theirs);
+        assert!(
+            !events.wait(Duration::from_millis(1500)).await,
+            "another stack's event woke the wait"
+        );
+        let created = Instant::now();
+        create(&mine);
+        assert!(
+            events.wait(Duration::from_secs(10)).await,
+            "the stack's own event did not wake the wait"
+        );
+        assert!(
+            created.elapsed() < Duration::from_secs(3),
+            "woke only after {:?}",
+            created.elapsed()
+        );
+    });
+}

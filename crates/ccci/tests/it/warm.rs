@@ -159,7 +159,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         .join("warm/wpass")
         .join(rec["generation"].as_str().unwrap());
     assert!(gen_dir.join("snapshot/manifest.json").is_file());
-    assert!(gen_dir.join("snapshot/data.tar.gz").is_file());
+    assert!(gen_dir.join("snapshot/data.tar.zst").is_file());
     assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
     assert_undeployed_with_data(stack);
     let volume = format!("{stack}_data");
@@ -185,6 +185,20 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         volume_tree(&volume),
         seeded,
         "restore gives back exactly the snapshot"
+    );
+    // A re-taken snapshot (`warm snapshot`) holds the volume as it is, and restores alike.
+    let retaken = warm(&rig, &["snapshot", "wpass"], None);
+    assert!(
+        retaken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retaken.stderr)
+    );
+    std::fs::write(mount.join("junk"), b"not in the re-taken snapshot").unwrap();
+    assert!(warm(&rig, &["restore", "wpass"], None).status.success());
+    assert_eq!(
+        volume_tree(&volume),
+        seeded,
+        "the re-taken snapshot restores"
     );
 
     // --quick on a good head: reattach, upgrade in place, functional; green; canonical kept.

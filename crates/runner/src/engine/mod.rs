@@ -8,6 +8,7 @@
 //! - [`own`]: the container cc-ci itself runs in, if any (its networks and mounts).
 //! - [`objects`]: what a stack owns beside its services (secrets, rig networks) and its
 //!   teardown.
+//! - [`events`]: the engine's event stream for one stack, as a wake-up for readiness waits.
 //! - [`error`]: [`EngineError`], an engine call that failed, in the engine's words.
 //!
 //! Stacks themselves are deployed and removed with the `docker` CLI (see [`crate::stack`]):
@@ -17,12 +18,14 @@
 
 mod containers;
 mod error;
+mod events;
 mod info;
 mod objects;
 mod own;
 mod services;
 
 pub use error::EngineError;
+pub use events::StackEvents;
 pub use info::HostFacts;
 pub use objects::{Keep, StackObjects};
 pub use own::OwnContainer;
