@@ -22,6 +22,7 @@
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base, chaos-version labels.
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
+//! - [`keep`]: `--keep`: how long a RED run's app stays deployed for debugging, and what it says.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
 pub mod backupbot;
@@ -32,6 +33,7 @@ pub mod envfile;
 pub mod host_access;
 pub mod judge;
 pub mod junit_input;
+pub mod keep;
 pub mod ladder;
 pub mod lint;
 pub mod livewarm;

@@ -46,6 +46,9 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     rung_table(&mut s, results);
     lint_table(&mut s, results);
     failure_excerpt(&mut s, results);
+    if let Some(kept) = &results.kept {
+        kept_section(&mut s, kept);
+    }
     if !results.flags.clean_teardown || !results.flags.no_secret_leak || results.flags.interrupted {
         s.push('\n');
         if results.flags.interrupted {
@@ -64,6 +67,20 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     s.push('\n');
     s.push_str(&rerun_help());
     s
+}
+
+/// `--keep`: the app left deployed for debugging, until when, and how to reach it.
+fn kept_section(s: &mut String, kept: &ccci_core::results::Kept) {
+    let _ = writeln!(
+        s,
+        "\n**🔧 Kept for debugging until {}** (`--keep`); the janitor removes it after that.\n",
+        md_text(&crate::text::kept_until(kept))
+    );
+    let _ = writeln!(s, "- reach it (on the CI host): {}", md_code(&kept.reach));
+    for logs in &kept.logs {
+        let _ = writeln!(s, "- logs: {}", md_code(logs));
+    }
+    let _ = writeln!(s, "- release it early: {}", md_code(&kept.release));
 }
 
 fn facts_line(results: &RunResults) -> String {

@@ -335,6 +335,7 @@ async fn register(
             started_at: started.at.unix_timestamp(),
             work_dir: Some(prepared.work_dir.clone()),
             realm: ctx.app.realm.as_ref().map(|r| r.realm.clone()),
+            kept_until: None,
         },
     )?;
     announce_run(ctx, &started.run_id);
@@ -449,8 +450,19 @@ async fn conclude(
         state_dir,
     } = prepared;
     let green = judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies);
+    let ending = crate::keep::Ending {
+        green,
+        warm: !matches!(hold, Hold::Cold),
+        interrupted: walked.stopped.is_some(),
+    };
+    let kept = crate::keep::keep_if_asked(&ctx, &request.rig, request.keep, &ending).await;
     let t_teardown = Instant::now();
     let end = match &hold {
+        // Kept: the janitor tears it down (and deletes its realm) after its time.
+        Hold::Cold if kept.is_some() => warm::End {
+            leftovers: Default::default(),
+            failure: None,
+        },
         Hold::Cold => {
             ctx.progress
                 .line(&format!("tearing down {}", ctx.app.stack));
@@ -462,9 +474,11 @@ async fn conclude(
         Hold::Seed { old, .. } => warm::end_seed(&ctx, old.as_ref(), green, &state_dir).await,
         Hold::Quick { record, .. } => warm::end_quick(&ctx, record, green, &state_dir).await,
     };
-    delete_realm(&ctx).await;
     let _ = std::fs::remove_dir_all(&work_dir);
-    registry::unregister(&state_dir, &ctx.app.stack);
+    if kept.is_none() {
+        delete_realm(&ctx).await;
+        registry::unregister(&state_dir, &ctx.app.stack);
+    }
     ctx.add_timing("teardown", t_teardown);
     if !end.leftovers.is_empty() {
         ctx.progress
@@ -494,6 +508,7 @@ async fn conclude(
         request,
         started,
     );
+    run.kept = kept;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
     Ok(run)
 }
@@ -560,6 +575,7 @@ fn results(
         finished_at: rfc3339(time::OffsetDateTime::now_utc()),
         duration_ms: started.t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
+        kept: None,
     }
 }
 

@@ -253,6 +253,7 @@ async fn run_latest(
         rig: rig.clone(),
         run_url: None,
         run_id: None,
+        keep: None,
     };
     let out = request.out_dir.clone();
     progress.line(&format!("nightly: {recipe} on its latest release"));

@@ -24,6 +24,9 @@ pub struct RunRequest {
     pub run_url: Option<String>,
     /// A run id chosen by the caller (the service's job id); `None` = generated.
     pub run_id: Option<String>,
+    /// `--keep`: a RED run leaves its app deployed this long for debugging (validated by
+    /// `ccci_core::keep::parse_keep`); the janitor removes it afterwards. `None`: teardown.
+    pub keep: Option<std::time::Duration>,
 }
 
 /// The disk use (percent) at which pruning starts, unless the rig says otherwise.

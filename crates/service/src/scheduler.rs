@@ -129,6 +129,7 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
         rig: app.config.rig.clone(),
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
+        keep: job.flags.keep_secs.map(Duration::from_secs),
     }
 }
 

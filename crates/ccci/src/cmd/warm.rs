@@ -82,6 +82,7 @@ async fn seed(
         rig: rig.rig()?,
         run_url: None,
         run_id: None,
+        keep: None,
     };
     let state_dir = request.rig.state_dir.clone();
     let cancel = crate::signals::cancel_on_signals();
