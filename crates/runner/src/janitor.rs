@@ -40,7 +40,8 @@ pub enum Decision {
 }
 
 /// The pure rule. `owner`: whether the registered owner lives (`None`: no registry entry);
-/// `kept_left`: for an app kept with `--keep`, how long it is still kept (zero: over).
+/// `kept_left`: for an app kept with `--keep`, how long it is still kept (zero: over) —
+/// it decides alone: the run that kept it is over.
 pub fn decide(
     owner: Option<bool>,
     kept_left: Option<Duration>,
@@ -48,9 +49,10 @@ pub fn decide(
     unknown_after: Duration,
 ) -> Decision {
     match (owner, kept_left) {
-        (Some(true), _) => Decision::Live,
-        (Some(false), Some(left)) if !left.is_zero() => Decision::Kept { left },
-        (Some(false), Some(_)) => Decision::KeepOver,
+        // Kept: the run is over; its owner (the service's process, or a dead CLI) no longer counts.
+        (Some(_), Some(left)) if !left.is_zero() => Decision::Kept { left },
+        (Some(_), Some(_)) => Decision::KeepOver,
+        (Some(true), None) => Decision::Live,
         (Some(false), None) => Decision::Dead,
         (None, _) if age >= unknown_after => Decision::UnknownOld,
         (None, _) => Decision::UnknownYoung,
@@ -109,7 +111,7 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     // Registry entries of dead owners whose stack is already gone — or is a warm canonical
     // whose seed or quick run died: put back to its known-good state, never left at a PR head.
     for entry in active {
-        if stacks.contains_key(&entry.stack) || registry::owner_alive(&entry) {
+        if stacks.contains_key(&entry.stack) || registry::in_flight(&entry) {
             continue;
         }
         let line = settle_dead_entry(&engine, rig, &entry, dry_run).await;
@@ -188,36 +190,34 @@ pub enum ReleaseError {
 /// forwarder, the realm, the registry entry). Returns the report.
 pub async fn release(rig: &Rig, stack: &str) -> Result<String> {
     let active = registry::list(&rig.state_dir);
-    let Some(entry) = active
-        .iter()
-        .find(|a| a.stack == stack && a.kept_until.is_some())
-    else {
-        let kept: Vec<&str> = active
-            .iter()
-            .filter(|a| a.kept_until.is_some())
-            .map(|a| a.stack.as_str())
-            .collect();
-        return Err(crate::recipe::InputError::from(ReleaseError::NotKept {
-            stack: stack.to_string(),
-            kept: if kept.is_empty() {
-                "none".to_string()
-            } else {
-                kept.join(", ")
-            },
-        })
-        .into());
-    };
-    if registry::owner_alive(entry) {
-        return Err(crate::recipe::InputError::from(ReleaseError::StillRunning {
-            stack: stack.to_string(),
-            pid: entry.pid,
-        })
-        .into());
+    let entry = active.iter().find(|a| a.stack == stack);
+    match entry {
+        Some(e) if e.kept_until.is_some() => {}
+        Some(e) if registry::in_flight(e) => {
+            return Err(crate::recipe::InputError::from(ReleaseError::StillRunning {
+                stack: stack.to_string(),
+                pid: e.pid,
+            })
+            .into())
+        }
+        _ => {
+            let kept: Vec<&str> = active
+                .iter()
+                .filter(|a| a.kept_until.is_some())
+                .map(|a| a.stack.as_str())
+                .collect();
+            let kept = match kept.is_empty() {
+                true => "none".to_string(),
+                false => kept.join(", "),
+            };
+            let stack = stack.to_string();
+            return Err(crate::recipe::InputError::from(ReleaseError::NotKept { stack, kept }).into());
+        }
     }
     let engine = Engine::connect().await?;
     let mut report = format!(
         "{stack}: {}\n",
-        reap_stack(&engine, rig, stack, Some(entry), "kept, released").await
+        reap_stack(&engine, rig, stack, entry, "kept, released").await
     );
     // Its realm: no live run matches it any more.
     for line in crate::keycloak::reap(rig, false).await {
@@ -304,7 +304,7 @@ async fn prune_gate(
     let used = disk_used_percent(&root)?;
     let in_flight = registry::list(&rig.state_dir)
         .iter()
-        .filter(|r| registry::owner_alive(r))
+        .filter(|r| registry::in_flight(r))
         .count();
     Ok((used, should_prune(used, threshold, in_flight)))
 }
@@ -395,8 +395,14 @@ mod tests {
                 Decision::Kept { left: secs(20) },
             ),
             (Some(false), Some(secs(0)), 1, Decision::KeepOver),
-            // A run still concluding is live, kept or not.
-            (Some(true), Some(secs(0)), 1, Decision::Live),
+            // The service's runs share its (living) process: the keep decides alone.
+            (
+                Some(true),
+                Some(secs(5)),
+                1,
+                Decision::Kept { left: secs(5) },
+            ),
+            (Some(true), Some(secs(0)), 1, Decision::KeepOver),
             // No registry entry: the keep is unknown, the age rule holds.
             (None, Some(secs(20)), 7200, Decision::UnknownOld),
         ];

@@ -110,11 +110,12 @@ pub fn enrolled(suites_dir: &Path) -> Result<BTreeMap<String, Result<String, Str
     Ok(out)
 }
 
-/// Runs in flight on this host: registered runs whose owner is alive.
+/// Runs in flight on this host: registered runs whose owner is alive (an app kept for
+/// debugging is not a run).
 pub fn in_flight(state_dir: &Path) -> Vec<registry::ActiveRun> {
     registry::list(state_dir)
         .into_iter()
-        .filter(registry::owner_alive)
+        .filter(registry::in_flight)
         .collect()
 }
 

@@ -25,9 +25,10 @@ pub struct ActiveRun {
     #[serde(default)]
     pub realm: Option<String>,
     /// `--keep`: the run ended RED and left its app deployed until then (Unix seconds).
-    /// Until then the app is live to the janitor whether or not its owner is; after it,
-    /// the janitor removes it all. Written (atomically) before the owner exits, so a run
-    /// killed before it is written is reaped as a dead run's.
+    /// Once set, the run is over and its owner no longer counts (the service's runs share
+    /// its process): until then the app is live to the janitor, after it the janitor
+    /// removes it all. Written (atomically) before the owner exits, so a run killed before
+    /// it is written is reaped as a dead run's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_until: Option<i64>,
 }
@@ -66,9 +67,14 @@ pub fn list(state_dir: &Path) -> Vec<ActiveRun> {
         .collect()
 }
 
-/// Is the run's app live at `now` (Unix seconds): its owner alive, or kept until later?
+/// Is the run's app live at `now` (Unix seconds): its run in flight, or kept until later?
 pub fn is_live(run: &ActiveRun, now: i64) -> bool {
-    owner_alive(run) || is_kept(run, now)
+    in_flight(run) || is_kept(run, now)
+}
+
+/// Is the run still running: its owner alive and the run not ended keeping its app?
+pub fn in_flight(run: &ActiveRun) -> bool {
+    run.kept_until.is_none() && owner_alive(run)
 }
 
 /// Is the run's app kept for debugging at `now` (its `kept_until` still ahead)?
@@ -135,6 +141,13 @@ mod tests {
         };
         assert!(is_live(&kept_run, 999) && is_kept(&kept_run, 999));
         assert!(!is_live(&kept_run, 1_000) && !is_kept(&kept_run, 1_000));
+        // The service's runs share its process: a kept entry's living owner does not count.
+        let kept_by_a_live_owner = ActiveRun {
+            kept_until: Some(1_000),
+            ..run.clone()
+        };
+        assert!(!in_flight(&kept_by_a_live_owner) && in_flight(&run));
+        assert!(!is_live(&kept_by_a_live_owner, 1_000));
         assert!(is_live(&run, 5_000) && !is_kept(&run, 5_000));
         register(&dir, &kept_run).unwrap();
         assert_eq!(kept(&dir, 999), vec![kept_run.clone()]);
