@@ -144,8 +144,19 @@ pub async fn run_page(
         wait_reason,
         card_file: has_card(&app, id).then_some(ccci_report::artefacts::CARD_PNG),
         files: &files,
+        kept_deployed: results
+            .as_ref()
+            .is_some_and(|r| kept_deployed(&app, &r.stack)),
     });
     Ok(html(templates::run_page(&view)))
+}
+
+/// Is the app a run kept (`--keep`) still deployed: the janitor has not removed its
+/// registry entry yet.
+fn kept_deployed(app: &App, stack: &str) -> bool {
+    ccci_runner::registry::list(&app.config.rig.state_dir)
+        .iter()
+        .any(|e| e.stack == stack && e.kept_until.is_some())
 }
 
 pub async fn recipe_page(

@@ -327,6 +327,30 @@ pub struct ResultDetails {
     pub adaptations: Vec<Adaptation>,
 }
 
+/// `--keep`: the RED run's app kept for debugging, or removed since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptView {
+    /// `2026-12-01 22:40:00 UTC`.
+    pub until: String,
+    /// Still deployed (its registry entry is there); `false`: the janitor removed it.
+    pub deployed: bool,
+    pub url: String,
+    pub reach: String,
+    pub logs: Vec<String>,
+    pub release: String,
+}
+
+fn kept_view(kept: &ccci_core::results::Kept, deployed: bool) -> KeptView {
+    KeptView {
+        until: ccci_report::text::kept_until(kept),
+        deployed,
+        url: kept.url.clone(),
+        reach: kept.reach.clone(),
+        logs: kept.logs.clone(),
+        release: kept.release.clone(),
+    }
+}
+
 /// The failure card: the message and the log tail.
 #[derive(Clone, Debug)]
 pub struct FailureView {
@@ -400,6 +424,8 @@ pub struct RunPage {
     pub rungs: Option<Vec<RungRow>>,
     pub failure: Option<FailureView>,
     pub files: Vec<FileRow>,
+    /// `--keep`: the app kept for debugging (or removed since).
+    pub kept: Option<KeptView>,
 }
 
 /// What a run page is built from (read by the handler).
@@ -411,6 +437,8 @@ pub struct RunInput<'a> {
     pub wait_reason: Option<String>,
     pub card_file: Option<&'a str>,
     pub files: &'a [(String, u64)],
+    /// A kept app (`results.kept`) is still deployed: its registry entry is there.
+    pub kept_deployed: bool,
 }
 
 pub fn run_page(input: &RunInput) -> RunPage {
@@ -442,6 +470,10 @@ pub fn run_page(input: &RunInput) -> RunPage {
                 log_tail: (!f.log_tail.is_empty()).then(|| f.log_tail.join("\n")),
             }),
         files: file_rows(job.id, input.files),
+        kept: input
+            .results
+            .and_then(|r| r.kept.as_ref())
+            .map(|k| kept_view(k, input.kept_deployed)),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The browser, or `None` (skip) outside CI; under `CI=true` a missing browser fails.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         for dir in std::env::var("PATH").unwrap_or_default().split(':') {
             let path = Path::new(dir).join(name);
@@ -25,7 +25,7 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-async fn browse(browser: &Path, args: &[&str], url: &str) -> String {
+pub(crate) async fn browse(browser: &Path, args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(browser);
     command
