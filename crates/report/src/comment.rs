@@ -349,6 +349,39 @@ fn html_attr(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `--keep`: the comment and the summary say until when, how to reach it, the logs
+    /// and the release; a run that kept nothing says nothing of it.
+    #[test]
+    fn a_kept_app_is_described_in_the_comment_and_the_summary() {
+        let mut results = crate::fixtures::red_l1_crash_loop();
+        assert!(!markdown(&results, None).contains("Kept for debugging"));
+        results.kept = Some(ccci_core::results::Kept {
+            until: "2026-12-01T22:40:00Z".into(),
+            until_unix: 1_796_164_800,
+            url: "http://127.0.0.1:40123/".into(),
+            reach: "curl -H 'Host: fixt-abc123.ci.local' http://127.0.0.1:40123/".into(),
+            logs: vec!["docker service logs fixt-abc123_ci_local_app".into()],
+            release: "ccci janitor --release fixt-abc123_ci_local --state-dir /var/lib/ccci".into(),
+        });
+        let md = markdown(&results, None);
+        for want in [
+            "**🔧 Kept for debugging until 2026-12-01 22:40:00 UTC**",
+            "`curl -H 'Host: fixt-abc123.ci.local' http://127.0.0.1:40123/`",
+            "- logs: `docker service logs fixt-abc123_ci_local_app`",
+            "- release it early: `ccci janitor --release fixt-abc123_ci_local --state-dir /var/lib/ccci`",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
+        }
+        let text = crate::summary::text(&results, false);
+        for want in [
+            "kept the app stays deployed for debugging until 2026-12-01 22:40:00 UTC",
+            "logs:     docker service logs fixt-abc123_ci_local_app",
+            "release:  ccci janitor --release fixt-abc123_ci_local",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+    }
+
     #[test]
     fn code_spans_outgrow_backticks() {
         let cases = [
