@@ -211,7 +211,9 @@ pub async fn release(rig: &Rig, stack: &str) -> Result<String> {
                 false => kept.join(", "),
             };
             let stack = stack.to_string();
-            return Err(crate::recipe::InputError::from(ReleaseError::NotKept { stack, kept }).into());
+            return Err(
+                crate::recipe::InputError::from(ReleaseError::NotKept { stack, kept }).into(),
+            );
         }
     }
     let engine = Engine::connect().await?;
