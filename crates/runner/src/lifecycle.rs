@@ -457,23 +457,7 @@ async fn conclude(
     };
     let kept = crate::keep::keep_if_asked(&ctx, &request.rig, request.keep, &ending).await;
     let t_teardown = Instant::now();
-    let end = match &hold {
-        // Kept: the janitor tears it down (and deletes its realm) after its time.
-        Hold::Cold if kept.is_some() => warm::End {
-            leftovers: Default::default(),
-            failure: None,
-        },
-        Hold::Cold => {
-            ctx.progress
-                .line(&format!("tearing down {}", ctx.app.stack));
-            warm::End {
-                leftovers: teardown(&ctx.engine, &ctx.app.stack).await,
-                failure: None,
-            }
-        }
-        Hold::Seed { old, .. } => warm::end_seed(&ctx, old.as_ref(), green, &state_dir).await,
-        Hold::Quick { record, .. } => warm::end_quick(&ctx, record, green, &state_dir).await,
-    };
+    let end = end_app(&ctx, &hold, kept.is_some(), green, &state_dir).await;
     let _ = std::fs::remove_dir_all(&work_dir);
     if kept.is_none() {
         delete_realm(&ctx).await;
@@ -511,6 +495,34 @@ async fn conclude(
     run.kept = kept;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
     Ok(run)
+}
+
+/// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
+/// warm end of a seed or quick run.
+async fn end_app(
+    ctx: &RunCtx,
+    hold: &Hold,
+    kept: bool,
+    green: bool,
+    state_dir: &Path,
+) -> warm::End {
+    match hold {
+        // Kept: the janitor tears it down (and deletes its realm) after its time.
+        Hold::Cold if kept => warm::End {
+            leftovers: Default::default(),
+            failure: None,
+        },
+        Hold::Cold => {
+            ctx.progress
+                .line(&format!("tearing down {}", ctx.app.stack));
+            warm::End {
+                leftovers: teardown(&ctx.engine, &ctx.app.stack).await,
+                failure: None,
+            }
+        }
+        Hold::Seed { old, .. } => warm::end_seed(ctx, old.as_ref(), green, state_dir).await,
+        Hold::Quick { record, .. } => warm::end_quick(ctx, record, green, state_dir).await,
+    }
 }
 
 /// After the app: the realm goes whatever happened (absent = never created).
