@@ -25,6 +25,7 @@
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
 //! - [`retention`]: which run directories to remove for the operator's age and size limits.
 //! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
+//! - [`keep`]: `--keep`: how long a RED run's app stays deployed for debugging, and what it says.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
 pub mod backupbot;
@@ -36,6 +37,7 @@ pub mod history;
 pub mod host_access;
 pub mod judge;
 pub mod junit_input;
+pub mod keep;
 pub mod ladder;
 pub mod lint;
 pub mod live;

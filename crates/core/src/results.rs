@@ -105,7 +105,8 @@ pub struct SuiteRecord {
 /// Boolean facts about the run that a reader should be able to trust.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunFlags {
-    /// After teardown nothing of the stack remained on the engine.
+    /// After teardown nothing of the stack remained on the engine. (A kept app — see
+    /// [`RunResults::kept`] — is torn down later by the janitor; this is then `true`.)
     pub clean_teardown: bool,
     /// No generated secret value was found in any artefact before redaction was applied
     /// to logs (a leak in the app's own log is redacted and reported here as `false`).
@@ -193,6 +194,29 @@ pub struct RunResults {
     /// Link to the run page, when a server knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_url: Option<String>,
+    /// `--keep`: the RED run's app was left deployed for debugging; the janitor removes it
+    /// after `until`. Absent when nothing was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
+}
+
+/// A RED run's app left deployed for debugging (`--keep`), and how to reach it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// When the janitor may remove it: RFC 3339 UTC.
+    pub until: String,
+    /// The same, in Unix seconds.
+    pub until_unix: i64,
+    /// Where the app answers: the run's forwarder on the host's loopback
+    /// (`http://127.0.0.1:<port>/`, send `Host: <domain>`) or `https://<domain>/` through
+    /// the rig's ingress.
+    pub url: String,
+    /// A command that reaches it from the CI host (e.g. `curl -H 'Host: …' http://…`).
+    pub reach: String,
+    /// One `docker service logs` command per service of the stack.
+    pub logs: Vec<String>,
+    /// The command that removes it before its time.
+    pub release: String,
 }
 
 impl RunResults {

@@ -12,14 +12,18 @@
 //! !testme --stages=install, functional
 //! !testme --stages lint
 //! !testme cancel
+//! !testme --keep            (a RED run keeps its app 30 min for debugging)
+//! !testme --keep 1h         (at most 2h; `--keep=20m` alike)
 //! ```
 //!
 //! The first such line of a comment counts; one comment starts at most one run.
 //! `!testme cancel` (alone on its line, no flags) cancels the PR's queued or running run;
 //! it needs the same trust as `!testme`.
 
+use ccci_core::keep::{parse_keep, KeepError, DEFAULT_KEEP};
 use ccci_core::ladder::Rung;
 use std::fmt;
+use std::time::Duration;
 
 /// The command word.
 pub const COMMAND: &str = "!testme";
@@ -33,6 +37,9 @@ pub struct Trigger {
     pub extra: bool,
     /// `--stages a,b`: only these rungs, in the order given, without repeats. `None` = all.
     pub stages: Option<Vec<Rung>>,
+    /// `--keep [DURATION]`: a RED run leaves its app deployed this long (default 30m,
+    /// at most 2h) for debugging.
+    pub keep: Option<Duration>,
 }
 
 /// What a `!testme` line asks for: a run, or cancelling the PR's run.
@@ -49,7 +56,7 @@ pub const CANCEL: &str = "cancel";
 /// A `!testme` line the bot could not understand. `Display` is the reply the bot posts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
-    #[error("unknown flag `{0}` (known: --quick, --extra, --stages a,b)")]
+    #[error("unknown flag `{0}` (known: --quick, --extra, --stages a,b, --keep 30m)")]
     UnknownFlag(String),
     #[error("unexpected argument `{0}` (flags start with --: --quick, --extra, --stages a,b)")]
     UnexpectedArgument(String),
@@ -63,6 +70,8 @@ pub enum TriggerError {
     UnexpectedValue(String),
     #[error("`!testme cancel` takes nothing after it (got `{0}`)")]
     CancelTakesNothing(String),
+    #[error(transparent)]
+    Keep(#[from] KeepError),
 }
 
 fn known_stages() -> String {
@@ -205,6 +214,20 @@ fn parse_flags(args: &str) -> Result<Trigger, TriggerError> {
                     list.push_str(next);
                 }
                 trigger.stages = Some(parse_stages(&list)?);
+            }
+            "keep" => {
+                if trigger.keep.is_some() {
+                    return Err(TriggerError::RepeatedFlag("--keep".to_string()));
+                }
+                // The duration is everything up to the next flag (`1h 15m`); none: 30m.
+                let mut words: Vec<&str> = inline_value.into_iter().collect();
+                while let Some(next) = tokens.next_if(|t| !t.starts_with("--")) {
+                    words.push(next);
+                }
+                trigger.keep = Some(match words.is_empty() {
+                    true => DEFAULT_KEEP,
+                    false => parse_keep(&words.join(" "))?,
+                });
             }
             _ => return Err(TriggerError::UnknownFlag(shown(token))),
         }
@@ -388,6 +411,44 @@ mod tests {
         Nothing,
         Run(bool, bool, Option<&'static [Rung]>),
         Error(&'static str),
+    }
+
+    /// `--keep` rows: a body and the keep it asks for (seconds), or an error fragment.
+    #[test]
+    fn parses_keep() {
+        let ok: &[(&str, Option<u64>)] = &[
+            ("!testme", None),
+            ("!testme --keep", Some(1800)),
+            ("!testme --keep 20s", Some(20)),
+            ("!testme --keep=1h", Some(3600)),
+            ("!testme --keep 1h 15m --quick", Some(4500)),
+            ("!testme --quick --keep", Some(1800)),
+            ("!testme --keep --stages install", Some(1800)),
+            ("!testme --keep 2h", Some(7200)),
+        ];
+        for (body, want) in ok {
+            let got = parse_trigger(body).unwrap().unwrap();
+            assert_eq!(got.keep, want.map(Duration::from_secs), "{body:?}");
+        }
+        assert!(
+            parse_trigger("!testme --keep 1h 15m --quick")
+                .unwrap()
+                .unwrap()
+                .quick
+        );
+        let bad: &[(&str, &str)] = &[
+            ("!testme --keep 3h", "at most 2h"),
+            ("!testme --keep soon", "--keep `soon`: not a duration"),
+            ("!testme --keep 0s", "at least 1s"),
+            ("!testme --keep= ", "--keep"),
+            ("!testme --keep --keep", "given twice"),
+            ("!testme --keep 5m --keep 10m", "given twice"),
+            ("!testme --keep `x`", "--keep `?x?`"),
+        ];
+        for (body, fragment) in bad {
+            let reply = parse_trigger(body).unwrap_err().to_string();
+            assert!(reply.contains(fragment), "{body:?}: {reply}");
+        }
     }
 
     fn check(body: &str, want: Want) {

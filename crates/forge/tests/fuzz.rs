@@ -98,6 +98,12 @@ fn command_line() -> impl Strategy<Value = String> {
             "--extra",
             "--quick=1",
             "--stages",
+            "--keep",
+            "--keep=20m",
+            "--keep=3h",
+            "--keep=`",
+            "1h",
+            "15m",
             "--nope",
             "quick",
             "-q",
@@ -135,6 +141,9 @@ fn command_for(trigger: &Trigger) -> String {
         let names: Vec<&str> = stages.iter().map(|r| r.name()).collect();
         line.push_str(&format!(" --stages {}", names.join(",")));
     }
+    if let Some(keep) = trigger.keep {
+        line.push_str(&format!(" --keep {}", ccci_core::keep::format_keep(keep)));
+    }
     line
 }
 
@@ -169,10 +178,12 @@ fn trigger() -> impl Strategy<Value = Trigger> {
         prop::sample::subsequence(Rung::SELECTABLE.to_vec(), 1..=Rung::SELECTABLE.len())
             .prop_shuffle(),
     );
-    (any::<bool>(), any::<bool>(), stages).prop_map(|(quick, extra, stages)| Trigger {
+    let keep = prop::option::of((1u64..=7200).prop_map(std::time::Duration::from_secs));
+    (any::<bool>(), any::<bool>(), stages, keep).prop_map(|(quick, extra, stages, keep)| Trigger {
         quick,
         extra,
         stages,
+        keep,
     })
 }
 

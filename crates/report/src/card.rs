@@ -344,11 +344,17 @@ fn footer(s: &mut String, results: &RunResults, y: u32) {
         .as_deref()
         .map(|url| fit(url.trim_start_matches("https://"), 13.0, false, 340.0))
         .unwrap_or_default();
-    let left = format!(
+    let mut left = format!(
         "cc-ci  ·  run {}  ·  {}  ·  {deploys}",
         results.run_id,
         duration(results.duration_ms)
     );
+    if let Some(kept) = &results.kept {
+        left.push_str(&format!(
+            "  ·  app kept until {}",
+            crate::text::kept_until(kept)
+        ));
+    }
     let room = (WIDTH - 2 * MARGIN) as f32 - text_width(&url, 13.0, false) - 24.0;
     let _ = writeln!(
         s,

@@ -48,6 +48,9 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     rung_table(&mut s, results);
     lint_table(&mut s, results);
     failure_excerpt(&mut s, results);
+    if let Some(kept) = &results.kept {
+        kept_section(&mut s, kept);
+    }
     if !results.flags.clean_teardown || !results.flags.no_secret_leak || results.flags.interrupted {
         s.push('\n');
         if results.flags.interrupted {
@@ -66,6 +69,20 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     s.push('\n');
     s.push_str(&rerun_help());
     s
+}
+
+/// `--keep`: the app left deployed for debugging, until when, and how to reach it.
+fn kept_section(s: &mut String, kept: &ccci_core::results::Kept) {
+    let _ = writeln!(
+        s,
+        "\n**🔧 Kept for debugging until {}** (`--keep`); the janitor removes it after that.\n",
+        md_text(&crate::text::kept_until(kept))
+    );
+    let _ = writeln!(s, "- reach it (on the CI host): {}", md_code(&kept.reach));
+    for logs in &kept.logs {
+        let _ = writeln!(s, "- logs: {}", md_code(logs));
+    }
+    let _ = writeln!(s, "- release it early: {}", md_code(&kept.release));
 }
 
 fn facts_line(results: &RunResults) -> String {
@@ -333,6 +350,39 @@ fn html_attr(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--keep`: the comment and the summary say until when, how to reach it, the logs
+    /// and the release; a run that kept nothing says nothing of it.
+    #[test]
+    fn a_kept_app_is_described_in_the_comment_and_the_summary() {
+        let mut results = crate::fixtures::red_l1_crash_loop();
+        assert!(!markdown(&results, None).contains("Kept for debugging"));
+        results.kept = Some(ccci_core::results::Kept {
+            until: "2026-12-01T22:40:00Z".into(),
+            until_unix: 1_796_164_800,
+            url: "http://127.0.0.1:40123/".into(),
+            reach: "curl -H 'Host: fixt-abc123.ci.local' http://127.0.0.1:40123/".into(),
+            logs: vec!["docker service logs fixt-abc123_ci_local_app".into()],
+            release: "ccci janitor --release fixt-abc123_ci_local --state-dir /var/lib/ccci".into(),
+        });
+        let md = markdown(&results, None);
+        for want in [
+            "**🔧 Kept for debugging until 2026-12-01 22:40:00 UTC**",
+            "`curl -H 'Host: fixt-abc123.ci.local' http://127.0.0.1:40123/`",
+            "- logs: `docker service logs fixt-abc123_ci_local_app`",
+            "- release it early: `ccci janitor --release fixt-abc123_ci_local --state-dir /var/lib/ccci`",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
+        }
+        let text = crate::summary::text(&results, false);
+        for want in [
+            "kept the app stays deployed for debugging until 2026-12-01 22:40:00 UTC",
+            "logs:     docker service logs fixt-abc123_ci_local_app",
+            "release:  ccci janitor --release fixt-abc123_ci_local",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+    }
 
     #[test]
     fn code_spans_outgrow_backticks() {

@@ -73,6 +73,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         finished_at: "2026-03-14T09:19:41Z".into(),
         duration_ms: 0,
         run_url: Some(format!("https://ci.example.org/runs/{run_id}")),
+        kept: None,
     }
 }
 

@@ -153,8 +153,26 @@ pub fn text(results: &RunResults, color: bool) -> String {
     for warning in warnings {
         let _ = writeln!(s, "{} {warning}", p.yellow("warning:"));
     }
+    if let Some(kept) = &results.kept {
+        kept_lines(&mut s, &p, kept);
+    }
     if let Some(url) = &results.run_url {
         let _ = writeln!(s, "{}", p.dim(&clean(url, false)));
     }
     s
+}
+
+/// `--keep`: until when the app stays, how to reach it, its logs, the early release.
+fn kept_lines(s: &mut String, p: &Paint, kept: &ccci_core::results::Kept) {
+    let _ = writeln!(
+        s,
+        "{} the app stays deployed for debugging until {}; the janitor removes it after",
+        p.yellow(&p.bold("kept")),
+        crate::text::kept_until(kept)
+    );
+    let _ = writeln!(s, "  reach it: {}", clean(&kept.reach, false));
+    for logs in &kept.logs {
+        let _ = writeln!(s, "  logs:     {}", clean(logs, false));
+    }
+    let _ = writeln!(s, "  release:  {}", clean(&kept.release, false));
 }

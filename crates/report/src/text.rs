@@ -91,6 +91,12 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// When a kept app's time is up, for people: `2026-12-01 22:40:00 UTC`.
+pub fn kept_until(kept: &ccci_core::results::Kept) -> String {
+    let stamp = clean(&kept.until, false);
+    format!("{} UTC", stamp.replacen('T', " ", 1).trim_end_matches('Z'))
+}
+
 /// The first 7 characters of a commit hash.
 pub fn short_commit(commit: &str) -> &str {
     match commit.char_indices().nth(7) {

@@ -2,8 +2,10 @@
 //!
 //! Janitor rule for each cc-ci stack (a stack under the CI domain, never a warm canonical
 //! nor a live-warm app listed in `live-warm.toml`):
-//! owner alive → never touched; owner dead → reaped now; owner unknown (no registry entry:
-//! before the registry existed, or after a reboot wiped it) → reaped once older than a limit.
+//! owner alive → never touched; kept for debugging (`--keep`, `kept_until` ahead) → never
+//! touched, whether or not its owner lives; its keep over → reaped; owner dead → reaped now;
+//! owner unknown (no registry entry: before the registry existed, or after a reboot wiped
+//! it) → reaped once older than a limit. [`release`] removes a kept app before its time.
 //!
 //! Prune only ever removes dangling images, stopped containers and build cache older than
 //! 24 h, only when the disk is at least the threshold full and no run is in flight. Never
@@ -25,6 +27,10 @@ use std::time::Duration;
 pub enum Decision {
     /// Its run is alive: never touched.
     Live,
+    /// Its run ended RED and keeps the app for debugging, this long still: never touched.
+    Kept { left: Duration },
+    /// Its keep is over: reaped.
+    KeepOver,
     /// Its owner died: reaped.
     Dead,
     /// No owner known and older than the limit: reaped.
@@ -33,13 +39,23 @@ pub enum Decision {
     UnknownYoung,
 }
 
-/// The pure rule.
-pub fn decide(owner: Option<bool>, age: Duration, unknown_after: Duration) -> Decision {
-    match owner {
-        Some(true) => Decision::Live,
-        Some(false) => Decision::Dead,
-        None if age >= unknown_after => Decision::UnknownOld,
-        None => Decision::UnknownYoung,
+/// The pure rule. `owner`: whether the registered owner lives (`None`: no registry entry);
+/// `kept_left`: for an app kept with `--keep`, how long it is still kept (zero: over) —
+/// it decides alone: the run that kept it is over.
+pub fn decide(
+    owner: Option<bool>,
+    kept_left: Option<Duration>,
+    age: Duration,
+    unknown_after: Duration,
+) -> Decision {
+    match (owner, kept_left) {
+        // Kept: the run is over; its owner (the service's process, or a dead CLI) no longer counts.
+        (Some(_), Some(left)) if !left.is_zero() => Decision::Kept { left },
+        (Some(_), Some(_)) => Decision::KeepOver,
+        (Some(true), None) => Decision::Live,
+        (Some(false), None) => Decision::Dead,
+        (None, _) if age >= unknown_after => Decision::UnknownOld,
+        (None, _) => Decision::UnknownYoung,
     }
 }
 
@@ -66,9 +82,16 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     for (stack, created) in &stacks {
         let entry = active.iter().find(|a| &a.stack == stack);
         let owner = entry.map(registry::owner_alive);
+        let kept_left = entry
+            .and_then(|e| e.kept_until)
+            .map(|until| Duration::from_secs(ccci_core::keep::seconds_left(until, now)));
         let age = Duration::from_secs((now - created).max(0) as u64);
-        let verb = match (decide(owner, age, unknown_after), dry_run) {
+        let verb = match (decide(owner, kept_left, age, unknown_after), dry_run) {
             (Decision::Live, _) => "live, left alone".to_string(),
+            (Decision::Kept { left }, _) => format!(
+                "kept for debugging, {} more: left alone",
+                ccci_core::keep::format_keep(left)
+            ),
             (Decision::UnknownYoung, _) => format!(
                 "owner unknown, {} min old: left until {} min",
                 age.as_secs() / 60,
@@ -76,6 +99,9 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
             ),
             (_, true) => "would reap".to_string(),
             (Decision::Dead, false) => reap_stack(&engine, rig, stack, entry, "owner dead").await,
+            (Decision::KeepOver, false) => {
+                reap_stack(&engine, rig, stack, entry, "kept for debugging, time up").await
+            }
             (Decision::UnknownOld, false) => {
                 reap_stack(&engine, rig, stack, entry, "owner unknown, old").await
             }
@@ -85,7 +111,7 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
     // Registry entries of dead owners whose stack is already gone — or is a warm canonical
     // whose seed or quick run died: put back to its known-good state, never left at a PR head.
     for entry in active {
-        if stacks.contains_key(&entry.stack) || registry::owner_alive(&entry) {
+        if stacks.contains_key(&entry.stack) || registry::in_flight(&entry) {
             continue;
         }
         let line = settle_dead_entry(&engine, rig, &entry, dry_run).await;
@@ -148,6 +174,58 @@ async fn settle_dead_entry(
     }
     forget(rig, entry);
     "registry entry of a dead run removed".to_string()
+}
+
+/// Why a kept app cannot be released.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("no app `{stack}` is kept on this rig (kept: {kept}); `ccci janitor --dry-run` lists every stack")]
+    NotKept { stack: String, kept: String },
+    #[error("`{stack}` belongs to a run still running (pid {pid}); it is not kept yet")]
+    StillRunning { stack: String, pid: u32 },
+}
+
+/// `ccci janitor --release STACK`: removes an app kept for debugging before its time, as
+/// the janitor would after it (services, volumes, secrets, configs, networks, the
+/// forwarder, the realm, the registry entry). Returns the report.
+pub async fn release(rig: &Rig, stack: &str) -> Result<String> {
+    let active = registry::list(&rig.state_dir);
+    let entry = active.iter().find(|a| a.stack == stack);
+    match entry {
+        Some(e) if e.kept_until.is_some() => {}
+        Some(e) if registry::in_flight(e) => {
+            return Err(crate::recipe::InputError::from(ReleaseError::StillRunning {
+                stack: stack.to_string(),
+                pid: e.pid,
+            })
+            .into())
+        }
+        _ => {
+            let kept: Vec<&str> = active
+                .iter()
+                .filter(|a| a.kept_until.is_some())
+                .map(|a| a.stack.as_str())
+                .collect();
+            let kept = match kept.is_empty() {
+                true => "none".to_string(),
+                false => kept.join(", "),
+            };
+            let stack = stack.to_string();
+            return Err(
+                crate::recipe::InputError::from(ReleaseError::NotKept { stack, kept }).into(),
+            );
+        }
+    }
+    let engine = Engine::connect().await?;
+    let mut report = format!(
+        "{stack}: {}\n",
+        reap_stack(&engine, rig, stack, entry, "kept, released").await
+    );
+    // Its realm: no live run matches it any more.
+    for line in crate::keycloak::reap(rig, false).await {
+        let _ = writeln!(report, "{line}");
+    }
+    Ok(report)
 }
 
 /// Removes a run's work dir and its registry entry.
@@ -228,7 +306,7 @@ async fn prune_gate(
     let used = disk_used_percent(&root)?;
     let in_flight = registry::list(&rig.state_dir)
         .iter()
-        .filter(|r| registry::owner_alive(r))
+        .filter(|r| registry::in_flight(r))
         .count();
     Ok((used, should_prune(used, threshold, in_flight)))
 }
@@ -304,17 +382,37 @@ mod tests {
     #[test]
     fn janitor_rule_table() {
         let two_h = Duration::from_secs(7200);
+        let secs = Duration::from_secs;
+        // (owner alive, kept for how much longer, age, decision)
         let cases = [
-            (Some(true), 99_999, Decision::Live),
-            (Some(false), 1, Decision::Dead),
-            (None, 7200, Decision::UnknownOld),
-            (None, 7199, Decision::UnknownYoung),
+            (Some(true), None, 99_999, Decision::Live),
+            (Some(false), None, 1, Decision::Dead),
+            (None, None, 7200, Decision::UnknownOld),
+            (None, None, 7199, Decision::UnknownYoung),
+            // Kept: left alone after its owner exited (or was killed), until its time.
+            (
+                Some(false),
+                Some(secs(20)),
+                1,
+                Decision::Kept { left: secs(20) },
+            ),
+            (Some(false), Some(secs(0)), 1, Decision::KeepOver),
+            // The service's runs share its (living) process: the keep decides alone.
+            (
+                Some(true),
+                Some(secs(5)),
+                1,
+                Decision::Kept { left: secs(5) },
+            ),
+            (Some(true), Some(secs(0)), 1, Decision::KeepOver),
+            // No registry entry: the keep is unknown, the age rule holds.
+            (None, Some(secs(20)), 7200, Decision::UnknownOld),
         ];
-        for (owner, age, want) in cases {
+        for (owner, kept_left, age, want) in cases {
             assert_eq!(
-                decide(owner, Duration::from_secs(age), two_h),
+                decide(owner, kept_left, secs(age), two_h),
                 want,
-                "{owner:?} {age}"
+                "{owner:?} {kept_left:?} {age}"
             );
         }
     }

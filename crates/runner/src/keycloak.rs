@@ -349,12 +349,13 @@ pub fn orphaned(
     (!live_hexes.iter().any(|h| h == hex)).then(|| format!("hex {hex} matches no live run"))
 }
 
-/// The run marks of live runs in this rig's registry: their app domain's hex and their
+/// The run marks of live runs (a kept app's included) in this rig's registry: their app domain's hex and their
 /// realm's.
 pub fn live_hexes(state_dir: &std::path::Path) -> Vec<String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     crate::registry::list(state_dir)
         .iter()
-        .filter(|run| crate::registry::owner_alive(run))
+        .filter(|run| crate::registry::is_live(run, now))
         .flat_map(|run| {
             [
                 domain_hex(&run.domain).map(str::to_string),

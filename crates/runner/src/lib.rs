@@ -24,6 +24,7 @@
 //! - [`probe`]: HTTP and TCP probes through the route users take.
 //! - [`registry`]: the active-run registry the janitor relies on.
 //! - [`janitor`]: reaping what dead runs left, and pruning.
+//! - [`keep`]: `--keep`: a RED run's app left deployed for debugging until the janitor's turn.
 //! - [`artefacts`]: writing the run directory, leak checks.
 //! - [`progress`]: terminal progress, and the service's live files through [`live`] (the
 //!   run directory's log and rung events as they happen).
@@ -47,6 +48,7 @@ pub mod hooks;
 pub mod host_access;
 pub mod integrity;
 pub mod janitor;
+pub mod keep;
 pub mod keycloak;
 #[cfg(feature = "standin")]
 pub mod keycloak_standin;

@@ -346,6 +346,7 @@ async fn register(
             started_at: started.at.unix_timestamp(),
             work_dir: Some(prepared.work_dir.clone()),
             realm: ctx.app.realm.as_ref().map(|r| r.realm.clone()),
+            kept_until: None,
         },
     )?;
     announce_run(ctx, &started.run_id);
@@ -472,22 +473,19 @@ async fn conclude(
         state_dir,
     } = prepared;
     let green = judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies);
-    let t_teardown = Instant::now();
-    let end = match &hold {
-        Hold::Cold => {
-            ctx.progress
-                .line(&format!("tearing down {}", ctx.app.stack));
-            warm::End {
-                leftovers: teardown(&ctx.engine, &ctx.app.stack).await,
-                failure: None,
-            }
-        }
-        Hold::Seed { old, .. } => warm::end_seed(&ctx, old.as_ref(), green, &state_dir).await,
-        Hold::Quick { record, .. } => warm::end_quick(&ctx, record, green, &state_dir).await,
+    let ending = crate::keep::Ending {
+        green,
+        warm: !matches!(hold, Hold::Cold),
+        interrupted: walked.stopped.is_some(),
     };
-    delete_realm(&ctx).await;
+    let kept = crate::keep::keep_if_asked(&ctx, &request.rig, request.keep, &ending).await;
+    let t_teardown = Instant::now();
+    let end = end_app(&ctx, &hold, kept.is_some(), green, &state_dir).await;
     let _ = std::fs::remove_dir_all(&work_dir);
-    registry::unregister(&state_dir, &ctx.app.stack);
+    if kept.is_none() {
+        delete_realm(&ctx).await;
+        registry::unregister(&state_dir, &ctx.app.stack);
+    }
     ctx.add_timing("teardown", t_teardown);
     if !end.leftovers.is_empty() {
         ctx.progress
@@ -529,8 +527,37 @@ async fn conclude(
         request,
         started,
     );
+    run.kept = kept;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
     Ok(run)
+}
+
+/// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
+/// warm end of a seed or quick run.
+async fn end_app(
+    ctx: &RunCtx,
+    hold: &Hold,
+    kept: bool,
+    green: bool,
+    state_dir: &Path,
+) -> warm::End {
+    match hold {
+        // Kept: the janitor tears it down (and deletes its realm) after its time.
+        Hold::Cold if kept => warm::End {
+            leftovers: Default::default(),
+            failure: None,
+        },
+        Hold::Cold => {
+            ctx.progress
+                .line(&format!("tearing down {}", ctx.app.stack));
+            warm::End {
+                leftovers: teardown(&ctx.engine, &ctx.app.stack).await,
+                failure: None,
+            }
+        }
+        Hold::Seed { old, .. } => warm::end_seed(ctx, old.as_ref(), green, state_dir).await,
+        Hold::Quick { record, .. } => warm::end_quick(ctx, record, green, state_dir).await,
+    }
 }
 
 /// After the app: the realm goes whatever happened (absent = never created).
@@ -602,6 +629,7 @@ fn results(
         finished_at: rfc3339(time::OffsetDateTime::now_utc()),
         duration_ms: started.t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
+        kept: None,
     }
 }
 

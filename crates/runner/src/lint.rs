@@ -267,6 +267,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         finished_at: crate::clock::rfc3339(finished),
         duration_ms: t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
+        kept: None,
     };
     crate::artefacts::write(
         &request.out_dir,
@@ -339,6 +340,7 @@ pub fn lint_source(
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        keep: None,
     };
     let result = (|| {
         let mut checkouts = source::prepare_head(&request, work_dir)?;

@@ -245,6 +245,7 @@ fn checkout(rig: &Rig, app: &AppConfig, git_ref: Option<&str>, slot: &str) -> Re
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        keep: None,
     };
     let dir = root(&rig.state_dir).join(&app.name).join(slot);
     source::prepare_head(&request, &dir).map_err(|e| anyhow::anyhow!("{e}"))

@@ -110,11 +110,12 @@ pub fn enrolled(suites_dir: &Path) -> Result<BTreeMap<String, Result<String, Str
     Ok(out)
 }
 
-/// Runs in flight on this host: registered runs whose owner is alive.
+/// Runs in flight on this host: registered runs whose owner is alive (an app kept for
+/// debugging is not a run).
 pub fn in_flight(state_dir: &Path) -> Vec<registry::ActiveRun> {
     registry::list(state_dir)
         .into_iter()
-        .filter(registry::owner_alive)
+        .filter(registry::in_flight)
         .collect()
 }
 
@@ -254,6 +255,7 @@ async fn run_latest(
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        keep: None,
     };
     let out = request.out_dir.clone();
     progress.line(&format!("nightly: {recipe} on its latest release"));

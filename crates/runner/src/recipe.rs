@@ -25,6 +25,12 @@ pub enum InputError {
     /// The rig's settings (flags or `CCCI_*`), each problem naming its flag and fix.
     #[error(transparent)]
     Rig(#[from] crate::rig_settings::RigError),
+    /// `--keep` is not a duration cc-ci keeps an app for (0 < keep ≤ 2h).
+    #[error(transparent)]
+    Keep(#[from] ccci_core::keep::KeepError),
+    /// `ccci janitor --release` names no kept app, or one whose run is still running.
+    #[error(transparent)]
+    Release(#[from] crate::janitor::ReleaseError),
     /// `--stages` names a stage cc-ci does not know.
     #[error("--stages: unknown stage {name:?}; known: install, upgrade, backup_restore, functional, lint, integration")]
     UnknownStage { name: String },

@@ -24,6 +24,13 @@ pub struct ActiveRun {
     /// The run's realm in the shared Keycloak, when it has one (SSO dependencies).
     #[serde(default)]
     pub realm: Option<String>,
+    /// `--keep`: the run ended RED and left its app deployed until then (Unix seconds).
+    /// Once set, the run is over and its owner no longer counts (the service's runs share
+    /// its process): until then the app is live to the janitor, after it the janitor
+    /// removes it all. Written (atomically) before the owner exits, so a run killed before
+    /// it is written is reaped as a dead run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_until: Option<i64>,
 }
 
 pub fn dir(state_dir: &Path) -> PathBuf {
@@ -57,6 +64,29 @@ pub fn list(state_dir: &Path) -> Vec<ActiveRun> {
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
         .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .collect()
+}
+
+/// Is the run's app live at `now` (Unix seconds): its run in flight, or kept until later?
+pub fn is_live(run: &ActiveRun, now: i64) -> bool {
+    in_flight(run) || is_kept(run, now)
+}
+
+/// Is the run still running: its owner alive and the run not ended keeping its app?
+pub fn in_flight(run: &ActiveRun) -> bool {
+    run.kept_until.is_none() && owner_alive(run)
+}
+
+/// Is the run's app kept for debugging at `now` (its `kept_until` still ahead)?
+pub fn is_kept(run: &ActiveRun, now: i64) -> bool {
+    run.kept_until.is_some_and(|until| until > now)
+}
+
+/// The apps kept for debugging at `now` in this state dir (each holds a slot).
+pub fn kept(state_dir: &Path, now: i64) -> Vec<ActiveRun> {
+    list(state_dir)
+        .into_iter()
+        .filter(|run| is_kept(run, now))
         .collect()
 }
 
@@ -94,6 +124,7 @@ mod tests {
             started_at: 0,
             work_dir: None,
             realm: None,
+            kept_until: None,
         };
         register(&dir, &run).unwrap();
         assert_eq!(list(&dir), vec![run.clone()]);
@@ -103,6 +134,24 @@ mod tests {
             ..run.clone()
         };
         assert!(!owner_alive(&dead));
+        // Kept: live to the janitor until its time, whoever owns it.
+        let kept_run = ActiveRun {
+            kept_until: Some(1_000),
+            ..dead.clone()
+        };
+        assert!(is_live(&kept_run, 999) && is_kept(&kept_run, 999));
+        assert!(!is_live(&kept_run, 1_000) && !is_kept(&kept_run, 1_000));
+        // The service's runs share its process: a kept entry's living owner does not count.
+        let kept_by_a_live_owner = ActiveRun {
+            kept_until: Some(1_000),
+            ..run.clone()
+        };
+        assert!(!in_flight(&kept_by_a_live_owner) && in_flight(&run));
+        assert!(!is_live(&kept_by_a_live_owner, 1_000));
+        assert!(is_live(&run, 5_000) && !is_kept(&run, 5_000));
+        register(&dir, &kept_run).unwrap();
+        assert_eq!(kept(&dir, 999), vec![kept_run.clone()]);
+        assert!(kept(&dir, 1_000).is_empty());
         unregister(&dir, &run.stack);
         assert!(list(&dir).is_empty());
         let _ = std::fs::remove_dir_all(&dir);

@@ -28,6 +28,9 @@ pub struct RunRequest {
     /// run stops and tears down as on Ctrl-C, but is judged cancelled, not red. (The
     /// `cancel` token the lifecycle takes is shutdown's: an interrupted run.)
     pub user_cancel: tokio_util::sync::CancellationToken,
+    /// `--keep`: a RED run leaves its app deployed this long for debugging (validated by
+    /// `ccci_core::keep::parse_keep`); the janitor removes it afterwards. `None`: teardown.
+    pub keep: Option<std::time::Duration>,
 }
 
 /// The disk use (percent) at which pruning starts, unless the rig says otherwise.

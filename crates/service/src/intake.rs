@@ -63,6 +63,7 @@ pub async fn handle_comment(
                     quick: trigger.quick,
                     extra: trigger.extra,
                     stages: trigger.stages,
+                    keep_secs: trigger.keep.map(|k| k.as_secs()),
                 },
                 requested_by: Some(author.to_string()),
                 trigger_comment_id: Some(comment_id),

@@ -57,6 +57,9 @@ pub struct JobFlags {
     pub extra: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<Vec<Rung>>,
+    /// `--keep`: a RED run keeps its app deployed this many seconds for debugging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_secs: Option<u64>,
 }
 
 impl JobFlags {
@@ -72,6 +75,12 @@ impl JobFlags {
         if let Some(stages) = &self.stages {
             let names: Vec<&str> = stages.iter().map(|r| r.name()).collect();
             parts.push(format!("--stages {}", names.join(",")));
+        }
+        if let Some(secs) = self.keep_secs {
+            parts.push(format!(
+                "--keep {}",
+                ccci_core::keep::format_keep(std::time::Duration::from_secs(secs))
+            ));
         }
         parts.join(" ")
     }

@@ -5,7 +5,8 @@
 //! [`wait_reason`]. Both are tested with data tables, no database.
 //!
 //! The rules (SPEC §6, §7):
-//! - a host never runs more than its capacity;
+//! - a host never runs more than its capacity, and an app kept for debugging (`--keep`)
+//!   holds a slot of its host until the janitor removes it ([`slots_for_runs`]);
 //! - two runs of one recipe never overlap, on any host (they would share a recipe's warm
 //!   state and its domain prefix);
 //! - the oldest *runnable* job starts first: a job whose recipe is already running is skipped,
@@ -49,6 +50,13 @@ pub fn next_to_start(snapshot: &Snapshot<'_>, host: &str, capacity: u32) -> Opti
         .iter()
         .find(|q| !snapshot.running.iter().any(|r| r.recipe == q.recipe))
         .map(|q| q.id)
+}
+
+/// The slots a host with `capacity` has for runs while `kept` apps (RED runs' apps kept
+/// for debugging, `--keep`) stay deployed on it: each kept app holds one slot until the
+/// janitor removes it.
+pub fn slots_for_runs(capacity: u32, kept: usize) -> u32 {
+    capacity.saturating_sub(u32::try_from(kept).unwrap_or(u32::MAX))
 }
 
 /// What a queued job waits for.
@@ -177,6 +185,34 @@ mod tests {
                 next_to_start(&snap, host, *capacity),
                 *want,
                 "queue [{queue}] running [{running}] host {host} capacity {capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn kept_apps_hold_slots() {
+        // (queue, running, capacity, kept apps on this host, expected next job)
+        let cases: &[(&str, &str, u32, usize, Option<JobId>)] = &[
+            ("1:x", "", 1, 0, Some(1)),
+            // The only slot is held by a kept app: nothing starts until the janitor frees it.
+            ("1:x", "", 1, 1, None),
+            ("2:y", "", 2, 1, Some(2)),
+            ("3:z", "1:x@a", 2, 1, None),
+            ("3:z", "1:x@a", 3, 1, Some(3)),
+            // More kept apps than slots (the capacity was lowered): none, never underflow.
+            ("1:x", "", 1, 5, None),
+        ];
+        for (queue, running, capacity, kept, want) in cases {
+            let (q, r) = parse(queue, running);
+            let snap = Snapshot {
+                queued: &q,
+                running: &r,
+            };
+            let slots = slots_for_runs(*capacity, *kept);
+            assert_eq!(
+                next_to_start(&snap, "a", slots),
+                *want,
+                "queue [{queue}] running [{running}] capacity {capacity} kept {kept}"
             );
         }
     }

@@ -56,7 +56,9 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         {
             tracing::warn!("host not registered: {e}");
         }
-        while runs.len() < capacity as usize && !stop.is_cancelled() {
+        // Apps kept for debugging (`--keep`) hold their slots until the janitor removes them.
+        let slots = crate::policy::slots_for_runs(capacity, kept_apps(&app));
+        while runs.len() < slots as usize && !stop.is_cancelled() {
             // Held across the claim: see `App::sweeping`.
             let sweeping = app.sweeping.lock().await;
             if *sweeping {
@@ -64,7 +66,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
             }
             match app
                 .store
-                .claim(&app.config.host_id, capacity, lease_ms, now_millis())
+                .claim(&app.config.host_id, slots, lease_ms, now_millis())
                 .await
             {
                 Ok(Some(job)) => {
@@ -103,6 +105,12 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
         }
     }
     release_all(&app).await;
+}
+
+/// How many apps RED runs of this host keep for debugging now (its registry).
+fn kept_apps(app: &App) -> usize {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    ccci_runner::registry::kept(&app.config.rig.state_dir, now).len()
 }
 
 async fn drain(runs: &mut JoinSet<()>) {
@@ -149,6 +157,7 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
         user_cancel: CancellationToken::new(),
+        keep: job.flags.keep_secs.map(Duration::from_secs),
     }
 }
 

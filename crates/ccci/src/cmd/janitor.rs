@@ -1,4 +1,5 @@
-//! `ccci janitor`: reap what dead runs left on the engine (owner alive → untouched).
+//! `ccci janitor`: reap what dead runs left on the engine (owner alive or app kept →
+//! untouched); `--release STACK` removes a kept app early.
 
 use crate::cli::RigArgs;
 use crate::exit::Exit;
@@ -12,11 +13,21 @@ pub struct Args {
     /// Age after which an app with no known owner is reaped, in seconds.
     #[arg(long, default_value_t = 7200)]
     unknown_after_secs: u64,
+    /// Remove this app kept for debugging (`ccci run --keep`) now, before its time.
+    #[arg(long, value_name = "STACK")]
+    release: Option<String>,
     #[command(flatten)]
     rig: RigArgs,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    if let Some(stack) = &args.release {
+        print!(
+            "{}",
+            ccci_runner::janitor::release(&args.rig.rig()?, stack).await?
+        );
+        return Ok(Exit::Success);
+    }
     let report = ccci_runner::janitor::reap(
         &args.rig.rig()?,
         Duration::from_secs(args.unknown_after_secs),

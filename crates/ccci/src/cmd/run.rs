@@ -26,6 +26,11 @@ pub struct Args {
     /// Also run the heavy opt-in suite.
     #[arg(long)]
     extra: bool,
+    /// A RED run leaves its app deployed this long for debugging (`30m`, `1h`, `90s`; bare
+    /// `--keep`: 30m; at most 2h); results, summary and comment say how to reach it and its
+    /// logs; `ccci janitor` removes it after that (`ccci janitor --release STACK` before).
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "30m")]
+    keep: Option<String>,
     /// Where results.json, logs, card and comment go.
     #[arg(long, default_value = "ccci-out")]
     out: PathBuf,
@@ -45,6 +50,12 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        keep: args
+            .keep
+            .as_deref()
+            .map(ccci_core::keep::parse_keep)
+            .transpose()
+            .map_err(InputError::from)?,
     };
     let cancel = crate::signals::cancel_on_signals();
     let results = ccci_runner::lifecycle::run(request, cancel).await?;

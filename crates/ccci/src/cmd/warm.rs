@@ -92,6 +92,7 @@ async fn seed(
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        keep: None,
     };
     let state_dir = request.rig.state_dir.clone();
     let cancel = crate::signals::cancel_on_signals();

@@ -12,6 +12,7 @@ mod host_access;
 mod hygiene;
 mod install;
 mod integrity;
+mod keep;
 mod kill_anywhere;
 mod ladder;
 mod lint;

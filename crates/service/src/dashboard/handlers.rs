@@ -154,6 +154,9 @@ pub async fn run_page(
         files: &files,
         removed,
         operator_actions: app.config.operator_token.is_some(),
+        kept_deployed: results
+            .as_ref()
+            .is_some_and(|r| kept_deployed(&app, &r.stack)),
     });
     view.live = super::live::panel(&app, id, job.state);
     Ok(html(templates::run_page(&view)))
@@ -203,6 +206,14 @@ fn same_secret(secret: &str, given: &str) -> bool {
         differ |= byte ^ a.get(i % a.len().max(1)).copied().unwrap_or(0);
     }
     differ == 0 && !a.is_empty()
+}
+
+/// Is the app a run kept (`--keep`) still deployed: the janitor has not removed its
+/// registry entry yet.
+fn kept_deployed(app: &App, stack: &str) -> bool {
+    ccci_runner::registry::list(&app.config.rig.state_dir)
+        .iter()
+        .any(|e| e.stack == stack && e.kept_until.is_some())
 }
 
 pub async fn recipe_page(

@@ -3,8 +3,8 @@
 //! writes raw markup except the page's own stylesheet.
 
 use super::views::{
-    AlertRow, AlertsPage, Choice, LevelChart, LevelChip, LivePanel, Pill, QueuePage, RecipePage,
-    RunPage, RunRow, RungRow, RunsPage, TimelineRow,
+    AlertRow, AlertsPage, Choice, KeptView, LevelChart, LevelChip, LivePanel, Pill, QueuePage,
+    RecipePage, RunPage, RunRow, RungRow, RunsPage, TimelineRow,
 };
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -264,6 +264,29 @@ fn run_notes(view: &RunPage) -> Markup {
                 input type="password" name="token" placeholder="operator token" autocomplete="off" required;
                 " "
                 button type="submit" { "Cancel" }
+            }
+        }
+        @if let Some(kept) = &view.kept { (kept_note(kept)) }
+    }
+}
+
+/// `--keep`: until when the app stays, how to reach it, its logs, the early release.
+fn kept_note(kept: &KeptView) -> Markup {
+    html! {
+        @if kept.deployed {
+            div."note kept" {
+                "App kept for debugging until " span.kept-until { (kept.until) }
+                "; the janitor removes it after that."
+                ul {
+                    li { "Reach it (on the CI host): " a.kept-url href=(kept.url) { (kept.url) }
+                        " — " span.mono { (kept.reach) } }
+                    @for logs in &kept.logs { li { "Logs: " span.mono { (logs) } } }
+                    li { "Release it early: " span.mono { (kept.release) } }
+                }
+            }
+        } @else {
+            div."note kept-removed" {
+                "App was kept for debugging until " (kept.until) "; removed by the janitor."
             }
         }
     }

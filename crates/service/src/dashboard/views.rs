@@ -334,6 +334,30 @@ pub struct ResultDetails {
     pub adaptations: Vec<Adaptation>,
 }
 
+/// `--keep`: the RED run's app kept for debugging, or removed since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptView {
+    /// `2026-12-01 22:40:00 UTC`.
+    pub until: String,
+    /// Still deployed (its registry entry is there); `false`: the janitor removed it.
+    pub deployed: bool,
+    pub url: String,
+    pub reach: String,
+    pub logs: Vec<String>,
+    pub release: String,
+}
+
+fn kept_view(kept: &ccci_core::results::Kept, deployed: bool) -> KeptView {
+    KeptView {
+        until: ccci_report::text::kept_until(kept),
+        deployed,
+        url: kept.url.clone(),
+        reach: kept.reach.clone(),
+        logs: kept.logs.clone(),
+        release: kept.release.clone(),
+    }
+}
+
 /// The failure card: the message and the log tail.
 #[derive(Clone, Debug)]
 pub struct FailureView {
@@ -414,6 +438,8 @@ pub struct RunPage {
     /// The operator's Cancel (a form posting to this URL): while the job is queued or
     /// running and the service has an operator token.
     pub cancel_href: Option<String>,
+    /// `--keep`: the app kept for debugging (or removed since).
+    pub kept: Option<KeptView>,
 }
 
 /// What a run page is built from (read by the handler).
@@ -429,6 +455,8 @@ pub struct RunInput<'a> {
     pub removed: Option<&'a crate::retention::Removed>,
     /// The service has an operator token (operator actions are offered).
     pub operator_actions: bool,
+    /// A kept app (`results.kept`) is still deployed: its registry entry is there.
+    pub kept_deployed: bool,
 }
 
 pub fn run_page(input: &RunInput) -> RunPage {
@@ -465,6 +493,10 @@ pub fn run_page(input: &RunInput) -> RunPage {
         cancel_href: (input.operator_actions
             && matches!(job.state, JobState::Queued | JobState::Running))
         .then(|| format!("/runs/{}/cancel", job.id)),
+        kept: input
+            .results
+            .and_then(|r| r.kept.as_ref())
+            .map(|k| kept_view(k, input.kept_deployed)),
     }
 }
 

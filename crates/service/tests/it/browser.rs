@@ -25,7 +25,7 @@ pub fn chromium() -> Option<PathBuf> {
     None
 }
 
-async fn browse(browser: &Path, args: &[&str], url: &str) -> String {
+pub(crate) async fn browse(browser: &Path, args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(browser);
     command

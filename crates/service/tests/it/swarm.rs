@@ -527,3 +527,170 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         .unwrap();
     eprintln!("janitor: {report}");
 }
+
+/// The RED suite of the `--keep` test: the app installs and answers, but an HTTP check
+/// wants a body it never serves.
+const KEEP_RED_SUITE: &str = r#"
+health_path = "/health"
+deploy_timeout = "2m"
+min_uptime = "1s"
+
+[expected_na]
+backup_restore = "stateless: no volume"
+
+[[http_checks]]
+path = "/version"
+body_contains = "a body this app never serves"
+"#;
+
+/// Removes a stack (and cc-ci's containers beside it) when dropped: a failing test leaves
+/// nothing on the shared engine.
+struct RemoveStack(String);
+
+impl Drop for RemoveStack {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["stack", "rm", &self.0])
+            .output();
+        let label = format!("label=com.docker.stack.namespace={}", self.0);
+        if let Ok(out) = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &label])
+            .output()
+        {
+            for id in String::from_utf8_lossy(&out.stdout).lines() {
+                let _ = Command::new("docker").args(["rm", "-f", id]).output();
+            }
+        }
+    }
+}
+
+/// Services of a stack on the engine.
+fn stack_services(stack: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={stack}"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `!testme --keep 30s` on a RED PR (issue 11), in a real browser: the run page says the
+/// app is kept until when and how to reach it, the app answers through its route, the
+/// sticky comment says so too; the kept app holds the host's only slot (the next PR's run
+/// waits); after its time the janitor sweep removes it all, the page says so, and the
+/// waiting run starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_red_app_stays_up_after_red_and_is_gone_after_its_time_in_a_browser() {
+    if !swarm_ready() {
+        return;
+    }
+    let Some(browser) = crate::browser::chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (red_path, red_sha) = recipe_repo(dir.path(), "fixture-static", "keepred", |repo| {
+        std::fs::create_dir_all(repo.join(".ccci")).unwrap();
+        std::fs::write(repo.join(".ccci/suite.toml"), KEEP_RED_SUITE).unwrap();
+    });
+    let (next_path, next_sha) = static_recipe_named(dir.path(), "keepnext");
+    let (standin, repos) = standin(&["keepred", "keepnext"]).await;
+    let (db, store) = sqlite_store(dir.path()).await;
+    let mut config = swarm_config(
+        dir.path(),
+        &db,
+        &standin.base_url(),
+        &[("keepred", &red_path), ("keepnext", &next_path)],
+        1,
+    );
+    config.rig.suites_dir = None;
+    config.janitor_interval = Some(Duration::from_secs(2));
+    let runs_dir = config.runs_dir.clone();
+    let server = Server::start(config, Arc::new(RunnerExecutor)).await;
+
+    let pr = standin.open_pull(&repos[0], "red", &red_sha);
+    standin.add_comment(
+        &repos[0],
+        pr,
+        "alice",
+        "!testme --keep 30s --stages install,functional",
+    );
+    wait_for_jobs(&store, JobState::Done, 1, "the RED run finishes", 300).await;
+    let job = jobs_in(&store, JobState::Done).await.remove(0);
+    assert_eq!(job.verdict, Some(Verdict::Red), "{job:#?}");
+    assert_eq!(job.flags.keep_secs, Some(30));
+    let results: ccci_core::results::RunResults = serde_json::from_slice(
+        &std::fs::read(runs_dir.join(job.id.to_string()).join("results.json")).unwrap(),
+    )
+    .unwrap();
+    let _cleanup = RemoveStack(results.stack.clone());
+    let kept = results.kept.clone().expect("the RED run kept its app");
+    assert!(!stack_services(&results.stack).is_empty(), "torn down");
+
+    // The next PR's run waits: the kept app holds the only slot.
+    let next_pr = standin.open_pull(&repos[1], "next", &next_sha);
+    standin.add_comment(&repos[1], next_pr, "alice", "!testme --stages install");
+    wait_for_jobs(&store, JobState::Queued, 1, "the next run is queued", 20).await;
+
+    // The run page, in the browser: kept until when, how to reach it, its logs.
+    let page_url = format!("{}/runs/{}", server.url, job.id);
+    let dom = crate::browser::browse(&browser, &["--dump-dom"], &page_url).await;
+    assert!(
+        dom.contains("App kept for debugging until")
+            && dom.contains(&ccci_report::text::kept_until(&kept))
+            && dom.contains(&format!("docker service logs {}_app", results.stack)),
+        "{dom}"
+    );
+    // The app answers through its route (the run's forwarder), in the browser too.
+    let app_dom =
+        crate::browser::browse(&browser, &["--dump-dom"], &format!("{}version", kept.url)).await;
+    assert!(app_dom.contains("1.2.0"), "the kept app answers: {app_dom}");
+    eventually(
+        "the sticky comment says it is kept",
+        Duration::from_secs(10),
+        || async {
+            standin
+                .comments(&repos[0], pr)
+                .iter()
+                .any(|c| c.author == BOT && c.body.contains("Kept for debugging until"))
+        },
+    )
+    .await;
+    assert_eq!(
+        jobs_in(&store, JobState::Queued).await.len(),
+        1,
+        "the next run started while the app was kept"
+    );
+
+    // After its time: the janitor sweep removes everything, the page says so, and the
+    // slot is free for the waiting run.
+    eventually(
+        "the janitor removes the kept app",
+        Duration::from_secs(90),
+        || async { stack_services(&results.stack).is_empty() },
+    )
+    .await;
+    eventually(
+        "the run page says it was removed",
+        Duration::from_secs(20),
+        || async {
+            let page = reqwest::get(&page_url).await.unwrap().text().await.unwrap();
+            page.contains("removed by the janitor")
+        },
+    )
+    .await;
+    let dom = crate::browser::browse(&browser, &["--dump-dom"], &page_url).await;
+    assert!(
+        dom.contains("removed by the janitor") && !dom.contains("App kept for debugging until"),
+        "{dom}"
+    );
+    wait_for_jobs(&store, JobState::Done, 2, "the waiting run runs after", 300).await;
+    server.stop().await;
+}
