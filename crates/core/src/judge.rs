@@ -22,7 +22,7 @@ pub enum Stop {
 impl Stop {
     pub fn message(self) -> &'static str {
         match self {
-            Stop::Interrupted => "interrupted (Ctrl-C or shutdown); torn down",
+            Stop::Interrupted => "interrupted (Ctrl-C or shutdown); torn down (no verdict)",
             Stop::Deadline => "the run's hard deadline passed; torn down",
             Stop::Cancelled => "cancelled; torn down (no verdict)",
         }
@@ -86,7 +86,7 @@ pub fn judge(e: &Evidence<'_>) -> Judged {
             })
         });
     let verdict = match (e.stopped, e.rig_failure) {
-        (Some(Stop::Cancelled), _) => Verdict::Cancelled,
+        (Some(Stop::Cancelled | Stop::Interrupted), _) => Verdict::Cancelled,
         _ if green => Verdict::Green,
         (_, Some(rig)) if !recipe_failed_elsewhere(e.rungs, rig) => Verdict::Error,
         _ => Verdict::Red,
@@ -298,9 +298,9 @@ mod tests {
                 "red L5/5 integration: dependencies keycloak were not verified: integration said why",
             ),
             (
-                "interrupted after every rung passed",
+                "interrupted (Ctrl-C) after every rung passed: no verdict, never red",
                 Evidence { rungs: &green, stopped: Some(Stop::Interrupted), dependencies: none, ..Default::default() },
-                "red L5/5 -: interrupted (Ctrl-C or shutdown); torn down",
+                "cancelled L5/5 -: interrupted (Ctrl-C or shutdown); torn down (no verdict)",
             ),
             (
                 "the warm end failed",

@@ -108,7 +108,7 @@ fn janitor_reaps_a_sigkilled_run_and_never_touches_a_live_one() {
     assert_eq!(run.code, 1, "{}", run.explain());
     assert_eq!(run.stack(), live_stack);
     assert_eq!(run.results()["flags"]["interrupted"], true);
-    assert_eq!(run.results()["verdict"], "red");
+    assert_eq!(run.results()["verdict"], "cancelled");
     assert!(
         leftovers(&live_stack).is_empty(),
         "left: {:?}",

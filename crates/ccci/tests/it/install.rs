@@ -160,7 +160,7 @@ fn sigint_during_a_deploy_still_tears_everything_down() {
     let run = rig.finish(output, "out");
     assert_eq!(run.code, 1, "{}", run.explain());
     assert_eq!(run.results()["flags"]["interrupted"], true);
-    assert_eq!(run.results()["verdict"], "red");
+    assert_eq!(run.results()["verdict"], "cancelled");
     assert!(
         leftovers(&stack).is_empty(),
         "left: {:?}",

@@ -405,7 +405,7 @@ fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
     assert_eq!(run.code, 1, "{}", run.explain());
     let r = run.results();
     assert_eq!(r["mode"], "quick");
-    assert_eq!(r["verdict"], "red");
+    assert_eq!(r["verdict"], "cancelled");
     assert_eq!(r["flags"]["interrupted"], true);
     assert_undeployed_with_data(stack);
     assert_eq!(
