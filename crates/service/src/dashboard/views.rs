@@ -938,4 +938,67 @@ mod tests {
         assert_eq!(files[0].href, "/runs/7/files/logs/a%20b.txt");
         assert!(level_chart(&[]).is_none());
     }
+
+    #[test]
+    fn pager_links_keep_the_filters_and_move_the_cursor() {
+        use crate::job::JobFilter;
+        let red_of = JobFilter {
+            recipe: Some("a b".into()),
+            verdict: Some(Verdict::Red),
+            limit: Some(5),
+            ..JobFilter::default()
+        };
+        let from = |before| JobFilter {
+            before,
+            ..red_of.clone()
+        };
+        let cases = [
+            // (path, filter, oldest row, more, older, newest)
+            (
+                "/",
+                JobFilter::default(),
+                Some(51),
+                true,
+                Some("/?before=51"),
+                None,
+            ),
+            ("/", JobFilter::default(), Some(51), false, None, None),
+            ("/", JobFilter::default(), None, false, None, None),
+            (
+                "/",
+                from(None),
+                Some(9),
+                true,
+                Some("/?recipe=a%20b&verdict=red&limit=5&before=9"),
+                None,
+            ),
+            (
+                "/",
+                from(Some(20)),
+                Some(9),
+                false,
+                None,
+                Some("/?recipe=a%20b&verdict=red&limit=5"),
+            ),
+            (
+                "/recipes/r",
+                JobFilter {
+                    before: Some(60),
+                    ..JobFilter::default()
+                },
+                Some(10),
+                true,
+                Some("/recipes/r?before=10"),
+                Some("/recipes/r"),
+            ),
+        ];
+        for (path, filter, oldest, more, older, newest) in cases {
+            let got = pager(path, &filter, oldest, more);
+            let want = Pager {
+                older: older.map(String::from),
+                newest: newest.map(String::from),
+            };
+            assert_eq!(got, want, "{path} {filter:?} oldest {oldest:?} more {more}");
+        }
+    }
 }
