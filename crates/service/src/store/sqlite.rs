@@ -74,7 +74,6 @@ fn query<T>(
     let mut stmt = conn.prepare_cached(&dialect(statement))?;
     let columns: HashMap<String, usize> = stmt
         .column_names()
-        .into_iter()
         .enumerate()
         .map(|(i, name)| (name.to_string(), i))
         .collect();
