@@ -165,6 +165,8 @@ pub struct JobFilter {
     pub verdict: Option<Verdict>,
     pub state: Option<JobState>,
     pub limit: Option<u32>,
+    /// Only jobs older than this one (`id < before`): the next page of a newest-first list.
+    pub before: Option<JobId>,
 }
 
 /// A runner host as seen by the shared store: how many slots it offers and when it last

@@ -5,7 +5,7 @@
 use super::files::{has_card, results_of, run_files};
 use super::{badge, templates, views};
 use crate::app::App;
-use crate::job::{now_millis, parse_verdict, JobFilter, JobId, JobState};
+use crate::job::{now_millis, parse_verdict, Job, JobFilter, JobId, JobState};
 use crate::metrics::Snapshot;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -49,8 +49,26 @@ pub fn filter_from(query: &HashMap<String, String>) -> JobFilter {
         verdict: get("verdict").and_then(parse_verdict),
         state: get("state").and_then(JobState::parse),
         limit: get("limit").and_then(|l| l.parse().ok()),
+        before: get("before").and_then(|b| b.parse().ok()),
         ..JobFilter::default()
     }
+}
+
+/// How many of the newest jobs the run list's figures and recipe choices cover.
+const RECENT_JOBS: u32 = 1000;
+
+/// One page of `filter`'s jobs (its `limit`, else [`views::RUNS_PER_PAGE`]) and whether
+/// older ones match: one row more than the page is read to know.
+async fn page_of(app: &App, filter: &JobFilter) -> Result<(Vec<Job>, bool), Failure> {
+    let size = filter.limit.unwrap_or(views::RUNS_PER_PAGE).clamp(1, 1000);
+    let probe = JobFilter {
+        limit: Some(size + 1),
+        ..filter.clone()
+    };
+    let mut jobs = app.store.jobs(&probe).await?;
+    let more = jobs.len() > size as usize;
+    jobs.truncate(size as usize);
+    Ok((jobs, more))
 }
 
 /// How many relayed (archived) alerts the alerts page and API show.
@@ -91,19 +109,16 @@ pub async fn runs_page(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, Failure> {
     let filter = filter_from(&query);
-    let jobs = app.store.jobs(&filter).await?;
+    let (jobs, more) = page_of(&app, &filter).await?;
     let now = now_millis();
     let queue = app.store.queue(now).await?;
-    let recent_filter = JobFilter {
-        limit: Some(1000),
-        ..JobFilter::default()
-    };
-    let recent = app.store.jobs(&recent_filter).await?;
+    let recent = app.store.recent_by_recipe(RECENT_JOBS).await?;
     let (pending_alerts, _) = read_alerts(&app, false).await;
     let removed = super::retention::read_log(&app).await;
     let view = views::runs_page(&views::RunsInput {
         filter: &filter,
         jobs: &jobs,
+        more,
         queue: &queue,
         recent: &recent,
         pending_alerts: &pending_alerts,
@@ -216,21 +231,47 @@ fn kept_deployed(app: &App, stack: &str) -> bool {
         .any(|e| e.stack == stack && e.kept_until.is_some())
 }
 
+/// How many of a recipe's newest finished runs its chart and "where it broke" look at.
+const RECIPE_FINISHED: u32 = 100;
+
 pub async fn recipe_page(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, Failure> {
-    let filter = JobFilter {
-        recipe: Some(name.clone()),
-        limit: Some(200),
-        ..JobFilter::default()
-    };
-    let jobs = app.store.jobs(&filter).await?;
-    let mut view = views::recipe_page(&name, &app.config.public_url, &jobs, now_millis());
-    view.broke = super::history::breakage_of(&jobs).map(|b| {
+    let before = query.get("before").and_then(|b| b.trim().parse().ok());
+    let recipe = Some(name.clone());
+    let (page, more) = page_of(
+        &app,
+        &JobFilter {
+            recipe: recipe.clone(),
+            before,
+            ..JobFilter::default()
+        },
+    )
+    .await?;
+    let finished = app
+        .store
+        .jobs(&JobFilter {
+            recipe,
+            state: Some(JobState::Done),
+            limit: Some(RECIPE_FINISHED),
+            ..JobFilter::default()
+        })
+        .await?;
+    let mut view = views::recipe_page(&views::RecipeInput {
+        name: &name,
+        public_url: &app.config.public_url,
+        finished: &finished,
+        page: &page,
+        more,
+        before,
+        now: now_millis(),
+    });
+    view.broke = super::history::breakage_of(&finished).map(|b| {
         let green = b.last_green.and_then(|id| results_of(&app, id));
         let red = results_of(&app, b.first_red);
-        super::history::broke_view(&jobs, b, green.as_ref(), red.as_ref())
+        super::history::broke_view(&finished, b, green.as_ref(), red.as_ref())
     });
     Ok(html(templates::recipe_page(&view)))
 }

@@ -3,8 +3,8 @@
 //! writes raw markup except the page's own stylesheet.
 
 use super::views::{
-    AlertRow, AlertsPage, Choice, KeptView, LevelChart, LevelChip, LivePanel, Pill, QueuePage,
-    RecipePage, RunPage, RunRow, RungRow, RunsPage, TimelineRow,
+    AlertRow, AlertsPage, Choice, KeptView, LevelChart, LevelChip, LivePanel, Pager, Pill,
+    QueuePage, RecipePage, RunPage, RunRow, RungRow, RunsPage, TimelineRow,
 };
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -96,6 +96,18 @@ fn runs_table(rows: &[RunRow]) -> Markup {
                         td.muted { (row.host) }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The links under a run table: older runs, and back to the newest.
+fn pager(pager: &Pager) -> Markup {
+    html! {
+        @if pager.older.is_some() || pager.newest.is_some() {
+            p.pager {
+                @if let Some(href) = &pager.newest { a.newest href=(href) { "← Newest" } " " }
+                @if let Some(href) = &pager.older { a.older href=(href) { "Older runs →" } }
             }
         }
     }
@@ -198,6 +210,7 @@ pub fn runs_page(view: &RunsPage) -> Markup {
                 button type="submit" { "Filter" }
             }
             (runs_table(&view.rows))
+            (pager(&view.pager))
         }
     };
     page("Runs", "Runs", body)
@@ -401,7 +414,7 @@ pub fn recipe_page(view: &RecipePage) -> Markup {
             }
         }
         @if let Some(broke) = &view.broke { (super::history::broke_section(broke)) }
-        div.card { h2 { "Runs" } (runs_table(&view.rows)) }
+        div.card { h2 { "Runs" } (runs_table(&view.rows)) (pager(&view.pager)) }
     };
     page(&view.name, "Runs", body)
 }

@@ -2,7 +2,7 @@
 //! functions (no I/O, no markup). The templates turn them into HTML and escape every value.
 
 use crate::job::{Job, JobState, Millis};
-use crate::store::QueueView;
+use crate::store::{QueueView, RecipeTally};
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::RunResults;
 use ccci_runner::alerts::Alert;
@@ -215,34 +215,72 @@ pub struct RunsPage {
     pub verdicts: Vec<Choice>,
     pub states: Vec<Choice>,
     pub rows: Vec<RunRow>,
+    pub pager: Pager,
 }
 
 /// What the run list is built from.
 pub struct RunsInput<'a> {
     pub filter: &'a crate::job::JobFilter,
+    /// One page of the filtered list, newest first (at most [`RUNS_PER_PAGE`] rows shown).
     pub jobs: &'a [Job],
+    /// Whether older jobs match past this page.
+    pub more: bool,
     pub queue: &'a QueueView,
     /// The recent history the figures and the recipe choices are taken from.
-    pub recent: &'a [Job],
+    pub recent: &'a [RecipeTally],
     pub pending_alerts: &'a [Alert],
     /// Retention's log.
     pub removed: &'a [crate::retention::Removed],
     pub now: Millis,
 }
 
+/// How many runs a page of the run list (and of a recipe's history) shows.
+pub const RUNS_PER_PAGE: u32 = 50;
+
+/// The paging links under a run table: to the next older page and back to the newest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pager {
+    pub older: Option<String>,
+    pub newest: Option<String>,
+}
+
+/// The links for a page of `filter`'s runs at `path` whose oldest row is `oldest`; `more`:
+/// older runs exist. The filters carry over; `before` is the only cursor.
+pub fn pager(path: &str, filter: &crate::job::JobFilter, oldest: Option<i64>, more: bool) -> Pager {
+    let mut query = Vec::new();
+    let mut keep = |key: &str, value: Option<String>| {
+        if let Some(v) = value {
+            query.push(format!("{key}={}", url_part(&v)));
+        }
+    };
+    keep("recipe", filter.recipe.clone());
+    keep(
+        "verdict",
+        filter
+            .verdict
+            .map(|v| crate::job::verdict_str(v).to_string()),
+    );
+    keep("state", filter.state.map(|s| s.as_str().to_string()));
+    keep("limit", filter.limit.map(|l| l.to_string()));
+    let href = |extra: Option<String>| {
+        let parts: Vec<String> = query.iter().cloned().chain(extra).collect();
+        match parts.is_empty() {
+            true => path.to_string(),
+            false => format!("{path}?{}", parts.join("&")),
+        }
+    };
+    Pager {
+        older: oldest
+            .filter(|_| more)
+            .map(|id| href(Some(format!("before={id}")))),
+        newest: filter.before.map(|_| href(None)),
+    }
+}
+
 pub fn runs_page(input: &RunsInput) -> RunsPage {
-    let done: Vec<&Job> = input
-        .recent
-        .iter()
-        .filter(|j| j.state == JobState::Done)
-        .collect();
-    let green = done
-        .iter()
-        .filter(|j| j.verdict == Some(Verdict::Green))
-        .count();
-    let mut recipes: Vec<&str> = input.recent.iter().map(|j| j.recipe.as_str()).collect();
-    recipes.sort_unstable();
-    recipes.dedup();
+    let finished: u64 = input.recent.iter().map(|t| t.finished).sum();
+    let green: u64 = input.recent.iter().map(|t| t.green).sum();
+    let recipes = input.recent.iter().map(|t| t.recipe.as_str());
     let filter = input.filter;
     let verdict = filter.verdict.map(crate::job::verdict_str);
     let states = ["queued", "running", "done", "superseded"];
@@ -253,16 +291,17 @@ pub fn runs_page(input: &RunsInput) -> RunsPage {
             running: input.queue.running.len(),
             queued: input.queue.queued.len(),
             capacity: input.queue.capacity,
-            finished: done.len(),
-            green_share: match done.len() {
+            finished: finished as usize,
+            green_share: match finished {
                 0 => "—".to_string(),
                 n => format!("{}%", green * 100 / n),
             },
-            recipes: recipes.len(),
+            recipes: input.recent.len(),
         },
-        recipes: choices(recipes.iter().copied(), filter.recipe.as_deref()),
+        recipes: choices(recipes, filter.recipe.as_deref()),
         verdicts: choices(["green", "red"], verdict),
         states: choices(states, filter.state.map(JobState::as_str)),
+        pager: pager("/", filter, input.jobs.last().map(|j| j.id), input.more),
         rows: run_rows(input.jobs, input.now),
     }
 }
@@ -620,21 +659,38 @@ pub struct RecipePage {
     /// For a recipe red now: where it broke (set by the handler, which reads the records).
     pub broke: Option<super::history::BrokeView>,
     pub rows: Vec<RunRow>,
+    pub pager: Pager,
 }
 
-pub fn recipe_page(name: &str, public_url: &str, jobs: &[Job], now: Millis) -> RecipePage {
-    let done: Vec<&Job> = jobs
-        .iter()
-        .filter(|j| j.state == JobState::Done)
-        .take(50)
-        .collect();
+/// What a recipe's page is built from.
+pub struct RecipeInput<'a> {
+    pub name: &'a str,
+    pub public_url: &'a str,
+    /// Its newest finished runs, newest first: the chart takes the first 50.
+    pub finished: &'a [Job],
+    /// One page of its runs, newest first; `more`: older ones exist.
+    pub page: &'a [Job],
+    pub more: bool,
+    /// Where the page starts (`None`: the newest run).
+    pub before: Option<i64>,
+    pub now: Millis,
+}
+
+pub fn recipe_page(input: &RecipeInput) -> RecipePage {
+    let done: Vec<&Job> = input.finished.iter().take(50).collect();
+    let path = format!("/recipes/{}", url_part(input.name));
+    let filter = crate::job::JobFilter {
+        before: input.before,
+        ..crate::job::JobFilter::default()
+    };
     RecipePage {
-        name: name.to_string(),
-        badge_href: format!("/recipes/{}/badge.svg", url_part(name)),
-        public_url: public_url.to_string(),
+        name: input.name.to_string(),
+        badge_href: format!("{path}/badge.svg"),
+        public_url: input.public_url.to_string(),
         chart: level_chart(&done),
         broke: None,
-        rows: run_rows(jobs, now),
+        rows: run_rows(input.page, input.now),
+        pager: pager(&path, &filter, input.page.last().map(|j| j.id), input.more),
     }
 }
 
@@ -913,5 +969,68 @@ mod tests {
         let files = file_rows(7, &[("logs/a b.txt".into(), 12)]);
         assert_eq!(files[0].href, "/runs/7/files/logs/a%20b.txt");
         assert!(level_chart(&[]).is_none());
+    }
+
+    #[test]
+    fn pager_links_keep_the_filters_and_move_the_cursor() {
+        use crate::job::JobFilter;
+        let red_of = JobFilter {
+            recipe: Some("a b".into()),
+            verdict: Some(Verdict::Red),
+            limit: Some(5),
+            ..JobFilter::default()
+        };
+        let from = |before| JobFilter {
+            before,
+            ..red_of.clone()
+        };
+        let cases = [
+            // (path, filter, oldest row, more, older, newest)
+            (
+                "/",
+                JobFilter::default(),
+                Some(51),
+                true,
+                Some("/?before=51"),
+                None,
+            ),
+            ("/", JobFilter::default(), Some(51), false, None, None),
+            ("/", JobFilter::default(), None, false, None, None),
+            (
+                "/",
+                from(None),
+                Some(9),
+                true,
+                Some("/?recipe=a%20b&verdict=red&limit=5&before=9"),
+                None,
+            ),
+            (
+                "/",
+                from(Some(20)),
+                Some(9),
+                false,
+                None,
+                Some("/?recipe=a%20b&verdict=red&limit=5"),
+            ),
+            (
+                "/recipes/r",
+                JobFilter {
+                    before: Some(60),
+                    ..JobFilter::default()
+                },
+                Some(10),
+                true,
+                Some("/recipes/r?before=10"),
+                Some("/recipes/r"),
+            ),
+        ];
+        for (path, filter, oldest, more, older, newest) in cases {
+            let got = pager(path, &filter, oldest, more);
+            let want = Pager {
+                older: older.map(String::from),
+                newest: newest.map(String::from),
+            };
+            assert_eq!(got, want, "{path} {filter:?} oldest {oldest:?} more {more}");
+        }
     }
 }

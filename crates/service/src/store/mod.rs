@@ -71,6 +71,15 @@ pub struct ActiveCounts {
     pub running: u64,
 }
 
+/// One recipe's share of the newest jobs ([`Store::recent_by_recipe`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecipeTally {
+    pub recipe: String,
+    /// Of its newest jobs, how many finished (`done`) and how many of those were green.
+    pub finished: u64,
+    pub green: u64,
+}
+
 /// What [`Store::heartbeat`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Heartbeat {
@@ -411,6 +420,14 @@ impl Store {
     pub async fn jobs(&self, filter: &JobFilter) -> StoreResult<Vec<Job>> {
         let (text, params) = sql::jobs(filter);
         self.query(&text, &params, row::job_from_row).await
+    }
+
+    /// The recipes among the newest `newest` jobs, by name, with how many of their jobs
+    /// finished and were green: one aggregate query, no job loaded.
+    pub async fn recent_by_recipe(&self, newest: u32) -> StoreResult<Vec<RecipeTally>> {
+        let newest = i64::from(newest);
+        self.query(sql::RECENT_BY_RECIPE, &args![newest], row::tally_from_row)
+            .await
     }
 
     pub async fn hosts(&self) -> StoreResult<Vec<HostInfo>> {

@@ -146,6 +146,19 @@ pub fn count_from_row(row: &dyn Columns) -> StoreResult<(String, String, u64)> {
     Ok((row.required_text("state")?, verdict, n))
 }
 
+/// Maps a row of [`super::sql::RECENT_BY_RECIPE`].
+pub fn tally_from_row(row: &dyn Columns) -> StoreResult<super::RecipeTally> {
+    let count = |column: &str| -> StoreResult<u64> {
+        u64::try_from(row.int(column)?.unwrap_or(0))
+            .map_err(|_| StoreError::Corrupt(format!("a negative {column} count")))
+    };
+    Ok(super::RecipeTally {
+        recipe: row.required_text("recipe")?,
+        finished: count("finished")?,
+        green: count("green")?,
+    })
+}
+
 pub fn id_from_row(row: &dyn Columns) -> StoreResult<i64> {
     row.required_int("id")
 }

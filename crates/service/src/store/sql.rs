@@ -105,6 +105,15 @@ pub const COUNT_ENDED: &str = "SELECT state, COALESCE(verdict, '') AS verdict, \
 pub const COUNT_ACTIVE: &str = "SELECT state, '' AS verdict, CAST(COUNT(*) AS BIGINT) AS n \
      FROM jobs WHERE state IN ('queued', 'running') GROUP BY state";
 
+/// The run list's figures, per recipe, over the newest `$1` jobs (one aggregate read; the
+/// primary key walks them, no job is loaded): how many finished and how many were green.
+pub const RECENT_BY_RECIPE: &str = "SELECT recipe, \
+     CAST(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS BIGINT) AS finished, \
+     CAST(SUM(CASE WHEN state = 'done' AND verdict = 'green' THEN 1 ELSE 0 END) AS BIGINT) \
+     AS green \
+     FROM (SELECT recipe, state, verdict FROM jobs ORDER BY id DESC LIMIT $1) AS recent \
+     GROUP BY recipe ORDER BY recipe";
+
 /// Jobs matching `filter`, newest first, with their parameters.
 pub fn jobs(filter: &JobFilter) -> (String, Vec<Param>) {
     let mut conditions = Vec::new();
@@ -128,6 +137,10 @@ pub fn jobs(filter: &JobFilter) -> (String, Vec<Param>) {
     }
     if let Some(state) = filter.state {
         condition("state", state.as_str().to_string());
+    }
+    if let Some(before) = filter.before {
+        params.push(Param::from(before));
+        conditions.push(format!("id < ${}", params.len()));
     }
     let clause = if conditions.is_empty() {
         String::new()

@@ -302,3 +302,93 @@ async fn bench_metrics_scrape_against_healthz() {
     }
     server.stop().await;
 }
+
+/// The run ids a page's run table links to, in order.
+fn run_ids(page: &str) -> Vec<i64> {
+    page.split(r#"class="run-link" href="/runs/"#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+/// The target of the page's link of class `class` (`older`, `newest`), unescaped.
+fn link(page: &str, class: &str) -> Option<String> {
+    let start = page.find(&format!(r#"class="{class}" href=""#))? + class.len() + 15;
+    let href = &page[start..start + page[start..].find('"').unwrap()];
+    Some(href.replace("&amp;", "&"))
+}
+
+/// With a long history the run list shows pages of 50, newest first, with an "Older runs"
+/// link that keeps the filters, and its figures still cover the newest 1,000 runs; a
+/// recipe's page pages the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_list_and_recipe_history_page_by_fifty_with_filters_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let store = open(&db).await;
+    seed_history(&store, 360, 0).await;
+    let server = serve(dir.path(), &db).await;
+
+    let (status, first) = get(&format!("{}/", server.url)).await;
+    assert_eq!(status, 200);
+    let ids = run_ids(&first);
+    assert_eq!(ids.len(), 50, "one page of 50 runs");
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    assert!(first.contains("Green (last 360)") && first.contains("75%"));
+    assert!(
+        link(&first, "newest").is_none(),
+        "the first page links no newer page"
+    );
+    let older = link(&first, "older").expect("an Older runs link");
+    let (_, second) = get(&format!("{}{older}", server.url)).await;
+    let next = run_ids(&second);
+    assert_eq!(next.len(), 50);
+    assert_eq!(
+        next[0],
+        ids[49] - 1,
+        "the next page starts right below the first"
+    );
+    assert_eq!(link(&second, "newest").as_deref(), Some("/"));
+
+    let (_, filtered) = get(&format!(
+        "{}/?recipe=recipe-3&verdict=red&limit=5",
+        server.url
+    ))
+    .await;
+    let red3 = run_ids(&filtered);
+    assert_eq!(red3.len(), 5);
+    let older = link(&filtered, "older").expect("more red runs of recipe-3");
+    assert!(
+        older.contains("recipe=recipe-3")
+            && older.contains("verdict=red")
+            && older.contains("limit=5"),
+        "{older}"
+    );
+    let (_, filtered_next) = get(&format!("{}{older}", server.url)).await;
+    let next = run_ids(&filtered_next);
+    assert!(
+        !next.is_empty() && next.iter().all(|id| *id < red3[4]),
+        "{next:?}"
+    );
+    for id in red3.iter().chain(&next) {
+        let job = store.job(*id).await.unwrap().unwrap();
+        assert_eq!(
+            (job.recipe.as_str(), job.verdict),
+            ("recipe-3", Some(Verdict::Red)),
+            "run {id}"
+        );
+    }
+
+    // recipe-0 has 52 runs: a page of 50, then the last 2.
+    let (_, recipe) = get(&format!("{}/recipes/recipe-0", server.url)).await;
+    assert_eq!(run_ids(&recipe).len(), 50);
+    assert!(recipe.contains("Level over time") && recipe.contains("<svg"));
+    let older = link(&recipe, "older").expect("older runs of recipe-0");
+    assert!(older.starts_with("/recipes/recipe-0?before="), "{older}");
+    let (_, rest) = get(&format!("{}{older}", server.url)).await;
+    assert_eq!(run_ids(&rest).len(), 2);
+    assert!(
+        link(&rest, "older").is_none(),
+        "no runs older than the last page"
+    );
+}

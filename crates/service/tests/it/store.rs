@@ -4,7 +4,7 @@
 use crate::support::{fresh_pg_database, new_job, open, pg_url, store_urls};
 use ccci_core::ladder::Verdict;
 use ccci_service::job::{JobFilter, JobState, Outcome};
-use ccci_service::store::{Enqueued, Store};
+use ccci_service::store::{Enqueued, RecipeTally, Store};
 use std::collections::BTreeSet;
 
 fn queued_id(e: Enqueued) -> i64 {
@@ -637,5 +637,64 @@ async fn ended_and_active_counts_aggregate_without_loading_jobs() {
         assert_eq!((ended_b.green, ended_b.red), (1, 0), "{url}");
         let active = store.active_counts().await.unwrap();
         assert_eq!((active.queued, active.running), (1, 1), "{url}");
+    }
+}
+
+/// The run list's figures come from one aggregate over the newest jobs (per recipe: how many
+/// finished, how many green), and its pages from `before`, on both backends.
+#[tokio::test]
+async fn recent_tallies_and_pages_of_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in store_urls(dir.path()).await {
+        let store = open(&url).await;
+        let red = Outcome {
+            verdict: Verdict::Red,
+            level: 1,
+            note: None,
+        };
+        let mut ids = Vec::new();
+        for (recipe, outcome) in [("a", &GREEN), ("a", &red), ("b", &GREEN)] {
+            let queued = store.enqueue(&new_job(recipe, None, "a1", None), 1).await;
+            ids.push(queued_id(queued.unwrap()));
+            let job = store.claim("h", 1, 60_000, 2).await.unwrap().unwrap();
+            assert!(store.finish(job.id, "h", outcome, 3).await.unwrap());
+        }
+        let queued = store.enqueue(&new_job("c", None, "c1", None), 4).await;
+        ids.push(queued_id(queued.unwrap()));
+
+        let tally = |t: &RecipeTally| (t.recipe.clone(), t.finished, t.green);
+        let all: Vec<_> = store.recent_by_recipe(10).await.unwrap();
+        let all: Vec<_> = all.iter().map(tally).collect();
+        let want = [("a", 2, 1), ("b", 1, 1), ("c", 0, 0)].map(|(r, f, g)| (r.to_string(), f, g));
+        assert_eq!(all, want, "{url}");
+        let newest_two = store.recent_by_recipe(2).await.unwrap();
+        let newest_two: Vec<_> = newest_two.iter().map(tally).collect();
+        assert_eq!(
+            newest_two,
+            want[1..],
+            "{url}: only the newest two jobs count"
+        );
+
+        let page = |before: Option<i64>, limit: u32| JobFilter {
+            before,
+            limit: Some(limit),
+            ..JobFilter::default()
+        };
+        let first: Vec<i64> = store
+            .jobs(&page(None, 2))
+            .await
+            .unwrap()
+            .iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(first, [ids[3], ids[2]], "{url}");
+        let older = store.jobs(&page(Some(ids[2]), 10)).await.unwrap();
+        let older: Vec<i64> = older.iter().map(|j| j.id).collect();
+        assert_eq!(
+            older,
+            [ids[1], ids[0]],
+            "{url}: the page after run {}",
+            ids[2]
+        );
     }
 }
