@@ -119,11 +119,40 @@ impl Write for Encoder {
     }
 }
 
-/// The tar stream inside a compressed archive held in memory.
-pub fn decoder<'a>(bytes: &'a [u8], codec: Codec) -> io::Result<Box<dyn Read + 'a>> {
+/// A reader that hashes everything read through it.
+pub struct HashingReader<R> {
+    inner: R,
+    sha256: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            sha256: Sha256::new(),
+        }
+    }
+
+    /// Reads what is left and returns the hex sha256 of the whole stream.
+    pub fn finish(mut self) -> io::Result<String> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok(hex::encode(self.sha256.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha256.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The tar stream inside a compressed archive read from `source`.
+pub fn decoder<'a, R: Read + 'a>(source: R, codec: Codec) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match codec {
-        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(bytes)),
-        Codec::Zstd => Box::new(zstd::Decoder::with_buffer(bytes)?),
+        Codec::Gzip => Box::new(flate2::read::GzDecoder::new(source)),
+        Codec::Zstd => Box::new(zstd::Decoder::new(source)?),
     })
 }
 
@@ -159,7 +188,7 @@ mod tests {
             assert_eq!(written.bytes, on_disk.len() as u64, "{codec:?}");
             assert_eq!(written.sha256, hex::encode(Sha256::digest(&on_disk)));
             let mut back = Vec::new();
-            decoder(&on_disk, codec)
+            decoder(&on_disk[..], codec)
                 .unwrap()
                 .read_to_end(&mut back)
                 .unwrap();

@@ -25,7 +25,7 @@
 //! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
 //! checks them in `post_restore`.
 
-use crate::archive::{decoder, Codec, Encoder};
+use crate::archive::{decoder, Codec, Encoder, HashingReader};
 use crate::ctx::RunCtx;
 use crate::hooks::{inside, run_sandboxed};
 pub use ccci_core::backupbot::{
@@ -36,7 +36,6 @@ use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
@@ -168,23 +167,37 @@ async fn mountpoint(ctx: &RunCtx, volume: &str) -> Result<PathBuf, Failure> {
         .map_err(|e| fail(format!("inspecting volume {volume}: {e}")))
 }
 
-fn roots(mount: &Path, target: &Target) -> Vec<PathBuf> {
-    if target.paths.is_empty() {
-        vec![mount.to_path_buf()]
-    } else {
-        target.paths.iter().map(|p| mount.join(p)).collect()
-    }
-}
-
 /// Archives each target (whole volume or its paths) into `dir`, compressed with `codec`,
-/// and writes the manifest.
+/// and writes the manifest. The new backup is written beside `dir` and swapped in only once
+/// whole and checked ([`crate::swap`]): a take that fails leaves the previous one as it was.
 pub(crate) fn take(
     dir: &Path,
     mounts: &[(Target, PathBuf)],
     codec: Codec,
 ) -> std::io::Result<Manifest> {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir)?;
+    crate::swap::sweep(dir)?;
+    let staged = crate::swap::staging(dir)?;
+    let taken = write_archives(&staged, mounts, codec).and_then(|manifest| {
+        check_written(&staged, &manifest)?;
+        Ok(manifest)
+    });
+    match taken {
+        Ok(manifest) => {
+            crate::swap::replace(dir, &staged)?;
+            Ok(manifest)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staged);
+            Err(e)
+        }
+    }
+}
+
+fn write_archives(
+    dir: &Path,
+    mounts: &[(Target, PathBuf)],
+    codec: Codec,
+) -> std::io::Result<Manifest> {
     let mut manifest = Manifest::default();
     for (target, mount) in mounts {
         let archive = codec.archive_name(&target.volume);
@@ -223,41 +236,143 @@ pub(crate) fn take(
     Ok(manifest)
 }
 
-/// Checks each archive against the manifest, clears what it covers, and unpacks it.
+/// A written backup is whole: its manifest reads back and every archive has the length the
+/// manifest gives (the hash was taken of the very bytes written; restore checks it).
+fn check_written(dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
+    let bad = |what: String| std::io::Error::other(format!("the new backup is not whole: {what}"));
+    let read: Manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?)
+        .map_err(|e| bad(format!("manifest.json: {e}")))?;
+    if read.volumes.len() != manifest.volumes.len() {
+        return Err(bad("manifest.json lists other volumes".into()));
+    }
+    for entry in &manifest.volumes {
+        let len = std::fs::metadata(dir.join(&entry.archive))?.len();
+        if len != entry.bytes {
+            return Err(bad(format!(
+                "{} is {len} bytes, not {}",
+                entry.archive, entry.bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Puts each archive back into its volume in one pass: unpacked into a staging directory
+/// beside the volume (same filesystem) while its sha256 is taken, the hash compared at the
+/// end, and only then the staged files moved in (rename). A bad archive leaves the volume
+/// as it was.
 pub(crate) fn restore(
     dir: &Path,
     manifest: &Manifest,
     mounts: &[(Target, PathBuf)],
 ) -> Result<(), RestoreError> {
     for (target, mount) in mounts {
-        let volume = || target.volume.clone();
         let entry = manifest
             .volumes
             .iter()
             .find(|e| e.volume == target.volume)
-            .ok_or_else(|| RestoreError::NoArchive { volume: volume() })?;
+            .ok_or_else(|| RestoreError::NoArchive {
+                volume: target.volume.clone(),
+            })?;
         let codec =
             Codec::of_archive(&entry.archive).ok_or_else(|| RestoreError::UnknownArchive {
                 archive: entry.archive.clone(),
             })?;
-        let bytes = std::fs::read(dir.join(&entry.archive)).map_err(RestoreError::ReadArchive)?;
-        if hex::encode(Sha256::digest(&bytes)) != entry.sha256 {
-            return Err(RestoreError::Checksum { volume: volume() });
-        }
-        for root in roots(mount, target) {
-            clear(&root).map_err(|cause| RestoreError::Clear { root, cause })?;
-        }
-        let unpack_error = |cause| RestoreError::Unpack {
-            volume: volume(),
+        let staging = Staging::beside(mount).map_err(RestoreError::Stage)?;
+        unpack_checked(&dir.join(&entry.archive), codec, entry, &staging.0)?;
+        move_in(&staging.0, mount, target).map_err(|cause| RestoreError::MoveIn {
+            root: mount.clone(),
             cause,
-        };
-        let mut archive = tar::Archive::new(decoder(&bytes, codec).map_err(unpack_error)?);
-        archive.set_preserve_permissions(true);
-        archive.set_preserve_ownerships(true);
-        archive.set_overwrite(true);
-        archive.unpack(mount).map_err(unpack_error)?;
+        })?;
     }
     Ok(())
+}
+
+/// A restore's staging directory beside a volume's mount; removed when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn beside(mount: &Path) -> std::io::Result<Staging> {
+        let parent = mount.parent().unwrap_or(Path::new("/"));
+        let name = mount.file_name().map(|n| n.to_string_lossy().into_owned());
+        let prefix = format!(".ccci-restore-{}-", name.unwrap_or_default());
+        for e in std::fs::read_dir(parent)?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                std::fs::remove_dir_all(e.path())?; // a crashed restore's leftovers
+            }
+        }
+        let path = parent.join(format!("{prefix}{}", std::process::id()));
+        std::fs::create_dir(&path)?;
+        Ok(Staging(path))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Unpacks `archive` into `into` while hashing it; a hash other than the manifest's is a
+/// [`RestoreError::Checksum`] (also when the corruption made the unpack itself fail).
+fn unpack_checked(
+    archive: &Path,
+    codec: Codec,
+    entry: &ManifestEntry,
+    into: &Path,
+) -> Result<(), RestoreError> {
+    let file = std::fs::File::open(archive).map_err(RestoreError::ReadArchive)?;
+    let mut hashing = HashingReader::new(file);
+    let unpacked = decoder(&mut hashing, codec).and_then(|stream| {
+        let mut tar = tar::Archive::new(stream);
+        tar.set_preserve_permissions(true);
+        tar.set_preserve_ownerships(true);
+        tar.set_overwrite(true);
+        tar.unpack(into)
+    });
+    let sha256 = hashing.finish().map_err(RestoreError::ReadArchive)?;
+    if sha256 != entry.sha256 {
+        return Err(RestoreError::Checksum {
+            volume: entry.volume.clone(),
+        });
+    }
+    unpacked.map_err(|cause| RestoreError::Unpack {
+        volume: entry.volume.clone(),
+        cause,
+    })
+}
+
+/// Replaces what the target covers in `mount` with the staged files: the whole volume's
+/// contents (its root keeps its mode and owner, as the tar crate does not apply `.`), or
+/// each of its paths.
+fn move_in(staging: &Path, mount: &Path, target: &Target) -> std::io::Result<()> {
+    if !target.paths.is_empty() {
+        for p in &target.paths {
+            let (src, dst) = (staging.join(p), mount.join(p));
+            remove_any(&dst)?;
+            if std::fs::symlink_metadata(&src).is_ok() {
+                if let Some(parent) = dst.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::rename(&src, &dst)?;
+            }
+        }
+        return Ok(());
+    }
+    clear(mount)?;
+    for e in std::fs::read_dir(staging)? {
+        let e = e?;
+        std::fs::rename(e.path(), mount.join(e.file_name()))?;
+    }
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+    }
 }
 
 /// Why a backup could not be put back into its volumes.
@@ -267,12 +382,14 @@ pub enum RestoreError {
     NoArchive { volume: String },
     #[error("{0}")]
     ReadArchive(std::io::Error),
+    #[error("making a staging directory beside the volume: {0}")]
+    Stage(std::io::Error),
     #[error("{archive} is not an archive cc-ci writes (.tar.gz or .tar.zst); take the snapshot or backup again")]
     UnknownArchive { archive: String },
     #[error("archive of {volume} does not match its checksum")]
     Checksum { volume: String },
-    #[error("clearing {}: {cause}", root.display())]
-    Clear {
+    #[error("moving the unpacked files into {}: {cause}", root.display())]
+    MoveIn {
         root: PathBuf,
         cause: std::io::Error,
     },
@@ -928,6 +1045,7 @@ services:
     fn round_trip(codec: Codec) {
         let root =
             std::env::temp_dir().join(format!("ccci-backup-{}-{codec:?}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
         let vol = root.join("vol");
         std::fs::create_dir_all(vol.join("sub")).unwrap();
         std::fs::write(vol.join("a.txt"), b"alpha").unwrap();
@@ -950,15 +1068,94 @@ services:
             [0u8, 1, 2, 255]
         );
         assert!(!vol.join("new.txt").exists());
-        // A corrupted archive is refused.
-        std::fs::write(
-            root.join("backup").join(codec.archive_name("data")),
-            b"garbage",
-        )
-        .unwrap();
-        let refused = restore(&root.join("backup"), &manifest, &mounts).unwrap_err();
-        assert!(matches!(refused, RestoreError::Checksum { .. }));
-        assert!(refused.to_string().contains("checksum"));
+        // A corrupted archive is refused and leaves the volume as it was, whether the
+        // corruption breaks the unpack (garbage) or only shows in the hash (a trailing byte).
+        std::fs::write(vol.join("a.txt"), b"changed").unwrap();
+        let archive = root.join("backup").join(codec.archive_name("data"));
+        let mut longer = std::fs::read(&archive).unwrap();
+        longer.push(0);
+        for corrupt in [longer, b"garbage".to_vec()] {
+            std::fs::write(&archive, corrupt).unwrap();
+            let refused = restore(&root.join("backup"), &manifest, &mounts).unwrap_err();
+            assert!(
+                matches!(refused, RestoreError::Checksum { .. }),
+                "{refused}"
+            );
+            assert!(refused.to_string().contains("checksum"));
+            assert_eq!(std::fs::read(vol.join("a.txt")).unwrap(), b"changed");
+            assert!(vol.join("sub/b.bin").exists());
+        }
+        assert_eq!(entries(&root), ["backup", "vol"], "no staging is left");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_restore_keeps_the_volume_roots_mode_and_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let root = std::env::temp_dir().join(format!("ccci-backup-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let vol = root.join("vol");
+        std::fs::create_dir_all(&vol).unwrap();
+        std::fs::write(vol.join("f"), b"x").unwrap();
+        std::fs::set_permissions(&vol, std::fs::Permissions::from_mode(0o750)).unwrap();
+        std::os::unix::fs::chown(&vol, Some(4321), Some(4321)).unwrap();
+        let mounts = vec![(data_target(), vol.clone())];
+        let manifest = take(&root.join("backup"), &mounts, Codec::Zstd).unwrap();
+        restore(&root.join("backup"), &manifest, &mounts).unwrap();
+        let meta = std::fs::metadata(&vol).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
+        assert_eq!((meta.uid(), meta.gid()), (4321, 4321));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    fn data_target() -> Target {
+        Target {
+            service: "app".into(),
+            volume: "data".into(),
+            engine_volume: "st_data".into(),
+            paths: vec![],
+        }
+    }
+
+    #[test]
+    fn a_take_that_fails_midway_keeps_the_previous_backup_restorable() {
+        let root = std::env::temp_dir().join(format!("ccci-backup-fail-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (vol, dir) = (root.join("vol"), root.join("backup"));
+        std::fs::create_dir_all(&vol).unwrap();
+        std::fs::write(vol.join("a.txt"), b"good").unwrap();
+        let mounts = vec![(data_target(), vol.clone())];
+        take(&dir, &mounts, Codec::Zstd).unwrap();
+        // The second volume disappeared: the take fails after the first archive is written.
+        std::fs::write(vol.join("a.txt"), b"newer").unwrap();
+        let mut gone = data_target();
+        gone.volume = "gone".into();
+        let failing = vec![mounts[0].clone(), (gone, root.join("no-such-volume"))];
+        assert!(take(&dir, &failing, Codec::Zstd).is_err());
+        assert_eq!(
+            entries(&root),
+            ["backup", "vol"],
+            "the failed take left nothing"
+        );
+        let kept: Manifest =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(kept.volumes.len(), 1);
+        restore(&dir, &kept, &mounts).unwrap();
+        assert_eq!(std::fs::read(vol.join("a.txt")).unwrap(), b"good");
+        // A crashed take's staging is swept by the next take.
+        std::fs::create_dir_all(root.join(".backup.new-1")).unwrap();
+        take(&dir, &mounts, Codec::Zstd).unwrap();
+        assert_eq!(entries(&root), ["backup", "vol"]);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

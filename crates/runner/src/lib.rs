@@ -72,6 +72,7 @@ pub mod sandbox;
 pub mod screenshot;
 pub mod source;
 pub mod stack;
+pub mod swap;
 pub mod teardown;
 pub mod upgrade_data;
 pub mod warm;
