@@ -86,13 +86,15 @@ wait_jobs() {
 }
 
 # A recipe repository NAME under DIR from recipes/SRC (scripts/example-repo), its suite
-# shipped inside it (.ccci/suite.toml, given on stdin) and committed on the head.
+# shipped inside it (.ccci/suite.toml, given on stdin) and any further arguments appended to
+# its .env.sample (the fixture app's knobs, e.g. APP_CRASH_AT_START=1), committed on the head.
 recipe_with_suite() {
-  local src=$1 dir=$2
+  local src=$1 dir=$2; shift 2
   mkdir -p "$(dirname "$dir")"
   "$root/scripts/example-repo" "$src" "$dir" >/dev/null
   mkdir -p "$dir/.ccci"
   cat >"$dir/.ccci/suite.toml"
+  (( $# == 0 )) || printf '%s\n' "$@" >>"$dir/.env.sample"
   git -C "$dir" -c user.name=cc-ci -c user.email=bench@cc-ci.local add -A
   git -C "$dir" -c user.name=cc-ci -c user.email=bench@cc-ci.local commit --quiet -m "bench suite"
 }
