@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmark: capacity. The same queue of recipe runs (install only, min_uptime 0), queued at
+# once into a fresh SQLite store, drained by one `ccci serve` (no forge) with capacity 1 —
+# the baseline: one after another — and then by one with capacity 2, in the same script;
+# the figure is the wall time from queueing to the last verdict, capacity 2 / capacity 1
+# [≤ 0.6×]. The queue mixes outcomes: fixture-static runs (green), fixture-stack runs whose
+# app crashes at start (red, failed fast) and one fixture-stack run wedged on a database
+# that never listens (the app waits and exits; its suite asks a 40 s deploy timeout, but on
+# 2026-12-01 cc-ci's crash-loop rule ended it first, after ~160 s — the critical path).
+#
+#   benches/capacity.sh [RUNS]      (default 6: 3 green, 2 red, 1 wedged; RUNS=4: 2, 1, 1)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/service.sh"
+runs=${1:-6}
+bench_domain=cap.ci.invalid
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do serve_stop "$p"; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+suite() { printf 'health_path = "/health"\nmin_uptime = 0\ndeploy_timeout = "%s"\n' "$1"; }
+reds=$(( runs >= 6 ? 2 : 1 )); greens=$(( runs - reds - 1 ))
+repos=()
+for i in $(seq 1 "$greens"); do
+  suite 2m | recipe_with_suite fixture-static "$work/src/capgreen$i"; repos+=("$work/src/capgreen$i")
+done
+for i in $(seq 1 "$reds"); do
+  suite 2m | recipe_with_suite fixture-stack "$work/src/capred$i" APP_CRASH_AT_START=1; repos+=("$work/src/capred$i")
+done
+suite 40s | recipe_with_suite fixture-stack "$work/src/capwedged" DB_LISTEN_AFTER=100000; repos+=("$work/src/capwedged")
+
+# drain CAPACITY: queue every run, time until the last verdict; prints seconds.
+drain() {
+  local cap=$1 db=$work/cap$1.db config s
+  config=$(serve_config "$work/serve$cap" "bench-cap$cap" "$db" "$cap" 30)
+  serve_start "$config" "$work/serve$cap.log"; pids=("$serve_pid")
+  s=$(now)
+  for r in "${repos[@]}"; do queue_job "$db" "$r" install >/dev/null; done
+  wait_jobs "$db" "state = 'done'" 900 "${#repos[@]}" || { echo "capacity $cap: the queue did not drain in 900 s" >&2; exit 1; }
+  since "$s"
+  serve_stop "$serve_pid"; pids=()
+  sql "$db" "SELECT recipe, verdict, (finished_at - started_at) / 1000.0, note FROM jobs ORDER BY id" | sed "s/^/  capacity $cap: /" >&2
+}
+one=$(drain 1)
+two=$(drain 2)
+verdicts() { sql "$work/cap$1.db" "SELECT verdict FROM jobs ORDER BY id" | tr '\n' ' '; }
+echo "capacity 1 (baseline): ${one} s   capacity 2: ${two} s   verdicts: $(verdicts 2)"
+same=$([[ $(verdicts 1) = "$(verdicts 2)" ]] && echo yes || echo no)
+wedged=$(sql "$work/cap2.db" "SELECT (finished_at - started_at) / 1000 FROM jobs WHERE recipe = 'capwedged'")
+left=$(leftovers)
+ratio=$(awk -v a="$two" -v b="$one" 'BEGIN{printf "%.2f", a/b}')
+result=$(verdict 'r<=0.6' r="$ratio")
+[[ $same = yes && $left = 0 ]] || result=fail
+figure "capacity 2: $runs queued runs vs one after another" "${ratio}× (${two} s / ${one} s)" "≤ 0.6×" "$result" \
+  "$greens green, $reds red (crash at start), 1 wedged (database never listens; ended red after ${wedged} s); same verdicts both ways: $same; docker objects left: $left"
