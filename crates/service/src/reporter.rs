@@ -368,22 +368,16 @@ pub async fn cancelled(app: &App, job: &Job) {
     } else {
         "was cancelled before it started"
     };
-    let body = format!(
-        "{}\n### cc-ci: {} — ⏹️ cancelled\n\nRun {} {what}: cancelled by {by}. No verdict on the recipe.\n\n[Run page]({})\n\n{}",
-        comment::STICKY_MARKER,
-        comment::md_code(&job.recipe),
-        job.id,
-        app.run_url(job.id),
-        comment::rerun_help()
+    let text = format!(
+        "Run {} {what}: cancelled by {by}. No verdict on the recipe.",
+        job.id
     );
-    let body = with_quick_note(app, job, body);
-    report(
+    no_verdict(
         app,
         job,
-        FINAL,
-        false,
+        "⏹️ cancelled",
+        &text,
         (StatusState::Warning, &description),
-        Some(&body),
     )
     .await;
 }
@@ -397,25 +391,32 @@ async fn ccci_error(app: &App, job: &Job, results: Option<&RunResults>, note: Op
         .or(note)
         .unwrap_or("no detail");
     let description = "cc-ci error (not the recipe) — no verdict".to_string();
+    let text = format!(
+        "Run {} did not reach a verdict: **cc-ci failed, not the recipe** (retried once). Evidence: {}\n\nAn operator has been alerted.",
+        job.id,
+        comment::md_code(evidence)
+    );
+    no_verdict(
+        app,
+        job,
+        "⚠️ cc-ci error",
+        &text,
+        (StatusState::Error, &description),
+    )
+    .await;
+}
+
+/// The final status and sticky comment of a run that ended without a verdict.
+async fn no_verdict(app: &App, job: &Job, heading: &str, text: &str, status: (StatusState, &str)) {
     let body = format!(
-        "{}\n### cc-ci: {} — ⚠️ cc-ci error\n\nRun {} did not reach a verdict: **cc-ci failed, not the recipe** (retried once). Evidence: {}\n\nAn operator has been alerted. [Run page]({})\n\n{}",
+        "{}\n### cc-ci: {} — {heading}\n\n{text}\n\n[Run page]({})\n\n{}",
         comment::STICKY_MARKER,
         comment::md_code(&job.recipe),
-        job.id,
-        comment::md_code(evidence),
         app.run_url(job.id),
         comment::rerun_help()
     );
     let body = with_quick_note(app, job, body);
-    report(
-        app,
-        job,
-        FINAL,
-        false,
-        (StatusState::Error, &description),
-        Some(&body),
-    )
-    .await;
+    report(app, job, FINAL, false, status, Some(&body)).await;
 }
 
 /// A queued job will not run: the sticky comment says why and how to re-run. (The commit

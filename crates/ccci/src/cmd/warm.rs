@@ -132,7 +132,16 @@ fn show(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
     }
 }
 
-async fn snapshot(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
+/// The recipe's canonical, locked for this command (bounded wait), and the engine.
+async fn held_canonical(
+    recipe: &str,
+    rig: &RigArgs,
+) -> anyhow::Result<(
+    PathBuf,
+    ccci_runner::warm::Record,
+    ccci_runner::warm::Lock,
+    ccci_runner::engine::Engine,
+)> {
     let state_dir = rig.rig()?.state_dir;
     let Some(r) = ccci_runner::warm::load(&state_dir, recipe)? else {
         return Err(InputError::NoCanonical {
@@ -140,8 +149,13 @@ async fn snapshot(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
         }
         .into());
     };
-    let _lock = ccci_runner::warm::lock(&state_dir, recipe, Duration::from_secs(60)).await?;
+    let lock = ccci_runner::warm::lock(&state_dir, recipe, Duration::from_secs(60)).await?;
     let engine = ccci_runner::engine::Engine::connect().await?;
+    Ok((state_dir, r, lock, engine))
+}
+
+async fn snapshot(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
+    let (state_dir, r, _lock, engine) = held_canonical(recipe, rig).await?;
     let manifest = ccci_runner::warm::snapshot(&engine, &r.stack, &r.snapshot_dir(&state_dir))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -155,15 +169,7 @@ async fn snapshot(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
 }
 
 async fn restore(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
-    let state_dir = rig.rig()?.state_dir;
-    let Some(r) = ccci_runner::warm::load(&state_dir, recipe)? else {
-        return Err(InputError::NoCanonical {
-            recipe: recipe.to_string(),
-        }
-        .into());
-    };
-    let _lock = ccci_runner::warm::lock(&state_dir, recipe, Duration::from_secs(60)).await?;
-    let engine = ccci_runner::engine::Engine::connect().await?;
+    let (state_dir, r, _lock, engine) = held_canonical(recipe, rig).await?;
     ccci_runner::warm::restore(&engine, &r.stack, &r.snapshot_dir(&state_dir))
         .await
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -9,18 +9,7 @@ use std::process::{Command, Stdio};
 
 /// fixture-static judged by a suite whose HTTP check can never pass: install passes (the
 /// app is up and healthy), functional fails, RED.
-const RED_SUITE: &str = r#"
-health_path = "/health"
-deploy_timeout = "2m"
-min_uptime = "1s"
-
-[expected_na]
-backup_restore = "stateless: no volume"
-
-[[http_checks]]
-path = "/version"
-body_contains = "a body this app never serves"
-"#;
+const RED_SUITE: &str = include_str!("keep_red_suite.toml");
 
 /// `curl` through the kept app's route as the results describe it; the HTTP status.
 fn status_through(kept: &Value, domain: &str, path: &str) -> String {

@@ -529,19 +529,8 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
 }
 
 /// The RED suite of the `--keep` test: the app installs and answers, but an HTTP check
-/// wants a body it never serves.
-const KEEP_RED_SUITE: &str = r#"
-health_path = "/health"
-deploy_timeout = "2m"
-min_uptime = "1s"
-
-[expected_na]
-backup_restore = "stateless: no volume"
-
-[[http_checks]]
-path = "/version"
-body_contains = "a body this app never serves"
-"#;
+/// wants a body it never serves (shared with the CLI's `--keep` tests).
+const KEEP_RED_SUITE: &str = include_str!("../../../ccci/tests/it/keep_red_suite.toml");
 
 /// Removes a stack (and cc-ci's containers beside it) when dropped: a failing test leaves
 /// nothing on the shared engine.
