@@ -54,6 +54,13 @@ fn standin_testme_is_picked_up_by_the_deployed_ccci_recipe_and_reported_green() 
     wait_until("the deployed cc-ci posts a final status", 900, || {
         !final_statuses(&standin, &repo, &sha).is_empty()
     });
+    // The reporter sets the status first and then edits the sticky comment.
+    wait_until("the sticky comment is final", 60, || {
+        standin
+            .comments(&repo, pr)
+            .iter()
+            .any(|c| c.author == BOT && !c.body.contains("running"))
+    });
     let explain = || service_log(&stack);
     assert_eq!(
         final_statuses(&standin, &repo, &sha),
