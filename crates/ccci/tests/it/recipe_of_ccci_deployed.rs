@@ -59,7 +59,7 @@ fn standin_testme_is_picked_up_by_the_deployed_ccci_recipe_and_reported_green() 
         standin
             .comments(&repo, pr)
             .iter()
-            .any(|c| c.author == BOT && !c.body.contains("running"))
+            .any(|c| c.author == BOT && !c.body.contains("updated when the run finishes"))
     });
     let explain = || service_log(&stack);
     assert_eq!(
