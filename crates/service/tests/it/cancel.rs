@@ -181,6 +181,18 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
         (JobState::Done, Some(Verdict::Cancelled))
     );
     assert_eq!(later.cancel_requested_by.as_deref(), Some("@alice"));
+    // The store records the cancel before the reporter comments.
+    eventually(
+        "the cancel is reported",
+        Duration::from_secs(10),
+        || async {
+            standin
+                .comments(&repos[1], later_pr)
+                .iter()
+                .any(|c| c.author == BOT && c.body.contains("cancelled before it started"))
+        },
+    )
+    .await;
     let later_comments = standin.comments(&repos[1], later_pr);
     assert!(
         later_comments.iter().any(|c| c.author == BOT
@@ -318,6 +330,14 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
             .any(|s| s.description.contains("retrying once")),
         "{statuses:#?}"
     );
+    // The reporter sets the status first and then edits the sticky comment.
+    eventually("the comment is final", Duration::from_secs(10), || async {
+        standin
+            .comments(&repos[0], pr)
+            .iter()
+            .any(|c| c.author == BOT && c.body.contains("cc-ci error"))
+    })
+    .await;
     let comments = standin.comments(&repos[0], pr);
     let bot = comments
         .iter()

@@ -671,13 +671,15 @@ async fn a_kept_red_app_stays_up_after_red_and_is_gone_after_its_time_in_a_brows
         Duration::from_secs(20),
         || async {
             let page = reqwest::get(&page_url).await.unwrap().text().await.unwrap();
-            page.contains("removed by the janitor")
+            // The note's own class: the run's log (on the page too) says "removed by the
+            // janitor after that" from the start.
+            page.contains("note kept-removed")
         },
     )
     .await;
     let dom = crate::browser::browse(&browser, &["--dump-dom"], &page_url).await;
     assert!(
-        dom.contains("removed by the janitor") && !dom.contains("App kept for debugging until"),
+        dom.contains("note kept-removed") && !dom.contains("App kept for debugging until"),
         "{dom}"
     );
     wait_for_jobs(&store, JobState::Done, 2, "the waiting run runs after", 300).await;
