@@ -5,8 +5,10 @@
 # the figure is the wall time from queueing to the last verdict, capacity 2 / capacity 1
 # [≤ 0.6×]. The queue mixes outcomes: fixture-static runs (green), fixture-stack runs whose
 # app crashes at start (red, failed fast) and one fixture-stack run wedged on a database
-# that never listens (the app waits and exits; its suite asks a 40 s deploy timeout, but on
-# 2026-12-01 cc-ci's crash-loop rule ended it first, after ~160 s — the critical path).
+# that never listens (the app waits and exits; its suite asks a 40 s deploy timeout). The
+# suites are the CI's (`[rig] suites_dir`): a head's own `.ccci/suite.toml` cannot change its
+# checks, so a suite shipped only in the head would be ignored (it was, in the first runs:
+# the wedged run then took ~160 s, ended by the crash-loop rule).
 #
 #   benches/capacity.sh [RUNS]      (default 6: 3 green, 2 red, 1 wedged; RUNS=4: 2, 1, 1)
 set -euo pipefail
@@ -19,21 +21,26 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do serve_stop "$p"; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-suite() { printf 'health_path = "/health"\nmin_uptime = 0\ndeploy_timeout = "%s"\n' "$1"; }
+# suite TIMEOUT NAME: the CI's suite for recipe NAME (also printed, for the repository).
+suite() {
+  mkdir -p "$work/suites/$2"
+  printf 'health_path = "/health"\nmin_uptime = 0\ndeploy_timeout = "%s"\n' "$1" | tee "$work/suites/$2/suite.toml"
+}
 reds=$(( runs >= 6 ? 2 : 1 )); greens=$(( runs - reds - 1 ))
 repos=()
 for i in $(seq 1 "$greens"); do
-  suite 2m | recipe_with_suite fixture-static "$work/src/capgreen$i"; repos+=("$work/src/capgreen$i")
+  suite 2m "capgreen$i" | recipe_with_suite fixture-static "$work/src/capgreen$i"; repos+=("$work/src/capgreen$i")
 done
 for i in $(seq 1 "$reds"); do
-  suite 2m | recipe_with_suite fixture-stack "$work/src/capred$i" APP_CRASH_AT_START=1; repos+=("$work/src/capred$i")
+  suite 2m "capred$i" | recipe_with_suite fixture-stack "$work/src/capred$i" APP_CRASH_AT_START=1; repos+=("$work/src/capred$i")
 done
-suite 40s | recipe_with_suite fixture-stack "$work/src/capwedged" DB_LISTEN_AFTER=100000; repos+=("$work/src/capwedged")
+suite 40s capwedged | recipe_with_suite fixture-stack "$work/src/capwedged" DB_LISTEN_AFTER=100000; repos+=("$work/src/capwedged")
 
 # drain CAPACITY: queue every run, time until the last verdict; prints seconds.
 drain() {
   local cap=$1 db=$work/cap$1.db config s
   config=$(serve_config "$work/serve$cap" "bench-cap$cap" "$db" "$cap" 30)
+  printf 'suites_dir = "%s"\n' "$work/suites" >>"$config" # [rig] is the config's last table
   serve_start "$config" "$work/serve$cap.log"; pids=("$serve_pid")
   s=$(now)
   for r in "${repos[@]}"; do queue_job "$db" "$r" install >/dev/null; done
