@@ -9,6 +9,7 @@
 //! loopback). Afterwards nothing of the run, and then nothing of cc-ci's stack, is left.
 
 use crate::common::*;
+use crate::service::final_statuses;
 use ccci_forge::gitea_standin::Standin;
 use ccci_forge::{Permission, RepoName};
 use serde_json::Value;
@@ -264,15 +265,6 @@ fn service_log(stack: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn final_statuses(standin: &Standin, repo: &RepoName, sha: &str) -> Vec<String> {
-    standin
-        .statuses(repo, sha)
-        .into_iter()
-        .map(|s| s.state)
-        .filter(|s| s != "pending")
-        .collect()
 }
 
 /// The results of the (one) run, read from cc-ci's state volume on the host.

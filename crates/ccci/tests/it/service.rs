@@ -383,7 +383,7 @@ async fn wait_for_polls(standin: &Standin, n: usize) {
 }
 
 /// What the stand-in shows for one PR: final statuses and the bot's comments.
-fn final_statuses(standin: &Standin, repo: &RepoName, sha: &str) -> Vec<String> {
+pub(crate) fn final_statuses(standin: &Standin, repo: &RepoName, sha: &str) -> Vec<String> {
     standin
         .statuses(repo, sha)
         .into_iter()
