@@ -5,7 +5,8 @@
 # the figure is the wall time from queueing to the last verdict, capacity 2 / capacity 1
 # [≤ 0.6×]. The queue mixes outcomes: fixture-static runs (green), fixture-stack runs whose
 # app crashes at start (red, failed fast) and one fixture-stack run wedged on a database
-# that never listens (the app waits and exits; its suite asks a 40 s deploy timeout). The
+# that never listens (the app waits and exits; its suite asks a 40 s deploy timeout), queued
+# first, so the others must flow past it. The
 # suites are the CI's (`[rig] suites_dir`): a head's own `.ccci/suite.toml` cannot change its
 # checks, so a suite shipped only in the head would be ignored (it was, in the first runs:
 # the wedged run then took ~160 s, ended by the crash-loop rule).
@@ -27,14 +28,16 @@ suite() {
   printf 'health_path = "/health"\nmin_uptime = 0\ndeploy_timeout = "%s"\n' "$1" | tee "$work/suites/$2/suite.toml"
 }
 reds=$(( runs >= 6 ? 2 : 1 )); greens=$(( runs - reds - 1 ))
-repos=()
+# The wedged run is queued first: the figure asks whether the rest of the queue flows past a
+# run that holds its slot until its deadline (at capacity 1 everything waits behind it).
+suite 40s capwedged | recipe_with_suite fixture-stack "$work/src/capwedged" DB_LISTEN_AFTER=100000
+repos=("$work/src/capwedged")
 for i in $(seq 1 "$greens"); do
   suite 2m "capgreen$i" | recipe_with_suite fixture-static "$work/src/capgreen$i"; repos+=("$work/src/capgreen$i")
 done
 for i in $(seq 1 "$reds"); do
   suite 2m "capred$i" | recipe_with_suite fixture-stack "$work/src/capred$i" APP_CRASH_AT_START=1; repos+=("$work/src/capred$i")
 done
-suite 40s capwedged | recipe_with_suite fixture-stack "$work/src/capwedged" DB_LISTEN_AFTER=100000; repos+=("$work/src/capwedged")
 
 # drain CAPACITY: queue every run, time until the last verdict; prints seconds.
 drain() {

@@ -17,6 +17,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 now() { date +%s.%N; }
 # Seconds from $1 to $2 (or to now), one decimal.
 since() { awk -v a="${2:-$(now)}" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
+# Seconds from $1 to now, two decimals (for steps that take well under a second).
+secs() { awk -v a="$(now)" -v b="$1" 'BEGIN{printf "%.2f", a-b}'; }
 # pass when awk's condition over the named values holds, else fail:  verdict "m<=30" m=12
 verdict() {
   local cond=$1; shift

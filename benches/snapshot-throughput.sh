@@ -61,11 +61,11 @@ before=$(fingerprint "$mount")
 
 ccci_snap=(); base_snap=(); ccci_restore=(); base_restore=()
 for i in $(seq 1 "$n"); do
-  s=$(now); "$ccci" warm snapshot snapb "${rig[@]}" >/dev/null; ccci_snap+=("$(since "$s")")
-  s=$(now); tar -C "$mount" -cf - . | zstd -1 -q -c >"$work/base.tar.zst"; base_snap+=("$(since "$s")")
-  s=$(now); "$ccci" warm restore snapb "${rig[@]}" >/dev/null; ccci_restore+=("$(since "$s")")
+  s=$(now); "$ccci" warm snapshot snapb "${rig[@]}" >/dev/null; ccci_snap+=("$(secs "$s")")
+  s=$(now); tar -C "$mount" -cf - . | zstd -1 -q -c >"$work/base.tar.zst"; base_snap+=("$(secs "$s")")
+  s=$(now); "$ccci" warm restore snapb "${rig[@]}" >/dev/null; ccci_restore+=("$(secs "$s")")
   s=$(now); rm -rf "$work/scratch" && mkdir "$work/scratch" && zstd -dc -q "$work/base.tar.zst" | tar -C "$work/scratch" -xf -
-  base_restore+=("$(since "$s")")
+  base_restore+=("$(secs "$s")")
 done
 [[ $(fingerprint "$mount") = "$before" ]] || { echo "the restored volume differs from the data before" >&2; exit 1; }
 archived=$(du -sb "$state" | cut -f1)

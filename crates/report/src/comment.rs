@@ -48,6 +48,7 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     rung_table(&mut s, results);
     lint_table(&mut s, results);
     failure_excerpt(&mut s, results);
+    judged_as_section(&mut s, results);
     if let Some(kept) = &results.kept {
         kept_section(&mut s, kept);
     }
@@ -69,6 +70,59 @@ pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     s.push('\n');
     s.push_str(&rerun_help());
     s
+}
+
+/// What the maintainer should know about how the run was judged: what cc-ci changed on the
+/// stack to run it on this host (a rig adaptation), what of the head's own `.ccci/` was not
+/// obeyed (a pull request can add checks, never relax them) and the head's extra tests.
+/// Nothing when the stack ran as written and the head's `.ccci/` changed nothing.
+fn judged_as_section(s: &mut String, results: &RunResults) {
+    let mut lines = Vec::new();
+    for a in &results.rig_adaptations {
+        let mut line = format!(
+            "- 🔧 Rig adaptation: {} on {} — {}",
+            md_code(&a.kind),
+            md_text(&a.services.join(", ")),
+            md_text(&a.reason)
+        );
+        if !a.not_applied.is_empty() {
+            let _ = write!(
+                line,
+                " (not applied to {})",
+                md_text(&a.not_applied.join("; "))
+            );
+        }
+        lines.push(line);
+    }
+    if let Some(suite) = &results.suite {
+        if !suite.ignored.is_empty() {
+            lines.push(format!(
+                "- 🔒 Not obeyed from this head's `.ccci/` (a pull request can add checks, never relax them; change them in the CI's suite or a release): {}",
+                list_code(&suite.ignored)
+            ));
+        }
+        if !suite.added_tests.is_empty() {
+            lines.push(format!(
+                "- ➕ This head's own tests ran as extra checks: {}",
+                list_code(&suite.added_tests)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n**How this run was judged**\n");
+    for line in lines {
+        let _ = writeln!(s, "{line}");
+    }
+}
+
+fn list_code(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| md_code(i))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `--keep`: the app left deployed for debugging, until when, and how to reach it.
@@ -381,6 +435,35 @@ mod tests {
             "release:  ccci janitor --release fixt-abc123_ci_local",
         ] {
             assert!(text.contains(want), "{want}\n{text}");
+        }
+    }
+
+    /// A rig adaptation and what of the head's `.ccci/` was ignored or added are said in
+    /// the comment; a run on the stack as written, judged by an unchanged suite, says nothing.
+    #[test]
+    fn the_comment_says_how_the_run_departed_from_the_recipe_and_its_head() {
+        let mut plain = crate::fixtures::green_l4();
+        plain.rig_adaptations.clear();
+        plain.suite = None;
+        assert!(!markdown(&plain, None).contains("How this run was judged"));
+
+        let mut results = crate::fixtures::green_l4();
+        results.rig_adaptations[0].not_applied =
+            vec!["worker: endpoint_mode vip pinned by a published port".into()];
+        results.suite = Some(ccci_core::results::SuiteRecord {
+            source: ccci_core::results::SuiteSource::Ci,
+            release: None,
+            ignored: vec![".ccci/suite.toml: expected_na.backup_restore".into()],
+            added_tests: vec![".ccci/tests/test_share.py".into()],
+        });
+        let md = markdown(&results, None);
+        for want in [
+            "**How this run was judged**",
+            "- 🔧 Rig adaptation: `endpoint_mode_dnsrr` on app, db — this engine has no IPVS, so service VIPs do not route (not applied to worker: endpoint\\_mode vip pinned by a published port)",
+            "never relax them; change them in the CI's suite or a release): `.ccci/suite.toml: expected_na.backup_restore`",
+            "- ➕ This head's own tests ran as extra checks: `.ccci/tests/test_share.py`",
+        ] {
+            assert!(md.contains(want), "{want}\n{md}");
         }
     }
 
