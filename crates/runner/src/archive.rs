@@ -8,6 +8,64 @@ use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+/// An archive decompressed on a worker thread into a pipe the caller reads: the unpack on
+/// the caller's thread and the decompression (and hashing) on the worker run side by side,
+/// as `zstd -dc | tar -x` does. [`Decoding::finish`] tells the archive's sha256 and how the
+/// decompression ended.
+pub struct Decoding {
+    reader: io::BufReader<io::PipeReader>,
+    worker: std::thread::JoinHandle<io::Result<Decoded>>,
+}
+
+/// The buffer on each end of the decompression pipe.
+const PIPE_CHUNK: usize = 1 << 20;
+
+/// What the worker saw of the archive.
+pub struct Decoded {
+    /// The hex sha256 of the whole archive file, read to its end even when the stream
+    /// stopped early: a corrupt archive is told by its hash.
+    pub sha256: String,
+    /// How the decompression ended (an error also when the reader stopped first).
+    pub stream: io::Result<()>,
+}
+
+impl Decoding {
+    pub fn start(file: std::fs::File, codec: Codec) -> io::Result<Decoding> {
+        let (reader, writer) = io::pipe()?;
+        let worker = std::thread::spawn(move || {
+            let mut hashing = HashingReader::new(file);
+            // Large writes and reads: tar reads in 512-byte blocks, a syscall each unbuffered.
+            let mut writer = io::BufWriter::with_capacity(PIPE_CHUNK, writer);
+            let stream = decoder(&mut hashing, codec)
+                .and_then(|mut decoded| io::copy(&mut decoded, &mut writer))
+                .and_then(|_| writer.flush());
+            drop(writer);
+            Ok(Decoded {
+                sha256: hashing.finish()?,
+                stream,
+            })
+        });
+        Ok(Decoding {
+            reader: io::BufReader::with_capacity(PIPE_CHUNK, reader),
+            worker,
+        })
+    }
+
+    /// Stops reading (the worker's writes then fail) and waits for the worker.
+    pub fn finish(self) -> io::Result<Decoded> {
+        drop(self.reader);
+        self.worker
+            .join()
+            .map_err(|_| io::Error::other("the decompressing thread panicked"))?
+    }
+}
+
+impl Read for Decoding {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
 /// How an archive is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {

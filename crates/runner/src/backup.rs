@@ -25,7 +25,7 @@
 //! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
 //! checks them in `post_restore`.
 
-use crate::archive::{decoder, Codec, Encoder, HashingReader};
+use crate::archive::{Codec, Decoding, Encoder};
 use crate::ctx::RunCtx;
 use crate::hooks::{inside, run_sandboxed};
 pub use ccci_core::backupbot::{
@@ -313,8 +313,9 @@ impl Drop for Staging {
     }
 }
 
-/// Unpacks `archive` into `into` while hashing it; a hash other than the manifest's is a
-/// [`RestoreError::Checksum`] (also when the corruption made the unpack itself fail).
+/// Unpacks `archive` into `into` while a worker thread decompresses and hashes it; a hash
+/// other than the manifest's is a [`RestoreError::Checksum`] (also when the corruption made
+/// the unpack itself fail).
 fn unpack_checked(
     archive: &Path,
     codec: Codec,
@@ -322,24 +323,30 @@ fn unpack_checked(
     into: &Path,
 ) -> Result<(), RestoreError> {
     let file = std::fs::File::open(archive).map_err(RestoreError::ReadArchive)?;
-    let mut hashing = HashingReader::new(file);
-    let unpacked = decoder(&mut hashing, codec).and_then(|stream| {
-        let mut tar = tar::Archive::new(stream);
-        tar.set_preserve_permissions(true);
-        tar.set_preserve_ownerships(true);
-        tar.set_overwrite(true);
-        tar.unpack(into)
-    });
-    let sha256 = hashing.finish().map_err(RestoreError::ReadArchive)?;
-    if sha256 != entry.sha256 {
+    let mut decoding = Decoding::start(file, codec).map_err(RestoreError::ReadArchive)?;
+    let mut tar = tar::Archive::new(&mut decoding);
+    tar.set_preserve_permissions(true);
+    tar.set_preserve_ownerships(true);
+    tar.set_overwrite(true);
+    let mut unpacked = tar.unpack(into);
+    drop(tar);
+    if unpacked.is_ok() {
+        // What follows tar's end marker (padding): read, so the worker's last write cannot
+        // meet a closed pipe.
+        unpacked = std::io::copy(&mut decoding, &mut std::io::sink()).map(drop);
+    }
+    let decoded = decoding.finish().map_err(RestoreError::ReadArchive)?;
+    if decoded.sha256 != entry.sha256 {
         return Err(RestoreError::Checksum {
             volume: entry.volume.clone(),
         });
     }
-    unpacked.map_err(|cause| RestoreError::Unpack {
-        volume: entry.volume.clone(),
-        cause,
-    })
+    unpacked
+        .and(decoded.stream)
+        .map_err(|cause| RestoreError::Unpack {
+            volume: entry.volume.clone(),
+            cause,
+        })
 }
 
 /// Replaces what the target covers in `mount` with the staged files: the whole volume's
@@ -1050,6 +1057,9 @@ services:
         std::fs::create_dir_all(vol.join("sub")).unwrap();
         std::fs::write(vol.join("a.txt"), b"alpha").unwrap();
         std::fs::write(vol.join("sub/b.bin"), [0u8, 1, 2, 255]).unwrap();
+        // Larger than the pipe between the decompressing thread and the unpack.
+        let big: Vec<u8> = (0..2_000_000u64).map(|i| (i * 7919 % 251) as u8).collect();
+        std::fs::write(vol.join("sub/big.bin"), &big).unwrap();
         let target = Target {
             service: "app".into(),
             volume: "data".into(),
@@ -1058,6 +1068,7 @@ services:
         };
         let mounts = vec![(target, vol.clone())];
         let manifest = take(&root.join("backup"), &mounts, codec).unwrap();
+        std::fs::write(vol.join("sub/big.bin"), b"changed").unwrap();
         assert_eq!(manifest.volumes.len(), 1);
         std::fs::write(vol.join("a.txt"), b"changed").unwrap();
         std::fs::write(vol.join("new.txt"), b"not in backup").unwrap();
@@ -1068,6 +1079,7 @@ services:
             [0u8, 1, 2, 255]
         );
         assert!(!vol.join("new.txt").exists());
+        assert!(std::fs::read(vol.join("sub/big.bin")).unwrap() == big);
         // A corrupted archive is refused and leaves the volume as it was, whether the
         // corruption breaks the unpack (garbage) or only shows in the hash (a trailing byte).
         std::fs::write(vol.join("a.txt"), b"changed").unwrap();
