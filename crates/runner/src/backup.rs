@@ -324,12 +324,13 @@ fn unpack_checked(
 ) -> Result<(), RestoreError> {
     let file = std::fs::File::open(archive).map_err(RestoreError::ReadArchive)?;
     let mut decoding = Decoding::start(file, codec).map_err(RestoreError::ReadArchive)?;
-    let mut tar = tar::Archive::new(&mut decoding);
-    tar.set_preserve_permissions(true);
-    tar.set_preserve_ownerships(true);
-    tar.set_overwrite(true);
-    let mut unpacked = tar.unpack(into);
-    drop(tar);
+    let mut unpacked = {
+        let mut tar = tar::Archive::new(&mut decoding);
+        tar.set_preserve_permissions(true);
+        tar.set_preserve_ownerships(true);
+        tar.set_overwrite(true);
+        tar.unpack(into)
+    };
     if unpacked.is_ok() {
         // What follows tar's end marker (padding): read, so the worker's last write cannot
         // meet a closed pipe.
