@@ -378,7 +378,9 @@ impl History {
             reason: format!(
                 "the update of service {} failed and swarm rolled it back to the previous version{}{}",
                 svc.name,
-                failed.map(|t| format!(": the new task {}", ended(t))).unwrap_or_default(),
+                failed
+                    .map(|t| format!(": the new task {}", self.ended_in_update(t)))
+                    .unwrap_or_default(),
                 svc.update_message
                     .as_deref()
                     .map(|m| format!(" (swarm: {m})"))
@@ -387,6 +389,23 @@ impl History {
             task_error: failed.and_then(|t| t.error.clone()),
             exit_code: failed.and_then(|t| t.exit_code),
         })
+    }
+
+    /// How a task of a failed update ended. A task swarm stopped because its healthcheck
+    /// failed exits as its process does on SIGTERM, often with 0: "exited with code 0" would
+    /// hide why the update failed, so the health says it, and whether the task had ever
+    /// been healthy (a head whose app never turns healthy within its start period).
+    fn ended_in_update(&self, t: &TaskState) -> String {
+        if t.health == Some(Health::Unhealthy) && !self.up.contains_key(&t.id) {
+            return format!(
+                "never turned healthy: its healthcheck still failed after the start period, \
+                 so swarm stopped it{}",
+                t.exit_code
+                    .map(|c| format!(" (exit code {c})"))
+                    .unwrap_or_default()
+            );
+        }
+        ended(t)
     }
 
     /// Records what this observation shows about starting services and tasks that are up.
@@ -538,6 +557,12 @@ impl History {
 fn ended(t: &TaskState) -> String {
     match (t.state, t.exit_code) {
         (TaskPhase::Rejected, _) => "was rejected".into(),
+        // Swarm stops an unhealthy task; its exit code is only how it took the SIGTERM.
+        (_, code) if t.health == Some(Health::Unhealthy) => format!(
+            "failed its healthcheck and swarm stopped it{}",
+            code.map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default()
+        ),
         (_, Some(code)) => format!("exited with code {code}"),
         (TaskPhase::Complete, None) => "exited".into(),
         _ => "failed".into(),
@@ -1173,6 +1198,77 @@ mod tests {
         // A rollback from before this deploy (a stale state) is not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn a_rolled_back_task_that_swarm_stopped_as_unhealthy_says_so_not_exit_0() {
+        // Engine 20.10: a task swarm stopped because its healthcheck failed, whose process
+        // exits 0 on SIGTERM, is `complete` with exit code 0 and no error.
+        let stopped_unhealthy = |id: &str| {
+            let mut t = failed(id, 10_000, 70_000);
+            t.state = Complete;
+            t.exit_code = Some(0);
+            t.error = None;
+            t.current = false;
+            t.health = Some(Health::Unhealthy);
+            t
+        };
+        let cases: &[(&str, bool, Option<Health>, &str)] = &[
+            // (case, the task was seen up before, its last health, the reason says)
+            (
+                "never healthy",
+                false,
+                Some(Health::Unhealthy),
+                "the new task never turned healthy: its healthcheck still failed after the \
+                 start period, so swarm stopped it (exit code 0)",
+            ),
+            (
+                "healthy, then unhealthy",
+                true,
+                Some(Health::Unhealthy),
+                "the new task failed its healthcheck and swarm stopped it (exit code 0)",
+            ),
+            (
+                "no health seen",
+                false,
+                None,
+                "the new task exited with code 0",
+            ),
+        ];
+        for (case, was_up, health, want) in cases {
+            let mut head_task = stopped_unhealthy("new");
+            head_task.health = *health;
+            let mut history = History::default();
+            history.deployed(10_000);
+            if *was_up {
+                let mut up = head_task.clone();
+                up.state = Running;
+                up.health = Some(Health::Healthy);
+                history.observe(
+                    &[named("app", vec![up], &[])],
+                    30_000,
+                    CrashLoopPolicy::default(),
+                );
+            }
+            let mut s = named(
+                "app",
+                vec![running("old", 0, Some(Health::Healthy), None), head_task],
+                &[],
+            );
+            s.update = UpdateState::RollbackCompleted;
+            s.update_started_ms = Some(71_000);
+            s.update_message = Some("rollback completed".into());
+            let broken = history
+                .rolled_back(std::slice::from_ref(&s), 3_000)
+                .unwrap_or_else(|| panic!("{case}: no rollback"));
+            assert_eq!(broken.service, "app", "{case}");
+            assert!(broken.reason.contains(want), "{case}: {}", broken.reason);
+            assert!(
+                broken.reason.contains("swarm rolled it back"),
+                "{case}: {}",
+                broken.reason
+            );
+        }
     }
 
     #[test]

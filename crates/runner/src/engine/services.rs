@@ -40,11 +40,14 @@ impl Engine {
     }
 
     /// Adds what only a task's container shows: its health, when it started and whether it
-    /// listens. Only for tasks that are starting or running (the ones readiness asks about);
-    /// a container that cannot be inspected (just removed) leaves the fields unknown.
+    /// listens. For tasks that are starting or running (the ones readiness asks about), and
+    /// the health alone of tasks that ended (failed or completed): a task swarm stopped as
+    /// unhealthy may exit 0, and only its container's health says why it ended. A container
+    /// that cannot be inspected (just removed) leaves the fields unknown.
     async fn observe_containers(&self, state: &mut ServiceState, tasks: &[Task]) {
         for (seen, task) in state.tasks.iter_mut().zip(tasks) {
-            if !matches!(seen.state, TaskPhase::Starting | TaskPhase::Running) {
+            let ended = matches!(seen.state, TaskPhase::Failed | TaskPhase::Complete);
+            if !ended && !matches!(seen.state, TaskPhase::Starting | TaskPhase::Running) {
                 continue;
             }
             let Some(status) = task
@@ -69,6 +72,9 @@ impl Engine {
                     _ => None,
                 }
             });
+            if ended {
+                continue;
+            }
             seen.started_ms = container_state
                 .started_at
                 .as_deref()
