@@ -335,6 +335,15 @@ pub fn still_starting(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) 
         })
 }
 
+/// Did its healthcheck end this container: as many consecutive failed checks as the
+/// healthcheck's `retries` (the engine's default, 3, when unset or 0)? The engine marks
+/// every stopped container with a healthcheck `unhealthy`, even one whose process exited
+/// on its own before a check failed (failing streak 0): that one crashed.
+pub fn stopped_by_healthcheck(failing_streak: i64, retries: Option<i64>) -> bool {
+    let retries = retries.filter(|r| *r > 0).unwrap_or(3);
+    failing_streak >= retries
+}
+
 /// Has this running task been up: healthy, or (without a healthcheck) listening or past
 /// the start grace?
 fn is_up(t: &TaskState, now_ms: i64, policy: CrashLoopPolicy) -> bool {
@@ -1198,6 +1207,27 @@ mod tests {
         // A rollback from before this deploy (a stale state) is not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn a_container_ended_by_its_healthcheck_has_a_failing_streak_of_its_retries() {
+        // (failing streak, healthcheck retries, ended by the healthcheck)
+        let cases: &[(i64, Option<i64>, bool)] = &[
+            (0, Some(3), false), // crashed on its own: the engine still says `unhealthy`
+            (2, Some(3), false),
+            (3, Some(3), true),
+            (1, Some(1), true),
+            (3, None, true), // the engine's default retries, 3
+            (2, Some(0), false),
+            (4, Some(0), true),
+        ];
+        for (streak, retries, want) in cases {
+            assert_eq!(
+                stopped_by_healthcheck(*streak, *retries),
+                *want,
+                "streak {streak}, retries {retries:?}"
+            );
+        }
     }
 
     #[test]

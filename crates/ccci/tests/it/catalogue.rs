@@ -80,3 +80,36 @@ fn catalogue_head_never_healthy_that_swarm_rolls_back_is_red_at_upgrade_naming_t
     assert!(base < head, "{tail:#?}");
     assert_clean(&run);
 }
+
+#[test]
+fn catalogue_head_whose_bumped_config_breaks_nginx_is_red_at_upgrade_naming_web_and_its_exit() {
+    let rig = Rig::new();
+    let (repo, suites) = catalogue(&rig, "ctcf", |dir| {
+        edit(
+            dir,
+            "abra.sh",
+            "NGINX_CONF_VERSION=v1",
+            "NGINX_CONF_VERSION=v2",
+        );
+        edit(
+            dir,
+            "nginx.conf.tmpl",
+            "listen 80 default_server;",
+            "listen 80 default_server no_such_parameter;",
+        );
+    });
+    let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let failure = &run.results()["failure"];
+    assert_eq!(failure["rung"], "upgrade", "{failure}");
+    assert_eq!(failure["service"], "web", "{failure}");
+    let message = failure["message"].as_str().unwrap_or("");
+    assert!(message.contains("swarm rolled it back"), "{message}");
+    // nginx refused its config and exited: a crash, not a healthcheck that never passed
+    // (the engine marks any stopped container with a healthcheck `unhealthy`).
+    assert!(message.contains("exited with code 1"), "{message}");
+    assert!(!message.contains("healthy"), "{message}");
+    let tail = failure["log_tail"].to_string();
+    assert!(tail.contains("no_such_parameter"), "{tail}");
+    assert_clean(&run);
+}

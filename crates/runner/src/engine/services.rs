@@ -5,7 +5,9 @@ use super::{stack_filter, Engine};
 use anyhow::{Context, Result};
 use bollard::models::{Service, ServiceSpecMode, Task, TaskSpec};
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
-use ccci_core::readiness::{Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
+use ccci_core::readiness::{
+    stopped_by_healthcheck, Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState,
+};
 use std::collections::HashMap;
 
 impl Engine {
@@ -64,6 +66,23 @@ impl Engine {
                 continue;
             };
             let container_state = container.state.unwrap_or_default();
+            if ended {
+                // The engine marks every stopped container with a healthcheck `unhealthy`,
+                // even one whose process exited on its own before any check failed: only
+                // a failing streak that reached the retries is a healthcheck's doing.
+                let streak = container_state
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.failing_streak)
+                    .unwrap_or(0);
+                let retries = container
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.healthcheck.as_ref())
+                    .and_then(|h| h.retries);
+                seen.health = stopped_by_healthcheck(streak, retries).then_some(Health::Unhealthy);
+                continue;
+            }
             seen.health = container_state.health.and_then(|h| h.status).and_then(|s| {
                 match s.to_string().as_str() {
                     "starting" => Some(Health::Starting),
@@ -72,9 +91,6 @@ impl Engine {
                     _ => None,
                 }
             });
-            if ended {
-                continue;
-            }
             seen.started_ms = container_state
                 .started_at
                 .as_deref()
