@@ -363,29 +363,44 @@ impl History {
         self.deployed_at_ms = Some(now_ms);
     }
 
-    /// Swarm rolled back an update cc-ci deployed (`failure_action: rollback`): the update
-    /// failed. The evidence is the newest failed task of the spec it rolled back from.
+    /// Swarm rolled back an update cc-ci deployed (`failure_action: rollback`), or paused it
+    /// (`failure_action: pause`, swarm's default): the update failed. Either is final until
+    /// the next update — a paused update never goes on by itself, so waiting for it would
+    /// hold the run for its whole DEPLOY_TIMEOUT. The evidence is the newest failed task of
+    /// the spec swarm rolled back from (or of the paused spec itself).
     pub fn rolled_back(&self, services: &[ServiceState], slack_ms: i64) -> Option<Broken> {
         let deployed = self.deployed_at_ms?;
         let svc = services.iter().find(|s| {
             matches!(
                 s.update,
-                UpdateState::RollbackStarted
+                UpdateState::Paused
+                    | UpdateState::RollbackStarted
                     | UpdateState::RollbackPaused
                     | UpdateState::RollbackCompleted
             ) && s
                 .update_started_ms
                 .is_some_and(|at| at + slack_ms >= deployed)
         })?;
+        let paused = svc.update == UpdateState::Paused;
         let failed = svc
             .tasks
             .iter()
-            .filter(|t| !t.current && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
+            .filter(|t| t.current == paused && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
             .max_by_key(|t| t.at_ms);
+        // While paused, swarm still restarts the new spec's tasks by their restart policy:
+        // a failure excused by a dependency still starting may yet come up.
+        if paused && failed.is_none_or(|t| self.excused(svc, t, services, slack_ms)) {
+            return None;
+        }
+        let what_swarm_did = if paused {
+            "swarm paused it (failure_action: pause), leaving the previous version running"
+        } else {
+            "swarm rolled it back to the previous version"
+        };
         Some(Broken {
             service: svc.name.clone(),
             reason: format!(
-                "the update of service {} failed and swarm rolled it back to the previous version{}{}",
+                "the update of service {} failed and {what_swarm_did}{}{}",
                 svc.name,
                 failed
                     .map(|t| format!(": the new task {}", self.ended_in_update(t)))
@@ -1205,6 +1220,54 @@ mod tests {
         );
         assert_eq!(broken.exit_code, Some(1));
         // A rollback from before this deploy (a stale state) is not this deploy's.
+        history.deployed(60_000);
+        assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn an_update_swarm_paused_after_our_deploy_fails_at_once_and_an_older_pause_does_not() {
+        // failure_action: pause (swarm's default): the new task of the current spec failed,
+        // the old task still runs, and swarm will not go on by itself.
+        let mut head_task = failed("new", 10_000, 70_000);
+        head_task.state = Complete;
+        head_task.exit_code = Some(0);
+        head_task.error = None;
+        head_task.health = Some(Health::Unhealthy);
+        let mut old = running("old", 0, Some(Health::Healthy), None);
+        old.current = false;
+        let mut s = named("app", vec![old, head_task], &[]);
+        s.update = UpdateState::Paused;
+        s.update_started_ms = Some(10_200);
+        s.update_message =
+            Some("update paused due to failure or early termination of task new".into());
+        let mut history = History::default();
+        history.deployed(10_000);
+        let broken = history
+            .rolled_back(std::slice::from_ref(&s), 3_000)
+            .expect("a paused update is a failed one");
+        assert_eq!(broken.service, "app");
+        for want in [
+            "swarm paused it",
+            "never turned healthy",
+            "update paused due to failure",
+        ] {
+            assert!(broken.reason.contains(want), "{want}: {}", broken.reason);
+        }
+        // A failure while another service was still starting is patience, paused or not:
+        // swarm restarts the new task by its restart policy.
+        let mut patient = history.clone();
+        let db = named(
+            "db",
+            vec![running("d", 0, Some(Health::Starting), None)],
+            &[],
+        );
+        patient.observe(
+            std::slice::from_ref(&db),
+            69_000,
+            CrashLoopPolicy::default(),
+        );
+        assert_eq!(patient.rolled_back(&[s.clone(), db], 3_000), None);
+        // A pause left from an update before this deploy is stale: not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
     }

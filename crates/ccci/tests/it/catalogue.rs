@@ -113,3 +113,36 @@ fn catalogue_head_whose_bumped_config_breaks_nginx_is_red_at_upgrade_naming_web_
     assert!(tail.contains("no_such_parameter"), "{tail}");
     assert_clean(&run);
 }
+
+#[test]
+fn catalogue_head_never_healthy_whose_update_swarm_pauses_is_red_at_upgrade_without_waiting_out_the_timeout(
+) {
+    let rig = Rig::new();
+    let (repo, suites) = catalogue(&rig, "ctps", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "NEVER_HEALTHY=${APP_NEVER_HEALTHY:-}",
+            "NEVER_HEALTHY=1",
+        );
+        // The app's update_config (the one with a monitor): swarm's default, pause.
+        edit(
+            dir,
+            "compose.yml",
+            "failure_action: rollback\n        monitor: 15s",
+            "failure_action: pause\n        monitor: 15s",
+        );
+    });
+    let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let failure = &run.results()["failure"];
+    assert_eq!(failure["rung"], "upgrade", "{failure}");
+    assert_eq!(failure["service"], "app", "{failure}");
+    let message = failure["message"].as_str().unwrap_or("");
+    assert!(message.contains("swarm paused it"), "{message}");
+    assert!(message.contains("never turned healthy"), "{message}");
+    // The suite's DEPLOY_TIMEOUT is 5 min; swarm gave up after the 45 s start period.
+    let upgrade_secs = run.rung("upgrade")["duration_ms"].as_f64().unwrap() / 1000.0;
+    assert!(upgrade_secs < 150.0, "{}", run.explain());
+    assert_clean(&run);
+}
