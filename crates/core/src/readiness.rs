@@ -387,9 +387,20 @@ impl History {
             .iter()
             .filter(|t| t.current == paused && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
             .max_by_key(|t| t.at_ms);
-        // While paused, swarm still restarts the new spec's tasks by their restart policy:
-        // a failure excused by a dependency still starting may yet come up.
-        if paused && failed.is_none_or(|t| self.excused(svc, t, services, slack_ms)) {
+        // While paused, swarm still restarts the new spec's tasks by their restart policy,
+        // so only a pause nothing will end is final: the new task was stopped by its
+        // healthcheck and exited 0 (`on-failure` does not restart it), no task of the new
+        // spec is on its way, and no dependency still starting excuses it. A new task that
+        // keeps exiting non-zero is the crash-loop rule's.
+        let wedged = |t: &TaskState| {
+            t.state == TaskPhase::Complete
+                && t.health == Some(Health::Unhealthy)
+                && !svc.tasks.iter().any(|x| {
+                    x.current && x.desired == TaskPhase::Running && x.state <= TaskPhase::Running
+                })
+                && !self.excused(svc, t, services, slack_ms)
+        };
+        if paused && !failed.is_some_and(wedged) {
             return None;
         }
         let what_swarm_did = if paused {
@@ -1267,6 +1278,16 @@ mod tests {
             CrashLoopPolicy::default(),
         );
         assert_eq!(patient.rolled_back(&[s.clone(), db], 3_000), None);
+        // A new task that exits non-zero is restarted while paused: the crash-loop rule's.
+        let mut crashing = s.clone();
+        crashing.tasks[1] = failed("new", 10_000, 70_000);
+        assert_eq!(history.rolled_back(&[crashing], 3_000), None);
+        // Nor while a new task is on its way.
+        let mut restarting = s.clone();
+        restarting
+            .tasks
+            .push(running("newer", 71_000, Some(Health::Starting), None));
+        assert_eq!(history.rolled_back(&[restarting], 3_000), None);
         // A pause left from an update before this deploy is stale: not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
