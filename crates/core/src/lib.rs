@@ -20,6 +20,7 @@
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
+//! - [`service_log`]: a service's log tail put back in time order (tasks are printed one by one).
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base, chaos-version labels.
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
@@ -50,6 +51,7 @@ pub mod results;
 pub mod retention;
 pub mod rig;
 pub mod secret;
+pub mod service_log;
 pub mod suite;
 pub mod version;
 pub mod volumes;

@@ -335,6 +335,15 @@ pub fn still_starting(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) 
         })
 }
 
+/// Did its healthcheck end this container: as many consecutive failed checks as the
+/// healthcheck's `retries` (the engine's default, 3, when unset or 0)? The engine marks
+/// every stopped container with a healthcheck `unhealthy`, even one whose process exited
+/// on its own before a check failed (failing streak 0): that one crashed.
+pub fn stopped_by_healthcheck(failing_streak: i64, retries: Option<i64>) -> bool {
+    let retries = retries.filter(|r| *r > 0).unwrap_or(3);
+    failing_streak >= retries
+}
+
 /// Has this running task been up: healthy, or (without a healthcheck) listening or past
 /// the start grace?
 fn is_up(t: &TaskState, now_ms: i64, policy: CrashLoopPolicy) -> bool {
@@ -354,31 +363,59 @@ impl History {
         self.deployed_at_ms = Some(now_ms);
     }
 
-    /// Swarm rolled back an update cc-ci deployed (`failure_action: rollback`): the update
-    /// failed. The evidence is the newest failed task of the spec it rolled back from.
+    /// Swarm rolled back an update cc-ci deployed (`failure_action: rollback`), or paused it
+    /// (`failure_action: pause`, swarm's default): the update failed. Either is final until
+    /// the next update — a paused update never goes on by itself, so waiting for it would
+    /// hold the run for its whole DEPLOY_TIMEOUT. The evidence is the newest failed task of
+    /// the spec swarm rolled back from (or of the paused spec itself).
     pub fn rolled_back(&self, services: &[ServiceState], slack_ms: i64) -> Option<Broken> {
         let deployed = self.deployed_at_ms?;
         let svc = services.iter().find(|s| {
             matches!(
                 s.update,
-                UpdateState::RollbackStarted
+                UpdateState::Paused
+                    | UpdateState::RollbackStarted
                     | UpdateState::RollbackPaused
                     | UpdateState::RollbackCompleted
             ) && s
                 .update_started_ms
                 .is_some_and(|at| at + slack_ms >= deployed)
         })?;
+        let paused = svc.update == UpdateState::Paused;
         let failed = svc
             .tasks
             .iter()
-            .filter(|t| !t.current && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
+            .filter(|t| t.current == paused && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
             .max_by_key(|t| t.at_ms);
+        // While paused, swarm still restarts the new spec's tasks by their restart policy,
+        // so only a pause nothing will end is final: the new task was stopped by its
+        // healthcheck and exited 0 (`on-failure` does not restart it), no task of the new
+        // spec is on its way, and no dependency still starting excuses it. A new task that
+        // keeps exiting non-zero is the crash-loop rule's.
+        let wedged = |t: &TaskState| {
+            t.state == TaskPhase::Complete
+                && t.health == Some(Health::Unhealthy)
+                && !svc.tasks.iter().any(|x| {
+                    x.current && x.desired == TaskPhase::Running && x.state <= TaskPhase::Running
+                })
+                && !self.excused(svc, t, services, slack_ms)
+        };
+        if paused && !failed.is_some_and(wedged) {
+            return None;
+        }
+        let what_swarm_did = if paused {
+            "swarm paused it (failure_action: pause), leaving the previous version running"
+        } else {
+            "swarm rolled it back to the previous version"
+        };
         Some(Broken {
             service: svc.name.clone(),
             reason: format!(
-                "the update of service {} failed and swarm rolled it back to the previous version{}{}",
+                "the update of service {} failed and {what_swarm_did}{}{}",
                 svc.name,
-                failed.map(|t| format!(": the new task {}", ended(t))).unwrap_or_default(),
+                failed
+                    .map(|t| format!(": the new task {}", self.ended_in_update(t)))
+                    .unwrap_or_default(),
                 svc.update_message
                     .as_deref()
                     .map(|m| format!(" (swarm: {m})"))
@@ -387,6 +424,23 @@ impl History {
             task_error: failed.and_then(|t| t.error.clone()),
             exit_code: failed.and_then(|t| t.exit_code),
         })
+    }
+
+    /// How a task of a failed update ended. A task swarm stopped because its healthcheck
+    /// failed exits as its process does on SIGTERM, often with 0: "exited with code 0" would
+    /// hide why the update failed, so the health says it, and whether the task had ever
+    /// been healthy (a head whose app never turns healthy within its start period).
+    fn ended_in_update(&self, t: &TaskState) -> String {
+        if t.health == Some(Health::Unhealthy) && !self.up.contains_key(&t.id) {
+            return format!(
+                "never turned healthy: its healthcheck still failed after the start period, \
+                 so swarm stopped it{}",
+                t.exit_code
+                    .map(|c| format!(" (exit code {c})"))
+                    .unwrap_or_default()
+            );
+        }
+        ended(t)
     }
 
     /// Records what this observation shows about starting services and tasks that are up.
@@ -538,6 +592,12 @@ impl History {
 fn ended(t: &TaskState) -> String {
     match (t.state, t.exit_code) {
         (TaskPhase::Rejected, _) => "was rejected".into(),
+        // Swarm stops an unhealthy task; its exit code is only how it took the SIGTERM.
+        (_, code) if t.health == Some(Health::Unhealthy) => format!(
+            "failed its healthcheck and swarm stopped it{}",
+            code.map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default()
+        ),
         (_, Some(code)) => format!("exited with code {code}"),
         (TaskPhase::Complete, None) => "exited".into(),
         _ => "failed".into(),
@@ -1173,6 +1233,156 @@ mod tests {
         // A rollback from before this deploy (a stale state) is not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn an_update_swarm_paused_after_our_deploy_fails_at_once_and_an_older_pause_does_not() {
+        // failure_action: pause (swarm's default): the new task of the current spec failed,
+        // the old task still runs, and swarm will not go on by itself.
+        let mut head_task = failed("new", 10_000, 70_000);
+        head_task.state = Complete;
+        head_task.exit_code = Some(0);
+        head_task.error = None;
+        head_task.health = Some(Health::Unhealthy);
+        let mut old = running("old", 0, Some(Health::Healthy), None);
+        old.current = false;
+        let mut s = named("app", vec![old, head_task], &[]);
+        s.update = UpdateState::Paused;
+        s.update_started_ms = Some(10_200);
+        s.update_message =
+            Some("update paused due to failure or early termination of task new".into());
+        let mut history = History::default();
+        history.deployed(10_000);
+        let broken = history
+            .rolled_back(std::slice::from_ref(&s), 3_000)
+            .expect("a paused update is a failed one");
+        assert_eq!(broken.service, "app");
+        for want in [
+            "swarm paused it",
+            "never turned healthy",
+            "update paused due to failure",
+        ] {
+            assert!(broken.reason.contains(want), "{want}: {}", broken.reason);
+        }
+        // A failure while another service was still starting is patience, paused or not:
+        // swarm restarts the new task by its restart policy.
+        let mut patient = history.clone();
+        let db = named(
+            "db",
+            vec![running("d", 0, Some(Health::Starting), None)],
+            &[],
+        );
+        patient.observe(
+            std::slice::from_ref(&db),
+            69_000,
+            CrashLoopPolicy::default(),
+        );
+        assert_eq!(patient.rolled_back(&[s.clone(), db], 3_000), None);
+        // A new task that exits non-zero is restarted while paused: the crash-loop rule's.
+        let mut crashing = s.clone();
+        crashing.tasks[1] = failed("new", 10_000, 70_000);
+        assert_eq!(history.rolled_back(&[crashing], 3_000), None);
+        // Nor while a new task is on its way.
+        let mut restarting = s.clone();
+        restarting
+            .tasks
+            .push(running("newer", 71_000, Some(Health::Starting), None));
+        assert_eq!(history.rolled_back(&[restarting], 3_000), None);
+        // A pause left from an update before this deploy is stale: not this deploy's.
+        history.deployed(60_000);
+        assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
+    }
+
+    #[test]
+    fn a_container_ended_by_its_healthcheck_has_a_failing_streak_of_its_retries() {
+        // (failing streak, healthcheck retries, ended by the healthcheck)
+        let cases: &[(i64, Option<i64>, bool)] = &[
+            (0, Some(3), false), // crashed on its own: the engine still says `unhealthy`
+            (2, Some(3), false),
+            (3, Some(3), true),
+            (1, Some(1), true),
+            (3, None, true), // the engine's default retries, 3
+            (2, Some(0), false),
+            (4, Some(0), true),
+        ];
+        for (streak, retries, want) in cases {
+            assert_eq!(
+                stopped_by_healthcheck(*streak, *retries),
+                *want,
+                "streak {streak}, retries {retries:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_task_that_swarm_stopped_as_unhealthy_says_so_not_exit_0() {
+        // Engine 20.10: a task swarm stopped because its healthcheck failed, whose process
+        // exits 0 on SIGTERM, is `complete` with exit code 0 and no error.
+        let stopped_unhealthy = |id: &str| {
+            let mut t = failed(id, 10_000, 70_000);
+            t.state = Complete;
+            t.exit_code = Some(0);
+            t.error = None;
+            t.current = false;
+            t.health = Some(Health::Unhealthy);
+            t
+        };
+        let cases: &[(&str, bool, Option<Health>, &str)] = &[
+            // (case, the task was seen up before, its last health, the reason says)
+            (
+                "never healthy",
+                false,
+                Some(Health::Unhealthy),
+                "the new task never turned healthy: its healthcheck still failed after the \
+                 start period, so swarm stopped it (exit code 0)",
+            ),
+            (
+                "healthy, then unhealthy",
+                true,
+                Some(Health::Unhealthy),
+                "the new task failed its healthcheck and swarm stopped it (exit code 0)",
+            ),
+            (
+                "no health seen",
+                false,
+                None,
+                "the new task exited with code 0",
+            ),
+        ];
+        for (case, was_up, health, want) in cases {
+            let mut head_task = stopped_unhealthy("new");
+            head_task.health = *health;
+            let mut history = History::default();
+            history.deployed(10_000);
+            if *was_up {
+                let mut up = head_task.clone();
+                up.state = Running;
+                up.health = Some(Health::Healthy);
+                history.observe(
+                    &[named("app", vec![up], &[])],
+                    30_000,
+                    CrashLoopPolicy::default(),
+                );
+            }
+            let mut s = named(
+                "app",
+                vec![running("old", 0, Some(Health::Healthy), None), head_task],
+                &[],
+            );
+            s.update = UpdateState::RollbackCompleted;
+            s.update_started_ms = Some(71_000);
+            s.update_message = Some("rollback completed".into());
+            let broken = history
+                .rolled_back(std::slice::from_ref(&s), 3_000)
+                .unwrap_or_else(|| panic!("{case}: no rollback"));
+            assert_eq!(broken.service, "app", "{case}");
+            assert!(broken.reason.contains(want), "{case}: {}", broken.reason);
+            assert!(
+                broken.reason.contains("swarm rolled it back"),
+                "{case}: {}",
+                broken.reason
+            );
+        }
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl Watch<'_> {
         let text = crate::stack::service_logs(&self.app.service_name(service), Some(lines))
             .await
             .unwrap_or_default();
-        text.lines().map(|l| self.redactor.redact(l)).collect()
+        ccci_core::service_log::tail_in_time_order(&text, lines)
+            .into_iter()
+            .map(|l| self.redactor.redact(l))
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@
 //! random domains, so tests run in parallel without touching each other.
 
 mod artefacts;
+mod catalogue;
 mod common;
 mod dependencies;
 mod deploy_errors;

@@ -5,7 +5,9 @@ use super::{stack_filter, Engine};
 use anyhow::{Context, Result};
 use bollard::models::{Service, ServiceSpecMode, Task, TaskSpec};
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
-use ccci_core::readiness::{Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState};
+use ccci_core::readiness::{
+    stopped_by_healthcheck, Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState,
+};
 use std::collections::HashMap;
 
 impl Engine {
@@ -40,11 +42,14 @@ impl Engine {
     }
 
     /// Adds what only a task's container shows: its health, when it started and whether it
-    /// listens. Only for tasks that are starting or running (the ones readiness asks about);
-    /// a container that cannot be inspected (just removed) leaves the fields unknown.
+    /// listens. For tasks that are starting or running (the ones readiness asks about), and
+    /// the health alone of tasks that ended (failed or completed): a task swarm stopped as
+    /// unhealthy may exit 0, and only its container's health says why it ended. A container
+    /// that cannot be inspected (just removed) leaves the fields unknown.
     async fn observe_containers(&self, state: &mut ServiceState, tasks: &[Task]) {
         for (seen, task) in state.tasks.iter_mut().zip(tasks) {
-            if !matches!(seen.state, TaskPhase::Starting | TaskPhase::Running) {
+            let ended = matches!(seen.state, TaskPhase::Failed | TaskPhase::Complete);
+            if !ended && !matches!(seen.state, TaskPhase::Starting | TaskPhase::Running) {
                 continue;
             }
             let Some(status) = task
@@ -61,6 +66,23 @@ impl Engine {
                 continue;
             };
             let container_state = container.state.unwrap_or_default();
+            if ended {
+                // The engine marks every stopped container with a healthcheck `unhealthy`,
+                // even one whose process exited on its own before any check failed: only
+                // a failing streak that reached the retries is a healthcheck's doing.
+                let streak = container_state
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.failing_streak)
+                    .unwrap_or(0);
+                let retries = container
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.healthcheck.as_ref())
+                    .and_then(|h| h.retries);
+                seen.health = stopped_by_healthcheck(streak, retries).then_some(Health::Unhealthy);
+                continue;
+            }
             seen.health = container_state.health.and_then(|h| h.status).and_then(|s| {
                 match s.to_string().as_str() {
                     "starting" => Some(Health::Starting),
