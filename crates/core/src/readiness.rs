@@ -1235,15 +1235,22 @@ mod tests {
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
     }
 
+    /// Engine 20.10: a task of the current spec that swarm stopped because its healthcheck
+    /// failed, whose process exits 0 on SIGTERM, is `complete` with exit code 0, no error.
+    fn stopped_unhealthy(id: &str) -> TaskState {
+        let mut t = failed(id, 10_000, 70_000);
+        t.state = Complete;
+        t.exit_code = Some(0);
+        t.error = None;
+        t.health = Some(Health::Unhealthy);
+        t
+    }
+
     #[test]
     fn an_update_swarm_paused_after_our_deploy_fails_at_once_and_an_older_pause_does_not() {
         // failure_action: pause (swarm's default): the new task of the current spec failed,
         // the old task still runs, and swarm will not go on by itself.
-        let mut head_task = failed("new", 10_000, 70_000);
-        head_task.state = Complete;
-        head_task.exit_code = Some(0);
-        head_task.error = None;
-        head_task.health = Some(Health::Unhealthy);
+        let head_task = stopped_unhealthy("new");
         let mut old = running("old", 0, Some(Health::Healthy), None);
         old.current = false;
         let mut s = named("app", vec![old, head_task], &[]);
@@ -1316,17 +1323,6 @@ mod tests {
 
     #[test]
     fn a_rolled_back_task_that_swarm_stopped_as_unhealthy_says_so_not_exit_0() {
-        // Engine 20.10: a task swarm stopped because its healthcheck failed, whose process
-        // exits 0 on SIGTERM, is `complete` with exit code 0 and no error.
-        let stopped_unhealthy = |id: &str| {
-            let mut t = failed(id, 10_000, 70_000);
-            t.state = Complete;
-            t.exit_code = Some(0);
-            t.error = None;
-            t.current = false;
-            t.health = Some(Health::Unhealthy);
-            t
-        };
         let cases: &[(&str, bool, Option<Health>, &str)] = &[
             // (case, the task was seen up before, its last health, the reason says)
             (
@@ -1351,6 +1347,7 @@ mod tests {
         ];
         for (case, was_up, health, want) in cases {
             let mut head_task = stopped_unhealthy("new");
+            head_task.current = false;
             head_task.health = *health;
             let mut history = History::default();
             history.deployed(10_000);

@@ -19,6 +19,15 @@ fn catalogue(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> (PathBuf, 
     (repo, suites)
 }
 
+/// The run ended RED at upgrade naming `service`: its failure record.
+fn red_at_upgrade<'a>(run: &'a Run, service: &str) -> &'a serde_json::Value {
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let failure = &run.results()["failure"];
+    assert_eq!(failure["rung"], "upgrade", "{failure}");
+    assert_eq!(failure["service"], service, "{failure}");
+    failure
+}
+
 #[test]
 fn catalogue_shaped_recipe_is_green_through_the_whole_ladder() {
     let rig = Rig::new();
@@ -50,15 +59,12 @@ fn catalogue_head_never_healthy_that_swarm_rolls_back_is_red_at_upgrade_naming_t
         )
     });
     let run = rig.run(&repo, Some(&suites), &[]);
-    assert_eq!(run.code, 1, "{}", run.explain());
+    let failure = red_at_upgrade(&run, "app");
     let r = run.results();
     assert_eq!(r["verdict"], "red", "{r}");
     assert_eq!(r["level"], 1, "{r}");
     assert_eq!(run.rung("install")["status"], "pass", "{r}");
     assert_eq!(run.rung("upgrade")["status"], "fail", "{r}");
-    let failure = &r["failure"];
-    assert_eq!(failure["rung"], "upgrade", "{failure}");
-    assert_eq!(failure["service"], "app", "{failure}");
     let message = failure["message"].as_str().unwrap_or("");
     assert!(message.contains("service app"), "{message}");
     assert!(message.contains("swarm rolled it back"), "{message}");
@@ -99,10 +105,7 @@ fn catalogue_head_whose_bumped_config_breaks_nginx_is_red_at_upgrade_naming_web_
         );
     });
     let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
-    assert_eq!(run.code, 1, "{}", run.explain());
-    let failure = &run.results()["failure"];
-    assert_eq!(failure["rung"], "upgrade", "{failure}");
-    assert_eq!(failure["service"], "web", "{failure}");
+    let failure = red_at_upgrade(&run, "web");
     let message = failure["message"].as_str().unwrap_or("");
     assert!(message.contains("swarm rolled it back"), "{message}");
     // nginx refused its config and exited: a crash, not a healthcheck that never passed
@@ -134,10 +137,7 @@ fn catalogue_head_never_healthy_whose_update_swarm_pauses_is_red_at_upgrade_with
         );
     });
     let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
-    assert_eq!(run.code, 1, "{}", run.explain());
-    let failure = &run.results()["failure"];
-    assert_eq!(failure["rung"], "upgrade", "{failure}");
-    assert_eq!(failure["service"], "app", "{failure}");
+    let failure = red_at_upgrade(&run, "app");
     let message = failure["message"].as_str().unwrap_or("");
     assert!(message.contains("swarm paused it"), "{message}");
     assert!(message.contains("never turned healthy"), "{message}");
