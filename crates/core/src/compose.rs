@@ -81,8 +81,11 @@ pub fn load_stack(
                 "the top level must be a mapping with `services:`".into()
             ));
         }
+        // `<<` merge keys, as docker's loader applies them.
+        doc.apply_merge()
+            .map_err(|e| err(format!("invalid merge key (`<<`): {e}")))?;
         interpolate_value(&mut doc, env, "").map_err(err)?;
-        merge(&mut merged, doc);
+        merge_file(&mut merged, doc);
     }
     let file_names = files
         .iter()
@@ -310,6 +313,134 @@ pub(crate) fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
     }
 }
 
+/// Merges one compose file over the files before it, as `docker stack deploy` does
+/// (docker/cli's loader): services with [`merge_service`], everything else deep-merged.
+fn merge_file(base: &mut Value, overlay: Value) {
+    let (Value::Mapping(b), Value::Mapping(o)) = (&mut *base, overlay.clone()) else {
+        return merge(base, overlay);
+    };
+    for (k, v) in o {
+        match (k.as_str(), b.get_mut(&k)) {
+            (Some("services"), Some(Value::Mapping(services))) => {
+                let Value::Mapping(over) = v else {
+                    continue;
+                };
+                for (name, svc) in over {
+                    match services.get_mut(&name) {
+                        Some(existing) => merge_service(existing, svc),
+                        None => {
+                            services.insert(name, svc);
+                        }
+                    }
+                }
+            }
+            (_, Some(existing)) => merge(existing, v),
+            (_, None) => {
+                b.insert(k, v);
+            }
+        }
+    }
+}
+
+/// One service of an overlay over the same service before it, with docker's rules: mounts
+/// merged by target, secrets and configs by source, environment and labels by key, other
+/// lists (`cap_add`, `devices`, `dns`, …) appended, `command`/`entrypoint` replaced,
+/// mappings deep-merged.
+pub(crate) fn merge_service(base: &mut Value, overlay: Value) {
+    let (Value::Mapping(b), Value::Mapping(o)) = (&mut *base, overlay.clone()) else {
+        return merge(base, overlay);
+    };
+    for (k, v) in o {
+        let Some(existing) = b.get_mut(&k) else {
+            b.insert(k, v);
+            continue;
+        };
+        match k.as_str().unwrap_or("") {
+            "volumes" => merge_seq_by(existing, v, |m| field_of(m, "target", 1)),
+            "secrets" | "configs" => merge_seq_by(existing, v, |m| field_of(m, "source", 0)),
+            "environment" | "labels" | "extra_hosts" => merge_keyed(existing, v),
+            "deploy" => merge_deploy(existing, v),
+            "command" | "entrypoint" => *existing = v,
+            _ => match (&mut *existing, v) {
+                (Value::Sequence(items), Value::Sequence(more)) => {
+                    for item in more {
+                        if !items.contains(&item) {
+                            items.push(item);
+                        }
+                    }
+                }
+                (e, v) => merge(e, v),
+            },
+        }
+    }
+}
+
+fn merge_deploy(base: &mut Value, overlay: Value) {
+    let (Value::Mapping(b), Value::Mapping(o)) = (&mut *base, overlay.clone()) else {
+        return merge(base, overlay);
+    };
+    for (k, v) in o {
+        match (k.as_str(), b.get_mut(&k)) {
+            (Some("labels"), Some(existing)) => merge_keyed(existing, v),
+            (_, Some(existing)) => merge(existing, v),
+            (_, None) => {
+                b.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The merge key of a list entry: a long-syntax entry's `field`, or the `index`th
+/// `:`-separated part of a short one (`data:/data` → target `/data`).
+fn field_of(entry: &Value, field: &str, index: usize) -> String {
+    match entry {
+        Value::String(s) => s.split(':').nth(index).unwrap_or(s).trim().to_string(),
+        long => long
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+    }
+}
+
+fn merge_seq_by(base: &mut Value, overlay: Value, key: impl Fn(&Value) -> String) {
+    let (Value::Sequence(items), Value::Sequence(more)) = (&mut *base, overlay.clone()) else {
+        return merge(base, overlay);
+    };
+    for item in more {
+        let k = key(&item);
+        match items.iter_mut().find(|i| key(i) == k) {
+            Some(existing) => *existing = item,
+            None => items.push(item),
+        }
+    }
+}
+
+/// Environment and labels, as a list of `K=V` or a mapping, merged by key.
+fn merge_keyed(base: &mut Value, overlay: Value) {
+    let mut map = keyed(base);
+    for (k, v) in keyed(&overlay) {
+        map.insert(k, v);
+    }
+    *base = Value::Mapping(map);
+}
+
+fn keyed(v: &Value) -> Mapping {
+    match v {
+        Value::Mapping(m) => m.clone(),
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) => (Value::from(k), Value::from(v)),
+                None => (Value::from(l), Value::Null),
+            })
+            .collect(),
+        _ => Mapping::new(),
+    }
+}
+
 /// Deep-merges mappings; anything else in `overlay` replaces what `base` had.
 pub(crate) fn merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
@@ -514,6 +645,37 @@ networks:
         assert_eq!(stack.networks.get("proxy"), Some(&true));
         assert_eq!(stack.networks.get("internal"), Some(&false));
         assert!(stack.volumes.contains("data"));
+    }
+
+    /// Overlays merge as docker's loader merges them (checked against `docker stack config`
+    /// of the same files, CLI 28.2): labels and environment by key, mounts by target, other
+    /// lists appended, `<<` merge keys applied.
+    #[test]
+    fn overlays_merge_as_docker_merges_them() {
+        let base = "services:\n  app:\n    image: x\n    cap_add: [CHOWN]\n    environment: [A=1, B=2]\n    volumes: [\"data:/data\", \"cache:/cache\"]\n    deploy:\n      labels: [\"traefik.port=8080\", \"keep=1\"]\n";
+        let over = "x-h: &h\n  cap_add: [SYS_ADMIN]\nservices:\n  app:\n    <<: *h\n    environment: {B: '3'}\n    volumes: [\"/etc:/data\"]\n    deploy:\n      labels: [\"team=ops\"]\n";
+        let m = load_stack(
+            &[
+                ("compose.yml".into(), base.into()),
+                ("o.yml".into(), over.into()),
+            ],
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let app = &m.services["app"];
+        assert_eq!(app.labels["traefik.port"], "8080");
+        assert_eq!(app.labels["keep"], "1");
+        assert_eq!(app.labels["team"], "ops");
+        let keys: Vec<&str> = app.host_access.iter().map(|g| g.key.as_str()).collect();
+        assert!(keys.contains(&"bind:/etc"), "{keys:?}");
+        assert!(keys.contains(&"cap_add:SYS_ADMIN"), "{keys:?}");
+        // `/etc:/data` replaced `data:/data` (same target): the named volume is gone.
+        let mounts: Vec<(&str, &str)> = app
+            .volume_mounts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(mounts, vec![("cache", "/cache")]);
     }
 
     #[test]

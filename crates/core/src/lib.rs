@@ -15,6 +15,8 @@
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
 //! - [`host_access`]: what a compose file asks of the host (bind mounts, the Docker socket,
 //!   host namespaces, devices, capabilities); grants a head adds to its base release.
+//! - [`deployed`]: what `docker stack config` says docker will deploy, judged before every
+//!   deploy: host paths docker reads, service grants, engine objects outside the stack.
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
@@ -32,6 +34,7 @@
 pub mod backupbot;
 pub mod compose;
 pub mod deploy_error;
+pub mod deployed;
 pub mod doctor;
 pub mod envfile;
 pub mod history;

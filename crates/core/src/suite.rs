@@ -337,15 +337,17 @@ impl Suite {
             ));
         }
         for key in &raw.host_access.allow {
-            crate::host_access::validate_key(key).map_err(|message| {
-                let line = text
-                    .lines()
-                    .position(|l| {
-                        l.contains(&format!("\"{key}\"")) || l.contains(&format!("'{key}'"))
-                    })
-                    .map(|i| i + 1);
-                err(line, format!("host_access.allow: {message}"))
-            })?;
+            crate::deployed::validate_object_key(key)
+                .unwrap_or_else(|| crate::host_access::validate_key(key))
+                .map_err(|message| {
+                    let line = text
+                        .lines()
+                        .position(|l| {
+                            l.contains(&format!("\"{key}\"")) || l.contains(&format!("'{key}'"))
+                        })
+                        .map(|i| i + 1);
+                    err(line, format!("host_access.allow: {message}"))
+                })?;
         }
         if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
             return Err(err(

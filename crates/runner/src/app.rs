@@ -300,6 +300,13 @@ impl App {
 
     /// Writes `.env` and the generated overlay, then `docker stack deploy`s the checkout.
     pub async fn deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<()> {
+        let prepared = self.prepare_deploy(source)?;
+        self.deploy_prepared(&prepared).await
+    }
+
+    /// Writes `.env` and the generated overlay: what `docker stack deploy` of `source` is
+    /// handed (files, environment, working directory), so it can be checked first.
+    pub fn prepare_deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<PreparedDeploy> {
         self.env
             .set("TYPE", format!("{}:{}", self.recipe, source.version));
         std::fs::create_dir_all(&self.work_dir)?;
@@ -314,20 +321,24 @@ impl App {
             &overlay,
             overlay_yaml(&self.stack, &self.recipe, source, &adapted),
         )?;
-        let mut files = source
+        let recipe_files = source
             .recipe
             .compose_files(&self.env)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut files = recipe_files.clone();
         files.extend(self.suite_overlays.iter().cloned());
         files.push(overlay);
-        let env = self.interpolation_env(source.recipe);
-        stack::deploy(&stack::DeployPlan {
-            stack: &self.stack,
-            workdir: &source.recipe.dir,
-            compose_files: &files,
-            env: &env,
+        Ok(PreparedDeploy {
+            workdir: source.recipe.dir.clone(),
+            recipe_files,
+            files,
+            env: self.interpolation_env(source.recipe),
         })
-        .await?;
+    }
+
+    /// `docker stack deploy`s what [`App::prepare_deploy`] prepared, then the forwarder.
+    pub async fn deploy_prepared(&self, prepared: &PreparedDeploy) -> anyhow::Result<()> {
+        stack::deploy(&prepared.plan(&self.stack)).await?;
         if let Some(forwarding) = self.forwarder {
             stack::ensure_forwarder(&stack::Forwarder {
                 stack: &self.stack,
@@ -345,6 +356,30 @@ impl App {
             .await?;
         }
         Ok(())
+    }
+}
+
+/// What one `docker stack deploy` is handed.
+#[derive(Clone, Debug)]
+pub struct PreparedDeploy {
+    /// Where relative paths resolve: the recipe's checkout.
+    pub workdir: PathBuf,
+    /// The recipe's own compose files (`COMPOSE_FILE`), which must stay inside it.
+    pub recipe_files: Vec<PathBuf>,
+    /// Every file deployed: the recipe's, the suite's overlays, cc-ci's generated overlay.
+    pub files: Vec<PathBuf>,
+    /// The only variables interpolation sees.
+    pub env: BTreeMap<String, String>,
+}
+
+impl PreparedDeploy {
+    pub fn plan<'a>(&'a self, stack: &'a str) -> stack::DeployPlan<'a> {
+        stack::DeployPlan {
+            stack,
+            workdir: &self.workdir,
+            compose_files: &self.files,
+            env: &self.env,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! checkouts, progress, the redactor, the readiness history) and the deploy it performs.
 //! The readiness waits on it live in [`crate::ready`].
 
-use crate::app::{App, DeploySource};
+use crate::app::App;
 use crate::canonical::Attached;
 use crate::clock::now_ms;
 use crate::engine::Engine;
@@ -53,6 +53,9 @@ pub struct RunCtx {
     /// Which suite judges the run (`suite`, `suite_dir`) and what of the head's own `.ccci/`
     /// was ignored or runs as extra checks (SPEC §6, integrity).
     pub judged_by: crate::integrity::JudgedBy,
+    /// The base release's host-access grants, from its own files and environment: computed
+    /// by the first deploy check that needs them ([`crate::host_access`]).
+    pub base_grants: Option<Vec<ccci_core::host_access::Grant>>,
 }
 
 impl RunCtx {
@@ -78,42 +81,64 @@ impl RunCtx {
         *self.timings.entry(phase.to_string()).or_default() += since.elapsed().as_millis() as u64;
     }
 
-    /// Deploys `source` and counts it.
+    /// Checks what deploying `which` would put on the swarm (see [`crate::host_access`]),
+    /// deploying nothing.
+    pub async fn check(&mut self, which: Which) -> Result<(), Failure> {
+        let source = crate::host_access::source_of(&self.checkouts, which);
+        let prepared = self.app.prepare_deploy(&source).map_err(|e| Failure {
+            message: self.redactor.redact(&format!("{e:#}")),
+            ..Default::default()
+        })?;
+        crate::host_access::check(self, which, &prepared)
+            .await
+            .map_err(|mut refused| {
+                let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
+                if let Some(explained) = explain_deploy_text(&refused.message, recipe, &self.app) {
+                    refused.message = explained;
+                }
+                refused.message = self.redactor.redact(&refused.message);
+                refused
+            })
+    }
+
+    /// Deploys `which` once what docker would deploy passed the check, and counts it.
     pub async fn deploy(&mut self, which: Which) -> Result<(), Failure> {
         let t = Instant::now();
-        let (recipe, version, chaos) = match which {
-            Which::Base => {
-                let base = self
-                    .checkouts
-                    .base
-                    .as_ref()
-                    .expect("base deploy needs a base");
-                (&base.recipe, base.version.clone(), None)
-            }
-            Which::Head => (
-                &self.checkouts.head.recipe,
-                self.checkouts.head.version.clone(),
-                self.checkouts.head.chaos_commit.clone(),
-            ),
-        };
-        let source = DeploySource {
-            recipe,
-            version: version.clone(),
-            chaos_commit: chaos,
-        };
+        let source = crate::host_access::source_of(&self.checkouts, which);
+        let version = source.version.clone();
         self.progress.line(&format!(
             "deploying {} {} as {}",
             self.app.recipe, version, self.app.stack
         ));
-        if let Ok(model) = self.app.model(recipe) {
+        if let Ok(model) = self.app.model(source.recipe) {
             self.depends_on = model
                 .services
                 .iter()
                 .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
                 .collect();
         }
+        let prepared = self.app.prepare_deploy(&source);
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(Failure {
+                    message: self.redactor.redact(&format!("{e:#}")),
+                    ..Default::default()
+                })
+            }
+        };
+        let checked = crate::host_access::check(self, which, &prepared).await;
+        if let Err(mut refused) = checked {
+            let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
+            if let Some(explained) = explain_deploy_text(&refused.message, recipe, &self.app) {
+                refused.message = explained;
+            }
+            refused.message = self.redactor.redact(&refused.message);
+            return Err(refused);
+        }
         self.history_mut().deployed(now_ms());
-        let result = self.app.deploy(&source).await;
+        let result = self.app.deploy_prepared(&prepared).await;
+        let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
         let explained = result
             .as_ref()
             .err()
@@ -162,7 +187,11 @@ pub enum Which {
 /// A failed `docker stack deploy` the recipe author can fix, explained in the recipe's terms
 /// (file, compose key, fix) and followed by docker's own line; `None` keeps docker's text.
 fn explain_deploy_error(err: &anyhow::Error, recipe: &Recipe, app: &App) -> Option<String> {
-    let text = format!("{err:#}");
+    explain_deploy_text(&format!("{err:#}"), recipe, app)
+}
+
+/// [`explain_deploy_error`] of a message (`docker stack config` fails as the deploy would).
+fn explain_deploy_text(text: &str, recipe: &Recipe, app: &App) -> Option<String> {
     let stderr = text.strip_prefix(&format!("docker stack deploy {} failed: ", app.stack))?;
     let compose_files = recipe
         .compose_files(&app.env)

@@ -178,6 +178,7 @@ async fn prepare(
             _ => None,
         },
         judged_by,
+        base_grants: None,
     };
     let mut prepared = Prepared {
         ctx,
@@ -315,10 +316,14 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
     ctx.redactor = Redactor::new(secret_values);
     ctx.progress.arm(&ctx.redactor);
     ctx.add_timing("pull", t_pull);
-    for (network, external) in &model.networks {
-        if *external {
-            ctx.engine.ensure_rig_network(network).await?;
-        }
+    // The rig's own network only: any other external network is the operator's to allow
+    // and to provide (checked before every deploy); cc-ci creates none that outlives a run.
+    if model
+        .networks
+        .iter()
+        .any(|(network, external)| *external && network == PROXY_NETWORK)
+    {
+        ctx.engine.ensure_rig_network(PROXY_NETWORK).await?;
     }
     Ok(())
 }

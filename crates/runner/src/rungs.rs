@@ -230,8 +230,15 @@ pub fn mark_stopped(results: &mut Vec<RungResult>, selected: &Selected, message:
 }
 
 async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>, Failure> {
-    // Before anything exists (realm, secrets, volumes, services): host access the head adds.
-    crate::host_access::check(ctx)?;
+    let which = if selected.upgrade && ctx.checkouts.base.is_some() {
+        Which::Base
+    } else {
+        Which::Head
+    };
+    // Before anything exists (realm, secrets, volumes, services): what the head (and the
+    // base, when it is installed first) would deploy. Every deploy checks again, after the
+    // hooks.
+    crate::host_access::check_before_install(ctx, which == Which::Base).await?;
     provision_dependencies(ctx).await?;
     if let Some(warm) = ctx.warm.clone() {
         // Quick lane: reattach the canonical — its kept volumes and secrets (re-created from
@@ -252,11 +259,6 @@ async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>,
                 ..Default::default()
             })?;
     }
-    let which = if selected.upgrade && ctx.checkouts.base.is_some() {
-        Which::Base
-    } else {
-        Which::Head
-    };
     ctx.deploy(which).await?;
     ctx.wait_ready().await?;
     hooks::run_hook(ctx, "post_install").await?;

@@ -34,7 +34,8 @@ pub struct DeployPlan<'a> {
     pub env: &'a BTreeMap<String, String>,
 }
 
-pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
+/// The docker CLI with the deploy's exact environment and working directory.
+fn docker_for(plan: &DeployPlan<'_>) -> Command {
     let mut cmd = Command::new("docker");
     cmd.env_clear();
     for key in PASSTHROUGH {
@@ -43,7 +44,13 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
         }
     }
     cmd.envs(plan.env);
-    cmd.current_dir(plan.workdir).args(["stack", "deploy"]);
+    cmd.current_dir(plan.workdir);
+    cmd
+}
+
+pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
+    let mut cmd = docker_for(plan);
+    cmd.args(["stack", "deploy"]);
     if cli_has_detach().await {
         cmd.arg("--detach=true");
     }
@@ -61,6 +68,34 @@ pub async fn deploy(plan: &DeployPlan<'_>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What `docker stack deploy` would deploy for `plan`: `docker stack config` with the same
+/// files, environment and working directory (docker's own YAML, merge and interpolation).
+/// The document holds the app's environment: callers never print it.
+pub async fn config(plan: &DeployPlan<'_>) -> Result<String> {
+    let mut cmd = docker_for(plan);
+    cmd.args(["stack", "config"]);
+    for file in plan.compose_files {
+        cmd.arg("--compose-file").arg(file);
+    }
+    let out = run(cmd).await.context("docker stack config")?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("unknown command") || stderr.contains("is not a docker command") {
+            bail!(
+                "this docker CLI cannot show what it would deploy (`docker stack config` needs \
+                 CLI 24 or later); cc-ci never deploys a stack it has not checked: install a newer \
+                 docker CLI"
+            );
+        }
+        bail!(
+            "docker stack deploy {} failed: {}",
+            plan.stack,
+            stderr.trim()
+        );
+    }
+    String::from_utf8(out.stdout).context("docker stack config printed text that is not UTF-8")
 }
 
 /// Does this `docker stack deploy` know `--detach`? CLIs from 25.0 do, and without

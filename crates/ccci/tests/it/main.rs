@@ -8,6 +8,7 @@ mod artefacts;
 mod catalogue;
 mod common;
 mod dependencies;
+mod deploy_check;
 mod deploy_errors;
 mod host_access;
 mod hygiene;
