@@ -13,7 +13,7 @@
 //! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
 //! - [`hooks`]: suite hooks and executables, and the env they get.
 //! - [`integrity`]: which suite judges a run (the CI's tree, a release, never the change).
-//! - [`host_access`]: the install rung's refusal of host access a head adds.
+//! - [`host_access`]: the check before every deploy: what docker would deploy (`docker stack config`), judged.
 //! - [`git`]: the `git` CLI, bounded; [`git::GitError`].
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
 //! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
