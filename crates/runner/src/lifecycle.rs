@@ -313,6 +313,9 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
         let kept = warm::read_secrets(record, &rig.state_dir);
         secret_values.extend(kept.into_iter().map(|(_, v)| v));
     }
+    // The host's own secrets too: a recipe that read one must not post it anywhere.
+    secret_values.extend(rig.host_secrets.iter().cloned());
+    secret_values.extend(rig.keycloak.iter().map(|k| k.admin_password.clone()));
     ctx.redactor = Redactor::new(secret_values);
     ctx.progress.arm(&ctx.redactor);
     ctx.add_timing("pull", t_pull);

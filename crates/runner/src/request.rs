@@ -72,6 +72,10 @@ pub struct Rig {
     /// The shared Keycloak that SSO dependencies (SPEC §4) get their per-run realm from.
     /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
     pub keycloak: Option<KeycloakConfig>,
+    /// The host's own secrets (the forge token, the webhook secrets, the operator's token):
+    /// every run redacts them from everything it records, so a recipe that got hold of one
+    /// (a log line, a page) cannot post it on a pull request.
+    pub host_secrets: Vec<ccci_core::secret::Secret>,
 }
 
 /// Where the rig's shared Keycloak is and how cc-ci signs in to its admin API.
@@ -103,6 +107,7 @@ impl Rig {
             deadline: std::time::Duration::from_secs(60 * 60),
             prune_threshold: DEFAULT_PRUNE_THRESHOLD,
             keycloak: None,
+            host_secrets: Vec::new(),
         }
     }
 }

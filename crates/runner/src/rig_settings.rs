@@ -305,6 +305,7 @@ pub fn validate(
         deadline,
         prune_threshold,
         keycloak,
+        host_secrets: Vec::new(),
     };
     if problems.is_empty() {
         Ok(rig)

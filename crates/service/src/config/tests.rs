@@ -30,6 +30,12 @@ fn a_good_file_validates() {
     let config = from_str(GOOD, Path::new("ccci.toml"), &env).unwrap();
     assert_eq!(config.capacity, 2);
     assert_eq!(config.public_url, "https://ci.example.org");
+    // Every run redacts the host's own secrets: the forge token among them.
+    let redactor = ccci_core::secret::Redactor::new(config.rig.host_secrets.clone());
+    assert_eq!(
+        redactor.redact("a log line: tok-123456"),
+        "a log line: [REDACTED]"
+    );
     let forge = config.forge.unwrap();
     assert_eq!(forge.token.expose(), "tok-123456");
     assert_eq!(forge.repos[0].recipe, "keycloak");
