@@ -2,7 +2,7 @@
 //! judged on what docker itself would deploy (`docker stack config` with the deploy's own
 //! files and environment), before it runs. Each door is tried by a head that is refused
 //! before anything exists on the engine, with nothing of the host in any output, and by its
-//! harmless look-alike, which deploys.
+//! harmless look-alike, which deploys. The check runs again at every deploy, after the hooks.
 
 use crate::common::*;
 use std::path::Path;
@@ -243,4 +243,44 @@ fn a_network_other_than_proxy_is_refused_and_never_created() {
         !names.lines().any(|n| n == network),
         "cc-ci created {network}"
     );
+}
+
+/// A recipe with no release, judged by its own `.ccci/` suite, whose `install_steps` hook
+/// prints `env DATA_SOURCE=<host path>`: the compose file binds it only once the hook ran.
+fn recipe_whose_hook_sets(rig: &Rig, name: &str, source: &str) -> Run {
+    let source = source.to_string();
+    let repo = rig.git_recipe("fixture-web", name, &[], "1.2.0", move |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            DATA_MOUNT,
+            "      - ${DATA_SOURCE:-data}:/data\n",
+        );
+        let hooks = dir.join(".ccci/hooks");
+        std::fs::create_dir_all(&hooks).unwrap();
+        std::fs::write(
+            dir.join(".ccci/suite.toml"),
+            "health_path = \"/health\"\ndeploy_timeout = \"2m\"\nmin_uptime = \"5s\"\n\n[hooks]\ninstall_steps = \"hooks/steps\"\n",
+        )
+        .unwrap();
+        let hook = hooks.join("steps");
+        std::fs::write(&hook, format!("#!/bin/sh\necho \"env DATA_SOURCE={source}\"\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    });
+    rig.run(&repo, None, &["--stages", "install"])
+}
+
+#[test]
+fn a_host_mount_a_hook_adds_after_the_first_check_is_refused_at_the_deploy() {
+    let rig = Rig::new();
+    let run = recipe_whose_hook_sets(&rig, "dchk", "/etc");
+    assert_refused(&run, &["bind:/etc", "no release to compare with"]);
+}
+
+#[test]
+fn a_hook_that_names_the_stacks_own_volume_installs() {
+    let rig = Rig::new();
+    let run = recipe_whose_hook_sets(&rig, "dchv", "data");
+    installs(&run);
 }
