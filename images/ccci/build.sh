@@ -3,8 +3,9 @@
 #   images/ccci/build.sh [BINARY]
 # BINARY defaults to a static release build (`crt-static`, as images/build.sh builds its
 # binaries). The recipe's test passes the binary under test (a glibc build for this Debian
-# host, whose glibc ccci-runtime shares). Tagged with the workspace version, which the recipe
-# pins, and latest; cached by a content hash of the binary, the Dockerfile and the runtime.
+# host, bookworm, whose glibc is older than that of ccci-runtime, Debian trixie: it runs
+# there). Tagged with the workspace version, which the recipe pins, and latest; cached by a
+# content hash of the binary, the Dockerfile and the runtime.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 binary="${1:-}"
@@ -18,7 +19,7 @@ fi
 "$root/images/debian/build.sh" ccci-runtime >/dev/null
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
 hash=$( { sha256sum "$binary" "$root/images/ccci/Dockerfile" | cut -d' ' -f1
-  docker image inspect --format '{{.Id}}' ccci-runtime:bookworm; } | sha256sum | cut -d' ' -f1)
+  docker image inspect --format '{{.Id}}' ccci-runtime:trixie; } | sha256sum | cut -d' ' -f1)
 if [ "$(docker image inspect --format '{{index .Config.Labels "ccci.recipe-hash"}}' "ccci:$version" 2>/dev/null)" = "$hash" ]; then
   echo "cached ccci:$version"
   exit 0

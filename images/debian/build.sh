@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds cc-ci's Debian-based software images (real PostgreSQL, MariaDB, nginx, Redis, a
-# sandbox for suite hooks, and the runtime of cc-ci's own image: git and the docker CLI) from
-# Debian packages. There is no image registry here: each rootfs
-# is made by mmdebstrap straight from the Debian archive and loaded with `docker import`.
+# sandbox for suite hooks, the headless browser of the landing page's screenshot, and the
+# runtime of cc-ci's own image: git and the docker CLI) from Debian packages. There is no image
+# registry here: each rootfs is made by mmdebstrap straight from the Debian archive and loaded
+# with `docker import`.
 #
 #   images/debian/build.sh                    # every image
 #   images/debian/build.sh sandbox postgres   # only these
 #
 # Each image is defined by its folder images/debian/<name>/:
 #   packages      packages to install (--include), one or more a line, '#' comments
+#   suite         optional: the Debian release to build from (default bookworm), '#' comments
 #   config        Dockerfile instructions for the image config (ENV, CMD, ENTRYPOINT, USER,
 #                 WORKDIR, EXPOSE, VOLUME, STOPSIGNAL); no FROM/RUN/COPY
 #   dpkg.cfg      optional: extra dpkg options for this image (e.g. path-exclude lines)
@@ -26,10 +28,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${CCCI_IMAGES_CACHE:-/var/cache/ccci-images}
 mirror=${CCCI_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${CCCI_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-suite=bookworm
 
 # name -> tag; also the build order when no name is given.
-all=(debian sandbox postgres mariadb nginx redis ccci-runtime)
+all=(debian sandbox postgres mariadb nginx redis browser ccci-runtime)
 tag_of() {
   case $1 in
     debian) echo ccci-debian:bookworm ;;
@@ -38,9 +39,16 @@ tag_of() {
     mariadb) echo ccci-mariadb:10 ;;
     nginx) echo ccci-nginx:latest ;;
     redis) echo ccci-redis:7 ;;
-    ccci-runtime) echo ccci-runtime:bookworm ;;
+    browser) echo ccci-browser:latest ;;
+    ccci-runtime) echo ccci-runtime:trixie ;;
     *) return 1 ;;
   esac
+}
+
+suite_of() { # <name>: the Debian release the image is built from
+  local s=bookworm
+  [ -f "$here/$1/suite" ] && s=$(sed 's/#.*//' "$here/$1/suite" | tr -d '[:space:]')
+  echo "$s"
 }
 
 # The recipe every image shares: its text is part of each image's hash, so changing how images
@@ -130,6 +138,7 @@ done
 label() { docker image inspect --format '{{index .Config.Labels "ccci.recipe-hash"}}' "$tag" 2>/dev/null || true; }
 for n in "${names[@]}"; do
   tag=$(tag_of "$n")
+  suite=$(suite_of "$n") # read by hash_of and make_image
   hash=$(hash_of "$n")
   if [ "$(label)" = "$hash" ]; then echo "cached $tag"; continue; fi
   [ "$(id -u)" = 0 ] || { echo "images/debian/build.sh: building $tag needs root (mmdebstrap --mode=root)" >&2; exit 2; }

@@ -28,7 +28,8 @@
 //! - [`artefacts`]: writing the run directory, leak checks.
 //! - [`progress`]: terminal progress, and the service's live files through [`live`] (the
 //!   run directory's log and rung events as they happen).
-//! - [`screenshot`]: a best-effort screenshot of the landing page (headless Chromium).
+//! - [`screenshot`]: a best-effort screenshot of the landing page (headless Chromium in a
+//!   throwaway, locked-down browser container on `proxy`, never on the CI host).
 //! - [`keycloak`]: the shared Keycloak of SSO dependencies: per-run realms, orphan reaping.
 //! - `keycloak_standin` (feature `standin`): a Keycloak stand-in for tests.
 //! - [`warm`]: data-warm canonicals (record, snapshot, undeploy keeping data) for `--quick`.

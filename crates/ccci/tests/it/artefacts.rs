@@ -132,7 +132,8 @@ fn red_run_comment_names_the_rung_and_shows_the_task_error_and_log_tail() {
 }
 
 /// The landing page's screenshot is cosmetic and never shows a secret: a page that displays
-/// one is not photographed, and the run's verdict does not change.
+/// one is not photographed (its DOM, dumped in the browser container, is checked first), and
+/// the run's verdict does not change.
 #[test]
 fn a_landing_page_that_shows_secrets_is_not_photographed() {
     let rig = Rig::new();
@@ -142,5 +143,54 @@ fn a_landing_page_that_shows_secrets_is_not_photographed() {
     assert_eq!(run.code, 0, "{}", run.explain());
     assert!(!run.out.join("screenshot.png").exists());
     assert!(run.stderr.contains("shows a secret"), "{}", run.stderr);
+    assert!(!run.stderr.contains("screenshot: taken"), "{}", run.stderr);
     assert_eq!(run.results()["flags"]["no_secret_leak"], true);
+}
+
+/// The page is the pull request's: the browser that photographs it runs in cc-ci's
+/// throwaway browser container, never on the CI host. Every browser name on the host's PATH
+/// is a stand-in that leaves a mark when run; none may be run, the picture is still taken,
+/// and no browser container is left behind.
+#[test]
+fn the_landing_page_is_photographed_in_the_browser_container_not_on_the_host() {
+    use std::os::unix::fs::PermissionsExt;
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "shotbox");
+    let bin = rig.path("host-bin");
+    let mark = rig.path("a-host-browser-ran");
+    std::fs::create_dir_all(&bin).unwrap();
+    for browser in ["chromium", "chromium-browser", "google-chrome"] {
+        let stub = bin.join(browser);
+        std::fs::write(
+            &stub,
+            format!("#!/bin/sh\ntouch '{}'\nexit 1\n", mark.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![bin.clone()];
+    dirs.extend(std::env::split_paths(&path));
+    let mut cmd = rig.command(&recipe, None, &["--stages", "install"], "out");
+    cmd.env("PATH", std::env::join_paths(dirs).unwrap());
+    let run = rig.finish(cmd.output().unwrap(), "out");
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let png = std::fs::read(run.out.join("screenshot.png")).unwrap_or_default();
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "no screenshot.png:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("screenshot: taken by headless Chromium in the browser container"),
+        "{}",
+        run.stderr
+    );
+    assert!(!mark.exists(), "a browser ran on the CI host");
+    assert!(
+        leftovers(&run.stack()).is_empty(),
+        "left: {:?}",
+        leftovers(&run.stack())
+    );
 }

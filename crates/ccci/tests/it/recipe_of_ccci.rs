@@ -21,7 +21,7 @@ fn functional_case(run: &Run, name: &str) -> String {
 }
 
 /// `ccci:<version>`, the recipe's image, built from this very `ccci` (a glibc build for this
-/// Debian host, whose glibc the image's `ccci-runtime` shares).
+/// Debian bookworm host, whose glibc is older than that of the image's `ccci-runtime`, trixie).
 pub(crate) fn build_image_of_the_binary_under_test() {
     let out = Command::new(repo_root().join("images/ccci/build.sh"))
         .arg(ccci_bin())
