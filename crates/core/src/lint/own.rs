@@ -39,16 +39,21 @@ fn with_base(ctx: &Ctx, rule: fn(&Parsed, &str, &Parsed, &Ctx) -> Outcome) -> Ou
 
 fn compose_parses(p: &Parsed) -> Outcome {
     if p.tree.compose.is_empty() {
-        return Outcome::Failed(vec![Finding::bare("the recipe has no compose.yml".into())]);
+        return Outcome::Failed(vec![
+            Finding::bare("the recipe has no compose.yml".into()).about("compose.yml")
+        ]);
     }
     let mut findings = p.broken.clone();
     if findings.is_empty() && !p.has_services() {
         let first = &p.tree.compose[0].0;
-        findings.push(Finding::at(
-            "no service: the compose files have no `services:` mapping with entries".into(),
-            first,
-            None,
-        ));
+        findings.push(
+            Finding::at(
+                "no service: the compose files have no `services:` mapping with entries".into(),
+                first,
+                None,
+            )
+            .about("services"),
+        );
     }
     Outcome::from_findings(findings)
 }
@@ -126,10 +131,13 @@ fn changed_without_bump(head: &Parsed, base_tag: &str, base: &Parsed, _: &Ctx) -
                 "{what} `{name_now}`: docker refuses the upgrade (\"only updates to Labels are allowed\"); {}",
                 bumps.join("; ")
             );
-            findings.push(match finding {
-                Some((file, line)) => Finding::at(message, file, Some(line)),
-                None => head.finding_at(&[section, &key, "name"], message),
-            });
+            findings.push(
+                match finding {
+                    Some((file, line)) => Finding::at(message, file, Some(line)),
+                    None => head.finding_at(&[section, &key, "name"], message),
+                }
+                .about(format!("{section}.{key}")),
+            );
         }
     }
     if findings.is_empty() && compared == 0 {
@@ -251,7 +259,7 @@ fn newly_required(head: &Parsed, base_tag: &str, base: &Parsed, _: &Ctx) -> Outc
                 ),
                 file,
                 Some(line),
-            ));
+            ).about(format!("variable {var}")));
         }
     }
     if findings.is_empty() && !noted.is_empty() {
@@ -273,42 +281,54 @@ fn mentions(text: &str, var: &str) -> bool {
     })
 }
 
+/// The label abra stamps and reads back as the deployed version, as recipes write it.
+const VERSION_LABEL: &str = "coop-cloud.${STACK_NAME}.version";
+
+/// The recipe's own version label (`coop-cloud.${STACK_NAME}.version`, or with
+/// `$STACK_NAME`), not the other `coop-cloud.…` labels a service may carry.
+fn is_version_label(raw_key: &str) -> bool {
+    matches!(
+        raw_key.trim(),
+        VERSION_LABEL | "coop-cloud.$STACK_NAME.version"
+    )
+}
+
 /// C003: a release's `coop-cloud.${STACK_NAME}.version` label is what abra reads back as
-/// the deployed version; it must be the release's tag.
+/// the deployed version; it must be the release's tag. Only that label is compared: a
+/// service's other `coop-cloud.*` labels are not the recipe's version.
 fn version_label(ctx: &Ctx) -> Outcome {
-    let Some(tag) = &ctx.input.head_release else {
+    let Some(tag) = ctx.head_release else {
         return Outcome::Skipped("the head is not a release".into());
     };
     let p = &ctx.head;
     let mut labels = Vec::new();
     for (name, svc) in p.services() {
-        for (key, value) in p.labels(svc) {
-            if key.starts_with("coop-cloud.") && key.ends_with(".version") {
-                labels.push((
-                    name.clone(),
-                    value.trim().trim_matches(['"', '\'']).to_string(),
-                ));
+        for (key, value) in p.raw_labels(svc) {
+            if is_version_label(&key) {
+                let value = p.interpolate(value.trim().trim_matches(['"', '\'']));
+                labels.push((name.clone(), key, value));
             }
         }
     }
     if labels.is_empty() {
-        return Outcome::Failed(vec![p.finding_at(
-            &["services", "app"],
-            format!(
-                "the head is release {tag} but no service has a `coop-cloud.${{STACK_NAME}}.version` label: abra cannot tell which version is deployed"
-            ),
-        )]);
+        return Outcome::Failed(vec![p
+            .finding_at(
+                &["services", "app"],
+                format!(
+                    "the head is release {tag} but no service has a `{VERSION_LABEL}` label: abra cannot tell which version is deployed"
+                ),
+            )
+            .about(VERSION_LABEL)]);
     }
     let findings: Vec<Finding> = labels
         .into_iter()
-        .filter(|(_, v)| v != tag)
-        .map(|(svc, v)| {
+        .filter(|(_, _, v)| v != tag)
+        .map(|(svc, key, v)| {
             p.in_service(
                 &svc,
-                ".version=",
-                format!(
-                    "the head is release {tag} but service `{svc}` is labelled `coop-cloud.${{STACK_NAME}}.version={v}`"
-                ),
+                &key,
+                format!("services.{svc} {VERSION_LABEL}"),
+                format!("the head is release {tag} but service `{svc}` is labelled `{key}={v}`"),
             )
         })
         .collect();
@@ -409,6 +429,7 @@ fn versions_have_secrets(p: &Parsed) -> Outcome {
                     ".env.sample",
                     Some(s.line),
                 )
+                .about(s.key.clone())
             })
         })
         .collect();
@@ -433,6 +454,7 @@ fn secret_lengths(p: &Parsed) -> Outcome {
                     ".env.sample",
                     Some(s.line),
                 )
+                .about(s.key.clone())
             })
         })
         .collect();
@@ -463,6 +485,7 @@ fn backup_volumes(p: &Parsed) -> Outcome {
             findings.push(p.in_service(
                 &name,
                 key,
+                format!("services.{name} {key}"),
                 format!("service `{name}`: label `{key}` names no volume of the service ({has})"),
             ));
         }

@@ -135,29 +135,39 @@ impl<'a> Parsed<'a> {
             .map(|d| (d.name.to_string(), key_line(d.text, path)))
     }
 
-    /// A finding at `path`, or at the first compose file when the path is not written.
+    /// A finding about `path` (its subject, dotted: `services.app.image`), at the line that
+    /// writes it, or at the first compose file when the path is not written.
     pub(crate) fn finding_at(&self, path: &[&str], message: String) -> Finding {
-        match self.key_at(path) {
+        let found = match self.key_at(path) {
             Some((file, line)) => Finding::at(message, &file, line),
             None => match self.docs.first() {
                 Some(d) => Finding::at(message, d.name, None),
                 None => Finding::bare(message),
             },
-        }
+        };
+        found.about(path.join("."))
     }
 
-    /// The first line holding `needle` inside service `service`'s block, in the files that
-    /// define it (e.g. a label); else the service's own line.
-    pub(crate) fn in_service(&self, service: &str, needle: &str, message: String) -> Finding {
+    /// A finding about `subject`, at the first line holding `needle` inside service
+    /// `service`'s block, in the files that define it (e.g. a label); else at the
+    /// service's own line.
+    pub(crate) fn in_service(
+        &self,
+        service: &str,
+        needle: &str,
+        subject: String,
+        message: String,
+    ) -> Finding {
         for d in &self.docs {
             let Some(start) = key_line(d.text, &["services", service]) else {
                 continue;
             };
             if let Some(line) = line_in_block(d.text, start, needle) {
-                return Finding::at(message, d.name, Some(line));
+                return Finding::at(message, d.name, Some(line)).about(subject);
             }
         }
         self.finding_at(&["services", service], message)
+            .about(subject)
     }
 
     /// Compose-style interpolation with the recipe's own values; the raw text when it
@@ -183,6 +193,12 @@ impl<'a> Parsed<'a> {
             .into_iter()
             .map(|(k, v)| (self.interpolate(&k), self.interpolate(&v)))
             .collect()
+    }
+
+    /// A service's deploy labels with their keys as written (`coop-cloud.${STACK_NAME}.version`)
+    /// and their values raw.
+    pub(crate) fn raw_labels(&self, svc: &Value) -> BTreeMap<String, String> {
+        crate::compose::labels_of(svc.get("deploy").and_then(|d| d.get("labels")))
     }
 
     /// Where `var` is set: `.env.sample` (uncommented) wins over abra.sh, as at deploy.
