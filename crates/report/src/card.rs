@@ -240,6 +240,7 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
         RowState::Fail => (RED, "failed"),
         RowState::NotApplicable => (GREY, "n/a · intentional"),
         RowState::Skipped => (AMBER, "skipped"),
+        RowState::Inherited => (AMBER, "errors at base"),
         RowState::NotRun => (AMBER, "not run"),
     };
     let status_x = MARGIN + 212;
@@ -271,7 +272,9 @@ fn icon(s: &mut String, state: RowState, cx: u32, cy: u32) {
         RowState::Pass => (GREEN, "#ffffff", "M-5,0.5 L-1.5,4 L5.5,-3.5"),
         RowState::Fail => (RED, "#ffffff", "M-4,-4 L4,4 M4,-4 L-4,4"),
         RowState::NotApplicable => (GREY, "#ffffff", "M-5,0 L5,0"),
-        RowState::Skipped | RowState::NotRun => ("#ffffff", AMBER, "M-5,0 L5,0"),
+        RowState::Skipped | RowState::NotRun | RowState::Inherited => {
+            ("#ffffff", AMBER, "M-5,0 L5,0")
+        }
     };
     let ring = if fill == "#ffffff" {
         format!(r#" stroke="{AMBER}" stroke-width="2""#)

@@ -116,6 +116,8 @@ fn lint_report(base: &str, changed: &[Changed]) -> LintReport {
                         message: (*message).into(),
                         file: Some((*file).into()),
                         line: Some(*line),
+                        subject: (*file).into(),
+                        provenance: None,
                     })
                     .collect();
             }

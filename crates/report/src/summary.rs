@@ -65,6 +65,7 @@ pub fn text(results: &RunResults, color: bool) -> String {
             RowState::Fail => (p.red("✗"), p.red(&p.bold("FAIL   "))),
             RowState::NotApplicable => (p.dim("–"), p.dim("n/a    ")),
             RowState::Skipped => (p.yellow("!"), p.yellow("skipped")),
+            RowState::Inherited => (p.yellow("!"), p.yellow("at base")),
             RowState::NotRun => (p.yellow("!"), p.yellow("not run")),
         };
         let step = row.step.as_deref().unwrap_or("  ");
@@ -132,6 +133,8 @@ pub fn text(results: &RunResults, color: bool) -> String {
             let _ = writeln!(
                 s,
                 "{} {line}",
+                // Red for an error the head introduced; yellow for one inherited from the
+                // base release (shown with its fix) and for warnings.
                 if line.contains(" error: ") {
                     p.red(&p.bold("lint"))
                 } else {
