@@ -127,7 +127,8 @@ fn where_of(r: &RuleResult) -> String {
 /// Lines for the other renderers: each failed rule (errors the head introduced first, then
 /// those inherited from the base release, then warnings) as
 /// `R012 error: config versions are vendored — compose.yml:29: …` or
-/// `R014 error inherited from the base release 1.1.0: … — … Fix: …`.
+/// `R014 error inherited from the base release 1.1.0: … — …` then `\nfix: …` (an
+/// inherited error is shown with its fix).
 pub fn failed_lines(report: &LintReport) -> Vec<String> {
     let mut rules: Vec<&RuleResult> = report.introduced();
     rules.extend(report.inherited());
@@ -153,11 +154,18 @@ pub fn failed_lines(report: &LintReport) -> Vec<String> {
                 }
             }
             if r.is_inherited() {
-                let _ = write!(line, ". Fix: {}", r.fix);
+                // On its own line, so no cut of a long finding hides it.
+                let _ = write!(line, "\nfix: {}", r.fix);
             }
             line
         })
         .collect()
+}
+
+/// The card's row for errors already at the base release: `R014, R010 — not this change's`.
+pub fn inherited_brief(report: &LintReport) -> String {
+    let ids: Vec<&str> = report.inherited().iter().map(|r| r.id.as_str()).collect();
+    format!("{} — not this change's", ids.join(", "))
 }
 
 /// `inherited from the base release 1.1.0+1.1.0`.

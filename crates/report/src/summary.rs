@@ -128,7 +128,11 @@ pub fn text(results: &RunResults, color: bool) -> String {
         }
     }
     if let Some(report) = &results.lint {
-        for line in crate::lint::failed_lines(report) {
+        for lines in crate::lint::failed_lines(report) {
+            let (line, fix) = match lines.split_once('\n') {
+                Some((line, fix)) => (line.to_string(), Some(fix.to_string())),
+                None => (lines, None),
+            };
             let line = truncate(&clean(&line, false), 160);
             let _ = writeln!(
                 s,
@@ -141,6 +145,9 @@ pub fn text(results: &RunResults, color: bool) -> String {
                     p.yellow("lint")
                 }
             );
+            if let Some(fix) = fix {
+                let _ = writeln!(s, "     {}", truncate(&clean(&fix, false), 160));
+            }
         }
     }
     let mut warnings = Vec::new();
