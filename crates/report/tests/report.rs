@@ -732,5 +732,8 @@ fn an_error_inherited_from_the_base_is_shown_with_its_fix_and_is_not_red() {
     }
     let xml = junit::xml(&results);
     assert!(!xml.contains("<failure"), "{xml}");
-    assert!(xml.contains("inherited: already at the base release 7.0.0+30.0.4."), "{xml}");
+    assert!(
+        xml.contains("inherited: already at the base release 7.0.0+30.0.4."),
+        "{xml}"
+    );
 }

@@ -134,7 +134,9 @@ fn input_from(
         base: base.map(|(tag, dir, commit)| BaseRelease {
             tag,
             tree: read_tree(&dir),
-            tags: repo.zip(commit).map(|(r, c)| read_tags_at(r, &c).unwrap_or_default()),
+            tags: repo
+                .zip(commit)
+                .map(|(r, c)| read_tags_at(r, &c).unwrap_or_default()),
         }),
         tags: repo.map(|r| read_tags(r).unwrap_or_default()),
     }
@@ -176,7 +178,11 @@ pub fn run_rung(
                 "   {} {}{} {}{}{}",
                 r.id,
                 r.level.word(),
-                if f.is_inherited() { " (inherited from the base)" } else { "" },
+                if f.is_inherited() {
+                    " (inherited from the base)"
+                } else {
+                    ""
+                },
                 at,
                 if at.is_empty() { "" } else { ": " },
                 f.message
@@ -383,20 +389,25 @@ fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted,
         reason: e.to_string(),
     })?;
     let clone_str = clone.display().to_string();
-    crate::git::git(None, &["clone", "--quiet", "--no-checkout", src, &clone_str]).map_err(
-        |reason| InputError::CloneFailed {
-            src: src.to_string(),
-            reason,
-        },
-    )?;
+    crate::git::git(
+        None,
+        &["clone", "--quiet", "--no-checkout", src, &clone_str],
+    )
+    .map_err(|reason| InputError::CloneFailed {
+        src: src.to_string(),
+        reason,
+    })?;
     let checkout = source::resolve_target(&clone, src, target)?;
     let checkout_failed = |reason| InputError::CheckoutFailed {
         src: src.to_string(),
         git_ref: target.to_string(),
         reason,
     };
-    crate::git::git(Some(&clone), &["checkout", "--quiet", "--detach", &checkout])
-        .map_err(checkout_failed)?;
+    crate::git::git(
+        Some(&clone),
+        &["checkout", "--quiet", "--detach", &checkout],
+    )
+    .map_err(checkout_failed)?;
     let commit = crate::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
     let (releases, _) = version::releases(&source::tags_of(&clone)?);
     // The lint compares the head with the release it upgrades from.

@@ -179,8 +179,12 @@ fn exit_codes_one_for_an_error_two_for_bad_input_and_json_parses() {
         json.push("--json");
         let o = lint(&json);
         assert_eq!(o.status.code(), Some(2), "{json:?}: {}", explain(&o));
-        let doc: Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{json:?}: --json refusal does not parse: {e}\n{}", explain(&o)));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{json:?}: --json refusal does not parse: {e}\n{}",
+                explain(&o)
+            )
+        });
         assert_eq!(doc["refused"], true, "{doc}");
         assert_eq!(doc["recipe"], args[0], "{doc}");
         assert!(
@@ -302,9 +306,13 @@ fn names_no_temporary_clone(o: &Output) {
 fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_skips_r010() {
     let rig = Rig::new();
     // The head drops .env.sample: an R008 finding the head introduced, not bad input.
-    let repo = rig.git_recipe("fixture-web", "lintnosamplegit", &["1.0.0"], "1.1.0", |dir| {
-        std::fs::remove_file(dir.join(".env.sample")).unwrap()
-    });
+    let repo = rig.git_recipe(
+        "fixture-web",
+        "lintnosamplegit",
+        &["1.0.0"],
+        "1.1.0",
+        |dir| std::fs::remove_file(dir.join(".env.sample")).unwrap(),
+    );
     let (code, doc, o) = lint_json(&repo, &[]);
     assert_eq!(code, 1, "{}", explain(&o));
     names_no_temporary_clone(&o);
@@ -315,7 +323,11 @@ fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_ski
     let o = lint(&[repo.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
     names_no_temporary_clone(&o);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("R008  error FAILED"), "{}", explain(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("R008  error FAILED"),
+        "{}",
+        explain(&o)
+    );
 
     // A cron-style recipe: no DOMAIN, nothing routed by traefik, in every release. abra
     // skips R010 for it; so does cc-ci, and the lint is clean.
@@ -333,7 +345,10 @@ fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_ski
     assert_eq!(code, 0, "{}", explain(&o));
     let r010 = rule(&doc, "R010");
     assert_eq!(r010["status"], "skipped", "{doc}");
-    assert!(r010["note"].as_str().unwrap().contains("no DOMAIN"), "{r010}");
+    assert!(
+        r010["note"].as_str().unwrap().contains("no DOMAIN"),
+        "{r010}"
+    );
     assert_eq!(doc["clean"], true, "{doc}");
 
     // A repository that is no recipe at all is refused, naming the repository and the ref
@@ -348,7 +363,10 @@ fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_ski
     names_no_temporary_clone(&o);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains(&format!("{} at main: not a recipe directory (no compose.yml and no .env.sample)", empty.display())),
+        stderr.contains(&format!(
+            "{} at main: not a recipe directory (no compose.yml and no .env.sample)",
+            empty.display()
+        )),
         "{}",
         explain(&o)
     );
@@ -364,12 +382,29 @@ fn a_long_secret_name_is_a_warning_as_in_abra() {
         compose.replace("admin_token", "administrator_token"),
     )
     .unwrap();
-    edit(&recipe, ".env.sample", "SECRET_ADMIN_TOKEN_VERSION", "SECRET_ADMINISTRATOR_TOKEN_VERSION");
+    edit(
+        &recipe,
+        ".env.sample",
+        "SECRET_ADMIN_TOKEN_VERSION",
+        "SECRET_ADMINISTRATOR_TOKEN_VERSION",
+    );
     let (code, doc, o) = lint_json(&recipe, &[]);
-    assert_eq!(code, 0, "a warning does not make the recipe red: {}", explain(&o));
+    assert_eq!(
+        code,
+        0,
+        "a warning does not make the recipe red: {}",
+        explain(&o)
+    );
     let r015 = rule(&doc, "R015");
-    assert_eq!((&r015["level"], &r015["status"]), (&Value::from("warn"), &Value::from("failed")), "{r015}");
-    assert!(findings(r015).contains("secret `administrator_token` is 19 characters"), "{r015}");
+    assert_eq!(
+        (&r015["level"], &r015["status"]),
+        (&Value::from("warn"), &Value::from("failed")),
+        "{r015}"
+    );
+    assert!(
+        findings(r015).contains("secret `administrator_token` is 19 characters"),
+        "{r015}"
+    );
 }
 
 #[test]
@@ -389,7 +424,12 @@ fn c003_reads_only_the_recipes_own_version_label() {
     assert_eq!(code, 0, "{}", explain(&o));
     assert_eq!(rule(&doc, "C003")["status"], "satisfied", "{doc}");
     // The recipe's own label disagreeing is named as written.
-    edit(&repo, "compose.yml", "version=1.1.0+1.1.0", "version=1.0.9+1.1.0");
+    edit(
+        &repo,
+        "compose.yml",
+        "version=1.1.0+1.1.0",
+        "version=1.0.9+1.1.0",
+    );
     commit_all(&repo, "a wrong label");
     git(&repo, &["tag", "-a", "1.1.1+1.1.0", "-m", "release 1.1.1"]);
     let (code, doc, _) = lint_json(&repo, &[]);
@@ -415,9 +455,18 @@ fn a_pr_is_judged_on_what_it_changes_an_error_at_the_base_is_shown_not_red() {
     let rig = Rig::new();
     let repo = stray_tag_repo(&rig, "lintstray");
     let (code, doc, o) = lint_json(&repo, &[]);
-    assert_eq!(code, 0, "an inherited error does not fail the head: {}", explain(&o));
+    assert_eq!(
+        code,
+        0,
+        "an inherited error does not fail the head: {}",
+        explain(&o)
+    );
     assert_eq!(doc["clean"], false, "{doc}");
-    assert_eq!((&doc["introduced"], &doc["inherited"]), (&Value::from(0), &Value::from(1)), "{doc}");
+    assert_eq!(
+        (&doc["introduced"], &doc["inherited"]),
+        (&Value::from(0), &Value::from(1)),
+        "{doc}"
+    );
     let r014 = rule(&doc, "R014");
     assert_eq!(r014["status"], "failed", "{r014}");
     assert_eq!(r014["findings"][0]["subject"], "tag old-pin", "{r014}");
@@ -441,18 +490,40 @@ fn a_pr_is_judged_on_what_it_changes_an_error_at_the_base_is_shown_not_red() {
     let r = run.results();
     assert_eq!(r["verdict"], "green", "{r}");
     let lint_rung = run.rung("lint");
-    assert_eq!((&lint_rung["status"], &lint_rung["skip"]), (&Value::from("skip"), &Value::from("inherited")), "{r}");
-    assert!(
-        lint_rung["reason"].as_str().unwrap().starts_with("already at the base release 1.1.0+1.1.0, not introduced by this change"),
+    assert_eq!(
+        (&lint_rung["status"], &lint_rung["skip"]),
+        (&Value::from("skip"), &Value::from("inherited")),
         "{r}"
     );
-    assert_eq!(rule(&r["lint"], "R014")["findings"][0]["provenance"], "inherited", "{r}");
+    assert!(
+        lint_rung["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("already at the base release 1.1.0+1.1.0, not introduced by this change"),
+        "{r}"
+    );
+    assert_eq!(
+        rule(&r["lint"], "R014")["findings"][0]["provenance"],
+        "inherited",
+        "{r}"
+    );
     let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
-    assert!(comment.contains("`R014`") && comment.contains("already at the base"), "{comment}");
-    assert!(comment.contains("replace lightweight tags with annotated tags"), "{comment}");
+    assert!(
+        comment.contains("`R014`") && comment.contains("already at the base"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("replace lightweight tags with annotated tags"),
+        "{comment}"
+    );
     let card = std::fs::read_to_string(run.out.join("card.svg")).unwrap();
     assert!(card.contains("errors at base"), "the card says it");
-    assert!(run.stdout.contains("R014 error inherited from the base release 1.1.0+1.1.0"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("R014 error inherited from the base release 1.1.0+1.1.0"),
+        "{}",
+        run.stdout
+    );
 
     // A lightweight tag on the head's own commit is the head's doing: RED.
     git(&repo, &["tag", "wip"]);
@@ -463,9 +534,18 @@ fn a_pr_is_judged_on_what_it_changes_an_error_at_the_base_is_shown_not_red() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["subject"].as_str().unwrap(), f["provenance"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap(),
+                f["provenance"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(provenance, [("tag old-pin", "inherited"), ("tag wip", "introduced")], "{r014}");
+    assert_eq!(
+        provenance,
+        [("tag old-pin", "inherited"), ("tag wip", "introduced")],
+        "{r014}"
+    );
 }
 
 #[test]
@@ -480,13 +560,28 @@ fn on_the_swarm_an_inherited_lint_error_leaves_the_run_green_at_l4() {
     for rung in ["install", "upgrade", "backup_restore", "functional"] {
         assert_eq!(run.rung(rung)["status"], "pass", "{rung}: {r}");
     }
-    assert_eq!((&r["level"], &r["expected_level"]), (&Value::from(4), &Value::from(5)), "{r}");
+    assert_eq!(
+        (&r["level"], &r["expected_level"]),
+        (&Value::from(4), &Value::from(5)),
+        "{r}"
+    );
     assert_eq!(run.rung("lint")["skip"], "inherited", "{r}");
     assert!(r.get("failure").is_none(), "{r}");
-    assert!(run.stdout.contains("GREEN  level L4 (expected L5)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("GREEN  level L4 (expected L5)"),
+        "{}",
+        run.stdout
+    );
     let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
-    assert!(comment.contains("| L5 lint | ⚠️ errors already at the base |"), "{comment}");
-    assert!(leftovers(&run.stack()).is_empty(), "left: {:?}", leftovers(&run.stack()));
+    assert!(
+        comment.contains("| L5 lint | ⚠️ errors already at the base |"),
+        "{comment}"
+    );
+    assert!(
+        leftovers(&run.stack()).is_empty(),
+        "left: {:?}",
+        leftovers(&run.stack())
+    );
 }
 
 /// fixture-web as a repository whose head requires `GREETING` (`${GREETING:?…}`) and adds

@@ -259,7 +259,9 @@ impl RuleResult {
 
     /// A failed error-level rule every finding of which the base release has too.
     pub fn is_inherited(&self) -> bool {
-        self.is_error() && !self.findings.is_empty() && self.findings.iter().all(Finding::is_inherited)
+        self.is_error()
+            && !self.findings.is_empty()
+            && self.findings.iter().all(Finding::is_inherited)
     }
 
     /// A failed error-level rule with a finding the head introduced: it fails the lint.
@@ -400,8 +402,15 @@ impl LintReport {
             ));
         }
         if !introduced.is_empty() {
-            let head = format!("{}: {}", plural(introduced.len(), "error"), ids(&introduced));
-            return std::iter::once(head).chain(parts).collect::<Vec<_>>().join("; ");
+            let head = format!(
+                "{}: {}",
+                plural(introduced.len(), "error"),
+                ids(&introduced)
+            );
+            return std::iter::once(head)
+                .chain(parts)
+                .collect::<Vec<_>>()
+                .join("; ");
         }
         if !inherited.is_empty() {
             return format!("not clean, none introduced: {}", parts.join("; "));
@@ -420,7 +429,12 @@ impl LintReport {
     pub fn failure_message(&self) -> Option<String> {
         let introduced = self.introduced();
         let first = introduced.first()?;
-        let mut s = format!("{}{}. Fix: {}", first.title(), first.first_finding(), first.fix);
+        let mut s = format!(
+            "{}{}. Fix: {}",
+            first.title(),
+            first.first_finding(),
+            first.fix
+        );
         if introduced.len() > 1 {
             let rest: Vec<String> = introduced[1..].iter().map(|r| r.title()).collect();
             s.push_str(&format!(". Also failing: {}", rest.join("; ")));
@@ -661,10 +675,13 @@ fn check_all(ctx: &Ctx) -> Vec<RuleResult> {
 /// lint failed the same rule on the same subject, else introduced (always, without a base).
 fn mark_provenance(head: &mut [RuleResult], base: Option<&[RuleResult]>) {
     for rule in head.iter_mut().filter(|r| r.is_error()) {
-        let at_base = base
-            .and_then(|b| b.iter().find(|r| r.id == rule.id && r.status == Status::Failed));
+        let at_base = base.and_then(|b| {
+            b.iter()
+                .find(|r| r.id == rule.id && r.status == Status::Failed)
+        });
         for f in &mut rule.findings {
-            let inherited = at_base.is_some_and(|b| b.findings.iter().any(|g| g.subject == f.subject));
+            let inherited =
+                at_base.is_some_and(|b| b.findings.iter().any(|g| g.subject == f.subject));
             f.provenance = Some(if inherited {
                 Provenance::Inherited
             } else {

@@ -426,7 +426,12 @@ fn c003_compares_only_the_recipes_own_version_label_and_quotes_it_as_written() {
         "        - \"backupbot.backup=true\"\n",
         "        - \"backupbot.backup=true\"\n        - \"coop-cloud.${STACK_NAME}.app.version=2.0.0\"\n        - \"coop-cloud.backupbot.version=9\"\n",
     );
-    assert_eq!(rule(&lint(&i), "C003").status, Status::Satisfied, "{:?}", rule(&lint(&i), "C003"));
+    assert_eq!(
+        rule(&lint(&i), "C003").status,
+        Status::Satisfied,
+        "{:?}",
+        rule(&lint(&i), "C003")
+    );
     // Only such labels, without the recipe's own: the label is missing.
     edit(
         &mut i.head,
@@ -637,7 +642,10 @@ fn an_error_at_the_base_too_is_inherited_and_one_the_head_adds_is_introduced() {
     i.base.as_mut().unwrap().tags = tags(&old_tag);
     let report = lint(&i);
     assert_eq!(provenance(&report), ["R014 tag 0.9.0+1.26.0 inherited"]);
-    assert!(!report.clean(), "inherited errors keep the lint from clean (L5)");
+    assert!(
+        !report.clean(),
+        "inherited errors keep the lint from clean (L5)"
+    );
     assert!(!report.fails(), "but do not fail it");
     assert!(report.failure_message().is_none());
     let summary = report.summary();
@@ -656,7 +664,11 @@ fn an_error_at_the_base_too_is_inherited_and_one_the_head_adds_is_introduced() {
     }
 
     // A lightweight tag on the head's own commits is the head's.
-    i.tags = tags(&[("0.9.0+1.26.0", false), ("1.0.0+1.27.2", true), ("wip", false)]);
+    i.tags = tags(&[
+        ("0.9.0+1.26.0", false),
+        ("1.0.0+1.27.2", true),
+        ("wip", false),
+    ]);
     let report = lint(&i);
     assert_eq!(
         provenance(&report),
@@ -671,7 +683,10 @@ fn an_error_at_the_base_too_is_inherited_and_one_the_head_adds_is_introduced() {
     let report = lint(&i);
     assert_eq!(
         provenance(&report),
-        ["R014 tag 0.9.0+1.26.0 introduced", "R014 tag wip introduced"]
+        [
+            "R014 tag 0.9.0+1.26.0 introduced",
+            "R014 tag wip introduced"
+        ]
     );
 }
 
@@ -682,9 +697,17 @@ fn a_finding_is_the_same_wherever_it_moved_and_however_the_line_reads() {
     let mut i = input();
     both(&mut i, |t| {
         edit(t, "        - \"traefik.enable=true\"\n", "");
-        edit(t, "    name: ${STACK_NAME}_nginx_conf_${NGINX_CONF_VERSION}\n", "");
+        edit(
+            t,
+            "    name: ${STACK_NAME}_nginx_conf_${NGINX_CONF_VERSION}\n",
+            "",
+        );
     });
-    edit(&mut i.head, "services:\n", "# moved down a line\nservices:\n");
+    edit(
+        &mut i.head,
+        "services:\n",
+        "# moved down a line\nservices:\n",
+    );
     edit(&mut i.head, "    image: nginx:1.27.2\n", "");
     let report = lint(&i);
     assert_eq!(
@@ -695,11 +718,18 @@ fn a_finding_is_the_same_wherever_it_moved_and_however_the_line_reads() {
             "R012 configs.nginx_conf inherited",
         ]
     );
-    assert_eq!(report.summary(), "1 error: R011; 2 inherited from the base release 1.0.0+1.27.2: R010, R012");
+    assert_eq!(
+        report.summary(),
+        "1 error: R011; 2 inherited from the base release 1.0.0+1.27.2: R010, R012"
+    );
     let message = report.failure_message().unwrap();
-    assert!(message.starts_with("R011 all services have images"), "{message}");
     assert!(
-        message.ends_with("Already at the base release 1.0.0+1.27.2 (not this change's): R010, R012"),
+        message.starts_with("R011 all services have images"),
+        "{message}"
+    );
+    assert!(
+        message
+            .ends_with("Already at the base release 1.0.0+1.27.2 (not this change's): R010, R012"),
         "{message}"
     );
 }
@@ -710,7 +740,11 @@ fn a_missing_env_sample_at_the_base_too_is_inherited() {
     i.head.env_sample = None;
     base_tree(&mut i).env_sample = None;
     let report = lint(&i);
-    assert!(provenance(&report).contains(&"R008 .env.sample inherited".to_string()), "{:?}", provenance(&report));
+    assert!(
+        provenance(&report).contains(&"R008 .env.sample inherited".to_string()),
+        "{:?}",
+        provenance(&report)
+    );
     assert!(!report.fails(), "{}", report.summary());
 }
 
@@ -718,7 +752,9 @@ fn a_missing_env_sample_at_the_base_too_is_inherited() {
 fn the_rung_of_an_inherited_error_is_a_skip_that_caps_the_level_and_names_the_fix() {
     use crate::ladder::{RungStatus, SkipKind};
     let mut i = input();
-    both(&mut i, |t| edit(t, "        - \"traefik.enable=true\"\n", ""));
+    both(&mut i, |t| {
+        edit(t, "        - \"traefik.enable=true\"\n", "")
+    });
     let r = rung_result(&lint(&i), 7);
     assert_eq!(
         (r.status, r.skip),
@@ -726,14 +762,21 @@ fn the_rung_of_an_inherited_error_is_a_skip_that_caps_the_level_and_names_the_fi
     );
     let reason = r.reason.as_deref().unwrap();
     assert!(
-        reason.starts_with("already at the base release 1.0.0+1.27.2, not introduced by this change"),
+        reason
+            .starts_with("already at the base release 1.0.0+1.27.2, not introduced by this change"),
         "{reason}"
     );
-    assert!(reason.contains("Fix: include \"traefik.enable=true\" deploy label"), "{reason}");
+    assert!(
+        reason.contains("Fix: include \"traefik.enable=true\" deploy label"),
+        "{reason}"
+    );
     let case = r.tests.iter().find(|t| t.name.starts_with("R010")).unwrap();
     assert_eq!(case.status, RungStatus::Skip);
     assert!(
-        case.message.as_deref().unwrap().starts_with("inherited: already at the base release 1.0.0+1.27.2. compose.yml:"),
+        case.message
+            .as_deref()
+            .unwrap()
+            .starts_with("inherited: already at the base release 1.0.0+1.27.2. compose.yml:"),
         "{case:?}"
     );
     // The same error introduced by the head fails the rung.
@@ -751,14 +794,29 @@ fn every_finding_says_what_it_is_about() {
     i.tags = tags(&[("nightly", false)]);
     i.head.readme = None;
     i.head.abra_sh = None;
-    i.head.env_sample = Some(format!("{}SECRET_X_VERSION=v1 # length=x\n", SAMPLE.replace("DOMAIN=demo.example.com\n", "")));
+    i.head.env_sample = Some(format!(
+        "{}SECRET_X_VERSION=v1 # length=x\n",
+        SAMPLE.replace("DOMAIN=demo.example.com\n", "")
+    ));
     i.head.files.insert("nginx.conf".into(), "changed\n".into());
     edit(&mut i.head, "version: \"3.8\"", "version: \"3.7\"");
     edit(&mut i.head, "image: nginx:1.27.2", "image: nginx");
     edit(&mut i.head, "  app:\n", "  web:\n");
-    edit(&mut i.head, "    healthcheck:\n      test: [\"CMD\", \"true\"]\n", "      - GREETING=${GREETING:?x}\n");
-    edit(&mut i.head, "        - \"backupbot.backup=true\"\n", "        - \"backupbot.backup.volumes.nope=true\"\n");
-    edit(&mut i.head, "  db_password:\n    external", "  a_very_long_secret:\n    external");
+    edit(
+        &mut i.head,
+        "    healthcheck:\n      test: [\"CMD\", \"true\"]\n",
+        "      - GREETING=${GREETING:?x}\n",
+    );
+    edit(
+        &mut i.head,
+        "        - \"backupbot.backup=true\"\n",
+        "        - \"backupbot.backup.volumes.nope=true\"\n",
+    );
+    edit(
+        &mut i.head,
+        "  db_password:\n    external",
+        "  a_very_long_secret:\n    external",
+    );
     let report = lint(&i);
     let mut failed = 0;
     for r in report.rules.iter().filter(|r| r.status == Status::Failed) {
