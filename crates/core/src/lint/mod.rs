@@ -374,10 +374,10 @@ impl LintReport {
         }
     }
 
-    /// One line: `clean: 20 satisfied, 2 warnings (R002, R007), 1 skipped`,
-    /// `2 errors: R012, C001; 1 inherited from the base release 1.1.0+1.1.0: R014; 1 warning: R002`
-    /// or `not clean: 1 error inherited from the base release 1.1.0+1.1.0 (R014), none
-    /// introduced`.
+    /// One line: `clean: 20 satisfied, 2 warnings (R002, R007), 1 skipped`;
+    /// `2 errors: R012, C001; 1 inherited from the base release 1.1.0+1.1.0: R014; 1 warning
+    /// (R002)` (the errors counted are the head's); or, when every error is the base's,
+    /// `not clean, none introduced: 1 error inherited from the base release 1.1.0+1.1.0: R014`.
     pub fn summary(&self) -> String {
         let (introduced, inherited, warnings) =
             (self.introduced(), self.inherited(), self.warnings());
@@ -466,7 +466,7 @@ impl LintReport {
             .map(|r| format!("{}{}. Fix: {}", r.title(), r.first_finding(), r.fix))
             .collect();
         Some(format!(
-            "already at {}, not introduced by this change (the level stops at L4; not RED): {}",
+            "already at {}, not introduced by this change (not RED; no L5 until fixed): {}",
             self.base_words(),
             each.join(". ")
         ))

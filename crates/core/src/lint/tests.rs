@@ -656,7 +656,7 @@ fn an_error_at_the_base_too_is_inherited_and_one_the_head_adds_is_introduced() {
     let said = report.inherited_message().unwrap();
     for word in [
         "already at the base release 1.0.0+1.27.2, not introduced by this change",
-        "the level stops at L4",
+        "(not RED; no L5 until fixed)",
         "R014 only annotated tags used for recipe version: tag `0.9.0+1.26.0` is a lightweight tag",
         "Fix: replace lightweight tags with annotated tags",
     ] {
