@@ -373,13 +373,46 @@ fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_ski
 }
 
 #[test]
+fn overlays_merge_as_docker_merges_them_and_a_secret_is_versioned_by_its_names_variable() {
+    // Shapes of public recipes: an overlay adding a label to `app` (their basic-auth
+    // overlay) keeps compose.yml's `traefik.enable=true`; a secret whose name uses
+    // `${SECRET_OVH_CONSUMER_KEY}` (no `_VERSION`) is versioned by that variable, as abra
+    // versions it by its interpolated name.
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "lintoverlay");
+    std::fs::write(
+        recipe.join("compose.ovh.yml"),
+        "version: \"3.8\"\nservices:\n  app:\n    secrets:\n      - ovh_key\n    deploy:\n      labels:\n        - \"traefik.http.routers.${STACK_NAME}.middlewares=${STACK_NAME}_auth\"\nsecrets:\n  ovh_key:\n    external: true\n    name: ${STACK_NAME}_ovh_key_${SECRET_OVH_KEY}\n",
+    )
+    .unwrap();
+    env_line(&recipe, "# COMPOSE_FILE=\"compose.yml:compose.ovh.yml\"");
+    env_line(&recipe, "# SECRET_OVH_KEY=v1");
+    let (code, doc, o) = lint_json(&recipe, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    for id in ["R010", "C005"] {
+        assert_eq!(rule(&doc, id)["status"], "satisfied", "{id}: {doc}");
+    }
+    // Without the variable in .env.sample: C005 names the variable the name uses.
+    edit(&recipe, ".env.sample", "# SECRET_OVH_KEY=v1\n", "");
+    let (code, doc, _) = lint_json(&recipe, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        findings(rule(&doc, "C005"))
+            .contains("compose.ovh.yml:10 secret `ovh_key` has no `SECRET_OVH_KEY` line"),
+        "{doc}"
+    );
+}
+
+#[test]
 fn a_long_secret_name_is_a_warning_as_in_abra() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "lintlongsecret");
     let compose = std::fs::read_to_string(recipe.join("compose.yml")).unwrap();
     std::fs::write(
         recipe.join("compose.yml"),
-        compose.replace("admin_token", "administrator_token"),
+        compose
+            .replace("admin_token", "administrator_token")
+            .replace("ADMIN_TOKEN", "ADMINISTRATOR_TOKEN"),
     )
     .unwrap();
     edit(

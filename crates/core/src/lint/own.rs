@@ -383,8 +383,11 @@ fn secret_of_var(key: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// C005: abra names a secret `<stack>_<key>_<SECRET_<KEY>_VERSION>` and generates those
-/// the sample lists.
+/// C005: abra names a secret `<stack>_<key>_<version>`, the version being what the
+/// secret's `name:` interpolates to after its last `_` — by convention
+/// `${SECRET_<KEY>_VERSION}`, but whatever variable the name uses is what must be set.
+/// The sample must list that variable (commented out for an optional secret), or abra.sh
+/// export it.
 fn secrets_have_versions(p: &Parsed) -> Outcome {
     let mut findings = Vec::new();
     for (key, secret) in p.section("secrets") {
@@ -392,14 +395,30 @@ fn secrets_have_versions(p: &Parsed) -> Outcome {
         if secret.get("file").is_some() {
             continue;
         }
-        let var = format!("SECRET_{}_VERSION", key.to_ascii_uppercase());
-        if !p.sample.iter().any(|s| s.key == var) {
-            findings.push(p.finding_at(
-                &["secrets", &key],
-                format!(
-                    "secret `{key}` has no `{var}` line in .env.sample: abra cannot name or generate it; add `{var}=v1` (commented out if the secret is optional)"
-                ),
-            ));
+        let conventional = format!("SECRET_{}_VERSION", key.to_ascii_uppercase());
+        let named: Vec<String> = secret
+            .get("name")
+            .and_then(Value::as_str)
+            .map(template_vars)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| !SET_BY_ABRA.contains(&v.as_str()))
+            .collect();
+        let vars = if named.is_empty() {
+            vec![conventional]
+        } else {
+            named
+        };
+        for var in vars {
+            let set = p.sample.iter().any(|s| s.key == var) || p.abra.iter().any(|s| s.key == var);
+            if !set {
+                findings.push(p.finding_at(
+                    &["secrets", &key],
+                    format!(
+                        "secret `{key}` has no `{var}` line in .env.sample: abra cannot name or generate it; add `{var}=v1` (commented out if the secret is optional)"
+                    ),
+                ));
+            }
         }
     }
     Outcome::from_findings(findings)

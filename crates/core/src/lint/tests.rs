@@ -283,10 +283,13 @@ fn r014_annotated_tags_only() {
 #[test]
 fn r015_secret_name_length() {
     let mut i = input();
-    i.head.compose[0].1 = i.head.compose[0]
-        .1
-        .replace("db_password", "database_password");
-    i.head.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD", "SECRET_DATABASE_PASSWORD"));
+    both(&mut i, |t| {
+        t.compose[0].1 = t.compose[0]
+            .1
+            .replace("db_password", "database_password")
+            .replace("DB_PASSWORD", "DATABASE_PASSWORD");
+        t.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD", "SECRET_DATABASE_PASSWORD"));
+    });
     assert!(fails(&i, "R015").contains("secret `database_password` is 17 characters"));
     // abra lists R015 among its warnings: a long secret name never fails the lint.
     let report = lint(&i);
@@ -477,6 +480,19 @@ fn c005_c006_c007_secrets_and_their_version_lines() {
     // Commented out (an optional secret) is enough.
     i.head.env_sample = Some(SAMPLE.replace("SECRET_DB", "#SECRET_DB"));
     assert_eq!(rule(&lint(&i), "C005").status, Status::Satisfied);
+    // Whatever variable the secret's name uses is the one that must be set (a real recipe
+    // writes `${SECRET_OVH_CONSUMER_KEY}`): abra versions the secret by its interpolated name.
+    let mut i = input();
+    edit(&mut i.head, "${SECRET_DB_PASSWORD_VERSION}", "${DB_PW_V}");
+    i.head.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD_VERSION=v1", "# DB_PW_V=v1"));
+    assert_eq!(
+        rule(&lint(&i), "C005").status,
+        Status::Satisfied,
+        "{:?}",
+        rule(&lint(&i), "C005")
+    );
+    i.head.env_sample = Some(SAMPLE.to_string());
+    assert!(fails(&i, "C005").contains("secret `db_password` has no `DB_PW_V` line"));
 
     let mut i = input();
     i.head.env_sample = Some(format!("{SAMPLE}SECRET_ADMIN_TOKEN_VERSION=v1\n"));
@@ -844,4 +860,49 @@ fn provenance_round_trips_as_json_and_older_records_read_as_introduced() {
     let old = json.replace(r#","provenance":"inherited""#, "");
     let old: LintReport = serde_json::from_str(&old).unwrap();
     assert!(old.fails());
+}
+
+#[test]
+fn compose_files_merge_as_docker_merges_them_labels_and_lists_add_up() {
+    // An overlay (compose.basicauth.yml in a real recipe) adding labels and a secret to
+    // `app` keeps the base file's `traefik.enable=true`, its other labels and its secret.
+    let overlay = "version: \"3.8\"\nservices:\n  app:\n    secrets:\n      - usersfile\n    environment:\n      - USERSFILE=/run/secrets/usersfile\n    deploy:\n      labels:\n        - \"traefik.http.routers.${STACK_NAME}.middlewares=${STACK_NAME}_basicauth\"\nsecrets:\n  usersfile:\n    external: true\n    name: ${STACK_NAME}_usersfile_${SECRET_USERSFILE_VERSION}\n";
+    let mut i = input();
+    i.head
+        .compose
+        .push(("compose.basicauth.yml".into(), overlay.into()));
+    i.head.env_sample = Some(format!("{SAMPLE}#SECRET_USERSFILE_VERSION=v1\n"));
+    let report = lint(&i);
+    for id in ["R010", "C005", "C003"] {
+        assert_ne!(
+            rule(&report, id).status,
+            Status::Failed,
+            "{id}: {:?}",
+            rule(&report, id)
+        );
+    }
+    let p = tree::Parsed::new(&i.head);
+    let (_, app) = p.services().into_iter().find(|(n, _)| n == "app").unwrap();
+    let labels = p.raw_labels(app);
+    assert_eq!(
+        labels.get("traefik.enable").map(String::as_str),
+        Some("true"),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains_key("traefik.http.routers.${STACK_NAME}.middlewares"),
+        "{labels:?}"
+    );
+    let secrets: Vec<&str> = app["secrets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(secrets, ["db_password", "usersfile"]);
+    // A scalar is replaced, as docker replaces it.
+    i.head.compose[1].1 = "services:\n  app:\n    image: nginx:1.27.3\n".into();
+    let p = tree::Parsed::new(&i.head);
+    let (_, app) = p.services().into_iter().find(|(n, _)| n == "app").unwrap();
+    assert_eq!(p.image(app).as_deref(), Some("nginx:1.27.3"));
 }
