@@ -396,18 +396,20 @@ fn secrets_have_versions(p: &Parsed) -> Outcome {
             continue;
         }
         let conventional = format!("SECRET_{}_VERSION", key.to_ascii_uppercase());
-        let named: Vec<String> = secret
-            .get("name")
-            .and_then(Value::as_str)
-            .map(template_vars)
-            .unwrap_or_default()
+        let name = secret.get("name").and_then(Value::as_str).unwrap_or("");
+        let uses = var_uses(name);
+        let named: Vec<String> = template_vars(name)
             .into_iter()
             .filter(|v| !SET_BY_ABRA.contains(&v.as_str()))
             .collect();
         let vars = if named.is_empty() {
             vec![conventional]
         } else {
+            // `${X:-v1}`: the name has a version without the variable.
             named
+                .into_iter()
+                .filter(|v| uses.iter().any(|(n, u, _)| n == v && *u != Use::Defaulted))
+                .collect()
         };
         for var in vars {
             let set = p.sample.iter().any(|s| s.key == var) || p.abra.iter().any(|s| s.key == var);

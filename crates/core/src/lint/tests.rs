@@ -493,6 +493,9 @@ fn c005_c006_c007_secrets_and_their_version_lines() {
     );
     i.head.env_sample = Some(SAMPLE.to_string());
     assert!(fails(&i, "C005").contains("secret `db_password` has no `DB_PW_V` line"));
+    // A default in the name versions it without the variable.
+    edit(&mut i.head, "${DB_PW_V}", "${DB_PW_V:-v1}");
+    assert_eq!(rule(&lint(&i), "C005").status, Status::Satisfied);
 
     let mut i = input();
     i.head.env_sample = Some(format!("{SAMPLE}SECRET_ADMIN_TOKEN_VERSION=v1\n"));
