@@ -245,6 +245,17 @@ mod tests {
         let upgrade_red = ladder(&[(I, Pass), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
         let lint_red = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Fail)]);
         let stateless = ladder(&[(I, Pass), (U, Pass), (B, Skip), (F, Pass), (L, Pass)]);
+        // The lint found only errors its base release has too (SPEC §4): not RED, L4.
+        let inherited = |rungs: &[(Rung, RungStatus)]| {
+            let mut r = ladder(rungs);
+            r.push(RungResult {
+                skip: Some(SkipKind::Inherited),
+                ..rung(L, Skip)
+            });
+            r
+        };
+        let lint_inherited = inherited(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass)]);
+        let lint_inherited_upgrade_red = inherited(&[(I, Pass), (U, Fail), (B, Skip), (F, Skip)]);
         let with_integration = {
             let mut r = green.clone();
             r.push(rung(N, Pass));
@@ -282,6 +293,16 @@ mod tests {
                 "red L1/5 upgrade: service app crash-looping",
             ),
             ("lint failed: red at L4", Evidence { rungs: &lint_red, ..Default::default() }, "red L4/5 lint: lint said why"),
+            (
+                "lint errors all inherited from the base: green, capped at L4",
+                Evidence { rungs: &lint_inherited, ..Default::default() },
+                "green L4/5",
+            ),
+            (
+                "lint errors inherited, a deploy rung failed: red for the deploy rung",
+                Evidence { rungs: &lint_inherited_upgrade_red, ..Default::default() },
+                "red L1/5 upgrade: upgrade said why",
+            ),
             (
                 "backup N/A: green at the expected level",
                 Evidence { rungs: &stateless, expected_na: &[B], ..Default::default() },

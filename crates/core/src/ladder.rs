@@ -6,7 +6,9 @@
 //! all four deploy rungs pass *and* the lint is clean. The level is the number of
 //! consecutive passing rungs from the bottom. A skip caps the level and never inflates it.
 //! The verdict is GREEN only if no rung (on or off the ladder) failed and no declared
-//! dependency went unverified.
+//! dependency went unverified. A lint whose every error is inherited from the base release
+//! (SPEC §4: a PR is judged on what it changes) is a skip of kind
+//! [`SkipKind::Inherited`]: it caps the level at L4 and leaves the verdict to the rest.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -103,6 +105,10 @@ pub enum SkipKind {
     Intentional,
     /// Not selected with `--stages`, or not reached because a lower rung failed, or no tests.
     Unintentional,
+    /// The lint only: it ran, and every error-level finding was already at the base
+    /// release. Not this change's failure (the verdict is not RED), not a pass (the level
+    /// stops below L5); shown with each finding's fix.
+    Inherited,
 }
 
 /// How a run ended. `Green` and `Red` are verdicts: claims about the recipe. `Cancelled`
@@ -258,6 +264,19 @@ mod tests {
                 ],
                 4,
                 Verdict::Red,
+            ),
+            // A lint whose errors are all inherited from the base release is a skip: the
+            // deploy rungs count (L4), the verdict is not RED.
+            (
+                &[
+                    (Lint, Skip),
+                    (Install, Pass),
+                    (Upgrade, Pass),
+                    (BackupRestore, Pass),
+                    (Functional, Pass),
+                ],
+                4,
+                Verdict::Green,
             ),
             // A clean lint over a failed deploy rung is no L5.
             (

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: the `lint` rung (L5) and the `lint` block (schema 1 files have neither; their level
-/// tops out at 4).
-pub const SCHEMA_VERSION: u32 = 2;
+/// tops out at 4). 3: a rung's `skip` may be `inherited` (the lint found only errors its
+/// base release has too), and lint findings carry `subject` and `provenance`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let examples = [
         ("green-l5", fixtures::green_l5()),
         ("red-lint", fixtures::red_lint()),
+        ("green-lint-inherited", fixtures::green_lint_inherited()),
         ("red-l1-crash-loop", fixtures::red_l1_crash_loop()),
         ("l2-intentional-skip", fixtures::l2_intentional_skip()),
     ];

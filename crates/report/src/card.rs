@@ -58,12 +58,18 @@ pub enum CardError {
 /// there is one, footer.
 pub fn height(results: &RunResults) -> u32 {
     let rows = view::rows(results).len() as u32;
-    let failure = if results.failure.is_some() {
-        FAILURE_HEIGHT + 12
-    } else {
-        0
-    };
-    HEADER_HEIGHT + 12 + rows * ROW_HEIGHT + failure + 8 + FOOTER_HEIGHT
+    let boxes = u32::from(results.failure.is_some()) + u32::from(inherited(results).is_some());
+    HEADER_HEIGHT + 12 + rows * ROW_HEIGHT + boxes * (FAILURE_HEIGHT + 12) + 8 + FOOTER_HEIGHT
+}
+
+/// The lint's errors already at the base release, when they are all it found (the lint
+/// row reads "errors at base"): a box of their own, each rule with its fix.
+fn inherited(results: &RunResults) -> Option<&ccci_core::lint::LintReport> {
+    let report = results.lint.as_ref()?;
+    let row = view::rows(results)
+        .into_iter()
+        .find(|r| r.rung == ccci_core::ladder::Rung::Lint)?;
+    (row.state == RowState::Inherited && !report.inherited().is_empty()).then_some(report)
 }
 
 /// The card as an SVG document. Pure: same results, same bytes.
@@ -109,12 +115,26 @@ pub fn svg(results: &RunResults) -> String {
     header(&mut s, results);
     let mut y = HEADER_HEIGHT + 12;
     for row in view::rows(results) {
+        // Errors already at the base: the row names them, the box below says the fix.
+        let brief = match (&results.lint, row.state) {
+            (Some(report), RowState::Inherited) => Some(crate::lint::inherited_brief(report)),
+            _ => None,
+        };
+        let row = view::Row {
+            reason: brief.as_deref().or(row.reason),
+            ..row
+        };
         rung_row(&mut s, &row, y);
         y += ROW_HEIGHT;
     }
     if results.failure.is_some() {
         y += 12;
         failure_box(&mut s, results, y);
+        y += FAILURE_HEIGHT;
+    }
+    if let Some(report) = inherited(results) {
+        y += 12;
+        inherited_box(&mut s, report, y);
         y += FAILURE_HEIGHT;
     }
     footer(&mut s, results, y + 8);
@@ -240,6 +260,7 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
         RowState::Fail => (RED, "failed"),
         RowState::NotApplicable => (GREY, "n/a · intentional"),
         RowState::Skipped => (AMBER, "skipped"),
+        RowState::Inherited => (AMBER, "errors at base"),
         RowState::NotRun => (AMBER, "not run"),
     };
     let status_x = MARGIN + 212;
@@ -271,7 +292,9 @@ fn icon(s: &mut String, state: RowState, cx: u32, cy: u32) {
         RowState::Pass => (GREEN, "#ffffff", "M-5,0.5 L-1.5,4 L5.5,-3.5"),
         RowState::Fail => (RED, "#ffffff", "M-4,-4 L4,4 M4,-4 L-4,4"),
         RowState::NotApplicable => (GREY, "#ffffff", "M-5,0 L5,0"),
-        RowState::Skipped | RowState::NotRun => ("#ffffff", AMBER, "M-5,0 L5,0"),
+        RowState::Skipped | RowState::NotRun | RowState::Inherited => {
+            ("#ffffff", AMBER, "M-5,0 L5,0")
+        }
     };
     let ring = if fill == "#ffffff" {
         format!(r#" stroke="{AMBER}" stroke-width="2""#)
@@ -324,6 +347,46 @@ fn failure_box(s: &mut String, results: &RunResults, y: u32) {
                 false,
                 BOX_TEXT_WIDTH
             ))
+        );
+    }
+}
+
+/// The lint's errors already at the base release: not this change's failure, but what keeps
+/// the recipe below L5 — the first rule, where, and its fix.
+fn inherited_box(s: &mut String, report: &ccci_core::lint::LintReport, y: u32) {
+    let inherited = report.inherited();
+    let Some(first) = inherited.first() else {
+        return;
+    };
+    let w = WIDTH - 2 * MARGIN;
+    let _ = writeln!(
+        s,
+        r##"<rect x="{MARGIN}" y="{y}" width="{w}" height="{FAILURE_HEIGHT}" rx="8" fill="#fff8c5" stroke="#eac54f"/>"##
+    );
+    let title = match &report.base {
+        Some(b) => format!("Lint: already at the base release {b}, not this change's"),
+        None => "Lint: already at the base release, not this change's".into(),
+    };
+    let mut what = first.title();
+    if let Some(f) = first.findings.first() {
+        what.push_str(&format!(": {}", f.message));
+    }
+    if inherited.len() > 1 {
+        let rest: Vec<&str> = inherited[1..].iter().map(|r| r.id.as_str()).collect();
+        what = format!("{what} (also {})", rest.join(", "));
+    }
+    let x = MARGIN + 16;
+    for (dy, size, bold, colour, text) in [
+        (24, 14.0, true, AMBER, title),
+        (45, 13.0, false, INK, format!("fix: {}", first.fix)),
+        (65, 13.0, false, MUTED, what),
+    ] {
+        let weight = if bold { r#" font-weight="bold""# } else { "" };
+        let _ = writeln!(
+            s,
+            r#"<text x="{x}" y="{}" font-size="{size}"{weight} fill="{colour}">{}</text>"#,
+            y + dy,
+            xml_escape(&fit(&text, size, bold, BOX_TEXT_WIDTH))
         );
     }
 }

@@ -180,6 +180,7 @@ fn rung_table(s: &mut String, results: &RunResults) {
             RowState::Fail => "❌ **fail**",
             RowState::NotApplicable => "➖ n/a (intentional)",
             RowState::Skipped => "⚠️ skipped",
+            RowState::Inherited => "⚠️ errors already at the base",
             RowState::NotRun => "⚠️ not run",
         };
         let time = row.duration_ms.map(duration).unwrap_or_else(|| "–".into());
@@ -213,12 +214,15 @@ fn rung_table(s: &mut String, results: &RunResults) {
     }
 }
 
-/// The lint's failed rules (L5): errors, which fail it, then warnings, which never do.
+/// The lint's failed rules (L5): errors the head introduced, which fail it; errors already
+/// at the base release, which do not (each with its fix, keeping the level below L5); then
+/// warnings, which never do.
 fn lint_table(s: &mut String, results: &RunResults) {
     let Some(report) = &results.lint else {
         return;
     };
-    let mut rules = report.errors();
+    let mut rules = report.introduced();
+    rules.extend(report.inherited());
     rules.extend(report.warnings());
     if rules.is_empty() {
         return;
@@ -227,7 +231,12 @@ fn lint_table(s: &mut String, results: &RunResults) {
     let _ = writeln!(s, "| Rule | Level | Where | What to fix |");
     let _ = writeln!(s, "| --- | --- | --- | --- |");
     for r in rules {
+        let inherited = format!(
+            "⚠️ error, {} (not this change's)",
+            md_text(&crate::lint::inherited_words(report))
+        );
         let level = match r.level {
+            ccci_core::lint::Level::Error if r.is_inherited() => inherited.as_str(),
             ccci_core::lint::Level::Error => "❌ **error**",
             ccci_core::lint::Level::Warn => "⚠️ warning",
         };

@@ -116,6 +116,8 @@ fn lint_report(base: &str, changed: &[Changed]) -> LintReport {
                         message: (*message).into(),
                         file: Some((*file).into()),
                         line: Some(*line),
+                        subject: (*file).into(),
+                        provenance: None,
                     })
                     .collect();
             }
@@ -186,6 +188,44 @@ pub fn red_lint() -> RunResults {
     r.lint = Some(report);
     r.verdict = Verdict::Red;
     r.level = 4;
+    r
+}
+
+/// GREEN at L4 (expected L5): the deploy rungs pass and the lint's only error, a stray
+/// lightweight tag from years ago (R014), was already at the base release — shown with its
+/// fix, not this change's failure (SPEC §4).
+pub fn green_lint_inherited() -> RunResults {
+    let mut r = green_l4();
+    r.run_id = "20260314-142210-5c1d".into();
+    r.run_url = Some(format!("https://ci.example.org/runs/{}", r.run_id));
+    let mut report = lint_report(
+        "7.0.0+30.0.4",
+        &[
+            (
+                "R014",
+                Status::Failed,
+                &[(
+                    "",
+                    0,
+                    "tag `0.3.0+27.1.2` is a lightweight tag; re-create it annotated: `git tag -d 0.3.0+27.1.2 && git tag -a 0.3.0+27.1.2 -m \"release 0.3.0+27.1.2\"`",
+                )],
+            ),
+            (
+                "R002",
+                Status::Failed,
+                &[("compose.yml", 41, "service `cron` has no healthcheck")],
+            ),
+        ],
+    );
+    for r in report.rules.iter_mut().filter(|r| r.id == "R014") {
+        for f in &mut r.findings {
+            (f.file, f.line) = (None, None);
+            f.subject = "tag 0.3.0+27.1.2".into();
+            f.provenance = Some(ccci_core::lint::Provenance::Inherited);
+        }
+    }
+    r.rungs.push(ccci_core::lint::rung_result(&report, 190));
+    r.lint = Some(report);
     r
 }
 

@@ -59,7 +59,7 @@ fn cases(results: &RunResults) -> Vec<Case> {
                     reason.as_deref().unwrap_or("declared in EXPECTED_NA")
                 ),
             },
-            RowState::Skipped => Outcome::Skip {
+            RowState::Skipped | RowState::Inherited => Outcome::Skip {
                 message: reason.unwrap_or_else(|| "skipped".into()),
             },
             RowState::NotRun => Outcome::Skip {

@@ -65,6 +65,7 @@ pub fn text(results: &RunResults, color: bool) -> String {
             RowState::Fail => (p.red("✗"), p.red(&p.bold("FAIL   "))),
             RowState::NotApplicable => (p.dim("–"), p.dim("n/a    ")),
             RowState::Skipped => (p.yellow("!"), p.yellow("skipped")),
+            RowState::Inherited => (p.yellow("!"), p.yellow("at base")),
             RowState::NotRun => (p.yellow("!"), p.yellow("not run")),
         };
         let step = row.step.as_deref().unwrap_or("  ");
@@ -127,17 +128,26 @@ pub fn text(results: &RunResults, color: bool) -> String {
         }
     }
     if let Some(report) = &results.lint {
-        for line in crate::lint::failed_lines(report) {
+        for lines in crate::lint::failed_lines(report) {
+            let (line, fix) = match lines.split_once('\n') {
+                Some((line, fix)) => (line.to_string(), Some(fix.to_string())),
+                None => (lines, None),
+            };
             let line = truncate(&clean(&line, false), 160);
             let _ = writeln!(
                 s,
                 "{} {line}",
+                // Red for an error the head introduced; yellow for one inherited from the
+                // base release (shown with its fix) and for warnings.
                 if line.contains(" error: ") {
                     p.red(&p.bold("lint"))
                 } else {
                     p.yellow("lint")
                 }
             );
+            if let Some(fix) = fix {
+                let _ = writeln!(s, "     {}", truncate(&clean(&fix, false), 160));
+            }
         }
     }
     let mut warnings = Vec::new();

@@ -4,7 +4,7 @@
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::{RunResults, RungResult};
 
-/// How a row reads: the five states a maintainer must tell apart at a glance.
+/// How a row reads: the six states a maintainer must tell apart at a glance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowState {
     Pass,
@@ -13,6 +13,9 @@ pub enum RowState {
     NotApplicable,
     /// Skipped though the suite expected it: `--stages`, a lower rung failed, no tests.
     Skipped,
+    /// The lint found errors, every one already at the base release: not this change's
+    /// failure, but the level stops below L5 until they are fixed.
+    Inherited,
     /// Absent from the results.
     NotRun,
 }
@@ -24,6 +27,7 @@ impl RowState {
             RowState::Fail => "failed",
             RowState::NotApplicable => "n/a",
             RowState::Skipped => "skipped",
+            RowState::Inherited => "at base",
             RowState::NotRun => "not run",
         }
     }
@@ -69,6 +73,7 @@ fn row(result: &RungResult) -> Row<'_> {
         (RungStatus::Pass, _) => RowState::Pass,
         (RungStatus::Fail, _) => RowState::Fail,
         (RungStatus::Skip, Some(SkipKind::Intentional)) => RowState::NotApplicable,
+        (RungStatus::Skip, Some(SkipKind::Inherited)) => RowState::Inherited,
         (RungStatus::Skip, _) => RowState::Skipped,
     };
     Row {

@@ -688,3 +688,52 @@ fn a_lint_failure_is_named_on_the_card_comment_summary_and_junit() {
         "{md}"
     );
 }
+
+#[test]
+fn an_error_inherited_from_the_base_is_shown_with_its_fix_and_is_not_red() {
+    let results = fixtures::green_lint_inherited();
+    assert_eq!((results.verdict, results.level), (Verdict::Green, 4));
+    let lint = results.rung(Rung::Lint).unwrap();
+    assert_eq!(
+        (lint.status, lint.skip),
+        (RungStatus::Skip, Some(SkipKind::Inherited))
+    );
+    let texts = svg_texts(&card::svg(&results)).concat();
+    for want in [
+        "L5",
+        "lint",
+        "errors at base",
+        "R014 — not this change's",
+        "Lint: already at the base release 7.0.0+30.0.4, not this change's",
+        "fix: replace lightweight tags with annotated tags",
+        "R014 only annotated tags used for recipe version: tag `0.3.0+27.1.2` is a lightweight",
+    ] {
+        assert!(texts.contains(want), "card lacks {want:?}: {texts}");
+    }
+    let md = comment::markdown(&results, None);
+    for want in [
+        "is **GREEN** — level **L4** (expected L5)",
+        "| L5 lint | ⚠️ errors already at the base |",
+        "### Lint (L5): not clean, none introduced: 1 error inherited from the base release 7.0.0+30.0.4: R014; 1 warning \\(R002\\)",
+        "| `R014` only annotated tags used for recipe version | ⚠️ error, inherited from the base release 7.0.0+30.0.4 (not this change's) |",
+        "fix: replace lightweight tags with annotated tags",
+    ] {
+        assert!(md.contains(want), "comment lacks {want:?}:\n{md}");
+    }
+    assert!(!md.contains("### Failure"), "{md}");
+    let text = summary::text(&results, false);
+    for want in [
+        "! L5 lint            at base",
+        "GREEN  level L4 (expected L5)",
+        "lint R014 error inherited from the base release 7.0.0+30.0.4: only annotated tags used for recipe version — tag `0.3.0+27.1.2` is a lightweight tag",
+        "\n     fix: replace lightweight tags with annotated tags\n",
+    ] {
+        assert!(text.contains(want), "summary lacks {want:?}:\n{text}");
+    }
+    let xml = junit::xml(&results);
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("inherited: already at the base release 7.0.0+30.0.4."),
+        "{xml}"
+    );
+}

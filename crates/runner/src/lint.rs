@@ -8,10 +8,11 @@ use crate::recipe::InputError;
 use crate::request::RunRequest;
 use crate::source::{self, Checkouts};
 use ccci_core::ladder::{self, Rung, RungStatus, SkipKind};
-use ccci_core::lint::{self, LintInput, LintReport, RecipeTree, Tag};
+use ccci_core::lint::{self, BaseRelease, LintInput, LintReport, RecipeTree, Tag};
 use ccci_core::plan::{Role, Selected};
 use ccci_core::results::{RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
-use std::path::{Component, Path};
+use ccci_core::version::{self, Release};
+use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
 /// Reads a recipe checkout into data: its compose files (`compose.yml` first, then the
@@ -69,14 +70,21 @@ pub fn read_tree(dir: &Path) -> RecipeTree {
 
 /// Every tag of a repository and whether it is annotated.
 pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, crate::git::GitError> {
-    let out = crate::git::git(
-        Some(repo),
-        &[
-            "for-each-ref",
-            "refs/tags",
-            "--format=%(refname:short) %(objecttype)",
-        ],
-    )?;
+    tags_where(repo, &[])
+}
+
+/// The tags a release's history carried: those on `commit` or an ancestor of it. What the
+/// base release's lint sees (a stray tag from years ago is there; one on the head's new
+/// commits is not).
+pub fn read_tags_at(repo: &Path, commit: &str) -> Result<Vec<Tag>, crate::git::GitError> {
+    tags_where(repo, &["--merged", commit])
+}
+
+fn tags_where(repo: &Path, filter: &[&str]) -> Result<Vec<Tag>, crate::git::GitError> {
+    let mut args = vec!["for-each-ref", "--format=%(refname:short) %(objecttype)"];
+    args.extend_from_slice(filter);
+    args.push("refs/tags");
+    let out = crate::git::git(Some(repo), &args)?;
     Ok(out
         .lines()
         .filter_map(|l| {
@@ -93,23 +101,44 @@ pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, crate::git::GitError> {
 /// the repository's tags.
 pub fn input_of(checkouts: &Checkouts) -> LintInput {
     let head = &checkouts.head;
-    let head_release = checkouts
-        .releases
+    let base = checkouts
+        .base
+        .as_ref()
+        .map(|b| (b.version.clone(), b.recipe.dir.clone(), b.commit.clone()));
+    input_from(
+        &head.recipe.dir,
+        head.commit.as_deref(),
+        &checkouts.releases,
+        base,
+        checkouts.repo.as_deref(),
+    )
+}
+
+/// The lint's input: the head's checkout (`head_dir`, at `head_commit`), the base release
+/// (tag, checkout, commit) and the repository the tags are read from.
+fn input_from(
+    head_dir: &Path,
+    head_commit: Option<&str>,
+    releases: &[Release],
+    base: Option<(String, PathBuf, Option<String>)>,
+    repo: Option<&Path>,
+) -> LintInput {
+    let head_release = releases
         .iter()
         .rev()
-        .find(|r| Some(&r.commit) == head.commit.as_ref())
+        .find(|r| Some(r.commit.as_str()) == head_commit)
         .map(|r| r.tag.clone());
     LintInput {
-        head: read_tree(&head.recipe.dir),
+        head: read_tree(head_dir),
         head_release,
-        base: checkouts
-            .base
-            .as_ref()
-            .map(|b| (b.version.clone(), read_tree(&b.recipe.dir))),
-        tags: checkouts
-            .repo
-            .as_deref()
-            .map(|r| read_tags(r).unwrap_or_default()),
+        base: base.map(|(tag, dir, commit)| BaseRelease {
+            tag,
+            tree: read_tree(&dir),
+            tags: repo
+                .zip(commit)
+                .map(|(r, c)| read_tags_at(r, &c).unwrap_or_default()),
+        }),
+        tags: repo.map(|r| read_tags(r).unwrap_or_default()),
     }
 }
 
@@ -146,9 +175,14 @@ pub fn run_rung(
         for f in &r.findings {
             let at = f.location();
             progress.line(&format!(
-                "   {} {} {}{}{}",
+                "   {} {}{} {}{}{}",
                 r.id,
                 r.level.word(),
+                if f.is_inherited() {
+                    " (inherited from the base)"
+                } else {
+                    ""
+                },
                 at,
                 if at.is_empty() { "" } else { ": " },
                 f.message
@@ -278,7 +312,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
 }
 
 /// What `ccci lint` lints: the recipe (a directory, a git repository path or URL) at
-/// `git_ref`, against its newest release before it.
+/// `git_ref`, against the release it upgrades from.
 pub struct Linted {
     pub recipe: String,
     /// The head's commit, for a git recipe.
@@ -286,10 +320,13 @@ pub struct Linted {
     pub report: LintReport,
 }
 
-/// `ccci lint`: a plain directory is read as it is (a missing `.env.sample` is a lint
-/// failure, R008); a git repository is cloned into `work_dir` (removed after) and checked
-/// out at `git_ref`, with its newest earlier release as the base. Bad input (no such
-/// directory, not a repository, unknown ref) is an [`InputError`].
+/// `ccci lint`: a plain directory is read as it is; a git repository is cloned into
+/// `work_dir` (removed after) and checked out at `git_ref`, with the release it upgrades
+/// from as the base. The lint reads what it finds: a recipe abra lints is linted, never
+/// refused — a missing `.env.sample` is R008, a recipe without `DOMAIN` skips R010. Bad
+/// input (no such directory, not a repository, unknown ref, neither a compose file nor a
+/// `.env.sample`) is an [`InputError`] naming what the user gave (the repository, the ref,
+/// the file), never the temporary clone.
 pub fn lint_source(
     src: &str,
     git_ref: Option<&str>,
@@ -307,20 +344,15 @@ pub fn lint_source(
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| src.to_string());
-        let tree = read_tree(path);
-        if tree.compose.is_empty() && tree.env_sample.is_none() {
-            return Err(InputError::NotARecipe {
-                path: src.to_string(),
-                reason: "no compose.yml and no .env.sample".into(),
-            });
-        }
+        let input = LintInput {
+            head: read_tree(path),
+            ..Default::default()
+        };
+        refuse_non_recipe(&input.head, src)?;
         return Ok(Linted {
             recipe: name,
             commit: None,
-            report: lint::lint(&LintInput {
-                head: tree,
-                ..Default::default()
-            }),
+            report: lint::lint(&input),
         });
     }
     if !path.exists() && !src.contains("://") && !src.starts_with("git@") {
@@ -329,31 +361,80 @@ pub fn lint_source(
             reason: "no such directory".into(),
         });
     }
-    let request = RunRequest {
-        recipe_source: src.to_string(),
-        git_ref: git_ref.map(str::to_string),
-        stages: Some(vec![Rung::Lint]),
-        quick: false,
-        extra: false,
-        out_dir: work_dir.join("out"),
-        rig: crate::request::Rig::local(work_dir.to_path_buf()),
-        run_url: None,
-        run_id: None,
-        user_cancel: Default::default(),
-        keep: None,
-    };
-    let result = (|| {
-        let mut checkouts = source::prepare_head(&request, work_dir)?;
-        // The lint compares the head with the newest release that is not the head.
-        let head_commit = checkouts.head.commit.clone().unwrap_or_default();
-        let base = ccci_core::version::upgrade_base(&checkouts.releases, &head_commit).cloned();
-        source::prepare_base(&mut checkouts, base.as_ref(), work_dir)?;
-        Ok(Linted {
-            recipe: checkouts.head.recipe.name.clone(),
-            commit: checkouts.head.commit.clone(),
-            report: lint::lint(&input_of(&checkouts)),
-        })
-    })();
+    let result = lint_git(src, git_ref, work_dir);
     let _ = std::fs::remove_dir_all(work_dir);
     result
+}
+
+/// Neither a compose file nor a `.env.sample`: not a recipe at all (`shown` is what the
+/// user gave: the directory, or the repository at its ref).
+fn refuse_non_recipe(tree: &RecipeTree, shown: &str) -> Result<(), InputError> {
+    if tree.compose.is_empty() && tree.env_sample.is_none() {
+        return Err(InputError::NotARecipe {
+            path: shown.to_string(),
+            reason: "no compose.yml and no .env.sample".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A git recipe: clone, check out `git_ref`, check out the release it upgrades from
+/// beside it, lint. Nothing here loads the recipe for a deploy: the lint judges what is
+/// there (a run's checkouts, by contrast, refuse a recipe they cannot deploy).
+fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted, InputError> {
+    let target = git_ref.unwrap_or("HEAD");
+    let clone = work_dir.join("head");
+    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
+        dir: work_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let clone_str = clone.display().to_string();
+    crate::git::git(
+        None,
+        &["clone", "--quiet", "--no-checkout", src, &clone_str],
+    )
+    .map_err(|reason| InputError::CloneFailed {
+        src: src.to_string(),
+        reason,
+    })?;
+    let checkout = source::resolve_target(&clone, src, target)?;
+    let checkout_failed = |reason| InputError::CheckoutFailed {
+        src: src.to_string(),
+        git_ref: target.to_string(),
+        reason,
+    };
+    crate::git::git(
+        Some(&clone),
+        &["checkout", "--quiet", "--detach", &checkout],
+    )
+    .map_err(checkout_failed)?;
+    let commit = crate::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
+    let (releases, _) = version::releases(&source::tags_of(&clone)?);
+    // The lint compares the head with the release it upgrades from.
+    let base = version::upgrade_base(&releases, &commit).cloned();
+    let base_dir = work_dir.join("base");
+    if let Some(b) = &base {
+        let dir = base_dir.display().to_string();
+        crate::git::git(
+            Some(&clone),
+            &["worktree", "add", "--quiet", "--detach", &dir, &b.commit],
+        )
+        .map_err(|reason| InputError::BaseCheckout {
+            tag: format!("{} of {src}", b.tag),
+            reason,
+        })?;
+    }
+    let input = input_from(
+        &clone,
+        Some(&commit),
+        &releases,
+        base.map(|b| (b.tag, base_dir, Some(b.commit))),
+        Some(&clone),
+    );
+    refuse_non_recipe(&input.head, &format!("{src} at {target}"))?;
+    Ok(Linted {
+        recipe: source::recipe_name(src),
+        commit: Some(commit),
+        report: lint::lint(&input),
+    })
 }

@@ -42,7 +42,7 @@ pub(crate) fn is_git_source(src: &str) -> bool {
 }
 
 /// The recipe's name: the repository or directory name without `.git`.
-fn recipe_name(src: &str) -> String {
+pub(crate) fn recipe_name(src: &str) -> String {
     let trimmed = src.trim_end_matches('/');
     let last = if Path::new(trimmed).is_dir() {
         Path::new(trimmed)
@@ -143,7 +143,7 @@ fn directory_head(src: &str, name: &str) -> Result<Checkouts, InputError> {
 /// clone does not fetch (refs/pull/N/head): fetch it by name; a PR's commit SHA may only be
 /// reachable from the forge's pull refs (not every forge serves an arbitrary SHA), so those
 /// are fetched when the SHA itself is not.
-fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, InputError> {
+pub(crate) fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, InputError> {
     let resolves = |r: &str| {
         git(
             Some(clone),
@@ -178,7 +178,7 @@ fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<String, Input
 }
 
 /// Every tag of the clone: (name, object type, commit id).
-fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
+pub(crate) fn tags_of(clone: &Path) -> Result<Vec<(String, String, String)>, InputError> {
     let tag_lines = git(
         Some(clone),
         &[

@@ -174,6 +174,23 @@ fn exit_codes_one_for_an_error_two_for_bad_input_and_json_parses() {
             "{}",
             explain(&o)
         );
+        // --json: the refusal as JSON on stdout, the exit code unchanged.
+        let mut json = args.clone();
+        json.push("--json");
+        let o = lint(&json);
+        assert_eq!(o.status.code(), Some(2), "{json:?}: {}", explain(&o));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{json:?}: --json refusal does not parse: {e}\n{}",
+                explain(&o)
+            )
+        });
+        assert_eq!(doc["refused"], true, "{doc}");
+        assert_eq!(doc["recipe"], args[0], "{doc}");
+        assert!(
+            doc["error"].as_str().unwrap().contains(args[0]),
+            "the refusal names what the user gave: {doc}"
+        );
     }
 }
 
@@ -236,7 +253,7 @@ fn a_config_edited_without_a_version_bump_is_a_lint_error_before_anything_is_dep
     let run = rig.run(&repo, None, &["--stages", "lint"]);
     assert_eq!(run.code, 1, "{}", run.explain());
     let r = run.results();
-    assert_eq!(r["schema"], 2);
+    assert_eq!(r["schema"], ccci_core::results::SCHEMA_VERSION);
     assert_eq!(r["verdict"], "red", "{r}");
     assert_eq!(r["deploy_count"], 0, "{r}");
     assert_eq!(r["domain"], "", "nothing was planned: {r}");
@@ -273,6 +290,331 @@ fn a_config_edited_without_a_version_bump_is_a_lint_error_before_anything_is_dep
     let (code, doc, _) = lint_json(&repo, &[]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(rule(&doc, "C001")["status"], "satisfied");
+}
+
+/// What `ccci lint` says must never name its temporary clone (deleted when it exits).
+fn names_no_temporary_clone(o: &Output) {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!all.contains("ccci-lint-"), "{}", explain(o));
+}
+
+#[test]
+fn git_mode_lints_what_abra_lints_a_missing_env_sample_is_r008_and_no_domain_skips_r010() {
+    let rig = Rig::new();
+    // The head drops .env.sample: an R008 finding the head introduced, not bad input.
+    let repo = rig.git_recipe(
+        "fixture-web",
+        "lintnosamplegit",
+        &["1.0.0"],
+        "1.1.0",
+        |dir| std::fs::remove_file(dir.join(".env.sample")).unwrap(),
+    );
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 1, "{}", explain(&o));
+    names_no_temporary_clone(&o);
+    let r008 = rule(&doc, "R008");
+    assert_eq!(r008["status"], "failed", "{doc}");
+    assert_eq!(r008["findings"][0]["provenance"], "introduced", "{r008}");
+    assert_eq!(doc["base"], "1.0.0+1.0.0", "{doc}");
+    let o = lint(&[repo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    names_no_temporary_clone(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("R008  error FAILED"),
+        "{}",
+        explain(&o)
+    );
+
+    // A cron-style recipe: no DOMAIN, nothing routed by traefik, in every release. abra
+    // skips R010 for it; so does cc-ci, and the lint is clean.
+    let cron = rig.recipe_copy("fixture-web", "lintcronsrc");
+    edit(&cron, ".env.sample", "DOMAIN=fixture-web.example.com\n", "");
+    let text = std::fs::read_to_string(cron.join("compose.yml")).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.contains("traefik.") && !l.contains("      - DOMAIN"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(cron.join("compose.yml"), text).unwrap();
+    let repo = rig.git_recipe_from(&cron, "lintcron", &["1.0.0"], "1.1.0", |_| {});
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    let r010 = rule(&doc, "R010");
+    assert_eq!(r010["status"], "skipped", "{doc}");
+    assert!(
+        r010["note"].as_str().unwrap().contains("no DOMAIN"),
+        "{r010}"
+    );
+    assert_eq!(doc["clean"], true, "{doc}");
+
+    // A repository that is no recipe at all is refused, naming the repository and the ref
+    // the user gave, never the clone.
+    let empty = rig.path("lintnotarecipe");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("README.md"), "# not a recipe\n").unwrap();
+    git(&empty, &["init", "--quiet", "--initial-branch=main"]);
+    commit_all(&empty, "readme");
+    let o = lint(&[empty.to_str().unwrap(), "--ref", "main"]);
+    assert_eq!(o.status.code(), Some(2), "{}", explain(&o));
+    names_no_temporary_clone(&o);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} at main: not a recipe directory (no compose.yml and no .env.sample)",
+            empty.display()
+        )),
+        "{}",
+        explain(&o)
+    );
+}
+
+#[test]
+fn overlays_merge_as_docker_merges_them_and_a_secret_is_versioned_by_its_names_variable() {
+    // Shapes of public recipes: an overlay adding a label to `app` (their basic-auth
+    // overlay) keeps compose.yml's `traefik.enable=true`; a secret whose name uses
+    // `${SECRET_OVH_CONSUMER_KEY}` (no `_VERSION`) is versioned by that variable, as abra
+    // versions it by its interpolated name.
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "lintoverlay");
+    std::fs::write(
+        recipe.join("compose.ovh.yml"),
+        "version: \"3.8\"\nservices:\n  app:\n    secrets:\n      - ovh_key\n    deploy:\n      labels:\n        - \"traefik.http.routers.${STACK_NAME}.middlewares=${STACK_NAME}_auth\"\nsecrets:\n  ovh_key:\n    external: true\n    name: ${STACK_NAME}_ovh_key_${SECRET_OVH_KEY}\n",
+    )
+    .unwrap();
+    env_line(&recipe, "# COMPOSE_FILE=\"compose.yml:compose.ovh.yml\"");
+    env_line(&recipe, "# SECRET_OVH_KEY=v1");
+    let (code, doc, o) = lint_json(&recipe, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    for id in ["R010", "C005"] {
+        assert_eq!(rule(&doc, id)["status"], "satisfied", "{id}: {doc}");
+    }
+    // Without the variable in .env.sample: C005 names the variable the name uses.
+    edit(&recipe, ".env.sample", "# SECRET_OVH_KEY=v1\n", "");
+    let (code, doc, _) = lint_json(&recipe, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        findings(rule(&doc, "C005"))
+            .contains("compose.ovh.yml:10 secret `ovh_key` has no `SECRET_OVH_KEY` line"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_long_secret_name_is_a_warning_as_in_abra() {
+    let rig = Rig::new();
+    let recipe = rig.recipe_copy("fixture-web", "lintlongsecret");
+    let compose = std::fs::read_to_string(recipe.join("compose.yml")).unwrap();
+    std::fs::write(
+        recipe.join("compose.yml"),
+        compose
+            .replace("admin_token", "administrator_token")
+            .replace("ADMIN_TOKEN", "ADMINISTRATOR_TOKEN"),
+    )
+    .unwrap();
+    edit(
+        &recipe,
+        ".env.sample",
+        "SECRET_ADMIN_TOKEN_VERSION",
+        "SECRET_ADMINISTRATOR_TOKEN_VERSION",
+    );
+    let (code, doc, o) = lint_json(&recipe, &[]);
+    assert_eq!(
+        code,
+        0,
+        "a warning does not make the recipe red: {}",
+        explain(&o)
+    );
+    let r015 = rule(&doc, "R015");
+    assert_eq!(
+        (&r015["level"], &r015["status"]),
+        (&Value::from("warn"), &Value::from("failed")),
+        "{r015}"
+    );
+    assert!(
+        findings(r015).contains("secret `administrator_token` is 19 characters"),
+        "{r015}"
+    );
+}
+
+#[test]
+fn c003_reads_only_the_recipes_own_version_label() {
+    let rig = Rig::new();
+    // A release whose app service also carries another `coop-cloud.….version` label.
+    let repo = rig.git_recipe("fixture-web", "lintlabels", &["1.0.0"], "1.1.0", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "        - \"backupbot.backup=true\"\n",
+            "        - \"backupbot.backup=true\"\n        - \"coop-cloud.${STACK_NAME}.app.version=30.0.4\"\n",
+        )
+    });
+    git(&repo, &["tag", "-a", "1.1.0+1.1.0", "-m", "release 1.1.0"]);
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(code, 0, "{}", explain(&o));
+    assert_eq!(rule(&doc, "C003")["status"], "satisfied", "{doc}");
+    // The recipe's own label disagreeing is named as written.
+    edit(
+        &repo,
+        "compose.yml",
+        "version=1.1.0+1.1.0",
+        "version=1.0.9+1.1.0",
+    );
+    commit_all(&repo, "a wrong label");
+    git(&repo, &["tag", "-a", "1.1.1+1.1.0", "-m", "release 1.1.1"]);
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    let text = findings(rule(&doc, "C003"));
+    assert!(
+        text.contains("service `app` is labelled `coop-cloud.${STACK_NAME}.version=1.0.9+1.1.0`"),
+        "{text}"
+    );
+    assert!(!text.contains("30.0.4"), "{text}");
+}
+
+/// fixture-web with two releases and a head, and a stray lightweight tag on the first
+/// release's commit — from years ago, as some upstream recipes have.
+fn stray_tag_repo(rig: &Rig, name: &str) -> PathBuf {
+    let repo = rig.git_recipe("fixture-web", name, &["1.0.0", "1.1.0"], "1.2.0", |_| {});
+    git(&repo, &["tag", "old-pin", "1.0.0+1.0.0^{commit}"]);
+    repo
+}
+
+#[test]
+fn a_pr_is_judged_on_what_it_changes_an_error_at_the_base_is_shown_not_red() {
+    let rig = Rig::new();
+    let repo = stray_tag_repo(&rig, "lintstray");
+    let (code, doc, o) = lint_json(&repo, &[]);
+    assert_eq!(
+        code,
+        0,
+        "an inherited error does not fail the head: {}",
+        explain(&o)
+    );
+    assert_eq!(doc["clean"], false, "{doc}");
+    assert_eq!(
+        (&doc["introduced"], &doc["inherited"]),
+        (&Value::from(0), &Value::from(1)),
+        "{doc}"
+    );
+    let r014 = rule(&doc, "R014");
+    assert_eq!(r014["status"], "failed", "{r014}");
+    assert_eq!(r014["findings"][0]["subject"], "tag old-pin", "{r014}");
+    assert_eq!(r014["findings"][0]["provenance"], "inherited", "{r014}");
+    let o = lint(&[repo.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "R014  error inherited",
+        "`old-pin` is a lightweight tag",
+        "(already at the base release 1.1.0+1.1.0)",
+        "fix: replace lightweight tags with annotated tags",
+        "lint not clean, none introduced: 1 error inherited from the base release 1.1.0+1.1.0: R014 (no L5 until fixed)",
+    ] {
+        assert!(table.contains(want), "{want:?} not in\n{table}");
+    }
+
+    // `--stages lint`: not RED, the lint rung an inherited skip (the level stops below L5),
+    // every artefact showing the finding with its fix.
+    let run = rig.run(&repo, None, &["--stages", "lint"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "green", "{r}");
+    let lint_rung = run.rung("lint");
+    assert_eq!(
+        (&lint_rung["status"], &lint_rung["skip"]),
+        (&Value::from("skip"), &Value::from("inherited")),
+        "{r}"
+    );
+    assert!(
+        lint_rung["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("already at the base release 1.1.0+1.1.0, not introduced by this change"),
+        "{r}"
+    );
+    assert_eq!(
+        rule(&r["lint"], "R014")["findings"][0]["provenance"],
+        "inherited",
+        "{r}"
+    );
+    let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
+    assert!(
+        comment.contains("`R014`") && comment.contains("already at the base"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("replace lightweight tags with annotated tags"),
+        "{comment}"
+    );
+    let card = std::fs::read_to_string(run.out.join("card.svg")).unwrap();
+    assert!(card.contains("errors at base"), "the card says it");
+    assert!(
+        run.stdout
+            .contains("R014 error inherited from the base release 1.1.0+1.1.0"),
+        "{}",
+        run.stdout
+    );
+
+    // A lightweight tag on the head's own commit is the head's doing: RED.
+    git(&repo, &["tag", "wip"]);
+    let (code, doc, _) = lint_json(&repo, &[]);
+    assert_eq!(code, 1, "{doc}");
+    let r014 = rule(&doc, "R014");
+    let provenance: Vec<(&str, &str)> = r014["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["subject"].as_str().unwrap(),
+                f["provenance"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        provenance,
+        [("tag old-pin", "inherited"), ("tag wip", "introduced")],
+        "{r014}"
+    );
+}
+
+#[test]
+fn on_the_swarm_an_inherited_lint_error_leaves_the_run_green_at_l4() {
+    let rig = Rig::new();
+    let repo = stray_tag_repo(&rig, "lintinh");
+    let suites = quick_suite(&rig, "lintinh");
+    let run = rig.run(&repo, Some(&suites), &[]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "green", "{r}");
+    for rung in ["install", "upgrade", "backup_restore", "functional"] {
+        assert_eq!(run.rung(rung)["status"], "pass", "{rung}: {r}");
+    }
+    assert_eq!(
+        (&r["level"], &r["expected_level"]),
+        (&Value::from(4), &Value::from(5)),
+        "{r}"
+    );
+    assert_eq!(run.rung("lint")["skip"], "inherited", "{r}");
+    assert!(r.get("failure").is_none(), "{r}");
+    assert!(
+        run.stdout.contains("GREEN  level L4 (expected L5)"),
+        "{}",
+        run.stdout
+    );
+    let comment = std::fs::read_to_string(run.out.join("comment.md")).unwrap();
+    assert!(
+        comment.contains("| L5 lint | ⚠️ errors already at the base |"),
+        "{comment}"
+    );
+    assert!(
+        leftovers(&run.stack()).is_empty(),
+        "left: {:?}",
+        leftovers(&run.stack())
+    );
 }
 
 /// fixture-web as a repository whose head requires `GREETING` (`${GREETING:?…}`) and adds
@@ -400,7 +742,7 @@ fn a_clean_recipe_reaches_l5_green_and_expected_na_can_skip_the_lint() {
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
-    assert_eq!(r["schema"], 2);
+    assert_eq!(r["schema"], ccci_core::results::SCHEMA_VERSION);
     assert_eq!(r["verdict"], "green", "{r}");
     assert_eq!(r["level"], 5, "{r}");
     assert_eq!(r["expected_level"], 5, "{r}");

@@ -24,7 +24,8 @@ pub(super) fn check(id: &str, ctx: &Ctx) -> Outcome {
             Some(_) => Outcome::Satisfied,
             None => Outcome::Failed(vec![Finding::bare(
                 "the recipe has no .env.sample: operators start their app's .env from it".into(),
-            )]),
+            )
+            .about(".env.sample")]),
         },
         "R009" => {
             if p.services().iter().any(|(name, _)| name == "app") {
@@ -187,7 +188,7 @@ fn semver_like_tags(p: &Parsed) -> Outcome {
 
 /// abra looks the recipe up in its catalogue; cc-ci checks the repository for a release.
 fn published_version(ctx: &Ctx) -> Outcome {
-    let Some(tags) = &ctx.input.tags else {
+    let Some(tags) = ctx.tags else {
         return Outcome::Skipped("a plain directory has no release tags".into());
     };
     let releases: Vec<&str> = tags
@@ -202,9 +203,13 @@ fn published_version(ctx: &Ctx) -> Outcome {
         )),
         None => Outcome::Failed(vec![Finding::bare(
             "the repository has no release: no annotated tag X.Y.Z+<app version>".into(),
-        )]),
+        )
+        .about("release tags")]),
     }
 }
+
+/// R007's subject: the README's metadata, however it falls short.
+const README_METADATA: &str = "README.md metadata";
 
 /// The README's `<!-- metadata -->` block: `* **Category**: Apps` lines.
 const METADATA_FIELDS: [&str; 6] = [
@@ -220,7 +225,8 @@ fn metadata_filled_in(p: &Parsed) -> Outcome {
     let Some(readme) = &p.tree.readme else {
         return Outcome::Failed(vec![Finding::bare(
             "the recipe has no README.md (its metadata block describes the recipe to the catalogue)".into(),
-        )]);
+        )
+        .about(README_METADATA)]);
     };
     let lines: Vec<&str> = readme.lines().collect();
     let start = lines
@@ -234,7 +240,8 @@ fn metadata_filled_in(p: &Parsed) -> Outcome {
             ),
             "README.md",
             None,
-        )]);
+        )
+        .about(README_METADATA)]);
     };
     let mut found = std::collections::BTreeMap::new();
     for line in &lines[start + 1..] {
@@ -267,7 +274,8 @@ fn metadata_filled_in(p: &Parsed) -> Outcome {
             format!("metadata not filled in: {}", missing.join(", ")),
             "README.md",
             Some(start + 1),
-        )])
+        )
+        .about(README_METADATA)])
     }
 }
 
@@ -289,7 +297,8 @@ fn traefik_enabled(p: &Parsed) -> Outcome {
         Outcome::Failed(vec![p.finding_at(
             &["services", "app"],
             "no service has the deploy label `traefik.enable=true`: the proxy will not route the app's DOMAIN".into(),
-        )])
+        )
+        .about("traefik.enable")])
     }
 }
 
@@ -343,14 +352,14 @@ fn abra_sh_vendors(p: &Parsed) -> Outcome {
             findings.push(p.finding_at(
                 &["configs", &key, "name"],
                 format!("config `{key}`: its name uses {var}, and {why}: add `export {var}=v1` to abra.sh"),
-            ));
+            ).about(format!("configs.{key}.name {var}")));
         }
     }
     Outcome::from_findings(findings)
 }
 
 fn annotated_tags(ctx: &Ctx) -> Outcome {
-    let Some(tags) = &ctx.input.tags else {
+    let Some(tags) = ctx.tags else {
         return Outcome::Skipped("a plain directory has no tags".into());
     };
     let light: Vec<&str> = tags
@@ -368,6 +377,7 @@ fn annotated_tags(ctx: &Ctx) -> Outcome {
                 Finding::bare(format!(
                     "tag `{t}` is a lightweight tag; re-create it annotated: `git tag -d {t} && git tag -a {t} -m \"release {t}\"`"
                 ))
+                .about(format!("tag {t}"))
             })
             .collect(),
     )

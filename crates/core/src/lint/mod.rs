@@ -23,12 +23,27 @@
 //! looks at abra's recipe catalogue, R013 at git.coopcloud.tech) the rule says what it
 //! checks instead, or is skipped with the reason.
 //!
+//! R015 is a warning in abra's `LintRules` (its `warn` list), as is R013; a long secret name
+//! never fails abra's lint, so it never fails cc-ci's.
+//!
 //! # cc-ci's rules (`C0xx`)
 //! C000 compose files parse; C001 a config or secret changed its content but not its name;
 //! C002 a variable the head newly requires that installed apps' `.env` lack; C003 the
 //! version label disagrees with the head's release tag; C004 an image tag moved backwards;
 //! C005–C007 secrets and their `SECRET_<NAME>_VERSION` lines; C008 backupbot volume labels
 //! naming no volume.
+//!
+//! # What a change introduced, and what it inherited
+//! A pull request is judged on what it changes (SPEC §4). [`lint`] lints the base release
+//! too, as it stood (its own tree, its own release tag, the tags its history carried), and
+//! marks each finding of a failed error-level rule [`Provenance::Introduced`] or
+//! [`Provenance::Inherited`]: inherited when the base's lint failed the same rule on the same
+//! [`Finding::subject`] — what the finding is about (a service's image, a secret, a tag, a
+//! file), never where it is written, so a moved line or a reworded message is the same
+//! finding. Without a base release every finding is introduced. An error the head introduces
+//! fails the lint rung (the verdict is RED); one only inherited leaves the rung
+//! [`SkipKind::Inherited`](crate::ladder::SkipKind::Inherited): shown with its fix, the level
+//! stops at L4, the verdict stays what the deploy rungs make it.
 
 mod abra;
 mod own;
@@ -71,10 +86,24 @@ pub struct LintInput {
     pub head: RecipeTree,
     /// The head's release tag, when the head is a release.
     pub head_release: Option<String>,
-    /// The release the head upgrades from (its tag) and its checkout: the base of the
-    /// diff-aware rules. `None` without an earlier release.
-    pub base: Option<(String, RecipeTree)>,
+    /// The release the head upgrades from: the base of the diff-aware rules, and what
+    /// tells an error the head introduced from one it inherited. `None` without an earlier
+    /// release.
+    pub base: Option<BaseRelease>,
     /// Every tag of the repository; `None` for a recipe that is a plain directory.
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// The base release, as it stood when it was released.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BaseRelease {
+    /// Its release tag (`1.1.0+1.27.2`).
+    pub tag: String,
+    /// Its checkout.
+    pub tree: RecipeTree,
+    /// The tags its history carried: those on its commit or an ancestor of it (`git tag
+    /// --merged`). A lightweight tag from years ago is here; one on the head's new commits
+    /// is not. `None` for a recipe that is a plain directory.
     pub tags: Option<Vec<Tag>>,
 }
 
@@ -124,6 +153,16 @@ pub enum Origin {
     CcCi,
 }
 
+/// Whether an error-level finding is the head's doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// Absent at the base release (or there is no base release): the head introduced it.
+    Introduced,
+    /// The base release has it too (same rule, same subject): not this change's doing.
+    Inherited,
+}
+
 /// Where a rule applies and what exactly is wrong there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -134,6 +173,17 @@ pub struct Finding {
     /// 1-based line in `file`, where it can be told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// What the finding is about, whatever line it is on and however it is worded: a
+    /// compose key (`services.app.image`, `secrets.db_password`), a variable, a tag
+    /// (`tag nightly`), a file (`.env.sample`). With the rule's id, the finding's identity
+    /// between the head and its base release.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+    /// For a finding of a failed error-level rule: introduced by the head, or inherited
+    /// from its base release. Absent on warnings (and in records older than it, where it
+    /// reads as introduced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 impl Finding {
@@ -142,6 +192,8 @@ impl Finding {
             message,
             file: Some(file.to_string()),
             line,
+            subject: file.to_string(),
+            provenance: None,
         }
     }
 
@@ -150,7 +202,20 @@ impl Finding {
             message,
             file: None,
             line: None,
+            subject: String::new(),
+            provenance: None,
         }
+    }
+
+    /// The finding's subject (see [`Finding::subject`]).
+    pub(crate) fn about(mut self, subject: impl Into<String>) -> Finding {
+        self.subject = subject.into();
+        self
+    }
+
+    /// Inherited from the base release (not the head's doing).
+    pub fn is_inherited(&self) -> bool {
+        self.provenance == Some(Provenance::Inherited)
     }
 
     /// `compose.yml:12`, `abra.sh`, or empty.
@@ -192,9 +257,50 @@ impl RuleResult {
         self.status == Status::Failed && self.level == Level::Warn
     }
 
+    /// A failed error-level rule every finding of which the base release has too.
+    pub fn is_inherited(&self) -> bool {
+        self.is_error()
+            && !self.findings.is_empty()
+            && self.findings.iter().all(Finding::is_inherited)
+    }
+
+    /// A failed error-level rule with a finding the head introduced: it fails the lint.
+    pub fn is_introduced(&self) -> bool {
+        self.is_error() && !self.is_inherited()
+    }
+
     /// `R012 config versions are vendored in abra.sh`.
     pub fn title(&self) -> String {
         format!("{} {}", self.id, self.rule)
+    }
+
+    /// `compose.yml:29: config `nginx_conf` …; abra.sh: …` — every finding, where and what.
+    pub fn findings_text(&self) -> String {
+        self.findings
+            .iter()
+            .map(|f| match f.location().as_str() {
+                "" => f.message.clone(),
+                loc => format!("{loc}: {}", f.message),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// The first finding (where and what) and how many more, for one-line renderings.
+    fn first_finding(&self) -> String {
+        let Some(f) = self.findings.first() else {
+            return String::new();
+        };
+        let at = f.location();
+        let mut s = if at.is_empty() {
+            format!(": {}", f.message)
+        } else {
+            format!(" ({at}): {}", f.message)
+        };
+        if self.findings.len() > 1 {
+            s.push_str(&format!(" (+{} more)", self.findings.len() - 1));
+        }
+        s
     }
 }
 
@@ -208,10 +314,37 @@ pub struct LintReport {
     pub rules: Vec<RuleResult>,
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn ids(rules: &[&RuleResult]) -> String {
+    rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl LintReport {
-    /// Failed error-level rules: each one fails the lint.
+    /// Failed error-level rules, introduced or inherited: any keeps the lint from clean.
     pub fn errors(&self) -> Vec<&RuleResult> {
         self.rules.iter().filter(|r| r.is_error()).collect()
+    }
+
+    /// Failed error-level rules the head introduced: each one fails the lint rung (RED).
+    pub fn introduced(&self) -> Vec<&RuleResult> {
+        self.rules.iter().filter(|r| r.is_introduced()).collect()
+    }
+
+    /// Failed error-level rules the base release has too: shown with their fix, capping the
+    /// level at L4, never RED.
+    pub fn inherited(&self) -> Vec<&RuleResult> {
+        self.rules.iter().filter(|r| r.is_inherited()).collect()
     }
 
     /// Failed warn-level rules: shown, never failing.
@@ -224,94 +357,131 @@ impl LintReport {
         self.errors().is_empty()
     }
 
+    /// An error-level rule the head introduced failed: the lint fails, the verdict is RED.
+    pub fn fails(&self) -> bool {
+        !self.introduced().is_empty()
+    }
+
     pub fn count(&self, status: Status) -> usize {
         self.rules.iter().filter(|r| r.status == status).count()
     }
 
-    /// One line: `clean: 20 satisfied, 2 warnings (R002, R007), 1 skipped` or
-    /// `2 errors: R012, C001; 1 warning: R002`.
-    pub fn summary(&self) -> String {
-        let ids = |rules: &[&RuleResult]| {
-            rules
-                .iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let plural = |n: usize, word: &str| {
-            if n == 1 {
-                format!("1 {word}")
-            } else {
-                format!("{n} {word}s")
-            }
-        };
-        let (errors, warnings) = (self.errors(), self.warnings());
-        let warn_part = if warnings.is_empty() {
-            String::new()
-        } else {
-            format!("{} ({})", plural(warnings.len(), "warning"), ids(&warnings))
-        };
-        if errors.is_empty() {
-            let mut parts = vec![format!("{} satisfied", self.count(Status::Satisfied))];
-            if !warn_part.is_empty() {
-                parts.push(warn_part);
-            }
-            let skipped = self.count(Status::Skipped);
-            if skipped > 0 {
-                parts.push(format!("{skipped} skipped"));
-            }
-            format!("clean: {}", parts.join(", "))
-        } else {
-            let mut s = format!("{}: {}", plural(errors.len(), "error"), ids(&errors));
-            if !warn_part.is_empty() {
-                s.push_str(&format!("; {warn_part}"));
-            }
-            s
+    /// `the base release 1.1.0+1.1.0`, or `the base release` when unknown.
+    fn base_words(&self) -> String {
+        match &self.base {
+            Some(b) => format!("the base release {b}"),
+            None => "the base release".into(),
         }
     }
 
-    /// What the card, comment and summary say when the lint fails: the first failing
-    /// error-level rule by name, where and what is wrong, the fix, and the others' ids.
-    pub fn failure_message(&self) -> Option<String> {
-        let errors = self.errors();
-        let first = errors.first()?;
-        let mut s = first.title();
-        if let Some(f) = first.findings.first() {
-            let at = f.location();
-            if at.is_empty() {
-                s.push_str(&format!(": {}", f.message));
-            } else {
-                s.push_str(&format!(" ({at}): {}", f.message));
-            }
-            if first.findings.len() > 1 {
-                s.push_str(&format!(" (+{} more)", first.findings.len() - 1));
-            }
+    /// One line: `clean: 20 satisfied, 2 warnings (R002, R007), 1 skipped`;
+    /// `2 errors: R012, C001; 1 inherited from the base release 1.1.0+1.1.0: R014; 1 warning
+    /// (R002)` (the errors counted are the head's); or, when every error is the base's,
+    /// `not clean, none introduced: 1 error inherited from the base release 1.1.0+1.1.0: R014`.
+    pub fn summary(&self) -> String {
+        let (introduced, inherited, warnings) =
+            (self.introduced(), self.inherited(), self.warnings());
+        let mut parts = Vec::new();
+        if !inherited.is_empty() {
+            parts.push(format!(
+                "{} from {}: {}",
+                if introduced.is_empty() {
+                    format!("{} inherited", plural(inherited.len(), "error"))
+                } else {
+                    format!("{} inherited", inherited.len())
+                },
+                self.base_words(),
+                ids(&inherited)
+            ));
         }
-        s.push_str(&format!(". Fix: {}", first.fix));
-        if errors.len() > 1 {
-            let rest: Vec<String> = errors[1..].iter().map(|r| r.title()).collect();
+        if !warnings.is_empty() {
+            parts.push(format!(
+                "{} ({})",
+                plural(warnings.len(), "warning"),
+                ids(&warnings)
+            ));
+        }
+        if !introduced.is_empty() {
+            let head = format!(
+                "{}: {}",
+                plural(introduced.len(), "error"),
+                ids(&introduced)
+            );
+            return std::iter::once(head)
+                .chain(parts)
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        if !inherited.is_empty() {
+            return format!("not clean, none introduced: {}", parts.join("; "));
+        }
+        parts.insert(0, format!("{} satisfied", self.count(Status::Satisfied)));
+        let skipped = self.count(Status::Skipped);
+        if skipped > 0 {
+            parts.push(format!("{skipped} skipped"));
+        }
+        format!("clean: {}", parts.join(", "))
+    }
+
+    /// What the card, comment and summary say when the lint fails: the first error-level
+    /// rule the head introduced by name, where and what is wrong, the fix, the others' ids,
+    /// and those inherited from the base. `None` when the head introduced none.
+    pub fn failure_message(&self) -> Option<String> {
+        let introduced = self.introduced();
+        let first = introduced.first()?;
+        let mut s = format!(
+            "{}{}. Fix: {}",
+            first.title(),
+            first.first_finding(),
+            first.fix
+        );
+        if introduced.len() > 1 {
+            let rest: Vec<String> = introduced[1..].iter().map(|r| r.title()).collect();
             s.push_str(&format!(". Also failing: {}", rest.join("; ")));
         }
+        let inherited = self.inherited();
+        if !inherited.is_empty() {
+            s.push_str(&format!(
+                ". Already at {} (not this change's): {}",
+                self.base_words(),
+                ids(&inherited)
+            ));
+        }
         Some(s)
+    }
+
+    /// What is said when every error is inherited: each rule by name, where, what, its
+    /// fix, and that the base release has it too. `None` when there is none, or when the
+    /// head introduced an error (then [`LintReport::failure_message`] speaks).
+    pub fn inherited_message(&self) -> Option<String> {
+        if self.fails() {
+            return None;
+        }
+        let inherited = self.inherited();
+        if inherited.is_empty() {
+            return None;
+        }
+        let each: Vec<String> = inherited
+            .iter()
+            .map(|r| format!("{}{}. Fix: {}", r.title(), r.first_finding(), r.fix))
+            .collect();
+        Some(format!(
+            "already at {}, not introduced by this change (not RED; no L5 until fixed): {}",
+            self.base_words(),
+            each.join(". ")
+        ))
     }
 }
 
 /// The `lint` rung of a run: pass when no error-level rule failed (warnings never fail
-/// it), fail naming the first failing rule; one test case per rule (a failed warning is a
-/// passing case whose message starts `warning:`).
+/// it); fail, naming the first, when the head introduced one; when every error is
+/// inherited from the base release, a skip of kind `inherited` (the level stops at L4, the
+/// verdict is not RED) naming each with its fix. One test case per rule: a failed warning
+/// is a passing case whose message starts `warning:`, an inherited error a skipped case
+/// whose message starts `inherited:`.
 pub fn rung_result(report: &LintReport, duration_ms: u64) -> crate::results::RungResult {
-    use crate::ladder::{Rung, RungStatus};
-    let describe = |r: &RuleResult| {
-        let at: Vec<String> = r
-            .findings
-            .iter()
-            .map(|f| match f.location().as_str() {
-                "" => f.message.clone(),
-                loc => format!("{loc}: {}", f.message),
-            })
-            .collect();
-        format!("{} Fix: {}", at.join("; "), r.fix)
-    };
+    use crate::ladder::{Rung, RungStatus, SkipKind};
+    let describe = |r: &RuleResult| format!("{} Fix: {}", r.findings_text(), r.fix);
     let tests = report
         .rules
         .iter()
@@ -319,6 +489,14 @@ pub fn rung_result(report: &LintReport, duration_ms: u64) -> crate::results::Run
             let (status, message) = match r.status {
                 Status::Satisfied => (RungStatus::Pass, None),
                 Status::Skipped => (RungStatus::Skip, r.note.clone()),
+                Status::Failed if r.is_inherited() => (
+                    RungStatus::Skip,
+                    Some(format!(
+                        "inherited: already at {}. {}",
+                        report.base_words(),
+                        describe(r)
+                    )),
+                ),
                 Status::Failed if r.level == Level::Error => (RungStatus::Fail, Some(describe(r))),
                 Status::Failed => (RungStatus::Pass, Some(format!("warning: {}", describe(r)))),
             };
@@ -330,15 +508,18 @@ pub fn rung_result(report: &LintReport, duration_ms: u64) -> crate::results::Run
             }
         })
         .collect();
+    let (status, skip, reason) = if report.fails() {
+        (RungStatus::Fail, None, report.failure_message())
+    } else if let Some(inherited) = report.inherited_message() {
+        (RungStatus::Skip, Some(SkipKind::Inherited), Some(inherited))
+    } else {
+        (RungStatus::Pass, None, Some(report.summary()))
+    };
     crate::results::RungResult {
         name: Rung::Lint,
-        status: if report.clean() {
-            RungStatus::Pass
-        } else {
-            RungStatus::Fail
-        },
-        reason: report.failure_message().or_else(|| Some(report.summary())),
-        skip: None,
+        status,
+        reason,
+        skip,
         duration_ms,
         tests,
     }
@@ -401,7 +582,7 @@ pub const RULES: &[RuleInfo] = &[
     abra("R012", Level::Error, "config versions are vendored", "vendor config versions in an abra.sh", false),
     abra("R013", Level::Warn, "git.coopcloud.tech repo exists", "upload your recipe to git.coopcloud.tech/coop-cloud/...", false),
     abra("R014", Level::Error, "only annotated tags used for recipe version", "replace lightweight tags with annotated tags", false),
-    abra("R015", Level::Error, "long secret names", "reduce length of secret names to 12 chars", false),
+    abra("R015", Level::Warn, "long secret names", "reduce length of secret names to 12 chars", false),
     own("C000", Level::Error, "compose files parse", "make every compose file valid YAML with a top-level `services:` mapping"),
     own("C001", Level::Error, "a changed config or secret gets a new name", "bump the version variable in its `name:` (abra.sh for configs, .env.sample for secrets) whenever its content changes: swarm configs and secrets are immutable"),
     own("C002", Level::Error, "no newly required variable installed apps lack", "give the variable a default in compose (`${X:-value}`), or tell operators in the release notes (release/<version>) to add it to their .env"),
@@ -432,20 +613,43 @@ impl Outcome {
     }
 }
 
-/// Lints the head (and, against `base`, what it changed).
+/// Lints the head (and, against its base release, what it changed), and tells each error
+/// the head introduced from one the base release has too (see the module docs).
 pub fn lint(input: &LintInput) -> LintReport {
     let head = tree::Parsed::new(&input.head);
     let base = input
         .base
         .as_ref()
-        .map(|(tag, t)| (tag.as_str(), tree::Parsed::new(t)));
-    let ctx = Ctx { input, head, base };
-    let rules = RULES
+        .map(|b| (b.tag.as_str(), tree::Parsed::new(&b.tree)));
+    let mut report = LintReport {
+        base: input.base.as_ref().map(|b| b.tag.clone()),
+        rules: check_all(&Ctx {
+            head,
+            head_release: input.head_release.as_deref(),
+            tags: input.tags.as_deref(),
+            base,
+        }),
+    };
+    let at_base = input.base.as_ref().map(|b| {
+        check_all(&Ctx {
+            head: tree::Parsed::new(&b.tree),
+            head_release: Some(&b.tag),
+            tags: b.tags.as_deref(),
+            base: None,
+        })
+    });
+    mark_provenance(&mut report.rules, at_base.as_deref());
+    report
+}
+
+/// Every rule of the catalogue over one checkout.
+fn check_all(ctx: &Ctx) -> Vec<RuleResult> {
+    RULES
         .iter()
         .map(|info| {
             let outcome = match info.origin {
-                Origin::Abra => abra::check(info.id, &ctx),
-                Origin::CcCi => own::check(info.id, &ctx),
+                Origin::Abra => abra::check(info.id, ctx),
+                Origin::CcCi => own::check(info.id, ctx),
             };
             let (status, findings, note) = match outcome {
                 Outcome::Satisfied => (Status::Satisfied, Vec::new(), None),
@@ -464,17 +668,36 @@ pub fn lint(input: &LintInput) -> LintReport {
                 note,
             }
         })
-        .collect();
-    LintReport {
-        base: input.base.as_ref().map(|(tag, _)| tag.clone()),
-        rules,
+        .collect()
+}
+
+/// Marks each finding of a failed error-level rule: inherited when the base release's own
+/// lint failed the same rule on the same subject, else introduced (always, without a base).
+fn mark_provenance(head: &mut [RuleResult], base: Option<&[RuleResult]>) {
+    for rule in head.iter_mut().filter(|r| r.is_error()) {
+        let at_base = base.and_then(|b| {
+            b.iter()
+                .find(|r| r.id == rule.id && r.status == Status::Failed)
+        });
+        for f in &mut rule.findings {
+            let inherited =
+                at_base.is_some_and(|b| b.findings.iter().any(|g| g.subject == f.subject));
+            f.provenance = Some(if inherited {
+                Provenance::Inherited
+            } else {
+                Provenance::Introduced
+            });
+        }
     }
 }
 
-/// What every rule sees.
+/// What every rule sees: one checkout, and for the diff-aware rules its base.
 pub(crate) struct Ctx<'a> {
-    pub(crate) input: &'a LintInput,
     pub(crate) head: tree::Parsed<'a>,
+    /// The checkout's release tag, when it is a release.
+    pub(crate) head_release: Option<&'a str>,
+    /// The repository's tags (as the checkout sees them); `None` for a plain directory.
+    pub(crate) tags: Option<&'a [Tag]>,
     pub(crate) base: Option<(&'a str, tree::Parsed<'a>)>,
 }
 

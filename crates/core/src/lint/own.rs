@@ -39,16 +39,21 @@ fn with_base(ctx: &Ctx, rule: fn(&Parsed, &str, &Parsed, &Ctx) -> Outcome) -> Ou
 
 fn compose_parses(p: &Parsed) -> Outcome {
     if p.tree.compose.is_empty() {
-        return Outcome::Failed(vec![Finding::bare("the recipe has no compose.yml".into())]);
+        return Outcome::Failed(vec![
+            Finding::bare("the recipe has no compose.yml".into()).about("compose.yml")
+        ]);
     }
     let mut findings = p.broken.clone();
     if findings.is_empty() && !p.has_services() {
         let first = &p.tree.compose[0].0;
-        findings.push(Finding::at(
-            "no service: the compose files have no `services:` mapping with entries".into(),
-            first,
-            None,
-        ));
+        findings.push(
+            Finding::at(
+                "no service: the compose files have no `services:` mapping with entries".into(),
+                first,
+                None,
+            )
+            .about("services"),
+        );
     }
     Outcome::from_findings(findings)
 }
@@ -126,10 +131,13 @@ fn changed_without_bump(head: &Parsed, base_tag: &str, base: &Parsed, _: &Ctx) -
                 "{what} `{name_now}`: docker refuses the upgrade (\"only updates to Labels are allowed\"); {}",
                 bumps.join("; ")
             );
-            findings.push(match finding {
-                Some((file, line)) => Finding::at(message, file, Some(line)),
-                None => head.finding_at(&[section, &key, "name"], message),
-            });
+            findings.push(
+                match finding {
+                    Some((file, line)) => Finding::at(message, file, Some(line)),
+                    None => head.finding_at(&[section, &key, "name"], message),
+                }
+                .about(format!("{section}.{key}")),
+            );
         }
     }
     if findings.is_empty() && compared == 0 {
@@ -251,7 +259,7 @@ fn newly_required(head: &Parsed, base_tag: &str, base: &Parsed, _: &Ctx) -> Outc
                 ),
                 file,
                 Some(line),
-            ));
+            ).about(format!("variable {var}")));
         }
     }
     if findings.is_empty() && !noted.is_empty() {
@@ -273,42 +281,54 @@ fn mentions(text: &str, var: &str) -> bool {
     })
 }
 
+/// The label abra stamps and reads back as the deployed version, as recipes write it.
+const VERSION_LABEL: &str = "coop-cloud.${STACK_NAME}.version";
+
+/// The recipe's own version label (`coop-cloud.${STACK_NAME}.version`, or with
+/// `$STACK_NAME`), not the other `coop-cloud.…` labels a service may carry.
+fn is_version_label(raw_key: &str) -> bool {
+    matches!(
+        raw_key.trim(),
+        VERSION_LABEL | "coop-cloud.$STACK_NAME.version"
+    )
+}
+
 /// C003: a release's `coop-cloud.${STACK_NAME}.version` label is what abra reads back as
-/// the deployed version; it must be the release's tag.
+/// the deployed version; it must be the release's tag. Only that label is compared: a
+/// service's other `coop-cloud.*` labels are not the recipe's version.
 fn version_label(ctx: &Ctx) -> Outcome {
-    let Some(tag) = &ctx.input.head_release else {
+    let Some(tag) = ctx.head_release else {
         return Outcome::Skipped("the head is not a release".into());
     };
     let p = &ctx.head;
     let mut labels = Vec::new();
     for (name, svc) in p.services() {
-        for (key, value) in p.labels(svc) {
-            if key.starts_with("coop-cloud.") && key.ends_with(".version") {
-                labels.push((
-                    name.clone(),
-                    value.trim().trim_matches(['"', '\'']).to_string(),
-                ));
+        for (key, value) in p.raw_labels(svc) {
+            if is_version_label(&key) {
+                let value = p.interpolate(value.trim().trim_matches(['"', '\'']));
+                labels.push((name.clone(), key, value));
             }
         }
     }
     if labels.is_empty() {
-        return Outcome::Failed(vec![p.finding_at(
-            &["services", "app"],
-            format!(
-                "the head is release {tag} but no service has a `coop-cloud.${{STACK_NAME}}.version` label: abra cannot tell which version is deployed"
-            ),
-        )]);
+        return Outcome::Failed(vec![p
+            .finding_at(
+                &["services", "app"],
+                format!(
+                    "the head is release {tag} but no service has a `{VERSION_LABEL}` label: abra cannot tell which version is deployed"
+                ),
+            )
+            .about(VERSION_LABEL)]);
     }
     let findings: Vec<Finding> = labels
         .into_iter()
-        .filter(|(_, v)| v != tag)
-        .map(|(svc, v)| {
+        .filter(|(_, _, v)| v != tag)
+        .map(|(svc, key, v)| {
             p.in_service(
                 &svc,
-                ".version=",
-                format!(
-                    "the head is release {tag} but service `{svc}` is labelled `coop-cloud.${{STACK_NAME}}.version={v}`"
-                ),
+                &key,
+                format!("services.{svc} {VERSION_LABEL}"),
+                format!("the head is release {tag} but service `{svc}` is labelled `{key}={v}`"),
             )
         })
         .collect();
@@ -363,8 +383,11 @@ fn secret_of_var(key: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// C005: abra names a secret `<stack>_<key>_<SECRET_<KEY>_VERSION>` and generates those
-/// the sample lists.
+/// C005: abra names a secret `<stack>_<key>_<version>`, the version being what the
+/// secret's `name:` interpolates to after its last `_` — by convention
+/// `${SECRET_<KEY>_VERSION}`, but whatever variable the name uses is what must be set.
+/// The sample must list that variable (commented out for an optional secret), or abra.sh
+/// export it.
 fn secrets_have_versions(p: &Parsed) -> Outcome {
     let mut findings = Vec::new();
     for (key, secret) in p.section("secrets") {
@@ -372,14 +395,32 @@ fn secrets_have_versions(p: &Parsed) -> Outcome {
         if secret.get("file").is_some() {
             continue;
         }
-        let var = format!("SECRET_{}_VERSION", key.to_ascii_uppercase());
-        if !p.sample.iter().any(|s| s.key == var) {
-            findings.push(p.finding_at(
-                &["secrets", &key],
-                format!(
-                    "secret `{key}` has no `{var}` line in .env.sample: abra cannot name or generate it; add `{var}=v1` (commented out if the secret is optional)"
-                ),
-            ));
+        let conventional = format!("SECRET_{}_VERSION", key.to_ascii_uppercase());
+        let name = secret.get("name").and_then(Value::as_str).unwrap_or("");
+        let uses = var_uses(name);
+        let named: Vec<String> = template_vars(name)
+            .into_iter()
+            .filter(|v| !SET_BY_ABRA.contains(&v.as_str()))
+            .collect();
+        let vars = if named.is_empty() {
+            vec![conventional]
+        } else {
+            // `${X:-v1}`: the name has a version without the variable.
+            named
+                .into_iter()
+                .filter(|v| uses.iter().any(|(n, u, _)| n == v && *u != Use::Defaulted))
+                .collect()
+        };
+        for var in vars {
+            let set = p.sample.iter().any(|s| s.key == var) || p.abra.iter().any(|s| s.key == var);
+            if !set {
+                findings.push(p.finding_at(
+                    &["secrets", &key],
+                    format!(
+                        "secret `{key}` has no `{var}` line in .env.sample: abra cannot name or generate it; add `{var}=v1` (commented out if the secret is optional)"
+                    ),
+                ));
+            }
         }
     }
     Outcome::from_findings(findings)
@@ -409,6 +450,7 @@ fn versions_have_secrets(p: &Parsed) -> Outcome {
                     ".env.sample",
                     Some(s.line),
                 )
+                .about(s.key.clone())
             })
         })
         .collect();
@@ -433,6 +475,7 @@ fn secret_lengths(p: &Parsed) -> Outcome {
                     ".env.sample",
                     Some(s.line),
                 )
+                .about(s.key.clone())
             })
         })
         .collect();
@@ -463,6 +506,7 @@ fn backup_volumes(p: &Parsed) -> Outcome {
             findings.push(p.in_service(
                 &name,
                 key,
+                format!("services.{name} {key}"),
                 format!("service `{name}`: label `{key}` names no volume of the service ({has})"),
             ));
         }

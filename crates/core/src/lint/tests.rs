@@ -80,9 +80,23 @@ fn input() -> LintInput {
     LintInput {
         head: tree(),
         head_release: None,
-        base: Some(("1.0.0+1.27.2".into(), tree())),
+        base: Some(BaseRelease {
+            tag: "1.0.0+1.27.2".into(),
+            tree: tree(),
+            tags: tags(&[("1.0.0+1.27.2", true)]),
+        }),
         tags: tags(&[("1.0.0+1.27.2", true)]),
     }
+}
+
+fn base_tree(i: &mut LintInput) -> &mut RecipeTree {
+    &mut i.base.as_mut().unwrap().tree
+}
+
+/// The same change to the head and to its base release.
+fn both(i: &mut LintInput, change: impl Fn(&mut RecipeTree)) {
+    change(&mut i.head);
+    change(base_tree(i));
 }
 
 fn edit(tree: &mut RecipeTree, from: &str, to: &str) {
@@ -269,11 +283,18 @@ fn r014_annotated_tags_only() {
 #[test]
 fn r015_secret_name_length() {
     let mut i = input();
-    i.head.compose[0].1 = i.head.compose[0]
-        .1
-        .replace("db_password", "database_password");
-    i.head.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD", "SECRET_DATABASE_PASSWORD"));
+    both(&mut i, |t| {
+        t.compose[0].1 = t.compose[0]
+            .1
+            .replace("db_password", "database_password")
+            .replace("DB_PASSWORD", "DATABASE_PASSWORD");
+        t.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD", "SECRET_DATABASE_PASSWORD"));
+    });
     assert!(fails(&i, "R015").contains("secret `database_password` is 17 characters"));
+    // abra lists R015 among its warnings: a long secret name never fails the lint.
+    let report = lint(&i);
+    assert_eq!(rule(&report, "R015").level, Level::Warn);
+    assert!(report.clean(), "{}", report.summary());
 }
 
 #[test]
@@ -371,7 +392,7 @@ fn c002_a_newly_required_variable_installed_apps_lack() {
         "      - DOMAIN\n      - A=${NEWVAR}\n",
     );
     edit(
-        i.base.as_mut().map(|(_, t)| t).unwrap(),
+        base_tree(&mut i),
         "      - DOMAIN\n",
         "      - DOMAIN\n      - A=${NEWVAR}\n",
     );
@@ -398,6 +419,45 @@ fn c003_version_label_disagrees_with_the_release_tag() {
 }
 
 #[test]
+fn c003_compares_only_the_recipes_own_version_label_and_quotes_it_as_written() {
+    // Other `coop-cloud.*.version` labels (a service's own, another stack's) are not the
+    // recipe's version: they never fail C003.
+    let mut i = input();
+    i.head_release = Some("1.1.0+1.27.2".into());
+    edit(
+        &mut i.head,
+        "        - \"backupbot.backup=true\"\n",
+        "        - \"backupbot.backup=true\"\n        - \"coop-cloud.${STACK_NAME}.app.version=2.0.0\"\n        - \"coop-cloud.backupbot.version=9\"\n",
+    );
+    assert_eq!(
+        rule(&lint(&i), "C003").status,
+        Status::Satisfied,
+        "{:?}",
+        rule(&lint(&i), "C003")
+    );
+    // Only such labels, without the recipe's own: the label is missing.
+    edit(
+        &mut i.head,
+        "        - \"coop-cloud.${STACK_NAME}.version=1.1.0+1.27.2\"\n",
+        "",
+    );
+    assert!(fails(&i, "C003").contains("no service has a `coop-cloud.${STACK_NAME}.version` label"));
+    // Written with `$STACK_NAME` and as a mapping: still the recipe's own, quoted as written.
+    let mut i = input();
+    i.head_release = Some("1.2.0+1.27.2".into());
+    edit(
+        &mut i.head,
+        "      labels:\n        - \"traefik.enable=true\"\n        - \"traefik.http.routers.${STACK_NAME}.rule=Host(`${DOMAIN}`)\"\n        - \"coop-cloud.${STACK_NAME}.version=1.1.0+1.27.2\"\n        - \"backupbot.backup=true\"\n",
+        "      labels:\n        traefik.enable: \"true\"\n        coop-cloud.$STACK_NAME.version: 1.1.0+1.27.2\n",
+    );
+    let text = fails(&i, "C003");
+    assert!(
+        text.contains("service `app` is labelled `coop-cloud.$STACK_NAME.version=1.1.0+1.27.2` @ compose.yml:23"),
+        "{text}"
+    );
+}
+
+#[test]
 fn c004_image_tag_moved_backwards_is_a_warning() {
     let mut i = input();
     edit(&mut i.head, "image: nginx:1.27.2", "image: nginx:1.26.3");
@@ -419,6 +479,22 @@ fn c005_c006_c007_secrets_and_their_version_lines() {
     );
     // Commented out (an optional secret) is enough.
     i.head.env_sample = Some(SAMPLE.replace("SECRET_DB", "#SECRET_DB"));
+    assert_eq!(rule(&lint(&i), "C005").status, Status::Satisfied);
+    // Whatever variable the secret's name uses is the one that must be set (a real recipe
+    // writes `${SECRET_OVH_CONSUMER_KEY}`): abra versions the secret by its interpolated name.
+    let mut i = input();
+    edit(&mut i.head, "${SECRET_DB_PASSWORD_VERSION}", "${DB_PW_V}");
+    i.head.env_sample = Some(SAMPLE.replace("SECRET_DB_PASSWORD_VERSION=v1", "# DB_PW_V=v1"));
+    assert_eq!(
+        rule(&lint(&i), "C005").status,
+        Status::Satisfied,
+        "{:?}",
+        rule(&lint(&i), "C005")
+    );
+    i.head.env_sample = Some(SAMPLE.to_string());
+    assert!(fails(&i, "C005").contains("secret `db_password` has no `DB_PW_V` line"));
+    // A default in the name versions it without the variable.
+    edit(&mut i.head, "${DB_PW_V}", "${DB_PW_V:-v1}");
     assert_eq!(rule(&lint(&i), "C005").status, Status::Satisfied);
 
     let mut i = input();
@@ -550,4 +626,286 @@ fn var_uses_table() {
             ("E", Use::Plain, 3),
         ]
     );
+}
+
+// What the head introduced, and what it inherited from its base release (SPEC §4).
+
+/// Each error-level rule's findings as `id subject provenance`.
+fn provenance(report: &LintReport) -> Vec<String> {
+    report
+        .errors()
+        .iter()
+        .flat_map(|r| {
+            r.findings.iter().map(move |f| {
+                format!(
+                    "{} {} {}",
+                    r.id,
+                    f.subject,
+                    match f.provenance {
+                        Some(Provenance::Introduced) => "introduced",
+                        Some(Provenance::Inherited) => "inherited",
+                        None => "-",
+                    }
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn an_error_at_the_base_too_is_inherited_and_one_the_head_adds_is_introduced() {
+    // A stray lightweight tag from years ago: the base's history carried it.
+    let old_tag = [("0.9.0+1.26.0", false), ("1.0.0+1.27.2", true)];
+    let mut i = input();
+    i.tags = tags(&old_tag);
+    i.base.as_mut().unwrap().tags = tags(&old_tag);
+    let report = lint(&i);
+    assert_eq!(provenance(&report), ["R014 tag 0.9.0+1.26.0 inherited"]);
+    assert!(
+        !report.clean(),
+        "inherited errors keep the lint from clean (L5)"
+    );
+    assert!(!report.fails(), "but do not fail it");
+    assert!(report.failure_message().is_none());
+    let summary = report.summary();
+    assert_eq!(
+        summary,
+        "not clean, none introduced: 1 error inherited from the base release 1.0.0+1.27.2: R014"
+    );
+    let said = report.inherited_message().unwrap();
+    for word in [
+        "already at the base release 1.0.0+1.27.2, not introduced by this change",
+        "(not RED; no L5 until fixed)",
+        "R014 only annotated tags used for recipe version: tag `0.9.0+1.26.0` is a lightweight tag",
+        "Fix: replace lightweight tags with annotated tags",
+    ] {
+        assert!(said.contains(word), "{word:?} not in {said}");
+    }
+
+    // A lightweight tag on the head's own commits is the head's.
+    i.tags = tags(&[
+        ("0.9.0+1.26.0", false),
+        ("1.0.0+1.27.2", true),
+        ("wip", false),
+    ]);
+    let report = lint(&i);
+    assert_eq!(
+        provenance(&report),
+        ["R014 tag 0.9.0+1.26.0 inherited", "R014 tag wip introduced"]
+    );
+    assert!(report.fails(), "one introduced finding fails the rule");
+    let message = report.failure_message().unwrap();
+    assert!(message.starts_with("R014 only annotated tags"), "{message}");
+
+    // No base release: every finding is introduced.
+    i.base = None;
+    let report = lint(&i);
+    assert_eq!(
+        provenance(&report),
+        [
+            "R014 tag 0.9.0+1.26.0 introduced",
+            "R014 tag wip introduced"
+        ]
+    );
+}
+
+#[test]
+fn a_finding_is_the_same_wherever_it_moved_and_however_the_line_reads() {
+    // The base routes nothing through traefik and has an unversioned config; the head
+    // keeps both, on other lines (a comment added above), and adds a third error.
+    let mut i = input();
+    both(&mut i, |t| {
+        edit(t, "        - \"traefik.enable=true\"\n", "");
+        edit(
+            t,
+            "    name: ${STACK_NAME}_nginx_conf_${NGINX_CONF_VERSION}\n",
+            "",
+        );
+    });
+    edit(
+        &mut i.head,
+        "services:\n",
+        "# moved down a line\nservices:\n",
+    );
+    edit(&mut i.head, "    image: nginx:1.27.2\n", "");
+    let report = lint(&i);
+    assert_eq!(
+        provenance(&report),
+        [
+            "R010 traefik.enable inherited",
+            "R011 services.app introduced",
+            "R012 configs.nginx_conf inherited",
+        ]
+    );
+    assert_eq!(
+        report.summary(),
+        "1 error: R011; 2 inherited from the base release 1.0.0+1.27.2: R010, R012"
+    );
+    let message = report.failure_message().unwrap();
+    assert!(
+        message.starts_with("R011 all services have images"),
+        "{message}"
+    );
+    assert!(
+        message
+            .ends_with("Already at the base release 1.0.0+1.27.2 (not this change's): R010, R012"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_missing_env_sample_at_the_base_too_is_inherited() {
+    let mut i = input();
+    i.head.env_sample = None;
+    base_tree(&mut i).env_sample = None;
+    let report = lint(&i);
+    assert!(
+        provenance(&report).contains(&"R008 .env.sample inherited".to_string()),
+        "{:?}",
+        provenance(&report)
+    );
+    assert!(!report.fails(), "{}", report.summary());
+}
+
+#[test]
+fn the_rung_of_an_inherited_error_is_a_skip_that_caps_the_level_and_names_the_fix() {
+    use crate::ladder::{RungStatus, SkipKind};
+    let mut i = input();
+    both(&mut i, |t| {
+        edit(t, "        - \"traefik.enable=true\"\n", "")
+    });
+    let r = rung_result(&lint(&i), 7);
+    assert_eq!(
+        (r.status, r.skip),
+        (RungStatus::Skip, Some(SkipKind::Inherited))
+    );
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason
+            .starts_with("already at the base release 1.0.0+1.27.2, not introduced by this change"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("Fix: include \"traefik.enable=true\" deploy label"),
+        "{reason}"
+    );
+    let case = r.tests.iter().find(|t| t.name.starts_with("R010")).unwrap();
+    assert_eq!(case.status, RungStatus::Skip);
+    assert!(
+        case.message
+            .as_deref()
+            .unwrap()
+            .starts_with("inherited: already at the base release 1.0.0+1.27.2. compose.yml:"),
+        "{case:?}"
+    );
+    // The same error introduced by the head fails the rung.
+    i.base.as_mut().unwrap().tree = tree();
+    let r = rung_result(&lint(&i), 7);
+    assert_eq!((r.status, r.skip), (RungStatus::Fail, None));
+    assert!(r.reason.as_deref().unwrap().starts_with("R010 "), "{r:?}");
+}
+
+#[test]
+fn every_finding_says_what_it_is_about() {
+    // A head breaking many rules at once: each finding has a subject.
+    let mut i = input();
+    i.head_release = Some("2.0.0+1.27.2".into());
+    i.tags = tags(&[("nightly", false)]);
+    i.head.readme = None;
+    i.head.abra_sh = None;
+    i.head.env_sample = Some(format!(
+        "{}SECRET_X_VERSION=v1 # length=x\n",
+        SAMPLE.replace("DOMAIN=demo.example.com\n", "")
+    ));
+    i.head.files.insert("nginx.conf".into(), "changed\n".into());
+    edit(&mut i.head, "version: \"3.8\"", "version: \"3.7\"");
+    edit(&mut i.head, "image: nginx:1.27.2", "image: nginx");
+    edit(&mut i.head, "  app:\n", "  web:\n");
+    edit(
+        &mut i.head,
+        "    healthcheck:\n      test: [\"CMD\", \"true\"]\n",
+        "      - GREETING=${GREETING:?x}\n",
+    );
+    edit(
+        &mut i.head,
+        "        - \"backupbot.backup=true\"\n",
+        "        - \"backupbot.backup.volumes.nope=true\"\n",
+    );
+    edit(
+        &mut i.head,
+        "  db_password:\n    external",
+        "  a_very_long_secret:\n    external",
+    );
+    let report = lint(&i);
+    let mut failed = 0;
+    for r in report.rules.iter().filter(|r| r.status == Status::Failed) {
+        failed += 1;
+        for f in &r.findings {
+            assert!(!f.subject.is_empty(), "{} {f:?}", r.id);
+        }
+    }
+    assert!(failed >= 12, "{}", report.summary());
+}
+
+#[test]
+fn provenance_round_trips_as_json_and_older_records_read_as_introduced() {
+    let mut i = input();
+    both(&mut i, |t| t.env_sample = None);
+    let report = lint(&i);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(
+        json.contains(r#""subject":".env.sample","provenance":"inherited""#),
+        "{json}"
+    );
+    let back: LintReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+    // A record from before provenance: its errors fail as they did.
+    let old = json.replace(r#","provenance":"inherited""#, "");
+    let old: LintReport = serde_json::from_str(&old).unwrap();
+    assert!(old.fails());
+}
+
+#[test]
+fn compose_files_merge_as_docker_merges_them_labels_and_lists_add_up() {
+    // An overlay (compose.basicauth.yml in a real recipe) adding labels and a secret to
+    // `app` keeps the base file's `traefik.enable=true`, its other labels and its secret.
+    let overlay = "version: \"3.8\"\nservices:\n  app:\n    secrets:\n      - usersfile\n    environment:\n      - USERSFILE=/run/secrets/usersfile\n    deploy:\n      labels:\n        - \"traefik.http.routers.${STACK_NAME}.middlewares=${STACK_NAME}_basicauth\"\nsecrets:\n  usersfile:\n    external: true\n    name: ${STACK_NAME}_usersfile_${SECRET_USERSFILE_VERSION}\n";
+    let mut i = input();
+    i.head
+        .compose
+        .push(("compose.basicauth.yml".into(), overlay.into()));
+    i.head.env_sample = Some(format!("{SAMPLE}#SECRET_USERSFILE_VERSION=v1\n"));
+    let report = lint(&i);
+    for id in ["R010", "C005", "C003"] {
+        assert_ne!(
+            rule(&report, id).status,
+            Status::Failed,
+            "{id}: {:?}",
+            rule(&report, id)
+        );
+    }
+    let p = tree::Parsed::new(&i.head);
+    let (_, app) = p.services().into_iter().find(|(n, _)| n == "app").unwrap();
+    let labels = p.raw_labels(app);
+    assert_eq!(
+        labels.get("traefik.enable").map(String::as_str),
+        Some("true"),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains_key("traefik.http.routers.${STACK_NAME}.middlewares"),
+        "{labels:?}"
+    );
+    let secrets: Vec<&str> = app["secrets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(secrets, ["db_password", "usersfile"]);
+    // A scalar is replaced, as docker replaces it.
+    i.head.compose[1].1 = "services:\n  app:\n    image: nginx:1.27.3\n".into();
+    let p = tree::Parsed::new(&i.head);
+    let (_, app) = p.services().into_iter().find(|(n, _)| n == "app").unwrap();
+    assert_eq!(p.image(app).as_deref(), Some("nginx:1.27.3"));
 }

@@ -4,7 +4,7 @@
 use crate::config;
 use crate::mutate::{arbitrary_text, mutated};
 use ccci_core::host_access::{reaches_docker_socket, validate_key};
-use ccci_core::lint::{lint, wanted_files, LintInput, RecipeTree, Tag};
+use ccci_core::lint::{lint, wanted_files, BaseRelease, LintInput, RecipeTree, Tag};
 use proptest::prelude::*;
 
 const COMPOSE: &str = "version: \"3.8\"\nservices:\n  app:\n    image: nginx:1.25.3\n    volumes:\n      - data:/data\n      - /var/run/docker.sock:/s\n    secrets: [db_password]\n    configs:\n      - source: conf\n        target: /c\n    cap_add: [NET_ADMIN]\n    deploy:\n      labels:\n        - traefik.enable=true\n        - coop-cloud.${STACK_NAME}.version=1.0.0+1.25.3\n        - backupbot.backup.volumes.data=true\n    healthcheck:\n      test: [CMD, true]\nsecrets:\n  db_password:\n    external: true\n    name: ${STACK_NAME}_db_password_${SECRET_DB_PASSWORD_VERSION}\nconfigs:\n  conf:\n    name: ${STACK_NAME}_conf_${CONF_VERSION}\n    file: conf.tmpl\nvolumes:\n  data:\n";
@@ -48,7 +48,11 @@ proptest! {
         let input = LintInput {
             head,
             head_release,
-            base: base.map(|b| ("1.0.0+1.25.3".to_string(), b)),
+            base: base.map(|tree| BaseRelease {
+                tag: "1.0.0+1.25.3".to_string(),
+                tree,
+                tags: None,
+            }),
             tags,
         };
         let report = lint(&input);
