@@ -521,6 +521,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         deadline: doomed_rig.deadline,
         prune_threshold: doomed_rig.prune_threshold,
         keycloak: None,
+        host_secrets: Vec::new(),
     };
     let report = ccci_runner::janitor::reap(&rig, Duration::from_secs(7200), false)
         .await
