@@ -34,7 +34,7 @@ pub fn parse_keep(value: &str) -> Result<Duration, KeepError> {
         .collect();
     let keep = humantime::parse_duration(value.trim()).map_err(|e| KeepError::NotADuration {
         value: shown.clone(),
-        why: e.to_string(),
+        why: short_reason(&e).into(),
     })?;
     let keep = Duration::from_secs(keep.as_secs());
     if keep.is_zero() {
@@ -44,6 +44,17 @@ pub fn parse_keep(value: &str) -> Result<Duration, KeepError> {
         return Err(KeepError::TooLong { value: shown });
     }
     Ok(keep)
+}
+
+/// humantime's reason in a few words (its own can run past a PR reply's length).
+fn short_reason(e: &humantime::DurationError) -> &'static str {
+    match e {
+        humantime::DurationError::InvalidCharacter(_) => "an unexpected character",
+        humantime::DurationError::NumberExpected(_) => "a number is missing",
+        humantime::DurationError::UnknownUnit { .. } => "an unknown unit",
+        humantime::DurationError::NumberOverflow => "too large",
+        humantime::DurationError::Empty => "empty",
+    }
 }
 
 /// A duration as `--keep` spells it (`30m`, `1h 15m`, `20s`).
@@ -105,6 +116,7 @@ mod tests {
             ("2h 1s", "at most 2h"),
             ("3h", "at most 2h"),
             ("1000000000000000000000h", "not a duration"),
+            ("18446744073709551616", "not a duration (too large)"),
         ];
         for (value, fragment) in bad {
             let error = parse_keep(value).unwrap_err().to_string();
