@@ -284,3 +284,64 @@ fn a_hook_that_names_the_stacks_own_volume_installs() {
     let run = recipe_whose_hook_sets(&rig, "dchv", "data");
     installs(&run);
 }
+
+/// fixture-web whose data mount's source is `${DATA_SRC:-data}`; `in_releases` sets
+/// `DATA_SRC` in every release's `.env.sample`, `in_head` in the head's only.
+fn data_source_repo(
+    rig: &Rig,
+    name: &str,
+    in_releases: Option<&str>,
+    in_head: Option<&str>,
+) -> Run {
+    let dir = rig.recipe_copy("fixture-web", name);
+    edit(
+        &dir,
+        "compose.yml",
+        DATA_MOUNT,
+        "      - ${DATA_SRC:-data}:/data\n",
+    );
+    if let Some(src) = in_releases {
+        env_line(&dir, &format!("DATA_SRC={src}"));
+    }
+    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
+    for v in ["1.0.0", "1.1.0"] {
+        set_version(&dir, v);
+        commit_all(&dir, &format!("release {v}"));
+        git(&dir, &["tag", "-a", &format!("{v}+{v}"), "-m", "release"]);
+    }
+    set_version(&dir, "1.2.0");
+    if let Some(src) = in_head {
+        env_line(&dir, &format!("DATA_SRC={src}"));
+    }
+    commit_all(&dir, "head: the PR under test");
+    let suites = rig.suite_copy("fixture-web", name);
+    rig.run(&dir, Some(&suites), &["--stages", "install"])
+}
+
+#[test]
+fn the_base_is_judged_with_its_own_environment_not_the_heads() {
+    let rig = Rig::new();
+    let host_dir = rig.path("host-dir");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let src = host_dir.display().to_string();
+    // Judged with the head's .env.sample, the base would bind the same path and the head
+    // would add nothing.
+    let run = data_source_repo(&rig, "dcbe", None, Some(&src));
+    assert_refused(
+        &run,
+        &[
+            &format!("bind:{src}"),
+            "that release 1.1.0+1.1.0 did not have",
+        ],
+    );
+}
+
+#[test]
+fn a_bind_the_releases_already_had_in_their_own_environment_installs() {
+    let rig = Rig::new();
+    let host_dir = rig.path("host-dir");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let src = host_dir.display().to_string();
+    let run = data_source_repo(&rig, "dcbr", Some(&src), None);
+    installs(&run);
+}
