@@ -1020,9 +1020,18 @@ async fn list_timeline(
     let mut events: Vec<TimelineEntry> = s
         .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
         .into_iter()
-        .map(|c| ((c.created_at, c.id), s.timeline_json(c, "comment", &c.author, &c.body)))
+        .map(|c| {
+            (
+                (c.created_at, c.id),
+                s.timeline_json(c, "comment", &c.author, &c.body),
+            )
+        })
         .collect();
-    for p in s.pushes.iter().filter(|p| p.repo == key && p.number == number) {
+    for p in s
+        .pushes
+        .iter()
+        .filter(|p| p.repo == key && p.number == number)
+    {
         let since_ok = range.0.is_none_or(|t| p.created_at >= t);
         if !since_ok || range.1.is_some_and(|t| p.created_at >= t) {
             continue;

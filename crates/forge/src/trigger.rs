@@ -505,7 +505,10 @@ mod tests {
             ("!testme --sha 4f1c9a", "got `4f1c9a`"),
             ("!testme --sha main", "got `main`"),
             ("!testme --sha HEAD~1", "got `HEAD~1`"),
-            ("!testme --sha 4f1c9a3 4f1c9a3", "unexpected argument `4f1c9a3`"),
+            (
+                "!testme --sha 4f1c9a3 4f1c9a3",
+                "unexpected argument `4f1c9a3`",
+            ),
             ("!testme --sha 4f1c9a3 --sha 4f1c9a3", "`--sha` given twice"),
             ("!testme 4f1c9a3", "unexpected argument `4f1c9a3`"),
         ];

@@ -102,6 +102,10 @@ fn command_line() -> impl Strategy<Value = String> {
             "--keep=20m",
             "--keep=3h",
             "--keep=`",
+            "--sha",
+            "--sha=4F1C9A3",
+            "4f1c9a3e2b",
+            "--sha=main",
             "1h",
             "15m",
             "--nope",
@@ -144,6 +148,9 @@ fn command_for(trigger: &Trigger) -> String {
     if let Some(keep) = trigger.keep {
         line.push_str(&format!(" --keep {}", ccci_core::keep::format_keep(keep)));
     }
+    if let Some(sha) = &trigger.sha {
+        line.push_str(&format!(" --sha {sha}"));
+    }
     line
 }
 
@@ -179,12 +186,16 @@ fn trigger() -> impl Strategy<Value = Trigger> {
             .prop_shuffle(),
     );
     let keep = prop::option::of((1u64..=7200).prop_map(std::time::Duration::from_secs));
-    (any::<bool>(), any::<bool>(), stages, keep).prop_map(|(quick, extra, stages, keep)| Trigger {
-        quick,
-        extra,
-        stages,
-        keep,
-    })
+    let sha = prop::option::of("[0-9a-f]{7,40}");
+    (any::<bool>(), any::<bool>(), stages, keep, sha).prop_map(
+        |(quick, extra, stages, keep, sha)| Trigger {
+            quick,
+            extra,
+            stages,
+            keep,
+            sha,
+        },
+    )
 }
 
 /// A valid `issue_comment` payload.

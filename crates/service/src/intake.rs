@@ -67,8 +67,7 @@ pub async fn handle_comment(
     match decide(&forge.policy, author, &comment.body, permission, false) {
         Decision::Ignore(_) => {}
         Decision::Run(trigger) => {
-            let approved = match approve(forge, repo, pr, comment, &trigger, delivered_head)
-                .await?
+            let approved = match approve(forge, repo, pr, comment, &trigger, delivered_head).await?
             {
                 Some(Approval::Test(sha)) => sha,
                 Some(Approval::Refuse(why)) => {

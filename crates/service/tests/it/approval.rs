@@ -42,7 +42,11 @@ async fn wait_for_reply(standin: &Standin, repo: &RepoName, pr: u64, fragment: &
     eventually(
         &format!("the PR is told: {fragment}"),
         Duration::from_secs(20),
-        || async { replies(standin, repo, pr).iter().any(|r| r.contains(fragment)) },
+        || async {
+            replies(standin, repo, pr)
+                .iter()
+                .any(|r| r.contains(fragment))
+        },
     )
     .await;
     replies(standin, repo, pr)
@@ -172,9 +176,11 @@ async fn a_testme_naming_a_sha_tests_that_commit() {
         Arc::new(Shared(exec.clone())),
     )
     .await;
-    eventually("the named commit's run finishes", Duration::from_secs(20), || async {
-        jobs_in(&store, JobState::Done).await.len() == 1
-    })
+    eventually(
+        "the named commit's run finishes",
+        Duration::from_secs(20),
+        || async { jobs_in(&store, JobState::Done).await.len() == 1 },
+    )
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
     assert_eq!(job.head_sha, B, "the whole id of the named commit");
@@ -186,7 +192,10 @@ async fn a_testme_naming_a_sha_tests_that_commit() {
             .is_some_and(|s| s.state == "success" && s.context == "cc-ci")
     })
     .await;
-    assert!(standin.statuses(repo, C).is_empty(), "the head was not reported on");
+    assert!(
+        standin.statuses(repo, C).is_empty(),
+        "the head was not reported on"
+    );
     let run_log = std::fs::read_to_string(
         dir.path()
             .join("runs")
@@ -198,7 +207,10 @@ async fn a_testme_naming_a_sha_tests_that_commit() {
 
     standin.add_comment(repo, pr, "alice", "!testme --sha ddddddd");
     let reply = wait_for_reply(&standin, repo, pr, "`--sha ddddddd`").await;
-    assert!(reply.contains("is not a commit of this pull request"), "{reply}");
+    assert!(
+        reply.contains("is not a commit of this pull request"),
+        "{reply}"
+    );
     assert_eq!(exec.started().len(), 1);
     server.stop().await;
 }
@@ -236,12 +248,16 @@ async fn a_stages_run_never_overwrites_the_gating_status() {
     )
     .await;
     standin.add_comment(repo, pr, "alice", "!testme --stages lint");
-    eventually("the lint run's final status", Duration::from_secs(20), || async {
-        standin
-            .statuses(repo, A)
-            .iter()
-            .any(|s| s.context == "cc-ci/stages" && s.state == "success")
-    })
+    eventually(
+        "the lint run's final status",
+        Duration::from_secs(20),
+        || async {
+            standin
+                .statuses(repo, A)
+                .iter()
+                .any(|s| s.context == "cc-ci/stages" && s.state == "success")
+        },
+    )
     .await;
     let statuses = standin.statuses(repo, A);
     let gating: Vec<_> = statuses.iter().filter(|s| s.context == "cc-ci").collect();
@@ -254,7 +270,9 @@ async fn a_stages_run_never_overwrites_the_gating_status() {
         .unwrap();
     assert!(
         sticky.body.contains("Partial run (`--stages lint`)")
-            && sticky.body.contains("`cc-ci/stages`, which does not gate the merge"),
+            && sticky
+                .body
+                .contains("`cc-ci/stages`, which does not gate the merge"),
         "{}",
         sticky.body
     );
