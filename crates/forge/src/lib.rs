@@ -12,7 +12,8 @@
 //! - [`approval`]: which commit a `!testme` approved (the PR head when the comment was
 //!   made, proven from the forge's record of pushes, or the commit `--sha` names).
 //! - [`api`]: the Gitea JSON objects cc-ci reads and writes, and validated repo names.
-//! - [`client`]: [`GiteaClient`], the REST calls (PRs, comments, permissions, statuses).
+//! - [`client`]: [`GiteaClient`], the REST calls (PRs, comments, a PR's timeline,
+//!   permissions, statuses).
 //! - [`poll`]: [`poll_new_comments`] and its persisted [`PollCursor`] (exactly-once contract).
 //! - [`webhook`]: `X-Gitea-Signature` verification (two secrets, constant time) and the
 //!   `issue_comment` payload.
