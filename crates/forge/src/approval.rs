@@ -40,6 +40,8 @@ pub struct PushRecord {
     /// The commits the push recorded; the last is the head it left. Empty when the record's
     /// body could not be read: the push still counts as a push at `at`.
     pub commit_ids: Vec<String>,
+    /// A force push records `[old head, new head]`.
+    pub force: bool,
 }
 
 impl PushRecord {
@@ -48,15 +50,18 @@ impl PushRecord {
         events
             .iter()
             .filter(|e| e.kind == PULL_PUSH)
-            .map(|e| PushRecord {
-                id: e.id,
-                at: e.created_at,
-                commit_ids: serde_json::from_str::<PushActionContent>(&e.body)
-                    .map(|c| c.commit_ids)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|id| id.to_ascii_lowercase())
-                    .collect(),
+            .map(|e| {
+                let content: PushActionContent = serde_json::from_str(&e.body).unwrap_or_default();
+                PushRecord {
+                    id: e.id,
+                    at: e.created_at,
+                    commit_ids: content
+                        .commit_ids
+                        .into_iter()
+                        .map(|id| id.to_ascii_lowercase())
+                        .collect(),
+                    force: content.is_force_push,
+                }
             })
             .collect()
     }
@@ -196,6 +201,17 @@ fn known_commits(facts: &ApprovalFacts<'_>) -> (BTreeSet<String>, BTreeSet<Strin
     let mut later = BTreeSet::new();
     at_comment.extend(facts.delivered_head.map(str::to_string));
     let mut head_moved = facts.pushes.is_none();
+    // The first push after the comment: a force push records the head it replaced, which
+    // is the head the comment saw.
+    let first_later = facts
+        .pushes
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| !before_comment(p, facts))
+        .min_by_key(|p| (p.at, p.id));
+    if let Some(push) = first_later.filter(|p| p.force && p.commit_ids.len() == 2) {
+        at_comment.insert(push.commit_ids[0].clone());
+    }
     for push in facts.pushes.unwrap_or_default() {
         let into = match before_comment(push, facts) {
             true => &mut at_comment,
@@ -238,6 +254,14 @@ mod tests {
             id,
             at: T + time::Duration::seconds(seconds),
             commit_ids: commits.iter().map(|c| c.to_string()).collect(),
+            force: false,
+        }
+    }
+
+    fn force_push(id: u64, seconds: i64, old: &str, new: &str) -> PushRecord {
+        PushRecord {
+            force: true,
+            ..push(id, seconds, &[old, new])
         }
     }
 
@@ -392,6 +416,24 @@ mod tests {
                 None,
                 Some(B),
                 test(B),
+            ),
+            (
+                "named: the approved head, replaced by a force push after the comment",
+                Some(vec![force_push(501, 5, A, B)]),
+                B,
+                None,
+                Some("aaaaaaa1"),
+                test(A),
+            ),
+            (
+                "named: the head a second force push replaced is not the approved one",
+                Some(vec![force_push(501, 5, A, C), force_push(502, 6, C, B)]),
+                B,
+                None,
+                Some("ccccccc"),
+                refused(Refusal::PushedAfter {
+                    named: named("ccccccc"),
+                }),
             ),
             (
                 "named: a prefix of two commits",

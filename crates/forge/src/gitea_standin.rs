@@ -344,13 +344,40 @@ impl Standin {
 
     /// [`Standin::push_head`] with a chosen record time (Gitea keeps whole seconds).
     pub fn push_head_at(&self, repo: &RepoName, number: u64, sha: &str, at: OffsetDateTime) -> u64 {
+        self.record_push(repo, number, sha, at, false)
+    }
+
+    /// A force push (the old head is no ancestor of `sha`): Gitea records
+    /// `[old head, new head]`.
+    pub fn force_push_head_at(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        sha: &str,
+        at: OffsetDateTime,
+    ) -> u64 {
+        self.record_push(repo, number, sha, at, true)
+    }
+
+    fn record_push(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        sha: &str,
+        at: OffsetDateTime,
+        is_force_push: bool,
+    ) -> u64 {
         let mut s = lock(&self.state);
         let Some(i) = s.issue_mut(repo, number).filter(|i| i.is_pull) else {
             return 0;
         };
-        i.head_sha = sha.to_string();
+        let old = std::mem::replace(&mut i.head_sha, sha.to_string());
         i.updated = now();
         let pusher = i.author.clone();
+        let commit_ids = match is_force_push {
+            true => vec![old, sha.to_string()],
+            false => vec![sha.to_string()],
+        };
         s.next_comment_id += 1;
         let id = s.next_comment_id;
         s.pushes.push(StandinPush {
@@ -358,8 +385,8 @@ impl Standin {
             repo: repo.full_name(),
             number,
             pusher,
-            commit_ids: vec![sha.to_string()],
-            is_force_push: false,
+            commit_ids,
+            is_force_push,
             created_at: at,
         });
         id

@@ -78,6 +78,15 @@ async fn standin_timeline_records_each_push_and_the_client_reads_it() {
         [(first, Some("bbbb222")), (second, Some("cccc333"))],
         "both pushes, the second on the second page"
     );
+    standin.force_push_head_at(&repo, pr, "dddd444", OffsetDateTime::now_utc());
+    let pushes = client.pull_pushes(&repo, pr).await.unwrap().unwrap();
+    let forced = pushes.last().unwrap();
+    assert!(forced.force);
+    assert_eq!(
+        forced.commit_ids,
+        ["cccc333", "dddd444"],
+        "[old head, new head]"
+    );
     assert_eq!(client.pull_pushes(&repo, 99).await.unwrap(), None);
     standin.fail_next_requests(403, 1);
     assert_eq!(client.pull_pushes(&repo, pr).await.unwrap(), None);
