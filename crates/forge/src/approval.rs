@@ -156,10 +156,11 @@ fn head_at_comment(facts: &ApprovalFacts<'_>) -> Approval {
         });
     }
     // The heads the record and a delivery saw at comment time must be the head read now.
+    // A last push whose record names no head cannot vouch for any.
     let last_push = pushes
         .iter()
         .max_by_key(|p| (p.at, p.id))
-        .and_then(PushRecord::new_head);
+        .map(|p| p.new_head().unwrap_or(UNREADABLE));
     for recorded in [last_push, facts.delivered_head].into_iter().flatten() {
         if recorded != head {
             return Approval::Refuse(Refusal::HeadUnproven {
@@ -230,6 +231,9 @@ fn known_commits(facts: &ApprovalFacts<'_>) -> (BTreeSet<String>, BTreeSet<Strin
     }
     (at_comment, later)
 }
+
+/// What a reply says of a push record that names no head.
+const UNREADABLE: &str = "unreadable";
 
 /// A commit id as a reply shows it.
 fn short(sha: &str) -> String {
@@ -330,6 +334,17 @@ mod tests {
                 refused(Refusal::HeadUnproven {
                     head: short(B),
                     recorded: short(A),
+                }),
+            ),
+            (
+                "the last push's record names no head",
+                Some(vec![push(400, -60, &[])]),
+                A,
+                None,
+                None,
+                refused(Refusal::HeadUnproven {
+                    head: short(A),
+                    recorded: UNREADABLE.into(),
                 }),
             ),
             (
