@@ -125,6 +125,50 @@ impl Comment {
     }
 }
 
+/// Gitea's `TimelineComment` (`GET /repos/{o}/{r}/issues/{index}/timeline`): one event of
+/// an issue or PR (a comment, a label change, a push to the PR's head branch…), the fields
+/// cc-ci reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineComment {
+    /// Events share the id sequence of comments: within one second, the smaller id was
+    /// recorded first.
+    pub id: u64,
+    /// `pull_push`, `comment`, … Gitea before 1.16 sent the number (29 for a push); it is
+    /// read as the name.
+    #[serde(rename = "type", deserialize_with = "timeline_type")]
+    pub kind: String,
+    /// For a `pull_push`: Gitea's `PushActionContent` as JSON text
+    /// (`{"is_force_push": bool, "commit_ids": [...]}`).
+    #[serde(default)]
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The timeline type of a push to the PR's head branch (`CommentTypePullRequestPush`).
+pub const PULL_PUSH: &str = "pull_push";
+/// Its number in Gitea before 1.16.
+const PULL_PUSH_NUMBER: u64 = 29;
+
+fn timeline_type<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(name) => name,
+        serde_json::Value::Number(n) if n.as_u64() == Some(PULL_PUSH_NUMBER) => PULL_PUSH.into(),
+        other => other.to_string(),
+    })
+}
+
+/// Gitea's `PushActionContent`, the body of a `pull_push` event. A force push records
+/// `[old head, new head]`; a fast-forward the commits it added, oldest first. Either way the
+/// last id is the head the push left.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushActionContent {
+    #[serde(default)]
+    pub is_force_push: bool,
+    #[serde(default)]
+    pub commit_ids: Vec<String>,
+}
+
 /// Gitea's `PullRequest`, the fields cc-ci reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
@@ -246,5 +290,19 @@ mod tests {
         assert!(c.is_on_pull());
         assert_eq!(c.created_at, c.updated_at);
         assert_eq!(c.user.login, "alice");
+    }
+
+    #[test]
+    fn reads_timeline_events_new_and_old() {
+        let json = r#"[{"id":7,"type":"pull_push","body":"{\"is_force_push\":true,\"commit_ids\":[\"a\",\"b\"]}",
+              "created_at":"2024-05-01T12:00:00+02:00","user":null,"label":null},
+            {"id":8,"type":29,"body":"","created_at":"2024-05-01T10:00:01Z"},
+            {"id":9,"type":0,"body":"hi","created_at":"2024-05-01T10:00:02Z"}]"#;
+        let events: Vec<TimelineComment> = serde_json::from_str(json).unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["pull_push", "pull_push", "0"]);
+        let push: PushActionContent = serde_json::from_str(&events[0].body).unwrap();
+        assert!(push.is_force_push);
+        assert_eq!(push.commit_ids, ["a", "b"]);
     }
 }

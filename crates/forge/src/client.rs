@@ -6,8 +6,9 @@
 
 use crate::api::{
     permission_of, Comment, CommitStatus, PullRequest, RepoCollaboratorPermission, RepoName,
-    StatusUpdate,
+    StatusUpdate, TimelineComment,
 };
+use crate::approval::PushRecord;
 use crate::trigger::Permission;
 use ccci_core::secret::{Redactor, Secret};
 use reqwest::{Method, StatusCode};
@@ -179,6 +180,48 @@ impl GiteaClient {
             &query,
         );
         self.send(Method::GET, url, None::<&()>).await
+    }
+
+    /// One page of an issue's or PR's timeline, oldest first
+    /// (`GET /repos/{o}/{r}/issues/{index}/timeline`). `page` is 1-based.
+    pub async fn list_timeline(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        page: u32,
+        limit: u32,
+    ) -> Result<Vec<TimelineComment>, ForgeError> {
+        let n = number.to_string();
+        let query = [("page", page.to_string()), ("limit", limit.to_string())];
+        let url = self.url(
+            &["repos", repo.owner(), repo.name(), "issues", &n, "timeline"],
+            &query,
+        );
+        self.send(Method::GET, url, None::<&()>).await
+    }
+
+    /// Every push the forge recorded on PR `number` (its timeline's `pull_push` events).
+    /// `Ok(None)` when there is no complete record to read: the forge answers 404 or 403
+    /// (a Gitea without the timeline API, or a token that may not read it), or the timeline
+    /// is longer than [`MAX_PAGES`] pages. Other errors are errors (try again later).
+    pub async fn pull_pushes(
+        &self,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<Option<Vec<PushRecord>>, ForgeError> {
+        let mut pushes = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let batch = match self.list_timeline(repo, number, page, PAGE_LIMIT).await {
+                Ok(batch) => batch,
+                Err(e) if matches!(e.status(), Some(403 | 404)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            pushes.extend(PushRecord::from_timeline(&batch));
+            if batch.len() < PAGE_LIMIT as usize {
+                return Ok(Some(pushes));
+            }
+        }
+        Ok(None)
     }
 
     /// A user's permission on the repository. Gitea answers 403 unless the token's user is

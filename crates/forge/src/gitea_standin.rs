@@ -13,6 +13,9 @@
 //! - `GET  /repos/{owner}/{repo}/issues/comments?since=&before=&page=&limit=` — comments
 //!   *updated* at/after `since`, oldest *created* first, like Gitea
 //! - `GET  /repos/{owner}/{repo}/issues/{index}/comments?since=&before=`
+//! - `GET  /repos/{owner}/{repo}/issues/{index}/timeline?page=&limit=` — the issue's
+//!   comments (`comment`) and the pushes to a PR's head branch (`pull_push`, body Gitea's
+//!   `PushActionContent`), oldest first, as `TimelineComment`s
 //! - `POST /repos/{owner}/{repo}/issues/{index}/comments` `{"body"}` → 201
 //! - `PATCH /repos/{owner}/{repo}/issues/comments/{id}` `{"body"}` → 200
 //! - `GET  /repos/{owner}/{repo}/collaborators/{user}/permission` — 403 unless the token's
@@ -24,7 +27,8 @@
 //! (Gitea speaks the smart protocol there; a git client uses either).
 //!
 //! Test controls are methods on [`Standin`]: add repos, PRs, comments (with chosen creation
-//! times), permissions and tokens; push a new head; edit or delete a comment as a user would;
+//! times), permissions and tokens; push a new head (recorded on the PR's timeline, as Gitea
+//! records a push); edit or delete a comment as a user would;
 //! read statuses, comments and the bot's edits; make the next requests fail; build a signed
 //! `issue_comment` webhook delivery for a comment.
 //!
@@ -77,6 +81,18 @@ pub struct StandinComment {
     pub updated_at: OffsetDateTime,
 }
 
+/// A push to a PR's head branch as the stand-in records it on the PR's timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct StandinPush {
+    id: u64,
+    repo: String,
+    number: u64,
+    pusher: String,
+    commit_ids: Vec<String>,
+    is_force_push: bool,
+    created_at: OffsetDateTime,
+}
+
 /// A commit status as posted to the stand-in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StandinStatus {
@@ -117,6 +133,8 @@ struct State {
     users: BTreeMap<String, (i64, String)>,
     repos: BTreeMap<String, Repo>,
     comments: Vec<StandinComment>,
+    /// Pushes to PR heads; their ids come from the comments' sequence, as in Gitea.
+    pushes: Vec<StandinPush>,
     edits: Vec<StandinEdit>,
     fail_next: VecDeque<u16>,
     requests: Vec<String>,
@@ -318,12 +336,60 @@ impl Standin {
         }
     }
 
-    /// A new push to the PR's branch.
-    pub fn push_head(&self, repo: &RepoName, number: u64, sha: &str) {
-        if let Some(i) = lock(&self.state).issue_mut(repo, number) {
-            i.head_sha = sha.to_string();
-            i.updated = now();
-        }
+    /// A new push to the PR's branch, now: the head moves to `sha` and the PR's timeline
+    /// records a `pull_push` (a fast-forward adding `sha`). Returns the event's id.
+    pub fn push_head(&self, repo: &RepoName, number: u64, sha: &str) -> u64 {
+        self.push_head_at(repo, number, sha, now())
+    }
+
+    /// [`Standin::push_head`] with a chosen record time (Gitea keeps whole seconds).
+    pub fn push_head_at(&self, repo: &RepoName, number: u64, sha: &str, at: OffsetDateTime) -> u64 {
+        self.record_push(repo, number, sha, at, false)
+    }
+
+    /// A force push (the old head is no ancestor of `sha`): Gitea records
+    /// `[old head, new head]`.
+    pub fn force_push_head_at(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        sha: &str,
+        at: OffsetDateTime,
+    ) -> u64 {
+        self.record_push(repo, number, sha, at, true)
+    }
+
+    fn record_push(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        sha: &str,
+        at: OffsetDateTime,
+        is_force_push: bool,
+    ) -> u64 {
+        let mut s = lock(&self.state);
+        let Some(i) = s.issue_mut(repo, number).filter(|i| i.is_pull) else {
+            return 0;
+        };
+        let old = std::mem::replace(&mut i.head_sha, sha.to_string());
+        i.updated = now();
+        let pusher = i.author.clone();
+        let commit_ids = match is_force_push {
+            true => vec![old, sha.to_string()],
+            false => vec![sha.to_string()],
+        };
+        s.next_comment_id += 1;
+        let id = s.next_comment_id;
+        s.pushes.push(StandinPush {
+            id,
+            repo: repo.full_name(),
+            number,
+            pusher,
+            commit_ids,
+            is_force_push,
+            created_at: at,
+        });
+        id
     }
 
     /// The PR's current head.
@@ -602,6 +668,43 @@ impl State {
         })
     }
 
+    /// Gitea's `TimelineComment` for a comment or event `c` of type `kind`: every field the
+    /// definition names, unset ones as Gitea leaves them (zero, empty, `null`).
+    fn timeline_json(&self, c: &StandinComment, kind: &str, user: &str, body: &str) -> Value {
+        let comment = self.comment_json(c);
+        json!({
+            "id": c.id,
+            "type": kind,
+            "html_url": comment["html_url"],
+            "pull_request_url": comment["pull_request_url"],
+            "issue_url": comment["issue_url"],
+            "user": self.user_json(user),
+            "body": body,
+            "created_at": fmt_time(c.created_at),
+            "updated_at": fmt_time(c.updated_at),
+            "old_project_id": 0,
+            "project_id": 0,
+            "old_milestone": null,
+            "milestone": null,
+            "tracked_time": null,
+            "old_title": "",
+            "new_title": "",
+            "old_ref": "",
+            "new_ref": "",
+            "ref_issue": null,
+            "ref_comment": null,
+            "ref_action": "none",
+            "ref_commit_sha": "",
+            "review_id": 0,
+            "label": null,
+            "assignee": null,
+            "assignee_team": null,
+            "removed_assignee": false,
+            "resolve_doer": null,
+            "dependent_issue": null,
+        })
+    }
+
     fn issue_json(&self, r: &Repo, number: u64, i: &Issue) -> Value {
         json!({
             "id": i.id,
@@ -680,6 +783,10 @@ fn router(state: Shared) -> Router {
         .route(
             "/api/v1/repos/{owner}/{repo}/issues/{index}/comments",
             get(list_issue_comments).post(create_comment),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/issues/{index}/timeline",
+            get(list_timeline),
         )
         .route(
             "/api/v1/repos/{owner}/{repo}/collaborators/{user}/permission",
@@ -921,6 +1028,56 @@ async fn list_issue_comments(
         .into_iter()
         .map(|c| s.comment_json(c))
         .collect();
+    Ok(Json(body).into_response())
+}
+
+/// One timeline event as the stand-in lists it: (created, id) to order by, and its JSON.
+type TimelineEntry = ((OffsetDateTime, u64), Value);
+
+async fn list_timeline(
+    call: Call,
+    Path((owner, repo, index)): Path<(String, String, String)>,
+    Query(q): Q,
+) -> Reply {
+    let (s, _) = call.begin()?;
+    let key = repo_key(&owner, &repo);
+    let number = path_number(&index);
+    s.issue(&key, number).ok_or_else(not_found)?;
+    let range = since_before(&q)?;
+    let mut events: Vec<TimelineEntry> = s
+        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
+        .into_iter()
+        .map(|c| {
+            (
+                (c.created_at, c.id),
+                s.timeline_json(c, "comment", &c.author, &c.body),
+            )
+        })
+        .collect();
+    for p in s
+        .pushes
+        .iter()
+        .filter(|p| p.repo == key && p.number == number)
+    {
+        let since_ok = range.0.is_none_or(|t| p.created_at >= t);
+        if !since_ok || range.1.is_some_and(|t| p.created_at >= t) {
+            continue;
+        }
+        let body = json!({"is_force_push": p.is_force_push, "commit_ids": p.commit_ids});
+        let as_comment = StandinComment {
+            id: p.id,
+            repo: p.repo.clone(),
+            number,
+            author: p.pusher.clone(),
+            body: body.to_string(),
+            created_at: p.created_at,
+            updated_at: p.created_at,
+        };
+        let event = s.timeline_json(&as_comment, "pull_push", &p.pusher, &as_comment.body);
+        events.push(((p.created_at, p.id), event));
+    }
+    events.sort_by_key(|(order, _)| *order);
+    let body: Vec<Value> = page_of(events, paging(&q)).map(|(_, e)| e).collect();
     Ok(Json(body).into_response())
 }
 

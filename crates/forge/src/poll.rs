@@ -73,7 +73,8 @@ impl RepoCursor {
 pub struct PolledComment {
     pub repo: RepoName,
     pub pr_number: u64,
-    /// The PR head when the comment was polled: the commit a run it triggers is bound to.
+    /// The PR head when the comment was polled. Which commit a `!testme` approved is
+    /// decided later, from a fresh head read and the push record ([`crate::approval`]).
     pub head_sha: String,
     pub comment: Comment,
 }

@@ -14,7 +14,11 @@
 //! !testme cancel
 //! !testme --keep            (a RED run keeps its app 30 min for debugging)
 //! !testme --keep 1h         (at most 2h; `--keep=20m` alike)
+//! !testme --sha 4f1c9a3     (test this commit of the PR: 7 to 40 hex digits, or 64)
 //! ```
+//!
+//! Without `--sha` a run tests the commit the PR head pointed at when the comment was made
+//! (see [`crate::approval`]); `--sha` names it instead, and must name a commit of the PR.
 //!
 //! The first such line of a comment counts; one comment starts at most one run.
 //! `!testme cancel` (alone on its line, no flags) cancels the PR's queued or running run;
@@ -40,6 +44,9 @@ pub struct Trigger {
     /// `--keep [DURATION]`: a RED run leaves its app deployed this long (default 30m,
     /// at most 2h) for debugging.
     pub keep: Option<Duration>,
+    /// `--sha HEX`: the commit to test (lowercase hex, 7 to 40 digits, or 64). `None`: the
+    /// PR head when the comment was made.
+    pub sha: Option<String>,
 }
 
 /// What a `!testme` line asks for: a run, or cancelling the PR's run.
@@ -56,7 +63,9 @@ pub const CANCEL: &str = "cancel";
 /// A `!testme` line the bot could not understand. `Display` is the reply the bot posts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
-    #[error("unknown flag `{0}` (known: --quick, --extra, --stages a,b, --keep 30m)")]
+    #[error(
+        "unknown flag `{0}` (known: --quick, --extra, --stages a,b, --keep 30m, --sha 4f1c9a3)"
+    )]
     UnknownFlag(String),
     #[error("unexpected argument `{0}` (flags start with --: --quick, --extra, --stages a,b)")]
     UnexpectedArgument(String),
@@ -68,6 +77,8 @@ pub enum TriggerError {
     RepeatedFlag(String),
     #[error("`--{0}` takes no value")]
     UnexpectedValue(String),
+    #[error("`--sha` needs a commit id of the PR: 7 to 40 hex digits (or 64), got `{0}`")]
+    BadSha(String),
     #[error("`!testme cancel` takes nothing after it (got `{0}`)")]
     CancelTakesNothing(String),
     #[error(transparent)]
@@ -229,6 +240,16 @@ fn parse_flags(args: &str) -> Result<Trigger, TriggerError> {
                     false => parse_keep(&words.join(" "))?,
                 });
             }
+            "sha" => {
+                if trigger.sha.is_some() {
+                    return Err(TriggerError::RepeatedFlag("--sha".to_string()));
+                }
+                let value = match inline_value {
+                    Some(value) => value,
+                    None => tokens.next_if(|t| !t.starts_with("--")).unwrap_or(""),
+                };
+                trigger.sha = Some(parse_sha(value)?);
+            }
             _ => return Err(TriggerError::UnknownFlag(shown(token))),
         }
     }
@@ -251,6 +272,17 @@ fn shown(word: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// A commit id as `--sha` takes it: 7 to 40 hex digits (a SHA-1 id or its prefix), or a
+/// whole SHA-256 id (64); returned in lowercase, as Gitea spells ids.
+fn parse_sha(value: &str) -> Result<String, TriggerError> {
+    let hex = value.chars().all(|c| c.is_ascii_hexdigit());
+    if hex && ((7..=40).contains(&value.len()) || value.len() == 64) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(TriggerError::BadSha(shown(value)))
+    }
 }
 
 fn parse_stages(list: &str) -> Result<Vec<Rung>, TriggerError> {
@@ -449,6 +481,43 @@ mod tests {
             let reply = parse_trigger(body).unwrap_err().to_string();
             assert!(reply.contains(fragment), "{body:?}: {reply}");
         }
+    }
+
+    /// `--sha` rows: a body and the commit it names, or an error fragment.
+    #[test]
+    fn parses_sha() {
+        let full = "4f1c9a3e2b7d8c6f5a4e3d2c1b0a9f8e7d6c5b4a";
+        let sha256 = full.repeat(2)[..64].to_string();
+        let ok: &[(String, Option<&str>)] = &[
+            ("!testme".into(), None),
+            ("!testme --sha 4F1C9A3".into(), Some("4f1c9a3")),
+            ("!testme --sha=4f1c9a3e --quick".into(), Some("4f1c9a3e")),
+            (format!("!testme --stages lint --sha {full}"), Some(full)),
+            (format!("!testme --sha {sha256}"), Some(&sha256)),
+        ];
+        for (body, want) in ok {
+            let got = parse_trigger(body).unwrap().unwrap();
+            assert_eq!(got.sha.as_deref(), *want, "{body:?}");
+        }
+        let bad: &[(&str, &str)] = &[
+            ("!testme --sha", "`--sha` needs a commit id"),
+            ("!testme --sha --quick", "got ``"),
+            ("!testme --sha 4f1c9a", "got `4f1c9a`"),
+            ("!testme --sha main", "got `main`"),
+            ("!testme --sha HEAD~1", "got `HEAD~1`"),
+            (
+                "!testme --sha 4f1c9a3 4f1c9a3",
+                "unexpected argument `4f1c9a3`",
+            ),
+            ("!testme --sha 4f1c9a3 --sha 4f1c9a3", "`--sha` given twice"),
+            ("!testme 4f1c9a3", "unexpected argument `4f1c9a3`"),
+        ];
+        for (body, fragment) in bad {
+            let reply = parse_trigger(body).unwrap_err().to_string();
+            assert!(reply.contains(fragment), "{body:?}: {reply}");
+        }
+        let long = "a".repeat(41);
+        assert!(parse_trigger(&format!("!testme --sha {long}")).is_err());
     }
 
     fn check(body: &str, want: Want) {

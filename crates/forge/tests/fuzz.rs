@@ -12,7 +12,10 @@ use ccci_core::secret::Secret;
 use ccci_forge::webhook::{
     parse_issue_comment, sign, verify_signature, DeliveryId, WebhookSecrets,
 };
-use ccci_forge::{parse_command, parse_trigger, Command, RepoName, Trigger};
+use ccci_forge::{
+    approved_commit, parse_command, parse_trigger, Approval, ApprovalFacts, Command, PushRecord,
+    RepoName, Trigger,
+};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};
@@ -102,6 +105,10 @@ fn command_line() -> impl Strategy<Value = String> {
             "--keep=20m",
             "--keep=3h",
             "--keep=`",
+            "--sha",
+            "--sha=4F1C9A3",
+            "4f1c9a3e2b",
+            "--sha=main",
             "1h",
             "15m",
             "--nope",
@@ -144,6 +151,9 @@ fn command_for(trigger: &Trigger) -> String {
     if let Some(keep) = trigger.keep {
         line.push_str(&format!(" --keep {}", ccci_core::keep::format_keep(keep)));
     }
+    if let Some(sha) = &trigger.sha {
+        line.push_str(&format!(" --sha {sha}"));
+    }
     line
 }
 
@@ -179,12 +189,16 @@ fn trigger() -> impl Strategy<Value = Trigger> {
             .prop_shuffle(),
     );
     let keep = prop::option::of((1u64..=7200).prop_map(std::time::Duration::from_secs));
-    (any::<bool>(), any::<bool>(), stages, keep).prop_map(|(quick, extra, stages, keep)| Trigger {
-        quick,
-        extra,
-        stages,
-        keep,
-    })
+    let sha = prop::option::of("[0-9a-f]{7,40}");
+    (any::<bool>(), any::<bool>(), stages, keep, sha).prop_map(
+        |(quick, extra, stages, keep, sha)| Trigger {
+            quick,
+            extra,
+            stages,
+            keep,
+            sha,
+        },
+    )
 }
 
 /// A valid `issue_comment` payload.
@@ -304,8 +318,117 @@ fn secrets() -> WebhookSecrets {
     }
 }
 
+/// Commits for the approval property: two share their first seven digits.
+const COMMITS: [&str; 4] = [
+    "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "aaaaaaa2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "bbbbbbb3bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    "ccccccc4cccccccccccccccccccccccccccccccc",
+];
+const COMMENT_ID: u64 = 500;
+const COMMENT_AT: i64 = 1_714_564_800;
+
+fn commit() -> impl Strategy<Value = String> {
+    prop::sample::select(COMMITS.to_vec()).prop_map(str::to_string)
+}
+
+/// Pushes around the comment: ids and seconds on both sides of it, fast-forwards and force
+/// pushes.
+fn pushes() -> impl Strategy<Value = Vec<PushRecord>> {
+    let push = (
+        490u64..510,
+        -3i64..3,
+        prop::collection::vec(commit(), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(id, seconds, commit_ids, force)| PushRecord {
+            id,
+            at: time::OffsetDateTime::from_unix_timestamp(COMMENT_AT + seconds).unwrap(),
+            commit_ids,
+            force,
+        });
+    prop::collection::vec(push, 0..5)
+}
+
+/// What `--sha` may say: a prefix (7, 8 digits) or the whole id of a commit, or none of them.
+fn named() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(prop_oneof![
+        (commit(), prop::sample::select(vec![7usize, 8, 40])).prop_map(|(c, n)| c[..n].to_string()),
+        Just("ddddddd".to_string()),
+    ])
+}
+
+/// Whatever the facts, a `!testme` tests only a commit it approved (SPEC §1).
+fn check_approval(
+    pushes: Option<&[PushRecord]>,
+    current: &str,
+    delivered: Option<&str>,
+    named: Option<&str>,
+) {
+    let comment_at = time::OffsetDateTime::from_unix_timestamp(COMMENT_AT).unwrap();
+    let facts = ApprovalFacts {
+        comment_id: COMMENT_ID,
+        comment_at,
+        pushes,
+        current_head: current,
+        delivered_head: delivered,
+        named,
+    };
+    let Approval::Test(tested) = approved_commit(&facts) else {
+        return;
+    };
+    let before = |p: &&PushRecord| (p.at, p.id) < (comment_at, COMMENT_ID);
+    let all = pushes.unwrap_or_default();
+    let later: Vec<&PushRecord> = all.iter().filter(|p| !before(p)).collect();
+    let Some(named) = named else {
+        // The head, proven unmoved: no push after the comment, the record's and the
+        // delivery's heads are the head, and without a record a delivery vouches for it.
+        assert_eq!(tested, current);
+        assert!(later.is_empty(), "{facts:?}");
+        let last = all.iter().filter(before).max_by_key(|p| (p.at, p.id));
+        assert!(
+            last.is_none_or(|p| p.new_head() == Some(current)),
+            "{facts:?}"
+        );
+        assert!(delivered.is_none_or(|d| d == current), "{facts:?}");
+        assert!(pushes.is_some() || delivered == Some(current), "{facts:?}");
+        return;
+    };
+    assert!(tested.starts_with(named), "{facts:?}");
+    let known = all.iter().flat_map(|p| &p.commit_ids).any(|c| *c == tested)
+        || tested == current
+        || delivered == Some(tested.as_str());
+    assert!(known, "tested {tested}, not a commit of the PR: {facts:?}");
+    if named.len() < 40 && !later.is_empty() && delivered != Some(tested.as_str()) {
+        // A short id after the head moved: a commit that existed at the comment.
+        let in_before = all
+            .iter()
+            .filter(before)
+            .any(|p| p.commit_ids.contains(&tested));
+        let replaced = later
+            .iter()
+            .min_by_key(|p| (p.at, p.id))
+            .filter(|p| p.force && p.commit_ids.len() == 2)
+            .is_some_and(|p| p.commit_ids[0] == tested);
+        assert!(
+            in_before || replaced,
+            "tested {tested} pushed after: {facts:?}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_approval_tests_only_an_approved_commit(
+        pushes in prop::option::of(pushes()),
+        current in commit(),
+        delivered in prop::option::of(commit()),
+        named in named(),
+    ) {
+        check_approval(pushes.as_deref(), &current, delivered.as_deref(), named.as_deref());
+    }
 
     #[test]
     fn fuzz_trigger_arbitrary_text(body in arbitrary_text()) {

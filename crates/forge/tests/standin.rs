@@ -54,6 +54,48 @@ async fn standin_lists_open_pulls_and_follows_a_new_head() {
     assert_eq!(missing.status(), Some(404));
 }
 
+/// The push record cc-ci reads: every push, in order, paged through; a record the forge
+/// will not show (404, 403) is `None`, any other failure an error to retry.
+#[tokio::test]
+async fn standin_timeline_records_each_push_and_the_client_reads_it() {
+    let (standin, client, repo) = setup().await;
+    let pr = standin.open_pull(&repo, "fix", "aaaa111");
+    let testme = standin.add_comment_at(&repo, pr, "alice", "!testme", minutes_ago(3));
+    for i in 0..60 {
+        standin.add_comment_at(&repo, pr, "bob", &format!("chatter {i}"), minutes_ago(2));
+    }
+    let first = standin.push_head_at(&repo, pr, "bbbb222", minutes_ago(1));
+    let second = standin.push_head(&repo, pr, "cccc333");
+    assert!(testme < first && first < second, "one id sequence");
+
+    let page = client.list_timeline(&repo, pr, 1, 50).await.unwrap();
+    assert_eq!(page.len(), 50);
+    assert_eq!((page[0].id, page[0].kind.as_str()), (testme, "comment"));
+    let pushes = client.pull_pushes(&repo, pr).await.unwrap().unwrap();
+    let heads: Vec<_> = pushes.iter().map(|p| (p.id, p.new_head())).collect();
+    assert_eq!(
+        heads,
+        [(first, Some("bbbb222")), (second, Some("cccc333"))],
+        "both pushes, the second on the second page"
+    );
+    standin.force_push_head_at(&repo, pr, "dddd444", OffsetDateTime::now_utc());
+    let pushes = client.pull_pushes(&repo, pr).await.unwrap().unwrap();
+    let forced = pushes.last().unwrap();
+    assert!(forced.force);
+    assert_eq!(
+        forced.commit_ids,
+        ["cccc333", "dddd444"],
+        "[old head, new head]"
+    );
+    assert_eq!(client.pull_pushes(&repo, 99).await.unwrap(), None);
+    standin.fail_next_requests(403, 1);
+    assert_eq!(client.pull_pushes(&repo, pr).await.unwrap(), None);
+    standin.fail_next_requests(500, 1);
+    let error = client.pull_pushes(&repo, pr).await.unwrap_err();
+    assert_eq!(error.status(), Some(500));
+    assert!(error.to_string().contains("/timeline"), "{error}");
+}
+
 #[tokio::test]
 async fn standin_posts_lists_and_edits_comments() {
     let (standin, client, repo) = setup().await;

@@ -19,7 +19,8 @@ use time::OffsetDateTime;
 const BOT_TOKEN: &str = "bot-token-0123456789";
 const OUTSIDER_TOKEN: &str = "outsider-token-0123456789";
 const HEAD_SHA: &str = "4f1c9a3e2b7d8c6f5a4e3d2c1b0a9f8e7d6c5b4a";
-/// The driver makes 14 calls on loopback; importing the generated client takes 5-20 s
+const FIRST_SHA: &str = "0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5";
+/// The driver makes 16 calls on loopback; importing the generated client takes 5-20 s
 /// (its modules are large) on a loaded machine.
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -60,19 +61,20 @@ fn client_python() -> Option<PathBuf> {
     imports.is_ok_and(|s| s.success()).then_some(python)
 }
 
-/// A repo with a PR (a writer's `!testme` on it, then the bot's comment) and a plain issue;
-/// the bot is admin, the outsider only reads. Returns the plan the driver reads.
+/// A repo with a PR (a writer's `!testme` on it, a push of a new head, then the bot's
+/// comment) and a plain issue; the bot is admin, the outsider only reads. Returns the plan the driver reads.
 fn seed(standin: &Standin) -> Value {
     standin.add_token(BOT_TOKEN, "cc-ci");
     standin.add_token(OUTSIDER_TOKEN, "outsider");
     let repo = standin.add_repo("coop-cloud/traefik").unwrap();
     standin.set_permission(&repo, "cc-ci", Permission::Admin);
     standin.set_permission(&repo, "maintainer", Permission::Write);
-    let pull = standin.open_pull(&repo, "fix-labels", HEAD_SHA);
+    let pull = standin.open_pull(&repo, "fix-labels", FIRST_SHA);
     let issue = standin.open_issue(&repo, "a bug");
     let ten_minutes_ago = OffsetDateTime::now_utc() - time::Duration::minutes(10);
     standin.add_comment_at(&repo, pull, "maintainer", "!testme", ten_minutes_ago);
     standin.add_comment(&repo, issue, "maintainer", "seen it too");
+    standin.push_head(&repo, pull, HEAD_SHA);
     let bot_comment = standin.add_comment(&repo, pull, "cc-ci", "queued");
     json!({
         "base_url": standin.base_url(),
@@ -150,7 +152,7 @@ async fn standin_answers_as_gitea_openapi_describes() {
         .collect();
     assert_eq!(
         checks.len(),
-        14 + described_fixtures() + 4,
+        16 + described_fixtures() + 4,
         "every call was made and every fixture checked: {report:#}"
     );
     assert!(

@@ -1,28 +1,43 @@
 //! Where runs come from: comments found by polling (the primary trigger) or delivered by the
 //! webhook. Both go through [`handle_comment`], keyed on `(repo, comment id)` in the store,
 //! so a comment seen by both, or seen again after a restart, triggers at most once.
+//!
+//! Both decide which commit a `!testme` approved the same way ([`approved_commit`]): the PR
+//! head is read, then (after [`PUSH_RECORD_SETTLE`]) the forge's record of pushes, and the
+//! pure rule in `ccci_forge::approval` says which commit to test or why nothing runs. The
+//! webhook adds one fact the poller lacks, the head its signed delivery carried.
 
 use crate::app::{App, Forge};
 use crate::config::RepoConfig;
 use crate::job::{now_millis, JobFlags, NewJob};
 use crate::reporter;
 use crate::store::{Cancelled, Enqueued};
-use ccci_forge::{decide, Comment, Decision, PollCursor, RepoCursor, RepoName};
+use ccci_forge::{
+    approved_commit, decide, Approval, ApprovalFacts, Comment, Decision, ForgeError, PollCursor,
+    Refusal, RepoCursor, RepoName, Trigger,
+};
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The cursor row that remembers when polling first started (comments before it are history).
 pub const START_KEY: &str = "(poll-start)";
 
-/// Acts on one newly created PR comment. Errors are store errors: the caller must not move
-/// its cursor past this comment.
+/// How long after reading the PR head cc-ci waits before reading the push record: Gitea
+/// moves the head ref first and writes the push's timeline event from a queue a moment
+/// later, so a push just before the head read is recorded by the time the record is read.
+pub const PUSH_RECORD_SETTLE: Duration = Duration::from_secs(1);
+
+/// Acts on one newly created PR comment. `delivered_head` is the PR head a signed webhook
+/// delivery carried (`None` when polled). Errors are store errors or forge errors that may
+/// pass: the caller must not move its cursor past this comment.
 pub async fn handle_comment(
     app: &App,
     forge: &Forge,
     repo: &RepoName,
     repo_config: &RepoConfig,
     pr: u64,
-    head_sha: &str,
+    delivered_head: Option<&str>,
     comment: &Comment,
 ) -> anyhow::Result<()> {
     let repo_key = repo.full_name();
@@ -52,11 +67,19 @@ pub async fn handle_comment(
     match decide(&forge.policy, author, &comment.body, permission, false) {
         Decision::Ignore(_) => {}
         Decision::Run(trigger) => {
+            let approved = match approve(forge, repo, pr, comment, &trigger, delivered_head).await?
+            {
+                Some(Approval::Test(sha)) => sha,
+                Some(Approval::Refuse(why)) => {
+                    return refuse_unapproved(app, forge, repo, pr, comment_id, &why).await;
+                }
+                None => return Ok(()), // the PR was closed meanwhile
+            };
             let job = NewJob {
                 recipe: repo_config.recipe.clone(),
                 repo: repo_key.clone(),
                 pr_number: Some(pr as i64),
-                head_sha: head_sha.to_string(),
+                head_sha: approved,
                 git_ref: Some(format!("refs/pull/{pr}/head")),
                 clone_url: repo_config.clone_url.clone(),
                 flags: JobFlags {
@@ -64,6 +87,7 @@ pub async fn handle_comment(
                     extra: trigger.extra,
                     stages: trigger.stages,
                     keep_secs: trigger.keep.map(|k| k.as_secs()),
+                    pinned: trigger.sha.is_some(),
                 },
                 requested_by: Some(author.to_string()),
                 trigger_comment_id: Some(comment_id),
@@ -122,6 +146,62 @@ pub async fn handle_comment(
                 reporter::reply(forge, repo, pr, &body).await;
             }
         }
+    }
+    Ok(())
+}
+
+/// Reads what [`approved_commit`] decides on: the PR head first, then, after
+/// [`PUSH_RECORD_SETTLE`], the push record (so a push between the two reads shows in the
+/// record). `None` when the PR is gone or closed.
+async fn approve(
+    forge: &Forge,
+    repo: &RepoName,
+    pr: u64,
+    comment: &Comment,
+    trigger: &Trigger,
+    delivered_head: Option<&str>,
+) -> Result<Option<Approval>, ForgeError> {
+    let pull = match forge.client.get_pull(repo, pr).await {
+        Ok(pull) if pull.is_open() => pull,
+        Ok(_) => return Ok(None),
+        Err(e) if e.status() == Some(404) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    tokio::time::sleep(PUSH_RECORD_SETTLE).await;
+    let pushes = forge.client.pull_pushes(repo, pr).await?;
+    if pushes.is_none() {
+        tracing::warn!(%repo, pr, "the PR's push record (timeline) is not readable");
+    }
+    let delivered_head = delivered_head.map(str::to_ascii_lowercase);
+    let current_head = pull.head.sha.to_ascii_lowercase();
+    Ok(Some(approved_commit(&ApprovalFacts {
+        comment_id: comment.id,
+        comment_at: comment.created_at,
+        pushes: pushes.as_deref(),
+        current_head: &current_head,
+        delivered_head: delivered_head.as_deref(),
+        named: trigger.sha.as_deref(),
+    })))
+}
+
+/// A trusted `!testme` whose commit cc-ci cannot prove approved: nothing runs, and the PR
+/// is told why and what to do (once: the comment is marked processed first).
+async fn refuse_unapproved(
+    app: &App,
+    forge: &Forge,
+    repo: &RepoName,
+    pr: u64,
+    comment_id: i64,
+    why: &Refusal,
+) -> anyhow::Result<()> {
+    let repo_key = repo.full_name();
+    if app
+        .store
+        .mark_comment_processed(&repo_key, comment_id, now_millis())
+        .await?
+    {
+        tracing::info!(%repo, pr, comment = comment_id, "!testme not run: {why}");
+        reporter::reply(forge, repo, pr, &format!("cc-ci: {why}")).await;
     }
     Ok(())
 }
@@ -220,7 +300,7 @@ pub async fn poll_once(app: &App) -> anyhow::Result<usize> {
                 name,
                 repo_config,
                 polled.pr_number,
-                &polled.head_sha,
+                None,
                 &polled.comment,
             )
             .await
@@ -241,7 +321,8 @@ pub async fn poll_once(app: &App) -> anyhow::Result<usize> {
 
 /// A `!testme` is bound to the PR head at comment time: when a newer push moves the head of
 /// a PR whose job is still queued, the job is superseded (a new `!testme` tests the new
-/// head). One PR lookup per queued PR job.
+/// head). A job whose comment named its commit (`--sha`) is not: that commit stays what was
+/// approved. One PR lookup per queued PR job.
 pub async fn supersede_moved_heads(app: &App) -> anyhow::Result<usize> {
     let Some(forge) = app.forge.as_ref() else {
         return Ok(0);
@@ -264,7 +345,7 @@ pub async fn supersede_moved_heads(app: &App) -> anyhow::Result<usize> {
         };
         let reason = if !pull.is_open() {
             "the pull request was closed".to_string()
-        } else if pull.head.sha != job.head_sha {
+        } else if !job.flags.pinned && !pull.head.sha.eq_ignore_ascii_case(&job.head_sha) {
             format!(
                 "the PR head moved to {}",
                 pull.head.sha.get(..10).unwrap_or(&pull.head.sha)

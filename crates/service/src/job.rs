@@ -60,6 +60,10 @@ pub struct JobFlags {
     /// `--keep`: a RED run keeps its app deployed this many seconds for debugging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_secs: Option<u64>,
+    /// `--sha`: the comment named the commit under test, so a later push does not
+    /// supersede the job (the named commit stays what was approved).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 impl JobFlags {
@@ -94,7 +98,8 @@ pub struct NewJob {
     pub repo: String,
     /// The pull request, if the job came from one.
     pub pr_number: Option<i64>,
-    /// The commit under test (the PR head at comment time).
+    /// The commit under test: the one the `!testme` approved (the PR head when the comment
+    /// was made, or the commit its `--sha` named). Statuses and the run use it.
     pub head_sha: String,
     /// The ref the runner fetches (e.g. `refs/pull/7/head`); `None` = the default branch.
     pub git_ref: Option<String>,

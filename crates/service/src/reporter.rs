@@ -2,9 +2,11 @@
 //! through queued → running → result. Reporting is best effort: a forge error is logged and
 //! never changes or blocks a run.
 //!
-//! Quick runs never gate a merge (SPEC §5): a `--quick` job reports under its own status
-//! context, `<status_context>/quick` ([`status_context`]), so a branch protection rule that
-//! requires the main context is neither satisfied nor failed by one, and its comments say so.
+//! Only a full cold run sets the gating status (SPEC §1, §5): a `--quick` job reports under
+//! its own status context, `<status_context>/quick`, and a run limited with `--stages` under
+//! `<status_context>/stages` ([`status_context`]), so a branch protection rule that requires
+//! the main context is neither satisfied nor failed by one (a `--stages lint` GREEN can
+//! never overwrite a full run's RED), and their comments say so ([`lane_note`]).
 
 use crate::app::{App, Forge};
 use crate::job::{Job, JobFilter, JobFlags, JobId};
@@ -35,28 +37,48 @@ async fn set_status(app: &App, job: &Job, state: StatusState, description: &str)
     }
 }
 
-/// The commit status context a job reports under: the configured one for a cold run,
-/// `<context>/quick` for a quick run (which never gates a merge).
+/// The commit status context a job reports under: the configured (gating) one only for a
+/// full cold run; `<context>/quick` for a quick run, `<context>/stages` for a run limited
+/// with `--stages` (neither gates a merge).
 pub fn status_context(context: &str, flags: &JobFlags) -> String {
-    if flags.quick {
-        format!("{context}/quick")
-    } else {
-        context.to_string()
+    match lane_suffix(flags) {
+        Some(suffix) => format!("{context}/{suffix}"),
+        None => context.to_string(),
     }
 }
 
-/// The line a quick job's comments carry: it is the fast lane, not the merge gate.
-pub fn quick_note(context: &str) -> String {
-    format!(
-        "Quick run (`--quick`): reported under the commit status `{}`, which does not gate the merge; a plain `!testme` runs the cold run that does.",
-        status_context(context, &JobFlags { quick: true, ..JobFlags::default() })
-    )
+/// The context suffix of a job that does not gate: `quick` or `stages`.
+fn lane_suffix(flags: &JobFlags) -> Option<&'static str> {
+    if flags.quick {
+        Some("quick")
+    } else if flags.stages.is_some() {
+        Some("stages")
+    } else {
+        None
+    }
 }
 
-/// Appends [`quick_note`] to a quick job's comment body.
-fn with_quick_note(app: &App, job: &Job, body: String) -> String {
-    match app.forge.as_ref().filter(|_| job.flags.quick) {
-        Some(forge) => format!("{body}\n> {}\n", quick_note(&forge.config.status_context)),
+/// The line the comments of a job that does not gate carry: which context it reports
+/// under, and that a plain `!testme` runs the one that gates. `None` for a full cold run.
+pub fn lane_note(context: &str, flags: &JobFlags) -> Option<String> {
+    let what = match lane_suffix(flags)? {
+        "quick" => "Quick run (`--quick`)".to_string(),
+        _ => format!("Partial run (`{}`)", flags.describe()),
+    };
+    Some(format!(
+        "{what}: reported under the commit status `{}`, which does not gate the merge; a plain `!testme` runs the full cold run that does.",
+        status_context(context, flags)
+    ))
+}
+
+/// Appends [`lane_note`] to the comment body of a job that does not gate.
+fn with_lane_note(app: &App, job: &Job, body: String) -> String {
+    let note = app
+        .forge
+        .as_ref()
+        .and_then(|forge| lane_note(&forge.config.status_context, &job.flags));
+    match note {
+        Some(note) => format!("{body}\n> {note}\n"),
         None => body,
     }
 }
@@ -250,7 +272,7 @@ pub async fn queued(app: &App, id: JobId) {
         Some(&app.run_url(job.id)),
         &Progress::Queued { behind },
     );
-    let body = with_quick_note(app, &job, body);
+    let body = with_lane_note(app, &job, body);
     report(
         app,
         &job,
@@ -282,7 +304,7 @@ pub async fn running(app: &App, job: &Job) {
         Some(&app.run_url(job.id)),
         &Progress::Running { rung: None },
     );
-    let body = with_quick_note(app, job, body);
+    let body = with_lane_note(app, job, body);
     report(
         app,
         job,
@@ -336,7 +358,7 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
             comment::rerun_help()
         ),
     };
-    let body = with_quick_note(app, job, body);
+    let body = with_lane_note(app, job, body);
     report(app, job, FINAL, false, (state, &description), Some(&body)).await;
 }
 
@@ -415,7 +437,7 @@ async fn no_verdict(app: &App, job: &Job, heading: &str, text: &str, status: (St
         app.run_url(job.id),
         comment::rerun_help()
     );
-    let body = with_quick_note(app, job, body);
+    let body = with_lane_note(app, job, body);
     report(app, job, FINAL, false, status, Some(&body)).await;
 }
 
@@ -467,25 +489,64 @@ pub async fn reply(forge: &Forge, repo: &ccci_forge::RepoName, pr: u64, body: &s
 mod tests {
     use super::*;
 
+    /// Only a full cold run reports under the gating context.
     #[test]
-    fn a_quick_job_reports_under_its_own_context() {
-        let cold = JobFlags::default();
-        let quick = JobFlags {
-            quick: true,
+    fn only_a_full_cold_run_reports_under_the_gating_context() {
+        use ccci_core::ladder::Rung;
+        let flags = |quick: bool, extra: bool, stages: Option<Vec<Rung>>| JobFlags {
+            quick,
+            extra,
+            stages,
             ..JobFlags::default()
         };
-        let extra_quick = JobFlags {
-            quick: true,
-            extra: true,
+        let lint = || Some(vec![Rung::Lint]);
+        let pinned = JobFlags {
+            pinned: true,
+            keep_secs: Some(60),
             ..JobFlags::default()
         };
-        for (context, flags, want) in [
-            ("cc-ci", &cold, "cc-ci"),
-            ("cc-ci", &quick, "cc-ci/quick"),
-            ("ci/recipes", &extra_quick, "ci/recipes/quick"),
-        ] {
-            assert_eq!(status_context(context, flags), want, "{flags:?}");
+        let rows: Vec<(&str, JobFlags, &str, Option<&str>)> = vec![
+            // context, flags, status context, a fragment of the comment note
+            ("cc-ci", flags(false, false, None), "cc-ci", None),
+            ("cc-ci", flags(false, true, None), "cc-ci", None),
+            ("cc-ci", pinned, "cc-ci", None),
+            (
+                "cc-ci",
+                flags(true, false, None),
+                "cc-ci/quick",
+                Some("Quick run (`--quick`): reported under the commit status `cc-ci/quick`, which does not gate the merge"),
+            ),
+            (
+                "ci/recipes",
+                flags(true, true, None),
+                "ci/recipes/quick",
+                Some("`ci/recipes/quick`"),
+            ),
+            (
+                "cc-ci",
+                flags(false, false, lint()),
+                "cc-ci/stages",
+                Some("Partial run (`--stages lint`): reported under the commit status `cc-ci/stages`, which does not gate the merge"),
+            ),
+            (
+                "cc-ci",
+                flags(false, true, Some(vec![Rung::Install, Rung::Upgrade])),
+                "cc-ci/stages",
+                Some("(`--extra --stages install,upgrade`)"),
+            ),
+            ("cc-ci", flags(true, false, lint()), "cc-ci/quick", Some("Quick run")),
+        ];
+        for (context, flags, want, note) in rows {
+            assert_eq!(status_context(context, &flags), want, "{flags:?}");
+            let got = lane_note(context, &flags);
+            match note {
+                None => assert_eq!(got, None, "{flags:?}"),
+                Some(fragment) => {
+                    let got = got.unwrap_or_default();
+                    assert!(got.contains(fragment), "{flags:?}: {got}");
+                    assert!(got.contains("a plain `!testme` runs the full cold run"));
+                }
+            }
         }
-        assert!(quick_note("cc-ci").contains("`cc-ci/quick`, which does not gate the merge"));
     }
 }

@@ -67,24 +67,13 @@ pub async fn gitea(
     let Some((repo, repo_config)) = forge.repo(&event.repo.full_name()) else {
         return (StatusCode::OK, "repository not watched\n");
     };
-    let head_sha = match event.head_sha.clone() {
-        Some(sha) => sha,
-        None => match forge.client.get_pull(repo, event.issue_number).await {
-            Ok(pull) if pull.is_open() => pull.head.sha,
-            Ok(_) => return (StatusCode::OK, "pull request closed\n"),
-            Err(e) => {
-                tracing::warn!("PR head lookup failed: {e}");
-                return (StatusCode::ACCEPTED, "left to the poller\n");
-            }
-        },
-    };
     match crate::intake::handle_comment(
         &app,
         forge,
         repo,
         repo_config,
         event.issue_number,
-        &head_sha,
+        event.head_sha.as_deref(),
         &event.comment,
     )
     .await

@@ -37,6 +37,7 @@ STRICT = {
     "PRBranchInfo",
     "CommitStatus",
     "RepoCollaboratorPermission",
+    "TimelineComment",
     "User",
 }
 
@@ -200,6 +201,16 @@ def expect(label, got, want):
     return [] if got == want else [f"{label}: {got!r}, expected {want!r}"]
 
 
+def pushed(events, head):
+    """The timeline records the push that left `head`, as Gitea's `PushActionContent`."""
+    pushes = [e for e in events if e.get("type") == "pull_push"]
+    if not pushes:
+        return [f"no pull_push event in {[e.get('type') for e in events]}"]
+    content = json.loads(pushes[-1]["body"])
+    problems = expect("push body keys", sorted(content), ["commit_ids", "is_force_push"])
+    return problems + expect("pushed head", content["commit_ids"][-1:], [head])
+
+
 async def run(plan):
     spec = Spec(SPEC)
     owner, repo, pull, issue = plan["owner"], plan["repo"], plan["pull"], plan["issue"]
@@ -255,6 +266,17 @@ async def run(plan):
                 "list a pull's comments", R + "/issues/{index}/comments", "get", 200,
                 lambda: bot_issue.issue_get_comments_with_http_info(
                     owner, repo, pull, since=since),
+            ),
+            (
+                "list a pull's timeline", R + "/issues/{index}/timeline", "get", 200,
+                lambda: bot_issue.issue_get_comments_and_timeline_with_http_info(
+                    owner, repo, pull, page=1, limit=50),
+                lambda b: pushed(b, plan["head_sha"]),
+            ),
+            (
+                "list a missing issue's timeline", R + "/issues/{index}/timeline", "get", 404,
+                lambda: bot_issue.issue_get_comments_and_timeline_with_http_info(
+                    owner, repo, 999),
             ),
             (
                 "list an issue's comments", R + "/issues/{index}/comments", "get", 200,

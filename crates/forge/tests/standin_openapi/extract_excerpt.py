@@ -14,6 +14,7 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/issues/comments", "get"),
     ("/repos/{owner}/{repo}/issues/{index}/comments", "get"),
     ("/repos/{owner}/{repo}/issues/{index}/comments", "post"),
+    ("/repos/{owner}/{repo}/issues/{index}/timeline", "get"),
     ("/repos/{owner}/{repo}/issues/comments/{id}", "patch"),
     ("/repos/{owner}/{repo}/collaborators/{collaborator}/permission", "get"),
     ("/repos/{owner}/{repo}/statuses/{sha}", "post"),

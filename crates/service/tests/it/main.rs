@@ -2,6 +2,7 @@
 //! server (`CCCI_TEST_PG_URL`, see `scripts/start-postgres.sh`), a real HTTP server and a
 //! real headless Chromium.
 
+mod approval;
 mod browser;
 mod cancel;
 mod cdp;

@@ -94,7 +94,8 @@ async fn a_testme_comment_runs_and_reports_status_and_one_sticky_comment() {
     assert!(statuses
         .iter()
         .all(|s| s.target_url == format!("http://ci.test/runs/{}", job.id)));
-    assert!(statuses.iter().all(|s| s.context == "cc-ci"));
+    // A run limited with `--stages` never reports under the gating context.
+    assert!(statuses.iter().all(|s| s.context == "cc-ci/stages"));
 
     // One sticky comment by the bot, edited through queued → running → result.
     let comments = standin.comments(repo, pr);
