@@ -411,8 +411,15 @@ impl History {
         if paused && !failed.is_some_and(|t| !self.excused(svc, t, services, slack_ms)) {
             return None;
         }
-        let what_swarm_did = if paused {
+        let previous_runs = svc
+            .tasks
+            .iter()
+            .any(|t| !t.current && t.state == TaskPhase::Running);
+        let what_swarm_did = if paused && previous_runs {
             "swarm paused it (failure_action: pause), leaving the previous version running"
+        } else if paused {
+            "swarm paused it (failure_action: pause); no task of the previous version runs, \
+             and swarm only restarts the failing new one"
         } else {
             "swarm rolled it back to the previous version"
         };
@@ -792,6 +799,29 @@ pub fn crash_loop(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> O
 /// The whole stack judged from one snapshot alone (no history of earlier observations).
 pub fn judge(services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) -> Judgement {
     History::default().judge(services, now_ms, policy)
+}
+
+/// A short excerpt of an HTTP body for a message: markup tags dropped, whitespace
+/// collapsed, at most `max_chars` characters (then `…`). The caller redacts first.
+pub fn body_excerpt(body: &str, max_chars: usize) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if in_tag => {}
+            _ => text.push(c),
+        }
+    }
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", &words[..at]),
+        None => words,
+    }
 }
 
 /// The minimum uptime before GREEN: the long-running service whose newest running task
@@ -1461,6 +1491,23 @@ mod tests {
                 .the_cause(&services, 30_000, policy, &none)
                 .expect(case);
             assert_eq!(cause.service, want, "{case}: {}", cause.reason);
+        }
+    }
+
+    #[test]
+    fn a_body_excerpt_is_short_text() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("Internal Server Error", 40, "Internal Server Error"),
+            (
+                "<html><body><h1>500</h1>\n  <p>db   gone</p></body></html>",
+                40,
+                "500 db gone",
+            ),
+            ("abcdefghij", 4, "abcd…"),
+            ("", 10, ""),
+        ];
+        for (body, max, want) in cases {
+            assert_eq!(body_excerpt(body, *max), *want, "{body:?}");
         }
     }
 
