@@ -408,7 +408,7 @@ impl History {
         // exits non-zero is restarted while paused). So the new task's failure after the
         // deploy is the update's, unless a dependency still starting excuses it (patience:
         // the restarted task may then come up, and a paused update never blocks rule 1).
-        if paused && !failed.is_some_and(|t| !self.excused(svc, t, services, slack_ms)) {
+        if paused && failed.is_none_or(|t| self.excused(svc, t, services, slack_ms)) {
             return None;
         }
         let previous_runs = svc

@@ -6,6 +6,12 @@
 //! (UPGRADE_BASE_VERSION), `expected_na` (EXPECTED_NA), `backup.verify` (BACKUP_VERIFY), …
 //! A malformed file is an error naming the file, line and field.
 //!
+//! Readiness bounds, each a duration (`"90s"`, `"2m"`): `deploy_timeout` (default 5 m) for
+//! the stack to converge and serve; `start_grace` (120 s) for a service without a
+//! healthcheck to count as still starting; `min_uptime` (30 s) before GREEN; and
+//! `serving_timeout` (60 s), how long a converged stack whose healthchecks pass may answer
+//! `health_path` or an HTTP ready probe with a 5xx status before that is RED.
+//!
 //! `[host_access] allow = ["bind:/var/run/docker.sock"]` lets a recipe's compose files add
 //! host access its base release did not have (keys: [`crate::host_access`]). It is obeyed
 //! only from the CI's suite tree, never from the recipe's own `.ccci/`.
