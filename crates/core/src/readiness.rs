@@ -403,12 +403,7 @@ impl History {
             .iter()
             .filter(|t| t.current == paused && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
             .max_by_key(|t| t.at_ms);
-        // A paused update is final: swarm goes on only when it is told to, whatever the
-        // restart policy does with the new task (`any` restarts it, and a new task that
-        // exits non-zero is restarted while paused). So the new task's failure after the
-        // deploy is the update's, unless a dependency still starting excuses it (patience:
-        // the restarted task may then come up, and a paused update never blocks rule 1).
-        if paused && failed.is_none_or(|t| self.excused(svc, t, services, slack_ms)) {
+        if paused && !self.pause_is_final(svc, services, slack_ms) {
             return None;
         }
         let previous_runs = svc
@@ -439,6 +434,28 @@ impl History {
             task_error: failed.and_then(|t| t.error.clone()),
             exit_code: failed.and_then(|t| t.exit_code),
         })
+    }
+
+    /// Swarm paused the update of `svc` after cc-ci's deploy; is it a failed update? A
+    /// paused update goes on only when someone tells swarm to, whatever the restart policy
+    /// does with the new task (`any` restarts one its healthcheck stopped; one that exits
+    /// non-zero is restarted too). So it is final once a task of the new spec, failed after
+    /// the deploy and not excused by a dependency still starting, was stopped by its
+    /// healthcheck (it never turned healthy, or failed its checks: a restart waits out the
+    /// start period again for the same end), whatever its exit code; or once two such tasks
+    /// failed. One crash on its own is the restart's to fix (a first start that migrates
+    /// and exits once): 1/1 healthy with a paused flag is converged (rule 1).
+    fn pause_is_final(&self, svc: &ServiceState, services: &[ServiceState], slack_ms: i64) -> bool {
+        let Some(deployed) = self.deployed_at_ms else {
+            return false;
+        };
+        let failures: Vec<&TaskState> = svc
+            .tasks
+            .iter()
+            .filter(|t| t.current && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
+            .filter(|t| !self.excused(svc, t, services, slack_ms))
+            .collect();
+        failures.len() >= 2 || failures.iter().any(|t| t.health == Some(Health::Unhealthy))
     }
 
     /// How a task of a failed update ended. A task swarm stopped because its healthcheck
@@ -1684,25 +1701,47 @@ mod tests {
             CrashLoopPolicy::default(),
         );
         assert_eq!(patient.rolled_back(&[s.clone(), db], 3_000), None);
-        // A new task that exits non-zero is restarted while paused, and one under
-        // `restart_policy: any` too: the update stays paused all the same, RED at once.
-        let mut crashing = s.clone();
-        crashing.tasks[1] = failed("new", 10_000, 70_000);
-        crashing
-            .tasks
-            .push(running("newer", 72_000, Some(Health::Starting), None));
-        let broken = history.rolled_back(&[crashing], 3_000).expect("paused");
-        assert!(
-            broken.reason.contains("exited with code 1"),
-            "{}",
-            broken.reason
-        );
-        assert_eq!(broken.exit_code, Some(1));
+        // Stopped by its healthcheck, a new task is restarted under `restart_policy: any`,
+        // and one exits non-zero on SIGTERM: the update stays paused all the same, RED at
+        // once (a restart waits out the start period again for the same end).
         let mut restarting = s.clone();
         restarting
             .tasks
             .push(running("newer", 71_000, Some(Health::Starting), None));
         assert!(history.rolled_back(&[restarting], 3_000).is_some());
+        let mut sigterm_exit = s.clone();
+        sigterm_exit.tasks[1] = failed("new", 10_000, 70_000);
+        sigterm_exit.tasks[1].health = Some(Health::Unhealthy);
+        sigterm_exit.tasks[1].exit_code = Some(143);
+        let broken = history.rolled_back(&[sigterm_exit], 3_000).expect("paused");
+        assert!(
+            broken.reason.contains("never turned healthy"),
+            "{}",
+            broken.reason
+        );
+        assert_eq!(broken.exit_code, Some(143));
+        // One crash on its own (a first start that exits once) is the restart's to fix: a
+        // healthy restarted task makes 1/1 with a paused flag, converged.
+        let mut crashed_once = s.clone();
+        crashed_once.tasks[1] = failed("new", 10_000, 12_000);
+        crashed_once
+            .tasks
+            .push(running("newer", 15_000, Some(Health::Healthy), None));
+        assert_eq!(
+            history.rolled_back(std::slice::from_ref(&crashed_once), 3_000),
+            None
+        );
+        // Twice is not once: the new spec keeps failing and nothing will resume the update.
+        let mut crashed_twice = crashed_once.clone();
+        crashed_twice.tasks[2] = failed("newer", 15_000, 17_000);
+        let broken = history
+            .rolled_back(&[crashed_twice], 3_000)
+            .expect("paused");
+        assert!(
+            broken.reason.contains("exited with code 1"),
+            "{}",
+            broken.reason
+        );
         // A pause left from an update before this deploy is stale: not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);
