@@ -617,7 +617,7 @@ impl History {
 
     /// The cause of a crash loop, on the evidence the run has, whichever service reached the
     /// failure count first (`None` while no service is broken). Of every service failing
-    /// now, the cause is, in this order: one another failing service declares it depends on
+    /// now (broken, or failed lately and not up again), the cause is, in this order: one another failing service declares it depends on
     /// (`depends_on`); one that the log tails of other failing services name (`logs`:
     /// service → its log lines; an app that exits saying it cannot reach `db`); one never
     /// seen up; one whose tasks lived shortest; then the first. The message names every
@@ -636,11 +636,18 @@ impl History {
         if broken.is_empty() {
             return None;
         }
+        // Failing now: broken, or failed lately and not up again (a database that failed
+        // once and runs healthy since is no cause, whatever the app's log says of it).
+        let up_again = |s: &ServiceState| {
+            s.tasks
+                .iter()
+                .any(|t| t.current && t.state == TaskPhase::Running && self.up.contains_key(&t.id))
+        };
         let failing: Vec<&ServiceState> = services
             .iter()
             .filter(|s| {
                 broken.iter().any(|b| b.service == s.name)
-                    || !recent_failures(s, now_ms, policy).is_empty()
+                    || (!recent_failures(s, now_ms, policy).is_empty() && !up_again(s))
             })
             .collect();
         let named_by = |c: &ServiceState| {
@@ -1509,6 +1516,29 @@ mod tests {
                 .expect(case);
             assert_eq!(cause.service, want, "{case}: {}", cause.reason);
         }
+    }
+
+    #[test]
+    fn a_service_up_again_is_no_cause_whatever_the_logs_say_of_it() {
+        // The app crash-loops for a reason of its own, logging its database's address at
+        // every start; the database failed once and has been healthy since.
+        let policy = CrashLoopPolicy::default();
+        let mut history = History::default();
+        let db_up = running("db1", 5_000, Some(Health::Healthy), None);
+        let db = named("db", vec![failed("db0", 0, 2_000), db_up], &[]);
+        history.observe(std::slice::from_ref(&db), 10_000, policy);
+        let app = restarting("app", 30, (20, 3, 1), None, None);
+        let logs = BTreeMap::from([(
+            "app".to_string(),
+            vec![
+                "2026-12-07T10:00:00Z st_app.1@n1 | connecting to db:5432, then: bad config".into(),
+            ],
+        )]);
+        let cause = history
+            .the_cause(&[app, db], 30_000, policy, &logs)
+            .expect("a cause");
+        assert_eq!(cause.service, "app", "{}", cause.reason);
+        assert!(!cause.reason.contains("failing too"), "{}", cause.reason);
     }
 
     #[test]
