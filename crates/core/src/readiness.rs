@@ -262,6 +262,10 @@ pub struct CrashLoopPolicy {
     /// Observations are a poll apart: a failure this close to the last moment another
     /// service was seen starting happened while it was starting.
     pub slack_ms: i64,
+    /// A service that failed must show it stays up before the stack counts as converged: a
+    /// task without a healthcheck that is not seen listening proves it by running this much
+    /// longer than its failed tasks ran (at most the start grace).
+    pub recover_ms: i64,
 }
 
 impl Default for CrashLoopPolicy {
@@ -271,6 +275,7 @@ impl Default for CrashLoopPolicy {
             window_ms: 120_000,
             start_grace_ms: 120_000,
             slack_ms: 3_000,
+            recover_ms: 10_000,
         }
     }
 }
@@ -297,12 +302,28 @@ pub enum Judgement {
 /// their start). Feed it every observation, in order ([`History::judge`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
-    /// Service → the last observation (ms) at which it was still starting.
+    /// Service → the last observation (ms) at which it was still starting, with no failure
+    /// of its own: it may excuse any service's failures (patience).
     starting_seen_ms: BTreeMap<String, i64>,
+    /// Service → the last observation (ms) at which it was starting again after failures of
+    /// its own: it excuses only the services that declare they depend on it.
+    restarting_seen_ms: BTreeMap<String, i64>,
     /// Task id → when its container started, for tasks seen up.
     up: BTreeMap<String, i64>,
     /// When cc-ci last deployed the stack: a rollback swarm starts after it is the deploy's.
     deployed_at_ms: Option<i64>,
+}
+
+/// The failures of `svc`'s current spec inside the crash-loop window.
+pub fn recent_failures(
+    svc: &ServiceState,
+    now_ms: i64,
+    policy: CrashLoopPolicy,
+) -> Vec<&TaskState> {
+    svc.tasks
+        .iter()
+        .filter(|t| t.current && svc.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
+        .collect()
 }
 
 /// Is `svc` still coming up, as of `now_ms`? A running task whose healthcheck still says
@@ -311,12 +332,7 @@ pub struct History {
 /// work. A service that is failing itself (as many failures as a crash loop) is not
 /// starting, so two failing services never excuse each other.
 pub fn still_starting(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> bool {
-    let recent_failures = svc
-        .tasks
-        .iter()
-        .filter(|t| t.current && svc.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
-        .count();
-    if recent_failures >= policy.failures {
+    if recent_failures(svc, now_ms, policy).len() >= policy.failures {
         return false;
     }
     let young = |t: &TaskState| now_ms - t.started_ms.unwrap_or(t.at_ms) < policy.start_grace_ms;
@@ -387,24 +403,18 @@ impl History {
             .iter()
             .filter(|t| t.current == paused && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
             .max_by_key(|t| t.at_ms);
-        // While paused, swarm still restarts the new spec's tasks by their restart policy,
-        // so only a pause nothing will end is final: the new task was stopped by its
-        // healthcheck and exited 0 (`on-failure` does not restart it), no task of the new
-        // spec is on its way, and no dependency still starting excuses it. A new task that
-        // keeps exiting non-zero is the crash-loop rule's.
-        let wedged = |t: &TaskState| {
-            t.state == TaskPhase::Complete
-                && t.health == Some(Health::Unhealthy)
-                && !svc.tasks.iter().any(|x| {
-                    x.current && x.desired == TaskPhase::Running && x.state <= TaskPhase::Running
-                })
-                && !self.excused(svc, t, services, slack_ms)
-        };
-        if paused && !failed.is_some_and(wedged) {
+        if paused && !self.pause_is_final(svc, services, slack_ms) {
             return None;
         }
-        let what_swarm_did = if paused {
+        let previous_runs = svc
+            .tasks
+            .iter()
+            .any(|t| !t.current && t.state == TaskPhase::Running);
+        let what_swarm_did = if paused && previous_runs {
             "swarm paused it (failure_action: pause), leaving the previous version running"
+        } else if paused {
+            "swarm paused it (failure_action: pause); no task of the previous version runs, \
+             and swarm only restarts the failing new one"
         } else {
             "swarm rolled it back to the previous version"
         };
@@ -424,6 +434,28 @@ impl History {
             task_error: failed.and_then(|t| t.error.clone()),
             exit_code: failed.and_then(|t| t.exit_code),
         })
+    }
+
+    /// Swarm paused the update of `svc` after cc-ci's deploy; is it a failed update? A
+    /// paused update goes on only when someone tells swarm to, whatever the restart policy
+    /// does with the new task (`any` restarts one its healthcheck stopped; one that exits
+    /// non-zero is restarted too). So it is final once a task of the new spec, failed after
+    /// the deploy and not excused by a dependency still starting, was stopped by its
+    /// healthcheck (it never turned healthy, or failed its checks: a restart waits out the
+    /// start period again for the same end), whatever its exit code; or once two such tasks
+    /// failed. One crash on its own is the restart's to fix (a first start that migrates
+    /// and exits once): 1/1 healthy with a paused flag is converged (rule 1).
+    fn pause_is_final(&self, svc: &ServiceState, services: &[ServiceState], slack_ms: i64) -> bool {
+        let Some(deployed) = self.deployed_at_ms else {
+            return false;
+        };
+        let failures: Vec<&TaskState> = svc
+            .tasks
+            .iter()
+            .filter(|t| t.current && svc.task_failed(t) && t.at_ms + slack_ms >= deployed)
+            .filter(|t| !self.excused(svc, t, services, slack_ms))
+            .collect();
+        failures.len() >= 2 || failures.iter().any(|t| t.health == Some(Health::Unhealthy))
     }
 
     /// How a task of a failed update ended. A task swarm stopped because its healthcheck
@@ -447,7 +479,12 @@ impl History {
     pub fn observe(&mut self, services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) {
         for svc in services {
             if still_starting(svc, now_ms, policy) {
-                self.starting_seen_ms.insert(svc.name.clone(), now_ms);
+                let seen = if recent_failures(svc, now_ms, policy).is_empty() {
+                    &mut self.starting_seen_ms
+                } else {
+                    &mut self.restarting_seen_ms
+                };
+                seen.insert(svc.name.clone(), now_ms);
             }
             for t in svc.tasks.iter().filter(|t| is_up(t, now_ms, policy)) {
                 self.up
@@ -458,7 +495,9 @@ impl History {
     }
 
     /// Was `failure` of `svc` patience: did it happen while another service of the stack
-    /// (not one that depends on `svc`) was still starting?
+    /// (not one that depends on `svc`) was still starting? A service that is failing itself
+    /// excuses no one but the services that declare they depend on it (`depends_on`): two
+    /// failing services never excuse each other, and a service never excuses itself.
     fn excused(
         &self,
         svc: &ServiceState,
@@ -469,7 +508,14 @@ impl History {
         services
             .iter()
             .filter(|d| d.name != svc.name && !d.depends_on.contains(&svc.name))
-            .filter_map(|d| self.starting_seen_ms.get(&d.name))
+            .filter_map(|d| {
+                let restarting = svc
+                    .depends_on
+                    .contains(&d.name)
+                    .then(|| self.restarting_seen_ms.get(&d.name))
+                    .flatten();
+                self.starting_seen_ms.get(&d.name).max(restarting)
+            })
             .any(|seen| failure.at_ms <= seen + slack_ms)
     }
 
@@ -503,11 +549,7 @@ impl History {
         now_ms: i64,
         policy: CrashLoopPolicy,
     ) -> Option<Broken> {
-        let failures: Vec<&TaskState> = svc
-            .tasks
-            .iter()
-            .filter(|t| t.current && svc.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
-            .collect();
+        let failures = recent_failures(svc, now_ms, policy);
         let newest = failures.iter().max_by_key(|t| t.at_ms)?;
         let broken = |reason: String| Broken {
             service: svc.name.clone(),
@@ -534,20 +576,116 @@ impl History {
             .filter(|t| !self.excused(svc, t, services, policy.slack_ms))
             .count();
         if counted >= policy.failures && svc.running_current() == 0 {
-            let how = match (newest.state, newest.exit_code) {
-                (TaskPhase::Complete, Some(0) | None) => {
-                    ", each stopped (unhealthy, or exited though it should run)".to_string()
-                }
-                (_, Some(code)) => format!(", last exit code {code}"),
-                _ => String::new(),
-            };
-            return Some(broken(format!(
-                "service {} is crash-looping: {counted} task failures in {} s, none running{how}",
-                svc.name,
-                policy.window_ms / 1000
-            )));
+            return Some(failing(svc, &failures, policy));
         }
         None
+    }
+
+    /// Has `svc` failed and not yet shown that it stays up? A long-running service with
+    /// failures of its current spec in the window is not converged until a running task of
+    /// it is up: healthy, listening, or (quiet, without a healthcheck) running
+    /// `recover_ms` longer than its failed tasks ran, at most the start grace. Otherwise a
+    /// service that exits at every start reads as converged in each moment it runs.
+    fn unproven(&self, svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> Option<String> {
+        let failures = recent_failures(svc, now_ms, policy);
+        if failures.is_empty() || svc.is_one_shot() {
+            return None;
+        }
+        let ran = |t: &TaskState| t.at_ms - t.started_ms.unwrap_or(t.at_ms);
+        let proof_ms = (failures.iter().map(|t| ran(t)).max().unwrap_or(0) + policy.recover_ms)
+            .min(policy.start_grace_ms);
+        let proven = svc
+            .tasks
+            .iter()
+            .filter(|t| t.current && t.state == TaskPhase::Running)
+            .any(|t| {
+                self.up.contains_key(&t.id)
+                    || is_up(t, now_ms, policy)
+                    || (t.health.is_none() && now_ms - t.started_ms.unwrap_or(t.at_ms) >= proof_ms)
+            });
+        let newest = failures.iter().max_by_key(|t| t.at_ms)?;
+        (!proven).then(|| {
+            format!(
+                "{}: {} failure(s) in {} s (the last {}); waiting until a task stays up",
+                svc.name,
+                failures.len(),
+                policy.window_ms / 1000,
+                ended(newest)
+            )
+        })
+    }
+
+    /// The cause of a crash loop, on the evidence the run has, whichever service reached the
+    /// failure count first (`None` while no service is broken). Of every service failing
+    /// now (broken, or failed lately and not up again), the cause is, in this order: one another failing service declares it depends on
+    /// (`depends_on`); one that the log tails of other failing services name (`logs`:
+    /// service → its log lines; an app that exits saying it cannot reach `db`); one never
+    /// seen up; one whose tasks lived shortest; then the first. The message names every
+    /// other failing service and why it is not the cause.
+    pub fn the_cause(
+        &self,
+        services: &[ServiceState],
+        now_ms: i64,
+        policy: CrashLoopPolicy,
+        logs: &BTreeMap<String, Vec<String>>,
+    ) -> Option<Broken> {
+        let broken: Vec<Broken> = services
+            .iter()
+            .filter_map(|s| self.crash_loop(s, services, now_ms, policy))
+            .collect();
+        if broken.is_empty() {
+            return None;
+        }
+        // Failing now: broken, or failed lately and not up again (a database that failed
+        // once and runs healthy since is no cause, whatever the app's log says of it).
+        let up_again = |s: &ServiceState| {
+            s.tasks
+                .iter()
+                .any(|t| t.current && t.state == TaskPhase::Running && self.up.contains_key(&t.id))
+        };
+        let failing: Vec<&ServiceState> = services
+            .iter()
+            .filter(|s| {
+                broken.iter().any(|b| b.service == s.name)
+                    || (!recent_failures(s, now_ms, policy).is_empty() && !up_again(s))
+            })
+            .collect();
+        let named_by = |c: &ServiceState| {
+            failing
+                .iter()
+                .filter(|o| o.name != c.name)
+                .filter(|o| naming_line(logs.get(&o.name), &c.name).is_some())
+                .count()
+        };
+        let depended_on = |c: &ServiceState| failing.iter().any(|o| o.depends_on.contains(&c.name));
+        let never_up = |c: &ServiceState| !c.tasks.iter().any(|t| self.up.contains_key(&t.id));
+        let longest_run = |c: &ServiceState| {
+            recent_failures(c, now_ms, policy)
+                .iter()
+                .map(|t| t.at_ms - t.started_ms.unwrap_or(t.at_ms))
+                .max()
+                .unwrap_or(0)
+        };
+        let (_, cause) = failing.iter().enumerate().min_by_key(|(i, c)| {
+            let evidence = (depended_on(c), named_by(c), never_up(c));
+            (std::cmp::Reverse(evidence), longest_run(c), *i)
+        })?;
+        let mut found = broken
+            .iter()
+            .find(|b| b.service == cause.name)
+            .cloned()
+            .unwrap_or_else(|| failing_now(cause, now_ms, policy));
+        let others: Vec<String> = failing
+            .iter()
+            .filter(|o| o.name != cause.name)
+            .map(|o| failing_too(o, &cause.name, logs))
+            .collect();
+        if !others.is_empty() {
+            found
+                .reason
+                .push_str(&format!("; failing too: {}", others.join(", ")));
+        }
+        Some(found)
     }
 
     /// The whole stack, after recording this observation: broken if a service is (the
@@ -568,23 +706,95 @@ impl History {
         if let Some(rollback) = self.rolled_back(services, policy.slack_ms) {
             return Judgement::Broken(rollback);
         }
-        let broken: Vec<Broken> = services
-            .iter()
-            .filter_map(|s| self.crash_loop(s, services, now_ms, policy))
-            .collect();
-        if let Some(cause) = the_cause(broken, services, now_ms, policy) {
+        if let Some(cause) = self.the_cause(services, now_ms, policy, &BTreeMap::new()) {
             return Judgement::Broken(cause);
         }
         let waiting: Vec<String> = services
             .iter()
-            .filter(|s| !s.converged())
-            .map(ServiceState::describe)
+            .filter_map(|s| match s.converged() {
+                false => Some(s.describe()),
+                true => self.unproven(s, now_ms, policy),
+            })
             .collect();
         if waiting.is_empty() {
             Judgement::Converged
         } else {
             Judgement::Waiting(waiting)
         }
+    }
+}
+
+/// A service that keeps failing, as a crash loop: how many failures in the window, whether
+/// any replica runs, how the newest ended.
+fn failing(svc: &ServiceState, failures: &[&TaskState], policy: CrashLoopPolicy) -> Broken {
+    let newest = failures.iter().max_by_key(|t| t.at_ms);
+    let how = match newest.map(|t| (t.state, t.exit_code)) {
+        Some((TaskPhase::Complete, Some(0) | None)) => {
+            ", each stopped (unhealthy, or exited though it should run)".to_string()
+        }
+        Some((_, Some(code))) => format!(", last exit code {code}"),
+        _ => String::new(),
+    };
+    let running = match svc.running_current() {
+        0 => "none running".to_string(),
+        n => format!("{n} running"),
+    };
+    Broken {
+        service: svc.name.clone(),
+        reason: format!(
+            "service {} is crash-looping: {} task failures in {} s, {running}{how}",
+            svc.name,
+            failures.len(),
+            policy.window_ms / 1000
+        ),
+        task_error: newest.and_then(|t| t.error.clone()),
+        exit_code: newest.and_then(|t| t.exit_code),
+    }
+}
+
+/// [`failing`] over `svc`'s recent failures.
+fn failing_now(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> Broken {
+    failing(svc, &recent_failures(svc, now_ms, policy), policy)
+}
+
+/// A service failing beside the cause, and why it is not the cause.
+fn failing_too(svc: &ServiceState, cause: &str, logs: &BTreeMap<String, Vec<String>>) -> String {
+    if svc.depends_on.iter().any(|d| d == cause) {
+        return format!("{} (which depends on {cause})", svc.name);
+    }
+    match naming_line(logs.get(&svc.name), cause) {
+        Some(line) => format!("{} (its log names {cause}: \"{line}\")", svc.name),
+        None => svc.name.clone(),
+    }
+}
+
+/// The newest of `lines` (a service's log, as docker prints it) whose message names
+/// `service` as a word (`db` in `cannot reach db:5432`, `postgres://u@db/x` or `stack_db`,
+/// not in `fixture-db` or `dbname`), trimmed to its message and 120 characters.
+pub fn naming_line<'a>(lines: Option<&'a Vec<String>>, service: &str) -> Option<&'a str> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    lines?
+        .iter()
+        .rev()
+        .map(|l| log_message(l))
+        .find(|m| {
+            m.split(|c: char| !word(c)).any(|w| {
+                w == service
+                    || w.strip_suffix(service)
+                        .is_some_and(|stack| stack.ends_with('_') && stack.len() > 1)
+            })
+        })
+        .map(|m| match m.char_indices().nth(120) {
+            Some((at, _)) => &m[..at],
+            None => m,
+        })
+}
+
+/// A log line without docker's prefix: `<time> <task>@<node> | message` → `message`.
+fn log_message(line: &str) -> &str {
+    match line.split_once(" | ") {
+        Some((_, message)) => message.trim(),
+        None => line.split_once(' ').map_or(line, |(_, m)| m).trim(),
     }
 }
 
@@ -604,46 +814,6 @@ fn ended(t: &TaskState) -> String {
     }
 }
 
-/// Of several broken services, the cause: one the others depend on (`depends_on`), else
-/// the first. The message names every other service that is failing too (a dependent
-/// that kept exiting while its dependency was down included).
-fn the_cause(
-    mut broken: Vec<Broken>,
-    services: &[ServiceState],
-    now_ms: i64,
-    policy: CrashLoopPolicy,
-) -> Option<Broken> {
-    if broken.is_empty() {
-        return None;
-    }
-    let depended_on = |b: &Broken| services.iter().any(|s| s.depends_on.contains(&b.service));
-    let at = broken.iter().position(depended_on).unwrap_or(0);
-    let mut cause = broken.remove(at);
-    let others: Vec<String> = services
-        .iter()
-        .filter(|s| s.name != cause.service)
-        .filter(|s| {
-            broken.iter().any(|b| b.service == s.name)
-                || s.tasks
-                    .iter()
-                    .any(|t| t.current && s.task_failed(t) && now_ms - t.at_ms <= policy.window_ms)
-        })
-        .map(|s| {
-            if s.depends_on.contains(&cause.service) {
-                format!("{} (which depends on {})", s.name, cause.service)
-            } else {
-                s.name.clone()
-            }
-        })
-        .collect();
-    if !others.is_empty() {
-        cause
-            .reason
-            .push_str(&format!("; failing too: {}", others.join(", ")));
-    }
-    Some(cause)
-}
-
 /// Is this service crash-looping (or failed for good), as of `now_ms`? One snapshot, no
 /// history: every failure counts.
 pub fn crash_loop(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> Option<Broken> {
@@ -653,6 +823,29 @@ pub fn crash_loop(svc: &ServiceState, now_ms: i64, policy: CrashLoopPolicy) -> O
 /// The whole stack judged from one snapshot alone (no history of earlier observations).
 pub fn judge(services: &[ServiceState], now_ms: i64, policy: CrashLoopPolicy) -> Judgement {
     History::default().judge(services, now_ms, policy)
+}
+
+/// A short excerpt of an HTTP body for a message: markup tags dropped, whitespace
+/// collapsed, at most `max_chars` characters (then `…`). The caller redacts first.
+pub fn body_excerpt(body: &str, max_chars: usize) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if in_tag => {}
+            _ => text.push(c),
+        }
+    }
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", &words[..at]),
+        None => words,
+    }
 }
 
 /// The minimum uptime before GREEN: the long-running service whose newest running task
@@ -1135,6 +1328,259 @@ mod tests {
         assert!(t > grace && t <= grace + 10, "red at {t} s");
     }
 
+    /// A service that runs `runs_s` seconds from each start and then exits 1, restarted
+    /// every `every_s` seconds from `from_s`, until `ready_s` (then it keeps running), as
+    /// swarm shows it at second `t`; `health`: its healthcheck, if it has one.
+    fn restarting(
+        name: &str,
+        t: i64,
+        (from_s, every_s, runs_s): (i64, i64, i64),
+        ready_s: Option<i64>,
+        health: Option<Health>,
+    ) -> ServiceState {
+        let mut tasks = Vec::new();
+        let mut start = from_s;
+        while start <= t {
+            let id = format!("{name}{start}");
+            let lasts = ready_s.is_some_and(|r| start + runs_s >= r);
+            if !lasts && start + runs_s <= t {
+                tasks.push(failed(&id, start * 1000, (start + runs_s) * 1000));
+            } else {
+                tasks.push(running(&id, start * 1000, health, Some(false)));
+                break;
+            }
+            start += every_s;
+        }
+        named(name, tasks, &[])
+    }
+
+    fn web(t: i64, healthy_at_s: i64) -> ServiceState {
+        let health = if t >= healthy_at_s {
+            Health::Healthy
+        } else {
+            Health::Starting
+        };
+        let mut task = running("web0", 0, Some(health), None);
+        if health == Health::Starting {
+            // Swarm shows a task whose healthcheck has not passed yet as `starting`.
+            task.state = Starting;
+        }
+        named("web", vec![task], &[])
+    }
+
+    #[test]
+    fn a_worker_that_exits_at_every_start_beside_a_healthy_web_is_red_and_never_converged() {
+        // The worker (no healthcheck) runs 1 s at each start, swarm restarts it every 3 s.
+        let at = |t: i64| vec![web(t, 5), restarting("worker", t, (0, 3, 1), None, None)];
+        let judged = replay(0..=60, at);
+        assert!(
+            !judged.iter().any(|(_, j)| *j == Judgement::Converged),
+            "converged in a moment the worker ran: {judged:?}"
+        );
+        let (t, broken) = first_broken(&judged).expect("red");
+        assert_eq!(broken.service, "worker");
+        assert_eq!(broken.exit_code, Some(1));
+        assert!(broken.reason.contains("crash-looping"), "{}", broken.reason);
+        // Its failures while web was starting were patience; three after it are not.
+        assert!(t <= 20, "red at {t} s");
+    }
+
+    #[test]
+    fn a_failing_service_excuses_no_one_nor_itself() {
+        // Two services failing beside each other, no depends_on: neither one's restarts are
+        // "still starting" for the other, so the crash loop is found at its third failure.
+        let at = |t: i64| {
+            vec![
+                restarting("a", t, (0, 3, 1), None, None),
+                restarting("b", t, (1, 3, 1), None, None),
+            ]
+        };
+        let (t, _) = first_broken(&replay(0..=60, at)).expect("red");
+        assert!(t <= 12, "red at {t} s");
+    }
+
+    #[test]
+    fn a_quiet_worker_waiting_for_its_database_is_patience_then_green() {
+        // No healthcheck, no port, no depends_on: it exits every 3 s until the database
+        // listens at 20 s, then runs; it must run a while before the stack converges.
+        let at = |t: i64| {
+            let db = named("db", vec![running("db0", 0, None, Some(t >= 20))], &[]);
+            vec![
+                web(t, 5),
+                restarting("worker", t, (0, 3, 1), Some(21), None),
+                db,
+            ]
+        };
+        let judged = replay(0..=60, at);
+        assert_eq!(first_broken(&judged), None, "{judged:?}");
+        let converged = judged
+            .iter()
+            .find(|(_, j)| *j == Judgement::Converged)
+            .map(|(t, _)| *t);
+        // The worker's last start is at 21 s: up once it ran 1 s + recover_ms longer.
+        assert_eq!(converged, Some(32), "{judged:?}");
+    }
+
+    /// An app beside a database that crash-loops (it exits at once), no `depends_on`; the
+    /// app exits saying it cannot reach `db`. `app_from_s`: when the app's first exit is.
+    fn app_and_crashing_db(t: i64, app_from_s: i64) -> Vec<ServiceState> {
+        vec![
+            restarting("app", t, (app_from_s, 3, 1), None, Some(Health::Starting)),
+            restarting("db", t, (0, 3, 0), None, None),
+        ]
+    }
+
+    fn logs() -> BTreeMap<String, Vec<String>> {
+        let line = |svc: &str, m: &str| format!("2026-12-07T10:00:00.1Z st_{svc}.1@n1    | {m}");
+        BTreeMap::from([
+            (
+                "app".to_string(),
+                vec![line(
+                    "app",
+                    "fixture-app: cannot reach db:5432: failed to lookup address",
+                )],
+            ),
+            (
+                "db".to_string(),
+                vec![line(
+                    "db",
+                    "fixture-app 1.2.0: fatal: CRASH_AT_START is set",
+                )],
+            ),
+        ])
+    }
+
+    #[test]
+    fn the_cause_is_the_service_the_others_logs_name_whichever_fails_first() {
+        // (the app's first exit, s): the app reaching the failure count first or last.
+        for app_from_s in [0, 1, 2, 5] {
+            let mut history = History::default();
+            let policy = CrashLoopPolicy::default();
+            let (t, services) = (0..=60)
+                .map(|t| (t, app_and_crashing_db(t, app_from_s)))
+                .find(|(t, s)| matches!(history.judge(s, t * 1000, policy), Judgement::Broken(_)))
+                .expect("red");
+            let cause = history
+                .the_cause(&services, t * 1000, policy, &logs())
+                .expect("a cause");
+            assert_eq!(
+                cause.service, "db",
+                "app from {app_from_s} s: {}",
+                cause.reason
+            );
+            assert!(cause.reason.contains("crash-looping"), "{}", cause.reason);
+            assert!(
+                cause.reason.contains(
+                    "failing too: app (its log names db: \"fixture-app: cannot reach db:5432"
+                ),
+                "{}",
+                cause.reason
+            );
+            assert!(t <= 15, "app from {app_from_s} s: red at {t} s");
+        }
+    }
+
+    #[test]
+    fn the_cause_without_logs_is_the_one_depended_on_else_never_up_else_shortest_lived() {
+        let policy = CrashLoopPolicy::default();
+        let none = BTreeMap::new();
+        // (case, services at 30 s, the cause)
+        let mut declared = app_and_crashing_db(30, 0);
+        declared[0].depends_on = vec!["db".into()];
+        let mut db_was_up = app_and_crashing_db(30, 0);
+        let history_with_db_up = {
+            let mut h = History::default();
+            let up = running(&db_was_up[1].tasks[0].id, 0, None, Some(true));
+            h.observe(&[named("db", vec![up], &[])], 0, policy);
+            h
+        };
+        db_was_up[1].depends_on = Vec::new();
+        let cases: Vec<(&str, History, Vec<ServiceState>, &str)> = vec![
+            ("depends_on", History::default(), declared, "db"),
+            (
+                "shortest lived (db exits at once)",
+                History::default(),
+                app_and_crashing_db(30, 0),
+                "db",
+            ),
+            (
+                "never up (db was up once)",
+                history_with_db_up,
+                db_was_up,
+                "app",
+            ),
+        ];
+        for (case, history, services, want) in cases {
+            let cause = history
+                .the_cause(&services, 30_000, policy, &none)
+                .expect(case);
+            assert_eq!(cause.service, want, "{case}: {}", cause.reason);
+        }
+    }
+
+    #[test]
+    fn a_service_up_again_is_no_cause_whatever_the_logs_say_of_it() {
+        // The app crash-loops for a reason of its own, logging its database's address at
+        // every start; the database failed once and has been healthy since.
+        let policy = CrashLoopPolicy::default();
+        let mut history = History::default();
+        let db_up = running("db1", 5_000, Some(Health::Healthy), None);
+        let db = named("db", vec![failed("db0", 0, 2_000), db_up], &[]);
+        history.observe(std::slice::from_ref(&db), 10_000, policy);
+        let app = restarting("app", 30, (20, 3, 1), None, None);
+        let logs = BTreeMap::from([(
+            "app".to_string(),
+            vec![
+                "2026-12-07T10:00:00Z st_app.1@n1 | connecting to db:5432, then: bad config".into(),
+            ],
+        )]);
+        let cause = history
+            .the_cause(&[app, db], 30_000, policy, &logs)
+            .expect("a cause");
+        assert_eq!(cause.service, "app", "{}", cause.reason);
+        assert!(!cause.reason.contains("failing too"), "{}", cause.reason);
+    }
+
+    #[test]
+    fn a_body_excerpt_is_short_text() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("Internal Server Error", 40, "Internal Server Error"),
+            (
+                "<html><body><h1>500</h1>\n  <p>db   gone</p></body></html>",
+                40,
+                "500 db gone",
+            ),
+            ("abcdefghij", 4, "abcd…"),
+            ("", 10, ""),
+        ];
+        for (body, max, want) in cases {
+            assert_eq!(body_excerpt(body, *max), *want, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn a_log_line_names_a_service_only_as_a_word() {
+        let lines = |m: &str| vec![format!("2026-12-07T10:00:00Z st_app.1@n1 | {m}")];
+        // (message, service, named)
+        let cases: &[(&str, &str, bool)] = &[
+            ("cannot reach db:5432", "db", true),
+            ("connect postgres://user@db/app failed", "db", true),
+            ("no route to st_db", "db", true),
+            ("fixture-db is not ready", "db", false),
+            ("dbname missing", "db", false),
+            ("the database is down", "db", false),
+            ("fixture-app 1.2.0: fatal", "app", false),
+        ];
+        for (message, service, want) in cases {
+            let log = lines(message);
+            assert_eq!(
+                naming_line(Some(&log), service).is_some(),
+                *want,
+                "{message:?} names {service}"
+            );
+        }
+    }
+
     #[test]
     fn a_task_that_was_up_and_then_fails_is_broken_at_once() {
         // Healthy from 5 s, exits at 25 s.
@@ -1285,16 +1731,47 @@ mod tests {
             CrashLoopPolicy::default(),
         );
         assert_eq!(patient.rolled_back(&[s.clone(), db], 3_000), None);
-        // A new task that exits non-zero is restarted while paused: the crash-loop rule's.
-        let mut crashing = s.clone();
-        crashing.tasks[1] = failed("new", 10_000, 70_000);
-        assert_eq!(history.rolled_back(&[crashing], 3_000), None);
-        // Nor while a new task is on its way.
+        // Stopped by its healthcheck, a new task is restarted under `restart_policy: any`,
+        // and one exits non-zero on SIGTERM: the update stays paused all the same, RED at
+        // once (a restart waits out the start period again for the same end).
         let mut restarting = s.clone();
         restarting
             .tasks
             .push(running("newer", 71_000, Some(Health::Starting), None));
-        assert_eq!(history.rolled_back(&[restarting], 3_000), None);
+        assert!(history.rolled_back(&[restarting], 3_000).is_some());
+        let mut sigterm_exit = s.clone();
+        sigterm_exit.tasks[1] = failed("new", 10_000, 70_000);
+        sigterm_exit.tasks[1].health = Some(Health::Unhealthy);
+        sigterm_exit.tasks[1].exit_code = Some(143);
+        let broken = history.rolled_back(&[sigterm_exit], 3_000).expect("paused");
+        assert!(
+            broken.reason.contains("never turned healthy"),
+            "{}",
+            broken.reason
+        );
+        assert_eq!(broken.exit_code, Some(143));
+        // One crash on its own (a first start that exits once) is the restart's to fix: a
+        // healthy restarted task makes 1/1 with a paused flag, converged.
+        let mut crashed_once = s.clone();
+        crashed_once.tasks[1] = failed("new", 10_000, 12_000);
+        crashed_once
+            .tasks
+            .push(running("newer", 15_000, Some(Health::Healthy), None));
+        assert_eq!(
+            history.rolled_back(std::slice::from_ref(&crashed_once), 3_000),
+            None
+        );
+        // Twice is not once: the new spec keeps failing and nothing will resume the update.
+        let mut crashed_twice = crashed_once.clone();
+        crashed_twice.tasks[2] = failed("newer", 15_000, 17_000);
+        let broken = history
+            .rolled_back(&[crashed_twice], 3_000)
+            .expect("paused");
+        assert!(
+            broken.reason.contains("exited with code 1"),
+            "{}",
+            broken.reason
+        );
         // A pause left from an update before this deploy is stale: not this deploy's.
         history.deployed(60_000);
         assert_eq!(history.rolled_back(std::slice::from_ref(&s), 3_000), None);

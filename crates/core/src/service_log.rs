@@ -22,6 +22,31 @@ pub fn tail_in_time_order(text: &str, n: usize) -> Vec<&str> {
     lines.into_iter().skip(skip).map(|(_, _, l)| l).collect()
 }
 
+/// What `docker service logs --timestamps` wrote on stderr, split: the service's own lines
+/// (its stderr, each line stamped) and the CLI's own errors (unstamped, such as `error from
+/// daemon in stream: Error grabbing logs: … task … not found` when swarm pruned a task of a
+/// crash-looping service while its logs were read). The errors are never log lines.
+pub fn split_cli_errors(stderr: &str) -> (Vec<&str>, Vec<&str>) {
+    stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .partition(|l| sort_key(l).is_some())
+}
+
+/// `docker logs --timestamps` lines of one container (`<time> <message>`) in the shape of
+/// `docker service logs` (`<time> <container> | <message>`), so that a tail reads the same
+/// whichever way it was read.
+pub fn as_service_lines(container: &str, text: &str) -> String {
+    text.lines()
+        .map(|l| match l.split_once(' ') {
+            Some((stamp, message)) if sort_key(stamp).is_some() => {
+                format!("{stamp} {container} | {message}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}
+
 /// The line's timestamp as text that sorts in time order: the fraction of a second padded
 /// to nanoseconds (docker trims its trailing zeros, and `.39Z` would sort after `.391Z`).
 fn sort_key(line: &str) -> Option<String> {
@@ -86,5 +111,28 @@ mod tests {
         for (case, text, n, want) in cases {
             assert_eq!(tail_in_time_order(text, *n), *want, "{case}");
         }
+    }
+
+    #[test]
+    fn the_clis_errors_are_not_the_services_lines() {
+        let stderr = "2026-12-07T10:00:01.5Z st_app.1@n1    | cannot reach db:5432\n\
+                      error from daemon in stream: Error grabbing logs: rpc error: code = \
+                      NotFound desc = task k2v9 not found\n";
+        let (lines, errors) = split_cli_errors(stderr);
+        assert_eq!(
+            lines,
+            ["2026-12-07T10:00:01.5Z st_app.1@n1    | cannot reach db:5432"]
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("task k2v9 not found"));
+    }
+
+    #[test]
+    fn container_lines_read_like_service_lines() {
+        let text = "2026-12-07T10:00:01.123456789Z fatal: no config\n  at main\n";
+        assert_eq!(
+            as_service_lines("st_app.1.k2v9", text),
+            "2026-12-07T10:00:01.123456789Z st_app.1.k2v9 | fatal: no config\n  at main\n"
+        );
     }
 }

@@ -6,6 +6,12 @@
 //! (UPGRADE_BASE_VERSION), `expected_na` (EXPECTED_NA), `backup.verify` (BACKUP_VERIFY), …
 //! A malformed file is an error naming the file, line and field.
 //!
+//! Readiness bounds, each a duration (`"90s"`, `"2m"`): `deploy_timeout` (default 5 m) for
+//! the stack to converge and serve; `start_grace` (120 s) for a service without a
+//! healthcheck to count as still starting; `min_uptime` (30 s) before GREEN; and
+//! `serving_timeout` (60 s), how long a converged stack whose healthchecks pass may answer
+//! `health_path` or an HTTP ready probe with a 5xx status before that is RED.
+//!
 //! `[host_access] allow = ["bind:/var/run/docker.sock"]` lets a recipe's compose files add
 //! host access its base release did not have (keys: [`crate::host_access`]). It is obeyed
 //! only from the CI's suite tree, never from the recipe's own `.ccci/`.
@@ -21,6 +27,10 @@ pub const DEFAULT_MIN_UPTIME_SECS: u64 = 30;
 /// How long a service without a healthcheck counts as still starting (unless seen
 /// listening sooner) while another service of its stack keeps restarting.
 pub const DEFAULT_START_GRACE_SECS: u64 = 120;
+/// How long a converged stack whose swarm healthchecks pass may answer `HEALTH_PATH` (or a
+/// `READY_PROBE`) with a 5xx status before that is RED (`serving_timeout = "60s"`); bounded
+/// on its own, not by `DEPLOY_TIMEOUT`.
+pub const DEFAULT_SERVING_TIMEOUT_SECS: u64 = 60;
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -59,6 +69,8 @@ pub struct Suite {
     pub min_uptime_secs: u64,
     /// `start_grace`: see [`DEFAULT_START_GRACE_SECS`].
     pub start_grace_secs: u64,
+    /// `serving_timeout`: see [`DEFAULT_SERVING_TIMEOUT_SECS`].
+    pub serving_timeout_secs: u64,
     /// `[upgrade] dropped_volumes`: volumes the head drops on purpose (a cache); their loss
     /// across the upgrade is reported as expected.
     pub dropped_volumes: Vec<String>,
@@ -121,6 +133,7 @@ impl Default for Suite {
             warm: false,
             min_uptime_secs: DEFAULT_MIN_UPTIME_SECS,
             start_grace_secs: DEFAULT_START_GRACE_SECS,
+            serving_timeout_secs: DEFAULT_SERVING_TIMEOUT_SECS,
             dropped_volumes: Vec::new(),
             host_access_allow: Vec::new(),
         }
@@ -190,6 +203,7 @@ struct RawSuite {
     warm: bool,
     min_uptime: Option<toml::Value>,
     start_grace: Option<toml::Value>,
+    serving_timeout: Option<toml::Value>,
     #[serde(default)]
     upgrade: UpgradeSettings,
     #[serde(default)]
@@ -283,6 +297,12 @@ impl Suite {
             DEFAULT_START_GRACE_SECS,
             false,
         )?;
+        let serving_timeout_secs = duration(
+            "serving_timeout",
+            &raw.serving_timeout,
+            DEFAULT_SERVING_TIMEOUT_SECS,
+            false,
+        )?;
         let mut expected_na = BTreeMap::new();
         for (name, reason) in raw.expected_na {
             let rung = Rung::parse(&name).filter(|r| r.on_ladder() && *r != Rung::Install).ok_or_else(|| {
@@ -372,6 +392,7 @@ impl Suite {
             warm: raw.warm,
             min_uptime_secs,
             start_grace_secs,
+            serving_timeout_secs,
             dropped_volumes: raw.upgrade.dropped_volumes,
             host_access_allow: raw.host_access.allow,
         })
@@ -415,6 +436,10 @@ impl Suite {
         field(
             "start_grace",
             self.start_grace_secs != other.start_grace_secs,
+        );
+        field(
+            "serving_timeout",
+            self.serving_timeout_secs != other.serving_timeout_secs,
         );
         field(
             "upgrade.dropped_volumes",
@@ -501,6 +526,16 @@ body_contains = "fixture"
         assert!(s.warm);
         assert!(!s.oidc_at_install);
         assert_eq!(s.oidc_env, OidcEnv::default());
+        assert_eq!(s.serving_timeout_secs, DEFAULT_SERVING_TIMEOUT_SECS);
+    }
+
+    #[test]
+    fn serving_timeout_is_a_duration_of_its_own() {
+        let s = Suite::parse("suite.toml", "serving_timeout = \"90s\"\n").unwrap();
+        assert_eq!(s.serving_timeout_secs, 90);
+        assert_eq!(s.deploy_timeout_secs, DEFAULT_DEPLOY_TIMEOUT_SECS);
+        let e = Suite::parse("suite.toml", "serving_timeout = \"soon\"\n").unwrap_err();
+        assert!(e.message.contains("serving_timeout"), "{e}");
     }
 
     #[test]

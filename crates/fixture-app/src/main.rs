@@ -12,6 +12,9 @@
 //! - `PRINT_SECRETS` (unset): print every file under `/run/secrets` to stdout at start.
 //! - `LANDING_SHOWS_SECRETS` (unset): the landing page shows the files under `/run/secrets`
 //!   (a careless admin page).
+//! - `LANDING_FAILS` (unset): the landing page `/` answers 500 with an error page while
+//!   `/health` (and so the compose healthcheck) still answers 200 — a broken app whose
+//!   healthcheck does not notice.
 //! - `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` (unset): shown at `/oidc` (the
 //!   secret only by its length), as an SSO-enabled app would be configured.
 //! - `CRASH_ONCE` (unset): a file path; if it does not exist, create it and exit 1 — so the
@@ -329,6 +332,13 @@ fn route(
                 env("OIDC_CLIENT_SECRET").map(|s| s.len()).unwrap_or(0)
             )
             .into_bytes(),
+        ),
+        ("GET", "/") if env("LANDING_FAILS").is_some() => (
+            "500 Internal Server Error",
+            "text/html; charset=utf-8",
+            b"<!doctype html><html><body><h1>Internal Server Error</h1>\
+              <p>fixture-app: the landing page failed: template error</p></body></html>\n"
+                .to_vec(),
         ),
         ("GET", "/") => (
             "200 OK",

@@ -60,6 +60,10 @@ impl Watch<'_> {
     /// A broken service's failure, with its task error and log tail (redacted).
     pub async fn failure_of(&self, broken: readiness::Broken) -> Failure {
         let log_tail = self.log_tail(&broken.service, 30).await;
+        self.failure_with(broken, log_tail)
+    }
+
+    fn failure_with(&self, broken: readiness::Broken, log_tail: Vec<String>) -> Failure {
         Failure {
             rung: None,
             message: self.redactor.redact(&broken.reason),
@@ -67,6 +71,48 @@ impl Watch<'_> {
             task_error: broken.task_error.map(|e| self.redactor.redact(&e)),
             log_tail,
         }
+    }
+
+    /// The failure of a stack judged broken in `services`. A crash loop beside other
+    /// failing services is blamed on the evidence, whichever reached the failure count
+    /// first: the core chooses the cause again with every failing service's own log lines
+    /// (whose logs name whom). The log tail is the cause's, then each other failing
+    /// service's last lines.
+    pub async fn failure_in(
+        &self,
+        broken: readiness::Broken,
+        services: &[readiness::ServiceState],
+    ) -> Failure {
+        let now = now_ms();
+        let failing: Vec<&str> = services
+            .iter()
+            .filter(|s| !readiness::recent_failures(s, now, self.policy).is_empty())
+            .map(|s| s.name.as_str())
+            .filter(|name| *name != broken.service)
+            .collect();
+        let crash_loop = {
+            let history = self.history();
+            history.fell_after_up(services).is_none()
+                && history
+                    .rolled_back(services, self.policy.slack_ms)
+                    .is_none()
+        };
+        if failing.is_empty() || !crash_loop {
+            return self.failure_of(broken).await;
+        }
+        let mut logs = BTreeMap::new();
+        for name in failing.iter().copied().chain([broken.service.as_str()]) {
+            logs.insert(name.to_string(), self.log_tail(name, 30).await);
+        }
+        let cause = self
+            .history()
+            .the_cause(services, now, self.policy, &logs)
+            .unwrap_or(broken);
+        let mut log_tail = logs.remove(&cause.service).unwrap_or_default();
+        for (_, lines) in logs {
+            log_tail.extend(lines.iter().skip(lines.len().saturating_sub(10)).cloned());
+        }
+        self.failure_with(cause, log_tail)
     }
 
     pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
@@ -115,18 +161,15 @@ impl RunCtx {
         self.watch().log_tail(service, lines).await
     }
 
-    /// "Stays up": one more observation; a task that had been up and then failed fails the
-    /// rung (the watcher polls between these).
+    /// "Stays up": one more observation at the end of a rung; a task that had been up and
+    /// then failed fails the rung (the watcher polls between these), and so does any other
+    /// broken judgement (a crash loop that began while the rung worked).
     pub async fn check_stays_up(&self) -> Result<(), Failure> {
         let services = self.observe().await?;
-        let fell = {
-            let mut history = self.history_mut();
-            history.observe(&services, now_ms(), self.policy());
-            history.fell_after_up(&services)
-        };
-        match fell {
-            Some(broken) => Err(self.failure_of(broken).await),
-            None => Ok(()),
+        let judged = self.history_mut().judge(&services, now_ms(), self.policy());
+        match judged {
+            Judgement::Broken(broken) => Err(self.watch().failure_in(broken, &services).await),
+            _ => Ok(()),
         }
     }
 
@@ -150,7 +193,9 @@ impl RunCtx {
                 Duration::from_millis((*ms).max(0) as u64 + 50)
             });
             match (judged, left) {
-                (Judgement::Broken(broken), _) => break Err(self.failure_of(broken).await),
+                (Judgement::Broken(broken), _) => {
+                    break Err(self.watch().failure_in(broken, &services).await)
+                }
                 (Judgement::Converged, None) => break Ok(()),
                 (_, left) if t.elapsed() >= bound => {
                     break Err(Failure {
@@ -186,6 +231,7 @@ pub async fn until_ready(ctx: &Watch<'_>) -> Result<(), Failure> {
     let timeout = Duration::from_secs(ctx.suite.deploy_timeout_secs);
     let start = Instant::now();
     let mut cert_error_since: Option<Instant> = None;
+    let mut serving_5xx_since: Option<Instant> = None;
     let policy = ctx.policy;
     let mut last_seen;
     let mut last_health = String::from("not checked (stack not converged)");
@@ -195,15 +241,20 @@ pub async fn until_ready(ctx: &Watch<'_>) -> Result<(), Failure> {
         let services = ctx.observe().await?;
         let judged = ctx.history().judge(&services, now_ms(), policy);
         match judged {
-            Judgement::Broken(broken) => return Err(ctx.failure_of(broken).await),
-            Judgement::Waiting(lines) => last_seen = lines.join("; "),
+            Judgement::Broken(broken) => return Err(ctx.failure_in(broken, &services).await),
+            Judgement::Waiting(lines) => {
+                last_seen = lines.join("; ");
+                serving_5xx_since = None;
+            }
             Judgement::Converged => {
                 last_seen = services
                     .iter()
                     .map(|s| s.describe())
                     .collect::<Vec<_>>()
                     .join("; ");
-                match healthy(ctx, &mut cert_error_since).await? {
+                let answer = healthy(ctx, &mut cert_error_since).await?;
+                serving_error(ctx, answer.as_ref(), &mut serving_5xx_since).await?;
+                match answer.map(|a| a.why) {
                     None => {
                         ctx.progress.line(&format!(
                             "ready after {:.1} s: {last_seen}",
@@ -233,13 +284,63 @@ async fn look_again(events: &StackEvents, pace: Pace, at_most: Duration) -> Pace
     pace.slept(events.wait(delay).await)
 }
 
+/// Why a converged stack does not serve yet, and the 5xx answer it gave, if it gave one.
+struct NotServing {
+    why: String,
+    /// (path or URL, status, body) of a 5xx answer.
+    server_error: Option<(String, u16, String)>,
+}
+
+impl NotServing {
+    fn because(why: String) -> NotServing {
+        NotServing {
+            why,
+            server_error: None,
+        }
+    }
+}
+
+/// A converged stack, healthy as swarm sees it, whose route answers 5xx: patience has its
+/// own bound, the suite's `serving_timeout`, not `DEPLOY_TIMEOUT`. RED past it, naming the
+/// route, the status and a short redacted excerpt of the body.
+async fn serving_error(
+    ctx: &Watch<'_>,
+    answer: Option<&NotServing>,
+    since: &mut Option<Instant>,
+) -> Result<(), Failure> {
+    let Some((route, status, body)) = answer.and_then(|a| a.server_error.as_ref()) else {
+        *since = None;
+        return Ok(());
+    };
+    let bound = Duration::from_secs(ctx.suite.serving_timeout_secs);
+    let first = *since.get_or_insert_with(Instant::now);
+    if first.elapsed() < bound {
+        return Ok(());
+    }
+    let service = ctx.app.http_service.clone();
+    let excerpt = readiness::body_excerpt(&ctx.redactor.redact(body), 160);
+    Err(Failure {
+        rung: None,
+        message: ctx.redactor.redact(&format!(
+            "the stack runs and swarm reports it healthy, but GET {route} answered {status} \
+             for {} s (serving_timeout {} s): \"{excerpt}\"; fix the app's answer at {route}, \
+             or its healthcheck, which passes while it fails",
+            first.elapsed().as_secs(),
+            bound.as_secs()
+        )),
+        log_tail: ctx.log_tail(&service, 30).await,
+        service: Some(service),
+        task_error: None,
+    })
+}
+
 /// Whether a converged stack serves: `HEALTH_PATH` through the route users take, then the
 /// `READY_PROBE`s. `Ok(None)`: ready; `Ok(Some(why))`: not yet; `Err`: a certificate that
 /// stays wrong once the stack is up is the proxy's fallback, not a proxy still catching up.
 async fn healthy(
     ctx: &Watch<'_>,
     cert_error_since: &mut Option<Instant>,
-) -> Result<Option<String>, Failure> {
+) -> Result<Option<NotServing>, Failure> {
     /// How long a proxy may serve a wrong certificate for a converged app (it may still be
     /// picking up the app's labels).
     const CERT_PATIENCE: Duration = Duration::from_secs(15);
@@ -247,9 +348,25 @@ async fn healthy(
     match ctx.app.route.get(path, Duration::from_secs(5)).await {
         Ok(reply) if (200..300).contains(&reply.status) => match ready_probes(ctx).await {
             Ok(()) => Ok(None),
-            Err(e) => Ok(Some(format!("health ok; ready probe: {e}"))),
+            Err(ReadyProbeError::WrongStatus {
+                url,
+                got,
+                expected,
+                body,
+            }) => Ok(Some(NotServing {
+                why: format!(
+                    "health ok; ready probe: GET {url} answered {got}, expected {expected}"
+                ),
+                server_error: (got >= 500).then_some((url, got, body)),
+            })),
+            Err(e) => Ok(Some(NotServing::because(format!(
+                "health ok; ready probe: {e}"
+            )))),
         },
-        Ok(reply) => Ok(Some(format!("GET {path} answered {}", reply.status))),
+        Ok(reply) => Ok(Some(NotServing {
+            why: format!("GET {path} answered {}", reply.status),
+            server_error: (reply.status >= 500).then(|| (path.clone(), reply.status, reply.body)),
+        })),
         Err(e) => {
             let since = *cert_error_since.get_or_insert_with(Instant::now);
             let message = e.to_string();
@@ -262,7 +379,7 @@ async fn healthy(
                     ..Default::default()
                 });
             }
-            Ok(Some(message))
+            Ok(Some(NotServing::because(message)))
         }
     }
 }
@@ -304,6 +421,7 @@ enum ReadyProbeError {
         url: String,
         got: u16,
         expected: u16,
+        body: String,
     },
 }
 
@@ -318,6 +436,7 @@ async fn ready_probes(ctx: &Watch<'_>) -> Result<(), ReadyProbeError> {
                         url: url.clone(),
                         got: reply.status,
                         expected: *status,
+                        body: reply.body,
                     });
                 }
             }

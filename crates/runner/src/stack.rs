@@ -226,7 +226,8 @@ pub async fn forwarder_address(stack: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The last `tail` lines of a service's log (stdout and stderr, interleaved).
+/// The last `tail` lines of a service's log (stdout and stderr, interleaved), never the
+/// CLI's own errors: where `docker service logs` broke off, its containers' logs instead.
 pub async fn service_logs(service: &str, tail: Option<usize>) -> Result<String> {
     let mut cmd = Command::new("docker");
     cmd.args(["service", "logs", "--no-task-ids", "--timestamps"]);
@@ -235,8 +236,50 @@ pub async fn service_logs(service: &str, tail: Option<usize>) -> Result<String> 
     }
     cmd.arg(service);
     let out = run(cmd).await.context("docker service logs")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (own, cli_errors) = ccci_core::service_log::split_cli_errors(&stderr);
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    for line in own {
+        text.push_str(line);
+        text.push('\n');
+    }
+    // The stream broke (swarm pruned a task of a crash-looping service while its logs were
+    // read: "task … not found"), or the service logs showed nothing: its containers' own
+    // logs, which the engine keeps as long as the task history.
+    if !cli_errors.is_empty() || text.trim().is_empty() {
+        if let Ok(from_containers) = container_logs(service, tail).await {
+            if !from_containers.trim().is_empty() {
+                return Ok(from_containers);
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// The logs of every container of `service` (running or ended), stamped and prefixed as
+/// `docker service logs` prints them.
+async fn container_logs(service: &str, tail: Option<usize>) -> Result<String> {
+    let mut cmd = Command::new("docker");
+    cmd.args(["ps", "--all", "--format", "{{.ID}} {{.Names}}", "--filter"])
+        .arg(format!("label=com.docker.swarm.service.name={service}"));
+    let out = run(cmd).await.context("docker ps")?;
+    let mut text = String::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((id, name)) = line.split_once(' ') else {
+            continue;
+        };
+        let mut cmd = Command::new("docker");
+        cmd.args(["logs", "--timestamps"]);
+        if let Some(n) = tail {
+            cmd.args(["--tail", &n.to_string()]);
+        }
+        cmd.arg(id);
+        let out = run(cmd).await.context("docker logs")?;
+        for stream in [&out.stdout, &out.stderr] {
+            let lines = String::from_utf8_lossy(stream);
+            text.push_str(&ccci_core::service_log::as_service_lines(name, &lines));
+        }
+    }
     Ok(text)
 }
 

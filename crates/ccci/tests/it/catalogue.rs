@@ -146,3 +146,40 @@ fn catalogue_head_never_healthy_whose_update_swarm_pauses_is_red_at_upgrade_with
     assert!(upgrade_secs < 150.0, "{}", run.explain());
     assert_clean(&run);
 }
+
+#[test]
+fn catalogue_head_never_healthy_under_pause_and_restart_policy_any_is_red_at_upgrade_on_time() {
+    let rig = Rig::new();
+    let (repo, suites) = catalogue(&rig, "ctpa", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "NEVER_HEALTHY=${APP_NEVER_HEALTHY:-}",
+            "NEVER_HEALTHY=1",
+        );
+        edit(
+            dir,
+            "compose.yml",
+            "failure_action: rollback\n        monitor: 15s",
+            "failure_action: pause\n        monitor: 15s",
+        );
+        // `any`: swarm restarts the task it stopped as unhealthy, so a new one is always on
+        // its way while the update stays paused.
+        edit(
+            dir,
+            "compose.yml",
+            "condition: on-failure\n        delay: 5s",
+            "condition: any\n        delay: 5s",
+        );
+    });
+    let run = rig.run(&repo, Some(&suites), &["--stages", "install,upgrade"]);
+    let failure = red_at_upgrade(&run, "app");
+    let message = failure["message"].as_str().unwrap_or("");
+    assert!(message.contains("swarm paused it"), "{message}");
+    assert!(message.contains("never turned healthy"), "{message}");
+    // One failed start (45 s start period, then the failing checks), not three of them nor
+    // the 5 min DEPLOY_TIMEOUT.
+    let upgrade_secs = run.rung("upgrade")["duration_ms"].as_f64().unwrap() / 1000.0;
+    assert!(upgrade_secs < 120.0, "{}", run.explain());
+    assert_clean(&run);
+}

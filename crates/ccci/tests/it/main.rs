@@ -6,6 +6,7 @@
 
 mod artefacts;
 mod catalogue;
+mod causes;
 mod common;
 mod dependencies;
 mod deploy_check;
