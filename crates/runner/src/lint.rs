@@ -268,6 +268,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         duration_ms: t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
         kept: None,
+        quick_end: None,
     };
     crate::artefacts::write(
         &request.out_dir,
@@ -341,6 +342,7 @@ pub fn lint_source(
         run_id: None,
         user_cancel: Default::default(),
         keep: None,
+        on_verdict: Default::default(),
     };
     let result = (|| {
         let mut checkouts = source::prepare_head(&request, work_dir)?;
