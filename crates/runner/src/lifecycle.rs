@@ -128,7 +128,7 @@ async fn prepare(
     if rig.forwarder_on_proxy.is_none() {
         rig.forwarder_on_proxy = Some(engine.runs_on_network(PROXY_NETWORK).await);
     }
-    let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir).await?;
+    let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir, &progress).await?;
     let (suite, suite_dir, judged_by) =
         integrity::resolve(&checkouts, rig.suites_dir.as_deref(), &work_dir)?;
     let canonical = quick.as_ref().map(|(rec, _)| rec.version.as_str());
@@ -200,6 +200,7 @@ async fn check_out(
     role: Role,
     rig: &Rig,
     work_dir: &Path,
+    progress: &Progress,
 ) -> Result<(Checkouts, Option<(warm::Record, warm::Lock)>)> {
     let mut checkouts = source::prepare_head(request, work_dir)?;
     let asked = planning::asked(request);
@@ -217,7 +218,7 @@ async fn check_out(
     }
     let quick = if ccci_core::plan::wants_canonical(role, &asked) {
         let recipe = &checkouts.head.recipe.name;
-        warm::hold_canonical(&rig.state_dir, recipe, rig.deadline).await?
+        warm::hold_canonical(&rig.state_dir, recipe, rig.deadline, progress).await?
     } else {
         None
     };

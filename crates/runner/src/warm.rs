@@ -515,17 +515,59 @@ pub enum Hold {
 }
 
 /// For a quick run: the recipe's canonical, locked and re-read under the lock (a seed may
-/// have replaced it meanwhile); `None` when there is none.
+/// have replaced it meanwhile), a canonical an earlier run left put back first
+/// ([`settle_left`]); `None` when there is none.
 pub async fn hold_canonical(
     state_dir: &Path,
     recipe: &str,
     bound: Duration,
+    progress: &crate::progress::Progress,
 ) -> Result<Option<(Record, Lock)>> {
     if load(state_dir, recipe)?.is_none() {
         return Ok(None);
     }
     let lock = lock(state_dir, recipe, bound).await?;
-    Ok(load(state_dir, recipe)?.map(|record| (record, lock)))
+    let Some(record) = load(state_dir, recipe)? else {
+        return Ok(None);
+    };
+    if let Some(done) = settle_left(state_dir, &record).await? {
+        progress.line(&done);
+    }
+    Ok(Some((record, lock)))
+}
+
+/// Under the recipe's lock, before a quick run reattaches: a run of the canonical's stack
+/// that ended without putting it back ([`leave_to_janitor`]) or died (its lock went with
+/// it) is settled first, as the janitor would — the canonical put back ([`recover`]) — so
+/// a quick run never starts from what an earlier head left.
+async fn settle_left(state_dir: &Path, record: &Record) -> Result<Option<String>> {
+    use crate::registry;
+    let left: Vec<_> = registry::list(state_dir)
+        .into_iter()
+        .filter(|e| e.stack == record.stack && !registry::in_flight(e))
+        .collect();
+    if left.is_empty() {
+        return Ok(None);
+    }
+    let engine = Engine::connect().await?;
+    let done = recover_locked(&engine, state_dir, &record.recipe, &record.stack)
+        .await
+        .with_context(|| {
+            format!(
+                "putting back the canonical of {} that run {} left",
+                record.recipe, left[0].run_id
+            )
+        })?;
+    for e in left {
+        if let Some(dir) = &e.work_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        registry::unregister(state_dir, &e.stack);
+    }
+    Ok(Some(format!(
+        "the canonical of {} was left by an earlier run: {done}",
+        record.recipe
+    )))
 }
 
 /// The hold the plan's warm role needs; a quick run's canonical (already locked) is kept

@@ -596,3 +596,51 @@ fn a_sigkilled_quick_run_leaves_a_canonical_the_janitor_puts_back_to_known_good(
     assert_eq!(env_type(&rig, &canonical.rec), "wkil:1.1.0+1.1.0");
     assert!(registered_stacks(&rig.state_dir()).is_empty());
 }
+
+#[test]
+fn a_quick_run_after_a_sigkilled_one_starts_from_the_known_good_canonical() {
+    let rig = Rig::new();
+    let stack = "warm-wnext_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    let canonical = seed_then_drift(&rig, "wnext", stack, "NEVER_HEALTHY");
+    let mut child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::null());
+    // A crash of ours: no restore; the lock goes with the process; no janitor runs.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !engine_objects("service", stack).is_empty(),
+        "left at the PR head"
+    );
+
+    // The next quick run (a fixed head) puts the canonical back before it reattaches.
+    edit(
+        &canonical.recipe,
+        "compose.yml",
+        "      - NEVER_HEALTHY=1\n",
+        "      - NEVER_HEALTHY\n",
+    );
+    commit_all(&canonical.recipe, "fix: healthy again");
+    let q = rig.run_into(
+        &canonical.recipe,
+        Some(&canonical.suites),
+        &["--quick", "--stages", "upgrade"],
+        "next",
+    );
+    assert_eq!(q.code, 0, "{}", q.explain());
+    assert_eq!(q.results()["mode"], "quick");
+    assert!(
+        q.stderr
+            .contains("the canonical of wnext was left by an earlier run: canonical put back"),
+        "{}",
+        q.stderr
+    );
+    assert_eq!(q.results()["quick_end"]["restored"], true);
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &canonical.rec), "wnext:1.1.0+1.1.0");
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}

@@ -670,7 +670,10 @@ async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
     assert_eq!(finals.len(), 1, "reported once: {finals:#?}");
     let after = bot(&standin);
     assert_eq!(after.len(), 1, "{after:#?}");
-    assert_eq!(after[0].body, reported[0].body, "the comment is not rewritten");
+    assert_eq!(
+        after[0].body, reported[0].body,
+        "the comment is not rewritten"
+    );
     server.stop().await;
 }
 
