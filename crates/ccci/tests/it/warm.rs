@@ -644,3 +644,68 @@ fn a_quick_run_after_a_sigkilled_one_starts_from_the_known_good_canonical() {
     assert_eq!(env_type(&rig, &canonical.rec), "wnext:1.1.0+1.1.0");
     assert!(registered_stacks(&rig.state_dir()).is_empty());
 }
+
+#[test]
+fn a_quick_run_that_cannot_put_its_canonical_back_keeps_its_verdict_alerts_and_the_janitor_restores(
+) {
+    let rig = Rig::new();
+    let stack = "warm-wfail_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    // A good head (healthy after 1 s): the quick run is green.
+    let canonical = seed_then_drift(&rig, "wfail", stack, "HEALTHY_AFTER");
+    let snapshot = rig
+        .state_dir()
+        .join("warm/wfail")
+        .join(canonical.rec["generation"].as_str().unwrap())
+        .join("snapshot");
+    let child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::piped());
+    // Once the head is deployed, the snapshot's manifest goes missing: nothing can be put back.
+    std::fs::rename(
+        snapshot.join("manifest.json"),
+        snapshot.join("manifest.json.away"),
+    )
+    .unwrap();
+    let run = rig.finish(child.wait_with_output().unwrap(), "out");
+    assert_eq!(run.code, 0, "the verdict stands: {}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "green");
+    assert_eq!(r["quick_end"]["restored"], false, "{}", run.explain());
+    let error = r["quick_end"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("manifest.json"), "{error}");
+    let alerts: Vec<Value> = std::fs::read_dir(rig.state_dir().join("alerts"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["kind"], "not_restored");
+    assert_eq!(alerts[0]["app"], "wfail");
+    let message = alerts[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("its verdict (green) stands") && message.contains("janitor"),
+        "{message}"
+    );
+    assert_eq!(
+        registered_stacks(&rig.state_dir()),
+        vec![stack.to_string()],
+        "left to the janitor"
+    );
+
+    // The snapshot is readable again: the janitor's next sweep puts the canonical back.
+    std::fs::rename(
+        snapshot.join("manifest.json.away"),
+        snapshot.join("manifest.json"),
+    )
+    .unwrap();
+    let janitor = ccci_ok(&rig, "janitor", &[]);
+    assert!(janitor.contains("canonical put back"), "{janitor}");
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &canonical.rec), "wfail:1.1.0+1.1.0");
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
