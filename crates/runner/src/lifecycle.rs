@@ -525,27 +525,7 @@ async fn conclude_quick(
         work_dir,
         state_dir,
     } = prepared;
-    let ending = crate::keep::Ending {
-        green: judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies),
-        warm: true,
-        interrupted: walked.stopped.is_some(),
-    };
-    // A quick run never keeps its app; this only says so when `--keep` asked.
-    let _ = crate::keep::keep_if_asked(&ctx, &request.rig, request.keep, &ending).await;
-    let mut run = verdict(
-        &ctx,
-        &plan,
-        walked,
-        lint.1,
-        &warm::End::default(),
-        request,
-        started,
-    );
-    // Not `?`: the canonical is put back whatever happens to the artefacts.
-    let written = crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor);
-    if written.is_ok() {
-        tell_verdict(&ctx, request, &run).await;
-    }
+    let (mut run, written) = quick_verdict(&ctx, &plan, walked, lint.1, request, started).await;
     let verdict_ms = started.t0.elapsed().as_millis() as u64;
     let t_teardown = Instant::now();
     let end = warm::end_quick(&ctx, record, &state_dir).await;
@@ -575,6 +555,33 @@ async fn conclude_quick(
     run.duration_ms = started.t0.elapsed().as_millis() as u64;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
     Ok(run)
+}
+
+/// A quick run's verdict, with its app still on the canonical: judged, its artefacts
+/// written and the caller told. The write's outcome is returned, not raised: the canonical
+/// is put back whatever happens to the artefacts.
+async fn quick_verdict(
+    ctx: &RunCtx,
+    plan: &RunPlan,
+    walked: Walked,
+    lint: Option<LintReport>,
+    request: &RunRequest,
+    started: &Started,
+) -> (RunResults, Result<()>) {
+    let ending = crate::keep::Ending {
+        green: judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies),
+        warm: true,
+        interrupted: walked.stopped.is_some(),
+    };
+    // A quick run never keeps its app; this only says so when `--keep` asked.
+    let _ = crate::keep::keep_if_asked(ctx, &request.rig, request.keep, &ending).await;
+    let none = warm::End::default();
+    let mut run = verdict(ctx, plan, walked, lint, &none, request, started);
+    let written = crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor);
+    if written.is_ok() {
+        tell_verdict(ctx, request, &run).await;
+    }
+    (run, written)
 }
 
 /// The canonical could not be put back after the verdict: the verdict stands; an alert
