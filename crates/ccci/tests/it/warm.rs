@@ -294,12 +294,27 @@ fn green_quick_runs_that_write_data_leave_the_canonical_byte_identical_each_time
     let rig = Rig::new();
     let stack = "warm-wreset_ci_local";
     let _guard = Guard::for_stacks(&[stack]);
+    // The head also adds a volume: the quick run's upgrade creates it; it is not the
+    // canonical's, so it goes with the rest of what the head left.
     let recipe = rig.git_recipe(
         "fixture-web",
         "wreset",
         &["1.0.0", "1.1.0"],
         "1.2.0",
-        |_| {},
+        |dir| {
+            edit(
+                dir,
+                "compose.yml",
+                "      - data:/data\n",
+                "      - data:/data\n      - added:/added\n",
+            );
+            edit(
+                dir,
+                "compose.yml",
+                "volumes:\n  data:\n",
+                "volumes:\n  data:\n  added:\n",
+            );
+        },
     );
     let suites = rig.suite_copy("fixture-web", "wreset");
     let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
@@ -349,6 +364,7 @@ fn green_quick_runs_that_write_data_leave_the_canonical_byte_identical_each_time
             known_good,
             "{out}: the canonical holds exactly its known-good data"
         );
+        // Only the canonical's own volume and secrets: the head's `added` volume is gone.
         assert_undeployed_with_data(stack);
         assert_eq!(env_type(&rig, &rec), "wreset:1.1.0+1.1.0", "{out}");
         assert_eq!(
