@@ -634,7 +634,8 @@ pub fn reattach(
 pub struct End {
     /// What teardown could not remove.
     pub leftovers: crate::engine::StackObjects,
-    /// The warm end failed: the run cannot be green.
+    /// The warm end failed. A seed then cannot be green; a quick run's verdict, judged
+    /// before its end, stands (the failure is an alert, see `lifecycle::conclude_quick`).
     pub failure: Option<String>,
 }
 
