@@ -199,6 +199,29 @@ pub struct RunResults {
     /// after `until`. Absent when nothing was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Kept>,
+    /// A quick run's end (SPEC §5), added once the canonical is back to its known-good
+    /// state and the recipe's lock released. Absent for other runs, and in the results
+    /// written at the verdict (which are reported before the restore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_end: Option<QuickEnd>,
+}
+
+/// How a quick run ended after its verdict: the canonical undeployed, its snapshot
+/// restored and its env reset to the known-good version, then the recipe's lock released.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuickEnd {
+    /// The canonical is exactly its known-good self again (snapshot restored, env reset).
+    /// `false`: the restore failed — an alert is raised and the janitor puts it back.
+    pub restored: bool,
+    /// Milliseconds from the run's start to its verdict (judged, `results.json` written,
+    /// reported).
+    pub verdict_ms: u64,
+    /// Milliseconds from the run's start to the recipe's warm lock released (the next
+    /// quick run of the recipe may start).
+    pub lock_released_ms: u64,
+    /// Why the canonical is not restored, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A RED run's app left deployed for debugging (`--keep`), and how to reach it.
@@ -231,5 +254,39 @@ impl RunResults {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("results serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `quick_end` is additive: absent in older files (and in other runs), round-trips when
+    /// present.
+    #[test]
+    fn quick_end_is_optional_and_round_trips() {
+        let check = |quick_end: Option<QuickEnd>| {
+            let mut r: RunResults =
+                serde_json::from_str(include_str!("../../../docs/cards/green-l5.json")).unwrap();
+            assert_eq!(r.quick_end, None, "the example has none");
+            r.quick_end = quick_end.clone();
+            let text = r.to_json();
+            assert_eq!(text.contains("quick_end"), quick_end.is_some(), "{text}");
+            let back: RunResults = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.quick_end, quick_end);
+        };
+        check(None);
+        check(Some(QuickEnd {
+            restored: true,
+            verdict_ms: 31_000,
+            lock_released_ms: 36_500,
+            error: None,
+        }));
+        check(Some(QuickEnd {
+            restored: false,
+            verdict_ms: 31_000,
+            lock_released_ms: 160_000,
+            error: Some("restoring data: disk full".into()),
+        }));
     }
 }

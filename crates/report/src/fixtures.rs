@@ -74,6 +74,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         duration_ms: 0,
         run_url: Some(format!("https://ci.example.org/runs/{run_id}")),
         kept: None,
+        quick_end: None,
     }
 }
 

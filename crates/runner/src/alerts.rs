@@ -21,6 +21,10 @@ pub struct Alert {
     pub message: String,
 }
 
+/// A quick run's canonical could not be put back to its known-good state after its verdict
+/// (SPEC §5); the janitor's `warm::recover` puts it back.
+pub const NOT_RESTORED: &str = "not_restored";
+
 pub fn dir(state_dir: &Path) -> PathBuf {
     state_dir.join("alerts")
 }

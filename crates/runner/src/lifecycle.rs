@@ -22,7 +22,7 @@ use ccci_core::judge::{self, Evidence, Stop};
 use ccci_core::ladder::{Rung, RungStatus};
 use ccci_core::lint::LintReport;
 use ccci_core::plan::{RunPlan, WarmPlan};
-use ccci_core::results::{RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
+use ccci_core::results::{QuickEnd, RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
 use ccci_core::secret::Redactor;
 use ccci_core::suite::Suite;
 use std::collections::BTreeMap;
@@ -128,7 +128,7 @@ async fn prepare(
     if rig.forwarder_on_proxy.is_none() {
         rig.forwarder_on_proxy = Some(engine.runs_on_network(PROXY_NETWORK).await);
     }
-    let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir).await?;
+    let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir, &progress).await?;
     let (suite, suite_dir, judged_by) =
         integrity::resolve(&checkouts, rig.suites_dir.as_deref(), &work_dir)?;
     let canonical = quick.as_ref().map(|(rec, _)| rec.version.as_str());
@@ -201,6 +201,7 @@ async fn check_out(
     role: Role,
     rig: &Rig,
     work_dir: &Path,
+    progress: &Progress,
 ) -> Result<(Checkouts, Option<(warm::Record, warm::Lock)>)> {
     let mut checkouts = source::prepare_head(request, work_dir)?;
     let asked = planning::asked(request);
@@ -218,7 +219,7 @@ async fn check_out(
     }
     let quick = if ccci_core::plan::wants_canonical(role, &asked) {
         let recipe = &checkouts.head.recipe.name;
-        warm::hold_canonical(&rig.state_dir, recipe, rig.deadline).await?
+        warm::hold_canonical(&rig.state_dir, recipe, rig.deadline, progress).await?
     } else {
         None
     };
@@ -465,13 +466,18 @@ async fn walk(
 }
 
 /// The warm end or teardown, the realm and the registry entry gone, then the judgement
-/// and the artefacts.
+/// and the artefacts; the caller is told the verdict last. A quick run reverses that: its
+/// verdict first, then its canonical put back ([`conclude_quick`]).
 async fn conclude(
     prepared: Prepared,
     walked: Walked,
     request: &RunRequest,
     started: &Started,
 ) -> Result<RunResults> {
+    if let Hold::Quick { record, .. } = &prepared.hold {
+        let record = record.clone();
+        return conclude_quick(prepared, &record, walked, request, started).await;
+    }
     let Prepared {
         mut ctx,
         plan,
@@ -499,6 +505,144 @@ async fn conclude(
         ctx.progress
             .line(&format!("teardown left: {}", end.leftovers.describe()));
     }
+    let mut run = verdict(&ctx, &plan, walked, lint.1, &end, request, started);
+    run.kept = kept;
+    crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
+    tell_verdict(&ctx, request, &run).await;
+    Ok(run)
+}
+
+/// A quick run's end (SPEC §5): judged and its artefacts written with the app still on
+/// the canonical; the caller told (the CLI's summary, the service's PR report); then,
+/// PASS or FAIL, the canonical put back to its known-good data and env — and only then the
+/// recipe's lock released. A failure to put it back leaves the verdict as it is: it is an
+/// alert, and the canonical is left to the janitor. `results.json` is rewritten once more
+/// with the end (`quick_end`).
+async fn conclude_quick(
+    prepared: Prepared,
+    record: &warm::Record,
+    walked: Walked,
+    request: &RunRequest,
+    started: &Started,
+) -> Result<RunResults> {
+    let Prepared {
+        mut ctx,
+        plan,
+        hold,
+        lint,
+        work_dir,
+        state_dir,
+    } = prepared;
+    let (mut run, written) = quick_verdict(&ctx, &plan, walked, lint.1, request, started).await;
+    let verdict_ms = started.t0.elapsed().as_millis() as u64;
+    let t_teardown = Instant::now();
+    let end = warm::end_quick(&ctx, record, &state_dir).await;
+    let _ = std::fs::remove_dir_all(&work_dir);
+    delete_realm(&ctx).await;
+    match &end.failure {
+        None => registry::unregister(&state_dir, &ctx.app.stack),
+        Some(why) => not_restored(&ctx, record, &state_dir, &run, why),
+    }
+    ctx.add_timing("teardown", t_teardown);
+    drop(hold);
+    let lock_released_ms = started.t0.elapsed().as_millis() as u64;
+    ctx.progress.line(&format!(
+        "the recipe's warm lock released {:.1} s after the verdict",
+        (lock_released_ms - verdict_ms) as f64 / 1000.0
+    ));
+    written?;
+    run.quick_end = Some(QuickEnd {
+        restored: end.failure.is_none(),
+        verdict_ms,
+        lock_released_ms,
+        error: end.failure.clone(),
+    });
+    run.flags.clean_teardown = end.leftovers.is_empty();
+    run.timings_ms = ctx.timings.clone();
+    run.finished_at = rfc3339(time::OffsetDateTime::now_utc());
+    run.duration_ms = started.t0.elapsed().as_millis() as u64;
+    crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
+    Ok(run)
+}
+
+/// A quick run's verdict, with its app still on the canonical: judged, its artefacts
+/// written and the caller told. The write's outcome is returned, not raised: the canonical
+/// is put back whatever happens to the artefacts.
+async fn quick_verdict(
+    ctx: &RunCtx,
+    plan: &RunPlan,
+    walked: Walked,
+    lint: Option<LintReport>,
+    request: &RunRequest,
+    started: &Started,
+) -> (RunResults, Result<()>) {
+    let ending = crate::keep::Ending {
+        green: judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies),
+        warm: true,
+        interrupted: walked.stopped.is_some(),
+    };
+    // A quick run never keeps its app; this only says so when `--keep` asked.
+    let _ = crate::keep::keep_if_asked(ctx, &request.rig, request.keep, &ending).await;
+    let none = warm::End::default();
+    let mut run = verdict(ctx, plan, walked, lint, &none, request, started);
+    let written = crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor);
+    if written.is_ok() {
+        tell_verdict(ctx, request, &run).await;
+    }
+    (run, written)
+}
+
+/// The canonical could not be put back after the verdict: the verdict stands; an alert
+/// says so, and the run's registry entry is left to the janitor, whose `warm::recover`
+/// puts the canonical back on its next sweep.
+fn not_restored(
+    ctx: &RunCtx,
+    record: &warm::Record,
+    state_dir: &Path,
+    run: &RunResults,
+    why: &str,
+) {
+    let message = ctx.redactor.redact(&format!(
+        "quick run {} of {}: its verdict ({}) stands, but the canonical {} could not be put back to its known-good {}: {why}; the janitor puts it back on its next sweep (`ccci janitor`)",
+        run.run_id, record.recipe, run.verdict, record.stack, record.version
+    ));
+    ctx.progress.line(&message);
+    if let Err(e) = crate::alerts::raise(
+        state_dir,
+        &record.recipe,
+        crate::alerts::NOT_RESTORED,
+        &message,
+    ) {
+        ctx.progress
+            .line(&format!("the alert was not raised: {e:#}"));
+    }
+    if let Err(e) = warm::leave_to_janitor(state_dir, &ctx.app.stack) {
+        ctx.progress.line(&format!(
+            "the run's registry entry was not left to the janitor ({e:#}); it recovers the canonical once this process has ended"
+        ));
+    }
+}
+
+/// Tells the caller the verdict ([`crate::request::OnVerdict`]), bounded.
+async fn tell_verdict(ctx: &RunCtx, request: &RunRequest, run: &RunResults) {
+    if !request.on_verdict.call(run).await {
+        ctx.progress.line(&format!(
+            "reporting the verdict took longer than {} s; going on",
+            crate::request::OnVerdict::BOUND.as_secs()
+        ));
+    }
+}
+
+/// The judgement of what happened, as the run's record (artefacts not yet written).
+fn verdict(
+    ctx: &RunCtx,
+    plan: &RunPlan,
+    walked: Walked,
+    lint: Option<LintReport>,
+    end: &warm::End,
+    request: &RunRequest,
+    started: &Started,
+) -> RunResults {
     let expected_na: Vec<Rung> = ctx.suite.expected_na.keys().copied().collect();
     let rig_failure = ctx
         .rig_failure
@@ -525,19 +669,16 @@ async fn conclude(
         no_secret_leak: !walked.app_printed_secret,
         interrupted: walked.stopped.is_some(),
     };
-    let mut run = results(
-        &ctx,
-        &plan,
+    results(
+        ctx,
+        plan,
         judged,
         walked.results,
-        lint.1,
+        lint,
         flags,
         request,
         started,
-    );
-    run.kept = kept;
-    crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
-    Ok(run)
+    )
 }
 
 /// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
@@ -564,7 +705,8 @@ async fn end_app(
             }
         }
         Hold::Seed { old, .. } => warm::end_seed(ctx, old.as_ref(), green, state_dir).await,
-        Hold::Quick { record, .. } => warm::end_quick(ctx, record, green, state_dir).await,
+        // (A quick run ends in `conclude_quick`, after its verdict.)
+        Hold::Quick { record, .. } => warm::end_quick(ctx, record, state_dir).await,
     }
 }
 
@@ -638,6 +780,7 @@ fn results(
         duration_ms: started.t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
         kept: None,
+        quick_end: None,
     }
 }
 

@@ -302,6 +302,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         duration_ms: t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
         kept: None,
+        quick_end: None,
     };
     crate::artefacts::write(
         &request.out_dir,

@@ -246,6 +246,7 @@ fn checkout(rig: &Rig, app: &AppConfig, git_ref: Option<&str>, slot: &str) -> Re
         run_id: None,
         user_cancel: Default::default(),
         keep: None,
+        on_verdict: Default::default(),
     };
     let dir = root(&rig.state_dir).join(&app.name).join(slot);
     source::prepare_head(&request, &dir).map_err(|e| anyhow::anyhow!("{e}"))

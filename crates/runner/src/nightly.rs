@@ -256,6 +256,7 @@ async fn run_latest(
         run_id: None,
         user_cancel: Default::default(),
         keep: None,
+        on_verdict: Default::default(),
     };
     let out = request.out_dir.clone();
     progress.line(&format!("nightly: {recipe} on its latest release"));

@@ -1,6 +1,7 @@
 //! What a caller (the CLI or the service) asks the runner to do.
 
 use ccci_core::ladder::Rung;
+use ccci_core::results::RunResults;
 use std::path::PathBuf;
 
 /// One run of one recipe. Built by the CLI from flags or by the service from a `!testme`.
@@ -31,6 +32,47 @@ pub struct RunRequest {
     /// `--keep`: a RED run leaves its app deployed this long for debugging (validated by
     /// `ccci_core::keep::parse_keep`); the janitor removes it afterwards. `None`: teardown.
     pub keep: Option<std::time::Duration>,
+    /// Called once with the run's results as soon as its verdict is judged and its
+    /// artefacts written — for a quick run before the canonical is restored and the
+    /// recipe's lock released (SPEC §5: report first). Default: nobody is told early.
+    pub on_verdict: OnVerdict,
+}
+
+/// What [`OnVerdict`] returns: the caller's report, awaited (bounded) by the runner.
+pub type VerdictReport = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// A caller's hook on a run's verdict: the CLI prints its summary, the service reports to
+/// the forge. The runner awaits it for at most [`OnVerdict::BOUND`].
+#[derive(Clone, Default)]
+pub struct OnVerdict(Option<std::sync::Arc<dyn Fn(RunResults) -> VerdictReport + Send + Sync>>);
+
+impl OnVerdict {
+    /// The longest a run waits for the caller's report before it goes on.
+    pub const BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+    pub fn new(f: impl Fn(RunResults) -> VerdictReport + Send + Sync + 'static) -> OnVerdict {
+        OnVerdict(Some(std::sync::Arc::new(f)))
+    }
+
+    /// Tells the caller; `false` when its report did not finish within [`Self::BOUND`].
+    pub async fn call(&self, results: &RunResults) -> bool {
+        match &self.0 {
+            Some(f) => tokio::time::timeout(Self::BOUND, f(results.clone()))
+                .await
+                .is_ok(),
+            None => true,
+        }
+    }
+}
+
+impl std::fmt::Debug for OnVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "OnVerdict(set)"
+        } else {
+            "OnVerdict(none)"
+        })
+    }
 }
 
 /// The disk use (percent) at which pruning starts, unless the rig says otherwise.

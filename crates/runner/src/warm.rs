@@ -147,6 +147,18 @@ pub fn read_secrets(record: &Record, state_dir: &Path) -> Vec<(String, Secret)> 
         .collect()
 }
 
+/// The names of the canonical's stored secrets; unlike [`read_secrets`], a file that cannot
+/// be read is an error (nothing may be removed on its word).
+fn stored_secret_names(record: &Record, state_dir: &Path) -> Result<Vec<String>, WarmError> {
+    let path = record.secrets_path(state_dir);
+    let stored: Vec<StoredSecret> = std::fs::read(&path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice(&b)?))
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(WarmError::Canonical)?;
+    Ok(stored.into_iter().map(|s| s.name).collect())
+}
+
 /// Resets the canonical's `.env` to its known-good version (`TYPE=<recipe>:<version>`).
 pub fn reset_env(record: &Record, state_dir: &Path) -> Result<()> {
     let path = record.env_path(state_dir);
@@ -355,6 +367,16 @@ pub async fn recover(
     let _lock = lock(state_dir, recipe, Duration::from_secs(5))
         .await
         .map_err(WarmError::Canonical)?;
+    recover_locked(engine, state_dir, recipe, stack).await
+}
+
+/// [`recover`] by a caller that holds the recipe's warm lock already.
+async fn recover_locked(
+    engine: &Engine,
+    state_dir: &Path,
+    recipe: &str,
+    stack: &str,
+) -> Result<String, WarmError> {
     let left = engine
         .clear_stack(stack, Keep::Nothing, Duration::from_secs(120))
         .await;
@@ -447,6 +469,38 @@ mod tests {
         assert!(rec.gen_dir(&state).is_dir());
         let _ = std::fs::remove_dir_all(&state);
     }
+
+    /// A quick run that could not put its canonical back leaves its registry entry to the
+    /// janitor: no longer in flight (so the janitor settles it with `recover`, even while
+    /// the service's process lives on), and not kept.
+    #[test]
+    fn a_canonical_left_to_the_janitor_is_not_in_flight() {
+        use crate::registry;
+        let state = std::env::temp_dir().join(format!("ccci-warm-left-{}", std::process::id()));
+        let pid = std::process::id();
+        let run = registry::ActiveRun {
+            run_id: "r1".into(),
+            domain: "warm-fx.ci.local".into(),
+            stack: "warm-fx_ci_local".into(),
+            recipe: "fx".into(),
+            pid,
+            pid_start: registry::process_start(pid),
+            started_at: 0,
+            work_dir: None,
+            realm: None,
+            kept_until: None,
+        };
+        registry::register(&state, &run).unwrap();
+        assert!(registry::in_flight(&run));
+        leave_to_janitor(&state, "warm-fx_ci_local").unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let left = registry::list(&state);
+        assert_eq!(left.len(), 1);
+        assert!(!registry::in_flight(&left[0]), "{:?}", left[0]);
+        assert!(!registry::is_kept(&left[0], now), "{:?}", left[0]);
+        assert!(leave_to_janitor(&state, "warm-other_ci_local").is_err());
+        let _ = std::fs::remove_dir_all(&state);
+    }
 }
 
 /// A run's hold on its recipe's canonical: the lock, held for the whole run, and the
@@ -461,17 +515,59 @@ pub enum Hold {
 }
 
 /// For a quick run: the recipe's canonical, locked and re-read under the lock (a seed may
-/// have replaced it meanwhile); `None` when there is none.
+/// have replaced it meanwhile), a canonical an earlier run left put back first
+/// ([`settle_left`]); `None` when there is none.
 pub async fn hold_canonical(
     state_dir: &Path,
     recipe: &str,
     bound: Duration,
+    progress: &crate::progress::Progress,
 ) -> Result<Option<(Record, Lock)>> {
     if load(state_dir, recipe)?.is_none() {
         return Ok(None);
     }
     let lock = lock(state_dir, recipe, bound).await?;
-    Ok(load(state_dir, recipe)?.map(|record| (record, lock)))
+    let Some(record) = load(state_dir, recipe)? else {
+        return Ok(None);
+    };
+    if let Some(done) = settle_left(state_dir, &record).await? {
+        progress.line(&done);
+    }
+    Ok(Some((record, lock)))
+}
+
+/// Under the recipe's lock, before a quick run reattaches: a run of the canonical's stack
+/// that ended without putting it back ([`leave_to_janitor`]) or died (its lock went with
+/// it) is settled first, as the janitor would — the canonical put back ([`recover`]) — so
+/// a quick run never starts from what an earlier head left.
+async fn settle_left(state_dir: &Path, record: &Record) -> Result<Option<String>> {
+    use crate::registry;
+    let left: Vec<_> = registry::list(state_dir)
+        .into_iter()
+        .filter(|e| e.stack == record.stack && !registry::in_flight(e))
+        .collect();
+    if left.is_empty() {
+        return Ok(None);
+    }
+    let engine = Engine::connect().await?;
+    let done = recover_locked(&engine, state_dir, &record.recipe, &record.stack)
+        .await
+        .with_context(|| {
+            format!(
+                "putting back the canonical of {} that run {} left",
+                record.recipe, left[0].run_id
+            )
+        })?;
+    for e in left {
+        if let Some(dir) = &e.work_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        registry::unregister(state_dir, &e.stack);
+    }
+    Ok(Some(format!(
+        "the canonical of {} was left by an earlier run: {done}",
+        record.recipe
+    )))
 }
 
 /// The hold the plan's warm role needs; a quick run's canonical (already locked) is kept
@@ -538,7 +634,8 @@ pub fn reattach(
 pub struct End {
     /// What teardown could not remove.
     pub leftovers: crate::engine::StackObjects,
-    /// The warm end failed: the run cannot be green.
+    /// The warm end failed. A seed then cannot be green; a quick run's verdict, judged
+    /// before its end, stands (the failure is an alert, see `lifecycle::conclude_quick`).
     pub failure: Option<String>,
 }
 
@@ -581,36 +678,92 @@ pub async fn end_seed(ctx: &RunCtx, old: Option<&Record>, green: bool, state_dir
     }
 }
 
-/// The end of a quick run: the canonical is undeployed keeping its data; a run that is
-/// not green puts the snapshot back; its env is reset to the known-good one.
-pub async fn end_quick(ctx: &RunCtx, record: &Record, green: bool, state_dir: &Path) -> End {
+/// The end of a quick run, after its verdict (SPEC §5), PASS or FAIL: the canonical is
+/// undeployed, its snapshot restored, what the head added (volumes, secrets) removed and
+/// its env reset to the known-good version, so the next quick run starts from exactly the
+/// known-good data. Called under the recipe's warm lock. When that fails, the stack is
+/// cleared and re-created from the snapshot ([`recover`]); when that fails too, `failure`
+/// says why (the caller alerts and leaves the canonical to the janitor).
+pub async fn end_quick(ctx: &RunCtx, record: &Record, state_dir: &Path) -> End {
     let stack = &ctx.app.stack;
-    ctx.progress
-        .line(&format!("undeploying the canonical {stack} (data kept)"));
-    let mut end = End::default();
-    match undeploy(&ctx.engine, stack).await {
-        Ok(()) if !green => {
-            ctx.progress
-                .line("quick run not green: restoring the canonical's snapshot");
-            if let Err(e) = restore(&ctx.engine, stack, &record.snapshot_dir(state_dir)).await {
-                ctx.progress
-                    .line(&format!("restoring the snapshot failed: {e}"));
-                end.failure = Some(format!("restoring the canonical's snapshot failed: {e}"));
+    ctx.progress.line(&format!(
+        "putting the canonical {stack} back to its known-good {}: undeploying, restoring its snapshot, resetting its env",
+        record.version
+    ));
+    let first = match put_back(&ctx.engine, record, state_dir).await {
+        Ok(()) => {
+            ctx.progress.line(&format!(
+                "the canonical is back at its known-good {} (snapshot restored, env reset)",
+                record.version
+            ));
+            return End::default();
+        }
+        Err(e) => e,
+    };
+    ctx.progress.line(&format!(
+        "putting the canonical back failed ({first}); clearing {stack} and re-creating it from the snapshot"
+    ));
+    match recover_locked(&ctx.engine, state_dir, &record.recipe, stack).await {
+        Ok(done) => {
+            ctx.progress.line(&done);
+            End::default()
+        }
+        Err(e) => {
+            let mut leftovers = ctx.engine.stack_objects(stack).await.unwrap_or_default();
+            leftovers.volumes.clear();
+            leftovers.secrets.clear();
+            End {
+                leftovers,
+                failure: Some(format!(
+                    "{first}; re-creating it from the snapshot failed too: {e}"
+                )),
             }
         }
-        Ok(()) => {}
-        Err(e) => {
-            ctx.progress.line(&e.to_string());
-            end.leftovers = ctx.engine.stack_objects(stack).await.unwrap_or_default();
-            end.leftovers.volumes.clear();
-            end.leftovers.secrets.clear();
-        }
     }
-    if let Err(e) = reset_env(record, state_dir) {
-        ctx.progress
-            .line(&format!("resetting the canonical's env: {e:#}"));
+}
+
+/// Undeploy keeping data, restore the snapshot into the canonical's volumes, remove the
+/// volumes and secrets that are not the canonical's, reset the env.
+async fn put_back(engine: &Engine, record: &Record, state_dir: &Path) -> Result<(), WarmError> {
+    let stack = &record.stack;
+    let dir = record.snapshot_dir(state_dir);
+    undeploy(engine, stack).await?;
+    restore(engine, stack, &dir).await?;
+    let manifest = read_manifest(&dir)?;
+    let ours = |v: &String| {
+        manifest
+            .volumes
+            .iter()
+            .any(|e| *v == format!("{stack}_{}", e.volume))
+    };
+    let kept = stored_secret_names(record, state_dir)?;
+    let objects = objects_of(engine, stack).await?;
+    let volumes: Vec<String> = objects.volumes.into_iter().filter(|v| !ours(v)).collect();
+    let secrets: Vec<String> = objects
+        .secrets
+        .into_iter()
+        .filter(|s| !kept.contains(s))
+        .collect();
+    let refused = engine.remove_data(&volumes, &secrets).await;
+    if !refused.is_empty() {
+        return Err(WarmError::NotCleared {
+            stack: stack.clone(),
+            left: refused.join(", "),
+        });
     }
-    end
+    reset_env(record, state_dir).map_err(WarmError::Canonical)
+}
+
+/// A quick run that could not put its canonical back leaves it to the janitor: its
+/// registry entry stays, marked ended (`kept_until` now: not in flight, nothing kept), so
+/// the janitor's next sweep runs [`recover`] once the run's lock is released.
+pub fn leave_to_janitor(state_dir: &Path, stack: &str) -> Result<()> {
+    let mut entry = crate::registry::list(state_dir)
+        .into_iter()
+        .find(|e| e.stack == stack)
+        .with_context(|| format!("no registry entry for {stack}"))?;
+    entry.kept_until = Some(time::OffsetDateTime::now_utc().unix_timestamp());
+    crate::registry::register(state_dir, &entry)
 }
 
 /// A green seed becomes the canonical: undeploy keeping volumes and secrets, snapshot into a

@@ -6,7 +6,8 @@
 //! - `runs_cancel` (fired by this loop once `shutdown_grace` has passed): every run is
 //!   cancelled, tears down, and its job is released to the queue for another host or the
 //!   next start. Runs get [`TEARDOWN_BOUND`] more to finish tearing down; past that they are
-//!   dropped and their jobs released all the same.
+//!   dropped and their jobs released all the same. A run whose verdict was reported already
+//!   (a quick run putting its canonical back, [`report_first`]) is recorded, not released.
 //!
 //! A person's cancel (`!testme cancel`, the run page) is a third, per-job token: the store
 //! marks the job (`cancel_requested_by`), the heartbeat of whichever host runs it reads the
@@ -24,7 +25,7 @@ use crate::store::Heartbeat;
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
 use ccci_runner::recipe::InputError;
-use ccci_runner::request::RunRequest;
+use ccci_runner::request::{OnVerdict, RunRequest};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,7 +159,27 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
         run_id: Some(job.id.to_string()),
         user_cancel: CancellationToken::new(),
         keep: job.flags.keep_secs.map(Duration::from_secs),
+        on_verdict: Default::default(),
     }
+}
+
+/// A verdict the runner told before it returned (see [`report_first`]).
+type Told = Arc<std::sync::Mutex<Option<RunResults>>>;
+
+/// The runner's hook on a run's verdict (SPEC §5: a quick run reports before it puts its
+/// canonical back and releases the recipe's lock): a GREEN or RED verdict goes to the
+/// forge at once; the job is recorded in the store when the runner returns. Cancelled and
+/// cc-ci's own error are reported then (a cancel note, or a retry).
+fn report_first(app: Arc<App>, job: Job, told: Told) -> OnVerdict {
+    OnVerdict::new(move |results| {
+        let (app, job, told) = (app.clone(), job.clone(), told.clone());
+        Box::pin(async move {
+            if matches!(results.verdict, Verdict::Green | Verdict::Red) {
+                reporter::finished(&app, &job, Some(&results), None).await;
+                *told.lock().unwrap_or_else(|e| e.into_inner()) = Some(results);
+            }
+        })
+    })
 }
 
 /// One claimed job from start to recorded outcome.
@@ -169,7 +190,9 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
 
     reporter::running(&app, &job).await;
 
-    let request = request_for(&app, &job);
+    let told = Told::default();
+    let mut request = request_for(&app, &job);
+    request.on_verdict = report_first(app.clone(), job.clone(), told.clone());
     let heartbeat = tokio::spawn(heartbeat(
         app.clone(),
         job.id,
@@ -186,11 +209,21 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
     }
     let result = run_bounded(&app, &job, request, &cancel).await;
     heartbeat.abort();
+    // A verdict already reported stands, whatever came after it (a quick run's restore).
+    let told = told.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let reported = told.is_some();
+    let result = match (result, told) {
+        (Err(e), Some(told)) => {
+            tracing::warn!(run = job.id, "after its verdict: {e:#}");
+            Ok(told)
+        }
+        (result, _) => result,
+    };
 
     if lost_lease.load(Ordering::SeqCst) {
         return; // another host owns the job now
     }
-    if runs_cancel.is_cancelled() {
+    if runs_cancel.is_cancelled() && !reported {
         // Shutdown cut the run short: not a verdict on the recipe. Re-queue it.
         if let Ok(true) = app.store.release(job.id, &host).await {
             reporter::requeued(&app, &job, "the host shut down").await;
@@ -208,7 +241,7 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
     if outcome.verdict == Verdict::Error && job.ccci_errors < CCCI_ERROR_RETRIES {
         retry_after_ccci_error(&app, &job, &outcome).await;
     } else {
-        record(&app, &job, &outcome, results.as_ref()).await;
+        record(&app, &job, &outcome, results.as_ref(), reported).await;
     }
     app.wake.notify_one();
 }
@@ -297,9 +330,15 @@ async fn retry_after_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
     }
 }
 
-/// Records the job's end and reports it; a cc-ci error (after its retry) alerts the
-/// operator.
-async fn record(app: &App, job: &Job, outcome: &Outcome, results: Option<&RunResults>) {
+/// Records the job's end and reports it (unless its verdict was reported already); a cc-ci
+/// error (after its retry) alerts the operator.
+async fn record(
+    app: &App,
+    job: &Job,
+    outcome: &Outcome,
+    results: Option<&RunResults>,
+    reported: bool,
+) {
     let finished_at = now_millis();
     match app
         .store
@@ -311,6 +350,9 @@ async fn record(app: &App, job: &Job, outcome: &Outcome, results: Option<&RunRes
             tracing::info!(run = job.id, verdict = %outcome.verdict, level = outcome.level, "finished");
             if outcome.verdict == Verdict::Error {
                 alert_ccci_error(app, job, outcome);
+            }
+            if reported {
+                return;
             }
             // Who cancelled, as the store recorded it.
             let job = match app.store.job(job.id).await {

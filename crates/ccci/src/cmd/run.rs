@@ -6,9 +6,11 @@ use crate::exit::Exit;
 use ccci_core::ladder::Rung;
 use ccci_core::results::{RunMode, RunResults};
 use ccci_runner::recipe::InputError;
-use ccci_runner::request::RunRequest;
+use ccci_runner::request::{OnVerdict, RunRequest};
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -50,6 +52,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         run_url: None,
         run_id: None,
         user_cancel: Default::default(),
+        on_verdict: Default::default(),
         keep: args
             .keep
             .as_deref()
@@ -57,8 +60,23 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             .transpose()
             .map_err(InputError::from)?,
     };
+    // The summary is printed as soon as the verdict is judged: a quick run then still puts
+    // its canonical back (SPEC §5).
+    let printed = Arc::new(AtomicBool::new(false));
+    let (told, out) = (printed.clone(), args.out.clone());
+    let request = RunRequest {
+        on_verdict: OnVerdict::new(move |results| {
+            print_outcome(&results, &out);
+            told.store(true, Ordering::SeqCst);
+            Box::pin(async {})
+        }),
+        ..request
+    };
     let cancel = crate::signals::cancel_on_signals();
     let results = ccci_runner::lifecycle::run(request, cancel).await?;
+    if printed.load(Ordering::SeqCst) {
+        return Ok(Exit::of_verdict(results.verdict));
+    }
     Ok(print_outcome(&results, &args.out))
 }
 

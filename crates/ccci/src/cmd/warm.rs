@@ -93,6 +93,7 @@ async fn seed(
         run_id: None,
         user_cancel: Default::default(),
         keep: None,
+        on_verdict: Default::default(),
     };
     let state_dir = request.rig.state_dir.clone();
     let cancel = crate::signals::cancel_on_signals();

@@ -1,6 +1,7 @@
 //! Warm canonicals and the quick lane (SPEC §5) on the real swarm: seeding a canonical from
-//! the latest release, the snapshot round trip, `--quick` green and red, no canonical → cold,
-//! a red seed, and the janitor leaving `warm-*` alone.
+//! the latest release, the snapshot round trip, `--quick` green and red (each reports its
+//! verdict, then puts the canonical back to its known-good data), no canonical → cold, a red
+//! seed, and the janitor leaving `warm-*` alone.
 
 use crate::common::*;
 use serde_json::Value;
@@ -201,7 +202,8 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         "the re-taken snapshot restores"
     );
 
-    // --quick on a good head: reattach, upgrade in place, functional; green; canonical kept.
+    // --quick on a good head: reattach, upgrade in place, functional; green; then the
+    // canonical is put back to its known-good data and env all the same.
     let q = rig.run(
         &recipe,
         Some(&suites),
@@ -231,10 +233,11 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
         "quick never advances the canonical"
     );
     assert_undeployed_with_data(stack);
+    assert_eq!(r["quick_end"]["restored"], true, "{}", q.explain());
     assert_eq!(
-        volume_tree(&volume).get(".ccci-marker"),
-        Some(&marker),
-        "the data written at seed time is still there"
+        volume_tree(&volume),
+        seeded,
+        "a green quick run too leaves exactly the known-good data (its head wrote some)"
     );
     assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
 
@@ -264,6 +267,115 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     );
 }
 
+/// `ccci run --quick --stages upgrade,functional` into `out`, its stdout and stderr in one
+/// stream (returned), so the order of the summary and the canonical's restore shows.
+fn quick_merged(rig: &Rig, recipe: &Path, suites: &Path, out: &str) -> (Run, String) {
+    let log = rig.path(&format!("{out}.log"));
+    let file = std::fs::File::create(&log).unwrap();
+    let output = rig
+        .command(
+            recipe,
+            Some(suites),
+            &["--quick", "--stages", "upgrade,functional"],
+            out,
+        )
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .output()
+        .unwrap();
+    (
+        rig.finish(output, out),
+        std::fs::read_to_string(&log).unwrap(),
+    )
+}
+
+#[test]
+fn green_quick_runs_that_write_data_leave_the_canonical_byte_identical_each_time() {
+    let rig = Rig::new();
+    let stack = "warm-wreset_ci_local";
+    let _guard = Guard::for_stacks(&[stack]);
+    // The head also adds a volume: the quick run's upgrade creates it; it is not the
+    // canonical's, so it goes with the rest of what the head left.
+    let recipe = rig.git_recipe(
+        "fixture-web",
+        "wreset",
+        &["1.0.0", "1.1.0"],
+        "1.2.0",
+        |dir| {
+            edit(
+                dir,
+                "compose.yml",
+                "      - data:/data\n",
+                "      - data:/data\n      - added:/added\n",
+            );
+            edit(
+                dir,
+                "compose.yml",
+                "volumes:\n  data:\n",
+                "volumes:\n  data:\n  added:\n",
+            );
+        },
+    );
+    let suites = rig.suite_copy("fixture-web", "wreset");
+    let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
+    assert_eq!(s.code, 0, "{}", s.explain());
+    let rec = record(&rig, "wreset").unwrap();
+    let record_bytes = std::fs::read(rig.state_dir().join("warm/wreset.json")).unwrap();
+    let volume = format!("{stack}_data");
+    let known_good = volume_tree(&volume);
+    assert!(
+        !known_good.contains_key("functional-check"),
+        "{known_good:?}"
+    );
+
+    // Twice: the second quick run starts from what the first left, which must be exactly
+    // the known-good canonical.
+    for out in ["quick1", "quick2"] {
+        let (q, log) = quick_merged(&rig, &recipe, &suites, out);
+        assert_eq!(q.code, 0, "{out}: {log}");
+        let r = q.results();
+        assert_eq!(r["mode"], "quick", "{out}: {log}");
+        assert_eq!(r["verdict"], "green", "{out}: {log}");
+        assert_eq!(
+            r["base_version"], "1.1.0+1.1.0",
+            "{out}: starts from the known-good"
+        );
+        // The head wrote into its volume: the upgrade's marker through the app, and the
+        // functional test's `functional-check` (read back by the test itself).
+        assert_eq!(q.rung("upgrade")["status"], "pass", "{out}: {log}");
+        assert_eq!(q.rung("functional")["status"], "pass", "{out}: {log}");
+        let end = &r["quick_end"];
+        assert_eq!(end["restored"], true, "{out}: {log}");
+        assert!(
+            end["lock_released_ms"].as_u64().unwrap() >= end["verdict_ms"].as_u64().unwrap(),
+            "{out}: {end}"
+        );
+        // The verdict is told (the summary printed) before the canonical is put back.
+        let summary = format!("results: {}", q.out.join("results.json").display());
+        let told = log
+            .find(&summary)
+            .unwrap_or_else(|| panic!("{out}: no summary: {log}"));
+        let back = log
+            .find("the canonical is back at its known-good 1.1.0+1.1.0")
+            .unwrap_or_else(|| panic!("{out}: the canonical was not put back: {log}"));
+        assert!(told < back, "{out}: the summary comes first: {log}");
+        assert_eq!(
+            volume_tree(&volume),
+            known_good,
+            "{out}: the canonical holds exactly its known-good data"
+        );
+        // Only the canonical's own volume and secrets: the head's `added` volume is gone.
+        assert_undeployed_with_data(stack);
+        assert_eq!(env_type(&rig, &rec), "wreset:1.1.0+1.1.0", "{out}");
+        assert_eq!(
+            std::fs::read(rig.state_dir().join("warm/wreset.json")).unwrap(),
+            record_bytes,
+            "{out}: quick never advances the canonical"
+        );
+        assert!(registered_stacks(&rig.state_dir()).is_empty(), "{out}");
+    }
+}
+
 #[test]
 fn quick_whose_upgrade_crash_loops_is_red_and_puts_the_snapshot_back() {
     let rig = Rig::new();
@@ -287,6 +399,7 @@ fn quick_whose_upgrade_crash_loops_is_red_and_puts_the_snapshot_back() {
         "the reattach itself works"
     );
     assert_crash_loop_failure(r, "upgrade");
+    assert_eq!(r["quick_end"]["restored"], true, "{}", q.explain());
     assert_undeployed_with_data(stack);
     assert_eq!(
         volume_tree(&canonical.volume),
@@ -407,6 +520,7 @@ fn ctrl_c_during_quick_leaves_the_canonical_restored_and_undeployed() {
     assert_eq!(r["mode"], "quick");
     assert_eq!(r["verdict"], "cancelled");
     assert_eq!(r["flags"]["interrupted"], true);
+    assert_eq!(r["quick_end"]["restored"], true, "{}", run.explain());
     assert_undeployed_with_data(stack);
     assert_eq!(
         volume_tree(&canonical.volume),
@@ -496,5 +610,118 @@ fn a_sigkilled_quick_run_leaves_a_canonical_the_janitor_puts_back_to_known_good(
         "the volume holds exactly the snapshot"
     );
     assert_eq!(env_type(&rig, &canonical.rec), "wkil:1.1.0+1.1.0");
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
+
+#[test]
+fn a_quick_run_after_a_sigkilled_one_starts_from_the_known_good_canonical() {
+    let rig = Rig::new();
+    let stack = "warm-wnext_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    let canonical = seed_then_drift(&rig, "wnext", stack, "NEVER_HEALTHY");
+    let mut child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::null());
+    // A crash of ours: no restore; the lock goes with the process; no janitor runs.
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        !engine_objects("service", stack).is_empty(),
+        "left at the PR head"
+    );
+
+    // The next quick run (a fixed head) puts the canonical back before it reattaches.
+    edit(
+        &canonical.recipe,
+        "compose.yml",
+        "      - NEVER_HEALTHY=1\n",
+        "      - NEVER_HEALTHY\n",
+    );
+    commit_all(&canonical.recipe, "fix: healthy again");
+    let q = rig.run_into(
+        &canonical.recipe,
+        Some(&canonical.suites),
+        &["--quick", "--stages", "upgrade"],
+        "next",
+    );
+    assert_eq!(q.code, 0, "{}", q.explain());
+    assert_eq!(q.results()["mode"], "quick");
+    assert!(
+        q.stderr
+            .contains("the canonical of wnext was left by an earlier run: canonical put back"),
+        "{}",
+        q.stderr
+    );
+    assert_eq!(q.results()["quick_end"]["restored"], true);
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &canonical.rec), "wnext:1.1.0+1.1.0");
+    assert!(registered_stacks(&rig.state_dir()).is_empty());
+}
+
+#[test]
+fn a_quick_run_that_cannot_put_its_canonical_back_keeps_its_verdict_alerts_and_the_janitor_restores(
+) {
+    let rig = Rig::new();
+    let stack = "warm-wfail_ci_local";
+    let mut guard = Guard::for_stacks(&[stack]);
+    // A good head (healthy after 1 s): the quick run is green.
+    let canonical = seed_then_drift(&rig, "wfail", stack, "HEALTHY_AFTER");
+    let snapshot = rig
+        .state_dir()
+        .join("warm/wfail")
+        .join(canonical.rec["generation"].as_str().unwrap())
+        .join("snapshot");
+    let child = spawn_quick_until_upgraded(&rig, &canonical, stack, &mut guard, Stdio::piped());
+    // Once the head is deployed, the snapshot's manifest goes missing: nothing can be put back.
+    std::fs::rename(
+        snapshot.join("manifest.json"),
+        snapshot.join("manifest.json.away"),
+    )
+    .unwrap();
+    let run = rig.finish(child.wait_with_output().unwrap(), "out");
+    assert_eq!(run.code, 0, "the verdict stands: {}", run.explain());
+    let r = run.results();
+    assert_eq!(r["verdict"], "green");
+    assert_eq!(r["quick_end"]["restored"], false, "{}", run.explain());
+    let error = r["quick_end"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("manifest.json"), "{error}");
+    let alerts: Vec<Value> = std::fs::read_dir(rig.state_dir().join("alerts"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["kind"], "not_restored");
+    assert_eq!(alerts[0]["app"], "wfail");
+    let message = alerts[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("its verdict (green) stands") && message.contains("janitor"),
+        "{message}"
+    );
+    assert_eq!(
+        registered_stacks(&rig.state_dir()),
+        vec![stack.to_string()],
+        "left to the janitor"
+    );
+
+    // The snapshot is readable again: the janitor's next sweep puts the canonical back.
+    std::fs::rename(
+        snapshot.join("manifest.json.away"),
+        snapshot.join("manifest.json"),
+    )
+    .unwrap();
+    let janitor = ccci_ok(&rig, "janitor", &[]);
+    assert!(janitor.contains("canonical put back"), "{janitor}");
+    assert_undeployed_with_data(stack);
+    assert_eq!(
+        volume_tree(&canonical.volume),
+        canonical.snapshot,
+        "the volume holds exactly the snapshot"
+    );
+    assert_eq!(env_type(&rig, &canonical.rec), "wfail:1.1.0+1.1.0");
     assert!(registered_stacks(&rig.state_dir()).is_empty());
 }

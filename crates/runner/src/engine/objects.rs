@@ -358,6 +358,41 @@ impl Engine {
         }
     }
 
+    /// Removes these volumes and secrets (e.g. those a quick run's head added to a warm
+    /// canonical). Returns the ones the engine refused, with why; one already gone is not
+    /// an error.
+    pub async fn remove_data(&self, volumes: &[String], secrets: &[String]) -> Vec<String> {
+        let gone = |e: &bollard::errors::Error| {
+            matches!(
+                e,
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                }
+            )
+        };
+        let mut refused = Vec::new();
+        for v in volumes {
+            let removed = self
+                .docker
+                .remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await;
+            if let Err(e) = removed {
+                if !gone(&e) {
+                    refused.push(format!("volume {v}: {e}"));
+                }
+            }
+        }
+        for s in secrets {
+            if let Err(e) = self.docker.delete_secret(s).await {
+                if !gone(&e) {
+                    refused.push(format!("secret {s}: {e}"));
+                }
+            }
+        }
+        refused
+    }
+
     /// Removes services by name (a service already gone is not an error).
     async fn remove_services(&self, names: &[String]) {
         for name in names {

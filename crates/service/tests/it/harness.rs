@@ -35,6 +35,9 @@ pub enum Script {
     /// Green after walking install then upgrade, each saying `lines` log lines, one every
     /// `every`, through the runner's own live files ([`live_rungs`]).
     Live { lines: usize, every: Duration },
+    /// Green, told through the request's `on_verdict` as soon as its artefacts are written;
+    /// then this long more before it returns (a quick run putting its canonical back).
+    ReportsFirst(Duration),
 }
 
 /// A secret the [`Script::Live`] run prints in its log: the live log must show it redacted.
@@ -152,6 +155,11 @@ impl Executor for Shared {
                 }
                 Script::Live { lines, every } => {
                     live_rungs(&request.out_dir, lines, every, &cancel).await;
+                }
+                Script::ReportsFirst(d) => {
+                    ccci_report::write_run_dir(&request.out_dir, &results, &Redactor::new([]))?;
+                    request.on_verdict.call(&results).await;
+                    tokio::time::sleep(d).await;
                 }
                 Script::Wedge => {
                     results.verdict = stopped.await;

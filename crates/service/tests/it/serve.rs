@@ -4,6 +4,7 @@
 
 use crate::harness::*;
 use crate::support::{fresh_pg_database, open, pg_url, unique};
+use ccci_core::ladder::Verdict;
 use ccci_forge::gitea_standin::Standin;
 use ccci_service::job::{JobFilter, JobState};
 use std::sync::Arc;
@@ -602,6 +603,78 @@ async fn a_newer_push_supersedes_the_queued_run_and_a_new_testme_coalesces() {
         .filter(|c| c.author == BOT)
         .collect();
     assert_eq!(bot.len(), 1, "{bot:#?}");
+    server.stop().await;
+}
+
+/// SPEC §5: a quick run reports its verdict first, then puts its canonical back. The PR's
+/// status and comment are final while the run still holds the canonical (the job still
+/// running); once the run returns, the job is recorded, and nothing is reported twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (standin, repos) = standin(&["restores"]).await;
+    let repo = &repos[0];
+    let db = sqlite_url(dir.path());
+    let store = open(&db).await;
+    poll_from_an_hour_ago(&store).await;
+    let restore = Duration::from_secs(5);
+    let exec = ScriptedExecutor::with(&[("restores", Script::ReportsFirst(restore))]);
+    let server = Server::start(
+        config(dir.path(), &db, &standin.base_url(), &["restores"], 1, "h1"),
+        Arc::new(Shared(exec.clone())),
+    )
+    .await;
+    let pr = standin.open_pull(repo, "quick", "7777bbbb");
+    standin.add_comment(repo, pr, "alice", "!testme --quick");
+    eventually(
+        "the verdict is reported while the run still restores",
+        Duration::from_secs(20),
+        || async {
+            standin
+                .statuses(repo, "7777bbbb")
+                .last()
+                .is_some_and(|s| s.state == "success")
+        },
+    )
+    .await;
+    let ended = exec.log.lock().unwrap().iter().any(|e| !e.2);
+    assert!(!ended, "reported before the run returned: {:?}", exec.log);
+    assert_eq!(
+        jobs_in(&store, JobState::Running).await.len(),
+        1,
+        "the run still holds its canonical"
+    );
+    let bot = |standin: &Standin| -> Vec<_> {
+        standin
+            .comments(repo, pr)
+            .into_iter()
+            .filter(|c| c.author == BOT)
+            .collect()
+    };
+    let reported = bot(&standin);
+    assert_eq!(reported.len(), 1, "{reported:#?}");
+    assert!(reported[0].body.contains("GREEN"), "{}", reported[0].body);
+
+    eventually(
+        "the job is recorded once the run returns",
+        restore + Duration::from_secs(20),
+        || async { jobs_in(&store, JobState::Done).await.len() == 1 },
+    )
+    .await;
+    let done = jobs_in(&store, JobState::Done).await.remove(0);
+    assert_eq!(done.verdict, Some(Verdict::Green));
+    let finals: Vec<_> = standin
+        .statuses(repo, "7777bbbb")
+        .into_iter()
+        .filter(|s| s.state != "pending")
+        .collect();
+    assert_eq!(finals.len(), 1, "reported once: {finals:#?}");
+    let after = bot(&standin);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(
+        after[0].body, reported[0].body,
+        "the comment is not rewritten"
+    );
     server.stop().await;
 }
 
