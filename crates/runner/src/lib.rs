@@ -37,6 +37,7 @@ pub mod app;
 pub mod archive;
 pub mod artefacts;
 pub mod backup;
+pub mod beneath;
 pub mod canonical;
 pub mod clock;
 pub mod ctx;
