@@ -81,15 +81,11 @@ fn deployed_model(ctx: &RunCtx) -> Result<StackModel, Failure> {
         .compose_files(&ctx.app.env)
         .map_err(|e| fail(e.to_string()))?;
     files.extend(ctx.app.suite_overlays.iter().cloned());
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            (
-                f.display().to_string(),
-                std::fs::read_to_string(f).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for f in &files {
+        let text = crate::recipe::read_stack_file(recipe, f).map_err(|e| fail(e.to_string()))?;
+        texts.push((f.display().to_string(), text));
+    }
     load_stack(&texts, &ctx.app.interpolation_env(recipe)).map_err(|e| fail(e.to_string()))
 }
 

@@ -348,6 +348,17 @@ impl Root {
     }
 }
 
+/// Reads the text file `path` of the checkout at `root` (`path` relative to it, or a path
+/// under it as cc-ci joined it), resolved inside the checkout (its own in-tree links are
+/// followed, none leaving it).
+pub fn read_in_checkout(root: &Path, path: &Path) -> Result<String, BeneathError> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    Root::open(root, Links::Inside, CHECKOUT)?.read_to_string(rel)
+}
+
+/// What a recipe's checkout is called in messages.
+pub const CHECKOUT: &str = "the checkout";
+
 /// The names of a relative path with no `..`, `/` or empty parts (`.` dropped).
 pub fn normal_parts(path: &Path) -> Result<Vec<PathBuf>, ()> {
     path.components()

@@ -38,8 +38,7 @@ fn load(
     }
     let mut texts = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| fail(format!("reading {}: {e}", f.display())))?;
+        let text = crate::recipe::read_stack_file(recipe, f).map_err(|e| fail(e.to_string()))?;
         let name = f
             .strip_prefix(&recipe.dir)
             .unwrap_or(f)
