@@ -178,6 +178,28 @@ impl Root {
         })
     }
 
+    /// The metadata of `path` itself (a final link told as a link, under [`Links::None`]).
+    pub fn metadata(&self, path: &Path) -> Result<std::fs::Metadata, BeneathError> {
+        let mut flags = OFlags::PATH;
+        if self.links == Links::None {
+            flags |= OFlags::NOFOLLOW;
+        }
+        let fd = self.open_raw(path, flags, Mode::empty())?;
+        std::fs::File::from(fd)
+            .metadata()
+            .map_err(|cause| self.io(path, cause))
+    }
+
+    /// Where the link `path` points (read, never followed).
+    pub fn read_link(&self, path: &Path) -> Result<PathBuf, BeneathError> {
+        use std::os::unix::ffi::OsStringExt as _;
+        let fd = self.open_raw(path, OFlags::PATH | OFlags::NOFOLLOW, Mode::empty())?;
+        let target = rfs::readlinkat(&fd, "", Vec::new()).map_err(|e| self.err(path, e))?;
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(
+            target.into_bytes(),
+        )))
+    }
+
     /// [`Root::kind`], `None` when nothing is there.
     pub fn kind_if_any(&self, path: &Path) -> Result<Option<Kind>, BeneathError> {
         match self.kind(path) {
@@ -249,7 +271,7 @@ impl Root {
     /// The directory `path`, made (with its parents) where missing, never through a link.
     pub fn make_dirs(&self, path: &Path) -> Result<Root, BeneathError> {
         let mut dir = self.dir(Path::new("."))?;
-        for part in normal_parts(path).map_err(|_| self.escapes(path))? {
+        for part in normal_parts(path).ok_or_else(|| self.escapes(path))? {
             match rfs::mkdirat(&dir.fd, part.as_path(), Mode::from_raw_mode(0o755)) {
                 Ok(()) | Err(Errno::EXIST) => {}
                 Err(e) => return Err(self.err(path, e)),
@@ -329,6 +351,21 @@ impl Root {
             .map_err(|cause| self.io(path, cause))
     }
 
+    /// Moves `from` (below this root; a link is moved as the link) to `to` below `into`,
+    /// replacing a file or empty directory there. `Ok(false)` when `from` does not exist.
+    pub fn move_to(&self, from: &Path, into: &Root, to: &Path) -> Result<bool, BeneathError> {
+        let (src, src_name) = match self.split(from) {
+            Err(e) if e.is_not_found() => return Ok(false),
+            other => other?,
+        };
+        let (dst, dst_name) = into.split(to)?;
+        match rfs::renameat(&src.fd, src_name.as_str(), &dst.fd, dst_name.as_str()) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(self.err(from, e)),
+        }
+    }
+
     /// Removes the file (or link) `path`, never what a link points at.
     pub fn remove_file(&self, path: &Path) -> Result<(), BeneathError> {
         let (parent, name) = self.split(path)?;
@@ -337,7 +374,7 @@ impl Root {
 
     /// The directory holding `path` and its last name.
     fn split(&self, path: &Path) -> Result<(Root, String), BeneathError> {
-        let mut parts = normal_parts(path).map_err(|_| self.escapes(path))?;
+        let mut parts = normal_parts(path).ok_or_else(|| self.escapes(path))?;
         let name = parts.pop().ok_or_else(|| self.escapes(path))?;
         let parent: PathBuf = parts.iter().collect();
         let parent = self.dir(&parent).map_err(|e| match e {
@@ -359,13 +396,14 @@ pub fn read_in_checkout(root: &Path, path: &Path) -> Result<String, BeneathError
 /// What a recipe's checkout is called in messages.
 pub const CHECKOUT: &str = "the checkout";
 
-/// The names of a relative path with no `..`, `/` or empty parts (`.` dropped).
-pub fn normal_parts(path: &Path) -> Result<Vec<PathBuf>, ()> {
+/// The names of a relative path with no `..`, `/` or empty parts (`.` dropped); `None`
+/// for any other path.
+fn normal_parts(path: &Path) -> Option<Vec<PathBuf>> {
     path.components()
         .filter(|c| !matches!(c, Component::CurDir))
         .map(|c| match c {
-            Component::Normal(n) => Ok(PathBuf::from(n)),
-            _ => Err(()),
+            Component::Normal(n) => Some(PathBuf::from(n)),
+            _ => None,
         })
         .collect()
 }
@@ -513,7 +551,7 @@ mod tests {
         let (base, root) = tree("fifo");
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &root.join("pipe"),
+            root.join("pipe"),
             FileType::Fifo,
             Mode::from_raw_mode(0o644),
             0,

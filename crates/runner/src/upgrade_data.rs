@@ -3,18 +3,25 @@
 //! after it each must still be there, in the volume the service now mounts. Which volumes
 //! the head renamed or dropped is decided purely by `ccci_core::volumes`.
 
+use crate::beneath::{BeneathError, Links, Root};
 use crate::ctx::RunCtx;
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
 use ccci_core::volumes::{self, BaseVolume, Fate};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const MARKER_FILE: &str = ".ccci-upgrade-marker";
 
+/// A volume's data, held so that no link inside it is followed.
+fn volume_root(mount: &Path) -> Result<Root, BeneathError> {
+    Root::open(mount, Links::None, "the volume")
+}
+
 /// What was written before the upgrade, to check after it.
 pub struct Written {
     value: String,
+    /// Each base volume with its data's mountpoint (when one existed before the upgrade).
     volumes: Vec<(BaseVolume, Option<PathBuf>)>,
     app_marker: Option<String>,
     since: Instant,
@@ -44,16 +51,19 @@ pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
     for v in compared {
         let engine_volume = format!("{}_{}", ctx.app.stack, v.volume);
         // A volume no task has mounted yet does not exist: nothing to lose.
+        // Written fresh, relative to the volume's root: a link the app planted at the
+        // marker's name is replaced, never written through.
         let file = match ctx.engine.volume_mountpoint(&engine_volume).await {
             Some(mount) => {
-                let file = mount.join(MARKER_FILE);
-                std::fs::write(&file, &value).map_err(|e| {
-                    fail(format!(
-                        "writing the upgrade marker {}: {e}",
-                        file.display()
-                    ))
-                })?;
-                Some(file)
+                volume_root(&mount)
+                    .and_then(|root| root.write_new(Path::new(MARKER_FILE), value.as_bytes()))
+                    .map_err(|e| {
+                        fail(format!(
+                            "writing the upgrade marker into volume {}: {e}",
+                            v.volume
+                        ))
+                    })?;
+                Some(mount)
             }
             None => None,
         };
@@ -83,16 +93,20 @@ pub async fn check(ctx: &RunCtx, written: Written) -> Result<TestCase, Failure> 
         .iter()
         .filter_map(|(v, _)| v.loss())
         .collect();
-    for (v, file) in &written.volumes {
-        let Some(file) = file else { continue };
-        let kept = std::fs::read_to_string(file).ok();
-        let _ = std::fs::remove_file(file);
+    for (v, mount) in &written.volumes {
+        let Some(mount) = mount else { continue };
+        let marker = Path::new(MARKER_FILE);
+        let root = volume_root(mount).ok();
+        let kept = root.as_ref().and_then(|r| r.read_to_string(marker).ok());
+        if let Some(root) = &root {
+            let _ = root.remove_file(marker);
+        }
         if v.fate == Fate::Kept && kept.as_deref() != Some(written.value.as_str()) {
             lost.push(format!(
-                "volume `{}` of service {} lost its data across the upgrade: the marker cc-ci wrote into it before the upgrade is gone ({})",
+                "volume `{}` of service {} lost its data across the upgrade: the marker cc-ci wrote into it before the upgrade is gone ({MARKER_FILE} in {})",
                 v.volume,
                 v.service,
-                file.display()
+                mount.display()
             ));
         }
     }
