@@ -16,6 +16,7 @@ mod integrity;
 mod keep;
 mod kill_anywhere;
 mod ladder;
+mod links;
 mod lint;
 mod nightly;
 mod real_software;
