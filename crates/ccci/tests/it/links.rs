@@ -164,6 +164,12 @@ fn a_backed_up_path_the_app_turned_into_a_link_is_red_and_nothing_of_the_host_is
         "{reason}"
     );
     assert!(reason.contains("is a link"), "{reason}");
+    assert!(
+        run.stderr
+            .contains("backupbot.backup.pre-hook in app: rm -rf"),
+        "the link was planted: {}",
+        run.explain()
+    );
     assert_token_nowhere(&run, &token);
     assert_eq!(
         sentinel(&host_dir),
@@ -199,6 +205,12 @@ fn links_planted_before_the_restore_are_replaced_never_written_through() {
         run.rung("backup_restore")["status"],
         "pass",
         "{}",
+        run.explain()
+    );
+    assert!(
+        run.stderr
+            .contains("backupbot.restore.pre-hook in app: ln -sfn"),
+        "the links were planted: {}",
         run.explain()
     );
     assert_token_nowhere(&run, &token);
