@@ -18,6 +18,7 @@ mod kill_anywhere;
 mod ladder;
 mod links;
 mod lint;
+mod mounts;
 mod nightly;
 mod real_software;
 mod recipe_of_ccci;
