@@ -506,6 +506,15 @@ impl VolumeFile {
         self.root().ok()?.read_to_string(&self.path).ok()
     }
 
+    /// The sha256 of the file's bytes, read without following links.
+    fn hash(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let mut file = self.root().ok()?.open_file(&self.path).ok()?;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut hasher).ok()?;
+        Some(hex::encode(hasher.finalize()))
+    }
+
     /// The file as messages name it: the volume and the path inside it.
     fn shown(&self) -> String {
         format!("{} in volume {}", self.path.display(), self.volume)
@@ -569,6 +578,9 @@ struct BackupPlan {
 struct DataMarker {
     value: String,
     files: Vec<VolumeFile>,
+    /// Files a path-limited volume's labels name (a database dump) where no marker can go:
+    /// each with the sha256 of what the backup saved, which the restore must bring back.
+    saved: Vec<(VolumeFile, String)>,
     app_path: Option<String>,
 }
 
@@ -591,6 +603,8 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
     // 3. Back up, verified by BACKUP_VERIFY.
     let t = Instant::now();
     let manifest = back_up(ctx, &plan).await?;
+    saved_everything(&plan, &manifest)?;
+    let marker = marker.with_saved_files(&plan);
     let bytes: u64 = manifest.volumes.iter().map(|v| v.bytes).sum();
     cases.push(case(
         &format!(
@@ -625,13 +639,15 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
 /// target is a failure naming the fix.
 async fn plan_backup(ctx: &RunCtx) -> Result<BackupPlan, Failure> {
     let model = deployed_model(ctx)?;
-    let targets = targets(&model, &ctx.app.stack);
+    let mut targets = targets(&model, &ctx.app.stack);
+    backs_up_what_the_base_did(ctx, &targets)?;
     if targets.is_empty() {
         return Err(fail(
             "no service carries `backupbot.backup=true` with a named volume, so nothing can be backed up; \
              if the app is stateless declare `[expected_na] backup_restore = \"…\"` in its suite.toml",
         ));
     }
+    engine_volumes(ctx, &model, &mut targets).await?;
     let mut mounts = Vec::new();
     for t in &targets {
         mounts.push((t.clone(), mountpoint(ctx, &t.engine_volume).await?));
@@ -644,6 +660,97 @@ async fn plan_backup(ctx: &RunCtx) -> Result<BackupPlan, Failure> {
         mounts,
         dir: ctx.out_dir.join("backup"),
     })
+}
+
+/// Each target's volume as the engine mounts it in the running service (not the name cc-ci
+/// would assume from the compose key): a label on a volume the service does not mount
+/// saves nothing.
+async fn engine_volumes(
+    ctx: &RunCtx,
+    model: &StackModel,
+    targets: &mut [Target],
+) -> Result<(), Failure> {
+    let mounted = ctx
+        .engine
+        .volume_mounts(&ctx.app.stack)
+        .await
+        .map_err(|e| fail(format!("reading the volumes the services mount: {e:#}")))?;
+    for t in targets.iter_mut() {
+        let at = model.services[&t.service].volume_mounts.get(&t.volume);
+        match mounted
+            .iter()
+            .find(|m| m.service == t.service && Some(&m.target) == at)
+        {
+            Some(m) => t.engine_volume = m.volume.clone(),
+            None => {
+                return Err(fail(format!(
+                    "volume `{}` of service {} is enrolled for backup (backupbot.backup=true) but the running service mounts no volume at {}: nothing of it can be backed up",
+                    t.volume,
+                    t.service,
+                    at.map(String::as_str).unwrap_or("?")
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A change cannot back up less than its base release did (SPEC §6, integrity): every
+/// volume the base enrolled must still be enrolled, unless the CI's suite says it is gone
+/// on purpose (`[upgrade] dropped_volumes`).
+fn backs_up_what_the_base_did(ctx: &RunCtx, targets: &[Target]) -> Result<(), Failure> {
+    let Some(base) = &ctx.checkouts.base else {
+        return Ok(());
+    };
+    let Ok(base_model) = ctx.app.model(&base.recipe) else {
+        return Ok(());
+    };
+    let dropped: Vec<String> = ccci_core::backupbot::targets(&base_model, &ctx.app.stack)
+        .into_iter()
+        .filter(|b| {
+            !targets
+                .iter()
+                .any(|t| t.service == b.service && t.volume == b.volume)
+                && !ctx.suite.dropped_volumes.contains(&b.volume)
+        })
+        .map(|b| format!("volume `{}` of service {}", b.volume, b.service))
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "release {} backs up {}, and the head no longer does (its backupbot labels leave {} out): a change cannot back up less than its base. Keep `backupbot.backup=true` on the service (and no `backupbot.backup.volumes.<volume>=false`), or, if the volume is gone on purpose, the CI's suite can say so: [upgrade] dropped_volumes",
+        base.version,
+        dropped.join(", "),
+        if dropped.len() == 1 { "it" } else { "them" }
+    )))
+}
+
+/// A backup that saves nothing is a failed backup: a labelled path that did not exist when
+/// the backup was taken is RED, naming the volume, its label and service.
+fn saved_everything(plan: &BackupPlan, manifest: &Manifest) -> Result<(), Failure> {
+    let mut empty = Vec::new();
+    for v in &manifest.volumes {
+        let service = plan
+            .mounts
+            .iter()
+            .find(|(t, _)| t.volume == v.volume)
+            .map(|(t, _)| t.service.as_str())
+            .unwrap_or("?");
+        for path in &v.missing {
+            empty.push(format!(
+                "`{path}` in volume {} (label backupbot.backup.volumes.{}.path of service {service})",
+                v.volume, v.volume
+            ));
+        }
+    }
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "the backup saved nothing at {}: the path did not exist when the backup was taken. Name a path the app (or its backupbot pre-hook) writes, or drop the path label to back up the whole volume",
+        empty.join("; ")
+    )))
 }
 
 impl DataMarker {
@@ -663,8 +770,37 @@ impl DataMarker {
                     })
                 })
                 .collect(),
+            saved: Vec::new(),
             app_path: ctx.suite.backup.marker_path.clone(),
         }
+    }
+
+    /// After the backup: every file of a volume that got no marker file, with the hash of
+    /// what was saved (its content is the marker: the restore must bring it back).
+    fn with_saved_files(mut self, plan: &BackupPlan) -> DataMarker {
+        for (target, mount) in &plan.mounts {
+            if self.files.iter().any(|f| f.volume == target.volume) {
+                continue;
+            }
+            let Ok(volume) = Root::open(mount, Links::None, VOLUME) else {
+                continue;
+            };
+            for p in &target.paths {
+                let path = PathBuf::from(p);
+                if !volume.kind(&path).is_ok_and(|k| k == Kind::File) {
+                    continue;
+                }
+                let file = VolumeFile {
+                    volume: target.volume.clone(),
+                    mount: mount.clone(),
+                    path,
+                };
+                if let Some(hash) = file.hash() {
+                    self.saved.push((file, hash));
+                }
+            }
+        }
+        self
     }
 
     async fn write(&self, ctx: &RunCtx) -> Result<(), Failure> {
@@ -688,7 +824,7 @@ impl DataMarker {
 
     /// Overwrites every marker (best effort), so only a real restore brings them back.
     async fn change(&self, ctx: &RunCtx) {
-        for file in &self.files {
+        for file in self.files.iter().chain(self.saved.iter().map(|(f, _)| f)) {
             let _ = file.write("changed after backup");
         }
         if let Some(path) = &self.app_path {
@@ -702,6 +838,11 @@ impl DataMarker {
         for file in &self.files {
             if file.read().as_deref() != Some(self.value.as_str()) {
                 lost.push(file.shown());
+            }
+        }
+        for (file, hash) in &self.saved {
+            if file.hash().as_deref() != Some(hash.as_str()) {
+                lost.push(format!("{} (not as the backup saved it)", file.shown()));
             }
         }
         if let Some(path) = &self.app_path {

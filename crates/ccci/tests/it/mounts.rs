@@ -54,3 +54,33 @@ fn a_head_renaming_the_key_but_keeping_the_engine_volume_keeps_its_data() {
     assert_eq!(run.rung("upgrade")["status"], "pass", "{}", run.explain());
     assert_clean(&run);
 }
+
+#[test]
+fn a_head_that_stops_backing_up_what_its_base_did_is_red_at_backup_restore() {
+    let rig = Rig::new();
+    let repo = rig.git_recipe("fixture-web", "mnbk", &["1.0.0", "1.1.0"], "1.2.0", |dir| {
+        edit(
+            dir,
+            "compose.yml",
+            "        - \"backupbot.backup=true\"\n",
+            "        - \"backupbot.backup=true\"\n        - \"backupbot.backup.volumes.data=false\"\n",
+        );
+    });
+    let suites = rig.suite_copy("fixture-web", "mnbk");
+    let run = rig.run(
+        &repo,
+        Some(&suites),
+        &["--stages", "install,upgrade,backup_restore"],
+    );
+    assert_eq!(run.code, 1, "{}", run.explain());
+    let r = run.results();
+    assert_eq!(r["failure"]["rung"], "backup_restore", "{}", r["failure"]);
+    let m = r["failure"]["message"].as_str().unwrap();
+    for want in [
+        "release 1.1.0+1.1.0 backs up volume `data` of service app",
+        "a change cannot back up less than its base",
+    ] {
+        assert!(m.contains(want), "{want:?} not in {m}");
+    }
+    assert_clean(&run);
+}
