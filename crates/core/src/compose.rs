@@ -502,7 +502,7 @@ pub fn interpolate(text: &str, env: &BTreeMap<String, String>) -> Result<String,
         } else if let Some(braced) = after.strip_prefix('{') {
             let end = braced
                 .find('}')
-                .ok_or_else(|| format!("unterminated `${{…}}` in {text:?}"))?;
+                .ok_or_else(|| "unterminated `${…}` (no closing `}`)".to_string())?;
             out.push_str(&substitute(&braced[..end], env)?);
             rest = &braced[end + 1..];
         } else {

@@ -46,7 +46,7 @@ impl EnvFile {
             let Some((key, rest)) = body.split_once('=') else {
                 return Err(EnvError {
                     line,
-                    message: format!("expected KEY=VALUE, found {trimmed:?}"),
+                    message: "expected KEY=VALUE, and the line has no `=`".to_string(),
                 });
             };
             let key = key.trim();
@@ -56,9 +56,7 @@ impl EnvFile {
             {
                 return Err(EnvError {
                     line,
-                    message: format!(
-                        "{key:?} is not a valid variable name (letters, digits and _ only)"
-                    ),
+                    message: "the name before `=` is not a valid variable name (letters, digits and _ only, not starting with a digit)".to_string(),
                 });
             }
             let (value, comment) = split_value(rest.trim_start(), line)?;
@@ -327,6 +325,8 @@ PATHS="$COMPOSE_FILE:extra.yml"
     fn errors_name_the_line() {
         let cases = [
             ("OK=1\nnot an assignment\n", 2, "expected KEY=VALUE"),
+            ("ghp_FAKETOKEN0123\n", 1, "expected KEY=VALUE"),
+            ("ghp FAKETOKEN0123=x\n", 1, "not a valid variable name"),
             ("A='open\n", 1, "unterminated"),
             ("1BAD=x\n", 1, "not a valid variable name"),
             ("B=\"open\n", 1, "unterminated"),
@@ -335,6 +335,10 @@ PATHS="$COMPOSE_FILE:extra.yml"
             let err = EnvFile::parse(text).unwrap_err();
             assert_eq!(err.line, line, "{text:?}");
             assert!(err.message.contains(needle), "{text:?}: {}", err.message);
+            // The line is never echoed: a linked token file's parse error posts nothing of it.
+            for word in ["assignment", "FAKETOKEN", "open", "BAD"] {
+                assert!(!err.to_string().contains(word), "{text:?}: {err}");
+            }
         }
     }
 

@@ -268,10 +268,11 @@ impl Suite {
                 .map(|i| i + 1)
         };
         let duration = |key: &str, value: &Option<toml::Value>, default: u64, zero_ok: bool| {
-            let bad = |shown: String| {
+            // The value is not echoed: messages name the field and the fix, never content.
+            let bad = || {
                 err(
                     find_line(key),
-                    format!("{key} = {shown} is not a duration; write seconds (300) or \"5m\""),
+                    format!("{key} is not a duration; write seconds (300) or \"5m\""),
                 )
             };
             match value {
@@ -279,8 +280,8 @@ impl Suite {
                 Some(toml::Value::Integer(n)) if *n > 0 || (zero_ok && *n == 0) => Ok(*n as u64),
                 Some(toml::Value::String(s)) => parse_duration_secs(s)
                     .filter(|n| *n > 0 || zero_ok)
-                    .ok_or_else(|| bad(format!("{s:?}"))),
-                Some(other) => Err(bad(other.to_string())),
+                    .ok_or_else(bad),
+                Some(_) => Err(bad()),
             }
         };
         let deploy_timeout_secs = duration(
@@ -325,7 +326,7 @@ impl Suite {
                 (Some(url), None) => ReadyProbe::Http { url, status: p.status.unwrap_or(200) },
                 (None, Some(addr)) => {
                     if !addr.contains(':') {
-                        return Err(err(None, format!("ready_probes[{i}]: tcp = {addr:?} must be host:port")));
+                        return Err(err(None, format!("ready_probes[{i}]: tcp must be host:port")));
                     }
                     ReadyProbe::Tcp { addr, connects: p.connects.unwrap_or(3) }
                 }
@@ -353,7 +354,7 @@ impl Suite {
         if !health_path.starts_with('/') {
             return Err(err(
                 find_line("health_path"),
-                format!("health_path = {health_path:?} must start with /"),
+                "health_path must start with /".to_string(),
             ));
         }
         for key in &raw.host_access.allow {
@@ -559,7 +560,7 @@ body_contains = "fixture"
             (
                 "deploy_timeout = \"soon\"\n",
                 Some(1),
-                "deploy_timeout = \"soon\" is not a duration",
+                "deploy_timeout is not a duration",
             ),
             (
                 "[expected_na]\ninstall = \"no\"\n",
@@ -594,6 +595,9 @@ body_contains = "fixture"
         ];
         for (text, line, needle) in cases {
             let e = Suite::parse("suites/x/suite.toml", text).unwrap_err();
+            for value in ["soon", "\"health\""] {
+                assert!(!e.message.contains(value), "{text:?} echoes a value: {e}");
+            }
             assert_eq!(e.file, "suites/x/suite.toml");
             assert_eq!(e.line, *line, "{text:?}: {e}");
             assert!(e.message.contains(needle), "{text:?}: {e}");

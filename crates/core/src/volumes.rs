@@ -3,7 +3,60 @@
 //! marker into every base volume before the upgrade and checks it after, in the volume the
 //! service now mounts.
 
-use crate::compose::StackModel;
+/// A volume a service's spec mounts, as the engine has it: what the service's tasks
+/// really get, whatever the compose key or `name:` says.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mounted {
+    /// The service's short name (without `<stack>_`).
+    pub service: String,
+    /// The path inside the container.
+    pub target: String,
+    /// The engine's volume name.
+    pub volume: String,
+}
+
+/// The fate of every volume the base's services mounted (`before`, read from the engine
+/// before the upgrade) in what the head's services mount (`after`): kept when the same
+/// engine volume is still mounted (anywhere), renamed when the service mounts another
+/// engine volume at the same path, dropped otherwise. Volumes are named as the compose
+/// files name them (the stack's prefix taken off), as `dropped_on_purpose` does.
+pub fn compare_mounted(
+    stack: &str,
+    before: &[Mounted],
+    after: &[Mounted],
+    dropped_on_purpose: &[String],
+) -> Vec<BaseVolume> {
+    let short = |v: &str| {
+        v.strip_prefix(&format!("{stack}_"))
+            .unwrap_or(v)
+            .to_string()
+    };
+    before
+        .iter()
+        .map(|b| {
+            let fate = if after.iter().any(|a| a.volume == b.volume) {
+                Fate::Kept
+            } else {
+                match after
+                    .iter()
+                    .find(|a| a.service == b.service && a.target == b.target)
+                {
+                    Some(a) => Fate::Renamed {
+                        to: short(&a.volume),
+                    },
+                    None => Fate::Dropped,
+                }
+            };
+            BaseVolume {
+                service: b.service.clone(),
+                volume: short(&b.volume),
+                target: b.target.clone(),
+                fate,
+                expected: dropped_on_purpose.contains(&short(&b.volume)),
+            }
+        })
+        .collect()
+}
 
 /// What became of one volume a base service mounted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,101 +103,80 @@ impl BaseVolume {
     }
 }
 
-/// The fate of every named volume the base's services mount.
-pub fn compare(
-    base: &StackModel,
-    head: &StackModel,
-    dropped_on_purpose: &[String],
-) -> Vec<BaseVolume> {
-    let mut out = Vec::new();
-    for (service, svc) in &base.services {
-        for (volume, target) in &svc.volume_mounts {
-            let head_svc = head.services.get(service);
-            let still = head_svc.is_some_and(|h| h.volume_mounts.contains_key(volume))
-                || head
-                    .services
-                    .values()
-                    .any(|h| h.volume_mounts.contains_key(volume));
-            let fate = if still {
-                Fate::Kept
-            } else {
-                match head_svc.and_then(|h| h.volume_mounts.iter().find(|(_, t)| *t == target)) {
-                    Some((to, _)) => Fate::Renamed { to: to.clone() },
-                    None => Fate::Dropped,
-                }
-            };
-            out.push(BaseVolume {
-                service: service.clone(),
-                volume: volume.clone(),
-                target: target.clone(),
-                fate,
-                expected: dropped_on_purpose.contains(volume),
-            });
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::load_stack;
-    use std::collections::BTreeMap;
 
-    fn model(volumes: &str) -> StackModel {
-        let yaml = format!("services:\n  app:\n    image: a:1\n    volumes: [{volumes}]\n  db:\n    image: d:1\n    volumes: [\"db:/var/lib/db\"]\n");
-        load_stack(&[("compose.yml".into(), yaml)], &BTreeMap::new()).unwrap()
+    fn m(service: &str, target: &str, volume: &str) -> Mounted {
+        Mounted {
+            service: service.into(),
+            target: target.into(),
+            volume: volume.into(),
+        }
     }
 
-    fn fates(base: &str, head: &str, dropped: &[&str]) -> Vec<(String, Fate, Option<String>)> {
-        let dropped: Vec<String> = dropped.iter().map(|d| d.to_string()).collect();
-        compare(&model(base), &model(head), &dropped)
-            .into_iter()
-            .map(|v| {
-                let loss = v.loss();
-                (v.volume, v.fate, loss)
-            })
-            .collect()
-    }
-
+    /// Judged on the engine's volume names: a head that keeps the compose key but gives it
+    /// another `name:` starts on an empty volume; one that renames the key but keeps the
+    /// engine name keeps the data.
     #[test]
-    fn fate_table() {
-        let kept = fates("\"data:/data\"", "\"data:/data\"", &[]);
-        assert_eq!(kept[0].1, Fate::Kept);
-        assert!(kept.iter().all(|(_, _, loss)| loss.is_none()));
-
-        let renamed = fates("\"data:/data\"", "\"appdata:/data\"", &[]);
-        assert_eq!(
-            renamed[0].1,
-            Fate::Renamed {
-                to: "appdata".into()
-            }
-        );
-        let loss = renamed[0].2.clone().unwrap();
-        assert!(
-            loss.contains("volume `data` of service app was renamed to `appdata`"),
-            "{loss}"
-        );
-
-        let dropped = fates("\"data:/data\", \"cache:/cache\"", "\"data:/data\"", &[]);
-        assert_eq!(dropped[0].0, "cache");
-        assert_eq!(dropped[0].1, Fate::Dropped);
-        assert!(dropped[0]
-            .2
-            .clone()
+    fn fates_of_what_the_engine_mounts() {
+        let base = [
+            m("app", "/data", "st_data"),
+            m("db", "/var/lib/db", "st_db"),
+        ];
+        type Row<'a> = (&'a str, Vec<Mounted>, &'a [&'a str], Fate, bool);
+        let table: &[Row] = &[
+            (
+                "same volume",
+                vec![m("app", "/data", "st_data")],
+                &[],
+                Fate::Kept,
+                false,
+            ),
+            (
+                "moved to another path",
+                vec![m("app", "/srv", "st_data")],
+                &[],
+                Fate::Kept,
+                false,
+            ),
+            (
+                "same key, another name:",
+                vec![m("app", "/data", "st_data_v2")],
+                &[],
+                Fate::Renamed {
+                    to: "data_v2".into(),
+                },
+                true,
+            ),
+            (
+                "another key, same name:",
+                vec![m("app", "/data", "st_data")],
+                &[],
+                Fate::Kept,
+                false,
+            ),
+            ("no longer mounted", vec![], &[], Fate::Dropped, true),
+            (
+                "dropped on purpose",
+                vec![],
+                &["data"],
+                Fate::Dropped,
+                false,
+            ),
+        ];
+        for (case, after, dropped, fate, lost) in table {
+            let dropped: Vec<String> = dropped.iter().map(|d| d.to_string()).collect();
+            let got = compare_mounted("st", &base[..1], after, &dropped);
+            assert_eq!(got[0].volume, "data", "{case}");
+            assert_eq!(&got[0].fate, fate, "{case}");
+            assert_eq!(got[0].loss().is_some(), *lost, "{case}");
+        }
+        let both = compare_mounted("st", &base, &[m("app", "/data", "st_data")], &[]);
+        assert_eq!(both[1].fate, Fate::Dropped);
+        assert!(both[1]
+            .loss()
             .unwrap()
-            .contains("dropped_volumes = [\"cache\"]"));
-
-        let on_purpose = fates(
-            "\"data:/data\", \"cache:/cache\"",
-            "\"data:/data\"",
-            &["cache"],
-        );
-        assert!(on_purpose.iter().all(|(_, _, loss)| loss.is_none()));
-
-        // A volume the head adds is fine: only the base's volumes are compared.
-        let added = fates("\"data:/data\"", "\"data:/data\", \"media:/media\"", &[]);
-        assert_eq!(added.len(), 2);
-        assert!(added.iter().all(|(_, f, _)| *f == Fate::Kept));
+            .contains("volume `db` of service db"));
     }
 }

@@ -432,10 +432,7 @@ fn stack_model(
     files.extend(overlays.iter().cloned());
     let mut texts = Vec::new();
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|e| InputError::File {
-            file: f.display().to_string(),
-            message: format!("cannot read: {e}"),
-        })?;
+        let text = crate::recipe::read_stack_file(recipe, f)?;
         texts.push((f.display().to_string(), text));
     }
     let mut vars = recipe.abra_exports.clone();

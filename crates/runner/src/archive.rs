@@ -3,6 +3,7 @@
 //! canonical's snapshots (several times faster at the same ratio). Which one an archive is
 //! comes from its name, so snapshots taken as `tar.gz` before the switch still restore.
 
+use crate::beneath::Root;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
@@ -174,6 +175,56 @@ impl Write for Encoder {
             Encoder::Gzip(gz) => gz.flush(),
             Encoder::Zstd(zstd) => zstd.flush(),
         }
+    }
+}
+
+/// Appends everything in `dir` to `tar` under `name` (`""` = the archive's top), in name
+/// order, never following a link: see [`append_entry`].
+pub fn append_tree<W: Write>(tar: &mut tar::Builder<W>, dir: &Root, name: &Path) -> io::Result<()> {
+    for (entry, _) in dir.entries().map_err(io::Error::other)? {
+        append_entry(tar, dir, Path::new(&entry), &name.join(&entry))?;
+    }
+    Ok(())
+}
+
+/// Appends `path` (below `root`, which follows no link) to `tar` as `name`, with its mode,
+/// owner and mtime: a directory with everything in it, a file's bytes (as long as it was
+/// when opened), a link as the link (its target is never opened), a FIFO or device node as
+/// itself; a socket is left out. Each is opened relative to the directory already held, so
+/// a link swapped in meanwhile fails the capture instead of being followed.
+pub fn append_entry<W: Write>(
+    tar: &mut tar::Builder<W>,
+    root: &Root,
+    path: &Path,
+    name: &Path,
+) -> io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    let meta = root.metadata(path).map_err(io::Error::other)?;
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_size(0);
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        tar.append_data(&mut header, name, io::empty())?;
+        append_tree(tar, &root.dir(path).map_err(io::Error::other)?, name)
+    } else if kind.is_file() {
+        let file = root.open_file(path).map_err(io::Error::other)?;
+        let meta = file.metadata()?;
+        header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+        let len = meta.len();
+        // Exactly `len` bytes, whether the file grew or shrank since.
+        let data = (&file).take(len).chain(io::repeat(0)).take(len);
+        tar.append_data(&mut header, name, data)
+    } else if kind.is_symlink() {
+        let target = root.read_link(path).map_err(io::Error::other)?;
+        tar.append_link(&mut header, name, target)
+    } else if kind.is_socket() {
+        Ok(())
+    } else {
+        let rdev = meta.rdev();
+        header.set_device_major(rustix::fs::major(rdev))?;
+        header.set_device_minor(rustix::fs::minor(rdev))?;
+        tar.append_data(&mut header, name, io::empty())
     }
 }
 

@@ -25,7 +25,8 @@
 //! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
 //! checks them in `post_restore`.
 
-use crate::archive::{Codec, Decoding, Encoder};
+use crate::archive::{append_entry, append_tree, Codec, Decoding, Encoder};
+use crate::beneath::{BeneathError, Kind, Links, Root};
 use crate::ctx::RunCtx;
 use crate::hooks::{inside, run_sandboxed};
 pub use ccci_core::backupbot::{
@@ -81,15 +82,11 @@ fn deployed_model(ctx: &RunCtx) -> Result<StackModel, Failure> {
         .compose_files(&ctx.app.env)
         .map_err(|e| fail(e.to_string()))?;
     files.extend(ctx.app.suite_overlays.iter().cloned());
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            (
-                f.display().to_string(),
-                std::fs::read_to_string(f).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for f in &files {
+        let text = crate::recipe::read_stack_file(recipe, f).map_err(|e| fail(e.to_string()))?;
+        texts.push((f.display().to_string(), text));
+    }
     load_stack(&texts, &ctx.app.interpolation_env(recipe)).map_err(|e| fail(e.to_string()))
 }
 
@@ -202,23 +199,7 @@ fn write_archives(
     for (target, mount) in mounts {
         let archive = codec.archive_name(&target.volume);
         let mut tar = tar::Builder::new(Encoder::create(&dir.join(&archive), codec)?);
-        tar.mode(tar::HeaderMode::Complete);
-        tar.follow_symlinks(false);
-        let mut missing = Vec::new();
-        if target.paths.is_empty() {
-            tar.append_dir_all(".", mount)?;
-        } else {
-            for p in &target.paths {
-                let src = mount.join(p);
-                if src.is_dir() {
-                    tar.append_dir_all(p, &src)?;
-                } else if src.exists() {
-                    tar.append_path_with_name(&src, p)?;
-                } else {
-                    missing.push(p.clone());
-                }
-            }
-        }
+        let missing = capture(&mut tar, target, mount)?;
         let written = tar.into_inner()?.finish()?;
         manifest.volumes.push(ManifestEntry {
             volume: target.volume.clone(),
@@ -234,6 +215,49 @@ fn write_archives(
         serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
     )?;
     Ok(manifest)
+}
+
+/// Archives what `target` covers of the volume at `mount`, following no link: the whole
+/// volume, or each labelled path that exists (the rest is returned, missing). A labelled
+/// path that is a link or passes through one is refused, naming the volume and the label:
+/// what it points at is not the volume's (backup-bot-two would store the bare link too).
+fn capture<W: std::io::Write>(
+    tar: &mut tar::Builder<W>,
+    target: &Target,
+    mount: &Path,
+) -> std::io::Result<Vec<String>> {
+    let volume = Root::open(mount, Links::None, VOLUME).map_err(std::io::Error::other)?;
+    if target.paths.is_empty() {
+        append_tree(tar, &volume, Path::new(""))?;
+        return Ok(Vec::new());
+    }
+    let mut missing = Vec::new();
+    for p in &target.paths {
+        match volume.kind_if_any(Path::new(p)) {
+            Ok(None) => missing.push(p.clone()),
+            Ok(Some(Kind::Link)) | Err(BeneathError::Link { .. }) => {
+                return Err(std::io::Error::other(linked_path(target, p)))
+            }
+            Ok(Some(_)) => append_entry(tar, &volume, Path::new(p), Path::new(p))?,
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "volume {}: {e}",
+                    target.volume
+                )))
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// What the root of a volume's data is called in messages.
+const VOLUME: &str = "the volume";
+
+fn linked_path(target: &Target, path: &str) -> String {
+    format!(
+        "volume {}: `{path}` (label backupbot.backup.volumes.{}.path of service {}) is a link or passes through one; cc-ci follows no link inside a volume, so nothing behind it is backed up or restored: keep the data itself at that path",
+        target.volume, target.volume, target.service
+    )
 }
 
 /// A written backup is whole: its manifest reads back and every archive has the length the
@@ -279,16 +303,18 @@ pub(crate) fn restore(
                 archive: entry.archive.clone(),
             })?;
         let staging = Staging::beside(mount).map_err(RestoreError::Stage)?;
-        unpack_checked(&dir.join(&entry.archive), codec, entry, &staging.0)?;
-        move_in(&staging.0, mount, target).map_err(|cause| RestoreError::MoveIn {
-            root: mount.clone(),
+        unpack_checked(&dir.join(&entry.archive), codec, entry, &staging.unpacked())?;
+        move_in(&staging, mount, target).map_err(|cause| RestoreError::MoveIn {
+            volume: target.volume.clone(),
             cause,
         })?;
     }
     Ok(())
 }
 
-/// A restore's staging directory beside a volume's mount; removed when dropped.
+/// A restore's staging directory beside a volume's mount (`/var/lib/docker/volumes/<v>/`,
+/// out of the app's reach): `new/` holds the unpacked archive, `old/` what the restore
+/// replaces; removed when dropped (`remove_dir_all` follows no link inside).
 struct Staging(PathBuf);
 
 impl Staging {
@@ -303,7 +329,18 @@ impl Staging {
         }
         let path = parent.join(format!("{prefix}{}", std::process::id()));
         std::fs::create_dir(&path)?;
-        Ok(Staging(path))
+        let staging = Staging(path);
+        std::fs::create_dir(staging.unpacked())?;
+        std::fs::create_dir(staging.set_aside())?;
+        Ok(staging)
+    }
+
+    fn unpacked(&self) -> PathBuf {
+        self.0.join("new")
+    }
+
+    fn set_aside(&self) -> PathBuf {
+        self.0.join("old")
     }
 }
 
@@ -352,35 +389,55 @@ fn unpack_checked(
 
 /// Replaces what the target covers in `mount` with the staged files: the whole volume's
 /// contents (its root keeps its mode and owner, as the tar crate does not apply `.`), or
-/// each of its paths.
-fn move_in(staging: &Path, mount: &Path, target: &Target) -> std::io::Result<()> {
-    if !target.paths.is_empty() {
-        for p in &target.paths {
-            let (src, dst) = (staging.join(p), mount.join(p));
-            remove_any(&dst)?;
-            if std::fs::symlink_metadata(&src).is_ok() {
-                if let Some(parent) = dst.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::rename(&src, &dst)?;
-            }
+/// each of its paths. Every step is a rename relative to directories held open, following
+/// no link: what is there now (a link the app planted meanwhile, say) is moved aside into
+/// the staging's `old/`, never written through, and a path through a link is refused.
+fn move_in(staging: &Staging, mount: &Path, target: &Target) -> std::io::Result<()> {
+    let held = |dir: &Path, what| Root::open(dir, Links::None, what).map_err(std::io::Error::other);
+    let volume = held(mount, VOLUME)?;
+    let (new, old) = (
+        held(&staging.unpacked(), "the restore's staging")?,
+        held(&staging.set_aside(), "the restore's staging")?,
+    );
+    let moved = |from: &Root, p: &Path, into: &Root, to: &Path| {
+        from.move_to(p, into, to).map_err(std::io::Error::other)
+    };
+    if target.paths.is_empty() {
+        for (name, _) in volume.entries().map_err(std::io::Error::other)? {
+            moved(&volume, Path::new(&name), &old, Path::new(&name))?;
+        }
+        for (name, _) in new.entries().map_err(std::io::Error::other)? {
+            moved(&new, Path::new(&name), &volume, Path::new(&name))?;
         }
         return Ok(());
     }
-    clear(mount)?;
-    for e in std::fs::read_dir(staging)? {
-        let e = e?;
-        std::fs::rename(e.path(), mount.join(e.file_name()))?;
+    for (i, p) in target.paths.iter().enumerate() {
+        let path = Path::new(p);
+        let aside = PathBuf::from(i.to_string());
+        match moved(&volume, path, &old, &aside) {
+            Err(_)
+                if volume
+                    .kind(path)
+                    .is_err_and(|e| matches!(e, BeneathError::Link { .. })) =>
+            {
+                return Err(std::io::Error::other(linked_path(target, p)))
+            }
+            other => other?,
+        };
+        if new
+            .kind_if_any(path)
+            .map_err(std::io::Error::other)?
+            .is_some()
+        {
+            if let Some(parent) = path.parent() {
+                volume
+                    .make_dirs(parent)
+                    .map_err(|_| std::io::Error::other(linked_path(target, p)))?;
+            }
+            moved(&new, path, &volume, path)?;
+        }
     }
     Ok(())
-}
-
-fn remove_any(path: &Path) -> std::io::Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Err(_) => Ok(()),
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-        Ok(_) => std::fs::remove_file(path),
-    }
 }
 
 /// Why a backup could not be put back into its volumes.
@@ -396,9 +453,9 @@ pub enum RestoreError {
     UnknownArchive { archive: String },
     #[error("archive of {volume} does not match its checksum")]
     Checksum { volume: String },
-    #[error("moving the unpacked files into {}: {cause}", root.display())]
+    #[error("moving the unpacked files into volume {volume}: {cause}")]
     MoveIn {
-        root: PathBuf,
+        volume: String,
         cause: std::io::Error,
     },
     #[error("unpacking {volume}: {cause}")]
@@ -408,38 +465,60 @@ pub enum RestoreError {
     },
 }
 
-fn clear(root: &Path) -> std::io::Result<()> {
-    if root.is_file() {
-        return std::fs::remove_file(root);
-    }
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Ok(());
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() && !p.is_symlink() {
-            std::fs::remove_dir_all(&p)?;
-        } else {
-            std::fs::remove_file(&p)?;
-        }
-    }
-    Ok(())
-}
-
 /// Where the rung's marker file goes: the volume root, or for a path-limited volume the
 /// first of its paths that is a directory. A volume limited to files (a database dump) gets
 /// none: a marker there would not be in the backup, and its data is proven through the app
-/// (`[backup] marker_path`) and the suite's hooks.
-fn marker_file(mount: &Path, target: &Target) -> Option<PathBuf> {
+/// (`[backup] marker_path`) and the suite's hooks. The path is relative to the volume's
+/// root; a path that is (or passes through) a link is no directory of the volume's.
+fn marker_file(volume: &Root, target: &Target) -> Option<PathBuf> {
     if target.paths.is_empty() {
-        return Some(mount.join(".ccci-marker"));
+        return Some(PathBuf::from(MARKER));
     }
     target
         .paths
         .iter()
-        .map(|p| mount.join(p))
-        .find(|dir| dir.is_dir() && !dir.is_symlink())
-        .map(|dir| dir.join(".ccci-marker"))
+        .map(PathBuf::from)
+        .find(|dir| volume.kind(dir).is_ok_and(|k| k == Kind::Dir))
+        .map(|dir| dir.join(MARKER))
+}
+
+const MARKER: &str = ".ccci-marker";
+
+/// A marker file in a volume: written fresh (whatever the app put there, a link included, is
+/// replaced, never written through) and read without following links.
+struct VolumeFile {
+    volume: String,
+    mount: PathBuf,
+    /// Relative to the volume's root.
+    path: PathBuf,
+}
+
+impl VolumeFile {
+    fn root(&self) -> Result<Root, BeneathError> {
+        Root::open(&self.mount, Links::None, VOLUME)
+    }
+
+    fn write(&self, value: &str) -> Result<(), BeneathError> {
+        self.root()?.write_new(&self.path, value.as_bytes())
+    }
+
+    fn read(&self) -> Option<String> {
+        self.root().ok()?.read_to_string(&self.path).ok()
+    }
+
+    /// The sha256 of the file's bytes, read without following links.
+    fn hash(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let mut file = self.root().ok()?.open_file(&self.path).ok()?;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut hasher).ok()?;
+        Some(hex::encode(hasher.finalize()))
+    }
+
+    /// The file as messages name it: the volume and the path inside it.
+    fn shown(&self) -> String {
+        format!("{} in volume {}", self.path.display(), self.volume)
+    }
 }
 
 /// What the backup holds, for the rung's record: `uploads: whole volume; postgres: backup.sql;
@@ -498,7 +577,10 @@ struct BackupPlan {
 /// app's own marker path when the suite says how (`[backup] marker_path`).
 struct DataMarker {
     value: String,
-    files: Vec<(String, PathBuf)>,
+    files: Vec<VolumeFile>,
+    /// Files a path-limited volume's labels name (a database dump) where no marker can go:
+    /// each with the sha256 of what the backup saved, which the restore must bring back.
+    saved: Vec<(VolumeFile, String)>,
     app_path: Option<String>,
 }
 
@@ -521,6 +603,8 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
     // 3. Back up, verified by BACKUP_VERIFY.
     let t = Instant::now();
     let manifest = back_up(ctx, &plan).await?;
+    saved_everything(&plan, &manifest)?;
+    let marker = marker.with_saved_files(&plan);
     let bytes: u64 = manifest.volumes.iter().map(|v| v.bytes).sum();
     cases.push(case(
         &format!(
@@ -555,13 +639,15 @@ pub async fn backup_restore(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> 
 /// target is a failure naming the fix.
 async fn plan_backup(ctx: &RunCtx) -> Result<BackupPlan, Failure> {
     let model = deployed_model(ctx)?;
-    let targets = targets(&model, &ctx.app.stack);
+    let mut targets = targets(&model, &ctx.app.stack);
+    backs_up_what_the_base_did(ctx, &targets)?;
     if targets.is_empty() {
         return Err(fail(
             "no service carries `backupbot.backup=true` with a named volume, so nothing can be backed up; \
              if the app is stateless declare `[expected_na] backup_restore = \"…\"` in its suite.toml",
         ));
     }
+    engine_volumes(ctx, &model, &mut targets).await?;
     let mut mounts = Vec::new();
     for t in &targets {
         mounts.push((t.clone(), mountpoint(ctx, &t.engine_volume).await?));
@@ -576,6 +662,97 @@ async fn plan_backup(ctx: &RunCtx) -> Result<BackupPlan, Failure> {
     })
 }
 
+/// Each target's volume as the engine mounts it in the running service (not the name cc-ci
+/// would assume from the compose key): a label on a volume the service does not mount
+/// saves nothing.
+async fn engine_volumes(
+    ctx: &RunCtx,
+    model: &StackModel,
+    targets: &mut [Target],
+) -> Result<(), Failure> {
+    let mounted = ctx
+        .engine
+        .volume_mounts(&ctx.app.stack)
+        .await
+        .map_err(|e| fail(format!("reading the volumes the services mount: {e:#}")))?;
+    for t in targets.iter_mut() {
+        let at = model.services[&t.service].volume_mounts.get(&t.volume);
+        match mounted
+            .iter()
+            .find(|m| m.service == t.service && Some(&m.target) == at)
+        {
+            Some(m) => t.engine_volume = m.volume.clone(),
+            None => {
+                return Err(fail(format!(
+                    "volume `{}` of service {} is enrolled for backup (backupbot.backup=true) but the running service mounts no volume at {}: nothing of it can be backed up",
+                    t.volume,
+                    t.service,
+                    at.map(String::as_str).unwrap_or("?")
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A change cannot back up less than its base release did (SPEC §6, integrity): every
+/// volume the base enrolled must still be enrolled, unless the CI's suite says it is gone
+/// on purpose (`[upgrade] dropped_volumes`).
+fn backs_up_what_the_base_did(ctx: &RunCtx, targets: &[Target]) -> Result<(), Failure> {
+    let Some(base) = &ctx.checkouts.base else {
+        return Ok(());
+    };
+    let Ok(base_model) = ctx.app.model(&base.recipe) else {
+        return Ok(());
+    };
+    let dropped: Vec<String> = ccci_core::backupbot::targets(&base_model, &ctx.app.stack)
+        .into_iter()
+        .filter(|b| {
+            !targets
+                .iter()
+                .any(|t| t.service == b.service && t.volume == b.volume)
+                && !ctx.suite.dropped_volumes.contains(&b.volume)
+        })
+        .map(|b| format!("volume `{}` of service {}", b.volume, b.service))
+        .collect();
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "release {} backs up {}, and the head no longer does (its backupbot labels leave {} out): a change cannot back up less than its base. Keep `backupbot.backup=true` on the service (and no `backupbot.backup.volumes.<volume>=false`), or, if the volume is gone on purpose, the CI's suite can say so: [upgrade] dropped_volumes",
+        base.version,
+        dropped.join(", "),
+        if dropped.len() == 1 { "it" } else { "them" }
+    )))
+}
+
+/// A backup that saves nothing is a failed backup: a labelled path that did not exist when
+/// the backup was taken is RED, naming the volume, its label and service.
+fn saved_everything(plan: &BackupPlan, manifest: &Manifest) -> Result<(), Failure> {
+    let mut empty = Vec::new();
+    for v in &manifest.volumes {
+        let service = plan
+            .mounts
+            .iter()
+            .find(|(t, _)| t.volume == v.volume)
+            .map(|(t, _)| t.service.as_str())
+            .unwrap_or("?");
+        for path in &v.missing {
+            empty.push(format!(
+                "`{path}` in volume {} (label backupbot.backup.volumes.{}.path of service {service})",
+                v.volume, v.volume
+            ));
+        }
+    }
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "the backup saved nothing at {}: the path did not exist when the backup was taken. Name a path the app (or its backupbot pre-hook) writes, or drop the path label to back up the whole volume",
+        empty.join("; ")
+    )))
+}
+
 impl DataMarker {
     /// One file per volume (where one can be in the backup), and the app's own.
     fn new(ctx: &RunCtx, plan: &BackupPlan) -> DataMarker {
@@ -585,17 +762,55 @@ impl DataMarker {
                 .mounts
                 .iter()
                 .filter_map(|(target, mount)| {
-                    Some((target.volume.clone(), marker_file(mount, target)?))
+                    let volume = Root::open(mount, Links::None, VOLUME).ok()?;
+                    Some(VolumeFile {
+                        volume: target.volume.clone(),
+                        mount: mount.clone(),
+                        path: marker_file(&volume, target)?,
+                    })
                 })
                 .collect(),
+            saved: Vec::new(),
             app_path: ctx.suite.backup.marker_path.clone(),
         }
     }
 
+    /// After the backup: every file of a volume that got no marker file, with the hash of
+    /// what was saved (its content is the marker: the restore must bring it back).
+    fn with_saved_files(mut self, plan: &BackupPlan) -> DataMarker {
+        for (target, mount) in &plan.mounts {
+            if self.files.iter().any(|f| f.volume == target.volume) {
+                continue;
+            }
+            let Ok(volume) = Root::open(mount, Links::None, VOLUME) else {
+                continue;
+            };
+            for p in &target.paths {
+                let path = PathBuf::from(p);
+                if !volume.kind(&path).is_ok_and(|k| k == Kind::File) {
+                    continue;
+                }
+                let file = VolumeFile {
+                    volume: target.volume.clone(),
+                    mount: mount.clone(),
+                    path,
+                };
+                if let Some(hash) = file.hash() {
+                    self.saved.push((file, hash));
+                }
+            }
+        }
+        self
+    }
+
     async fn write(&self, ctx: &RunCtx) -> Result<(), Failure> {
-        for (_, file) in &self.files {
-            std::fs::write(file, &self.value)
-                .map_err(|e| fail(format!("writing the data marker {}: {e}", file.display())))?;
+        for file in &self.files {
+            file.write(&self.value).map_err(|e| {
+                fail(format!(
+                    "writing the data marker into volume {}: {e}",
+                    file.volume
+                ))
+            })?;
         }
         if let Some(path) = &self.app_path {
             ctx.app
@@ -609,8 +824,8 @@ impl DataMarker {
 
     /// Overwrites every marker (best effort), so only a real restore brings them back.
     async fn change(&self, ctx: &RunCtx) {
-        for (_, file) in &self.files {
-            let _ = std::fs::write(file, "changed after backup");
+        for file in self.files.iter().chain(self.saved.iter().map(|(f, _)| f)) {
+            let _ = file.write("changed after backup");
         }
         if let Some(path) = &self.app_path {
             let _ = ctx.app.route.put_marker(path, "changed after backup").await;
@@ -620,9 +835,14 @@ impl DataMarker {
     /// The markers that do not hold this run's value, described. Empty = all are back.
     async fn lost(&self, ctx: &RunCtx) -> Vec<String> {
         let mut lost = Vec::new();
-        for (volume, file) in &self.files {
-            if std::fs::read_to_string(file).ok().as_deref() != Some(self.value.as_str()) {
-                lost.push(format!("volume {volume} ({})", file.display()));
+        for file in &self.files {
+            if file.read().as_deref() != Some(self.value.as_str()) {
+                lost.push(file.shown());
+            }
+        }
+        for (file, hash) in &self.saved {
+            if file.hash().as_deref() != Some(hash.as_str()) {
+                lost.push(format!("{} (not as the backup saved it)", file.shown()));
             }
         }
         if let Some(path) = &self.app_path {
@@ -996,6 +1216,7 @@ services:
     #[test]
     fn markers_go_where_the_backup_reaches() {
         let root = std::env::temp_dir().join(format!("ccci-marker-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("uploads")).unwrap();
         std::fs::write(root.join("backup.sql"), b"-- dump").unwrap();
         let target = |paths: &[&str]| Target {
@@ -1004,17 +1225,20 @@ services:
             engine_volume: "st_v".into(),
             paths: paths.iter().map(|p| p.to_string()).collect(),
         };
+        std::os::unix::fs::symlink(std::env::temp_dir(), root.join("linked")).unwrap();
+        let volume = Root::open(&root, Links::None, VOLUME).unwrap();
         assert_eq!(
-            marker_file(&root, &target(&[])),
-            Some(root.join(".ccci-marker"))
+            marker_file(&volume, &target(&[])),
+            Some(PathBuf::from(".ccci-marker"))
         );
         assert_eq!(
-            marker_file(&root, &target(&["backup.sql", "uploads"])),
-            Some(root.join("uploads/.ccci-marker"))
+            marker_file(&volume, &target(&["backup.sql", "linked", "uploads"])),
+            Some(PathBuf::from("uploads/.ccci-marker")),
+            "a linked directory is not the volume's"
         );
         // Only files (or nothing yet): no marker, never a directory named like the dump.
         assert_eq!(
-            marker_file(&root, &target(&["backup.sql", "later.sql"])),
+            marker_file(&volume, &target(&["backup.sql", "later.sql"])),
             None
         );
         assert!(!root.join("later.sql").exists());
@@ -1169,6 +1393,104 @@ services:
         std::fs::create_dir_all(root.join(".backup.new-1")).unwrap();
         take(&dir, &mounts, Codec::Zstd).unwrap();
         assert_eq!(entries(&root), ["backup", "vol"]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A volume beside a host directory holding a file cc-ci must never read or write.
+    fn volume_beside_host(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("ccci-backup-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (vol, host) = (root.join("vol"), root.join("host"));
+        std::fs::create_dir_all(vol.join("uploads")).unwrap();
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::write(host.join("token"), b"HOST-TOKEN").unwrap();
+        std::fs::write(vol.join("uploads/a"), b"data").unwrap();
+        (root, vol, host)
+    }
+
+    fn archived_names(archive: &Path) -> Vec<(String, tar::EntryType)> {
+        let file = std::fs::File::open(archive).unwrap();
+        let mut tar = tar::Archive::new(crate::archive::decoder(file, Codec::Gzip).unwrap());
+        let mut names = Vec::new();
+        for e in tar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+            assert!(!String::from_utf8_lossy(&body).contains("HOST-TOKEN"));
+            names.push((
+                e.path().unwrap().display().to_string(),
+                e.header().entry_type(),
+            ));
+        }
+        names
+    }
+
+    #[test]
+    fn a_capture_stores_links_as_links_and_a_restore_writes_through_none() {
+        let (root, vol, host) = volume_beside_host("links");
+        std::os::unix::fs::symlink(&host, vol.join("to-host")).unwrap();
+        let mounts = vec![(data_target(), vol.clone())];
+        let manifest = take(&root.join("backup"), &mounts, Codec::Gzip).unwrap();
+        let names = archived_names(&root.join("backup/data.tar.gz"));
+        assert!(
+            names.contains(&("to-host".into(), tar::EntryType::Symlink)),
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|(n, _)| n.contains("token")), "{names:?}");
+        // The app swaps its data directory for a link to the host before the restore.
+        std::fs::remove_dir_all(vol.join("uploads")).unwrap();
+        std::os::unix::fs::symlink(&host, vol.join("uploads")).unwrap();
+        restore(&root.join("backup"), &manifest, &mounts).unwrap();
+        assert!(vol.join("uploads").is_dir() && !vol.join("uploads").is_symlink());
+        assert_eq!(std::fs::read(vol.join("uploads/a")).unwrap(), b"data");
+        assert!(vol.join("to-host").is_symlink());
+        assert_eq!(entries(&host), ["token"], "nothing written to the host");
+        assert_eq!(std::fs::read(host.join("token")).unwrap(), b"HOST-TOKEN");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_labelled_path_through_a_link_is_refused_naming_volume_and_label() {
+        let (root, vol, host) = volume_beside_host("label");
+        let mut target = data_target();
+        target.paths = vec!["uploads".into()];
+        let mounts = vec![(target.clone(), vol.clone())];
+        let manifest = take(&root.join("backup"), &mounts, Codec::Gzip).unwrap();
+        for planted in ["uploads", "uploads/a"] {
+            target.paths = vec![planted.into()];
+            std::fs::remove_dir_all(vol.join("uploads")).unwrap();
+            std::os::unix::fs::symlink(&host, vol.join("uploads")).unwrap();
+            let refused = take(
+                &root.join("other"),
+                &[(target.clone(), vol.clone())],
+                Codec::Gzip,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(refused.contains("volume data"), "{refused}");
+            assert!(
+                refused.contains("backupbot.backup.volumes.data.path"),
+                "{refused}"
+            );
+            assert!(!refused.contains("HOST-TOKEN"));
+            // A restore into the planted link moves the link aside (the final name) or
+            // refuses (a link on the way); it never writes to the host.
+            target.paths = vec![planted.into()];
+            let _ = restore(
+                &root.join("backup"),
+                &manifest,
+                &[(target.clone(), vol.clone())],
+            );
+            assert_eq!(
+                entries(&host),
+                ["token"],
+                "{planted}: nothing written to the host"
+            );
+            assert_eq!(std::fs::read(host.join("token")).unwrap(), b"HOST-TOKEN");
+            let _ = std::fs::remove_file(vol.join("uploads"));
+            let _ = std::fs::remove_dir_all(vol.join("uploads"));
+            std::fs::create_dir_all(vol.join("uploads")).unwrap();
+        }
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -198,7 +198,7 @@ fn explain_deploy_text(text: &str, recipe: &Recipe, app: &App) -> Option<String>
         .ok()?
         .iter()
         .filter_map(|f| {
-            let text = std::fs::read_to_string(f).ok()?;
+            let text = recipe.read_text(f).ok()??;
             let name = f
                 .strip_prefix(&recipe.dir)
                 .unwrap_or(f)
@@ -210,8 +210,14 @@ fn explain_deploy_text(text: &str, recipe: &Recipe, app: &App) -> Option<String>
     let facts = deploy_error::RecipeFacts {
         stack: app.stack.clone(),
         compose_files,
-        abra_sh: std::fs::read_to_string(recipe.dir.join("abra.sh")).ok(),
-        env_sample: std::fs::read_to_string(recipe.dir.join(".env.sample")).ok(),
+        abra_sh: recipe
+            .read_text(std::path::Path::new("abra.sh"))
+            .ok()
+            .flatten(),
+        env_sample: recipe
+            .read_text(std::path::Path::new(".env.sample"))
+            .ok()
+            .flatten(),
     };
     deploy_error::explain(stderr, &facts).map(|e| e.message())
 }

@@ -170,7 +170,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
         }
         Err(e) => Err(e.to_string()),
     };
-    let reported = std::fs::read_to_string(&junit)
+    let reported = crate::sandbox::read_output(&out_dir(ctx), &format!("{name}.junit.xml"))
         .ok()
         .and_then(|xml| ccci_core::junit_input::read(&xml, &name).ok())
         .filter(|cases| !cases.is_empty());

@@ -6,6 +6,7 @@
 //! `env KEY=VALUE` (set in the app's `.env`) and `overlay FILE` (a compose file, relative to
 //! the suite directory, added to the deploy).
 
+use crate::beneath::{Kind, Links, Root};
 use crate::ctx::RunCtx;
 pub use crate::sandbox::Ran;
 use crate::sandbox::{self, LoopbackRelay, Program, SandboxError, OUT_DIR, RUN_DIR, SUITE_DIR};
@@ -219,16 +220,27 @@ pub async fn run_hook_with(
                     ctx.app.env.set(k.trim(), v.trim());
                 }
             } else if let Some(file) = line.strip_prefix("overlay ") {
-                let path = dir.join(file.trim());
-                if !path.is_file() {
-                    return Err(Failure {
-                        message: format!("hook install_steps asked for overlay {file}, which does not exist in {}", dir.display()),
-                        ..Default::default()
-                    });
-                }
+                let path = overlay_in(&dir, file.trim())?;
                 ctx.app.suite_overlays.push(path);
             }
         }
     }
     Ok(())
+}
+
+/// An overlay a hook asked for: a file inside the suite directory (links followed only as
+/// far as it), else a failure naming it.
+fn overlay_in(dir: &Path, file: &str) -> Result<PathBuf, Failure> {
+    let kind = Root::open(dir, Links::Inside, "the suite directory")
+        .and_then(|root| root.kind(Path::new(file)));
+    let why = match kind {
+        Ok(Kind::File) => return Ok(dir.join(file)),
+        Ok(_) => format!("which is not a file in {}", dir.display()),
+        Err(e) if e.is_not_found() => format!("which does not exist in {}", dir.display()),
+        Err(e) => format!("which cc-ci refuses: {e}"),
+    };
+    Err(Failure {
+        message: format!("hook install_steps asked for overlay {file}, {why}"),
+        ..Default::default()
+    })
 }

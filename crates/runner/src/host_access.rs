@@ -120,8 +120,8 @@ fn recipe_texts(prepared: &PreparedDeploy) -> Result<Vec<(String, String)>, Fail
                  recipe's own compose files"
             )));
         }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| fail(format!("reading {name}: {}", e.kind())))?;
+        let text = crate::beneath::read_in_checkout(&prepared.workdir, file)
+            .map_err(|e| fail(format!("reading {name}: {e}")))?;
         texts.push((name, text));
     }
     Ok(texts)

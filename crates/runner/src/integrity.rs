@@ -17,6 +17,7 @@
 //! obeyed, and the run records it (`results.json` `suite.ignored`). `[host_access] allow` is
 //! obeyed only from the CI's tree.
 
+use crate::beneath::{Kind, Links, Root, CHECKOUT};
 use crate::progress::Progress;
 use crate::recipe::{InputError, Recipe};
 use crate::source::{self, Checkouts};
@@ -45,12 +46,16 @@ pub struct JudgedBy {
 /// Sub-directories of a suite whose executables are tests.
 const TEST_DIRS: &[&str] = &["tests", "tests/extra", "tests/integration"];
 
-/// Reads and parses a `suite.toml`; a malformed one is bad input (exit 2).
+/// Reads and parses a `suite.toml`; a malformed one is bad input (exit 2). It is read
+/// inside the tree holding its suite directory (a checkout holding `.ccci/`, or the CI's
+/// suites dir): a `suite.toml` or `.ccci` that links out of it is refused by name.
 pub fn read_suite(file: &Path) -> Result<Suite, InputError> {
-    let text = std::fs::read_to_string(file).map_err(|e| InputError::File {
-        file: file.display().to_string(),
-        message: format!("cannot read: {e}"),
-    })?;
+    let suite_dir = file.parent().unwrap_or(Path::new("."));
+    let tree = suite_dir.parent().unwrap_or(Path::new("/"));
+    let rel = file.strip_prefix(tree).unwrap_or(file);
+    let text = Root::open(tree, Links::Inside, CHECKOUT)
+        .and_then(|root| root.read_to_string(rel))
+        .map_err(|e| crate::recipe::refused(&file.display().to_string(), e))?;
     Suite::parse(&file.display().to_string(), &text).map_err(|e| InputError::File {
         file: e.file.clone(),
         message: e
@@ -291,17 +296,30 @@ impl JudgedBy {
     }
 }
 
-/// Every file under `root`, relative path → bytes.
+/// Every file under `root` (a checkout's `.ccci/`), relative path → bytes, read inside the
+/// checkout: a link to a file inside it is read, one leaving it (or to a directory) is not.
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
+    let checkout = root.parent().unwrap_or(Path::new("/"));
+    let Ok(checkout) = Root::open(checkout, Links::Inside, CHECKOUT) else {
+        return out;
+    };
+    let top = root.file_name().map(PathBuf::from).unwrap_or_default();
+    let mut dirs = vec![PathBuf::new()];
     while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if let (Ok(rel), Ok(bytes)) = (p.strip_prefix(root), std::fs::read(&p)) {
-                out.insert(rel.to_path_buf(), bytes);
+        let Ok(listing) = checkout.dir(&top.join(&d)).and_then(|dir| dir.entries()) else {
+            continue;
+        };
+        for (name, kind) in listing {
+            let rel = d.join(&name);
+            match kind {
+                Kind::Dir => dirs.push(rel),
+                Kind::File | Kind::Link => {
+                    if let Ok(bytes) = checkout.read(&top.join(&rel)) {
+                        out.insert(rel, bytes);
+                    }
+                }
+                Kind::Other => {}
             }
         }
     }

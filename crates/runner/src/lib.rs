@@ -10,6 +10,7 @@
 //!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
 //! - [`archive`]: a volume's tar archive, gzip (backups) or zstd (warm snapshots), hashed as written.
 //! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
+//! - [`beneath`]: files opened inside a held directory (openat2), never through a link leaving it.
 //! - [`functional`]: the functional rung (generic checks, HTTP checks, test executables).
 //! - [`hooks`]: suite hooks and executables, and the env they get.
 //! - [`integrity`]: which suite judges a run (the CI's tree, a release, never the change).
@@ -38,6 +39,7 @@ pub mod app;
 pub mod archive;
 pub mod artefacts;
 pub mod backup;
+pub mod beneath;
 pub mod canonical;
 pub mod clock;
 pub mod ctx;

@@ -3,6 +3,7 @@
 //! and record the outcome. A run lints first, before anything is deployed; `--stages lint`
 //! lints alone; `ccci lint` lints without a run.
 
+use crate::beneath::{Links, Root, CHECKOUT};
 use crate::progress::Progress;
 use crate::recipe::InputError;
 use crate::request::RunRequest;
@@ -17,10 +18,14 @@ use std::time::Instant;
 
 /// Reads a recipe checkout into data: its compose files (`compose.yml` first, then the
 /// other `compose*.yml` / `compose*.yaml`), `.env.sample`, `abra.sh`, `README.md`, the files
-/// its configs and secrets are made from, and `release/*` notes. What is absent is `None`.
+/// its configs and secrets are made from, and `release/*` notes. What is absent is `None`,
+/// and so is a file cc-ci does not read ([`crate::beneath`]: a link leaving the checkout,
+/// not a regular file): the lint never sees a byte from outside the checkout.
 pub fn read_tree(dir: &Path) -> RecipeTree {
+    let root = Root::open(dir, Links::Inside, CHECKOUT).ok();
     let read = |name: &str| {
-        std::fs::read(dir.join(name))
+        root.as_ref()?
+            .read(Path::new(name))
             .ok()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
@@ -54,8 +59,7 @@ pub fn read_tree(dir: &Path) -> RecipeTree {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let text = std::fs::read(e.path()).ok()?;
-            Some((name, String::from_utf8_lossy(&text).into_owned()))
+            Some((name.clone(), read(&format!("release/{name}"))?))
         })
         .collect();
     RecipeTree {

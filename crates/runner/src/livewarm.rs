@@ -254,11 +254,15 @@ fn checkout(rig: &Rig, app: &AppConfig, git_ref: Option<&str>, slot: &str) -> Re
 
 /// The release notes of `tag` in a checkout: `release/<tag>`, else `release/<X.Y.Z>`.
 fn release_notes(checkouts: &Checkouts, tag: &str) -> Option<String> {
-    let dir = checkouts.head.recipe.dir.join("release");
+    let recipe = &checkouts.head.recipe;
     let short = tag.split('+').next().unwrap_or(tag);
-    [tag, short]
-        .iter()
-        .find_map(|n| std::fs::read_to_string(dir.join(n)).ok())
+    // Read inside the checkout: a note linking out of it is not read.
+    [tag, short].iter().find_map(|n| {
+        recipe
+            .read_text(&Path::new("release").join(n))
+            .ok()
+            .flatten()
+    })
 }
 
 /// What reconciling one live-warm app works with.

@@ -1,6 +1,7 @@
 //! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
 //! before anything is created on the engine.
 
+use crate::beneath::{BeneathError, Kind, Links, Root, CHECKOUT};
 use crate::git::GitError;
 use ccci_core::envfile::EnvFile;
 use std::collections::BTreeMap;
@@ -15,6 +16,10 @@ pub enum InputError {
     NotARecipe { path: String, reason: String },
     #[error("{file}: {message}")]
     File { file: String, message: String },
+    /// A recipe file cc-ci refuses to read (a link leaving the checkout, not a regular
+    /// file, not UTF-8); the message names it and why, never its content.
+    #[error("{file}: refused: {why}")]
+    Unreadable { file: String, why: BeneathError },
     #[error("{file}: service `{service}` uses image `{image}`, which is not present locally and could not be pulled: {reason}. Build or load the image (`docker image ls` shows what is present)")]
     MissingImage {
         file: String,
@@ -99,12 +104,23 @@ impl Recipe {
                 reason: "no such directory".into(),
             });
         }
+        let checkout =
+            Root::open(dir, Links::Inside, CHECKOUT).map_err(|e| InputError::NotARecipe {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
         let sample_path = dir.join(".env.sample");
-        let text = std::fs::read_to_string(&sample_path).map_err(|e| InputError::NotARecipe {
-            path: shown.clone(),
-            reason: format!("cannot read .env.sample: {e}; every Co-op Cloud recipe ships one"),
-        })?;
         let file = sample_path.display().to_string();
+        let text = match checkout.read_to_string(Path::new(".env.sample")) {
+            Ok(text) => text,
+            Err(e) if e.is_not_found() => {
+                return Err(InputError::NotARecipe {
+                    path: shown,
+                    reason: "no .env.sample; every Co-op Cloud recipe ships one".into(),
+                })
+            }
+            Err(e) => return Err(refused(&file, e)),
+        };
         let env_sample = EnvFile::parse(&text).map_err(|e| InputError::File {
             file: file.clone(),
             message: e.to_string(),
@@ -115,9 +131,10 @@ impl Recipe {
                 message: "no DOMAIN line; add `DOMAIN=<recipe>.example.com` (cc-ci replaces the value with the app's domain)".into(),
             });
         }
-        let abra_exports = match std::fs::read_to_string(dir.join("abra.sh")) {
-            Ok(text) => abra_sh_exports(&text),
-            Err(_) => BTreeMap::new(),
+        let abra_path = dir.join("abra.sh").display().to_string();
+        let abra_exports = match checkout.read_optional(Path::new("abra.sh")) {
+            Ok(text) => abra_sh_exports(text.as_deref().unwrap_or_default()),
+            Err(e) => return Err(refused(&abra_path, e)),
         };
         let name = match name {
             Some(n) => n.to_string(),
@@ -145,7 +162,10 @@ impl Recipe {
         let mut files = Vec::new();
         for name in list.split(':').map(str::trim).filter(|n| !n.is_empty()) {
             let path = self.dir.join(name);
-            if !path.is_file() {
+            let kind = Root::open(&self.dir, Links::Inside, CHECKOUT)
+                .and_then(|root| root.kind_if_any(Path::new(name)))
+                .map_err(|e| refused(&path.display().to_string(), e))?;
+            if kind != Some(Kind::File) {
                 return Err(InputError::File {
                     file: self.dir.join(".env.sample").display().to_string(),
                     message: format!(
@@ -156,6 +176,40 @@ impl Recipe {
             files.push(path);
         }
         Ok(files)
+    }
+
+    /// The text of one of the recipe's files (`path` inside [`Recipe::dir`], or relative to
+    /// it), read without following a link out of the checkout. A file that is not there is
+    /// `Ok(None)`; one that escapes through a link is bad input naming it.
+    pub fn read_text(&self, path: &Path) -> Result<Option<String>, InputError> {
+        let rel = path.strip_prefix(&self.dir).unwrap_or(path);
+        Root::open(&self.dir, Links::Inside, CHECKOUT)
+            .and_then(|root| root.read_optional(rel))
+            .map_err(|e| refused(&self.dir.join(rel).display().to_string(), e))
+    }
+}
+
+/// The text of a compose file of a stack: the recipe's own (read inside its checkout) or a
+/// suite overlay (checked to lie inside its suite directory when the suite named it).
+pub fn read_stack_file(recipe: &Recipe, file: &Path) -> Result<String, InputError> {
+    if !file.starts_with(&recipe.dir) {
+        return std::fs::read_to_string(file).map_err(|e| InputError::File {
+            file: file.display().to_string(),
+            message: format!("cannot read: {e}"),
+        });
+    }
+    recipe.read_text(file)?.ok_or_else(|| InputError::File {
+        file: file.display().to_string(),
+        message: "no such file in the recipe".into(),
+    })
+}
+
+/// A recipe file cc-ci will not read (a link out of the checkout, a FIFO, not UTF-8):
+/// bad input naming the file and why, never its content.
+pub fn refused(file: &str, why: BeneathError) -> InputError {
+    InputError::Unreadable {
+        file: file.to_string(),
+        why,
     }
 }
 

@@ -217,6 +217,13 @@ fn entry(relays: &[(u16, PathBuf)], argv: &[String]) -> Vec<String> {
     out
 }
 
+/// What the sandbox's program wrote into its output directory (`name` relative to it: a
+/// JUnit report), read without following any link the program planted there.
+pub fn read_output(dir: &Path, name: &str) -> Result<String, crate::beneath::BeneathError> {
+    use crate::beneath::{Links, Root};
+    Root::open(dir, Links::None, "the sandbox's output directory")?.read_to_string(Path::new(name))
+}
+
 /// The output directory, writable by the sandbox's user.
 fn prepare_out_dir(dir: &Path) -> Result<(), SandboxError> {
     use std::os::unix::fs::PermissionsExt;

@@ -59,7 +59,11 @@ pub(crate) fn recipe_name(src: &str) -> String {
 /// Version of a plain directory recipe: the `coop-cloud.${STACK_NAME}.version` label's
 /// value in its compose file, if it has one, else `dev`.
 fn directory_version(recipe: &Recipe) -> String {
-    let text = std::fs::read_to_string(recipe.dir.join("compose.yml")).unwrap_or_default();
+    let text = recipe
+        .read_text(Path::new("compose.yml"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     text.lines()
         .filter_map(|l| l.split_once(".version="))
         .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())

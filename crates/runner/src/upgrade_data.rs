@@ -3,19 +3,28 @@
 //! after it each must still be there, in the volume the service now mounts. Which volumes
 //! the head renamed or dropped is decided purely by `ccci_core::volumes`.
 
+use crate::beneath::{BeneathError, Links, Root};
 use crate::ctx::RunCtx;
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
-use ccci_core::volumes::{self, BaseVolume, Fate};
-use std::path::PathBuf;
+use ccci_core::volumes::{self, BaseVolume, Fate, Mounted};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const MARKER_FILE: &str = ".ccci-upgrade-marker";
 
+/// A volume's data, held so that no link inside it is followed.
+fn volume_root(mount: &Path) -> Result<Root, BeneathError> {
+    Root::open(mount, Links::None, "the volume")
+}
+
 /// What was written before the upgrade, to check after it.
 pub struct Written {
     value: String,
-    volumes: Vec<(BaseVolume, Option<PathBuf>)>,
+    /// The volumes the base's services mounted, as the engine has them.
+    before: Vec<Mounted>,
+    /// Each engine volume that held data before the upgrade, with its mountpoint.
+    marked: Vec<(String, PathBuf)>,
     app_marker: Option<String>,
     since: Instant,
 }
@@ -27,37 +36,39 @@ fn fail(message: String) -> Failure {
     }
 }
 
-/// Writes the markers into the base stack's volumes (and through the app).
+/// The volumes the stack's services mount now, from the engine.
+async fn mounted(ctx: &RunCtx) -> Result<Vec<Mounted>, Failure> {
+    ctx.engine
+        .volume_mounts(&ctx.app.stack)
+        .await
+        .map_err(|e| fail(format!("reading the volumes the services mount: {e:#}")))
+}
+
+/// Writes the markers into every volume the base's services mount (and through the app).
+/// Which volumes come from the engine, not from the compose files' keys: a head that keeps
+/// a key but gives it another `name:` is caught.
 pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
     let since = Instant::now();
-    let head = &ctx.checkouts.head.recipe;
-    let base = &ctx
-        .checkouts
-        .base
-        .as_ref()
-        .unwrap_or(&ctx.checkouts.head)
-        .recipe;
-    let model = |r| ctx.app.model(r).map_err(|e| fail(e.to_string()));
-    let compared = volumes::compare(&model(base)?, &model(head)?, &ctx.suite.dropped_volumes);
+    let before = mounted(ctx).await?;
     let value = format!("ccci-upgrade-marker-{}", crate::clock::now_ms());
-    let mut written = Vec::new();
-    for v in compared {
-        let engine_volume = format!("{}_{}", ctx.app.stack, v.volume);
+    let mut marked = Vec::new();
+    let mut volumes: Vec<&str> = before.iter().map(|m| m.volume.as_str()).collect();
+    volumes.dedup();
+    for volume in volumes {
         // A volume no task has mounted yet does not exist: nothing to lose.
-        let file = match ctx.engine.volume_mountpoint(&engine_volume).await {
-            Some(mount) => {
-                let file = mount.join(MARKER_FILE);
-                std::fs::write(&file, &value).map_err(|e| {
-                    fail(format!(
-                        "writing the upgrade marker {}: {e}",
-                        file.display()
-                    ))
-                })?;
-                Some(file)
-            }
-            None => None,
+        let Some(mount) = ctx.engine.volume_mountpoint(volume).await else {
+            continue;
         };
-        written.push((v, file));
+        // Written fresh, relative to the volume's root: a link the app planted at the
+        // marker's name is replaced, never written through.
+        volume_root(&mount)
+            .and_then(|root| root.write_new(Path::new(MARKER_FILE), value.as_bytes()))
+            .map_err(|e| {
+                fail(format!(
+                    "writing the upgrade marker into volume {volume}: {e}"
+                ))
+            })?;
+        marked.push((volume.to_string(), mount));
     }
     let app_marker = ctx.suite.backup.marker_path.clone();
     if let Some(path) = &app_marker {
@@ -69,7 +80,8 @@ pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
     }
     Ok(Written {
         value,
-        volumes: written,
+        before,
+        marked,
         app_marker,
         since,
     })
@@ -78,21 +90,37 @@ pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
 /// After the upgrade: every base volume still mounted and still holding its marker, the
 /// app's record still readable. Removes the marker files it wrote.
 pub async fn check(ctx: &RunCtx, written: Written) -> Result<TestCase, Failure> {
-    let mut lost: Vec<String> = written
-        .volumes
-        .iter()
-        .filter_map(|(v, _)| v.loss())
-        .collect();
-    for (v, file) in &written.volumes {
-        let Some(file) = file else { continue };
-        let kept = std::fs::read_to_string(file).ok();
-        let _ = std::fs::remove_file(file);
-        if v.fate == Fate::Kept && kept.as_deref() != Some(written.value.as_str()) {
+    let after = mounted(ctx).await?;
+    let fates = volumes::compare_mounted(
+        &ctx.app.stack,
+        &written.before,
+        &after,
+        &ctx.suite.dropped_volumes,
+    );
+    let mut lost: Vec<String> = fates.iter().filter_map(BaseVolume::loss).collect();
+    for (volume, mount) in &written.marked {
+        let marker = Path::new(MARKER_FILE);
+        let root = volume_root(mount).ok();
+        let kept = root.as_ref().and_then(|r| r.read_to_string(marker).ok());
+        if let Some(root) = &root {
+            let _ = root.remove_file(marker);
+        }
+        let still_mounted = fates.iter().find(|v| {
+            v.fate == Fate::Kept
+                && written
+                    .before
+                    .iter()
+                    .any(|b| &b.volume == volume && b.service == v.service && b.target == v.target)
+        });
+        if let (Some(v), false) = (
+            still_mounted,
+            kept.as_deref() == Some(written.value.as_str()),
+        ) {
             lost.push(format!(
-                "volume `{}` of service {} lost its data across the upgrade: the marker cc-ci wrote into it before the upgrade is gone ({})",
+                "volume `{}` of service {} lost its data across the upgrade: the marker cc-ci wrote into it before the upgrade is gone ({MARKER_FILE} in {})",
                 v.volume,
                 v.service,
-                file.display()
+                mount.display()
             ));
         }
     }
@@ -106,11 +134,10 @@ pub async fn check(ctx: &RunCtx, written: Written) -> Result<TestCase, Failure> 
             Err(e) => lost.push(format!("reading the app's record at {path} after the upgrade: {e}")),
         }
     }
-    let expected: Vec<String> = written
-        .volumes
+    let expected: Vec<String> = fates
         .iter()
-        .filter(|(v, _)| v.expected && v.fate != Fate::Kept)
-        .map(|(v, _)| format!("volume `{}` dropped as the suite expects", v.volume))
+        .filter(|v| v.expected && v.fate != Fate::Kept)
+        .map(|v| format!("volume `{}` dropped as the suite expects", v.volume))
         .collect();
     if !lost.is_empty() {
         return Err(fail(format!(
@@ -121,7 +148,7 @@ pub async fn check(ctx: &RunCtx, written: Written) -> Result<TestCase, Failure> 
     Ok(TestCase {
         name: format!(
             "data survived the upgrade ({} volumes{})",
-            written.volumes.len(),
+            fates.len(),
             if expected.is_empty() {
                 String::new()
             } else {

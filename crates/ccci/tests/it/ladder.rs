@@ -117,7 +117,7 @@ fn head_whose_new_image_crash_loops_is_l1_red_naming_the_upgrade() {
 }
 
 #[test]
-fn head_whose_restore_loses_the_marker_is_l2_red_naming_the_marker() {
+fn head_whose_backup_saves_nothing_is_l2_red_naming_the_volume_and_label() {
     let rig = Rig::new();
     // The head narrows the backup to `cache/` of the data volume, so the app's marker file
     // (/data/ccci-marker, at the volume's root) is no longer captured.
@@ -142,10 +142,14 @@ fn head_whose_restore_loses_the_marker_is_l2_red_naming_the_marker() {
     let failure = &r["failure"];
     assert_eq!(failure["rung"], "backup_restore", "{failure}");
     let message = failure["message"].as_str().unwrap();
-    assert!(message.contains("marker not restored"), "{message}");
+    // `cache/` does not exist: the backup saved nothing, and says where and which label.
     assert!(
-        message.contains("/data/ccci-marker"),
-        "the failure must name the marker: {message}"
+        message.contains("the backup saved nothing at `cache`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("label backupbot.backup.volumes.data.path of service app"),
+        "the failure must name the label: {message}"
     );
     assert_clean(&run);
 }

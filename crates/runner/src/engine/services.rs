@@ -3,11 +3,12 @@
 
 use super::{stack_filter, Engine};
 use anyhow::{Context, Result};
-use bollard::models::{Service, ServiceSpecMode, Task, TaskSpec};
+use bollard::models::{MountType, Service, ServiceSpecMode, Task, TaskSpec};
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use ccci_core::readiness::{
     stopped_by_healthcheck, Health, ServiceMode, ServiceState, TaskPhase, TaskState, UpdateState,
 };
+use ccci_core::volumes::Mounted;
 use std::collections::HashMap;
 
 impl Engine {
@@ -102,6 +103,44 @@ impl Engine {
                 .filter(|ms| *ms > 0);
             seen.listening = crate::procnet::listening(status.pid.unwrap_or(0), id);
         }
+    }
+
+    /// The volumes the stack's services mount, from their specs (what their tasks get):
+    /// service, path and the engine's volume name.
+    pub async fn volume_mounts(&self, stack: &str) -> Result<Vec<Mounted>> {
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(stack_filter(stack)),
+                status: Some(false),
+            }))
+            .await
+            .with_context(|| format!("listing services of stack {stack}"))?;
+        let mut out = Vec::new();
+        for service in services {
+            let spec = service.spec.unwrap_or_default();
+            let full = spec.name.unwrap_or_default();
+            let name = full.strip_prefix(&format!("{stack}_")).unwrap_or(&full);
+            let mounts = spec
+                .task_template
+                .and_then(|t| t.container_spec)
+                .and_then(|c| c.mounts)
+                .unwrap_or_default();
+            for mount in mounts {
+                if mount.typ != Some(MountType::VOLUME) {
+                    continue;
+                }
+                if let (Some(volume), Some(target)) = (mount.source, mount.target) {
+                    out.push(Mounted {
+                        service: name.to_string(),
+                        target,
+                        volume,
+                    });
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// A deploy label of a service (`Spec.Labels`), if set.
