@@ -13,7 +13,7 @@ if [ -z "$binary" ]; then
   target="$(rustc -vV | sed -n 's/^host: //p')"
   RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p ccci \
     --target "$target" --manifest-path "$root/Cargo.toml"
-  binary="$root/target/$target/release/ccci"
+  binary="${CARGO_TARGET_DIR:-$root/target}/$target/release/ccci"
 fi
 [ -x "$binary" ] || { echo "images/ccci/build.sh: $binary is not an executable ccci" >&2; exit 2; }
 "$root/images/debian/build.sh" ccci-runtime >/dev/null
