@@ -315,7 +315,7 @@ pub(crate) fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
 
 /// Merges one compose file over the files before it, as `docker stack deploy` does
 /// (docker/cli's loader): services with [`merge_service`], everything else deep-merged.
-fn merge_file(base: &mut Value, overlay: Value) {
+pub(crate) fn merge_file(base: &mut Value, overlay: Value) {
     let (Value::Mapping(b), Value::Mapping(o)) = (&mut *base, overlay.clone()) else {
         return merge(base, overlay);
     };

@@ -97,3 +97,47 @@ pub async fn ever_started(name: &str) -> bool {
         !at.trim().is_empty() && !at.trim().starts_with("0001-")
     })
 }
+
+/// The limits of one of cc-ci's locked-down containers (the sandbox, the browser).
+pub struct Limits {
+    pub user: &'static str,
+    pub memory: &'static str,
+    pub cpus: &'static str,
+    pub pids: &'static str,
+    /// The size of its writable `/tmp`.
+    pub tmp: &'static str,
+}
+
+/// `docker create` flags for a container that runs code cc-ci does not trust: a non-root
+/// user, no capabilities, no new privileges, a read-only root with a small writable `/tmp`
+/// and home, and the limits.
+pub fn locked_down(l: &Limits) -> Vec<String> {
+    let tmp = format!("/tmp:rw,nosuid,nodev,size={}", l.tmp);
+    let home = format!(
+        "/home/ccci:rw,nosuid,nodev,size=64m,uid={0},gid={0}",
+        l.user.split(':').next().unwrap_or("10001")
+    );
+    [
+        "--user",
+        l.user,
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--read-only",
+        "--tmpfs",
+        &tmp,
+        "--tmpfs",
+        &home,
+        "--memory",
+        l.memory,
+        "--memory-swap",
+        l.memory,
+        "--cpus",
+        l.cpus,
+        "--pids-limit",
+        l.pids,
+    ]
+    .map(String::from)
+    .to_vec()
+}

@@ -169,29 +169,13 @@ async fn attend(name: &str, timeout: Duration) -> Result<Ran, SandboxError> {
 
 /// The isolation every sandbox gets.
 fn isolation() -> Vec<String> {
-    [
-        "--user",
-        SANDBOX_USER,
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,nosuid,size=256m",
-        "--tmpfs",
-        "/home/ccci:rw,nosuid,size=64m,uid=10001,gid=10001",
-        "--memory",
-        MEMORY,
-        "--memory-swap",
-        MEMORY,
-        "--cpus",
-        CPUS,
-        "--pids-limit",
-        PIDS,
-    ]
-    .map(String::from)
-    .to_vec()
+    crate::rig_container::locked_down(&crate::rig_container::Limits {
+        user: SANDBOX_USER,
+        memory: MEMORY,
+        cpus: CPUS,
+        pids: PIDS,
+        tmp: "256m",
+    })
 }
 
 /// The command line: with relays, first start one socat per loopback port (inside the

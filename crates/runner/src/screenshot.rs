@@ -139,29 +139,13 @@ fn chromium_argv(reach: &Reach, load: &Load) -> Vec<String> {
 
 /// The isolation every browser container gets.
 fn isolation() -> Vec<String> {
-    [
-        "--user",
-        BROWSER_USER,
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,nosuid,nodev,size=512m",
-        "--tmpfs",
-        "/home/ccci:rw,nosuid,nodev,size=64m,uid=10001,gid=10001",
-        "--memory",
-        MEMORY,
-        "--memory-swap",
-        MEMORY,
-        "--cpus",
-        CPUS,
-        "--pids-limit",
-        PIDS,
-    ]
-    .map(String::from)
-    .to_vec()
+    crate::rig_container::locked_down(&crate::rig_container::Limits {
+        user: BROWSER_USER,
+        memory: MEMORY,
+        cpus: CPUS,
+        pids: PIDS,
+        tmp: "512m",
+    })
 }
 
 /// Writes `<out>/screenshot.png`; returns why not when it could not or should not.

@@ -47,7 +47,7 @@ impl<'a> Parsed<'a> {
         for (name, text) in &tree.compose {
             match serde_yaml_ng::from_str::<Value>(text) {
                 Ok(value) if value.is_mapping() => {
-                    merge_compose(&mut merged, value.clone(), None);
+                    crate::compose::merge_file(&mut merged, value.clone());
                     docs.push(Doc {
                         name: name.as_str(),
                         text: text.as_str(),
@@ -226,89 +226,6 @@ impl<'a> Parsed<'a> {
     /// `.env.sample` has `key` set (not commented out).
     pub(crate) fn sample_sets(&self, key: &str) -> bool {
         self.sample.iter().any(|s| s.key == key && !s.commented)
-    }
-}
-
-/// Keys whose entries (a list of `K=V` or a mapping) merge variable by variable.
-const MERGED_BY_KEY: [&str; 2] = ["labels", "environment"];
-/// Keys whose lists merge item by item (an overlay adds to them).
-const MERGED_AS_SETS: [&str; 10] = [
-    "volumes",
-    "secrets",
-    "configs",
-    "networks",
-    "ports",
-    "extra_hosts",
-    "dns",
-    "cap_add",
-    "cap_drop",
-    "devices",
-];
-
-/// Merges a compose file `overlay` into `base` as `docker stack deploy -c a -c b` does: maps
-/// key by key; `labels` and `environment` variable by variable (an overlay adding a label
-/// keeps the base's `traefik.enable=true`); the lists of mounts, secrets, configs, networks
-/// and ports item by item; any other value (an image, a command) replaced. `key` is the key
-/// `base` sits under.
-pub(crate) fn merge_compose(base: &mut Value, overlay: Value, key: Option<&str>) {
-    let by_name = key.is_some_and(|k| MERGED_BY_KEY.contains(&k));
-    if by_name && !base.is_null() && !overlay.is_null() {
-        let mut merged = by_key(base);
-        for (name, value) in by_key(&overlay) {
-            match merged.iter_mut().find(|(n, _)| *n == name) {
-                Some(entry) => entry.1 = value,
-                None => merged.push((name, value)),
-            }
-        }
-        *base = Value::Mapping(
-            merged
-                .into_iter()
-                .map(|(k, v)| (Value::String(k), v))
-                .collect(),
-        );
-        return;
-    }
-    match (base, overlay) {
-        (Value::Mapping(b), Value::Mapping(o)) => {
-            for (k, v) in o {
-                let name = k.as_str().map(str::to_string);
-                match b.get_mut(&k) {
-                    Some(existing) => merge_compose(existing, v, name.as_deref()),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (Value::Sequence(b), Value::Sequence(o))
-            if key.is_some_and(|k| MERGED_AS_SETS.contains(&k)) =>
-        {
-            for item in o {
-                if !b.contains(&item) {
-                    b.push(item);
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
-/// `labels:` / `environment:` as name → value, from either form (`- K=V`, `- K`, `K: V`).
-fn by_key(v: &Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Sequence(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|item| match item.split_once('=') {
-                Some((k, v)) => (k.to_string(), Value::String(v.to_string())),
-                None => (item.to_string(), Value::Null),
-            })
-            .collect(),
-        Value::Mapping(m) => m
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
