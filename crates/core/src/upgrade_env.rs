@@ -36,6 +36,21 @@ pub fn added_secrets(installed: &[&str], head: Vec<SecretSpec>) -> Vec<SecretSpe
         .collect()
 }
 
+/// The keys the app's `.env` keeps at another value than the head's `.env.sample` gives
+/// (`TYPE`, `DOMAIN` and the keys in `set_by_ci` — the judging suite's settings — aside):
+/// what to name when the upgraded head fails, since abra never changes them. Keys only: a
+/// value may be a secret.
+pub fn kept_otherwise(app_env: &EnvFile, head_sample: &EnvFile, set_by_ci: &[&str]) -> Vec<String> {
+    head_sample
+        .entries
+        .iter()
+        .filter(|e| !["TYPE", "DOMAIN"].contains(&e.key.as_str()))
+        .filter(|e| !set_by_ci.contains(&e.key.as_str()))
+        .filter(|e| app_env.get(&e.key).is_some_and(|v| v != e.value))
+        .map(|e| e.key.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +120,26 @@ mod tests {
         }
         let (got, _) = upgraded(&env("A=1\n"), &env("S=v1 # length=64\n"));
         assert_eq!(got.entry("S").unwrap().modifiers["length"], "64");
+    }
+
+    #[test]
+    fn the_keys_the_app_keeps_otherwise_are_named() {
+        let rows: &[(&str, &str, &[&str])] = &[
+            ("A=1\n", "A=1\n", &[]),
+            ("A=1\nMODE=v1\n", "A=1\nMODE=v2\n", &["MODE"]),
+            ("TYPE=r:1\nDOMAIN=x\n", "TYPE=r\nDOMAIN=y\n", &[]),
+            // Set by the judging suite: not the operator's choice.
+            ("SUITE=ci\n", "SUITE=sample\n", &[]),
+            // New in the head (added, not kept) or dropped by it: not kept otherwise.
+            ("A=1\n", "NEW=1\n", &[]),
+        ];
+        for (app, head, want) in rows {
+            assert_eq!(
+                kept_otherwise(&env(app), &env(head), &["SUITE"]),
+                *want,
+                "{app:?} {head:?}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod kill_anywhere;
 mod ladder;
 mod lint;
 mod nightly;
+mod operators;
 mod real_software;
 mod recipe_of_ccci;
 mod recipe_of_ccci_deployed;
