@@ -74,7 +74,8 @@ mod tests {
     #[test]
     fn the_operators_env_is_kept_and_only_new_keys_are_added() {
         // (app's .env, head's .env.sample, the upgraded values, the keys added)
-        let rows: &[(&str, &str, &[(&str, &str)], &[&str])] = &[
+        type Row<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+        let rows: &[Row] = &[
             // Nothing new: the app's .env as it is.
             ("A=1\n", "A=1\n", &[("A", "1")], &[]),
             // The operator's value wins over the head's new default.

@@ -282,7 +282,8 @@ mod tests {
                 .collect()
         };
         // (what runs, the service left behind and what it runs)
-        let rows: &[(&[(&str, &[&str])], Option<(&str, &str)>)] = &[
+        type Running<'a> = &'a [(&'a str, &'a [&'a str])];
+        let rows: &[(Running, Option<(&str, &str)>)] = &[
             (
                 &[("app", &["web:2@sha256:1"]), ("worker", &["job:2"])],
                 None,
