@@ -217,13 +217,13 @@ impl App {
         self.upgraded_env.as_ref().unwrap_or(&self.env)
     }
 
-    /// The upgrade begins: the app's `.env` becomes the upgraded one (its `TYPE` moves at
-    /// the deploy) and the secrets the head adds are created; from then on they are the
-    /// app's like the others.
-    pub async fn begin_upgrade(&mut self, engine: &Engine) -> anyhow::Result<()> {
-        if let Some(env) = self.upgraded_env.take() {
-            self.env = env;
-        }
+    /// The upgrade to `head` begins: the app's `.env` as it is now (with what the install
+    /// set in it since the plan, e.g. OIDC settings) gets the head's new variables (its
+    /// `TYPE` moves at the deploy), and the secrets the head adds are created; from then on
+    /// they are the app's like the others.
+    pub async fn begin_upgrade(&mut self, engine: &Engine, head: &Recipe) -> anyhow::Result<()> {
+        self.upgraded_env = None;
+        self.env = upgrade_env::upgraded(&self.env, &head.env_sample).0;
         for (spec, value) in &self.added_secrets {
             engine
                 .create_secret(&self.stack, &spec.engine_name, value)

@@ -342,7 +342,7 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     // As `abra app upgrade` then `abra app secret generate`: the app's `.env` kept (with the
     // head's new variables added), the secrets the head adds created.
     ctx.app
-        .begin_upgrade(&ctx.engine)
+        .begin_upgrade(&ctx.engine, &ctx.checkouts.head.recipe)
         .await
         .map_err(|e| Failure {
             message: format!("creating the secrets the head adds: {e:#}"),
