@@ -200,8 +200,12 @@ impl App {
     /// [`App::begin_upgrade`].
     pub fn plan_upgrade(&mut self, head: &Recipe) -> Result<Vec<String>, InputError> {
         let (env, added_keys) = upgrade_env::upgraded(&self.env, &head.env_sample);
-        let model = stack_model(head, &env, &self.stack, &self.suite_overlays)?;
-        let specs = secret_specs(head, &env, &self.stack, &model)?;
+        // A head that does not load with the upgraded `.env` (the operator's COMPOSE_FILE
+        // names a file it dropped) fails its upgrade: preflight says so, the rung is RED.
+        let specs = match stack_model(head, &env, &self.stack, &self.suite_overlays) {
+            Ok(model) => secret_specs(head, &env, &self.stack, &model)?,
+            Err(_) => Vec::new(),
+        };
         let installed: Vec<&str> = self
             .secrets
             .iter()

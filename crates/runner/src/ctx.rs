@@ -95,9 +95,15 @@ impl RunCtx {
                 .map(|upgraded| std::mem::replace(&mut self.app.env, upgraded)),
             Which::Base => None,
         };
+        let upgrading = installed.is_some();
         let prepared = self.app.prepare_deploy(&source);
         if let Some(env) = installed {
             self.app.env = env;
+        }
+        if upgrading && prepared.is_err() {
+            // The head does not load with the upgraded `.env`: its upgrade fails at the
+            // deploy, which checks (and refuses) before anything is deployed.
+            return Ok(());
         }
         let prepared = prepared.map_err(|e| Failure {
             message: self.redactor.redact(&format!("{e:#}")),

@@ -320,10 +320,29 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
             .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env)
             .await?;
     }
-    let model = ctx
+    let head = &ctx.checkouts.head;
+    let model = match ctx
         .app
-        .preflight_with(&ctx.engine, &ctx.checkouts.head.recipe, ctx.app.head_env())
-        .await?;
+        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env())
+        .await
+    {
+        Ok(model) => model,
+        // A head that loads on its own but not with the app's upgraded `.env` breaks the
+        // operators' upgrade: RED at upgrade, not bad input. A head broken on its own is.
+        Err(upgraded) if ctx.app.upgraded_env.is_some() => {
+            let own =
+                crate::app::operator_env(&head.recipe, &head.version, &ctx.app.domain, &ctx.suite);
+            let model = ctx
+                .app
+                .preflight_with(&ctx.engine, &head.recipe, &own)
+                .await?;
+            ctx.progress.line(&format!(
+                "the head does not load with the app's upgraded .env ({upgraded}): its upgrade will fail"
+            ));
+            model
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut secret_values = ctx.app.secret_values();
     if let Hold::Quick { record, .. } = &prepared.hold {
         let kept = warm::read_secrets(record, &rig.state_dir);

@@ -348,7 +348,6 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             message: format!("creating the secrets the head adds: {e:#}"),
             ..Default::default()
         })?;
-    ctx.deploy(Which::Head).await?;
     let kept = {
         let set_by_ci: Vec<&str> = ctx.suite.app_env.keys().map(String::as_str).collect();
         ccci_core::upgrade_env::kept_otherwise(
@@ -357,8 +356,7 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             &set_by_ci,
         )
     };
-    ctx.wait_ready().await.map_err(|mut f| {
-        f.message = format!("after upgrading to the head: {}", f.message);
+    let name_kept = |mut f: Failure| {
         if !kept.is_empty() {
             f.message.push_str(&format!(
                 " (the app's .env keeps {} as the operator has it — abra app upgrade does not change an app's .env — while the head's .env.sample gives another value: if the head needs the new value, existing apps will not get it; make the head work with the old one or say in its release notes what to change)",
@@ -366,6 +364,11 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             ));
         }
         f
+    };
+    ctx.deploy(Which::Head).await.map_err(name_kept)?;
+    ctx.wait_ready().await.map_err(|mut f| {
+        f.message = format!("after upgrading to the head: {}", f.message);
+        name_kept(f)
     })?;
     let survived = crate::upgrade_data::check(ctx, markers).await?;
     version_moved(ctx).await?;

@@ -371,3 +371,64 @@ fn an_upgrade_whose_tasks_run_the_heads_image_moves_green() {
     assert_eq!(run.rung("upgrade")["status"], "pass");
     assert_clean(&run);
 }
+
+/// The releases deploy `compose.extra.yml` too (their COMPOSE_FILE names it); the head drops
+/// the file (and from its COMPOSE_FILE, so a fresh install of it works) or keeps it.
+fn dropped_file_repo(rig: &Rig, name: &str, head_drops_it: bool) -> PathBuf {
+    repo(
+        rig,
+        name,
+        |dir| {
+            std::fs::write(
+                dir.join("compose.extra.yml"),
+                "version: \"3.8\"\nservices:\n  app:\n    environment:\n      - EXTRA=1\n",
+            )
+            .unwrap();
+            edit(
+                dir,
+                ".env.sample",
+                "COMPOSE_FILE=\"compose.yml\"",
+                "COMPOSE_FILE=\"compose.yml:compose.extra.yml\"",
+            );
+        },
+        |dir| {
+            if head_drops_it {
+                std::fs::remove_file(dir.join("compose.extra.yml")).unwrap();
+                edit(
+                    dir,
+                    ".env.sample",
+                    "COMPOSE_FILE=\"compose.yml:compose.extra.yml\"",
+                    "COMPOSE_FILE=\"compose.yml\"",
+                );
+            }
+        },
+    )
+}
+
+#[test]
+fn a_head_dropping_a_file_the_operators_compose_file_names_is_red_at_upgrade_naming_it() {
+    let rig = Rig::new();
+    let recipe = dropped_file_repo(&rig, "opsdropfile", true);
+    let suites = rig.suite("opsdropfile", PATIENT_SUITE);
+    let run = rig.run(&recipe, Some(&suites), INSTALL_UPGRADE);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    assert_eq!(run.rung("install")["status"], "pass");
+    assert_eq!(run.rung("upgrade")["status"], "fail");
+    let msg = failure(&run);
+    assert!(
+        msg.contains("compose.extra.yml") && msg.contains("COMPOSE_FILE"),
+        "{msg}"
+    );
+    assert_clean(&run);
+}
+
+#[test]
+fn a_head_keeping_the_file_the_operators_compose_file_names_upgrades_green() {
+    let rig = Rig::new();
+    let recipe = dropped_file_repo(&rig, "opskeepfile", false);
+    let suites = rig.suite("opskeepfile", PATIENT_SUITE);
+    let run = rig.run(&recipe, Some(&suites), INSTALL_UPGRADE);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    assert_eq!(run.rung("upgrade")["status"], "pass");
+    assert_clean(&run);
+}
