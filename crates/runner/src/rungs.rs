@@ -338,9 +338,9 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 
 async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     hooks::run_hook(ctx, "pre_upgrade").await?;
-    let markers = crate::upgrade_data::write(ctx).await?;
     // As `abra app upgrade` then `abra app secret generate`: the app's `.env` kept (with the
-    // head's new variables added), the secrets the head adds created.
+    // head's new variables added), the secrets the head adds created. Before the markers:
+    // they compare the base's volumes with the head's, as the head loads with this `.env`.
     ctx.app
         .begin_upgrade(&ctx.engine, &ctx.checkouts.head.recipe)
         .await
@@ -348,6 +348,7 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
             message: format!("creating the secrets the head adds: {e:#}"),
             ..Default::default()
         })?;
+    let markers = crate::upgrade_data::write(ctx).await?;
     let kept = {
         let set_by_ci: Vec<&str> = ctx.suite.app_env.keys().map(String::as_str).collect();
         ccci_core::upgrade_env::kept_otherwise(
