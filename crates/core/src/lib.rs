@@ -24,7 +24,8 @@
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
 //! - [`service_log`]: a service's log tail put back in time order (tasks are printed one by one).
 //! - [`suite`]: `suite.toml` test-suite metadata.
-//! - [`version`]: release tags, the upgrade base, chaos-version labels.
+//! - [`version`]: release tags, the upgrade base (the release the head came from), chaos-version labels.
+//! - [`upgrade_env`]: the app's `.env` and secrets across an upgrade, as abra keeps them.
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
 //! - [`retention`]: which run directories to remove for the operator's age and size limits.
 //! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
@@ -56,5 +57,6 @@ pub mod rig;
 pub mod secret;
 pub mod service_log;
 pub mod suite;
+pub mod upgrade_env;
 pub mod version;
 pub mod volumes;

@@ -8,7 +8,7 @@
 use crate::ladder::{self, Rung, SkipKind};
 use crate::suite::Suite;
 use crate::version::{self, Release};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a run was started as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,9 @@ pub struct PlanInput<'a> {
     pub releases: &'a [Release],
     /// The head's commit (`None` for a plain directory).
     pub head_commit: Option<&'a str>,
+    /// The release commits that are ancestors of the head (`git merge-base --is-ancestor`,
+    /// gathered by the runner): the upgrade base is chosen among them.
+    pub ancestors: &'a BTreeSet<String>,
     /// The warm canonical's version, when a quick run found one (read under its lock).
     pub canonical: Option<&'a str>,
     /// Dependencies the rig provides (e.g. `keycloak` when a shared Keycloak is configured).
@@ -223,7 +226,8 @@ fn promotes(input: &PlanInput<'_>) -> bool {
 }
 
 /// The release the upgrade starts from: the canonical's version for a quick run, else the
-/// suite's `upgrade_base_version`, else the newest release that is not the head.
+/// suite's `upgrade_base_version`, else the release the head came from
+/// ([`version::upgrade_base`]).
 fn base_release(input: &PlanInput<'_>, warm: &WarmPlan) -> Result<Option<Release>, PlanError> {
     let Some(head_commit) = input.head_commit else {
         return Ok(None);
@@ -248,7 +252,7 @@ fn base_release(input: &PlanInput<'_>, warm: &WarmPlan) -> Result<Option<Release
                     .collect::<Vec<_>>()
                     .join(", "),
             }),
-        None => Ok(version::upgrade_base(input.releases, head_commit).cloned()),
+        None => Ok(version::upgrade_base(input.releases, head_commit, input.ancestors).cloned()),
     }
 }
 
@@ -394,6 +398,7 @@ mod tests {
                 suite: &self.suite,
                 releases: &self.releases,
                 head_commit: self.head,
+                ancestors: &self.releases.iter().map(|r| r.commit.clone()).collect(),
                 canonical: self.canonical,
                 rig_dependencies: self.rig_deps,
             })

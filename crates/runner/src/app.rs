@@ -13,6 +13,7 @@ use ccci_core::results::{RouteRecord, RouteVia};
 use ccci_core::rig::{self, Adaptation};
 use ccci_core::secret::Secret;
 use ccci_core::suite::Suite;
+use ccci_core::upgrade_env;
 use rand::distr::{Alphanumeric, SampleString};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -33,7 +34,14 @@ pub struct App {
     pub env: EnvFile,
     /// The run's own working directory: `.env`, the generated overlay.
     pub work_dir: PathBuf,
+    /// The secrets created at install (the installed checkout's own).
     pub secrets: Vec<(SecretSpec, Secret)>,
+    /// The secrets the head adds to the installed base, generated with the app's `.env`
+    /// (as `abra app secret generate` would): created by the upgrade, then kept in
+    /// `secrets`. Planned up front so every value is redacted from the start.
+    pub added_secrets: Vec<(SecretSpec, Secret)>,
+    /// The `.env` the upgrade deploys the head with ([`App::plan_upgrade`]), until it does.
+    pub upgraded_env: Option<EnvFile>,
     /// The HTTP service and its container port (from traefik labels, else `app:80`).
     pub http_service: String,
     pub http_port: u16,
@@ -110,12 +118,7 @@ impl App {
         work_dir: &Path,
     ) -> Result<App, InputError> {
         let stack = naming::stack_name(&domain);
-        let mut env = recipe.env_sample.clone();
-        env.set("TYPE", format!("{}:{}", recipe.name, version));
-        env.set("DOMAIN", domain.clone());
-        for (k, v) in &suite.app_env {
-            env.set(k, v.clone());
-        }
+        let env = operator_env(recipe, version, &domain, suite);
         let mut suite_overlays = Vec::new();
         for overlay in &suite.compose_overlays {
             let Some(dir) = suite_dir else {
@@ -136,18 +139,7 @@ impl App {
             suite_overlays.push(path.canonicalize().unwrap_or(path));
         }
         let model = stack_model(recipe, &env, &stack, &suite_overlays)?;
-        let specs = naming::secret_specs(&stack, &env, &model).map_err(|e| InputError::File {
-            file: recipe.dir.join(".env.sample").display().to_string(),
-            message: e.to_string(),
-        })?;
-        let mut rng = rand::rng();
-        let secrets = specs
-            .into_iter()
-            .map(|spec| {
-                let value = Secret::new(Alphanumeric.sample_string(&mut rng, spec.length));
-                (spec, value)
-            })
-            .collect();
+        let secrets = generated(secret_specs(recipe, &env, &stack, &model)?);
         let (http_service, http_port) = http_endpoint(&model);
         let vips_route = rig.service_vips.unwrap_or(true);
         let adaptations = rig::adaptations(vips_route, &model);
@@ -188,6 +180,8 @@ impl App {
             env,
             work_dir: work_dir.to_path_buf(),
             secrets,
+            added_secrets: Vec::new(),
+            upgraded_env: None,
             http_service,
             http_port,
             forwarder,
@@ -197,6 +191,59 @@ impl App {
             suite_overlays,
             realm: None,
         })
+    }
+
+    /// Plans the upgrade to `head` as an operator does it with abra
+    /// ([`ccci_core::upgrade_env`]): the app's `.env` kept, the variables the head's
+    /// `.env.sample` introduces added, and only the secrets the head then names that the
+    /// installed app lacks generated. Returns the keys added. Applied by
+    /// [`App::begin_upgrade`].
+    pub fn plan_upgrade(&mut self, head: &Recipe) -> Result<Vec<String>, InputError> {
+        let (env, added_keys) = upgrade_env::upgraded(&self.env, &head.env_sample);
+        // A head that does not load with the upgraded `.env` (the operator's COMPOSE_FILE
+        // names a file it dropped) fails its upgrade: preflight says so, the rung is RED.
+        let specs = match stack_model(head, &env, &self.stack, &self.suite_overlays) {
+            Ok(model) => secret_specs(head, &env, &self.stack, &model)?,
+            Err(_) => Vec::new(),
+        };
+        let installed: Vec<&str> = self
+            .secrets
+            .iter()
+            .map(|(s, _)| s.engine_name.as_str())
+            .collect();
+        self.added_secrets = generated(upgrade_env::added_secrets(&installed, specs));
+        self.upgraded_env = Some(env);
+        Ok(added_keys)
+    }
+
+    /// The `.env` the head is deployed with: the upgraded one once planned.
+    pub fn head_env(&self) -> &EnvFile {
+        self.upgraded_env.as_ref().unwrap_or(&self.env)
+    }
+
+    /// The upgrade to `head` begins: the app's `.env` as it is now (with what the install
+    /// set in it since the plan, e.g. OIDC settings) gets the head's new variables (its
+    /// `TYPE` moves at the deploy), and the secrets the head adds are created; from then on
+    /// they are the app's like the others.
+    pub async fn begin_upgrade(&mut self, engine: &Engine, head: &Recipe) -> anyhow::Result<()> {
+        self.upgraded_env = None;
+        self.env = upgrade_env::upgraded(&self.env, &head.env_sample).0;
+        for (spec, value) in &self.added_secrets {
+            engine
+                .create_secret(&self.stack, &spec.engine_name, value)
+                .await?;
+        }
+        self.secrets.append(&mut self.added_secrets);
+        Ok(())
+    }
+
+    /// Every secret value the app knows (created or still to be created).
+    pub fn secret_values(&self) -> Vec<Secret> {
+        self.secrets
+            .iter()
+            .chain(&self.added_secrets)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// How cc-ci reaches the app, as runs record it.
@@ -241,8 +288,19 @@ impl App {
         engine: &Engine,
         recipe: &Recipe,
     ) -> Result<StackModel, InputError> {
-        let model = stack_model(recipe, &self.env, &self.stack, &self.suite_overlays)?;
-        let files = recipe.compose_files(&self.env)?;
+        self.preflight_with(engine, recipe, &self.env).await
+    }
+
+    /// [`App::preflight`] of a checkout with the `.env` it is deployed with (the base with
+    /// its own, the head with the upgraded one: [`App::head_env`]).
+    pub async fn preflight_with(
+        &self,
+        engine: &Engine,
+        recipe: &Recipe,
+        env: &EnvFile,
+    ) -> Result<StackModel, InputError> {
+        let model = stack_model(recipe, env, &self.stack, &self.suite_overlays)?;
+        let files = recipe.compose_files(env)?;
         backup_labels_sound(&model, &files)?;
         if self.forwarder.is_some() && !engine.image_present(stack::FORWARDER_IMAGE).await {
             return Err(InputError::NoForwarderImage {
@@ -420,6 +478,44 @@ fn overlay_yaml(
         let _ = write!(y, "  {name}:\n    deploy:\n{deploy}");
     }
     y
+}
+
+/// The app's `.env` as an operator has it after `abra app new` of `recipe` at `version`:
+/// the checkout's own `.env.sample` with `TYPE` and `DOMAIN` set, and the judging suite's
+/// settings on top. The base release is installed with its own (and judged with it).
+pub fn operator_env(recipe: &Recipe, version: &str, domain: &str, suite: &Suite) -> EnvFile {
+    let mut env = recipe.env_sample.clone();
+    env.set("TYPE", format!("{}:{}", recipe.name, version));
+    env.set("DOMAIN", domain.to_string());
+    for (k, v) in &suite.app_env {
+        env.set(k, v.clone());
+    }
+    env
+}
+
+/// The secrets `recipe`'s compose files name, with `env`'s versions and lengths.
+fn secret_specs(
+    recipe: &Recipe,
+    env: &EnvFile,
+    stack: &str,
+    model: &StackModel,
+) -> Result<Vec<SecretSpec>, InputError> {
+    naming::secret_specs(stack, env, model).map_err(|e| InputError::File {
+        file: recipe.dir.join(".env.sample").display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A fresh random value for each spec.
+fn generated(specs: Vec<SecretSpec>) -> Vec<(SecretSpec, Secret)> {
+    let mut rng = rand::rng();
+    specs
+        .into_iter()
+        .map(|spec| {
+            let value = Secret::new(Alphanumeric.sample_string(&mut rng, spec.length));
+            (spec, value)
+        })
+        .collect()
 }
 
 fn stack_model(

@@ -85,7 +85,27 @@ impl RunCtx {
     /// deploying nothing.
     pub async fn check(&mut self, which: Which) -> Result<(), Failure> {
         let source = crate::host_access::source_of(&self.checkouts, which);
-        let prepared = self.app.prepare_deploy(&source).map_err(|e| Failure {
+        // Before the upgrade, the head is checked with the `.env` it will be deployed with
+        // (the upgraded one), the base with the installed one.
+        let installed = match which {
+            Which::Head => self
+                .app
+                .upgraded_env
+                .clone()
+                .map(|upgraded| std::mem::replace(&mut self.app.env, upgraded)),
+            Which::Base => None,
+        };
+        let upgrading = installed.is_some();
+        let prepared = self.app.prepare_deploy(&source);
+        if let Some(env) = installed {
+            self.app.env = env;
+        }
+        if upgrading && prepared.is_err() {
+            // The head does not load with the upgraded `.env`: its upgrade fails at the
+            // deploy, which checks (and refuses) before anything is deployed.
+            return Ok(());
+        }
+        let prepared = prepared.map_err(|e| Failure {
             message: self.redactor.redact(&format!("{e:#}")),
             ..Default::default()
         })?;

@@ -195,12 +195,7 @@ async fn compute_base_grants(ctx: &RunCtx) -> Result<Vec<Grant>, String> {
         return Ok(Vec::new());
     };
     let recipe = &base.recipe;
-    let mut env = recipe.env_sample.clone();
-    env.set("TYPE", format!("{}:{}", recipe.name, base.version));
-    env.set("DOMAIN", ctx.app.domain.clone());
-    for (k, v) in &ctx.suite.app_env {
-        env.set(k, v.clone());
-    }
+    let env = crate::app::operator_env(recipe, &base.version, &ctx.app.domain, &ctx.suite);
     let mut files = recipe.compose_files(&env).map_err(|e| e.to_string())?;
     // The judging suite's overlays are the operator's (or a release's): the base has them
     // too. The head's own suite's are the head's.

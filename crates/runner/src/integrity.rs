@@ -23,7 +23,6 @@ use crate::recipe::{InputError, Recipe};
 use crate::source::{self, Checkouts};
 use ccci_core::results::{SuiteRecord, SuiteSource};
 use ccci_core::suite::Suite;
-use ccci_core::version;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -160,7 +159,7 @@ fn judging_suite(
         .iter()
         .rev()
         .find(|r| r.commit == head_commit)
-        .or_else(|| version::upgrade_base(&checkouts.releases, head_commit));
+        .or_else(|| checkouts.upgrade_base());
     Ok(match (judge, &checkouts.repo) {
         (Some(release), Some(repo)) => {
             let local = if release.commit == head_commit {

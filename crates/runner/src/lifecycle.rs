@@ -141,7 +141,7 @@ async fn prepare(
     // L5: the lint, first, before anything is deployed; an error does not stop the rungs.
     let lint = crate::lint::run_rung(&checkouts, &plan.selected, &progress);
     let app_hex = new_hex6();
-    let app = plan_app(
+    let mut app = plan_app(
         &checkouts,
         &plan,
         &hold,
@@ -151,6 +151,15 @@ async fn prepare(
         &app_hex,
         &work_dir,
     )?;
+    if let (Some(_), true) = (&checkouts.base, plan.selected.upgrade) {
+        let added = app.plan_upgrade(&checkouts.head.recipe)?;
+        if !added.is_empty() {
+            progress.line(&format!(
+                "the head's .env.sample adds {}: added to the app's .env at the upgrade (abra keeps the operator's .env; release notes ask the operator to add them)",
+                added.join(", ")
+            ));
+        }
+    }
     let mut timings = BTreeMap::new();
     timings.insert("create".to_string(), t_create.elapsed().as_millis() as u64);
     let ctx = RunCtx {
@@ -265,14 +274,17 @@ fn plan_app(
     work_dir: &Path,
 ) -> Result<App> {
     let head = &checkouts.head;
-    let first_version = match &checkouts.base {
-        Some(base) if plan.selected.upgrade => base.version.clone(),
-        _ => head.version.clone(),
+    // The checkout installed first (the base release when the run upgrades) is installed
+    // from its own files: its `.env.sample`, `COMPOSE_FILE`, secrets.
+    let first = match &checkouts.base {
+        Some(base) if plan.selected.upgrade => base,
+        _ => head,
     };
+    let first_version = first.version.clone();
     let mut app = if plan.on_warm_domain() {
         let domain = ccci_core::naming::warm_domain(&head.recipe.name, &rig.ci_domain);
         App::plan_on_domain(
-            &head.recipe,
+            &first.recipe,
             suite,
             suite_dir,
             rig,
@@ -282,7 +294,7 @@ fn plan_app(
         )?
     } else {
         App::plan(
-            &head.recipe,
+            &first.recipe,
             suite,
             suite_dir,
             rig,
@@ -302,14 +314,37 @@ fn plan_app(
 async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
     let t_pull = Instant::now();
     let ctx = &mut prepared.ctx;
-    let model = ctx
-        .app
-        .preflight(&ctx.engine, &ctx.checkouts.head.recipe)
-        .await?;
+    // Each checkout with the `.env` it is deployed with: the base with its own, the head
+    // with the upgraded one.
     if let (Some(base), true) = (&ctx.checkouts.base, prepared.plan.selected.upgrade) {
-        ctx.app.preflight(&ctx.engine, &base.recipe).await?;
+        ctx.app
+            .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env)
+            .await?;
     }
-    let mut secret_values: Vec<_> = ctx.app.secrets.iter().map(|(_, v)| v.clone()).collect();
+    let head = &ctx.checkouts.head;
+    let model = match ctx
+        .app
+        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env())
+        .await
+    {
+        Ok(model) => model,
+        // A head that loads on its own but not with the app's upgraded `.env` breaks the
+        // operators' upgrade: RED at upgrade, not bad input. A head broken on its own is.
+        Err(upgraded) if ctx.app.upgraded_env.is_some() => {
+            let own =
+                crate::app::operator_env(&head.recipe, &head.version, &ctx.app.domain, &ctx.suite);
+            let model = ctx
+                .app
+                .preflight_with(&ctx.engine, &head.recipe, &own)
+                .await?;
+            ctx.progress.line(&format!(
+                "the head does not load with the app's upgraded .env ({upgraded}): its upgrade will fail"
+            ));
+            model
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut secret_values = ctx.app.secret_values();
     if let Hold::Quick { record, .. } = &prepared.hold {
         let kept = warm::read_secrets(record, &rig.state_dir);
         secret_values.extend(kept.into_iter().map(|(_, v)| v));

@@ -416,7 +416,8 @@ fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted,
     let commit = crate::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
     let (releases, _) = version::releases(&source::tags_of(&clone)?);
     // The lint compares the head with the release it upgrades from.
-    let base = version::upgrade_base(&releases, &commit).cloned();
+    let ancestors = source::ancestor_releases(&clone, &releases, &commit);
+    let base = version::upgrade_base(&releases, &commit, &ancestors).cloned();
     let base_dir = work_dir.join("base");
     if let Some(b) = &base {
         let dir = base_dir.display().to_string();

@@ -43,6 +43,7 @@ pub fn plan_run(
         suite,
         releases: &checkouts.releases,
         head_commit: checkouts.head.commit.as_deref(),
+        ancestors: &checkouts.ancestors,
         canonical,
         rig_dependencies: &rig_dependencies,
     })

@@ -338,40 +338,74 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 
 async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     hooks::run_hook(ctx, "pre_upgrade").await?;
+    // As `abra app upgrade` then `abra app secret generate`: the app's `.env` kept (with the
+    // head's new variables added), the secrets the head adds created. Before the markers:
+    // they compare the base's volumes with the head's, as the head loads with this `.env`.
+    ctx.app
+        .begin_upgrade(&ctx.engine, &ctx.checkouts.head.recipe)
+        .await
+        .map_err(|e| Failure {
+            message: format!("creating the secrets the head adds: {e:#}"),
+            ..Default::default()
+        })?;
     let markers = crate::upgrade_data::write(ctx).await?;
-    ctx.deploy(Which::Head).await?;
+    let kept = {
+        let set_by_ci: Vec<&str> = ctx.suite.app_env.keys().map(String::as_str).collect();
+        ccci_core::upgrade_env::kept_otherwise(
+            &ctx.app.env,
+            &ctx.checkouts.head.recipe.env_sample,
+            &set_by_ci,
+        )
+    };
+    let name_kept = |mut f: Failure| {
+        if !kept.is_empty() {
+            f.message.push_str(&format!(
+                " (the app's .env keeps {} as the operator has it — abra app upgrade does not change an app's .env — while the head's .env.sample gives another value: if the head needs the new value, existing apps will not get it; make the head work with the old one or say in its release notes what to change)",
+                kept.join(", ")
+            ));
+        }
+        f
+    };
+    ctx.deploy(Which::Head).await.map_err(name_kept)?;
     ctx.wait_ready().await.map_err(|mut f| {
         f.message = format!("after upgrading to the head: {}", f.message);
-        f
+        name_kept(f)
     })?;
     let survived = crate::upgrade_data::check(ctx, markers).await?;
-    // The deployed version must be the head's commit (abra's chaos-version label).
-    if let Some(commit) = ctx.checkouts.head.commit.clone() {
-        let label = ctx
-            .engine
-            .service_label(
-                &ctx.app.service_name(crate::app::MAIN_SERVICE),
-                &format!("coop-cloud.{}.chaos-version", ctx.app.stack),
-            )
-            .await
-            .map_err(|e| Failure {
-                message: format!("reading the deployed version label: {e:#}"),
-                ..Default::default()
-            })?;
-        match label {
-            Some(l) if ccci_core::version::chaos_version_matches(&l, &commit) => {}
-            other => {
-                return Err(Failure {
-                    message: format!(
-                        "version did not move to the head: chaos-version label is {:?}, head is {}",
-                        other.unwrap_or_default(),
-                        ccci_core::version::short_commit(&commit)
-                    ),
-                    ..Default::default()
-                })
-            }
-        }
-    }
+    version_moved(ctx).await?;
     hooks::run_hook(ctx, "post_upgrade").await?;
     Ok(vec![survived])
+}
+
+/// "Version moved", measured on the engine rather than on the labels cc-ci stamps: every
+/// running task of each service the head names runs the image the head's compose files
+/// name with the app's `.env` (a paused or rolled-back update leaves the old spec running).
+async fn version_moved(ctx: &RunCtx) -> Result<(), Failure> {
+    let named: std::collections::BTreeMap<String, String> = ctx
+        .app
+        .model(&ctx.checkouts.head.recipe)
+        .map_err(|e| Failure {
+            message: format!("reading the head's compose files: {e}"),
+            ..Default::default()
+        })?
+        .services
+        .into_iter()
+        .map(|(name, svc)| (name, svc.image))
+        .collect();
+    let running = ctx
+        .engine
+        .running_images(&ctx.app.stack)
+        .await
+        .map_err(|e| Failure {
+            message: format!("reading what the upgraded services run: {e:#}"),
+            ..Default::default()
+        })?;
+    match ccci_core::version::not_moved(&named, &running) {
+        None => Ok(()),
+        Some(stale) => Err(Failure {
+            message: stale.to_string(),
+            service: Some(stale.service.clone()),
+            ..Default::default()
+        }),
+    }
 }

@@ -6,6 +6,7 @@ use crate::git::git;
 use crate::recipe::{InputError, Recipe};
 use crate::request::RunRequest;
 use ccci_core::version::{self, Release};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// One checkout of the recipe at one version.
@@ -30,6 +31,17 @@ pub struct Checkouts {
     /// The head's git clone, if the recipe is a git repository.
     pub repo: Option<PathBuf>,
     pub releases: Vec<Release>,
+    /// The release commits that are ancestors of the head: the upgrade base is the newest
+    /// older one ([`version::upgrade_base`]).
+    pub ancestors: BTreeSet<String>,
+}
+
+impl Checkouts {
+    /// The release the head came from ([`version::upgrade_base`]).
+    pub fn upgrade_base(&self) -> Option<&Release> {
+        let head = self.head.commit.as_deref()?;
+        version::upgrade_base(&self.releases, head, &self.ancestors)
+    }
 }
 
 pub(crate) fn is_git_source(src: &str) -> bool {
@@ -109,6 +121,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
     })?;
     let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::from)?;
     let (releases, stray_tags) = version::releases(&tags_of(&clone)?);
+    let ancestors = ancestor_releases(&clone, &releases, &commit);
     let recipe = Recipe::load(&clone, Some(&name))?;
     let head_version = version::head_version(&releases, &commit);
     Ok(Checkouts {
@@ -122,6 +135,7 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         stray_tags,
         repo: Some(clone),
         releases,
+        ancestors,
     })
 }
 
@@ -140,6 +154,7 @@ fn directory_head(src: &str, name: &str) -> Result<Checkouts, InputError> {
         stray_tags: Vec::new(),
         repo: None,
         releases: Vec::new(),
+        ancestors: BTreeSet::new(),
     })
 }
 
@@ -179,6 +194,26 @@ pub(crate) fn resolve_target(clone: &Path, src: &str, target: &str) -> Result<St
             git_ref: target.to_string(),
         })
     }
+}
+
+/// The commits of `releases` that are ancestors of `head` in `clone` (git's own answer:
+/// `merge-base --is-ancestor` exits 0 for an ancestor, 1 for not).
+pub(crate) fn ancestor_releases(
+    clone: &Path,
+    releases: &[Release],
+    head: &str,
+) -> BTreeSet<String> {
+    releases
+        .iter()
+        .filter(|r| {
+            git(
+                Some(clone),
+                &["merge-base", "--is-ancestor", &r.commit, head],
+            )
+            .is_ok()
+        })
+        .map(|r| r.commit.clone())
+        .collect()
 }
 
 /// Every tag of the clone: (name, object type, commit id).

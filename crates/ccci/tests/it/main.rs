@@ -22,6 +22,7 @@ mod links;
 mod lint;
 mod mounts;
 mod nightly;
+mod operators;
 mod real_software;
 mod recipe_of_ccci;
 mod recipe_of_ccci_deployed;

@@ -143,6 +143,56 @@ impl Engine {
         Ok(out)
     }
 
+    /// The images the running tasks of a stack run, by service short name (the task's own
+    /// `ContainerSpec.Image`: swarm pins the digest it resolved). Services with no running
+    /// task map to an empty list.
+    pub async fn running_images(
+        &self,
+        stack: &str,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let tasks = self
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(stack_filter(stack)),
+            }))
+            .await
+            .with_context(|| format!("listing tasks of stack {stack}"))?;
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(stack_filter(stack)),
+                status: None,
+            }))
+            .await
+            .with_context(|| format!("listing services of stack {stack}"))?;
+        let mut images = std::collections::BTreeMap::new();
+        for service in services {
+            let (Some(id), Some(name)) = (
+                service.id.clone(),
+                service.spec.as_ref().and_then(|s| s.name.clone()),
+            ) else {
+                continue;
+            };
+            let short = name
+                .strip_prefix(&format!("{stack}_"))
+                .unwrap_or(&name)
+                .to_string();
+            let running: Vec<String> = tasks
+                .iter()
+                .filter(|t| t.service_id.as_deref() == Some(id.as_str()))
+                .filter(|t| {
+                    t.status
+                        .as_ref()
+                        .and_then(|s| s.state)
+                        .is_some_and(|s| s.to_string() == "running")
+                })
+                .filter_map(|t| t.spec.as_ref()?.container_spec.as_ref()?.image.clone())
+                .collect();
+            images.insert(short, running);
+        }
+        Ok(images)
+    }
+
     /// A deploy label of a service (`Spec.Labels`), if set.
     pub async fn service_label(&self, service: &str, label: &str) -> Result<Option<String>> {
         let svc = self
