@@ -260,6 +260,17 @@ pub(crate) fn permission_of(p: &RepoCollaboratorPermission) -> Permission {
     Permission::parse(&p.permission)
 }
 
+/// RFC 3339 in UTC, whole seconds (rounded down, so nothing is left out), as Gitea's
+/// `since` parameter takes it.
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

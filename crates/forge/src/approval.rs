@@ -152,7 +152,7 @@ fn head_at_comment(facts: &ApprovalFacts<'_>) -> Approval {
     };
     if let Some(later) = pushes.iter().find(|p| !before_comment(p, facts)) {
         return Approval::Refuse(Refusal::HeadMoved {
-            at: crate::client::rfc3339(later.at),
+            at: crate::api::rfc3339(later.at),
         });
     }
     // The heads the record and a delivery saw at comment time must be the head read now.

@@ -4,6 +4,7 @@
 //! so it can't show up in a `reqwest` error, and any text the forge sends back is scrubbed of
 //! it before it becomes part of an error.
 
+use crate::api::rfc3339;
 use crate::api::{
     permission_of, Comment, CommitStatus, PullRequest, RepoCollaboratorPermission, RepoName,
     StatusUpdate, TimelineComment,
@@ -14,7 +15,6 @@ use ccci_core::secret::{Redactor, Secret};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use url::Url;
 
@@ -384,16 +384,6 @@ fn endpoint_path(url: &Url) -> String {
         Some(i) => path[i + "/api/v1".len()..].to_string(),
         None => path.to_string(),
     }
-}
-
-/// RFC 3339 in UTC, whole seconds (rounded down, so nothing is left out), as Gitea's
-/// `since` parameter takes it.
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
 #[cfg(test)]
