@@ -2,7 +2,7 @@
 //! checkouts, progress, the redactor, the readiness history) and the deploy it performs.
 //! The readiness waits on it live in [`crate::ready`].
 
-use crate::app::App;
+use crate::app::{App, PreparedDeploy};
 use crate::canonical::Attached;
 use crate::clock::now_ms;
 use crate::engine::Engine;
@@ -105,11 +105,14 @@ impl RunCtx {
             // deploy, which checks (and refuses) before anything is deployed.
             return Ok(());
         }
-        let prepared = prepared.map_err(|e| Failure {
-            message: self.redactor.redact(&format!("{e:#}")),
-            ..Default::default()
-        })?;
-        crate::host_access::check(self, which, &prepared)
+        let prepared = prepared.map_err(|e| self.redacted(format!("{e:#}")))?;
+        self.checked(which, &prepared).await
+    }
+
+    /// [`crate::host_access::check`], its refusal explained in the recipe's terms when
+    /// docker's own words are a deploy error the author can fix, and redacted.
+    async fn checked(&mut self, which: Which, prepared: &PreparedDeploy) -> Result<(), Failure> {
+        crate::host_access::check(self, which, prepared)
             .await
             .map_err(|mut refused| {
                 let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
@@ -119,6 +122,13 @@ impl RunCtx {
                 refused.message = self.redactor.redact(&refused.message);
                 refused
             })
+    }
+
+    fn redacted(&self, message: String) -> Failure {
+        Failure {
+            message: self.redactor.redact(&message),
+            ..Default::default()
+        }
     }
 
     /// Deploys `which` once what docker would deploy passed the check, and counts it.
@@ -137,25 +147,11 @@ impl RunCtx {
                 .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
                 .collect();
         }
-        let prepared = self.app.prepare_deploy(&source);
-        let prepared = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(Failure {
-                    message: self.redactor.redact(&format!("{e:#}")),
-                    ..Default::default()
-                })
-            }
-        };
-        let checked = crate::host_access::check(self, which, &prepared).await;
-        if let Err(mut refused) = checked {
-            let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
-            if let Some(explained) = explain_deploy_text(&refused.message, recipe, &self.app) {
-                refused.message = explained;
-            }
-            refused.message = self.redactor.redact(&refused.message);
-            return Err(refused);
-        }
+        let prepared = self
+            .app
+            .prepare_deploy(&source)
+            .map_err(|e| self.redacted(format!("{e:#}")))?;
+        self.checked(which, &prepared).await?;
         self.history_mut().deployed(now_ms());
         let result = self.app.deploy_prepared(&prepared).await;
         let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
