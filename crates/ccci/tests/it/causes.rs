@@ -5,20 +5,7 @@
 //! healthy is RED within `serving_timeout`, and an update swarm paused is RED on time.
 
 use crate::common::*;
-use serde_json::Value;
 use std::path::Path;
-
-fn failure(run: &Run) -> &Value {
-    &run.results()["failure"]
-}
-
-fn message(run: &Run) -> String {
-    failure(run)["message"].as_str().unwrap_or("").to_string()
-}
-
-fn seconds(run: &Run, rung: &str) -> f64 {
-    run.rung(rung)["duration_ms"].as_f64().unwrap() / 1000.0
-}
 
 /// Adds a service `worker` (no healthcheck, restarted by swarm) with `env` to a recipe copy,
 /// before its top-level `marker` line.

@@ -737,3 +737,18 @@ impl Sso {
 pub fn strs(strings: &[String]) -> Vec<&str> {
     strings.iter().map(String::as_str).collect()
 }
+
+/// A run's `failure` record.
+pub fn failure(run: &Run) -> &Value {
+    &run.results()["failure"]
+}
+
+/// The failure's message (empty when the run did not fail).
+pub fn message(run: &Run) -> String {
+    failure(run)["message"].as_str().unwrap_or("").to_string()
+}
+
+/// How long a rung took, in seconds.
+pub fn seconds(run: &Run, rung: &str) -> f64 {
+    run.rung(rung)["duration_ms"].as_f64().unwrap() / 1000.0
+}

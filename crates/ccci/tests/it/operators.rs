@@ -30,13 +30,6 @@ fn repo(
     dir
 }
 
-fn failure(run: &Run) -> String {
-    run.results()["failure"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 const INSTALL_UPGRADE: &[&str] = &["--stages", "install,upgrade"];
 
 #[test]
@@ -130,7 +123,7 @@ fn a_head_needing_a_new_default_existing_apps_keep_otherwise_is_red_at_upgrade_n
     assert_eq!(run.code, 1, "{}", run.explain());
     assert_eq!(run.rung("install")["status"], "pass");
     assert_eq!(run.rung("upgrade")["status"], "fail");
-    let msg = failure(&run);
+    let msg = message(&run);
     assert!(msg.contains("after upgrading to the head"), "{msg}");
     assert!(
         msg.contains("the app's .env keeps CRASH_AT_START as the operator has it"),
@@ -229,7 +222,7 @@ fn a_hotfix_is_upgraded_from_the_release_it_came_from_and_its_dropped_volume_is_
         run.explain()
     );
     assert_eq!(run.rung("upgrade")["status"], "fail");
-    let msg = failure(&run);
+    let msg = message(&run);
     assert!(msg.contains("extra"), "{msg}");
     assert_clean(&run);
 }
@@ -347,7 +340,7 @@ fn a_service_left_on_the_old_image_is_red_at_upgrade_naming_both_images() {
     let run = rig.finish(output, "out-opsmoved");
     assert_eq!(run.code, 1, "{}", run.explain());
     assert_eq!(run.rung("upgrade")["status"], "fail");
-    let msg = failure(&run);
+    let msg = message(&run);
     assert!(
         msg.contains("service app runs ccci-fixture:1.1.0")
             && msg.contains("but the head names ccci-fixture:1.2.0"),
@@ -414,7 +407,7 @@ fn a_head_dropping_a_file_the_operators_compose_file_names_is_red_at_upgrade_nam
     assert_eq!(run.code, 1, "{}", run.explain());
     assert_eq!(run.rung("install")["status"], "pass");
     assert_eq!(run.rung("upgrade")["status"], "fail");
-    let msg = failure(&run);
+    let msg = message(&run);
     assert!(
         msg.contains("compose.extra.yml") && msg.contains("COMPOSE_FILE"),
         "{msg}"

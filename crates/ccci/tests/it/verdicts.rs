@@ -25,18 +25,6 @@ fn stack_recipe(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> PathBuf
     rig.git_recipe("fixture-stack", name, RELEASES, "1.2.0", edit_head)
 }
 
-fn failure(run: &Run) -> &Value {
-    &run.results()["failure"]
-}
-
-fn message(run: &Run) -> String {
-    failure(run)["message"].as_str().unwrap_or("").to_string()
-}
-
-fn seconds(run: &Run, rung: &str) -> f64 {
-    run.rung(rung)["duration_ms"].as_f64().unwrap() / 1000.0
-}
-
 #[test]
 fn an_app_waiting_for_its_slow_database_by_service_name_is_green() {
     let rig = Rig::new();
