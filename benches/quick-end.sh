@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark: a quick run's two ends (SPEC §5) — its time to verdict (judged, results.json
-# written, the summary printed / the PR reported) and its time to lock release (then the
-# canonical has been undeployed, its snapshot restored and its env reset, PASS or FAIL, and
+# Benchmark: a quick run's two ends (docs/behaviour.md §6) — its time to verdict (judged,
+# results.json written, the summary printed / the PR reported) and its time to lock release (then
+# the canonical has been undeployed, its snapshot restored and its env reset, PASS or FAIL, and
 # the next quick run of the recipe may start). Both come from the quick run's own
 # `quick_end` record and are shown as ratios against the baseline: the cold run of the same
 # head, measured in the same loop. The example RECIPE (fixture-web by default) gets a

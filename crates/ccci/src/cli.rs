@@ -46,8 +46,8 @@ pub enum Command {
     /// The service's configuration.
     #[command(subcommand)]
     Config(cmd::config::Command),
-    /// Warm canonicals (SPEC §5): the data-warm known-good app per enrolled recipe that
-    /// `ccci run --quick` reattaches.
+    /// Warm canonicals (docs/behaviour.md §6): the data-warm known-good app per enrolled recipe
+    /// that `ccci run --quick` reattaches.
     #[command(subcommand)]
     Warm(cmd::warm::Command),
     /// Alerts (held or rolled-back live-warm upgrades, …): list the pending and archived

@@ -1,4 +1,4 @@
-//! What docker will deploy, judged before every deploy (SPEC §6, "the host is not the
+//! What docker will deploy, judged before every deploy (docs/behaviour.md §7, "the host is not the
 //! recipe's"; ARCHITECTURE.md "Threat model").
 //!
 //! The input is `docker stack config`'s output for the exact files and environment the

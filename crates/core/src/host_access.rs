@@ -1,5 +1,6 @@
 //! Host access: what in a recipe's compose files reaches past its containers into the CI
-//! host, so that a change cannot take the host (SPEC §6, "the host is not the recipe's").
+//! host, so that a change cannot take the host (docs/behaviour.md §7, "the host is not the
+//! recipe's").
 //!
 //! Each **grant** is one thing a service asks of the host, with a stable **key**:
 //!

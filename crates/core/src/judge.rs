@@ -245,7 +245,7 @@ mod tests {
         let upgrade_red = ladder(&[(I, Pass), (U, Fail), (B, Skip), (F, Skip), (L, Pass)]);
         let lint_red = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Fail)]);
         let stateless = ladder(&[(I, Pass), (U, Pass), (B, Skip), (F, Pass), (L, Pass)]);
-        // The lint found only errors its base release has too (SPEC §4): not RED, L4.
+        // The lint found only errors its base release has too (docs/behaviour.md §5): not RED, L4.
         let inherited = |rungs: &[(Rung, RungStatus)]| {
             let mut r = ladder(rungs);
             r.push(RungResult {

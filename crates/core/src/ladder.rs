@@ -1,4 +1,4 @@
-//! The level ladder and the verdict (SPEC §4).
+//! The level ladder and the verdict (docs/behaviour.md §5).
 //!
 //! Four essential rungs, bottom to top: install → upgrade → backup_restore → functional,
 //! and on top of them **L5 = lint**: the recipe lints clean (no error-level rule fails). The
@@ -7,7 +7,7 @@
 //! consecutive passing rungs from the bottom. A skip caps the level and never inflates it.
 //! The verdict is GREEN only if no rung (on or off the ladder) failed and no declared
 //! dependency went unverified. A lint whose every error is inherited from the base release
-//! (SPEC §4: a PR is judged on what it changes) is a skip of kind
+//! (docs/behaviour.md §5: a PR is judged on what it changes) is a skip of kind
 //! [`SkipKind::Inherited`]: it caps the level at L4 and leaves the verdict to the rest.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The live-warm reconciler's decision rule (SPEC §5), pure.
+//! The live-warm reconciler's decision rule (docs/behaviour.md §6), pure.
 //!
 //! For a live-warm infra app at `current` (its last-good release, `None` before its first
 //! deploy) and the recipe's `latest` release with its release notes:

@@ -42,8 +42,8 @@ pub fn app_domain(recipe: &str, hex6: &str, ci_domain: &str) -> String {
     format!("{prefix}-{hex6}.{ci_domain}")
 }
 
-/// The stable domain of a recipe's warm canonical (SPEC §5): `warm-<recipe>.<ci domain>`,
-/// the recipe name kept to lowercase letters, digits and `-` so it is a valid DNS label.
+/// The stable domain of a recipe's warm canonical (docs/behaviour.md §6): `warm-<recipe>.<ci
+/// domain>`, the recipe name kept to lowercase letters, digits and `-` so it is a valid DNS label.
 pub fn warm_domain(recipe: &str, ci_domain: &str) -> String {
     let name: String = recipe
         .chars()

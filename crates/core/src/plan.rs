@@ -16,7 +16,7 @@ pub enum Role {
     /// `ccci run`: cold, or the quick lane when `--quick` and a canonical exists.
     Run,
     /// `ccci warm seed`: a cold-style run of the latest release on the stable warm domain;
-    /// green → it becomes the recipe's canonical (SPEC §5 promotion).
+    /// green → it becomes the recipe's canonical (docs/behaviour.md §6 promotion).
     Seed,
 }
 
@@ -179,7 +179,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<RunPlan, PlanError> {
     })
 }
 
-/// Cold, seed, quick, or a cold run promoted to re-seed (SPEC §5).
+/// Cold, seed, quick, or a cold run promoted to re-seed (docs/behaviour.md §6).
 fn warm_role(input: &PlanInput<'_>, notes: &mut Vec<String>) -> WarmPlan {
     let asked = input.asked;
     if input.role == Role::Seed {
@@ -196,7 +196,7 @@ fn warm_role(input: &PlanInput<'_>, notes: &mut Vec<String>) -> WarmPlan {
                 ));
                 WarmPlan::Cold
             }
-            // SPEC §5: a quick run without a canonical runs cold (always correct).
+            // docs/behaviour.md §6: a quick run without a canonical runs cold (always correct).
             None => {
                 notes.push("note: --quick: no warm canonical of this recipe; running cold".into());
                 WarmPlan::Cold
@@ -213,7 +213,7 @@ fn warm_role(input: &PlanInput<'_>, notes: &mut Vec<String>) -> WarmPlan {
     WarmPlan::Cold
 }
 
-/// Promotion (SPEC §5): a full cold run, no ref, no stages, of an enrolled recipe
+/// Promotion (docs/behaviour.md §6): a full cold run, no ref, no stages, of an enrolled recipe
 /// (`warm = true`) whose head is its latest release.
 fn promotes(input: &PlanInput<'_>) -> bool {
     let asked = input.asked;

@@ -1,5 +1,5 @@
 //! When is a stack converged, and when is it broken? Pure rules over what the engine
-//! reported (SPEC §3). The engine adapter turns swarm services and tasks into
+//! reported (docs/behaviour.md §4). The engine adapter turns swarm services and tasks into
 //! [`ServiceState`]s; everything here is a function of those snapshots and a clock reading.
 
 use serde::{Deserialize, Serialize};

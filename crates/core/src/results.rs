@@ -72,7 +72,7 @@ pub struct Failure {
     pub log_tail: Vec<String>,
 }
 
-/// Where the suite that judged the run came from (SPEC §6, integrity).
+/// Where the suite that judged the run came from (docs/behaviour.md §7, integrity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SuiteSource {
@@ -199,7 +199,7 @@ pub struct RunResults {
     /// after `until`. Absent when nothing was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Kept>,
-    /// A quick run's end (SPEC §5), added once the canonical is back to its known-good
+    /// A quick run's end (docs/behaviour.md §6), added once the canonical is back to its known-good
     /// state and the recipe's lock released. Absent for other runs, and in the results
     /// written at the verdict (which are reported before the restore).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,7 @@
 //! A recipe's test suite metadata: `suite.toml`, in the CI's suite tree
 //! (`<suites>/<recipe>/suite.toml`) or shipped in the recipe repo (`.ccci/suite.toml`).
 //!
-//! Keys are the SPEC's names in snake case: `health_path` (HEALTH_PATH), `deploy_timeout`
+//! Keys are the names the docs use, in snake case: `health_path` (HEALTH_PATH), `deploy_timeout`
 //! (DEPLOY_TIMEOUT), `ready_probes` (READY_PROBE), `upgrade_base_version`
 //! (UPGRADE_BASE_VERSION), `expected_na` (EXPECTED_NA), `backup.verify` (BACKUP_VERIFY), …
 //! A malformed file is an error naming the file, line and field.

@@ -1,5 +1,5 @@
-//! Data that must survive an upgrade (SPEC §2, upgrade): which volumes of the base release
-//! the head still mounts where, and which it renamed or dropped. Pure: the runner writes a
+//! Data that must survive an upgrade (docs/behaviour.md §3, upgrade): which volumes of the base
+//! release the head still mounts where, and which it renamed or dropped. Pure: the runner writes a
 //! marker into every base volume before the upgrade and checks it after, in the volume the
 //! service now mounts.
 

@@ -1,5 +1,5 @@
-//! Which commit a `!testme` approved (SPEC §1), pure: the comment, the forge's record of
-//! pushes to the PR, the head cc-ci read and the commit the comment names in, a decision
+//! Which commit a `!testme` approved (docs/behaviour.md §2), pure: the comment, the forge's record
+//! of pushes to the PR, the head cc-ci read and the commit the comment names in, a decision
 //! out. The poller and the webhook both decide with [`approved_commit`], so the same facts
 //! give the same answer whichever saw the comment first.
 //!

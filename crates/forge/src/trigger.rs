@@ -1,5 +1,5 @@
-//! The `!testme` trigger rules (SPEC §1), pure: a comment body and facts about its author
-//! in, a decision out. No I/O; the caller looks up the commenter's permission and remembers
+//! The `!testme` trigger rules (docs/behaviour.md §1), pure: a comment body and facts about its
+//! author in, a decision out. No I/O; the caller looks up the commenter's permission and remembers
 //! which PRs already got a refusal.
 //!
 //! A trigger is a line that reads `!testme` followed only by flags, standing on its own line,

@@ -358,7 +358,7 @@ fn named() -> impl Strategy<Value = Option<String>> {
     ])
 }
 
-/// Whatever the facts, a `!testme` tests only a commit it approved (SPEC §1).
+/// Whatever the facts, a `!testme` tests only a commit it approved (docs/behaviour.md §2).
 fn check_approval(
     pushes: Option<&[PushRecord]>,
     current: &str,

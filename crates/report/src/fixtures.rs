@@ -194,7 +194,7 @@ pub fn red_lint() -> RunResults {
 
 /// GREEN at L4 (expected L5): the deploy rungs pass and the lint's only error, a stray
 /// lightweight tag from years ago (R014), was already at the base release — shown with its
-/// fix, not this change's failure (SPEC §4).
+/// fix, not this change's failure (docs/behaviour.md §5).
 pub fn green_lint_inherited() -> RunResults {
     let mut r = green_l4();
     r.run_id = "20260314-142210-5c1d".into();

@@ -1,4 +1,4 @@
-//! Alerts (SPEC §5): one JSON file per alert in `<state_dir>/alerts/`
+//! Alerts (docs/behaviour.md §6): one JSON file per alert in `<state_dir>/alerts/`
 //! (`{id, ts, app, kind, message}`), written atomically (temp file + rename). Relaying prints
 //! each pending alert once (one JSON line on stdout: the operator's hook or log) and moves it
 //! to `alerts/archive/`, so an alert is relayed exactly once. Pending and archived alerts are
@@ -22,7 +22,7 @@ pub struct Alert {
 }
 
 /// A quick run's canonical could not be put back to its known-good state after its verdict
-/// (SPEC §5); the janitor's `warm::recover` puts it back.
+/// (docs/behaviour.md §6); the janitor's `warm::recover` puts it back.
 pub const NOT_RESTORED: &str = "not_restored";
 
 pub fn dir(state_dir: &Path) -> PathBuf {

@@ -695,7 +695,7 @@ async fn engine_volumes(
     Ok(())
 }
 
-/// A change cannot back up less than its base release did (SPEC §6, integrity): every
+/// A change cannot back up less than its base release did (docs/behaviour.md §7, integrity): every
 /// volume the base enrolled must still be enrolled, unless the CI's suite says it is gone
 /// on purpose (`[upgrade] dropped_volumes`).
 fn backs_up_what_the_base_did(ctx: &RunCtx, targets: &[Target]) -> Result<(), Failure> {

@@ -51,7 +51,7 @@ pub struct RunCtx {
     /// version with its kept secrets and volumes).
     pub warm: Option<Attached>,
     /// Which suite judges the run (`suite`, `suite_dir`) and what of the head's own `.ccci/`
-    /// was ignored or runs as extra checks (SPEC §6, integrity).
+    /// was ignored or runs as extra checks (docs/behaviour.md §7, integrity).
     pub judged_by: crate::integrity::JudgedBy,
     /// The base release's host-access grants, from its own files and environment: computed
     /// by the first deploy check that needs them ([`crate::host_access`]).

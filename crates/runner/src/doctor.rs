@@ -1,4 +1,4 @@
-//! `ccci doctor` for the host: what `ccci run` needs (SPEC §6), checked and explained.
+//! `ccci doctor` for the host: what `ccci run` needs (docs/behaviour.md §8), checked and explained.
 
 use crate::app::PROXY_NETWORK;
 use crate::engine::{Engine, OwnContainer};

@@ -1,6 +1,6 @@
-//! The check before every deploy (SPEC §6, "the host is not the recipe's"; ARCHITECTURE.md
-//! "Threat model"): what docker will deploy — `docker stack config` with the deploy's exact
-//! files, environment and working directory, after every hook — is judged by
+//! The check before every deploy (docs/behaviour.md §7, "the host is not the recipe's";
+//! ARCHITECTURE.md "Threat model"): what docker will deploy — `docker stack config` with the
+//! deploy's exact files, environment and working directory, after every hook — is judged by
 //! [`ccci_core::deployed`] before `docker stack deploy` runs:
 //!
 //! - every file docker reads for the recipe (its compose files, `configs`/`secrets`

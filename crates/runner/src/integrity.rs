@@ -1,4 +1,4 @@
-//! Integrity (SPEC §6): a change never relaxes what judges it.
+//! Integrity (docs/behaviour.md §7): a change never relaxes what judges it.
 //!
 //! The suite that judges a run — every expectation in `suite.toml` (`expected_na`,
 //! timeouts, `min_uptime`, `start_grace`, health path, probes, dependencies,

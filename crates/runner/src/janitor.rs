@@ -1,4 +1,5 @@
-//! Host hygiene (SPEC §6): the janitor reaps what dead runs left, and prune frees disk.
+//! Host hygiene (docs/behaviour.md §8): the janitor reaps what dead runs left, and prune frees
+//! disk.
 //!
 //! Janitor rule for each cc-ci stack (a stack under the CI domain, never a warm canonical
 //! nor a live-warm app listed in `live-warm.toml`):
@@ -117,7 +118,7 @@ pub async fn reap(rig: &Rig, unknown_after: Duration, dry_run: bool) -> Result<S
         let line = settle_dead_entry(&engine, rig, &entry, dry_run).await;
         let _ = writeln!(report, "{}: {line}", entry.stack);
     }
-    // SSO realms of dead runs in the shared Keycloak (SPEC §4).
+    // SSO realms of dead runs in the shared Keycloak (docs/behaviour.md §5).
     for line in crate::keycloak::reap(rig, dry_run).await {
         let _ = writeln!(report, "{line}");
     }

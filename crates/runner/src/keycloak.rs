@@ -1,5 +1,5 @@
-//! The shared Keycloak (SPEC §4, Dependencies): each run that declares `keycloak` gets its
-//! own realm `<recipe>-<6 hex>` (the run's app hex) with one OIDC client for the app,
+//! The shared Keycloak (docs/behaviour.md §5, Dependencies): each run that declares `keycloak` gets
+//! its own realm `<recipe>-<6 hex>` (the run's app hex) with one OIDC client for the app,
 //! created at the start of the install rung and deleted at the end of the run, whatever
 //! happened. Realms left by runs that died (SIGKILL, reboot) are reaped by the janitor:
 //! a realm of this rig whose hex matches no live run.

@@ -119,8 +119,8 @@ async fn prepare(
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
     let mut rig = request.rig.clone();
-    // Disk pressure (SPEC §6): above the threshold, prune before this run takes more disk
-    // (and before it registers, so it does not count as a run in flight itself).
+    // Disk pressure (docs/behaviour.md §8): above the threshold, prune before this run takes more
+    // disk (and before it registers, so it does not count as a run in flight itself).
     for line in crate::janitor::prune_before_run(&engine, &rig).await {
         progress.line(&line);
     }
@@ -368,8 +368,8 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
 }
 
 /// Registers the run before the app exists, so the janitor can always attribute it; names
-/// its SSO realm (`<recipe>-<app hex>`, SPEC §4) so teardown and the janitor find it; a
-/// seed clears the old canonical's engine objects (its files stay until the seed is green).
+/// its SSO realm (`<recipe>-<app hex>`, docs/behaviour.md §5) so teardown and the janitor find it;
+/// a seed clears the old canonical's engine objects (its files stay until the seed is green).
 async fn register(
     prepared: &mut Prepared,
     rig: &Rig,
@@ -547,7 +547,7 @@ async fn conclude(
     Ok(run)
 }
 
-/// A quick run's end (SPEC §5): judged and its artefacts written with the app still on
+/// A quick run's end (docs/behaviour.md §6): judged and its artefacts written with the app still on
 /// the canonical; the caller told (the CLI's summary, the service's PR report); then,
 /// PASS or FAIL, the canonical put back to its known-good data and env — and only then the
 /// recipe's lock released. A failure to put it back leaves the verdict as it is: it is an

@@ -1,5 +1,5 @@
-//! The live-warm reconciler (SPEC §5): infra apps that stay deployed (the proxy, Keycloak)
-//! are rolled to their recipe's latest release, automatically only when that is safe.
+//! The live-warm reconciler (docs/behaviour.md §6): infra apps that stay deployed (the proxy,
+//! Keycloak) are rolled to their recipe's latest release, automatically only when that is safe.
 //!
 //! Configuration: `<state_dir>/live-warm.toml`:
 //!

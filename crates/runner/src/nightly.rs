@@ -1,5 +1,5 @@
-//! The nightly sweep (SPEC §5): skip if a run is in flight; roll the live-warm apps; serial
-//! cold runs of every enrolled recipe on its latest release (a green one re-seeds the warm
+//! The nightly sweep (docs/behaviour.md §6): skip if a run is in flight; roll the live-warm apps;
+//! serial cold runs of every enrolled recipe on its latest release (a green one re-seeds the warm
 //! canonical: the seed path of [`crate::lifecycle::Role::Seed`]); prune the warm data of
 //! recipes no longer enrolled; log disk use.
 //!

@@ -34,7 +34,7 @@ pub struct RunRequest {
     pub keep: Option<std::time::Duration>,
     /// Called once with the run's results as soon as its verdict is judged and its
     /// artefacts written — for a quick run before the canonical is restored and the
-    /// recipe's lock released (SPEC §5: report first). Default: nobody is told early.
+    /// recipe's lock released (docs/behaviour.md §6: report first). Default: nobody is told early.
     pub on_verdict: OnVerdict,
 }
 
@@ -111,8 +111,8 @@ pub struct Rig {
     /// Disk use (percent of the engine's data root) from which a run prunes first
     /// (`janitor::prune_before_run`); the doctor warns from it too.
     pub prune_threshold: u8,
-    /// The shared Keycloak that SSO dependencies (SPEC §4) get their per-run realm from.
-    /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
+    /// The shared Keycloak that SSO dependencies (docs/behaviour.md §5) get their per-run realm
+    /// from. `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
     pub keycloak: Option<KeycloakConfig>,
     /// The host's own secrets (the forge token, the webhook secrets, the operator's token):
     /// every run redacts them from everything it records, so a recipe that got hold of one

@@ -265,8 +265,8 @@ async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>,
     Ok(Vec::new())
 }
 
-/// SSO (SPEC §4): the run's realm and the app's OIDC client in the shared Keycloak, the
-/// dependency file tests read, and — with `oidc_at_install` — the OIDC settings in the
+/// SSO (docs/behaviour.md §5): the run's realm and the app's OIDC client in the shared Keycloak,
+/// the dependency file tests read, and — with `oidc_at_install` — the OIDC settings in the
 /// app's env before its single first deploy. The client secret is redacted everywhere.
 async fn provision_dependencies(ctx: &mut RunCtx) -> Result<(), Failure> {
     let Some(realm) = ctx.app.realm.clone() else {

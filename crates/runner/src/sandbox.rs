@@ -1,5 +1,5 @@
-//! Suite code never runs on the CI host (SPEC §6). Hooks, tests and `BACKUP_VERIFY` run in
-//! a throwaway container of cc-ci's sandbox image (`ccci-sandbox`, Debian with sh, curl, jq,
+//! Suite code never runs on the CI host (docs/behaviour.md §7). Hooks, tests and `BACKUP_VERIFY`
+//! run in a throwaway container of cc-ci's sandbox image (`ccci-sandbox`, Debian with sh, curl, jq,
 //! python3 + pytest), attached to the rig's `proxy` network so tests reach the app the way
 //! users do — by its domain (the run's forwarder, or the ingress) — with:
 //! - no Docker socket and no host mount but the suite directory (read-only), an output

@@ -1,4 +1,4 @@
-//! "Data survives the upgrade" (SPEC §2): before the upgrade a marker goes into every
+//! "Data survives the upgrade" (docs/behaviour.md §3): before the upgrade a marker goes into every
 //! volume of the base stack (and, where the suite says how, a record through the app);
 //! after it each must still be there, in the volume the service now mounts. Which volumes
 //! the head renamed or dropped is decided purely by `ccci_core::volumes`.

@@ -1,5 +1,5 @@
-//! Data-warm canonicals (SPEC §5): per enrolled recipe one known-good app on the stable
-//! domain `warm-<recipe>.<ci domain>`, kept *undeployed* between runs (volumes, secrets and
+//! Data-warm canonicals (docs/behaviour.md §6): per enrolled recipe one known-good app on the
+//! stable domain `warm-<recipe>.<ci domain>`, kept *undeployed* between runs (volumes, secrets and
 //! `.env` kept), plus one snapshot of its volumes taken while undeployed.
 //!
 //! On disk, under `<state_dir>/warm/`:
@@ -678,7 +678,7 @@ pub async fn end_seed(ctx: &RunCtx, old: Option<&Record>, green: bool, state_dir
     }
 }
 
-/// The end of a quick run, after its verdict (SPEC §5), PASS or FAIL: the canonical is
+/// The end of a quick run, after its verdict (docs/behaviour.md §6), PASS or FAIL: the canonical is
 /// undeployed, its snapshot restored, what the head added (volumes, secrets) removed and
 /// its env reset to the known-good version, so the next quick run starts from exactly the
 /// known-good data. Called under the recipe's warm lock. When that fails, the stack is

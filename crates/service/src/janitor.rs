@@ -1,5 +1,5 @@
-//! The janitor in the serve loop (SPEC §6): reaps what dead runs of *this host* left on the
-//! swarm — once at start, before the first claim (a host that died mid-run left its app up),
+//! The janitor in the serve loop (docs/behaviour.md §8): reaps what dead runs of *this host* left
+//! on the swarm — once at start, before the first claim (a host that died mid-run left its app up),
 //! then every `janitor_interval`. The rules are the runner's ([`ccci_runner::janitor`]):
 //! a live run is never touched, a dead owner's stack is reaped now, a stack with no known
 //! owner only once older than [`UNKNOWN_AFTER`]. With a `[keycloak]` configured it also

@@ -1,5 +1,5 @@
-//! The nightly sweep run by `ccci serve` (SPEC §5), when `[nightly] at = "HH:MM"` is set:
-//! once a day, from that time (UTC) for up to [`CATCH_UP`], as soon as this host has no run
+//! The nightly sweep run by `ccci serve` (docs/behaviour.md §6), when `[nightly] at = "HH:MM"` is
+//! set: once a day, from that time (UTC) for up to [`CATCH_UP`], as soon as this host has no run
 //! in flight, [`ccci_runner::nightly::sweep`] runs (live-warm reconcile, cold runs of the
 //! enrolled recipes, pruning).
 //!

@@ -4,7 +4,7 @@
 //! claim transaction and asks [`next_to_start`]; the dashboard and the PR comment ask
 //! [`wait_reason`]. Both are tested with data tables, no database.
 //!
-//! The rules (SPEC §6, §7):
+//! The rules (docs/behaviour.md §8, §9):
 //! - a host never runs more than its capacity, and an app kept for debugging (`--keep`)
 //!   holds a slot of its host until the janitor removes it ([`slots_for_runs`]);
 //! - two runs of one recipe never overlap, on any host (they would share a recipe's warm

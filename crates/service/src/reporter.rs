@@ -2,8 +2,8 @@
 //! through queued → running → result. Reporting is best effort: a forge error is logged and
 //! never changes or blocks a run.
 //!
-//! Only a full cold run sets the gating status (SPEC §1, §5): a `--quick` job reports under
-//! its own status context, `<status_context>/quick`, and a run limited with `--stages` under
+//! Only a full cold run sets the gating status (docs/behaviour.md §6): a `--quick` job reports
+//! under its own status context, `<status_context>/quick`, and a run limited with `--stages` under
 //! `<status_context>/stages` ([`status_context`]), so a branch protection rule that requires
 //! the main context is neither satisfied nor failed by one (a `--stages lint` GREEN can
 //! never overwrite a full run's RED), and their comments say so ([`lane_note`]).

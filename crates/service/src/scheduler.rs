@@ -166,8 +166,8 @@ fn request_for(app: &App, job: &Job) -> RunRequest {
 /// A verdict the runner told before it returned (see [`report_first`]).
 type Told = Arc<std::sync::Mutex<Option<RunResults>>>;
 
-/// The runner's hook on a run's verdict (SPEC §5: a quick run reports before it puts its
-/// canonical back and releases the recipe's lock): a GREEN or RED verdict goes to the
+/// The runner's hook on a run's verdict (docs/behaviour.md §6: a quick run reports before it puts
+/// its canonical back and releases the recipe's lock): a GREEN or RED verdict goes to the
 /// forge at once; the job is recorded in the store when the runner returns. Cancelled and
 /// cc-ci's own error are reported then (a cancel note, or a retry).
 fn report_first(app: Arc<App>, job: Job, told: Told) -> OnVerdict {

@@ -18,8 +18,8 @@ pub struct Args {
 
 /// Green unless the head introduces an error-level finding: one its base release has too
 /// is shown (with its fix) and keeps the recipe below L5, but is not this head's failure,
-/// as in a run (SPEC §4). Bad input is an `InputError` (exit 2); with `--json` its message
-/// is printed as JSON on stdout as well.
+/// as in a run (docs/behaviour.md §5). Bad input is an `InputError` (exit 2); with `--json` its
+/// message is printed as JSON on stdout as well.
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -61,7 +61,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             .map_err(InputError::from)?,
     };
     // The summary is printed as soon as the verdict is judged: a quick run then still puts
-    // its canonical back (SPEC §5).
+    // its canonical back (docs/behaviour.md §6).
     let printed = Arc::new(AtomicBool::new(false));
     let (told, out) = (printed.clone(), args.out.clone());
     let request = RunRequest {

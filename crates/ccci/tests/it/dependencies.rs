@@ -1,6 +1,6 @@
-//! SSO dependencies (SPEC §4) against the Keycloak stand-in (Keycloak cannot run here): a
-//! realm per run created at the start and deleted at the end, the OIDC settings in the app's
-//! env before its single first deploy, the integration rung, the janitor reaping the realm
+//! SSO dependencies (docs/behaviour.md §5) against the Keycloak stand-in (Keycloak cannot run
+//! here): a realm per run created at the start and deleted at the end, the OIDC settings in the
+//! app's env before its single first deploy, the integration rung, the janitor reaping the realm
 //! of a SIGKILLed run and never a live run's, and the client secret in no artefact.
 
 use crate::common::*;

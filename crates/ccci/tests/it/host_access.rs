@@ -1,5 +1,5 @@
-//! The host is not the recipe's (SPEC §6): a head adding host access (the Docker socket)
-//! that its base release did not have is refused before anything exists on the engine;
+//! The host is not the recipe's (docs/behaviour.md §7): a head adding host access (the Docker
+//! socket) that its base release did not have is refused before anything exists on the engine;
 //! the same mount in the releases, or allowed by the CI's suite, is deployed as before.
 
 use crate::common::*;

@@ -1,6 +1,6 @@
-//! Host hygiene on the real swarm (SPEC §6): the janitor reaps what a SIGKILLed run left and
-//! never touches a live run's app; `--dry-run` reaps nothing; `prune` is a gated dry run by
-//! default and never removes images it should not.
+//! Host hygiene on the real swarm (docs/behaviour.md §8): the janitor reaps what a SIGKILLed run
+//! left and never touches a live run's app; `--dry-run` reaps nothing; `prune` is a gated dry run
+//! by default and never removes images it should not.
 
 use crate::common::*;
 use serde_json::Value;

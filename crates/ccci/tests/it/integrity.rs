@@ -1,5 +1,5 @@
-//! A change never relaxes what judges it (SPEC §6): a head's own `.ccci/suite.toml` is not
-//! obeyed when a release or the CI's tree judges, and the run says what it ignored.
+//! A change never relaxes what judges it (docs/behaviour.md §7): a head's own `.ccci/suite.toml` is
+//! not obeyed when a release or the CI's tree judges, and the run says what it ignored.
 
 use crate::common::*;
 use serde_json::Value;

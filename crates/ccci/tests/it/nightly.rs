@@ -1,4 +1,4 @@
-//! The live-warm reconciler, alerts and the nightly sweep (SPEC §5) on the real swarm:
+//! The live-warm reconciler, alerts and the nightly sweep (docs/behaviour.md §6) on the real swarm:
 //! a minor bump applied, a major bump held with an alert (relayed once), a crash-looping
 //! stateful upgrade rolled back with its data snapshot, and the sweep (skip when a run is in
 //! flight, enrolled recipes run and promoted, a de-enrolled recipe's warm data pruned).

@@ -1,5 +1,5 @@
-//! Warm canonicals and the quick lane (SPEC §5) on the real swarm: seeding a canonical from
-//! the latest release, the snapshot round trip, `--quick` green and red (each reports its
+//! Warm canonicals and the quick lane (docs/behaviour.md §6) on the real swarm: seeding a canonical
+//! from the latest release, the snapshot round trip, `--quick` green and red (each reports its
 //! verdict, then puts the canonical back to its known-good data), no canonical → cold, a red
 //! seed, and the janitor leaving `warm-*` alone.
 

@@ -34,8 +34,8 @@
 //! naming no volume.
 //!
 //! # What a change introduced, and what it inherited
-//! A pull request is judged on what it changes (SPEC §4). [`lint`] lints the base release
-//! too, as it stood (its own tree, its own release tag, the tags its history carried), and
+//! A pull request is judged on what it changes (docs/behaviour.md §5). [`lint`] lints the base
+//! release too, as it stood (its own tree, its own release tag, the tags its history carried), and
 //! marks each finding of a failed error-level rule [`Provenance::Introduced`] or
 //! [`Provenance::Inherited`]: inherited when the base's lint failed the same rule on the same
 //! [`Finding::subject`] — what the finding is about (a service's image, a secret, a tag, a

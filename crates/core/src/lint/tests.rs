@@ -628,7 +628,7 @@ fn var_uses_table() {
     );
 }
 
-// What the head introduced, and what it inherited from its base release (SPEC §4).
+// What the head introduced, and what it inherited from its base release (docs/behaviour.md §5).
 
 /// Each error-level rule's findings as `id subject provenance`.
 fn provenance(report: &LintReport) -> Vec<String> {

@@ -82,7 +82,8 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
     }
     let operator_token = operator_token(raw.operator_token_file.as_deref(), env, &mut problems);
     let mut rig = rig(raw.rig.unwrap_or_default(), raw.keycloak, &mut problems);
-    // Every run redacts the host's own secrets too (SPEC §6: the host is not the recipe's).
+    // Every run redacts the host's own secrets too (docs/behaviour.md §7: the host is not the
+    // recipe's).
     rig.host_secrets = forge
         .iter()
         .map(|f| f.token.clone())

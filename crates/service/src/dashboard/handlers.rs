@@ -74,8 +74,8 @@ async fn page_of(app: &App, filter: &JobFilter) -> Result<(Vec<Job>, bool), Fail
 /// How many relayed (archived) alerts the alerts page and API show.
 const RECENT_ARCHIVED: usize = 50;
 
-/// This host's alerts (SPEC §5), newest first: the pending ones and, with `archived`, the
-/// most recent [`RECENT_ARCHIVED`] relayed ones. Read off the async runtime (file I/O); an
+/// This host's alerts (docs/behaviour.md §6), newest first: the pending ones and, with `archived`,
+/// the most recent [`RECENT_ARCHIVED`] relayed ones. Read off the async runtime (file I/O); an
 /// unreadable alerts dir reads as none.
 pub async fn read_alerts(app: &App, archived: bool) -> (Vec<Alert>, Vec<Alert>) {
     let state = app.config.rig.state_dir.clone();

@@ -1,5 +1,5 @@
-//! SPEC §1 and §5 end to end against the Gitea stand-in: a `!testme` tests the commit the
-//! PR head pointed at when the comment was made (read from the PR's push record, the
+//! docs/behaviour.md §2 and §6 end to end against the Gitea stand-in: a `!testme` tests the commit
+//! the PR head pointed at when the comment was made (read from the PR's push record, the
 //! timeline), or the commit its `--sha` names; a later push never rides on it, by polling or
 //! by webhook. And only a full cold run sets the gating commit status.
 
@@ -215,8 +215,8 @@ async fn a_testme_naming_a_sha_tests_that_commit() {
     server.stop().await;
 }
 
-/// SPEC §1/§5: a `--stages lint` run on a commit whose full run failed leaves the gating
-/// status `failure` and reports under `cc-ci/stages`, saying so in its comment.
+/// docs/behaviour.md §2/§6: a `--stages lint` run on a commit whose full run failed leaves the
+/// gating status `failure` and reports under `cc-ci/stages`, saying so in its comment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stages_run_never_overwrites_the_gating_status() {
     let dir = tempfile::tempdir().unwrap();

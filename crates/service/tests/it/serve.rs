@@ -606,8 +606,8 @@ async fn a_newer_push_supersedes_the_queued_run_and_a_new_testme_coalesces() {
     server.stop().await;
 }
 
-/// SPEC §5: a quick run reports its verdict first, then puts its canonical back. The PR's
-/// status and comment are final while the run still holds the canonical (the job still
+/// docs/behaviour.md §6: a quick run reports its verdict first, then puts its canonical back. The
+/// PR's status and comment are final while the run still holds the canonical (the job still
 /// running); once the run returns, the job is recorded, and nothing is reported twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
@@ -678,8 +678,8 @@ async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
     server.stop().await;
 }
 
-/// SPEC §5: quick never gates a merge. A `--quick` job reports under `cc-ci/quick`, never
-/// under the main context a branch protection rule requires; its comment and run page say so.
+/// docs/behaviour.md §6: quick never gates a merge. A `--quick` job reports under `cc-ci/quick`,
+/// never under the main context a branch protection rule requires; its comment and run page say so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -779,8 +779,8 @@ async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_o
     server.stop().await;
 }
 
-/// SPEC §5: alerts are shown on the dashboard. Pending ones open the run list as a banner;
-/// `/alerts` and `/api/alerts` list pending and relayed (archived) ones; all text escaped.
+/// docs/behaviour.md §6: alerts are shown on the dashboard. Pending ones open the run list as a
+/// banner; `/alerts` and `/api/alerts` list pending and relayed (archived) ones; all text escaped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_alerts_show_on_the_dashboard_and_the_alerts_api_lists_pending_and_relayed() {
     let dir = tempfile::tempdir().unwrap();
