@@ -22,6 +22,8 @@
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
+//! - [`rig`]: rig adaptations (`endpoint_mode: dnsrr` where service VIPs do not route).
+//! - [`volumes`]: which base volumes the head keeps, renames or drops (data survives the upgrade).
 //! - [`service_log`]: a service's log tail put back in time order (tasks are printed one by one).
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base (the release the head came from), chaos-version labels.
@@ -30,6 +32,8 @@
 //! - [`retention`]: which run directories to remove for the operator's age and size limits.
 //! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
 //! - [`keep`]: `--keep`: how long a RED run's app stays deployed for debugging, and what it says.
+//! - [`live`]: a run in flight as its run directory shows it: the live log, rung events, timeline.
+//! - [`doctor`]: `ccci doctor`'s checks judged and rendered, one line each with its fix.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
 
 pub mod backupbot;

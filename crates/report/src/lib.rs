@@ -10,6 +10,9 @@
 //! - [`artefacts`]: writes all of the above and `results.json` into a run directory,
 //!   redacting every secret value first.
 //! - [`fixtures`]: sample results for examples, docs and tests.
+//! - [`view`]: the rung rows every renderer shows (the four ladder rungs always, then the rest).
+//! - [`text`]: small helpers the renderers share: cleaning untrusted text, XML escaping,
+//!   truncation, human durations.
 //!
 //! **Architecture invariant:** every renderer is a pure function of the results; only
 //! [`artefacts::write_run_dir`] touches the file system.

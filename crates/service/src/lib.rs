@@ -6,7 +6,9 @@
 //!
 //! # Layout
 //! - [`config`]: the TOML file (`raw`), `CCCI_*` overrides (`env`), validated (`validate`)
-//!   into [`config::Config`]; its `rig` is the runner's validated `Rig`, as the CLI's.
+//!   into [`config::Config`], each problem placed at its line (`position`); its `rig` is the
+//!   runner's validated `Rig`, as the CLI's.
+//! - [`app`]: the state every task of `ccci serve` shares.
 //! - [`job`]: the job model (a queued / running / done run).
 //! - [`policy`]: which job starts next, and what a queued job waits behind.
 //! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).
@@ -20,6 +22,8 @@
 //! - [`metrics`]: this host's Prometheus counters, histograms and gauges.
 //! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
 //! - [`webhook`]: `POST /webhook/gitea`.
+//! - [`doctor`]: `ccci doctor --config`'s checks that need the configuration (the forge and
+//!   the token's scope, the Keycloak admin login).
 //! - [`serve`](mod@serve): wires it all together.
 
 pub mod app;
