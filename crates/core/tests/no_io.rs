@@ -23,14 +23,14 @@ const FORBIDDEN: &[&str] = &[
 
 /// The crates `ccci-core` may depend on: data formats and parsers, all pure.
 const PURE_DEPENDENCIES: &[&str] = &[
-    "serde",          // (de)serialising the models
-    "serde_json",     // results.json, live events
-    "serde_yaml_ng",  // compose files, `docker stack config`'s output
-    "thiserror",      // error types
-    "toml",           // suite.toml, live-warm.toml
-    "semver",         // release versions
-    "roxmltree",      // JUnit XML a suite's tests write (read from a string)
-    "humantime",      // `--keep` and suite durations (parsing only)
+    "serde",         // (de)serialising the models
+    "serde_json",    // results.json, live events
+    "serde_yaml_ng", // compose files, `docker stack config`'s output
+    "thiserror",     // error types
+    "toml",          // suite.toml
+    "semver",        // release versions
+    "roxmltree",     // JUnit XML a suite's tests write (read from a string)
+    "humantime",     // `--keep` and suite durations (parsing only)
 ];
 
 fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
