@@ -1,4 +1,4 @@
-//! Every way `ccci` ends, and the one place its exit code is chosen (README, "Exit codes").
+//! Every way `ccci` ends, and the one place its exit code is chosen (docs/running.md, "Exit codes").
 
 use ccci_core::ladder::Verdict;
 use ccci_runner::recipe::InputError;
