@@ -23,6 +23,15 @@ pub enum KeepError {
     TooLong { value: String },
 }
 
+/// Why a kept app cannot be released.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("no app `{stack}` is kept on this rig (kept: {kept}); `ccci janitor --dry-run` lists every stack")]
+    NotKept { stack: String, kept: String },
+    #[error("`{stack}` belongs to a run still running (pid {pid}); it is not kept yet")]
+    StillRunning { stack: String, pid: u32 },
+}
+
 /// Reads a `--keep` value: a humantime duration in whole seconds (a fraction is dropped),
 /// at least 1 s and at most [`MAX_KEEP`]. The error quotes the value shortened and inert
 /// (no backtick or control character: it may be posted as a PR comment's code span).

@@ -1,11 +1,11 @@
 //! An app under test: its domain, stack, `.env`, secrets and the route to reach it, and the
 //! deploys of it. Creating the plan touches nothing on the engine; [`App::deploy`] does.
 
-use crate::engine::Engine;
-use crate::probe::{HttpTarget, Route};
 use crate::recipe::{InputError, Recipe};
 use crate::request::Rig;
-use crate::stack;
+use ccci_adapters::engine::Engine;
+use ccci_adapters::probe::{HttpTarget, Route};
+use ccci_adapters::stack;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::envfile::EnvFile;
 use ccci_core::naming::{self, SecretSpec};
@@ -59,7 +59,7 @@ pub struct App {
     /// The app's realm in the shared Keycloak (a suite with `dependencies = ["keycloak"]`
     /// on a rig with a Keycloak): named and registered before anything exists, provisioned
     /// by the install rung, deleted at the end of the run.
-    pub realm: Option<crate::keycloak::RunRealm>,
+    pub realm: Option<ccci_adapters::keycloak::RunRealm>,
 }
 
 /// How cc-ci reaches the run's forwarder.
@@ -147,7 +147,7 @@ impl App {
             (Some(_), _) => None,
             (None, Some(true)) => Some(Forwarding::Proxy),
             (None, _) => Some(Forwarding::Loopback {
-                port: crate::probe::free_port().map_err(|e| InputError::NoFreePort {
+                port: ccci_adapters::probe::free_port().map_err(|e| InputError::NoFreePort {
                     reason: e.to_string(),
                 })?,
             }),

@@ -25,10 +25,10 @@
 //! suite writes rows through the app in `pre_backup`, changes them in `pre_restore` and
 //! checks them in `post_restore`.
 
-use crate::archive::{append_entry, append_tree, Codec, Decoding, Encoder};
-use crate::beneath::{BeneathError, Kind, Links, Root};
 use crate::ctx::RunCtx;
 use crate::hooks::{inside, run_sandboxed};
+use ccci_adapters::archive::{append_entry, append_tree, Codec, Decoding, Encoder};
+use ccci_adapters::beneath::{BeneathError, Kind, Links, Root};
 pub use ccci_core::backupbot::{
     enrolled, excluded, label_problems, targets, LabelProblem, Target, BACKUP_POST_HOOK,
     BACKUP_PRE_HOOK, LABEL_BACKUP, RESTORE_POST_HOOK, RESTORE_PRE_HOOK,
@@ -166,21 +166,21 @@ async fn mountpoint(ctx: &RunCtx, volume: &str) -> Result<PathBuf, Failure> {
 
 /// Archives each target (whole volume or its paths) into `dir`, compressed with `codec`,
 /// and writes the manifest. The new backup is written beside `dir` and swapped in only once
-/// whole and checked ([`crate::swap`]): a take that fails leaves the previous one as it was.
+/// whole and checked ([`ccci_adapters::swap`]): a take that fails leaves the previous one as it was.
 pub(crate) fn take(
     dir: &Path,
     mounts: &[(Target, PathBuf)],
     codec: Codec,
 ) -> std::io::Result<Manifest> {
-    crate::swap::sweep(dir)?;
-    let staged = crate::swap::staging(dir)?;
+    ccci_adapters::swap::sweep(dir)?;
+    let staged = ccci_adapters::swap::staging(dir)?;
     let taken = write_archives(&staged, mounts, codec).and_then(|manifest| {
         check_written(&staged, &manifest)?;
         Ok(manifest)
     });
     match taken {
         Ok(manifest) => {
-            crate::swap::replace(dir, &staged)?;
+            ccci_adapters::swap::replace(dir, &staged)?;
             Ok(manifest)
         }
         Err(e) => {
@@ -757,7 +757,7 @@ impl DataMarker {
     /// One file per volume (where one can be in the backup), and the app's own.
     fn new(ctx: &RunCtx, plan: &BackupPlan) -> DataMarker {
         DataMarker {
-            value: format!("ccci-marker-{}", crate::clock::now_ms()),
+            value: format!("ccci-marker-{}", ccci_adapters::clock::now_ms()),
             files: plan
                 .mounts
                 .iter()
@@ -865,7 +865,7 @@ impl DataMarker {
 fn backup_env() -> Vec<(String, String)> {
     vec![(
         "CCCI_BACKUP_DIR".to_string(),
-        format!("{}/backup", crate::sandbox::RUN_DIR),
+        format!("{}/backup", ccci_adapters::sandbox::RUN_DIR),
     )]
 }
 
@@ -1410,7 +1410,8 @@ services:
 
     fn archived_names(archive: &Path) -> Vec<(String, tar::EntryType)> {
         let file = std::fs::File::open(archive).unwrap();
-        let mut tar = tar::Archive::new(crate::archive::decoder(file, Codec::Gzip).unwrap());
+        let mut tar =
+            tar::Archive::new(ccci_adapters::archive::decoder(file, Codec::Gzip).unwrap());
         let mut names = Vec::new();
         for e in tar.entries().unwrap() {
             let mut e = e.unwrap();

@@ -4,11 +4,11 @@
 
 use crate::app::{App, PreparedDeploy};
 use crate::canonical::Attached;
-use crate::clock::now_ms;
-use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::recipe::Recipe;
 use crate::source::Checkouts;
+use ccci_adapters::clock::now_ms;
+use ccci_adapters::engine::Engine;
 use ccci_core::deploy_error;
 use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::results::Failure;
@@ -167,7 +167,7 @@ impl RunCtx {
         if let Some(rig) = result
             .as_ref()
             .err()
-            .and_then(|e| e.downcast_ref::<crate::rig_container::RigContainerError>())
+            .and_then(|e| e.downcast_ref::<ccci_adapters::rig_container::RigContainerError>())
         {
             self.record_rig_failure(rig.to_string());
         }

@@ -147,7 +147,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
     // Straight in the output directory, which the sandbox's user may write.
     let junit = out_dir(ctx).join(format!("{name}.junit.xml"));
     let _ = std::fs::remove_file(&junit);
-    let junit_inside = format!("{}/{name}.junit.xml", crate::sandbox::OUT_DIR);
+    let junit_inside = format!("{}/{name}.junit.xml", ccci_adapters::sandbox::OUT_DIR);
     let env = vec![("CCCI_JUNIT_FILE".to_string(), junit_inside.clone())];
     let path = inside(dir, test);
     let argv: Vec<String> = if test.extension().is_some_and(|e| e == "py") {
@@ -170,7 +170,7 @@ async fn run_test_file(ctx: &RunCtx, dir: &Path, test: &Path) -> Vec<TestCase> {
         }
         Err(e) => Err(e.to_string()),
     };
-    let reported = crate::sandbox::read_output(&out_dir(ctx), &format!("{name}.junit.xml"))
+    let reported = ccci_adapters::sandbox::read_output(&out_dir(ctx), &format!("{name}.junit.xml"))
         .ok()
         .and_then(|xml| ccci_core::junit_input::read(&xml, &name).ok())
         .filter(|cases| !cases.is_empty());

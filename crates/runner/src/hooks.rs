@@ -1,4 +1,4 @@
-//! Suite hooks and test executables, run in the sandbox (`crate::sandbox`), never on the
+//! Suite hooks and test executables, run in the sandbox (`ccci_adapters::sandbox`), never on the
 //! CI host, with the app's coordinates in env.
 //!
 //! Hooks are executables named in `suite.toml` `[hooks]`, relative to the suite directory.
@@ -6,10 +6,12 @@
 //! `env KEY=VALUE` (set in the app's `.env`) and `overlay FILE` (a compose file, relative to
 //! the suite directory, added to the deploy).
 
-use crate::beneath::{Kind, Links, Root};
 use crate::ctx::RunCtx;
-pub use crate::sandbox::Ran;
-use crate::sandbox::{self, LoopbackRelay, Program, SandboxError, OUT_DIR, RUN_DIR, SUITE_DIR};
+use ccci_adapters::beneath::{Kind, Links, Root};
+pub use ccci_adapters::sandbox::Ran;
+use ccci_adapters::sandbox::{
+    self, LoopbackRelay, Program, SandboxError, OUT_DIR, RUN_DIR, SUITE_DIR,
+};
 use ccci_core::results::Failure;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,7 +88,7 @@ pub async fn run_sandboxed(
     env.extend(extra_env);
     let out = out_dir(ctx);
     let hosts = match ctx.app.forwarder {
-        Some(_) => crate::stack::forwarder_address(&ctx.app.stack)
+        Some(_) => ccci_adapters::stack::forwarder_address(&ctx.app.stack)
             .await
             .map(|ip| vec![(ctx.app.domain.clone(), ip)])
             .unwrap_or_default(),

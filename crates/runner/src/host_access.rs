@@ -98,7 +98,7 @@ async fn judged_document(ctx: &RunCtx, prepared: &PreparedDeploy) -> Result<Depl
             }
         }
     }
-    let text = crate::stack::config(&prepared.plan(&ctx.app.stack))
+    let text = ccci_adapters::stack::config(&prepared.plan(&ctx.app.stack))
         .await
         .map_err(|e| fail(format!("{e:#}")))?;
     Deployed::parse(&text).map_err(|e| fail(e.to_string()))
@@ -120,7 +120,7 @@ fn recipe_texts(prepared: &PreparedDeploy) -> Result<Vec<(String, String)>, Fail
                  recipe's own compose files"
             )));
         }
-        let text = crate::beneath::read_in_checkout(&prepared.workdir, file)
+        let text = ccci_adapters::beneath::read_in_checkout(&prepared.workdir, file)
             .map_err(|e| fail(format!("reading {name}: {e}")))?;
         texts.push((name, text));
     }

@@ -17,10 +17,10 @@
 //! obeyed, and the run records it (`results.json` `suite.ignored`). `[host_access] allow` is
 //! obeyed only from the CI's tree.
 
-use crate::beneath::{Kind, Links, Root, CHECKOUT};
 use crate::progress::Progress;
 use crate::recipe::{InputError, Recipe};
 use crate::source::{self, Checkouts};
+use ccci_adapters::beneath::{Kind, Links, Root, CHECKOUT};
 use ccci_core::results::{SuiteRecord, SuiteSource};
 use ccci_core::suite::Suite;
 use std::collections::BTreeMap;

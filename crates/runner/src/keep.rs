@@ -5,8 +5,8 @@
 
 use crate::app::Forwarding;
 use crate::ctx::RunCtx;
-use crate::registry;
 use crate::request::Rig;
+use ccci_adapters::registry;
 use ccci_core::keep::{format_keep, not_kept_because};
 use ccci_core::results::Kept;
 use std::time::Duration;
@@ -119,7 +119,7 @@ fn describe(ctx: &RunCtx, rig: &Rig, services: &[String], until: time::OffsetDat
         ),
     };
     Kept {
-        until: crate::clock::rfc3339(until),
+        until: ccci_adapters::clock::rfc3339(until),
         until_unix: until.unix_timestamp(),
         url,
         reach,

@@ -8,16 +8,17 @@
 
 use crate::app::{App, PROXY_NETWORK};
 use crate::canonical::Attached;
-use crate::clock::{new_hex6, rfc3339};
 use crate::ctx::RunCtx;
-use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::recipe::InputError;
 use crate::request::{Rig, RunRequest};
 use crate::source::{self, Checkouts};
 use crate::warm::{self, Hold};
-use crate::{integrity, planning, registry, rungs};
+use crate::{integrity, planning, rungs};
 use anyhow::{Context, Result};
+use ccci_adapters::clock::{new_hex6, rfc3339};
+use ccci_adapters::engine::Engine;
+use ccci_adapters::registry;
 use ccci_core::judge::{self, Evidence, Stop};
 use ccci_core::ladder::{Rung, RungStatus};
 use ccci_core::lint::LintReport;
@@ -30,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::teardown::teardown;
+pub use ccci_adapters::teardown::teardown;
 pub use ccci_core::plan::Role;
 
 /// Runs one recipe cold, end to end. See the module docs.
@@ -119,9 +120,11 @@ async fn prepare(
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
     let mut rig = request.rig.clone();
-    // Disk pressure (docs/behaviour.md §8): above the threshold, prune before this run takes more
-    // disk (and before it registers, so it does not count as a run in flight itself).
-    for line in crate::janitor::prune_before_run(&engine, &rig).await {
+    // Disk pressure (docs/behaviour.md §8): above the threshold, prune before this run takes more disk
+    // (and before it registers, so it does not count as a run in flight itself).
+    for line in
+        ccci_adapters::prune::prune_before_run(&engine, &rig.state_dir, rig.prune_threshold).await
+    {
         progress.line(&line);
     }
     rig.service_vips.get_or_insert(engine.service_vips_route());
@@ -368,8 +371,8 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
 }
 
 /// Registers the run before the app exists, so the janitor can always attribute it; names
-/// its SSO realm (`<recipe>-<app hex>`, docs/behaviour.md §5) so teardown and the janitor find it;
-/// a seed clears the old canonical's engine objects (its files stay until the seed is green).
+/// its SSO realm (`<recipe>-<app hex>`, docs/behaviour.md §5) so teardown and the janitor find it; a
+/// seed clears the old canonical's engine objects (its files stay until the seed is green).
 async fn register(
     prepared: &mut Prepared,
     rig: &Rig,
@@ -419,16 +422,16 @@ fn run_realm(
     suite: &Suite,
     recipe: &str,
     app_hex: &str,
-) -> Option<crate::keycloak::RunRealm> {
+) -> Option<ccci_adapters::keycloak::RunRealm> {
     let config = rig.keycloak.as_ref()?;
     suite
         .dependencies
         .iter()
-        .any(|d| d == crate::keycloak::DEPENDENCY)
-        .then(|| crate::keycloak::RunRealm {
+        .any(|d| d == ccci_adapters::keycloak::DEPENDENCY)
+        .then(|| ccci_adapters::keycloak::RunRealm {
             config: config.clone(),
-            realm: crate::keycloak::realm_name(recipe, app_hex),
-            owner: crate::keycloak::owner_of(&rig.state_dir),
+            realm: ccci_adapters::keycloak::realm_name(recipe, app_hex),
+            owner: ccci_adapters::keycloak::owner_of(&rig.state_dir),
         })
 }
 
@@ -642,10 +645,10 @@ fn not_restored(
         run.run_id, record.recipe, run.verdict, record.stack, record.version
     ));
     ctx.progress.line(&message);
-    if let Err(e) = crate::alerts::raise(
+    if let Err(e) = ccci_adapters::alerts::raise(
         state_dir,
         &record.recipe,
-        crate::alerts::NOT_RESTORED,
+        ccci_adapters::alerts::NOT_RESTORED,
         &message,
     ) {
         ctx.progress
@@ -750,7 +753,7 @@ async fn delete_realm(ctx: &RunCtx) {
     let Some(realm) = &ctx.app.realm else {
         return;
     };
-    match crate::keycloak::Keycloak::new(&realm.config) {
+    match ccci_adapters::keycloak::Keycloak::new(&realm.config) {
         Ok(kc) => match kc.delete_realm(&realm.realm).await {
             Ok(()) => ctx
                 .progress
@@ -840,7 +843,7 @@ async fn capture_logs(ctx: &RunCtx) -> bool {
     let dir = ctx.out_dir.join("logs");
     let _ = std::fs::create_dir_all(&dir);
     for svc in services {
-        let text = crate::stack::service_logs(&ctx.app.service_name(&svc.name), None)
+        let text = ccci_adapters::stack::service_logs(&ctx.app.service_name(&svc.name), None)
             .await
             .unwrap_or_default();
         printed_secret |= ctx.redactor.leaks_in(&text);

@@ -3,11 +3,11 @@
 //! and record the outcome. A run lints first, before anything is deployed; `--stages lint`
 //! lints alone; `ccci lint` lints without a run.
 
-use crate::beneath::{Links, Root, CHECKOUT};
 use crate::progress::Progress;
 use crate::recipe::InputError;
 use crate::request::RunRequest;
 use crate::source::{self, Checkouts};
+use ccci_adapters::beneath::{Links, Root, CHECKOUT};
 use ccci_core::ladder::{self, Rung, RungStatus, SkipKind};
 use ccci_core::lint::{self, BaseRelease, LintInput, LintReport, RecipeTree, Tag};
 use ccci_core::plan::{Role, Selected};
@@ -19,7 +19,7 @@ use std::time::Instant;
 /// Reads a recipe checkout into data: its compose files (`compose.yml` first, then the
 /// other `compose*.yml` / `compose*.yaml`), `.env.sample`, `abra.sh`, `README.md`, the files
 /// its configs and secrets are made from, and `release/*` notes. What is absent is `None`,
-/// and so is a file cc-ci does not read ([`crate::beneath`]: a link leaving the checkout,
+/// and so is a file cc-ci does not read ([`ccci_adapters::beneath`]: a link leaving the checkout,
 /// not a regular file): the lint never sees a byte from outside the checkout.
 pub fn read_tree(dir: &Path) -> RecipeTree {
     let root = Root::open(dir, Links::Inside, CHECKOUT).ok();
@@ -73,22 +73,22 @@ pub fn read_tree(dir: &Path) -> RecipeTree {
 }
 
 /// Every tag of a repository and whether it is annotated.
-pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, crate::git::GitError> {
+pub fn read_tags(repo: &Path) -> Result<Vec<Tag>, ccci_adapters::git::GitError> {
     tags_where(repo, &[])
 }
 
 /// The tags a release's history carried: those on `commit` or an ancestor of it. What the
 /// base release's lint sees (a stray tag from years ago is there; one on the head's new
 /// commits is not).
-pub fn read_tags_at(repo: &Path, commit: &str) -> Result<Vec<Tag>, crate::git::GitError> {
+pub fn read_tags_at(repo: &Path, commit: &str) -> Result<Vec<Tag>, ccci_adapters::git::GitError> {
     tags_where(repo, &["--merged", commit])
 }
 
-fn tags_where(repo: &Path, filter: &[&str]) -> Result<Vec<Tag>, crate::git::GitError> {
+fn tags_where(repo: &Path, filter: &[&str]) -> Result<Vec<Tag>, ccci_adapters::git::GitError> {
     let mut args = vec!["for-each-ref", "--format=%(refname:short) %(objecttype)"];
     args.extend_from_slice(filter);
     args.push("refs/tags");
-    let out = crate::git::git(Some(repo), &args)?;
+    let out = ccci_adapters::git::git(Some(repo), &args)?;
     Ok(out
         .lines()
         .filter_map(|l| {
@@ -219,10 +219,13 @@ pub fn alone(request: &RunRequest) -> bool {
 pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunResults> {
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
-    let run_id = request
-        .run_id
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", started.unix_timestamp(), crate::clock::new_hex6()));
+    let run_id = request.run_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            started.unix_timestamp(),
+            ccci_adapters::clock::new_hex6()
+        )
+    });
     std::fs::create_dir_all(&request.out_dir)
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
     let work_dir = request.rig.state_dir.join("runs").join(&run_id);
@@ -301,8 +304,8 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
             no_secret_leak: true,
             interrupted: false,
         },
-        started_at: crate::clock::rfc3339(started),
-        finished_at: crate::clock::rfc3339(finished),
+        started_at: ccci_adapters::clock::rfc3339(started),
+        finished_at: ccci_adapters::clock::rfc3339(finished),
         duration_ms: t0.elapsed().as_millis() as u64,
         run_url: request.run_url.clone(),
         kept: None,
@@ -394,7 +397,7 @@ fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted,
         reason: e.to_string(),
     })?;
     let clone_str = clone.display().to_string();
-    crate::git::git(
+    ccci_adapters::git::git(
         None,
         &["clone", "--quiet", "--no-checkout", src, &clone_str],
     )
@@ -408,12 +411,13 @@ fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted,
         git_ref: target.to_string(),
         reason,
     };
-    crate::git::git(
+    ccci_adapters::git::git(
         Some(&clone),
         &["checkout", "--quiet", "--detach", &checkout],
     )
     .map_err(checkout_failed)?;
-    let commit = crate::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
+    let commit =
+        ccci_adapters::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
     let (releases, _) = version::releases(&source::tags_of(&clone)?);
     // The lint compares the head with the release it upgrades from.
     let ancestors = source::ancestor_releases(&clone, &releases, &commit);
@@ -421,7 +425,7 @@ fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted,
     let base_dir = work_dir.join("base");
     if let Some(b) = &base {
         let dir = base_dir.display().to_string();
-        crate::git::git(
+        ccci_adapters::git::git(
             Some(&clone),
             &["worktree", "add", "--quiet", "--detach", &dir, &b.commit],
         )

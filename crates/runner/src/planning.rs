@@ -20,7 +20,7 @@ pub fn asked(request: &RunRequest) -> Asked {
 pub fn rig_dependencies(rig: &Rig) -> Vec<&'static str> {
     let mut deps = Vec::new();
     if rig.keycloak.is_some() {
-        deps.push(crate::keycloak::DEPENDENCY);
+        deps.push(ccci_adapters::keycloak::DEPENDENCY);
     }
     deps
 }

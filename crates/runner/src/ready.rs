@@ -4,11 +4,11 @@
 //! ([`ccci_core::readiness`]); this module observes and asks them.
 
 use crate::app::App;
-use crate::clock::now_ms;
 use crate::ctx::RunCtx;
-use crate::engine::{Engine, StackEvents};
-use crate::probe::ProbeError;
 use crate::progress::Progress;
+use ccci_adapters::clock::now_ms;
+use ccci_adapters::engine::{Engine, StackEvents};
+use ccci_adapters::probe::ProbeError;
 use ccci_core::pace::Pace;
 use ccci_core::readiness::{self, CrashLoopPolicy, History, Judgement};
 use ccci_core::results::Failure;
@@ -116,7 +116,7 @@ impl Watch<'_> {
     }
 
     pub async fn log_tail(&self, service: &str, lines: usize) -> Vec<String> {
-        let text = crate::stack::service_logs(&self.app.service_name(service), Some(lines))
+        let text = ccci_adapters::stack::service_logs(&self.app.service_name(service), Some(lines))
             .await
             .unwrap_or_default();
         ccci_core::service_log::tail_in_time_order(&text, lines)
@@ -441,7 +441,7 @@ async fn ready_probes(ctx: &Watch<'_>) -> Result<(), ReadyProbeError> {
                 }
             }
             ReadyProbe::Tcp { addr, connects } => {
-                crate::probe::tcp_probe(addr, *connects, Duration::from_secs(3)).await?;
+                ccci_adapters::probe::tcp_probe(addr, *connects, Duration::from_secs(3)).await?;
             }
         }
     }

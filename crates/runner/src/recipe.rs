@@ -1,8 +1,8 @@
 //! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
 //! before anything is created on the engine.
 
-use crate::beneath::{BeneathError, Kind, Links, Root, CHECKOUT};
-use crate::git::GitError;
+use ccci_adapters::beneath::{BeneathError, Kind, Links, Root, CHECKOUT};
+use ccci_adapters::git::GitError;
 use ccci_core::envfile::EnvFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub enum InputError {
     Keep(#[from] ccci_core::keep::KeepError),
     /// `ccci janitor --release` names no kept app, or one whose run is still running.
     #[error(transparent)]
-    Release(#[from] crate::janitor::ReleaseError),
+    Release(#[from] ccci_core::keep::ReleaseError),
     /// `--stages` names a stage cc-ci does not know.
     #[error("--stages: unknown stage {name:?}; known: install, upgrade, backup_restore, functional, lint, integration")]
     UnknownStage { name: String },

@@ -104,34 +104,20 @@ pub struct Rig {
     /// Does cc-ci itself run in a container attached to `proxy` (the cc-ci recipe)? Then it
     /// reaches its forwarder over `proxy`, by container name, instead of through a loopback
     /// publish its own loopback would not see. `None`: detect
-    /// ([`crate::engine::Engine::runs_on_network`]).
+    /// ([`ccci_adapters::engine::Engine::runs_on_network`]).
     pub forwarder_on_proxy: Option<bool>,
     /// Wall-clock limit of one run; past it the run is torn down and RED.
     pub deadline: std::time::Duration,
     /// Disk use (percent of the engine's data root) from which a run prunes first
     /// (`janitor::prune_before_run`); the doctor warns from it too.
     pub prune_threshold: u8,
-    /// The shared Keycloak that SSO dependencies (docs/behaviour.md §5) get their per-run realm
-    /// from. `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
-    pub keycloak: Option<KeycloakConfig>,
+    /// The shared Keycloak that SSO dependencies (docs/behaviour.md §5) get their per-run realm from.
+    /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
+    pub keycloak: Option<ccci_adapters::keycloak::KeycloakConfig>,
     /// The host's own secrets (the forge token, the webhook secrets, the operator's token):
     /// every run redacts them from everything it records, so a recipe that got hold of one
     /// (a log line, a page) cannot post it on a pull request.
     pub host_secrets: Vec<ccci_core::secret::Secret>,
-}
-
-/// Where the rig's shared Keycloak is and how cc-ci signs in to its admin API.
-#[derive(Clone, Debug)]
-pub struct KeycloakConfig {
-    /// The web root, e.g. `https://sso.example.org` (no trailing `/`).
-    pub url: String,
-    /// An admin of the `master` realm (password grant through `admin-cli`).
-    pub admin_user: String,
-    /// The file the admin's password was read from (named in messages).
-    pub admin_password_file: PathBuf,
-    /// The admin's password, read once when the settings were validated
-    /// (`rig_settings::validate`); never printed.
-    pub admin_password: ccci_core::secret::Secret,
 }
 
 impl Rig {

@@ -9,8 +9,9 @@
 //! knows its TOML key, its flag and its variable, so each caller names the field the way
 //! its user wrote it.
 
+use crate::request::Rig;
 use crate::request::DEFAULT_PRUNE_THRESHOLD;
-use crate::request::{KeycloakConfig, Rig};
+use ccci_adapters::keycloak::KeycloakConfig;
 use ccci_core::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;

@@ -183,7 +183,7 @@ impl StaysUpWatch {
                 };
                 let fell = {
                     let mut h = history.lock().unwrap_or_else(|p| p.into_inner());
-                    h.observe(&services, crate::clock::now_ms(), policy);
+                    h.observe(&services, ccci_adapters::clock::now_ms(), policy);
                     h.fell_after_up(&services)
                 };
                 if fell.is_some() {
@@ -272,11 +272,11 @@ async fn provision_dependencies(ctx: &mut RunCtx) -> Result<(), Failure> {
     let Some(realm) = ctx.app.realm.clone() else {
         return Ok(());
     };
-    let fail = |e: crate::keycloak::KeycloakError| Failure {
+    let fail = |e: ccci_adapters::keycloak::KeycloakError| Failure {
         message: format!("provisioning the keycloak realm {}: {e}", realm.realm),
         ..Default::default()
     };
-    let kc = crate::keycloak::Keycloak::new(&realm.config).map_err(fail)?;
+    let kc = ccci_adapters::keycloak::Keycloak::new(&realm.config).map_err(fail)?;
     let client_id = ctx.app.recipe.clone();
     let provisioned = kc
         .provision(&realm.realm, &realm.owner, &client_id, &ctx.app.domain)

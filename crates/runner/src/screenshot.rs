@@ -16,8 +16,8 @@
 //! secret value (a page that shows one is not photographed), then `--screenshot`.
 
 use crate::ctx::RunCtx;
-use crate::probe::Route;
-use crate::rig_container::{docker, ever_started, output, rm, start, RigContainerError};
+use ccci_adapters::probe::Route;
+use ccci_adapters::rig_container::{docker, ever_started, output, rm, start, RigContainerError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -139,7 +139,7 @@ fn chromium_argv(reach: &Reach, load: &Load) -> Vec<String> {
 
 /// The isolation every browser container gets.
 fn isolation() -> Vec<String> {
-    crate::rig_container::locked_down(&crate::rig_container::Limits {
+    ccci_adapters::rig_container::locked_down(&ccci_adapters::rig_container::Limits {
         user: BROWSER_USER,
         memory: MEMORY,
         cpus: CPUS,
@@ -151,7 +151,7 @@ fn isolation() -> Vec<String> {
 /// Writes `<out>/screenshot.png`; returns why not when it could not or should not.
 pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), ScreenshotError> {
     let forwarder_ip = match ctx.app.route.route {
-        Route::Forwarded { .. } => crate::stack::forwarder_address(&ctx.app.stack).await,
+        Route::Forwarded { .. } => ccci_adapters::stack::forwarder_address(&ctx.app.stack).await,
         Route::Ingress { .. } => None,
     };
     let reach = reach(
@@ -207,7 +207,7 @@ async fn load(
     cmd.args(["--network", ccci_core::rig::PROXY_NETWORK]);
     cmd.args([
         "--label",
-        &format!("{}={stack}", crate::engine::STACK_LABEL),
+        &format!("{}={stack}", ccci_adapters::engine::STACK_LABEL),
     ]);
     cmd.args(["--label", "ccci.browser=true"]);
     if let Some(dir) = shots {

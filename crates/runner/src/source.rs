@@ -2,9 +2,9 @@
 //! or a URL) cloned into the run's own working directory, so runs of the same recipe never
 //! share a working tree. Git is driven through the `git` CLI.
 
-use crate::git::git;
 use crate::recipe::{InputError, Recipe};
 use crate::request::RunRequest;
+use ccci_adapters::git::git;
 use ccci_core::version::{self, Release};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -296,7 +296,7 @@ pub fn release_tree(repo: &Path, commit: &str, dir: &Path) -> Result<(), InputEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::git::GitError;
+    use ccci_adapters::git::GitError;
 
     #[test]
     fn a_failing_git_gives_its_own_words() {

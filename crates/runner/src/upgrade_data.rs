@@ -3,8 +3,8 @@
 //! after it each must still be there, in the volume the service now mounts. Which volumes
 //! the head renamed or dropped is decided purely by `ccci_core::volumes`.
 
-use crate::beneath::{BeneathError, Links, Root};
 use crate::ctx::RunCtx;
+use ccci_adapters::beneath::{BeneathError, Links, Root};
 use ccci_core::ladder::RungStatus;
 use ccci_core::results::{Failure, TestCase};
 use ccci_core::volumes::{self, BaseVolume, Fate, Mounted};
@@ -50,7 +50,7 @@ async fn mounted(ctx: &RunCtx) -> Result<Vec<Mounted>, Failure> {
 pub async fn write(ctx: &RunCtx) -> Result<Written, Failure> {
     let since = Instant::now();
     let before = mounted(ctx).await?;
-    let value = format!("ccci-upgrade-marker-{}", crate::clock::now_ms());
+    let value = format!("ccci-upgrade-marker-{}", ccci_adapters::clock::now_ms());
     let mut marked = Vec::new();
     let mut volumes: Vec<&str> = before.iter().map(|m| m.volume.as_str()).collect();
     volumes.dedup();

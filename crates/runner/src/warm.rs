@@ -14,11 +14,12 @@
 //! The engine objects (volumes, secrets) are the canonical's live form; [`materialize`]
 //! re-creates any that are missing from the snapshot and the stored secrets.
 
-use crate::archive::Codec;
 use crate::backup::{self, Manifest, RestoreError, Target};
 use crate::ctx::RunCtx;
-use crate::engine::{Engine, EngineError, Keep};
 use anyhow::{Context, Result};
+use ccci_adapters::archive::Codec;
+use ccci_adapters::atomic::write_atomic;
+use ccci_adapters::engine::{Engine, EngineError, Keep};
 use ccci_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -85,25 +86,6 @@ pub fn load(state_dir: &Path, recipe: &str) -> Result<Option<Record>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
-}
-
-/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    if let Some(m) = mode {
-        opts.mode(m);
-    }
-    let mut f = opts.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 pub fn write_record(state_dir: &Path, record: &Record) -> std::io::Result<()> {
@@ -240,7 +222,7 @@ async fn mountpoint(engine: &Engine, volume: &str) -> Result<PathBuf, WarmError>
 async fn objects_of(
     engine: &Engine,
     stack: &str,
-) -> Result<crate::engine::StackObjects, WarmError> {
+) -> Result<ccci_adapters::engine::StackObjects, WarmError> {
     engine
         .stack_objects(stack)
         .await
@@ -475,7 +457,7 @@ mod tests {
     /// the service's process lives on), and not kept.
     #[test]
     fn a_canonical_left_to_the_janitor_is_not_in_flight() {
-        use crate::registry;
+        use ccci_adapters::registry;
         let state = std::env::temp_dir().join(format!("ccci-warm-left-{}", std::process::id()));
         let pid = std::process::id();
         let run = registry::ActiveRun {
@@ -541,7 +523,7 @@ pub async fn hold_canonical(
 /// it) is settled first, as the janitor would — the canonical put back ([`recover`]) — so
 /// a quick run never starts from what an earlier head left.
 async fn settle_left(state_dir: &Path, record: &Record) -> Result<Option<String>> {
-    use crate::registry;
+    use ccci_adapters::registry;
     let left: Vec<_> = registry::list(state_dir)
         .into_iter()
         .filter(|e| e.stack == record.stack && !registry::in_flight(e))
@@ -633,7 +615,7 @@ pub fn reattach(
 #[derive(Default)]
 pub struct End {
     /// What teardown could not remove.
-    pub leftovers: crate::engine::StackObjects,
+    pub leftovers: ccci_adapters::engine::StackObjects,
     /// The warm end failed. A seed then cannot be green; a quick run's verdict, judged
     /// before its end, stands (the failure is an alert, see `lifecycle::conclude_quick`).
     pub failure: Option<String>,
@@ -659,7 +641,7 @@ pub async fn end_seed(ctx: &RunCtx, old: Option<&Record>, green: bool, state_dir
         "not promoted ({why}); tearing down {}",
         ctx.app.stack
     ));
-    let leftovers = crate::teardown::teardown(&ctx.engine, &ctx.app.stack).await;
+    let leftovers = ccci_adapters::teardown::teardown(&ctx.engine, &ctx.app.stack).await;
     if let Some(old) = old {
         match materialize(&ctx.engine, old, state_dir).await {
             Ok(()) => ctx.progress.line(&format!(
@@ -758,12 +740,12 @@ async fn put_back(engine: &Engine, record: &Record, state_dir: &Path) -> Result<
 /// registry entry stays, marked ended (`kept_until` now: not in flight, nothing kept), so
 /// the janitor's next sweep runs [`recover`] once the run's lock is released.
 pub fn leave_to_janitor(state_dir: &Path, stack: &str) -> Result<()> {
-    let mut entry = crate::registry::list(state_dir)
+    let mut entry = ccci_adapters::registry::list(state_dir)
         .into_iter()
         .find(|e| e.stack == stack)
         .with_context(|| format!("no registry entry for {stack}"))?;
     entry.kept_until = Some(time::OffsetDateTime::now_utc().unix_timestamp());
-    crate::registry::register(state_dir, &entry)
+    ccci_adapters::registry::register(state_dir, &entry)
 }
 
 /// A green seed becomes the canonical: undeploy keeping volumes and secrets, snapshot into a
@@ -780,7 +762,7 @@ async fn promote(ctx: &RunCtx, state_dir: &Path) -> Result<Record, WarmError> {
         version: head.version.clone(),
         commit: head.commit.clone(),
         status: "green".into(),
-        ts: crate::clock::rfc3339(now),
+        ts: ccci_adapters::clock::rfc3339(now),
         stack: ctx.app.stack.clone(),
         generation: generation.clone(),
     };

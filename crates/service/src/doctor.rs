@@ -12,7 +12,7 @@ pub async fn config_checks(config: &Config) -> Vec<Check> {
         checks.extend(forge_checks(forge).await);
     }
     if let Some(kc) = &config.rig.keycloak {
-        checks.push(match ccci_runner::keycloak::Keycloak::new(kc) {
+        checks.push(match ccci_adapters::keycloak::Keycloak::new(kc) {
             Ok(client) => match client.list_realms().await {
                 Ok(realms) => Check::ok(
                     "keycloak",

@@ -1,6 +1,6 @@
-//! The janitor in the serve loop (docs/behaviour.md §8): reaps what dead runs of *this host* left
-//! on the swarm — once at start, before the first claim (a host that died mid-run left its app up),
-//! then every `janitor_interval`. The rules are the runner's ([`ccci_runner::janitor`]):
+//! The janitor in the serve loop (docs/behaviour.md §8): reaps what dead runs of *this host* left on the
+//! swarm — once at start, before the first claim (a host that died mid-run left its app up),
+//! then every `janitor_interval`. The rules are the runner's ([`ccci_hostjobs::janitor`]):
 //! a live run is never touched, a dead owner's stack is reaped now, a stack with no known
 //! owner only once older than [`UNKNOWN_AFTER`]. With a `[keycloak]` configured it also
 //! reaps this rig's realms whose run is gone. Then retention ([`crate::retention`]) removes
@@ -17,7 +17,7 @@ pub const UNKNOWN_AFTER: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// One sweep; the report goes to the log.
 pub async fn sweep(app: &App) {
-    match ccci_runner::janitor::reap(&app.config.rig, UNKNOWN_AFTER, false).await {
+    match ccci_hostjobs::janitor::reap(&app.config.rig, UNKNOWN_AFTER, false).await {
         Ok(report) if report.trim().is_empty() => tracing::debug!("janitor: nothing to reap"),
         Ok(report) => {
             for line in report.lines().filter(|l| !l.trim().is_empty()) {

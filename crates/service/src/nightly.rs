@@ -1,6 +1,6 @@
-//! The nightly sweep run by `ccci serve` (docs/behaviour.md §6), when `[nightly] at = "HH:MM"` is
-//! set: once a day, from that time (UTC) for up to [`CATCH_UP`], as soon as this host has no run
-//! in flight, [`ccci_runner::nightly::sweep`] runs (live-warm reconcile, cold runs of the
+//! The nightly sweep run by `ccci serve` (docs/behaviour.md §6), when `[nightly] at = "HH:MM"` is set:
+//! once a day, from that time (UTC) for up to [`CATCH_UP`], as soon as this host has no run
+//! in flight, [`ccci_hostjobs::nightly::sweep`] runs (live-warm reconcile, cold runs of the
 //! enrolled recipes, pruning).
 //!
 //! - **Once a day, across restarts**: the day of the slot it ran for is written to
@@ -85,7 +85,7 @@ fn format_day(day: Date) -> String {
 fn write_last(state_dir: &Path, day: Option<Date>) -> std::io::Result<()> {
     let path = last_file(state_dir);
     match day {
-        Some(day) => ccci_runner::warm::write_atomic(&path, format_day(day).as_bytes(), None),
+        Some(day) => ccci_adapters::atomic::write_atomic(&path, format_day(day).as_bytes(), None),
         None => match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -118,7 +118,7 @@ async fn begin(app: &App) -> Result<(), Busy> {
     }
     let state_dir = app.config.rig.state_dir.clone();
     let registered =
-        tokio::task::spawn_blocking(move || ccci_runner::nightly::in_flight(&state_dir).len())
+        tokio::task::spawn_blocking(move || ccci_hostjobs::nightly::in_flight(&state_dir).len())
             .await
             .unwrap_or(0);
     if registered > 0 {
@@ -139,10 +139,10 @@ async fn end(app: &App) {
 async fn bounded_sweep(
     app: &App,
     stop: &CancellationToken,
-) -> Option<anyhow::Result<ccci_runner::nightly::Summary>> {
+) -> Option<anyhow::Result<ccci_hostjobs::nightly::Summary>> {
     let cancel = stop.child_token();
     let rig = app.config.rig.clone();
-    let sweep = ccci_runner::nightly::sweep(&rig, cancel.clone());
+    let sweep = ccci_hostjobs::nightly::sweep(&rig, cancel.clone());
     tokio::pin!(sweep);
     tokio::select! {
         result = &mut sweep => return Some(result),

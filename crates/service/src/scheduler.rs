@@ -111,7 +111,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
 /// How many apps RED runs of this host keep for debugging now (its registry).
 fn kept_apps(app: &App) -> usize {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    ccci_runner::registry::kept(&app.config.rig.state_dir, now).len()
+    ccci_adapters::registry::kept(&app.config.rig.state_dir, now).len()
 }
 
 async fn drain(runs: &mut JoinSet<()>) {
@@ -376,7 +376,7 @@ fn alert_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
         CCCI_ERROR_RETRIES,
         outcome.note.as_deref().unwrap_or("no detail")
     );
-    if let Err(e) = ccci_runner::alerts::raise(
+    if let Err(e) = ccci_adapters::alerts::raise(
         &app.config.rig.state_dir,
         &job.recipe,
         "ccci-error",

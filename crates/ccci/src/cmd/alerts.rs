@@ -17,7 +17,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     if args.relay {
-        let relayed = ccci_runner::alerts::relay(&args.state_dir, |a| {
+        let relayed = ccci_adapters::alerts::relay(&args.state_dir, |a| {
             let mut out = std::io::stdout();
             writeln!(out, "{}", serde_json::to_string(a)?)?;
             out.flush()?;
@@ -27,10 +27,10 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let mut out = std::io::stdout();
-    for a in ccci_runner::alerts::pending(&args.state_dir) {
+    for a in ccci_adapters::alerts::pending(&args.state_dir) {
         let _ = writeln!(out, "pending  {} {} {}: {}", a.ts, a.app, a.kind, a.message);
     }
-    for a in ccci_runner::alerts::archived(&args.state_dir) {
+    for a in ccci_adapters::alerts::archived(&args.state_dir) {
         let _ = writeln!(out, "relayed  {} {} {}: {}", a.ts, a.app, a.kind, a.message);
     }
     Ok(Exit::Success)

@@ -58,7 +58,7 @@ fn print_good(file: &Path, config: &Config) {
 
 /// What `config check` says of the engine's service VIPs (a warning, never a failure).
 async fn service_vips_line() -> String {
-    match ccci_runner::engine::Engine::connect().await {
+    match ccci_adapters::engine::Engine::connect().await {
         Ok(engine) if engine.service_vips_route() => {
             "engine: service VIPs route (IPVS present): stacks are deployed as written".into()
         }

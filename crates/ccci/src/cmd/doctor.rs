@@ -37,7 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         },
         None => args.rig.rig()?,
     };
-    let mut all = ccci_runner::doctor::host(&rig).await;
+    let mut all = ccci_hostjobs::doctor::host(&rig).await;
     all.extend(checks);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all)?);

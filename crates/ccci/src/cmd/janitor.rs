@@ -24,11 +24,11 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     if let Some(stack) = &args.release {
         print!(
             "{}",
-            ccci_runner::janitor::release(&args.rig.rig()?, stack).await?
+            ccci_hostjobs::janitor::release(&args.rig.rig()?, stack).await?
         );
         return Ok(Exit::Success);
     }
-    let report = ccci_runner::janitor::reap(
+    let report = ccci_hostjobs::janitor::reap(
         &args.rig.rig()?,
         Duration::from_secs(args.unknown_after_secs),
         args.dry_run,

@@ -13,7 +13,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let rig = args.rig.rig()?;
     let cancel = crate::signals::cancel_on_signals();
-    let summary = ccci_runner::nightly::sweep(&rig, cancel).await?;
+    let summary = ccci_hostjobs::nightly::sweep(&rig, cancel).await?;
     print!("{}", summary.text());
     Ok(if summary.errors.is_empty() {
         Exit::Success

@@ -9,9 +9,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let engine = ccci_runner::engine::Engine::connect().await?;
+    let engine = ccci_adapters::engine::Engine::connect().await?;
     let services = engine.observe_stack(&args.stack).await?;
-    let now_ms = ccci_runner::clock::now_ms();
+    let now_ms = ccci_adapters::clock::now_ms();
     let judgement = ccci_core::readiness::judge(
         &services,
         now_ms,

@@ -19,7 +19,7 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let rig = args.rig.rig()?;
     let threshold = args.threshold.unwrap_or(rig.prune_threshold);
-    let report = ccci_runner::janitor::prune(&rig, threshold, !args.apply).await?;
+    let report = ccci_adapters::prune::prune(&rig.state_dir, threshold, !args.apply).await?;
     print!("{report}");
     Ok(Exit::Success)
 }

@@ -141,7 +141,7 @@ async fn held_canonical(
     PathBuf,
     ccci_runner::warm::Record,
     ccci_runner::warm::Lock,
-    ccci_runner::engine::Engine,
+    ccci_adapters::engine::Engine,
 )> {
     let state_dir = rig.rig()?.state_dir;
     let Some(r) = ccci_runner::warm::load(&state_dir, recipe)? else {
@@ -151,7 +151,7 @@ async fn held_canonical(
         .into());
     };
     let lock = ccci_runner::warm::lock(&state_dir, recipe, Duration::from_secs(60)).await?;
-    let engine = ccci_runner::engine::Engine::connect().await?;
+    let engine = ccci_adapters::engine::Engine::connect().await?;
     Ok((state_dir, r, lock, engine))
 }
 
@@ -182,12 +182,12 @@ async fn restore(recipe: &str, rig: &RigArgs) -> anyhow::Result<Exit> {
 async fn reconcile(rig: &RigArgs) -> anyhow::Result<Exit> {
     let rig = rig.rig()?;
     let outcomes =
-        ccci_runner::livewarm::reconcile_all(&rig, &ccci_runner::progress::Progress::stderr())
+        ccci_hostjobs::livewarm::reconcile_all(&rig, &ccci_runner::progress::Progress::stderr())
             .await?;
     if outcomes.is_empty() {
         println!(
             "no live-warm apps ({} lists none)",
-            ccci_runner::livewarm::config_path(&rig.state_dir).display()
+            ccci_hostjobs::livewarm::config_path(&rig.state_dir).display()
         );
     }
     let mut failed = false;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use ccci_runner::keycloak_standin::KeycloakStandin;
+use ccci_adapters::keycloak_standin::KeycloakStandin;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -285,7 +285,7 @@ fn a_redeploy_is_not_converged_before_its_new_task_runs() {
     let stack = stack.unwrap();
     let service = format!("{stack}_app");
     rt.block_on(async {
-        let engine = ccci_runner::engine::Engine::connect().await.unwrap();
+        let engine = ccci_adapters::engine::Engine::connect().await.unwrap();
         // Wait until the first task runs (container healthy: its own check passes).
         let mut seen = Vec::new();
         for _ in 0..120 {
@@ -298,7 +298,7 @@ fn a_redeploy_is_not_converged_before_its_new_task_runs() {
         assert_eq!(
             judge(
                 &seen,
-                ccci_runner::clock::now_ms(),
+                ccci_adapters::clock::now_ms(),
                 CrashLoopPolicy::default()
             ),
             Judgement::Converged
@@ -329,7 +329,7 @@ fn a_redeploy_is_not_converged_before_its_new_task_runs() {
         assert!(matches!(
             judge(
                 &after,
-                ccci_runner::clock::now_ms(),
+                ccci_adapters::clock::now_ms(),
                 CrashLoopPolicy::default()
             ),
             Judgement::Waiting(_)
@@ -681,7 +681,7 @@ fn an_event_of_the_stack_wakes_the_readiness_wait_and_nothing_else_does() {
         assert!(out.status.success(), "docker create {name}: {out:?}");
     };
     rt.block_on(async {
-        let engine = ccci_runner::engine::Engine::connect().await.unwrap();
+        let engine = ccci_adapters::engine::Engine::connect().await.unwrap();
         let events = engine.stack_events(&stack);
         let quiet = Instant::now();
         assert!(

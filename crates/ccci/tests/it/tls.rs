@@ -156,7 +156,7 @@ server {{
         );
         let out = tokio::runtime::Runtime::new()
             .unwrap()
-            .block_on(ccci_runner::rig_container::start(
+            .block_on(ccci_adapters::rig_container::start(
                 &name,
                 false,
                 std::time::Duration::from_secs(60),

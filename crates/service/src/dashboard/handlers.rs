@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use ccci_runner::alerts::{self, Alert};
+use ccci_adapters::alerts::{self, Alert};
 use maud::Markup;
 use serde_json::json;
 use std::collections::HashMap;
@@ -222,7 +222,7 @@ fn same_secret(secret: &str, given: &str) -> bool {
 /// Is the app a run kept (`--keep`) still deployed: the janitor has not removed its
 /// registry entry yet.
 fn kept_deployed(app: &App, stack: &str) -> bool {
-    ccci_runner::registry::list(&app.config.rig.state_dir)
+    ccci_adapters::registry::list(&app.config.rig.state_dir)
         .iter()
         .any(|e| e.stack == stack && e.kept_until.is_some())
 }

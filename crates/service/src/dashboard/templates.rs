@@ -512,7 +512,7 @@ fn live_panel(live: &LivePanel) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ccci_runner::alerts::Alert;
+    use ccci_adapters::alerts::Alert;
 
     /// Text spliced into a template comes out escaped (`'` needs no escape: every attribute
     /// is double-quoted).

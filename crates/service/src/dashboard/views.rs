@@ -3,9 +3,9 @@
 
 use crate::job::{Job, JobState, Millis};
 use crate::store::{QueueView, RecipeTally};
+use ccci_adapters::alerts::Alert;
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::RunResults;
-use ccci_runner::alerts::Alert;
 use std::fmt::Write as _;
 
 /// Percent-encodes a value for a URL path segment or query value.

@@ -124,7 +124,7 @@ async fn the_dashboard_renders_and_the_run_list_links_to_run_pages() {
         .unwrap();
 
     // A pending alert (the live-warm reconciler held an upgrade): the run list opens with it.
-    ccci_runner::alerts::raise(
+    ccci_adapters::alerts::raise(
         &dir.path().join("state"),
         "proxy",
         "held",

@@ -350,7 +350,7 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
     ] {
         assert!(bot.body.contains(words), "{words:?} in {}", bot.body);
     }
-    let alerts = ccci_runner::alerts::pending(&state);
+    let alerts = ccci_adapters::alerts::pending(&state);
     assert!(
         alerts
             .iter()

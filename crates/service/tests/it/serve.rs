@@ -806,16 +806,16 @@ async fn pending_alerts_show_on_the_dashboard_and_the_alerts_api_lists_pending_a
     let empty: serde_json::Value = serde_json::from_str(&get("/api/alerts").await).unwrap();
     assert_eq!(empty, serde_json::json!({"pending": [], "archived": []}));
 
-    let relayed = ccci_runner::alerts::raise(&state, "sso", "rolled_back", "unhealthy").unwrap();
-    ccci_runner::alerts::relay(&state, |_| Ok(())).unwrap();
-    let held = ccci_runner::alerts::raise(
+    let relayed = ccci_adapters::alerts::raise(&state, "sso", "rolled_back", "unhealthy").unwrap();
+    ccci_adapters::alerts::relay(&state, |_| Ok(())).unwrap();
+    let held = ccci_adapters::alerts::raise(
         &state,
         "proxy",
         "held",
         "major bump 2.0.0 → 3.0.0 <script>alert(1)</script>",
     )
     .unwrap();
-    let failed = ccci_runner::alerts::raise(&state, "n8n", "failed", "seed red").unwrap();
+    let failed = ccci_adapters::alerts::raise(&state, "n8n", "failed", "seed red").unwrap();
 
     let api: serde_json::Value = serde_json::from_str(&get("/api/alerts").await).unwrap();
     let ids = |key: &str| -> Vec<String> {

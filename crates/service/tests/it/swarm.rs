@@ -523,7 +523,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         keycloak: None,
         host_secrets: Vec::new(),
     };
-    let report = ccci_runner::janitor::reap(&rig, Duration::from_secs(7200), false)
+    let report = ccci_hostjobs::janitor::reap(&rig, Duration::from_secs(7200), false)
         .await
         .unwrap();
     eprintln!("janitor: {report}");

@@ -65,7 +65,7 @@ pub fn raise(state_dir: &Path, app: &str, kind: &str, message: &str) -> Result<A
         message: message.to_string(),
     };
     let path = dir(state_dir).join(format!("{}.json", alert.id));
-    crate::warm::write_atomic(&path, &serde_json::to_vec_pretty(&alert)?, None)
+    crate::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&alert)?, None)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(alert)
 }

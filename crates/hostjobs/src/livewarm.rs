@@ -26,18 +26,18 @@
 //! Live-warm stacks are not runs: they are not in the active-run registry (so they never
 //! count as a run in flight) and the janitor leaves them alone.
 
-use crate::alerts;
-use crate::app::{App, DeploySource, PROXY_NETWORK};
-use crate::engine::Engine;
-use crate::progress::Progress;
-use crate::request::{Rig, RunRequest};
-use crate::source::{self, Checkouts};
-use crate::warm;
 use anyhow::{Context, Result};
+use ccci_adapters::alerts;
+use ccci_adapters::engine::Engine;
 use ccci_core::livewarm::{self as rule, Plan};
 use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::results::Failure;
 use ccci_core::suite::Suite;
+use ccci_runner::app::{App, DeploySource, PROXY_NETWORK};
+use ccci_runner::progress::Progress;
+use ccci_runner::request::{Rig, RunRequest};
+use ccci_runner::source::{self, Checkouts};
+use ccci_runner::warm;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -138,7 +138,7 @@ pub fn load_state(state_dir: &Path, name: &str) -> Result<Option<State>> {
 
 fn write_state(state_dir: &Path, state: &State) -> Result<()> {
     let path = state_path(state_dir, &state.name);
-    warm::write_atomic(&path, &serde_json::to_vec_pretty(state)?, None)
+    ccci_adapters::atomic::write_atomic(&path, &serde_json::to_vec_pretty(state)?, None)
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -485,7 +485,7 @@ async fn adopt(
         return Ok(());
     }
     let label = format!("coop-cloud.{stack}.version");
-    let service = format!("{stack}_{}", crate::app::MAIN_SERVICE);
+    let service = format!("{stack}_{}", ccci_runner::app::MAIN_SERVICE);
     if let Some(version) = engine.service_label(&service, &label).await.ok().flatten() {
         progress.line(&format!(
             "live-warm {}: adopting the running app at {version} (no record yet)",
@@ -515,7 +515,7 @@ enum DeployError {
     Checkout(anyhow::Error),
     /// The recipe, its suite or its app plan is not valid.
     #[error(transparent)]
-    Input(#[from] crate::recipe::InputError),
+    Input(#[from] ccci_runner::recipe::InputError),
     /// A network, the secrets or the deploy failed on the engine.
     #[error("{0:#}")]
     Engine(anyhow::Error),
@@ -559,7 +559,7 @@ async fn deploy_ready(
 ) -> Result<(), DeployError> {
     let recipe = &checkouts.head.recipe;
     let version = checkouts.head.version.clone();
-    let (suite, suite_dir) = crate::integrity::load_suite(recipe, None)?;
+    let (suite, suite_dir) = ccci_runner::integrity::load_suite(recipe, None)?;
     let work_dir = root(&rig.state_dir).join(&cfg.name).join("work");
     let mut rig = rig.clone();
     if rig.forwarder_on_proxy.is_none() {
@@ -621,9 +621,9 @@ async fn wait_ready(
     history
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .deployed(crate::clock::now_ms());
+        .deployed(ccci_adapters::clock::now_ms());
     let secrets: Vec<_> = app.secrets.iter().map(|(_, v)| v.clone()).collect();
-    let watch = crate::ready::Watch {
+    let watch = ccci_runner::ready::Watch {
         engine,
         app,
         suite,
@@ -636,7 +636,7 @@ async fn wait_ready(
         progress,
         redactor: &ccci_core::secret::Redactor::new(secrets),
     };
-    crate::ready::until_ready(&watch)
+    ccci_runner::ready::until_ready(&watch)
         .await
         .map_err(DeployError::NotReady)
 }

@@ -1,11 +1,11 @@
 //! `ccci doctor` for the host: what `ccci run` needs (docs/behaviour.md §8), checked and explained.
 
-use crate::app::PROXY_NETWORK;
-use crate::engine::{Engine, OwnContainer};
-use crate::request::Rig;
-use crate::sandbox::SANDBOX_IMAGE;
-use crate::stack::FORWARDER_IMAGE;
+use ccci_adapters::engine::{Engine, OwnContainer};
+use ccci_adapters::sandbox::SANDBOX_IMAGE;
+use ccci_adapters::stack::FORWARDER_IMAGE;
 use ccci_core::doctor::{self, Check};
+use ccci_runner::app::PROXY_NETWORK;
+use ccci_runner::request::Rig;
 
 /// Every host check, in order; the engine's are skipped (one failure) when it is not reachable.
 pub async fn host(rig: &Rig) -> Vec<Check> {
@@ -60,7 +60,7 @@ pub async fn host(rig: &Rig) -> Vec<Check> {
     }
     checks.push(state_dir(rig));
     checks.push(
-        match crate::janitor::disk_used_percent(&existing_parent(&rig.state_dir)) {
+        match ccci_adapters::prune::disk_used_percent(&existing_parent(&rig.state_dir)) {
             Ok(used) => doctor::disk(used, rig.prune_threshold),
             Err(e) => Check::fail(
                 "disk",

@@ -10,7 +10,6 @@
 //! state dir), so the janitor of one rig never touches realms of another rig sharing the
 //! same Keycloak.
 
-use crate::request::KeycloakConfig;
 use ccci_core::secret::Secret;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -20,6 +19,20 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The dependency name a suite declares to get a realm.
 pub const DEPENDENCY: &str = "keycloak";
+
+/// Where the rig's shared Keycloak is and how cc-ci signs in to its admin API.
+#[derive(Clone, Debug)]
+pub struct KeycloakConfig {
+    /// The web root, e.g. `https://sso.example.org` (no trailing `/`).
+    pub url: String,
+    /// An admin of the `master` realm (password grant through `admin-cli`).
+    pub admin_user: String,
+    /// The file the admin's password was read from (named in messages).
+    pub admin_password_file: std::path::PathBuf,
+    /// The admin's password, read once when the settings were validated
+    /// (`rig_settings::validate`); never printed.
+    pub admin_password: ccci_core::secret::Secret,
+}
 
 /// The realm attribute naming the rig whose run created the realm.
 pub const OWNER_ATTRIBUTE: &str = "ccci.owner";
@@ -369,11 +382,15 @@ pub fn live_hexes(state_dir: &std::path::Path) -> Vec<String> {
 /// The janitor's sweep of the shared Keycloak: reaps this rig's realms whose run mark
 /// matches no live run. Returns report lines (a Keycloak that cannot be reached is a line,
 /// not an error: the engine sweep still counts).
-pub async fn reap(rig: &crate::request::Rig, dry_run: bool) -> Vec<String> {
-    let Some(config) = &rig.keycloak else {
+pub async fn reap(
+    config: Option<&KeycloakConfig>,
+    state_dir: &std::path::Path,
+    dry_run: bool,
+) -> Vec<String> {
+    let Some(config) = config else {
         return Vec::new();
     };
-    match reap_orphans(config, &rig.state_dir, dry_run).await {
+    match reap_orphans(config, state_dir, dry_run).await {
         Ok(lines) => lines,
         Err(e) => vec![format!("keycloak: cannot reap realms: {e}")],
     }

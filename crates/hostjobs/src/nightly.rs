@@ -1,6 +1,6 @@
-//! The nightly sweep (docs/behaviour.md §6): skip if a run is in flight; roll the live-warm apps;
-//! serial cold runs of every enrolled recipe on its latest release (a green one re-seeds the warm
-//! canonical: the seed path of [`crate::lifecycle::Role::Seed`]); prune the warm data of
+//! The nightly sweep (docs/behaviour.md §6): skip if a run is in flight; roll the live-warm apps; serial
+//! cold runs of every enrolled recipe on its latest release (a green one re-seeds the warm
+//! canonical: the seed path of [`ccci_runner::lifecycle::Role::Seed`]); prune the warm data of
 //! recipes no longer enrolled; log disk use.
 //!
 //! Enrolment: a suite `<suites>/<recipe>/suite.toml` with `warm = true`. Where the recipe
@@ -8,13 +8,15 @@
 //! repository's name must be `<recipe>`). An enrolled suite without it is reported and
 //! skipped.
 
-use crate::lifecycle::{self, Role};
-use crate::progress::Progress;
-use crate::request::{Rig, RunRequest};
-use crate::{janitor, livewarm, registry, warm};
+use crate::livewarm;
 use anyhow::{Context, Result};
+use ccci_adapters::registry;
 use ccci_core::ladder::Verdict;
 use ccci_core::suite::Suite;
+use ccci_runner::lifecycle::{self, Role};
+use ccci_runner::progress::Progress;
+use ccci_runner::request::{Rig, RunRequest};
+use ccci_runner::warm;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -143,8 +145,8 @@ fn warm_recipes(state_dir: &Path) -> Vec<String> {
 pub async fn prune_warm(rig: &Rig, recipe: &str) -> Result<()> {
     let _lock = warm::lock(&rig.state_dir, recipe, Duration::from_secs(60)).await?;
     if let Some(rec) = warm::load(&rig.state_dir, recipe)? {
-        let engine = crate::engine::Engine::connect().await?;
-        let left = crate::teardown::teardown(&engine, &rec.stack).await;
+        let engine = ccci_adapters::engine::Engine::connect().await?;
+        let left = ccci_adapters::teardown::teardown(&engine, &rec.stack).await;
         if !left.is_empty() {
             anyhow::bail!("removing {}: {} left", rec.stack, left.describe());
         }
@@ -292,14 +294,14 @@ async fn prune_unenrolled(
 /// How full the engine's data root and the state dir are: `87% used at /var/lib/docker, …`.
 async fn disk_use(rig: &Rig) -> String {
     let mut disk = Vec::new();
-    if let Ok(engine) = crate::engine::Engine::connect().await {
+    if let Ok(engine) = ccci_adapters::engine::Engine::connect().await {
         if let Ok(root) = engine.data_root().await {
-            if let Ok(p) = janitor::disk_used_percent(&root) {
+            if let Ok(p) = ccci_adapters::prune::disk_used_percent(&root) {
                 disk.push(format!("{p}% used at {}", root.display()));
             }
         }
     }
-    if let Ok(p) = janitor::disk_used_percent(&rig.state_dir) {
+    if let Ok(p) = ccci_adapters::prune::disk_used_percent(&rig.state_dir) {
         disk.push(format!("{p}% used at {}", rig.state_dir.display()));
     }
     disk.join(", ")
