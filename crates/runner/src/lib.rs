@@ -17,7 +17,8 @@
 //! - [`host_access`]: the check before every deploy: what docker would deploy (`docker stack config`), judged.
 //! - [`git`]: the `git` CLI, bounded; [`git::GitError`].
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
-//! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
+//! - [`recipe`]: a recipe directory read and validated.
+//! - [`input_error`]: [`InputError`](input_error::InputError), bad input: why a run cannot start (exit 2).
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
 //! - [`engine`]: the Docker Engine adapter, the only module that speaks the Engine API.
 //! - [`rig_container`]: cc-ci's own containers on the proxy network (forwarder, sandboxes).
@@ -49,6 +50,7 @@ pub mod functional;
 pub mod git;
 pub mod hooks;
 pub mod host_access;
+pub mod input_error;
 pub mod integrity;
 pub mod janitor;
 pub mod keep;
