@@ -19,6 +19,7 @@
 //!   deploy: host paths docker reads, service grants, engine objects outside the stack.
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
+//! - [`key_line`]: the line of a key in a compose text, for findings and explained failures.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
@@ -43,6 +44,7 @@ pub mod host_access;
 pub mod judge;
 pub mod junit_input;
 pub mod keep;
+pub mod key_line;
 pub mod ladder;
 pub mod lint;
 pub mod live;
