@@ -8,7 +8,8 @@
 //! - [`secret`]: secret values that refuse to print, and the redactor.
 //! - [`ladder`]: rungs, the level ladder (L5 = lint clean) and the verdict.
 //! - [`plan`]: a run's plan before anything is deployed: role, base, rungs, expected level.
-//! - [`judge`]: a run's verdict, level and first failure, judged once from what happened.
+//! - [`judge`]: a run's ending, level and first failure, judged once from what happened.
+//! - [`run_end`]: how a run ended: a verdict (green, red), cancelled, or cc-ci's error.
 //! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
@@ -56,6 +57,7 @@ pub mod readiness;
 pub mod results;
 pub mod retention;
 pub mod rig;
+pub mod run_end;
 pub mod secret;
 pub mod service_log;
 pub mod suite;

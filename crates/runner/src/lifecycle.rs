@@ -639,7 +639,7 @@ fn not_restored(
 ) {
     let message = ctx.redactor.redact(&format!(
         "quick run {} of {}: its verdict ({}) stands, but the canonical {} could not be put back to its known-good {}: {why}; the janitor puts it back on its next sweep (`ccci janitor`)",
-        run.run_id, record.recipe, run.verdict, record.stack, record.version
+        run.run_id, record.recipe, run.end, record.stack, record.version
     ));
     ctx.progress.line(&message);
     if let Err(e) = crate::alerts::raise(
@@ -796,7 +796,7 @@ fn results(
         },
         domain: ctx.app.domain.clone(),
         stack: ctx.app.stack.clone(),
-        verdict: judged.verdict,
+        end: judged.end,
         level: judged.level,
         expected_level: judged.expected_level,
         rungs,

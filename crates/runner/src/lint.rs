@@ -283,7 +283,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         mode: RunMode::Cold,
         domain: String::new(),
         stack: String::new(),
-        verdict: ladder::verdict(&outcomes, dependency_unverified),
+        end: ladder::verdict(&outcomes, dependency_unverified).into(),
         level: ladder::level(&outcomes),
         expected_level: ladder::expected_level(&expected_na),
         rungs,

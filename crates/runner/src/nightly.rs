@@ -13,7 +13,7 @@ use crate::progress::Progress;
 use crate::request::{Rig, RunRequest};
 use crate::{janitor, livewarm, registry, warm};
 use anyhow::{Context, Result};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_core::suite::Suite;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -261,7 +261,7 @@ async fn run_latest(
     let out = request.out_dir.clone();
     progress.line(&format!("nightly: {recipe} on its latest release"));
     match lifecycle::run_role(request, cancel.clone(), Progress::stderr(), Role::Seed).await {
-        Ok(r) if r.verdict == Verdict::Green => match warm::load(&rig.state_dir, &r.recipe) {
+        Ok(r) if r.end == RunEnd::GREEN => match warm::load(&rig.state_dir, &r.recipe) {
             Ok(Some(rec)) => format!("green; canonical {} ({})", rec.version, out.display()),
             _ => format!("green ({})", out.display()),
         },

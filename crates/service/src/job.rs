@@ -1,6 +1,7 @@
 //! A job: one `!testme` (or one API request) waiting for, holding, or done with a runner slot.
 
-use ccci_core::ladder::{Rung, Verdict};
+use ccci_core::ladder::Rung;
+use ccci_core::run_end::RunEnd;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -125,7 +126,9 @@ pub struct Job {
     pub flags: JobFlags,
     pub requested_by: Option<String>,
     pub state: JobState,
-    pub verdict: Option<Verdict>,
+    /// How it ended, once done (stored and shown as `verdict`: green, red, cancelled, error).
+    #[serde(rename = "verdict")]
+    pub end: Option<RunEnd>,
     pub level: Option<u8>,
     /// The host that holds (or held) it.
     pub host: Option<String>,
@@ -155,7 +158,7 @@ impl Job {
 /// The end of a job, as the scheduler hands it to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    pub verdict: Verdict,
+    pub end: RunEnd,
     pub level: u8,
     pub note: Option<String>,
 }
@@ -167,7 +170,9 @@ pub struct JobFilter {
     /// `owner/name`.
     pub repo: Option<String>,
     pub pr_number: Option<i64>,
-    pub verdict: Option<Verdict>,
+    /// Runs that ended so (`?verdict=red`).
+    #[serde(rename = "verdict")]
+    pub end: Option<RunEnd>,
     pub state: Option<JobState>,
     pub limit: Option<u32>,
     /// Only jobs older than this one (`id < before`): the next page of a newest-first list.
@@ -188,19 +193,4 @@ pub fn now_millis() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
-}
-
-pub fn verdict_str(v: Verdict) -> &'static str {
-    v.name()
-}
-
-pub fn parse_verdict(s: &str) -> Option<Verdict> {
-    [
-        Verdict::Green,
-        Verdict::Red,
-        Verdict::Cancelled,
-        Verdict::Error,
-    ]
-    .into_iter()
-    .find(|v| v.name() == s)
 }

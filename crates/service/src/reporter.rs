@@ -12,6 +12,7 @@ use crate::app::{App, Forge};
 use crate::job::{Job, JobFilter, JobFlags, JobId};
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use ccci_forge::{StatusState, StatusUpdate};
 use ccci_report::comment::{self, Progress};
 
@@ -320,20 +321,15 @@ pub async fn running(app: &App, job: &Job) {
 /// failed before it could produce any): a short note. A cancelled run and cc-ci's own error
 /// are not verdicts: they get their own short comment and a status that is not `failure`.
 pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: Option<&str>) {
-    let verdict = results.map_or_else(|| job.verdict.unwrap_or(Verdict::Red), |r| r.verdict);
-    match verdict {
-        Verdict::Cancelled => return cancelled(app, job).await,
-        Verdict::Error => return ccci_error(app, job, results, note).await,
-        Verdict::Green | Verdict::Red => {}
+    let end = results.map_or_else(|| job.end.unwrap_or(RunEnd::RED), |r| r.end);
+    match end {
+        RunEnd::Cancelled => return cancelled(app, job).await,
+        RunEnd::Error => return ccci_error(app, job, results, note).await,
+        RunEnd::Judged(_) => {}
     }
-    let state = status_of(verdict);
+    let state = status_of(end);
     let description = match results {
-        Some(r) => format!(
-            "{} — level L{} of L{}",
-            crate::job::verdict_str(r.verdict),
-            r.level,
-            r.expected_level
-        ),
+        Some(r) => format!("{} — level L{} of L{}", r.end, r.level, r.expected_level),
         None => format!("red — {}", note.unwrap_or("the run produced no results")),
     };
     let body = match results {
@@ -365,12 +361,12 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
 /// The commit status of how a run ended. Cancelled is `warning` (neutral, as Woodpecker
 /// reports a killed pipeline: not a failure, yet not a pass that could satisfy a required
 /// check); cc-ci's own error is `error`.
-pub fn status_of(verdict: Verdict) -> StatusState {
-    match verdict {
-        Verdict::Green => StatusState::Success,
-        Verdict::Red => StatusState::Failure,
-        Verdict::Cancelled => StatusState::Warning,
-        Verdict::Error => StatusState::Error,
+pub fn status_of(end: RunEnd) -> StatusState {
+    match end {
+        RunEnd::Judged(Verdict::Green) => StatusState::Success,
+        RunEnd::Judged(Verdict::Red) => StatusState::Failure,
+        RunEnd::Cancelled => StatusState::Warning,
+        RunEnd::Error => StatusState::Error,
     }
 }
 

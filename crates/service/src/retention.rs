@@ -53,7 +53,7 @@ pub async fn sweep(app: &App) -> anyhow::Result<Vec<Removed>> {
             recipe: job.recipe,
             finished_at,
             bytes,
-            green: job.verdict == Some(ccci_core::ladder::Verdict::Green),
+            green: job.end == Some(ccci_core::run_end::RunEnd::GREEN),
         });
     }
     let now = now_millis();

@@ -4,8 +4,8 @@
 
 use super::{Finding, RecipeTree};
 use crate::deploy_error::{settings, Setting};
-use crate::key_line::key_line;
 use crate::envfile::EnvFile;
+use crate::key_line::key_line;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeMap;
 

@@ -5,6 +5,7 @@ use crate::job::{Job, JobState, Millis};
 use crate::store::{QueueView, RecipeTally};
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use ccci_runner::alerts::Alert;
 use std::fmt::Write as _;
 
@@ -59,10 +60,10 @@ pub struct Pill {
 }
 
 pub fn status_pill(job: &Job) -> Pill {
-    let (class, word) = match (job.state, job.verdict) {
-        (JobState::Done, Some(Verdict::Green)) => ("green", "green"),
-        (JobState::Done, Some(Verdict::Cancelled)) => ("muted", "cancelled"),
-        (JobState::Done, Some(Verdict::Error)) => ("error", "cc-ci error"),
+    let (class, word) = match (job.state, job.end) {
+        (JobState::Done, Some(RunEnd::GREEN)) => ("green", "green"),
+        (JobState::Done, Some(RunEnd::Cancelled)) => ("muted", "cancelled"),
+        (JobState::Done, Some(RunEnd::Error)) => ("error", "cc-ci error"),
         (JobState::Done, _) => ("red", "red"),
         (JobState::Running, _) => ("running", "running"),
         (JobState::Queued, _) => ("queued", "queued"),
@@ -254,12 +255,7 @@ pub fn pager(path: &str, filter: &crate::job::JobFilter, oldest: Option<i64>, mo
         }
     };
     keep("recipe", filter.recipe.clone());
-    keep(
-        "verdict",
-        filter
-            .verdict
-            .map(|v| crate::job::verdict_str(v).to_string()),
-    );
+    keep("verdict", filter.end.map(|end| end.name().to_string()));
     keep("state", filter.state.map(|s| s.as_str().to_string()));
     keep("limit", filter.limit.map(|l| l.to_string()));
     let href = |extra: Option<String>| {
@@ -282,7 +278,7 @@ pub fn runs_page(input: &RunsInput) -> RunsPage {
     let green: u64 = input.recent.iter().map(|t| t.green).sum();
     let recipes = input.recent.iter().map(|t| t.recipe.as_str());
     let filter = input.filter;
-    let verdict = filter.verdict.map(crate::job::verdict_str);
+    let verdict = filter.end.map(RunEnd::name);
     let states = ["queued", "running", "done", "superseded"];
     RunsPage {
         pending_alerts: alert_rows(input.pending_alerts),
@@ -542,10 +538,8 @@ pub fn run_page(input: &RunInput) -> RunPage {
 /// Who cancelled the run (or asked to, while it tears down).
 fn cancel_note(job: &Job) -> Option<String> {
     let by = job.cancel_requested_by.as_deref()?;
-    match (job.state, job.verdict) {
-        (JobState::Done, Some(Verdict::Cancelled)) => {
-            Some(format!("cancelled by {by}; no verdict"))
-        }
+    match (job.state, job.end) {
+        (JobState::Done, Some(RunEnd::Cancelled)) => Some(format!("cancelled by {by}; no verdict")),
         (JobState::Running, _) => Some(format!("cancel requested by {by}; tearing down")),
         _ => None,
     }
@@ -625,9 +619,9 @@ pub fn level_chart(history: &[&Job]) -> Option<LevelChart> {
         dots.push(Dot {
             x: format!("{x:.1}"),
             y: format!("{:.1}", y(level)),
-            color: match job.verdict {
-                Some(Verdict::Green) => "#40c057",
-                Some(Verdict::Cancelled | Verdict::Error) => "#adb5bd",
+            color: match job.end {
+                Some(RunEnd::GREEN) => "#40c057",
+                Some(RunEnd::Cancelled | RunEnd::Error) => "#adb5bd",
                 _ => "#fa5252",
             },
         });
@@ -771,12 +765,10 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
 pub fn badge(finished: &[Job]) -> (String, &'static str) {
     let latest = finished
         .iter()
-        .find(|j| j.verdict.is_some_and(Verdict::is_verdict));
+        .find_map(|j| Some((j.level.unwrap_or(0), j.end?.verdict()?)));
     match latest {
-        Some(j) if j.verdict == Some(Verdict::Green) => {
-            (format!("L{} green", j.level.unwrap_or(0)), "#2b8a3e")
-        }
-        Some(j) => (format!("L{} red", j.level.unwrap_or(0)), "#c92a2a"),
+        Some((level, Verdict::Green)) => (format!("L{level} green"), "#2b8a3e"),
+        Some((level, Verdict::Red)) => (format!("L{level} red"), "#c92a2a"),
         None => ("no runs".to_string(), "#868e96"),
     }
 }
@@ -826,7 +818,7 @@ mod tests {
 
     #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
-        let job = |verdict: Verdict, level: u8| Job {
+        let job = |end: RunEnd, level: u8| Job {
             id: 1,
             recipe: "r".into(),
             repo: "o/r".into(),
@@ -837,7 +829,7 @@ mod tests {
             flags: Default::default(),
             requested_by: None,
             state: JobState::Done,
-            verdict: Some(verdict),
+            end: Some(end),
             level: Some(level),
             host: None,
             lease_expires_at: None,
@@ -851,21 +843,21 @@ mod tests {
             ccci_errors: 0,
         };
         let rows: Vec<(Vec<Job>, &str)> = vec![
-            (vec![job(Verdict::Green, 4)], "L4 green"),
-            (vec![job(Verdict::Red, 1)], "L1 red"),
+            (vec![job(RunEnd::GREEN, 4)], "L4 green"),
+            (vec![job(RunEnd::RED, 1)], "L1 red"),
             (
-                vec![job(Verdict::Cancelled, 0), job(Verdict::Green, 5)],
+                vec![job(RunEnd::Cancelled, 0), job(RunEnd::GREEN, 5)],
                 "L5 green",
             ),
             (
                 vec![
-                    job(Verdict::Error, 0),
-                    job(Verdict::Cancelled, 0),
-                    job(Verdict::Red, 2),
+                    job(RunEnd::Error, 0),
+                    job(RunEnd::Cancelled, 0),
+                    job(RunEnd::RED, 2),
                 ],
                 "L2 red",
             ),
-            (vec![job(Verdict::Cancelled, 0)], "no runs"),
+            (vec![job(RunEnd::Cancelled, 0)], "no runs"),
             (vec![], "no runs"),
         ];
         for (jobs, want) in rows {
@@ -976,7 +968,7 @@ mod tests {
         use crate::job::JobFilter;
         let red_of = JobFilter {
             recipe: Some("a b".into()),
-            verdict: Some(Verdict::Red),
+            end: Some(RunEnd::RED),
             limit: Some(5),
             ..JobFilter::default()
         };

@@ -366,7 +366,7 @@ impl Store {
         outcome: &Outcome,
         now: Millis,
     ) -> StoreResult<bool> {
-        let verdict = crate::job::verdict_str(outcome.verdict);
+        let verdict = outcome.end.name();
         let level = i64::from(outcome.level);
         let args = args![verdict, level, outcome.note.clone(), now, id, host];
         self.execute_once(sql::FINISH, &args).await

@@ -76,10 +76,10 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
     let state = row.required_text("state")?;
     let state =
         JobState::parse(&state).ok_or_else(|| Corrupt(format!("job {id}: state {state:?}")))?;
-    let verdict = match row.text("verdict")? {
+    let end = match row.text("verdict")? {
         None => None,
         Some(v) => Some(
-            crate::job::parse_verdict(&v)
+            ccci_core::run_end::RunEnd::parse(&v)
                 .ok_or_else(|| Corrupt(format!("job {id}: verdict {v:?}")))?,
         ),
     };
@@ -96,7 +96,7 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
         flags,
         requested_by: row.text("requested_by")?,
         state,
-        verdict,
+        end,
         level: row.int("level")?.and_then(|l| u8::try_from(l).ok()),
         host: row.text("host")?,
         lease_expires_at: row.int("lease_expires_at")?,

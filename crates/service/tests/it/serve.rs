@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::support::{fresh_pg_database, open, pg_url, unique};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_forge::gitea_standin::Standin;
 use ccci_service::job::{JobFilter, JobState};
 use std::sync::Arc;
@@ -662,7 +662,7 @@ async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
     )
     .await;
     let done = jobs_in(&store, JobState::Done).await.remove(0);
-    assert_eq!(done.verdict, Some(Verdict::Green));
+    assert_eq!(done.end, Some(RunEnd::GREEN));
     let finals: Vec<_> = standin
         .statuses(repo, "7777bbbb")
         .into_iter()
