@@ -159,17 +159,7 @@ pub fn run_rung(
             .get(&Rung::Lint)
             .cloned()
             .unwrap_or((SkipKind::Unintentional, "not run".into()));
-        return (
-            RungResult {
-                name: Rung::Lint,
-                status: RungStatus::Skip,
-                reason: Some(reason),
-                skip: Some(kind),
-                duration_ms: 0,
-                tests: Vec::new(),
-            },
-            None,
-        );
+        return (crate::rungs::skip(Rung::Lint, kind, reason), None);
     }
     let t = Instant::now();
     let report = lint::lint(&input_of(checkouts));
@@ -248,14 +238,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
                 Some((SkipKind::Intentional, reason)) => (SkipKind::Intentional, reason.clone()),
                 _ => (SkipKind::Unintentional, not_selected.to_string()),
             };
-            RungResult {
-                name: rung,
-                status: RungStatus::Skip,
-                reason: Some(reason),
-                skip: Some(kind),
-                duration_ms: 0,
-                tests: Vec::new(),
-            }
+            crate::rungs::skip(rung, kind, reason)
         })
         .collect();
     place(&mut rungs, lint_rung);

@@ -23,7 +23,8 @@ fn result(rung: Rung, status: RungStatus, reason: Option<String>, since: Instant
     }
 }
 
-fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
+/// A rung that did not run, and why.
+pub(crate) fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
     RungResult {
         name: rung,
         status: RungStatus::Skip,

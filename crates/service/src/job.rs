@@ -91,9 +91,10 @@ impl JobFlags {
     }
 }
 
-/// What the poller or webhook asks the store to queue.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewJob {
+/// What a job asks for: the recipe and the commit under test, where the runner fetches
+/// it, the flags and who asked. Queued in a [`NewJob`], held by every stored [`Job`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRequest {
     pub recipe: String,
     /// `owner/name` on the forge.
     pub repo: String,
@@ -109,6 +110,12 @@ pub struct NewJob {
     pub flags: JobFlags,
     /// Who asked (for the dashboard).
     pub requested_by: Option<String>,
+}
+
+/// What the poller or webhook asks the store to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    pub request: JobRequest,
     /// The comment that triggered it: recorded as processed in the same transaction.
     pub trigger_comment_id: Option<i64>,
 }
@@ -117,14 +124,9 @@ pub struct NewJob {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
-    pub recipe: String,
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    pub git_ref: Option<String>,
-    pub clone_url: String,
-    pub flags: JobFlags,
-    pub requested_by: Option<String>,
+    /// What it asks for (its fields sit beside the others in the job's JSON).
+    #[serde(flatten)]
+    pub request: JobRequest,
     pub state: JobState,
     /// How it ended, once done (stored and shown as `verdict`: green, red, cancelled, error).
     #[serde(rename = "verdict")]
@@ -151,7 +153,41 @@ pub struct Job {
 
 impl Job {
     pub fn short_sha(&self) -> &str {
-        self.head_sha.get(..10).unwrap_or(&self.head_sha)
+        let sha = &self.request.head_sha;
+        sha.get(..10).unwrap_or(sha)
+    }
+}
+
+#[cfg(test)]
+impl Job {
+    /// A job of recipe `r` (repo `o/r`) in `state`, every other field empty: for unit tests.
+    pub(crate) fn sample(state: JobState) -> Job {
+        Job {
+            id: 1,
+            request: JobRequest {
+                recipe: "r".into(),
+                repo: "o/r".into(),
+                pr_number: None,
+                head_sha: String::new(),
+                git_ref: None,
+                clone_url: String::new(),
+                flags: JobFlags::default(),
+                requested_by: None,
+            },
+            state,
+            end: None,
+            level: None,
+            host: None,
+            lease_expires_at: None,
+            enqueued_at: 0,
+            started_at: None,
+            finished_at: None,
+            comment_id: None,
+            attempts: 0,
+            note: None,
+            cancel_requested_by: None,
+            ccci_errors: 0,
+        }
     }
 }
 

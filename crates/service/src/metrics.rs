@@ -204,32 +204,13 @@ fn gauge_value(n: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{JobFlags, JobState};
+    use crate::job::JobState;
 
     fn job(enqueued_at: Millis, started_at: Millis) -> Job {
         Job {
-            id: 1,
-            recipe: "r".into(),
-            repo: "o/r".into(),
-            pr_number: None,
-            head_sha: String::new(),
-            git_ref: None,
-            clone_url: String::new(),
-            flags: JobFlags::default(),
-            requested_by: None,
-            state: JobState::Running,
-            end: None,
-            level: None,
-            host: None,
-            lease_expires_at: None,
             enqueued_at,
             started_at: Some(started_at),
-            finished_at: None,
-            comment_id: None,
-            attempts: 0,
-            note: None,
-            cancel_requested_by: None,
-            ccci_errors: 0,
+            ..Job::sample(JobState::Running)
         }
     }
 

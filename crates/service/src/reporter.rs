@@ -18,8 +18,8 @@ use ccci_report::comment::{self, Progress};
 
 fn forge_of<'a>(app: &'a App, job: &Job) -> Option<(&'a Forge, ccci_forge::RepoName, u64)> {
     let forge = app.forge.as_ref()?;
-    let (repo, _) = forge.repo(&job.repo)?;
-    let pr = u64::try_from(job.pr_number?).ok()?;
+    let (repo, _) = forge.repo(&job.request.repo)?;
+    let pr = u64::try_from(job.request.pr_number?).ok()?;
     Some((forge, repo.clone(), pr))
 }
 
@@ -29,11 +29,15 @@ async fn set_status(app: &App, job: &Job, state: StatusState, description: &str)
     };
     let update = StatusUpdate {
         state,
-        context: status_context(&forge.config.status_context, &job.flags),
+        context: status_context(&forge.config.status_context, &job.request.flags),
         description: description.chars().take(140).collect(),
         target_url: app.run_url(job.id),
     };
-    if let Err(e) = forge.client.set_status(&repo, &job.head_sha, &update).await {
+    if let Err(e) = forge
+        .client
+        .set_status(&repo, &job.request.head_sha, &update)
+        .await
+    {
         tracing::warn!(run = job.id, "commit status not set: {e}");
     }
 }
@@ -77,7 +81,7 @@ fn with_lane_note(app: &App, job: &Job, body: String) -> String {
     let note = app
         .forge
         .as_ref()
-        .and_then(|forge| lane_note(&forge.config.status_context, &job.flags));
+        .and_then(|forge| lane_note(&forge.config.status_context, &job.request.flags));
     match note {
         Some(note) => format!("{body}\n> {note}\n"),
         None => body,
@@ -131,8 +135,8 @@ async fn write_sticky(app: &App, job: &Job, body: &str) {
                 let earlier = app
                     .store
                     .jobs(&JobFilter {
-                        repo: Some(job.repo.clone()),
-                        pr_number: job.pr_number,
+                        repo: Some(job.request.repo.clone()),
+                        pr_number: job.request.pr_number,
                         limit: Some(50),
                         ..JobFilter::default()
                     })
@@ -268,7 +272,7 @@ pub async fn queued(app: &App, id: JobId) {
     };
     let description = reason.map_or_else(|| "queued".to_string(), |r| r.to_string());
     let body = comment::progress_markdown(
-        &job.recipe,
+        &job.request.recipe,
         &job.id.to_string(),
         Some(&app.run_url(job.id)),
         &Progress::Queued { behind },
@@ -300,7 +304,7 @@ pub async fn running(app: &App, job: &Job) {
     }
     let description = format!("running on {}", app.config.host_id);
     let body = comment::progress_markdown(
-        &job.recipe,
+        &job.request.recipe,
         &job.id.to_string(),
         Some(&app.run_url(job.id)),
         &Progress::Running { rung: None },
@@ -347,7 +351,7 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
         None => format!(
             "{}\n### cc-ci: {} — ❌ red\n\nRun {} ended without results: {}\n\n[Run page]({})\n\n{}",
             comment::STICKY_MARKER,
-            comment::md_code(&job.recipe),
+            comment::md_code(&job.request.recipe),
             job.id,
             comment::md_text(note.unwrap_or("unknown error")),
             app.run_url(job.id),
@@ -429,7 +433,7 @@ async fn no_verdict(app: &App, job: &Job, heading: &str, text: &str, status: (St
     let body = format!(
         "{}\n### cc-ci: {} — {heading}\n\n{text}\n\n[Run page]({})\n\n{}",
         comment::STICKY_MARKER,
-        comment::md_code(&job.recipe),
+        comment::md_code(&job.request.recipe),
         app.run_url(job.id),
         comment::rerun_help()
     );
@@ -444,7 +448,7 @@ pub async fn superseded(app: &App, job: &Job, why: &str) {
     let body = format!(
         "{}\n### cc-ci: {} — ⏭️ not run\n\nRun {} was superseded: {}. Comment `!testme` to test the new head.\n\n{}",
         comment::STICKY_MARKER,
-        comment::md_code(&job.recipe),
+        comment::md_code(&job.request.recipe),
         job.id,
         comment::md_text(why),
         comment::rerun_help()

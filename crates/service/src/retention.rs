@@ -50,7 +50,7 @@ pub async fn sweep(app: &App) -> anyhow::Result<Vec<Removed>> {
         };
         dirs.push(RunDir {
             id,
-            recipe: job.recipe,
+            recipe: job.request.recipe,
             finished_at,
             bytes,
             green: job.end == Some(ccci_core::run_end::RunEnd::GREEN),

@@ -71,7 +71,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
                 .await
             {
                 Ok(Some(job)) => {
-                    tracing::info!(run = job.id, recipe = %job.recipe, "claimed");
+                    tracing::info!(run = job.id, recipe = %job.request.recipe, "claimed");
                     app.metrics.run_started(&job);
                     runs.spawn(run_job(app.clone(), job, runs_cancel.clone()));
                 }
@@ -146,19 +146,19 @@ async fn release_all(app: &App) {
 
 fn request_for(app: &App, job: &Job) -> RunRequest {
     RunRequest {
-        recipe_source: job.clone_url.clone(),
-        git_ref: Some(job.head_sha.clone())
+        recipe_source: job.request.clone_url.clone(),
+        git_ref: Some(job.request.head_sha.clone())
             .filter(|s| !s.is_empty())
-            .or_else(|| job.git_ref.clone()),
-        stages: job.flags.stages.clone(),
-        quick: job.flags.quick,
-        extra: job.flags.extra,
+            .or_else(|| job.request.git_ref.clone()),
+        stages: job.request.flags.stages.clone(),
+        quick: job.request.flags.quick,
+        extra: job.request.flags.extra,
         out_dir: app.run_dir(job.id),
         rig: app.config.rig.clone(),
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
         user_cancel: CancellationToken::new(),
-        keep: job.flags.keep_secs.map(Duration::from_secs),
+        keep: job.request.flags.keep_secs.map(Duration::from_secs),
         on_verdict: Default::default(),
     }
 }
@@ -372,13 +372,13 @@ fn alert_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
     let message = format!(
         "run {} of {} ended in cc-ci's own error after {} retry: {}",
         job.id,
-        job.recipe,
+        job.request.recipe,
         CCCI_ERROR_RETRIES,
         outcome.note.as_deref().unwrap_or("no detail")
     );
     if let Err(e) = ccci_runner::alerts::raise(
         &app.config.rig.state_dir,
-        &job.recipe,
+        &job.request.recipe,
         "ccci-error",
         &message,
     ) {

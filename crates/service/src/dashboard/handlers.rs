@@ -152,7 +152,7 @@ pub async fn run_page(
     let quick_context = app
         .forge
         .as_ref()
-        .map(|f| crate::reporter::status_context(&f.config.status_context, &job.flags));
+        .map(|f| crate::reporter::status_context(&f.config.status_context, &job.request.flags));
     let results = results_of(&app, id);
     let files = run_files(&app, id);
     // Retention's log is read only for a run whose directory is gone.

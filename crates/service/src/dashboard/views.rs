@@ -114,6 +114,7 @@ pub struct RunRow {
 
 pub fn run_row(job: &Job, now: Millis) -> RunRow {
     let pr = job
+        .request
         .pr_number
         .map_or_else(String::new, |n| format!("#{n} · "));
     let duration_ms = match (job.started_at, job.finished_at) {
@@ -123,12 +124,12 @@ pub fn run_row(job: &Job, now: Millis) -> RunRow {
     };
     RunRow {
         id: job.id,
-        recipe: job.recipe.clone(),
-        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        recipe: job.request.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.request.recipe)),
         pill: status_pill(job),
         level: done_level(job),
         pr_and_sha: format!("{pr}{}", job.short_sha()),
-        flags: job.flags.describe(),
+        flags: job.request.flags.describe(),
         queued: time(job.enqueued_at),
         duration: duration_ms.map_or_else(|| "—".into(), duration),
         host: or_dash(job.host.as_deref()),
@@ -496,18 +497,18 @@ pub struct RunInput<'a> {
 
 pub fn run_page(input: &RunInput) -> RunPage {
     let job = input.job;
-    let describe = job.flags.describe();
+    let describe = job.request.flags.describe();
     RunPage {
         id: job.id,
-        recipe: job.recipe.clone(),
-        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        recipe: job.request.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.request.recipe)),
         pill: status_pill(job),
         level: (job.state == JobState::Done).then(|| level_chip(job.level)),
-        repo: job.repo.clone(),
-        pr_number: job.pr_number,
+        repo: job.request.repo.clone(),
+        pr_number: job.request.pr_number,
         short_sha: job.short_sha().to_string(),
         flags: (!describe.is_empty()).then_some(describe),
-        quick: job.flags.quick.then(|| input.quick_context.clone()),
+        quick: job.request.flags.quick.then(|| input.quick_context.clone()),
         wait_reason: input.wait_reason.clone(),
         note: cancel_note(job).or_else(|| job.note.clone()),
         removed_note: input.removed.map(super::retention::removed_note),
@@ -548,7 +549,7 @@ fn cancel_note(job: &Job) -> Option<String> {
 fn run_details(job: &Job, results: Option<&RunResults>) -> RunDetails {
     RunDetails {
         state: job.state.to_string(),
-        requested_by: or_dash(job.requested_by.as_deref()),
+        requested_by: or_dash(job.request.requested_by.as_deref()),
         queued: time(job.enqueued_at),
         started: job.started_at.map_or_else(|| "—".into(), time),
         finished: job.finished_at.map_or_else(|| "—".into(), time),
@@ -728,7 +729,7 @@ pub struct QueuePage {
 pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis) -> QueuePage {
     let running = view.running.iter().map(|j| RunningRow {
         id: j.id,
-        recipe: j.recipe.clone(),
+        recipe: j.request.recipe.clone(),
         host: or_dash(j.host.as_deref()),
         running_for: duration(now - j.started_at.unwrap_or(now)),
         lease: j.lease_expires_at.map_or_else(
@@ -738,7 +739,7 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
     });
     let waiting = view.queued.iter().map(|j| WaitingRow {
         id: j.id,
-        recipe: j.recipe.clone(),
+        recipe: j.request.recipe.clone(),
         waiting_for: duration(now - j.enqueued_at),
         queued: time(j.enqueued_at),
         why: view
@@ -819,28 +820,9 @@ mod tests {
     #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
         let job = |end: RunEnd, level: u8| Job {
-            id: 1,
-            recipe: "r".into(),
-            repo: "o/r".into(),
-            pr_number: None,
-            head_sha: String::new(),
-            git_ref: None,
-            clone_url: String::new(),
-            flags: Default::default(),
-            requested_by: None,
-            state: JobState::Done,
             end: Some(end),
             level: Some(level),
-            host: None,
-            lease_expires_at: None,
-            enqueued_at: 0,
-            started_at: None,
-            finished_at: None,
-            comment_id: None,
-            attempts: 0,
-            note: None,
-            cancel_requested_by: None,
-            ccci_errors: 0,
+            ..Job::sample(JobState::Done)
         };
         let rows: Vec<(Vec<Job>, &str)> = vec![
             (vec![job(RunEnd::GREEN, 4)], "L4 green"),

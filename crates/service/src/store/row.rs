@@ -3,7 +3,7 @@
 //! crate's types. Each backend only implements the two traits' plumbing for its driver.
 
 use super::{StoreError, StoreResult};
-use crate::job::{HostInfo, Job, JobState};
+use crate::job::{HostInfo, Job, JobRequest, JobState};
 use crate::policy;
 
 /// A bound statement parameter. Every column of the schema is an integer or text.
@@ -87,14 +87,16 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
         .map_err(|e| Corrupt(format!("job {id}: flags: {e}")))?;
     Ok(Job {
         id,
-        recipe: row.required_text("recipe")?,
-        repo: row.required_text("repo")?,
-        pr_number: row.int("pr_number")?,
-        head_sha: row.required_text("head_sha")?,
-        git_ref: row.text("git_ref")?,
-        clone_url: row.required_text("clone_url")?,
-        flags,
-        requested_by: row.text("requested_by")?,
+        request: JobRequest {
+            recipe: row.required_text("recipe")?,
+            repo: row.required_text("repo")?,
+            pr_number: row.int("pr_number")?,
+            head_sha: row.required_text("head_sha")?,
+            git_ref: row.text("git_ref")?,
+            clone_url: row.required_text("clone_url")?,
+            flags,
+            requested_by: row.text("requested_by")?,
+        },
         state,
         end,
         level: row.int("level")?.and_then(|l| u8::try_from(l).ok()),

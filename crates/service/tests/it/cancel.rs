@@ -4,11 +4,12 @@
 
 use crate::harness::*;
 use crate::support::{new_job, open, store_urls, unique};
-use crate::swarm::{recipe_repo, sqlite_store, swarm_config, swarm_ready, wait_for_job};
+use crate::swarm::{recipe_repo, sqlite_store, swarm_config, wait_for_job};
 use ccci_core::run_end::RunEnd;
 use ccci_service::executor::RunnerExecutor;
 use ccci_service::job::{JobState, Outcome};
 use ccci_service::store::{Cancelled, Enqueued, Heartbeat};
+use ccci_testkit::swarm_ready;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,7 +175,7 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.recipe == "later")
+        .find(|j| j.request.recipe == "later")
         .unwrap();
     assert_eq!(
         (later.state, later.end),
@@ -222,25 +223,12 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
     let first = jobs_in(&store, JobState::Done)
         .await
         .into_iter()
-        .find(|j| j.recipe == "wedged")
+        .find(|j| j.request.recipe == "wedged")
         .unwrap();
     assert_eq!(first.end, Some(RunEnd::Cancelled), "{first:#?}");
-    eventually(
-        "the cancelled run is reported",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(&repos[0], "aaaaaaaaaa11")
-                .last()
-                .is_some_and(|s| s.state == "warning")
-                && standin.comments(&repos[0], running_pr).iter().any(|c| {
-                    c.author == BOT
-                        && c.body
-                            .contains("was cancelled and torn down: cancelled by @alice")
-                })
-        },
-    )
-    .await;
+    let torn_down = "was cancelled and torn down: cancelled by @alice";
+    let comment = Some((running_pr, torn_down));
+    wait_reported(&standin, &repos[0], "aaaaaaaaaa11", "warning", comment).await;
     for sha in ["aaaaaaaaaa11", "bbbbbbbbbb22"] {
         let repo = if sha.starts_with('a') {
             &repos[0]
@@ -312,13 +300,7 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
         (Some(RunEnd::Error), 2),
         "{job:#?}"
     );
-    eventually("the error is reported", Duration::from_secs(10), || async {
-        standin
-            .statuses(&repos[0], "cccccccccc33")
-            .last()
-            .is_some_and(|s| s.state == "error")
-    })
-    .await;
+    wait_reported(&standin, &repos[0], "cccccccccc33", "error", None).await;
     let statuses = standin.statuses(&repos[0], "cccccccccc33");
     assert!(
         statuses.iter().all(|s| s.state != "failure"),
@@ -460,21 +442,8 @@ async fn standin_testme_cancel_on_a_running_swarm_run_tears_it_down_and_reports_
         Vec::<String>::new(),
         "nothing left of {stack}"
     );
-    eventually(
-        "the cancel is reported",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(&repos[0], &sha)
-                .last()
-                .is_some_and(|s| s.state == "warning")
-                && standin
-                    .comments(&repos[0], pr)
-                    .iter()
-                    .any(|c| c.author == BOT && c.body.contains("cancelled by @alice"))
-        },
-    )
-    .await;
+    let comment = Some((pr, "cancelled by @alice"));
+    wait_reported(&standin, &repos[0], &sha, "warning", comment).await;
     assert!(standin
         .statuses(&repos[0], &sha)
         .iter()

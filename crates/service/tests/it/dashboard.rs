@@ -69,7 +69,7 @@ async fn markup_in_recipe_names_logs_and_failures_is_escaped_on_every_page() {
     ccci_report::write_run_dir(&run_dir, &results, &Redactor::new([])).unwrap();
     // A run of the same evil recipe that stays running, for the queue page.
     let mut wedged = new_job(evil, Some(2), "fedcba987654", None);
-    wedged.clone_url = "https://git.example/coop-cloud/wedged.git".into();
+    wedged.request.clone_url = "https://git.example/coop-cloud/wedged.git".into();
     store.enqueue(&wedged, now_millis()).await.unwrap();
 
     let exec = ScriptedExecutor::with(&[("wedged", Script::Wedge)]);
@@ -367,7 +367,7 @@ async fn run_list_and_recipe_history_page_by_fifty_with_filters_kept() {
     for id in red3.iter().chain(&next) {
         let job = store.job(*id).await.unwrap().unwrap();
         assert_eq!(
-            (job.recipe.as_str(), job.end),
+            (job.request.recipe.as_str(), job.end),
             ("recipe-3", Some(RunEnd::RED)),
             "run {id}"
         );

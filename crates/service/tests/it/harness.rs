@@ -347,6 +347,36 @@ where
     }
 }
 
+/// Waits (bounded) until a run on `sha` is reported as the PR shows it: the commit's last
+/// status is `state` (`success`, `warning`, `error`, …) and, with `comment: Some((pr,
+/// text))`, a comment of the bot on `pr` contains `text` (the card's link, who cancelled).
+/// The status is posted first, then the sticky comment's final edit: this waits for both.
+pub async fn wait_reported(
+    standin: &Standin,
+    repo: &RepoName,
+    sha: &str,
+    state: &str,
+    comment: Option<(u64, &str)>,
+) {
+    let what = match comment {
+        Some((pr, text)) => format!("status {state} on {sha} and a comment on #{pr} with {text:?}"),
+        None => format!("status {state} on {sha}"),
+    };
+    eventually(&what, Duration::from_secs(20), || async {
+        standin
+            .statuses(repo, sha)
+            .last()
+            .is_some_and(|s| s.state == state)
+            && comment.is_none_or(|(pr, text)| {
+                standin
+                    .comments(repo, pr)
+                    .iter()
+                    .any(|c| c.author == BOT && c.body.contains(text))
+            })
+    })
+    .await;
+}
+
 pub async fn jobs_in(store: &Store, state: JobState) -> Vec<ccci_service::job::Job> {
     store
         .jobs(&JobFilter {

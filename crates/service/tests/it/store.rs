@@ -315,7 +315,7 @@ async fn concurrent_claimers_take_each_job_once() {
                     match store.claim(host, 1_000, 60_000, 1_000).await.unwrap() {
                         Some(job) => {
                             idle = 0;
-                            got.push((job.id, job.recipe));
+                            got.push((job.id, job.request.recipe));
                         }
                         None => {
                             idle += 1;
@@ -481,7 +481,7 @@ async fn check_a_shipped_database(url: &str) {
     let store = open(url).await;
     let old = store.job(1).await.unwrap().expect("the shipped job");
     assert_eq!(
-        (old.state, old.end, old.level, old.pr_number),
+        (old.state, old.end, old.level, old.request.pr_number),
         (JobState::Done, Some(RunEnd::RED), Some(3), Some(7)),
         "{url}"
     );
@@ -490,7 +490,7 @@ async fn check_a_shipped_database(url: &str) {
             old.comment_id,
             old.attempts,
             old.note.as_deref(),
-            old.flags.quick
+            old.request.flags.quick
         ),
         (Some(99), 1, Some("a note"), true),
         "{url}"

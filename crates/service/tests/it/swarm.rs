@@ -1,8 +1,9 @@
 //! The real thing: `!testme` on a stand-in PR → `ccci serve` → the real runner on this
 //! host's Docker Swarm → commit status and sticky comment with the card.
 //!
-//! Needs a swarm manager and the fixture images (`images/build.sh`). Outside CI a missing
-//! swarm skips these tests; under `CI=true` it fails them.
+//! Needs a swarm manager and the fixture images (`scripts/prepare-host`, checked by
+//! `ccci_testkit::swarm_ready`). Outside CI a missing swarm skips these tests; under
+//! `CI=true` it fails them.
 
 use crate::harness::*;
 use crate::support::{open, unique};
@@ -10,31 +11,11 @@ use ccci_core::run_end::RunEnd;
 use ccci_service::executor::RunnerExecutor;
 use ccci_service::job::{Job, JobState};
 use ccci_service::store::Store;
+use ccci_testkit::swarm_ready;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) fn swarm_ready() -> bool {
-    let swarm = Command::new("docker")
-        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
-        .unwrap_or(false);
-    let image = Command::new("docker")
-        .args(["image", "inspect", "ccci-fixture:1.2.0"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if swarm && image {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but no swarm ({swarm}) or no ccci-fixture image ({image}): docker swarm init; images/build.sh");
-    }
-    eprintln!("no swarm or fixture image: skipping the real-swarm test");
-    false
-}
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -151,7 +132,7 @@ async fn job_of(store: &Store, recipe: &str) -> Job {
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.recipe == recipe)
+        .find(|j| j.request.recipe == recipe)
         .unwrap()
 }
 
@@ -208,23 +189,8 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
         "the runner wrote the card"
     );
 
-    // The status comes first, then the sticky comment's final edit: wait for both.
     let card_link = format!("/runs/{}/files/card.png", job.id);
-    eventually(
-        "the final status and comment are posted",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(repo, &sha)
-                .last()
-                .is_some_and(|s| s.state == "success")
-                && standin
-                    .comments(repo, pr)
-                    .iter()
-                    .any(|c| c.author == BOT && c.body.contains(&card_link))
-        },
-    )
-    .await;
+    wait_reported(&standin, repo, &sha, "success", Some((pr, &card_link))).await;
     let bot: Vec<_> = standin
         .comments(repo, pr)
         .into_iter()
@@ -615,7 +581,7 @@ async fn a_kept_red_app_stays_up_after_red_and_is_gone_after_its_time_in_a_brows
     wait_for_jobs(&store, JobState::Done, 1, "the RED run finishes", 300).await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
     assert_eq!(job.end, Some(RunEnd::RED), "{job:#?}");
-    assert_eq!(job.flags.keep_secs, Some(30));
+    assert_eq!(job.request.flags.keep_secs, Some(30));
     let results: ccci_core::results::RunResults = serde_json::from_slice(
         &std::fs::read(runs_dir.join(job.id.to_string()).join("results.json")).unwrap(),
     )
