@@ -13,7 +13,7 @@ use crate::ctx::RunCtx;
 use crate::engine::Engine;
 use crate::progress::Progress;
 use crate::recipe::InputError;
-use crate::request::{Rig, RunRequest};
+use crate::request::{OnVerdict, Rig, RunRequest};
 use crate::source::{self, Checkouts};
 use crate::warm::{self, Hold};
 use crate::{integrity, planning, registry, rungs};
@@ -52,6 +52,10 @@ struct Started {
     at: time::OffsetDateTime,
     t0: Instant,
     deadline: tokio::time::Instant,
+    /// What the run's record says was asked: the recipe's source, the ref, the run page.
+    source: String,
+    head_ref: Option<String>,
+    run_url: Option<String>,
 }
 
 /// A run ready to walk its rungs: the app is planned, preflighted and registered.
@@ -78,7 +82,7 @@ pub async fn run_role(
     progress: Progress,
     role: Role,
 ) -> Result<RunResults> {
-    if role == Role::Run && crate::lint::alone(&request) {
+    if role == Role::Run && crate::lint::alone(request.stages.as_deref()) {
         // `--stages lint`: the lint alone; nothing is deployed, no engine is needed.
         return crate::lint::run_alone(request, progress);
     }
@@ -91,6 +95,9 @@ pub async fn run_role(
         at,
         t0: Instant::now(),
         deadline: tokio::time::Instant::now() + request.rig.deadline,
+        source: request.recipe_source.clone(),
+        head_ref: request.git_ref.clone(),
+        run_url: request.run_url.clone(),
     };
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
@@ -212,18 +219,15 @@ async fn check_out(
     work_dir: &Path,
     progress: &Progress,
 ) -> Result<(Checkouts, Option<(warm::Record, warm::Lock)>)> {
-    let mut checkouts = source::prepare_head(request, work_dir)?;
+    let src = &request.recipe_source;
+    let mut checkouts = source::prepare_head(src, request.git_ref.as_deref(), work_dir)?;
     let asked = planning::asked(request);
     if role == Role::Seed {
         let latest =
             ccci_core::plan::seed_release(&asked, &checkouts.releases, &request.recipe_source)
                 .map_err(InputError::from)?;
         if checkouts.head.commit.as_deref() != Some(latest.commit.as_str()) {
-            let at_release = RunRequest {
-                git_ref: Some(latest.tag.clone()),
-                ..request.clone()
-            };
-            checkouts = source::prepare_head(&at_release, work_dir)?;
+            checkouts = source::prepare_head(src, Some(&latest.tag), work_dir)?;
         }
     }
     let quick = if ccci_core::plan::wants_canonical(role, &asked) {
@@ -540,10 +544,10 @@ async fn conclude(
         ctx.progress
             .line(&format!("teardown left: {}", end.leftovers.describe()));
     }
-    let mut run = verdict(&ctx, &plan, walked, lint.1, &end, request, started);
+    let mut run = verdict(&ctx, &plan, walked, lint.1, &end, started);
     run.kept = kept;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
-    tell_verdict(&ctx, request, &run).await;
+    tell_verdict(&ctx, &request.on_verdict, &run).await;
     Ok(run)
 }
 
@@ -619,10 +623,10 @@ async fn quick_verdict(
     // A quick run never keeps its app; this only says so when `--keep` asked.
     let _ = crate::keep::keep_if_asked(ctx, &request.rig, request.keep, &ending).await;
     let none = warm::End::default();
-    let mut run = verdict(ctx, plan, walked, lint, &none, request, started);
+    let mut run = verdict(ctx, plan, walked, lint, &none, started);
     let written = crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor);
     if written.is_ok() {
-        tell_verdict(ctx, request, &run).await;
+        tell_verdict(ctx, &request.on_verdict, &run).await;
     }
     (run, written)
 }
@@ -659,11 +663,11 @@ fn not_restored(
 }
 
 /// Tells the caller the verdict ([`crate::request::OnVerdict`]), bounded.
-async fn tell_verdict(ctx: &RunCtx, request: &RunRequest, run: &RunResults) {
-    if !request.on_verdict.call(run).await {
+async fn tell_verdict(ctx: &RunCtx, on_verdict: &OnVerdict, run: &RunResults) {
+    if !on_verdict.call(run).await {
         ctx.progress.line(&format!(
             "reporting the verdict took longer than {} s; going on",
-            crate::request::OnVerdict::BOUND.as_secs()
+            OnVerdict::BOUND.as_secs()
         ));
     }
 }
@@ -675,7 +679,6 @@ fn verdict(
     walked: Walked,
     lint: Option<LintReport>,
     end: &warm::End,
-    request: &RunRequest,
     started: &Started,
 ) -> RunResults {
     let expected_na: Vec<Rung> = ctx.suite.expected_na.keys().copied().collect();
@@ -704,16 +707,7 @@ fn verdict(
         no_secret_leak: !walked.app_printed_secret,
         interrupted: walked.stopped.is_some(),
     };
-    results(
-        ctx,
-        plan,
-        judged,
-        walked.results,
-        lint,
-        flags,
-        request,
-        started,
-    )
+    results(ctx, plan, judged, walked.results, lint, flags, started)
 }
 
 /// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
@@ -766,7 +760,6 @@ async fn delete_realm(ctx: &RunCtx) {
 }
 
 /// The run's record, as judged.
-#[allow(clippy::too_many_arguments)]
 fn results(
     ctx: &RunCtx,
     plan: &RunPlan,
@@ -774,7 +767,6 @@ fn results(
     rungs: Vec<RungResult>,
     lint: Option<LintReport>,
     flags: RunFlags,
-    request: &RunRequest,
     started: &Started,
 ) -> RunResults {
     let (images, env_keys) = match ctx.deploy_count {
@@ -785,8 +777,8 @@ fn results(
         schema: SCHEMA_VERSION,
         run_id: started.run_id.clone(),
         recipe: ctx.app.recipe.clone(),
-        source: request.recipe_source.clone(),
-        head_ref: request.git_ref.clone(),
+        source: started.source.clone(),
+        head_ref: started.head_ref.clone(),
         head_commit: ctx.checkouts.head.commit.clone(),
         base_version: plan.base_tag().map(str::to_string),
         head_version: ctx.head_version.clone(),
@@ -813,7 +805,7 @@ fn results(
         started_at: rfc3339(started.at),
         finished_at: rfc3339(time::OffsetDateTime::now_utc()),
         duration_ms: started.t0.elapsed().as_millis() as u64,
-        run_url: request.run_url.clone(),
+        run_url: started.run_url.clone(),
         kept: None,
         quick_end: None,
     }

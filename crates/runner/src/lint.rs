@@ -197,11 +197,8 @@ pub fn place(results: &mut Vec<RungResult>, lint: RungResult) {
 }
 
 /// `--stages lint` (and nothing else): the lint alone, nothing deployed, no engine.
-pub fn alone(request: &RunRequest) -> bool {
-    request
-        .stages
-        .as_ref()
-        .is_some_and(|s| !s.is_empty() && s.iter().all(|r| *r == Rung::Lint))
+pub fn alone(stages: Option<&[Rung]>) -> bool {
+    stages.is_some_and(|s| !s.is_empty() && s.iter().all(|r| *r == Rung::Lint))
 }
 
 /// A run of the lint alone: checkouts, the judging suite (for `EXPECTED_NA`), the base
@@ -217,7 +214,11 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
     let work_dir = request.rig.state_dir.join("runs").join(&run_id);
     let result = (|| -> Result<_, InputError> {
-        let mut checkouts = source::prepare_head(&request, &work_dir)?;
+        let mut checkouts = source::prepare_head(
+            &request.recipe_source,
+            request.git_ref.as_deref(),
+            &work_dir,
+        )?;
         let (suite, _, judged_by) =
             crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
         let plan = crate::planning::plan_run(&request, Role::Run, &suite, &checkouts, None)?;
