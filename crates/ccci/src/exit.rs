@@ -1,6 +1,7 @@
 //! Every way `ccci` ends, and the one place its exit code is chosen (docs/running.md, "Exit codes").
 
 use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_runner::recipe::InputError;
 use std::process::ExitCode;
 
@@ -42,11 +43,11 @@ impl Exit {
 
     /// How a run ended: green 0, red 1, cc-ci's own error 3 (the host's machinery failed,
     /// not the recipe), cancelled 1 (no verdict, and not a success).
-    pub fn of_verdict(verdict: Verdict) -> Exit {
-        match verdict {
-            Verdict::Green => Exit::Success,
-            Verdict::Red | Verdict::Cancelled => Exit::Red,
-            Verdict::Error => Exit::HostFailure,
+    pub fn of_run(end: RunEnd) -> Exit {
+        match end {
+            RunEnd::Judged(Verdict::Green) => Exit::Success,
+            RunEnd::Judged(Verdict::Red) | RunEnd::Cancelled => Exit::Red,
+            RunEnd::Error => Exit::HostFailure,
         }
     }
 
@@ -86,13 +87,13 @@ mod tests {
         }
         assert_eq!(Exit::green_if(true), Exit::Success);
         assert_eq!(Exit::green_if(false), Exit::Red);
-        for (verdict, code) in [
-            (Verdict::Green, 0),
-            (Verdict::Red, 1),
-            (Verdict::Cancelled, 1),
-            (Verdict::Error, 3),
+        for (end, code) in [
+            (RunEnd::GREEN, 0),
+            (RunEnd::RED, 1),
+            (RunEnd::Cancelled, 1),
+            (RunEnd::Error, 3),
         ] {
-            assert_eq!(Exit::of_verdict(verdict).code(), code, "{verdict}");
+            assert_eq!(Exit::of_run(end).code(), code, "{end}");
         }
     }
 

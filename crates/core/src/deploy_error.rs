@@ -21,6 +21,7 @@
 
 use crate::compose::interpolate;
 use crate::envfile::EnvFile;
+use crate::key_line::key_line;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 
@@ -335,53 +336,6 @@ fn lookup<'v>(doc: &'v Value, path: &[&str]) -> Option<&'v Value> {
         };
     }
     Some(v)
-}
-
-/// The 1-based line of the last key of `path` in a compose text, following indentation;
-/// `None` through a list index or when the text is laid out otherwise (flow style, …).
-pub(crate) fn key_line(text: &str, path: &[&str]) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut start = 0;
-    let mut parent_indent: isize = -1;
-    let mut found = None;
-    for seg in path {
-        if seg.parse::<usize>().is_ok() {
-            return None;
-        }
-        let mut child_indent = None;
-        let mut hit = None;
-        for (i, raw) in lines.iter().enumerate().skip(start) {
-            let t = raw.trim_start();
-            if t.is_empty() || t.starts_with('#') || t.starts_with("---") {
-                continue;
-            }
-            let indent = (raw.len() - t.len()) as isize;
-            if indent <= parent_indent {
-                break;
-            }
-            let child = *child_indent.get_or_insert(indent);
-            if indent == child && mapping_key(t) == Some(seg) {
-                hit = Some((i, indent));
-                break;
-            }
-        }
-        let (i, indent) = hit?;
-        found = Some(i + 1);
-        start = i + 1;
-        parent_indent = indent;
-    }
-    found
-}
-
-fn mapping_key(line: &str) -> Option<&str> {
-    let (key, _) = line.split_once(':')?;
-    let key = key.trim();
-    Some(
-        key.strip_prefix('"')
-            .and_then(|k| k.strip_suffix('"'))
-            .or_else(|| key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')))
-            .unwrap_or(key),
-    )
 }
 
 fn at(file: &str, line: Option<usize>) -> String {
@@ -926,7 +880,5 @@ networks:
         assert_eq!(next_version("v1").as_deref(), Some("v2"));
         assert_eq!(next_version("9").as_deref(), Some("10"));
         assert_eq!(next_version("stable"), None);
-        assert_eq!(key_line(COMPOSE, &["configs", "app_conf"]), Some(32));
-        assert_eq!(key_line(COMPOSE, &["services", "app", "ports", "0"]), None);
     }
 }

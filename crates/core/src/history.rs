@@ -2,8 +2,8 @@
 //! run after it, and what changed between their records (versions, head commit, images per
 //! service, `.env` keys — never `.env` values).
 
-use crate::ladder::Verdict;
 use crate::results::RunResults;
+use crate::run_end::RunEnd;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a red recipe broke: the run ids, newest history first in the input.
@@ -15,16 +15,16 @@ pub struct Breakage {
     pub first_red: i64,
 }
 
-/// From finished runs `(id, verdict)`, newest first: where the current red streak began,
-/// or `None` when the newest run is green (or there is none).
-pub fn breakage(finished: &[(i64, Verdict)]) -> Option<Breakage> {
+/// From finished runs `(id, how it ended)`, newest first: where the current streak of
+/// runs that were not green began, or `None` when the newest run is green (or there is none).
+pub fn breakage(finished: &[(i64, RunEnd)]) -> Option<Breakage> {
     let (_, newest) = finished.first()?;
-    if *newest == Verdict::Green {
+    if *newest == RunEnd::GREEN {
         return None;
     }
     let streak = finished
         .iter()
-        .take_while(|(_, v)| *v != Verdict::Green)
+        .take_while(|(_, end)| *end != RunEnd::GREEN)
         .count();
     Some(Breakage {
         last_green: finished.get(streak).map(|(id, _)| *id),
@@ -106,11 +106,12 @@ fn image_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ladder::Verdict::{Green as G, Red as R};
+    const G: RunEnd = RunEnd::GREEN;
+    const R: RunEnd = RunEnd::RED;
 
     #[test]
     fn the_red_streak_begins_after_the_last_green() {
-        type Row<'a> = (&'a [(i64, Verdict)], Option<Breakage>);
+        type Row<'a> = (&'a [(i64, RunEnd)], Option<Breakage>);
         let rows: &[Row] = &[
             (&[], None),
             (&[(3, G), (2, R)], None),

@@ -1,14 +1,15 @@
-//! The verdict of a run, judged once from everything that happened: the rung results, why
+//! How a run ended, judged once from everything that happened: the rung results, why
 //! the run stopped early (Ctrl-C, the deadline), whether its dependencies were verified, and
 //! how the warm end went. The runner records; it never overrides what this decides.
 //!
 //! Two endings are not verdicts on the recipe: a run a person cancelled is
-//! [`Verdict::Cancelled`] whatever its rungs showed, and a run where cc-ci's own machinery
-//! failed ([`Evidence::rig_failure`]) is [`Verdict::Error`] — unless the recipe had already
+//! [`RunEnd::Cancelled`] whatever its rungs showed, and a run where cc-ci's own machinery
+//! failed ([`Evidence::rig_failure`]) is [`RunEnd::Error`] — unless the recipe had already
 //! failed another rung on its own, which stays RED.
 
 use crate::ladder::{self, Rung, RungStatus, SkipKind, Verdict};
 use crate::results::{Failure, RungResult, TestCase};
+use crate::run_end::RunEnd;
 
 /// Why a run stopped before its rungs were done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +30,7 @@ impl Stop {
     }
 }
 
-/// What a run's verdict is judged from.
+/// What a run's ending is judged from.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence<'a> {
     pub rungs: &'a [RungResult],
@@ -50,7 +51,7 @@ pub struct Evidence<'a> {
 /// The judgement: what results, card and comment report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Judged {
-    pub verdict: Verdict,
+    pub end: RunEnd,
     pub level: u8,
     pub expected_level: u8,
     /// What failed first (rung, message, evidence); `None` on green.
@@ -85,22 +86,22 @@ pub fn judge(e: &Evidence<'_>) -> Judged {
                 ..Default::default()
             })
         });
-    let verdict = match (e.stopped, e.rig_failure) {
-        (Some(Stop::Cancelled | Stop::Interrupted), _) => Verdict::Cancelled,
-        _ if green => Verdict::Green,
-        (_, Some(rig)) if !recipe_failed_elsewhere(e.rungs, rig) => Verdict::Error,
-        _ => Verdict::Red,
+    let end = match (e.stopped, e.rig_failure) {
+        (Some(Stop::Cancelled | Stop::Interrupted), _) => RunEnd::Cancelled,
+        _ if green => RunEnd::GREEN,
+        (_, Some(rig)) if !recipe_failed_elsewhere(e.rungs, rig) => RunEnd::Error,
+        _ => RunEnd::RED,
     };
-    let failure = match (verdict, e.rig_failure, e.stopped) {
-        (Verdict::Error, Some(rig), _) => Some(rig.clone()),
-        (Verdict::Cancelled, _, Some(stop)) => Some(Failure {
+    let failure = match (end, e.rig_failure, e.stopped) {
+        (RunEnd::Error, Some(rig), _) => Some(rig.clone()),
+        (RunEnd::Cancelled, _, Some(stop)) => Some(Failure {
             message: stop.message().to_string(),
             ..Default::default()
         }),
         _ => failure,
     };
     Judged {
-        verdict,
+        end,
         level: ladder::level(&outcomes),
         expected_level: ladder::expected_level(e.expected_na),
         failure: failure.filter(|_| !green),
@@ -223,7 +224,7 @@ mod tests {
     const L: Rung = Rung::Lint;
     const N: Rung = Rung::Integration;
 
-    /// verdict, level and the failure's rung and message, in one line.
+    /// ending, level and the failure's rung and message, in one line.
     fn summary(j: &Judged) -> String {
         let failure = j
             .failure
@@ -236,7 +237,7 @@ mod tests {
                 )
             })
             .unwrap_or_default();
-        format!("{} L{}/{}{failure}", j.verdict, j.level, j.expected_level)
+        format!("{} L{}/{}{failure}", j.end, j.level, j.expected_level)
     }
 
     #[test]

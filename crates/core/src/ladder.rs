@@ -111,33 +111,21 @@ pub enum SkipKind {
     Inherited,
 }
 
-/// How a run ended. `Green` and `Red` are verdicts: claims about the recipe. `Cancelled`
-/// and `Error` are not: the run was stopped by a person, or cc-ci's own machinery failed,
-/// before it could judge the recipe (see [`Verdict::is_verdict`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A claim about the recipe: GREEN or RED. A run that made none (cancelled, or cc-ci
+/// failed) ended otherwise: see [`crate::run_end::RunEnd`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Green,
     Red,
-    /// Cancelled by a person (`!testme cancel`, the run page); torn down, no claim made.
-    Cancelled,
-    /// cc-ci failed (its forwarder, a sandbox, the engine), not the recipe; no claim made.
-    Error,
 }
 
 impl Verdict {
-    /// Whether this is a claim about the recipe (green or red).
-    pub fn is_verdict(self) -> bool {
-        matches!(self, Verdict::Green | Verdict::Red)
-    }
-
     /// The word results, the store and the dashboard use.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Green => "green",
             Verdict::Red => "red",
-            Verdict::Cancelled => "cancelled",
-            Verdict::Error => "error",
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - [`secret`]: secret values that refuse to print, and the redactor.
 //! - [`ladder`]: rungs, the level ladder (L5 = lint clean) and the verdict.
 //! - [`plan`]: a run's plan before anything is deployed: role, base, rungs, expected level.
-//! - [`judge`]: a run's verdict, level and first failure, judged once from what happened.
+//! - [`judge`]: a run's ending, level and first failure, judged once from what happened.
+//! - [`run_end`]: how a run ended: a verdict (green, red), cancelled, or cc-ci's error.
 //! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
@@ -19,6 +20,7 @@
 //!   deploy: host paths docker reads, service grants, engine objects outside the stack.
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
+//! - [`key_line`]: the line of a key in a compose text, for findings and explained failures.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
@@ -47,6 +49,7 @@ pub mod host_access;
 pub mod judge;
 pub mod junit_input;
 pub mod keep;
+pub mod key_line;
 pub mod ladder;
 pub mod lint;
 pub mod live;
@@ -58,6 +61,7 @@ pub mod readiness;
 pub mod results;
 pub mod retention;
 pub mod rig;
+pub mod run_end;
 pub mod secret;
 pub mod service_log;
 pub mod suite;

@@ -1,7 +1,8 @@
 //! `results.json`: the record of one run. Versioned by [`SCHEMA_VERSION`]; every reader
 //! (card, comment, JUnit, dashboard) renders from this and nothing else.
 
-use crate::ladder::{Rung, RungOutcome, RungStatus, SkipKind, Verdict};
+use crate::ladder::{Rung, RungOutcome, RungStatus, SkipKind};
+use crate::run_end::RunEnd;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -156,7 +157,9 @@ pub struct RunResults {
     pub mode: RunMode,
     pub domain: String,
     pub stack: String,
-    pub verdict: Verdict,
+    /// How the run ended: green, red, cancelled or error (written `verdict`, as always).
+    #[serde(rename = "verdict")]
+    pub end: RunEnd,
     pub level: u8,
     pub expected_level: u8,
     /// Ladder rungs first, bottom to top, then rungs beside the ladder.

@@ -35,7 +35,7 @@ use ccci_core::results::Failure;
 use ccci_core::suite::Suite;
 use ccci_runner::app::{App, DeploySource, PROXY_NETWORK};
 use ccci_runner::progress::Progress;
-use ccci_runner::request::{Rig, RunRequest};
+use ccci_runner::request::Rig;
 use ccci_runner::source::{self, Checkouts};
 use ccci_runner::warm;
 use serde::{Deserialize, Serialize};
@@ -234,22 +234,8 @@ pub async fn reconcile_all(rig: &Rig, progress: &Progress) -> Result<Vec<(String
 
 /// A checkout of the recipe at `git_ref` (`None`: the default branch, to list releases).
 fn checkout(rig: &Rig, app: &AppConfig, git_ref: Option<&str>, slot: &str) -> Result<Checkouts> {
-    let request = RunRequest {
-        recipe_source: app.recipe.clone(),
-        git_ref: git_ref.map(str::to_string),
-        stages: None,
-        quick: false,
-        extra: false,
-        out_dir: PathBuf::new(),
-        rig: rig.clone(),
-        run_url: None,
-        run_id: None,
-        user_cancel: Default::default(),
-        keep: None,
-        on_verdict: Default::default(),
-    };
     let dir = root(&rig.state_dir).join(&app.name).join(slot);
-    source::prepare_head(&request, &dir).map_err(|e| anyhow::anyhow!("{e}"))
+    source::prepare_head(&app.recipe, git_ref, &dir).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The release notes of `tag` in a checkout: `release/<tag>`, else `release/<X.Y.Z>`.

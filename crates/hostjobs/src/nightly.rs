@@ -11,7 +11,7 @@
 use crate::livewarm;
 use anyhow::{Context, Result};
 use ccci_adapters::registry;
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_core::suite::Suite;
 use ccci_runner::lifecycle::{self, Role};
 use ccci_runner::progress::Progress;
@@ -263,7 +263,7 @@ async fn run_latest(
     let out = request.out_dir.clone();
     progress.line(&format!("nightly: {recipe} on its latest release"));
     match lifecycle::run_role(request, cancel.clone(), Progress::stderr(), Role::Seed).await {
-        Ok(r) if r.verdict == Verdict::Green => match warm::load(&rig.state_dir, &r.recipe) {
+        Ok(r) if r.end == RunEnd::GREEN => match warm::load(&rig.state_dir, &r.recipe) {
             Ok(Some(rec)) => format!("green; canonical {} ({})", rec.version, out.display()),
             _ => format!("green ({})", out.display()),
         },

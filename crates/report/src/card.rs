@@ -9,6 +9,7 @@ use crate::text::{clean, duration, short_commit, xml_escape};
 use crate::view::{self, RowState};
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use resvg::{tiny_skia, usvg};
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
@@ -75,11 +76,11 @@ fn inherited(results: &RunResults) -> Option<&ccci_core::lint::LintReport> {
 /// The card as an SVG document. Pure: same results, same bytes.
 pub fn svg(results: &RunResults) -> String {
     let (w, h) = (WIDTH, height(results));
-    let verdict = verdict_colour(results.verdict);
-    let tint = match results.verdict {
-        Verdict::Green => "#dafbe1",
-        Verdict::Red => "#ffebe9",
-        Verdict::Cancelled | Verdict::Error => "#f1f3f5",
+    let verdict = end_colour(results.end);
+    let tint = match results.end {
+        RunEnd::Judged(Verdict::Green) => "#dafbe1",
+        RunEnd::Judged(Verdict::Red) => "#ffebe9",
+        RunEnd::Cancelled | RunEnd::Error => "#f1f3f5",
     };
     let mut s = String::new();
     let _ = writeln!(
@@ -90,7 +91,7 @@ pub fn svg(results: &RunResults) -> String {
         s,
         r#"<title>cc-ci {recipe}: {word}, level L{level} (expected L{expected})</title>"#,
         recipe = xml_escape(&results.recipe),
-        word = view::verdict_word(results.verdict),
+        word = view::end_word(results.end),
         level = results.level,
         expected = results.expected_level,
     );
@@ -142,12 +143,12 @@ pub fn svg(results: &RunResults) -> String {
     s
 }
 
-fn verdict_colour(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Green => GREEN,
-        Verdict::Red => RED,
+fn end_colour(end: RunEnd) -> &'static str {
+    match end {
+        RunEnd::Judged(Verdict::Green) => GREEN,
+        RunEnd::Judged(Verdict::Red) => RED,
         // Not verdicts: neutral, never red.
-        Verdict::Cancelled | Verdict::Error => NEUTRAL,
+        RunEnd::Cancelled | RunEnd::Error => NEUTRAL,
     }
 }
 
@@ -186,11 +187,11 @@ fn header(s: &mut String, results: &RunResults) {
     let badge_w = 72;
     let badge_x = right - badge_w;
     let reached = results.level >= results.expected_level;
-    let level_colour = match (reached, results.verdict) {
-        (true, Verdict::Green) => GREEN,
-        (_, Verdict::Red) => RED,
-        (false, Verdict::Green) => AMBER,
-        (_, Verdict::Cancelled | Verdict::Error) => NEUTRAL,
+    let level_colour = match (reached, results.end) {
+        (true, RunEnd::Judged(Verdict::Green)) => GREEN,
+        (_, RunEnd::Judged(Verdict::Red)) => RED,
+        (false, RunEnd::Judged(Verdict::Green)) => AMBER,
+        (_, RunEnd::Cancelled | RunEnd::Error) => NEUTRAL,
     };
     let _ = writeln!(
         s,
@@ -211,7 +212,7 @@ fn header(s: &mut String, results: &RunResults) {
     let pill_w = 112;
     let pill_right = badge_x - 14;
     let pill_x = pill_right - pill_w;
-    let verdict = verdict_colour(results.verdict);
+    let verdict = end_colour(results.end);
     let _ = writeln!(
         s,
         r##"<rect x="{pill_x}" y="18" width="{pill_w}" height="32" rx="16" fill="{verdict}"/>"##
@@ -220,7 +221,7 @@ fn header(s: &mut String, results: &RunResults) {
         s,
         r##"<text x="{}" y="40" font-size="16" font-weight="bold" fill="#ffffff" text-anchor="middle" letter-spacing="1">{}</text>"##,
         pill_x + pill_w / 2,
-        view::verdict_word(results.verdict)
+        view::end_word(results.end)
     );
     let expected_colour = if reached { MUTED } else { level_colour };
     let _ = writeln!(

@@ -9,6 +9,7 @@ use crate::text::{clean, duration, short_commit, truncate};
 use crate::view::{self, RowState};
 use ccci_core::ladder::{RungStatus, Verdict};
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use std::fmt::Write as _;
 
 /// Hidden marker at the top of every comment cc-ci writes.
@@ -22,17 +23,17 @@ pub const LOG_TAIL_LINES: usize = 30;
 pub fn markdown(results: &RunResults, card_url: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{STICKY_MARKER}");
-    let icon = match results.verdict {
-        Verdict::Green => "✅",
-        Verdict::Red => "❌",
-        Verdict::Cancelled => "⏹️",
-        Verdict::Error => "⚠️",
+    let icon = match results.end {
+        RunEnd::Judged(Verdict::Green) => "✅",
+        RunEnd::Judged(Verdict::Red) => "❌",
+        RunEnd::Cancelled => "⏹️",
+        RunEnd::Error => "⚠️",
     };
     let _ = writeln!(
         s,
         "## {icon} cc-ci: {} is **{}** — level **L{}** (expected L{})\n",
         md_code(&results.recipe),
-        view::verdict_word(results.verdict),
+        view::end_word(results.end),
         results.level,
         results.expected_level
     );

@@ -3,11 +3,12 @@
 //! deploy rungs whose lint did not run. Used by the card example, the tests and by other
 //! crates' tests that need a realistic [`RunResults`].
 
-use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::lint::{Finding, LintReport, RuleResult, Status, RULES};
 use ccci_core::results::{
     Failure, RunFlags, RunMode, RunResults, RungResult, TestCase, SCHEMA_VERSION,
 };
+use ccci_core::run_end::RunEnd;
 use std::collections::BTreeMap;
 
 fn rung(name: Rung, status: RungStatus, duration_ms: u64) -> RungResult {
@@ -51,7 +52,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         mode: RunMode::Cold,
         domain: format!("{}-a1b2c3.ci.example.org", &recipe[..4.min(recipe.len())]),
         stack: format!("{}-a1b2c3_ci_example_org", &recipe[..4.min(recipe.len())]),
-        verdict: Verdict::Green,
+        end: RunEnd::GREEN,
         level: 0,
         expected_level: 5,
         rungs: Vec::new(),
@@ -187,7 +188,7 @@ pub fn red_lint() -> RunResults {
     });
     r.rungs.push(rung);
     r.lint = Some(report);
-    r.verdict = Verdict::Red;
+    r.end = RunEnd::RED;
     r.level = 4;
     r
 }
@@ -270,7 +271,7 @@ pub fn red_l1_crash_loop() -> RunResults {
     let mut r = base("keycloak", "20260314-101544-c01d");
     r.base_version = Some("10.1.0+25.0.6".into());
     r.head_version = Some("10.2.0+26.0.0".into());
-    r.verdict = Verdict::Red;
+    r.end = RunEnd::RED;
     r.level = 1;
     r.deploy_count = 2;
     r.duration_ms = 213_000;

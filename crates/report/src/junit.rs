@@ -169,7 +169,7 @@ fn write(results: &RunResults) -> io::Result<Vec<u8>> {
 fn properties(w: &mut Writer<Vec<u8>>, results: &RunResults) -> io::Result<()> {
     let mut props: Vec<(&str, String)> = vec![
         ("run_id", results.run_id.clone()),
-        ("verdict", results.verdict.to_string()),
+        ("verdict", results.end.to_string()),
         ("level", results.level.to_string()),
         ("expected_level", results.expected_level.to_string()),
         ("domain", results.domain.clone()),

@@ -5,6 +5,7 @@ use crate::text::{clean, duration, short_commit, truncate};
 use crate::view::{self, RowState};
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use std::fmt::Write as _;
 
 /// Log lines of the failing service shown in the summary.
@@ -81,11 +82,11 @@ pub fn text(results: &RunResults, color: bool) -> String {
         let _ = writeln!(s, "{}", line.trim_end());
     }
 
-    let verdict = match results.verdict {
-        Verdict::Green => p.green(&p.bold("GREEN")),
-        Verdict::Red => p.red(&p.bold("RED")),
-        Verdict::Cancelled => p.bold("CANCELLED (no verdict)"),
-        Verdict::Error => {
+    let verdict = match results.end {
+        RunEnd::Judged(Verdict::Green) => p.green(&p.bold("GREEN")),
+        RunEnd::Judged(Verdict::Red) => p.red(&p.bold("RED")),
+        RunEnd::Cancelled => p.bold("CANCELLED (no verdict)"),
+        RunEnd::Error => {
             p.yellow(&p.bold("CC-CI ERROR (no verdict: cc-ci failed, not the recipe)"))
         }
     };

@@ -3,6 +3,7 @@
 
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::{RunResults, RungResult};
+use ccci_core::run_end::RunEnd;
 
 /// How a row reads: the six states a maintainer must tell apart at a glance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,12 +89,13 @@ fn row(result: &RungResult) -> Row<'_> {
     }
 }
 
-pub fn verdict_word(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Green => "GREEN",
-        Verdict::Red => "RED",
-        Verdict::Cancelled => "CANCELLED",
-        Verdict::Error => "CC-CI ERROR",
+/// How a run ended, in the words a card and a comment shout.
+pub fn end_word(end: RunEnd) -> &'static str {
+    match end {
+        RunEnd::Judged(Verdict::Green) => "GREEN",
+        RunEnd::Judged(Verdict::Red) => "RED",
+        RunEnd::Cancelled => "CANCELLED",
+        RunEnd::Error => "CC-CI ERROR",
     }
 }
 

@@ -1,7 +1,8 @@
 //! The report crate's behaviour, through its public API: one test binary.
 
-use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
+use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::results::{RunResults, TestCase};
+use ccci_core::run_end::RunEnd;
 use ccci_core::secret::{Redactor, Secret};
 use ccci_report::{card, comment, fixtures, junit, summary, write_run_dir};
 use resvg::usvg::roxmltree;
@@ -613,7 +614,7 @@ fn run_dir_has_every_artefact_and_no_secret() {
     }
     let json = std::fs::read_to_string(dir.path().join("results.json")).expect("results.json");
     let back: RunResults = serde_json::from_str(&json).expect("results.json parses back");
-    assert_eq!(back.verdict, Verdict::Red);
+    assert_eq!(back.end, RunEnd::RED);
     assert!(back
         .failure
         .expect("failure kept")
@@ -692,7 +693,7 @@ fn a_lint_failure_is_named_on_the_card_comment_summary_and_junit() {
 #[test]
 fn an_error_inherited_from_the_base_is_shown_with_its_fix_and_is_not_red() {
     let results = fixtures::green_lint_inherited();
-    assert_eq!((results.verdict, results.level), (Verdict::Green, 4));
+    assert_eq!((results.end, results.level), (RunEnd::GREEN, 4));
     let lint = results.rung(Rung::Lint).unwrap();
     assert_eq!(
         (lint.status, lint.skip),

@@ -358,22 +358,27 @@ impl App {
 
     /// Writes `.env` and the generated overlay, then `docker stack deploy`s the checkout.
     pub async fn deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<()> {
-        let prepared = self.prepare_deploy(source)?;
+        let (prepared, _) = self.prepare_deploy(source)?;
         self.deploy_prepared(&prepared).await
     }
 
     /// Writes `.env` and the generated overlay: what `docker stack deploy` of `source` is
-    /// handed (files, environment, working directory), so it can be checked first.
-    pub fn prepare_deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<PreparedDeploy> {
+    /// handed (files, environment, working directory), so it can be checked first; and the
+    /// stack it deploys (the recipe's files and the suite's overlays, merged and interpolated
+    /// with the app's `.env`), built once here for every step of this deploy.
+    pub fn prepare_deploy(
+        &mut self,
+        source: &DeploySource<'_>,
+    ) -> anyhow::Result<(PreparedDeploy, StackModel)> {
         self.env
             .set("TYPE", format!("{}:{}", self.recipe, source.version));
         std::fs::create_dir_all(&self.work_dir)?;
         std::fs::write(self.env_path(), self.env.render())?;
         let overlay = self.work_dir.join("ccci-overlay.yml");
-        let deployed = self
+        let model = self
             .model(source.recipe)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let adapted = rig::adaptations(self.vips_route, &deployed);
+        let adapted = rig::adaptations(self.vips_route, &model);
         rig::record(&mut self.adaptations, &adapted);
         std::fs::write(
             &overlay,
@@ -386,12 +391,13 @@ impl App {
         let mut files = recipe_files.clone();
         files.extend(self.suite_overlays.iter().cloned());
         files.push(overlay);
-        Ok(PreparedDeploy {
+        let prepared = PreparedDeploy {
             workdir: source.recipe.dir.clone(),
             recipe_files,
             files,
             env: self.interpolation_env(source.recipe),
-        })
+        };
+        Ok((prepared, model))
     }
 
     /// `docker stack deploy`s what [`App::prepare_deploy`] prepared, then the forwarder.

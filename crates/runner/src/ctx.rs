@@ -9,6 +9,7 @@ use crate::recipe::Recipe;
 use crate::source::Checkouts;
 use ccci_adapters::clock::now_ms;
 use ccci_adapters::engine::Engine;
+use ccci_core::compose::StackModel;
 use ccci_core::deploy_error;
 use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::results::Failure;
@@ -96,7 +97,10 @@ impl RunCtx {
             Which::Base => None,
         };
         let upgrading = installed.is_some();
-        let prepared = self.app.prepare_deploy(&source);
+        let prepared = self
+            .app
+            .prepare_deploy(&source)
+            .map(|(prepared, _)| prepared);
         if let Some(env) = installed {
             self.app.env = env;
         }
@@ -132,7 +136,8 @@ impl RunCtx {
     }
 
     /// Deploys `which` once what docker would deploy passed the check, and counts it.
-    pub async fn deploy(&mut self, which: Which) -> Result<(), Failure> {
+    /// Returns the stack model it deployed.
+    pub async fn deploy(&mut self, which: Which) -> Result<StackModel, Failure> {
         let t = Instant::now();
         let source = crate::host_access::source_of(&self.checkouts, which);
         let version = source.version.clone();
@@ -140,17 +145,15 @@ impl RunCtx {
             "deploying {} {} as {}",
             self.app.recipe, version, self.app.stack
         ));
-        if let Ok(model) = self.app.model(source.recipe) {
-            self.depends_on = model
-                .services
-                .iter()
-                .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
-                .collect();
-        }
-        let prepared = self
+        let (prepared, model) = self
             .app
             .prepare_deploy(&source)
             .map_err(|e| self.redacted(format!("{e:#}")))?;
+        self.depends_on = model
+            .services
+            .iter()
+            .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
+            .collect();
         self.checked(which, &prepared).await?;
         self.history_mut().deployed(now_ms());
         let result = self.app.deploy_prepared(&prepared).await;
@@ -171,7 +174,7 @@ impl RunCtx {
         {
             self.record_rig_failure(rig.to_string());
         }
-        result.map_err(|e| Failure {
+        result.map(|()| model).map_err(|e| Failure {
             message: self
                 .redactor
                 .redact(&explained.unwrap_or_else(|| format!("{e:#}"))),

@@ -21,7 +21,8 @@
 //! - [`integrity`]: which suite judges a run (the CI's tree, a release, never the change).
 //! - [`host_access`]: the check before every deploy: what docker would deploy (`docker stack config`), judged.
 //! - [`source`]: directory or git checkouts, releases and the upgrade base.
-//! - [`recipe`]: a recipe directory read and validated; [`recipe::InputError`].
+//! - [`recipe`]: a recipe directory read and validated.
+//! - [`input_error`]: [`InputError`](input_error::InputError), bad input: why a run cannot start (exit 2).
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
 //! - [`keep`]: `--keep`: a RED run's app left deployed for debugging until the janitor's turn.
 //! - [`artefacts`]: writing the run directory, leak checks.
@@ -39,6 +40,7 @@ pub mod ctx;
 pub mod functional;
 pub mod hooks;
 pub mod host_access;
+pub mod input_error;
 pub mod integrity;
 pub mod keep;
 pub mod lifecycle;

@@ -11,7 +11,7 @@ use crate::canonical::Attached;
 use crate::ctx::RunCtx;
 use crate::progress::Progress;
 use crate::recipe::InputError;
-use crate::request::{Rig, RunRequest};
+use crate::request::{OnVerdict, Rig, RunRequest};
 use crate::source::{self, Checkouts};
 use crate::warm::{self, Hold};
 use crate::{integrity, planning, rungs};
@@ -53,6 +53,10 @@ struct Started {
     at: time::OffsetDateTime,
     t0: Instant,
     deadline: tokio::time::Instant,
+    /// What the run's record says was asked: the recipe's source, the ref, the run page.
+    source: String,
+    head_ref: Option<String>,
+    run_url: Option<String>,
 }
 
 /// A run ready to walk its rungs: the app is planned, preflighted and registered.
@@ -79,7 +83,7 @@ pub async fn run_role(
     progress: Progress,
     role: Role,
 ) -> Result<RunResults> {
-    if role == Role::Run && crate::lint::alone(&request) {
+    if role == Role::Run && crate::lint::alone(request.stages.as_deref()) {
         // `--stages lint`: the lint alone; nothing is deployed, no engine is needed.
         return crate::lint::run_alone(request, progress);
     }
@@ -92,6 +96,9 @@ pub async fn run_role(
         at,
         t0: Instant::now(),
         deadline: tokio::time::Instant::now() + request.rig.deadline,
+        source: request.recipe_source.clone(),
+        head_ref: request.git_ref.clone(),
+        run_url: request.run_url.clone(),
     };
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
@@ -215,18 +222,15 @@ async fn check_out(
     work_dir: &Path,
     progress: &Progress,
 ) -> Result<(Checkouts, Option<(warm::Record, warm::Lock)>)> {
-    let mut checkouts = source::prepare_head(request, work_dir)?;
+    let src = &request.recipe_source;
+    let mut checkouts = source::prepare_head(src, request.git_ref.as_deref(), work_dir)?;
     let asked = planning::asked(request);
     if role == Role::Seed {
         let latest =
             ccci_core::plan::seed_release(&asked, &checkouts.releases, &request.recipe_source)
                 .map_err(InputError::from)?;
         if checkouts.head.commit.as_deref() != Some(latest.commit.as_str()) {
-            let at_release = RunRequest {
-                git_ref: Some(latest.tag.clone()),
-                ..request.clone()
-            };
-            checkouts = source::prepare_head(&at_release, work_dir)?;
+            checkouts = source::prepare_head(src, Some(&latest.tag), work_dir)?;
         }
     }
     let quick = if ccci_core::plan::wants_canonical(role, &asked) {
@@ -543,10 +547,10 @@ async fn conclude(
         ctx.progress
             .line(&format!("teardown left: {}", end.leftovers.describe()));
     }
-    let mut run = verdict(&ctx, &plan, walked, lint.1, &end, request, started);
+    let mut run = verdict(&ctx, &plan, walked, lint.1, &end, started);
     run.kept = kept;
     crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor)?;
-    tell_verdict(&ctx, request, &run).await;
+    tell_verdict(&ctx, &request.on_verdict, &run).await;
     Ok(run)
 }
 
@@ -622,10 +626,10 @@ async fn quick_verdict(
     // A quick run never keeps its app; this only says so when `--keep` asked.
     let _ = crate::keep::keep_if_asked(ctx, &request.rig, request.keep, &ending).await;
     let none = warm::End::default();
-    let mut run = verdict(ctx, plan, walked, lint, &none, request, started);
+    let mut run = verdict(ctx, plan, walked, lint, &none, started);
     let written = crate::artefacts::write(&request.out_dir, &mut run, &ctx.redactor);
     if written.is_ok() {
-        tell_verdict(ctx, request, &run).await;
+        tell_verdict(ctx, &request.on_verdict, &run).await;
     }
     (run, written)
 }
@@ -642,7 +646,7 @@ fn not_restored(
 ) {
     let message = ctx.redactor.redact(&format!(
         "quick run {} of {}: its verdict ({}) stands, but the canonical {} could not be put back to its known-good {}: {why}; the janitor puts it back on its next sweep (`ccci janitor`)",
-        run.run_id, record.recipe, run.verdict, record.stack, record.version
+        run.run_id, record.recipe, run.end, record.stack, record.version
     ));
     ctx.progress.line(&message);
     if let Err(e) = ccci_adapters::alerts::raise(
@@ -662,11 +666,11 @@ fn not_restored(
 }
 
 /// Tells the caller the verdict ([`crate::request::OnVerdict`]), bounded.
-async fn tell_verdict(ctx: &RunCtx, request: &RunRequest, run: &RunResults) {
-    if !request.on_verdict.call(run).await {
+async fn tell_verdict(ctx: &RunCtx, on_verdict: &OnVerdict, run: &RunResults) {
+    if !on_verdict.call(run).await {
         ctx.progress.line(&format!(
             "reporting the verdict took longer than {} s; going on",
-            crate::request::OnVerdict::BOUND.as_secs()
+            OnVerdict::BOUND.as_secs()
         ));
     }
 }
@@ -678,7 +682,6 @@ fn verdict(
     walked: Walked,
     lint: Option<LintReport>,
     end: &warm::End,
-    request: &RunRequest,
     started: &Started,
 ) -> RunResults {
     let expected_na: Vec<Rung> = ctx.suite.expected_na.keys().copied().collect();
@@ -707,16 +710,7 @@ fn verdict(
         no_secret_leak: !walked.app_printed_secret,
         interrupted: walked.stopped.is_some(),
     };
-    results(
-        ctx,
-        plan,
-        judged,
-        walked.results,
-        lint,
-        flags,
-        request,
-        started,
-    )
+    results(ctx, plan, judged, walked.results, lint, flags, started)
 }
 
 /// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
@@ -769,7 +763,6 @@ async fn delete_realm(ctx: &RunCtx) {
 }
 
 /// The run's record, as judged.
-#[allow(clippy::too_many_arguments)]
 fn results(
     ctx: &RunCtx,
     plan: &RunPlan,
@@ -777,7 +770,6 @@ fn results(
     rungs: Vec<RungResult>,
     lint: Option<LintReport>,
     flags: RunFlags,
-    request: &RunRequest,
     started: &Started,
 ) -> RunResults {
     let (images, env_keys) = match ctx.deploy_count {
@@ -788,8 +780,8 @@ fn results(
         schema: SCHEMA_VERSION,
         run_id: started.run_id.clone(),
         recipe: ctx.app.recipe.clone(),
-        source: request.recipe_source.clone(),
-        head_ref: request.git_ref.clone(),
+        source: started.source.clone(),
+        head_ref: started.head_ref.clone(),
         head_commit: ctx.checkouts.head.commit.clone(),
         base_version: plan.base_tag().map(str::to_string),
         head_version: ctx.head_version.clone(),
@@ -799,7 +791,7 @@ fn results(
         },
         domain: ctx.app.domain.clone(),
         stack: ctx.app.stack.clone(),
-        verdict: judged.verdict,
+        end: judged.end,
         level: judged.level,
         expected_level: judged.expected_level,
         rungs,
@@ -816,7 +808,7 @@ fn results(
         started_at: rfc3339(started.at),
         finished_at: rfc3339(time::OffsetDateTime::now_utc()),
         duration_ms: started.t0.elapsed().as_millis() as u64,
-        run_url: request.run_url.clone(),
+        run_url: started.run_url.clone(),
         kept: None,
         quick_end: None,
     }

@@ -159,17 +159,7 @@ pub fn run_rung(
             .get(&Rung::Lint)
             .cloned()
             .unwrap_or((SkipKind::Unintentional, "not run".into()));
-        return (
-            RungResult {
-                name: Rung::Lint,
-                status: RungStatus::Skip,
-                reason: Some(reason),
-                skip: Some(kind),
-                duration_ms: 0,
-                tests: Vec::new(),
-            },
-            None,
-        );
+        return (crate::rungs::skip(Rung::Lint, kind, reason), None);
     }
     let t = Instant::now();
     let report = lint::lint(&input_of(checkouts));
@@ -207,11 +197,8 @@ pub fn place(results: &mut Vec<RungResult>, lint: RungResult) {
 }
 
 /// `--stages lint` (and nothing else): the lint alone, nothing deployed, no engine.
-pub fn alone(request: &RunRequest) -> bool {
-    request
-        .stages
-        .as_ref()
-        .is_some_and(|s| !s.is_empty() && s.iter().all(|r| *r == Rung::Lint))
+pub fn alone(stages: Option<&[Rung]>) -> bool {
+    stages.is_some_and(|s| !s.is_empty() && s.iter().all(|r| *r == Rung::Lint))
 }
 
 /// A run of the lint alone: checkouts, the judging suite (for `EXPECTED_NA`), the base
@@ -230,7 +217,11 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
     let work_dir = request.rig.state_dir.join("runs").join(&run_id);
     let result = (|| -> Result<_, InputError> {
-        let mut checkouts = source::prepare_head(&request, &work_dir)?;
+        let mut checkouts = source::prepare_head(
+            &request.recipe_source,
+            request.git_ref.as_deref(),
+            &work_dir,
+        )?;
         let (suite, _, judged_by) =
             crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
         let plan = crate::planning::plan_run(&request, Role::Run, &suite, &checkouts, None)?;
@@ -251,14 +242,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
                 Some((SkipKind::Intentional, reason)) => (SkipKind::Intentional, reason.clone()),
                 _ => (SkipKind::Unintentional, not_selected.to_string()),
             };
-            RungResult {
-                name: rung,
-                status: RungStatus::Skip,
-                reason: Some(reason),
-                skip: Some(kind),
-                duration_ms: 0,
-                tests: Vec::new(),
-            }
+            crate::rungs::skip(rung, kind, reason)
         })
         .collect();
     place(&mut rungs, lint_rung);
@@ -286,7 +270,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         mode: RunMode::Cold,
         domain: String::new(),
         stack: String::new(),
-        verdict: ladder::verdict(&outcomes, dependency_unverified),
+        end: ladder::verdict(&outcomes, dependency_unverified).into(),
         level: ladder::level(&outcomes),
         expected_level: ladder::expected_level(&expected_na),
         rungs,

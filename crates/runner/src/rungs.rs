@@ -4,6 +4,7 @@
 
 use crate::ctx::{RunCtx, Which};
 use crate::{backup, functional, hooks};
+use ccci_core::compose::StackModel;
 use ccci_core::judge::rung_of_tests;
 use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::results::{Failure, RungResult, TestCase};
@@ -23,7 +24,8 @@ fn result(rung: Rung, status: RungStatus, reason: Option<String>, since: Instant
     }
 }
 
-fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
+/// A rung that did not run, and why.
+pub(crate) fn skip(rung: Rung, kind: SkipKind, reason: String) -> RungResult {
     RungResult {
         name: rung,
         status: RungStatus::Skip,
@@ -366,31 +368,26 @@ async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
         }
         f
     };
-    ctx.deploy(Which::Head).await.map_err(name_kept)?;
+    let head = ctx.deploy(Which::Head).await.map_err(name_kept)?;
     ctx.wait_ready().await.map_err(|mut f| {
         f.message = format!("after upgrading to the head: {}", f.message);
         name_kept(f)
     })?;
     let survived = crate::upgrade_data::check(ctx, markers).await?;
-    version_moved(ctx).await?;
+    version_moved(ctx, &head).await?;
     hooks::run_hook(ctx, "post_upgrade").await?;
     Ok(vec![survived])
 }
 
 /// "Version moved", measured on the engine rather than on the labels cc-ci stamps: every
 /// running task of each service the head names runs the image the head's compose files
-/// name with the app's `.env` (a paused or rolled-back update leaves the old spec running).
-async fn version_moved(ctx: &RunCtx) -> Result<(), Failure> {
-    let named: std::collections::BTreeMap<String, String> = ctx
-        .app
-        .model(&ctx.checkouts.head.recipe)
-        .map_err(|e| Failure {
-            message: format!("reading the head's compose files: {e}"),
-            ..Default::default()
-        })?
+/// name with the app's `.env` (`head`: the stack as deployed; a paused or rolled-back
+/// update leaves the old spec running).
+async fn version_moved(ctx: &RunCtx, head: &StackModel) -> Result<(), Failure> {
+    let named: std::collections::BTreeMap<String, String> = head
         .services
-        .into_iter()
-        .map(|(name, svc)| (name, svc.image))
+        .iter()
+        .map(|(name, svc)| (name.clone(), svc.image.clone()))
         .collect();
     let running = ctx
         .engine

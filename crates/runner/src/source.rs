@@ -3,7 +3,6 @@
 //! share a working tree. Git is driven through the `git` CLI.
 
 use crate::recipe::{InputError, Recipe};
-use crate::request::RunRequest;
 use ccci_adapters::git::git;
 use ccci_core::version::{self, Release};
 use std::collections::BTreeSet;
@@ -83,13 +82,19 @@ fn directory_version(recipe: &Recipe) -> String {
         .unwrap_or_else(|| "dev".to_string())
 }
 
-/// Prepares the head (and, for git recipes, the release list) in `work_dir`.
-pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, InputError> {
-    let src = &request.recipe_source;
+/// Prepares the head of `src` at `git_ref` (`None`: the working tree, or the default
+/// branch) and, for git recipes, the release list, in `work_dir`.
+pub fn prepare_head(
+    src: &str,
+    git_ref: Option<&str>,
+    work_dir: &Path,
+) -> Result<Checkouts, InputError> {
     let name = recipe_name(src);
     if !is_git_source(src) {
-        if request.git_ref.is_some() {
-            return Err(InputError::RefNeedsGit { src: src.clone() });
+        if git_ref.is_some() {
+            return Err(InputError::RefNeedsGit {
+                src: src.to_string(),
+            });
         }
         return directory_head(src, &name);
     }
@@ -105,17 +110,17 @@ pub fn prepare_head(request: &RunRequest, work_dir: &Path) -> Result<Checkouts, 
         &["clone", "--quiet", "--no-checkout", src, &clone_str],
     )
     .map_err(|reason| InputError::CloneFailed {
-        src: src.clone(),
+        src: src.to_string(),
         reason,
     })?;
-    let target = request.git_ref.as_deref().unwrap_or("HEAD");
+    let target = git_ref.unwrap_or("HEAD");
     let checkout = resolve_target(&clone, src, target)?;
     git(
         Some(&clone),
         &["checkout", "--quiet", "--detach", &checkout],
     )
     .map_err(|reason| InputError::CheckoutFailed {
-        src: src.clone(),
+        src: src.to_string(),
         git_ref: target.to_string(),
         reason,
     })?;

@@ -9,7 +9,7 @@
 
 use crate::app::{App, Forge};
 use crate::config::RepoConfig;
-use crate::job::{now_millis, JobFlags, NewJob};
+use crate::job::{now_millis, JobFlags, JobRequest, NewJob};
 use crate::reporter;
 use crate::store::{Cancelled, Enqueued};
 use ccci_forge::{
@@ -75,7 +75,7 @@ pub async fn handle_comment(
                 }
                 None => return Ok(()), // the PR was closed meanwhile
             };
-            let job = NewJob {
+            let request = JobRequest {
                 recipe: repo_config.recipe.clone(),
                 repo: repo_key.clone(),
                 pr_number: Some(pr as i64),
@@ -90,6 +90,9 @@ pub async fn handle_comment(
                     pinned: trigger.sha.is_some(),
                 },
                 requested_by: Some(author.to_string()),
+            };
+            let job = NewJob {
+                request,
                 trigger_comment_id: Some(comment_id),
             };
             match app.store.enqueue(&job, now_millis()).await? {
@@ -337,7 +340,8 @@ pub async fn supersede_moved_heads(app: &App) -> anyhow::Result<usize> {
         .await?;
     let mut superseded = 0;
     for job in queued {
-        let (Some((repo, _)), Some(pr)) = (forge.repo(&job.repo), job.pr_number) else {
+        let (Some((repo, _)), Some(pr)) = (forge.repo(&job.request.repo), job.request.pr_number)
+        else {
             continue;
         };
         let Ok(pull) = forge.client.get_pull(repo, pr as u64).await else {
@@ -345,7 +349,9 @@ pub async fn supersede_moved_heads(app: &App) -> anyhow::Result<usize> {
         };
         let reason = if !pull.is_open() {
             "the pull request was closed".to_string()
-        } else if !job.flags.pinned && !pull.head.sha.eq_ignore_ascii_case(&job.head_sha) {
+        } else if !job.request.flags.pinned
+            && !pull.head.sha.eq_ignore_ascii_case(&job.request.head_sha)
+        {
             format!(
                 "the PR head moved to {}",
                 pull.head.sha.get(..10).unwrap_or(&pull.head.sha)

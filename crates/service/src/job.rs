@@ -1,6 +1,7 @@
 //! A job: one `!testme` (or one API request) waiting for, holding, or done with a runner slot.
 
-use ccci_core::ladder::{Rung, Verdict};
+use ccci_core::ladder::Rung;
+use ccci_core::run_end::RunEnd;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -90,9 +91,10 @@ impl JobFlags {
     }
 }
 
-/// What the poller or webhook asks the store to queue.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewJob {
+/// What a job asks for: the recipe and the commit under test, where the runner fetches
+/// it, the flags and who asked. Queued in a [`NewJob`], held by every stored [`Job`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRequest {
     pub recipe: String,
     /// `owner/name` on the forge.
     pub repo: String,
@@ -108,6 +110,12 @@ pub struct NewJob {
     pub flags: JobFlags,
     /// Who asked (for the dashboard).
     pub requested_by: Option<String>,
+}
+
+/// What the poller or webhook asks the store to queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    pub request: JobRequest,
     /// The comment that triggered it: recorded as processed in the same transaction.
     pub trigger_comment_id: Option<i64>,
 }
@@ -116,16 +124,13 @@ pub struct NewJob {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
-    pub recipe: String,
-    pub repo: String,
-    pub pr_number: Option<i64>,
-    pub head_sha: String,
-    pub git_ref: Option<String>,
-    pub clone_url: String,
-    pub flags: JobFlags,
-    pub requested_by: Option<String>,
+    /// What it asks for (its fields sit beside the others in the job's JSON).
+    #[serde(flatten)]
+    pub request: JobRequest,
     pub state: JobState,
-    pub verdict: Option<Verdict>,
+    /// How it ended, once done (stored and shown as `verdict`: green, red, cancelled, error).
+    #[serde(rename = "verdict")]
+    pub end: Option<RunEnd>,
     pub level: Option<u8>,
     /// The host that holds (or held) it.
     pub host: Option<String>,
@@ -148,14 +153,48 @@ pub struct Job {
 
 impl Job {
     pub fn short_sha(&self) -> &str {
-        self.head_sha.get(..10).unwrap_or(&self.head_sha)
+        let sha = &self.request.head_sha;
+        sha.get(..10).unwrap_or(sha)
+    }
+}
+
+#[cfg(test)]
+impl Job {
+    /// A job of recipe `r` (repo `o/r`) in `state`, every other field empty: for unit tests.
+    pub(crate) fn sample(state: JobState) -> Job {
+        Job {
+            id: 1,
+            request: JobRequest {
+                recipe: "r".into(),
+                repo: "o/r".into(),
+                pr_number: None,
+                head_sha: String::new(),
+                git_ref: None,
+                clone_url: String::new(),
+                flags: JobFlags::default(),
+                requested_by: None,
+            },
+            state,
+            end: None,
+            level: None,
+            host: None,
+            lease_expires_at: None,
+            enqueued_at: 0,
+            started_at: None,
+            finished_at: None,
+            comment_id: None,
+            attempts: 0,
+            note: None,
+            cancel_requested_by: None,
+            ccci_errors: 0,
+        }
     }
 }
 
 /// The end of a job, as the scheduler hands it to the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    pub verdict: Verdict,
+    pub end: RunEnd,
     pub level: u8,
     pub note: Option<String>,
 }
@@ -167,7 +206,9 @@ pub struct JobFilter {
     /// `owner/name`.
     pub repo: Option<String>,
     pub pr_number: Option<i64>,
-    pub verdict: Option<Verdict>,
+    /// Runs that ended so (`?verdict=red`).
+    #[serde(rename = "verdict")]
+    pub end: Option<RunEnd>,
     pub state: Option<JobState>,
     pub limit: Option<u32>,
     /// Only jobs older than this one (`id < before`): the next page of a newest-first list.
@@ -188,19 +229,4 @@ pub fn now_millis() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
-}
-
-pub fn verdict_str(v: Verdict) -> &'static str {
-    v.name()
-}
-
-pub fn parse_verdict(s: &str) -> Option<Verdict> {
-    [
-        Verdict::Green,
-        Verdict::Red,
-        Verdict::Cancelled,
-        Verdict::Error,
-    ]
-    .into_iter()
-    .find(|v| v.name() == s)
 }

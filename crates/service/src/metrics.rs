@@ -10,9 +10,9 @@
 //! host's runs (sum them over hosts); the gauges are the shared queue's (the same on every
 //! host).
 
-use crate::job::{verdict_str, Job, Millis};
+use crate::job::{Job, Millis};
 use crate::store::{ActiveCounts, EndedCounts, Store, StoreResult};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -67,13 +67,13 @@ impl Metrics {
     /// The metrics, the counters starting from `ended`.
     pub fn starting_from(ended: EndedCounts) -> Metrics {
         let metrics = Metrics::empty();
-        for (verdict, n) in [
-            (Verdict::Green, ended.green),
-            (Verdict::Red, ended.red),
-            (Verdict::Cancelled, ended.cancelled),
-            (Verdict::Error, ended.error),
+        for (end, n) in [
+            (RunEnd::GREEN, ended.green),
+            (RunEnd::RED, ended.red),
+            (RunEnd::Cancelled, ended.cancelled),
+            (RunEnd::Error, ended.error),
         ] {
-            metrics.runs_by(verdict).inc_by(n);
+            metrics.runs_by(end).inc_by(n);
         }
         metrics.superseded.inc_by(ended.superseded);
         metrics
@@ -141,10 +141,10 @@ impl Metrics {
         self
     }
 
-    fn runs_by(&self, verdict: Verdict) -> Counter {
+    fn runs_by(&self, end: RunEnd) -> Counter {
         self.runs
             .get_or_create(&VerdictLabel {
-                verdict: verdict_str(verdict).to_string(),
+                verdict: end.name().to_string(),
             })
             .clone()
     }
@@ -158,8 +158,8 @@ impl Metrics {
     }
 
     /// A run of this host was recorded as finished at `finished_at`.
-    pub fn run_finished(&self, job: &Job, verdict: Verdict, finished_at: Millis) {
-        self.runs_by(verdict).inc();
+    pub fn run_finished(&self, job: &Job, end: RunEnd, finished_at: Millis) {
+        self.runs_by(end).inc();
         if let Some(started) = job.started_at {
             self.run_seconds.observe(seconds(finished_at - started));
         }
@@ -170,9 +170,9 @@ impl Metrics {
         self.superseded.inc_by(n as u64);
     }
 
-    /// How many runs of this host finished with `verdict` (since the store began).
-    pub fn runs_total(&self, verdict: Verdict) -> u64 {
-        self.runs_by(verdict).get()
+    /// How many runs of this host ended so (since the store began).
+    pub fn runs_total(&self, end: RunEnd) -> u64 {
+        self.runs_by(end).get()
     }
 
     /// The exposition text: the gauges set from `now`, then every metric encoded.
@@ -204,32 +204,13 @@ fn gauge_value(n: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{JobFlags, JobState};
+    use crate::job::JobState;
 
     fn job(enqueued_at: Millis, started_at: Millis) -> Job {
         Job {
-            id: 1,
-            recipe: "r".into(),
-            repo: "o/r".into(),
-            pr_number: None,
-            head_sha: String::new(),
-            git_ref: None,
-            clone_url: String::new(),
-            flags: JobFlags::default(),
-            requested_by: None,
-            state: JobState::Running,
-            verdict: None,
-            level: None,
-            host: None,
-            lease_expires_at: None,
             enqueued_at,
             started_at: Some(started_at),
-            finished_at: None,
-            comment_id: None,
-            attempts: 0,
-            note: None,
-            cancel_requested_by: None,
-            ccci_errors: 0,
+            ..Job::sample(JobState::Running)
         }
     }
 
@@ -243,11 +224,11 @@ mod tests {
         });
         let run = job(0, 2_000);
         metrics.run_started(&run);
-        metrics.run_finished(&run, Verdict::Green, 62_000);
+        metrics.run_finished(&run, RunEnd::GREEN, 62_000);
         // Not failures of the recipe: counted apart, red unchanged.
         let cancelled = job(0, 70_000);
-        metrics.run_finished(&cancelled, Verdict::Cancelled, 71_000);
-        metrics.run_finished(&cancelled, Verdict::Error, 71_000);
+        metrics.run_finished(&cancelled, RunEnd::Cancelled, 71_000);
+        metrics.run_finished(&cancelled, RunEnd::Error, 71_000);
         metrics.superseded(2);
         let snapshot = Snapshot {
             active: ActiveCounts {
@@ -281,6 +262,6 @@ mod tests {
                 "{line} missing:\n{text}"
             );
         }
-        assert_eq!(metrics.runs_total(Verdict::Green), 12_001);
+        assert_eq!(metrics.runs_total(RunEnd::GREEN), 12_001);
     }
 }

@@ -12,13 +12,14 @@ use crate::app::{App, Forge};
 use crate::job::{Job, JobFilter, JobFlags, JobId};
 use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use ccci_forge::{StatusState, StatusUpdate};
 use ccci_report::comment::{self, Progress};
 
 fn forge_of<'a>(app: &'a App, job: &Job) -> Option<(&'a Forge, ccci_forge::RepoName, u64)> {
     let forge = app.forge.as_ref()?;
-    let (repo, _) = forge.repo(&job.repo)?;
-    let pr = u64::try_from(job.pr_number?).ok()?;
+    let (repo, _) = forge.repo(&job.request.repo)?;
+    let pr = u64::try_from(job.request.pr_number?).ok()?;
     Some((forge, repo.clone(), pr))
 }
 
@@ -28,11 +29,15 @@ async fn set_status(app: &App, job: &Job, state: StatusState, description: &str)
     };
     let update = StatusUpdate {
         state,
-        context: status_context(&forge.config.status_context, &job.flags),
+        context: status_context(&forge.config.status_context, &job.request.flags),
         description: description.chars().take(140).collect(),
         target_url: app.run_url(job.id),
     };
-    if let Err(e) = forge.client.set_status(&repo, &job.head_sha, &update).await {
+    if let Err(e) = forge
+        .client
+        .set_status(&repo, &job.request.head_sha, &update)
+        .await
+    {
         tracing::warn!(run = job.id, "commit status not set: {e}");
     }
 }
@@ -76,7 +81,7 @@ fn with_lane_note(app: &App, job: &Job, body: String) -> String {
     let note = app
         .forge
         .as_ref()
-        .and_then(|forge| lane_note(&forge.config.status_context, &job.flags));
+        .and_then(|forge| lane_note(&forge.config.status_context, &job.request.flags));
     match note {
         Some(note) => format!("{body}\n> {note}\n"),
         None => body,
@@ -130,8 +135,8 @@ async fn write_sticky(app: &App, job: &Job, body: &str) {
                 let earlier = app
                     .store
                     .jobs(&JobFilter {
-                        repo: Some(job.repo.clone()),
-                        pr_number: job.pr_number,
+                        repo: Some(job.request.repo.clone()),
+                        pr_number: job.request.pr_number,
                         limit: Some(50),
                         ..JobFilter::default()
                     })
@@ -267,7 +272,7 @@ pub async fn queued(app: &App, id: JobId) {
     };
     let description = reason.map_or_else(|| "queued".to_string(), |r| r.to_string());
     let body = comment::progress_markdown(
-        &job.recipe,
+        &job.request.recipe,
         &job.id.to_string(),
         Some(&app.run_url(job.id)),
         &Progress::Queued { behind },
@@ -299,7 +304,7 @@ pub async fn running(app: &App, job: &Job) {
     }
     let description = format!("running on {}", app.config.host_id);
     let body = comment::progress_markdown(
-        &job.recipe,
+        &job.request.recipe,
         &job.id.to_string(),
         Some(&app.run_url(job.id)),
         &Progress::Running { rung: None },
@@ -320,20 +325,15 @@ pub async fn running(app: &App, job: &Job) {
 /// failed before it could produce any): a short note. A cancelled run and cc-ci's own error
 /// are not verdicts: they get their own short comment and a status that is not `failure`.
 pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: Option<&str>) {
-    let verdict = results.map_or_else(|| job.verdict.unwrap_or(Verdict::Red), |r| r.verdict);
-    match verdict {
-        Verdict::Cancelled => return cancelled(app, job).await,
-        Verdict::Error => return ccci_error(app, job, results, note).await,
-        Verdict::Green | Verdict::Red => {}
+    let end = results.map_or_else(|| job.end.unwrap_or(RunEnd::RED), |r| r.end);
+    match end {
+        RunEnd::Cancelled => return cancelled(app, job).await,
+        RunEnd::Error => return ccci_error(app, job, results, note).await,
+        RunEnd::Judged(_) => {}
     }
-    let state = status_of(verdict);
+    let state = status_of(end);
     let description = match results {
-        Some(r) => format!(
-            "{} — level L{} of L{}",
-            crate::job::verdict_str(r.verdict),
-            r.level,
-            r.expected_level
-        ),
+        Some(r) => format!("{} — level L{} of L{}", r.end, r.level, r.expected_level),
         None => format!("red — {}", note.unwrap_or("the run produced no results")),
     };
     let body = match results {
@@ -351,7 +351,7 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
         None => format!(
             "{}\n### cc-ci: {} — ❌ red\n\nRun {} ended without results: {}\n\n[Run page]({})\n\n{}",
             comment::STICKY_MARKER,
-            comment::md_code(&job.recipe),
+            comment::md_code(&job.request.recipe),
             job.id,
             comment::md_text(note.unwrap_or("unknown error")),
             app.run_url(job.id),
@@ -365,12 +365,12 @@ pub async fn finished(app: &App, job: &Job, results: Option<&RunResults>, note: 
 /// The commit status of how a run ended. Cancelled is `warning` (neutral, as Woodpecker
 /// reports a killed pipeline: not a failure, yet not a pass that could satisfy a required
 /// check); cc-ci's own error is `error`.
-pub fn status_of(verdict: Verdict) -> StatusState {
-    match verdict {
-        Verdict::Green => StatusState::Success,
-        Verdict::Red => StatusState::Failure,
-        Verdict::Cancelled => StatusState::Warning,
-        Verdict::Error => StatusState::Error,
+pub fn status_of(end: RunEnd) -> StatusState {
+    match end {
+        RunEnd::Judged(Verdict::Green) => StatusState::Success,
+        RunEnd::Judged(Verdict::Red) => StatusState::Failure,
+        RunEnd::Cancelled => StatusState::Warning,
+        RunEnd::Error => StatusState::Error,
     }
 }
 
@@ -433,7 +433,7 @@ async fn no_verdict(app: &App, job: &Job, heading: &str, text: &str, status: (St
     let body = format!(
         "{}\n### cc-ci: {} — {heading}\n\n{text}\n\n[Run page]({})\n\n{}",
         comment::STICKY_MARKER,
-        comment::md_code(&job.recipe),
+        comment::md_code(&job.request.recipe),
         app.run_url(job.id),
         comment::rerun_help()
     );
@@ -448,7 +448,7 @@ pub async fn superseded(app: &App, job: &Job, why: &str) {
     let body = format!(
         "{}\n### cc-ci: {} — ⏭️ not run\n\nRun {} was superseded: {}. Comment `!testme` to test the new head.\n\n{}",
         comment::STICKY_MARKER,
-        comment::md_code(&job.recipe),
+        comment::md_code(&job.request.recipe),
         job.id,
         comment::md_text(why),
         comment::rerun_help()

@@ -50,10 +50,10 @@ pub async fn sweep(app: &App) -> anyhow::Result<Vec<Removed>> {
         };
         dirs.push(RunDir {
             id,
-            recipe: job.recipe,
+            recipe: job.request.recipe,
             finished_at,
             bytes,
-            green: job.verdict == Some(ccci_core::ladder::Verdict::Green),
+            green: job.end == Some(ccci_core::run_end::RunEnd::GREEN),
         });
     }
     let now = now_millis();

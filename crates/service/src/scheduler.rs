@@ -15,15 +15,15 @@
 //! down and is judged cancelled, never red.
 //!
 //! cc-ci's own failure (the runner's `Err` other than bad input, or a run judged
-//! [`Verdict::Error`]) is not the recipe's: the job is retried [`CCCI_ERROR_RETRIES`] time(s)
+//! [`RunEnd::Error`]) is not the recipe's: the job is retried [`CCCI_ERROR_RETRIES`] time(s)
 //! (counted in the store's `ccci_errors`), then ends as `error` and raises an alert.
 
 use crate::app::App;
 use crate::job::{now_millis, Job, JobFilter, JobState, Millis, Outcome};
 use crate::reporter;
 use crate::store::Heartbeat;
-use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use ccci_runner::recipe::InputError;
 use ccci_runner::request::{OnVerdict, RunRequest};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,7 +71,7 @@ pub async fn run(app: Arc<App>, stop: CancellationToken) {
                 .await
             {
                 Ok(Some(job)) => {
-                    tracing::info!(run = job.id, recipe = %job.recipe, "claimed");
+                    tracing::info!(run = job.id, recipe = %job.request.recipe, "claimed");
                     app.metrics.run_started(&job);
                     runs.spawn(run_job(app.clone(), job, runs_cancel.clone()));
                 }
@@ -146,19 +146,19 @@ async fn release_all(app: &App) {
 
 fn request_for(app: &App, job: &Job) -> RunRequest {
     RunRequest {
-        recipe_source: job.clone_url.clone(),
-        git_ref: Some(job.head_sha.clone())
+        recipe_source: job.request.clone_url.clone(),
+        git_ref: Some(job.request.head_sha.clone())
             .filter(|s| !s.is_empty())
-            .or_else(|| job.git_ref.clone()),
-        stages: job.flags.stages.clone(),
-        quick: job.flags.quick,
-        extra: job.flags.extra,
+            .or_else(|| job.request.git_ref.clone()),
+        stages: job.request.flags.stages.clone(),
+        quick: job.request.flags.quick,
+        extra: job.request.flags.extra,
         out_dir: app.run_dir(job.id),
         rig: app.config.rig.clone(),
         run_url: Some(app.run_url(job.id)),
         run_id: Some(job.id.to_string()),
         user_cancel: CancellationToken::new(),
-        keep: job.flags.keep_secs.map(Duration::from_secs),
+        keep: job.request.flags.keep_secs.map(Duration::from_secs),
         on_verdict: Default::default(),
     }
 }
@@ -174,7 +174,7 @@ fn report_first(app: Arc<App>, job: Job, told: Told) -> OnVerdict {
     OnVerdict::new(move |results| {
         let (app, job, told) = (app.clone(), job.clone(), told.clone());
         Box::pin(async move {
-            if matches!(results.verdict, Verdict::Green | Verdict::Red) {
+            if results.end.verdict().is_some() {
                 reporter::finished(&app, &job, Some(&results), None).await;
                 *told.lock().unwrap_or_else(|e| e.into_inner()) = Some(results);
             }
@@ -238,7 +238,7 @@ async fn run_job(app: Arc<App>, job: Job, runs_cancel: CancellationToken) {
             tracing::debug!(run = job.id, "error note not written: {e}");
         }
     }
-    if outcome.verdict == Verdict::Error && job.ccci_errors < CCCI_ERROR_RETRIES {
+    if outcome.end == RunEnd::Error && job.ccci_errors < CCCI_ERROR_RETRIES {
         retry_after_ccci_error(&app, &job, &outcome).await;
     } else {
         record(&app, &job, &outcome, results.as_ref(), reported).await;
@@ -346,9 +346,9 @@ async fn record(
         .await
     {
         Ok(true) => {
-            app.metrics.run_finished(job, outcome.verdict, finished_at);
-            tracing::info!(run = job.id, verdict = %outcome.verdict, level = outcome.level, "finished");
-            if outcome.verdict == Verdict::Error {
+            app.metrics.run_finished(job, outcome.end, finished_at);
+            tracing::info!(run = job.id, verdict = %outcome.end, level = outcome.level, "finished");
+            if outcome.end == RunEnd::Error {
                 alert_ccci_error(app, job, outcome);
             }
             if reported {
@@ -372,13 +372,13 @@ fn alert_ccci_error(app: &App, job: &Job, outcome: &Outcome) {
     let message = format!(
         "run {} of {} ended in cc-ci's own error after {} retry: {}",
         job.id,
-        job.recipe,
+        job.request.recipe,
         CCCI_ERROR_RETRIES,
         outcome.note.as_deref().unwrap_or("no detail")
     );
     if let Err(e) = ccci_adapters::alerts::raise(
         &app.config.rig.state_dir,
-        &job.recipe,
+        &job.request.recipe,
         "ccci-error",
         &message,
     ) {
@@ -390,7 +390,7 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
     match result {
         Ok(results) => (
             Outcome {
-                verdict: results.verdict,
+                end: results.end,
                 level: results.level,
                 note: results
                     .failure
@@ -401,7 +401,7 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
         ),
         Err(e) => (
             Outcome {
-                verdict: verdict_of_error(&e),
+                end: end_of_error(&e),
                 level: 0,
                 note: Some(format!("{e:#}").chars().take(300).collect()),
             },
@@ -413,11 +413,11 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
 /// A runner `Err` is cc-ci's own failure (the engine, git, the host), unless it is bad
 /// input: the recipe's own mistake (no `DOMAIN`, malformed compose, a missing image) stays
 /// RED.
-fn verdict_of_error(error: &anyhow::Error) -> Verdict {
+fn end_of_error(error: &anyhow::Error) -> RunEnd {
     if error.downcast_ref::<InputError>().is_some() {
-        Verdict::Red
+        RunEnd::RED
     } else {
-        Verdict::Error
+        RunEnd::Error
     }
 }
 
@@ -430,15 +430,15 @@ mod tests {
         let input = anyhow::Error::from(InputError::UnknownStage { name: "x".into() })
             .context("preparing the run");
         let rows = [
-            (input, Verdict::Red),
+            (input, RunEnd::RED),
             (
                 anyhow::anyhow!("cannot connect to the Docker engine"),
-                Verdict::Error,
+                RunEnd::Error,
             ),
         ];
         for (error, want) in rows {
             let (outcome, results) = outcome_of(Err(error));
-            assert_eq!(outcome.verdict, want, "{:?}", outcome.note);
+            assert_eq!(outcome.end, want, "{:?}", outcome.note);
             assert!(results.is_none());
         }
     }

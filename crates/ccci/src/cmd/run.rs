@@ -75,7 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let cancel = crate::signals::cancel_on_signals();
     let results = ccci_runner::lifecycle::run(request, cancel).await?;
     if printed.load(Ordering::SeqCst) {
-        return Ok(Exit::of_verdict(results.verdict));
+        return Ok(Exit::of_run(results.end));
     }
     Ok(print_outcome(&results, &args.out))
 }
@@ -105,5 +105,5 @@ pub fn print_outcome(results: &RunResults, out: &Path) -> Exit {
         );
     }
     let _ = writeln!(stdout, "results: {}", out.join("results.json").display());
-    Exit::of_verdict(results.verdict)
+    Exit::of_run(results.end)
 }

@@ -4,7 +4,7 @@
 use crate::cli::RigArgs;
 use crate::cmd::run::{parse_stages, print_outcome};
 use crate::exit::Exit;
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_runner::recipe::InputError;
 use ccci_runner::request::RunRequest;
 use std::io::Write as _;
@@ -106,7 +106,7 @@ async fn seed(
     .await?;
     let exit = print_outcome(&results, &out);
     let line = match ccci_runner::warm::load(&state_dir, &results.recipe)? {
-        Some(r) if results.verdict == Verdict::Green => format!(
+        Some(r) if results.end == RunEnd::GREEN => format!(
             "warm canonical: {} {} at {} (undeployed, data kept)",
             r.recipe, r.version, r.domain
         ),

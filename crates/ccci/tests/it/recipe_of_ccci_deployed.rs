@@ -22,7 +22,7 @@ const BOT_TOKEN: &str = "bot-token-deployed-0123456789";
 
 #[test]
 fn standin_testme_is_picked_up_by_the_deployed_ccci_recipe_and_reported_green() {
-    if !crate::service::swarm_ready() {
+    if !ccci_testkit::swarm_ready() {
         return;
     }
     crate::recipe_of_ccci::build_image_of_the_binary_under_test();

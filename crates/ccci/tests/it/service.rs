@@ -14,6 +14,7 @@
 use crate::common::{commit_all, engine_objects, leftovers, registered_stack, remove_stack, Rig};
 use ccci_forge::gitea_standin::Standin;
 use ccci_forge::{Permission, RepoName};
+use ccci_testkit::swarm_ready;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,27 +24,6 @@ use std::time::{Duration, Instant};
 const BOT: &str = "ccci-bot";
 const BOT_TOKEN: &str = "bot-token-0123456789";
 const TESTME: &str = "!testme --stages install";
-
-pub(crate) fn swarm_ready() -> bool {
-    let swarm = Command::new("docker")
-        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
-        .unwrap_or(false);
-    let image = Command::new("docker")
-        .args(["image", "inspect", "ccci-fixture:1.2.0"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if swarm && image {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but no swarm ({swarm}) or no ccci-fixture image ({image}): scripts/prepare-host");
-    }
-    eprintln!("no swarm or fixture image: skipping this `ccci serve` test");
-    false
-}
 
 /// A fresh, empty database on the test PostgreSQL server; `None` (with a printed reason)
 /// when no server is configured outside CI.

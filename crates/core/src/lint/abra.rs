@@ -3,7 +3,8 @@
 
 use super::tree::{scalar, Parsed};
 use super::{Ctx, Finding, Outcome};
-use crate::deploy_error::{key_line, template_vars};
+use crate::deploy_error::template_vars;
+use crate::key_line::key_line;
 use serde_yaml_ng::Value;
 
 pub(super) fn check(id: &str, ctx: &Ctx) -> Outcome {

@@ -3,8 +3,9 @@
 //! they are the recipe's optional settings), `abra.sh` exports, and where things are written.
 
 use super::{Finding, RecipeTree};
-use crate::deploy_error::{key_line, settings, Setting};
+use crate::deploy_error::{settings, Setting};
 use crate::envfile::EnvFile;
+use crate::key_line::key_line;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeMap;
 

@@ -80,7 +80,7 @@ pub async fn api_recipe(State(app): State<Arc<App>>, Path(name): Path<String>) -
             let levels: Vec<_> = jobs
                 .iter()
                 .filter(|j| j.state == JobState::Done)
-                .map(|j| json!({ "run": j.id, "finished_at": j.finished_at, "level": j.level, "verdict": j.verdict }))
+                .map(|j| json!({ "run": j.id, "finished_at": j.finished_at, "level": j.level, "verdict": j.end }))
                 .collect();
             Json(json!({ "recipe": name, "runs": jobs, "levels": levels })).into_response()
         }

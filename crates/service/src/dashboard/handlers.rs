@@ -5,13 +5,14 @@
 use super::files::{has_card, results_of, run_files};
 use super::{badge, templates, views};
 use crate::app::App;
-use crate::job::{now_millis, parse_verdict, Job, JobFilter, JobId, JobState};
+use crate::job::{now_millis, Job, JobFilter, JobId, JobState};
 use crate::metrics::Snapshot;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use ccci_adapters::alerts::{self, Alert};
+use ccci_core::run_end::RunEnd;
 use maud::Markup;
 use serde_json::json;
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ pub fn filter_from(query: &HashMap<String, String>) -> JobFilter {
     let get = |k: &str| query.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     JobFilter {
         recipe: get("recipe").map(String::from),
-        verdict: get("verdict").and_then(parse_verdict),
+        end: get("verdict").and_then(RunEnd::parse),
         state: get("state").and_then(JobState::parse),
         limit: get("limit").and_then(|l| l.parse().ok()),
         before: get("before").and_then(|b| b.parse().ok()),
@@ -151,7 +152,7 @@ pub async fn run_page(
     let quick_context = app
         .forge
         .as_ref()
-        .map(|f| crate::reporter::status_context(&f.config.status_context, &job.flags));
+        .map(|f| crate::reporter::status_context(&f.config.status_context, &job.request.flags));
     let results = results_of(&app, id);
     let files = run_files(&app, id);
     // Retention's log is read only for a run whose directory is gone.

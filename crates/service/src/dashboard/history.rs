@@ -13,7 +13,7 @@ pub fn breakage_of(jobs: &[Job]) -> Option<Breakage> {
     let finished: Vec<(JobId, _)> = jobs
         .iter()
         .filter(|j| j.state == JobState::Done)
-        .filter_map(|j| j.verdict.map(|v| (j.id, v)))
+        .filter_map(|j| j.end.map(|end| (j.id, end)))
         .collect();
     history::breakage(&finished)
 }

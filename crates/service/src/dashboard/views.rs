@@ -6,6 +6,7 @@ use crate::store::{QueueView, RecipeTally};
 use ccci_adapters::alerts::Alert;
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use std::fmt::Write as _;
 
 /// Percent-encodes a value for a URL path segment or query value.
@@ -59,10 +60,10 @@ pub struct Pill {
 }
 
 pub fn status_pill(job: &Job) -> Pill {
-    let (class, word) = match (job.state, job.verdict) {
-        (JobState::Done, Some(Verdict::Green)) => ("green", "green"),
-        (JobState::Done, Some(Verdict::Cancelled)) => ("muted", "cancelled"),
-        (JobState::Done, Some(Verdict::Error)) => ("error", "cc-ci error"),
+    let (class, word) = match (job.state, job.end) {
+        (JobState::Done, Some(RunEnd::GREEN)) => ("green", "green"),
+        (JobState::Done, Some(RunEnd::Cancelled)) => ("muted", "cancelled"),
+        (JobState::Done, Some(RunEnd::Error)) => ("error", "cc-ci error"),
         (JobState::Done, _) => ("red", "red"),
         (JobState::Running, _) => ("running", "running"),
         (JobState::Queued, _) => ("queued", "queued"),
@@ -113,6 +114,7 @@ pub struct RunRow {
 
 pub fn run_row(job: &Job, now: Millis) -> RunRow {
     let pr = job
+        .request
         .pr_number
         .map_or_else(String::new, |n| format!("#{n} · "));
     let duration_ms = match (job.started_at, job.finished_at) {
@@ -122,12 +124,12 @@ pub fn run_row(job: &Job, now: Millis) -> RunRow {
     };
     RunRow {
         id: job.id,
-        recipe: job.recipe.clone(),
-        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        recipe: job.request.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.request.recipe)),
         pill: status_pill(job),
         level: done_level(job),
         pr_and_sha: format!("{pr}{}", job.short_sha()),
-        flags: job.flags.describe(),
+        flags: job.request.flags.describe(),
         queued: time(job.enqueued_at),
         duration: duration_ms.map_or_else(|| "—".into(), duration),
         host: or_dash(job.host.as_deref()),
@@ -254,12 +256,7 @@ pub fn pager(path: &str, filter: &crate::job::JobFilter, oldest: Option<i64>, mo
         }
     };
     keep("recipe", filter.recipe.clone());
-    keep(
-        "verdict",
-        filter
-            .verdict
-            .map(|v| crate::job::verdict_str(v).to_string()),
-    );
+    keep("verdict", filter.end.map(|end| end.name().to_string()));
     keep("state", filter.state.map(|s| s.as_str().to_string()));
     keep("limit", filter.limit.map(|l| l.to_string()));
     let href = |extra: Option<String>| {
@@ -282,7 +279,7 @@ pub fn runs_page(input: &RunsInput) -> RunsPage {
     let green: u64 = input.recent.iter().map(|t| t.green).sum();
     let recipes = input.recent.iter().map(|t| t.recipe.as_str());
     let filter = input.filter;
-    let verdict = filter.verdict.map(crate::job::verdict_str);
+    let verdict = filter.end.map(RunEnd::name);
     let states = ["queued", "running", "done", "superseded"];
     RunsPage {
         pending_alerts: alert_rows(input.pending_alerts),
@@ -500,18 +497,18 @@ pub struct RunInput<'a> {
 
 pub fn run_page(input: &RunInput) -> RunPage {
     let job = input.job;
-    let describe = job.flags.describe();
+    let describe = job.request.flags.describe();
     RunPage {
         id: job.id,
-        recipe: job.recipe.clone(),
-        recipe_href: format!("/recipes/{}", url_part(&job.recipe)),
+        recipe: job.request.recipe.clone(),
+        recipe_href: format!("/recipes/{}", url_part(&job.request.recipe)),
         pill: status_pill(job),
         level: (job.state == JobState::Done).then(|| level_chip(job.level)),
-        repo: job.repo.clone(),
-        pr_number: job.pr_number,
+        repo: job.request.repo.clone(),
+        pr_number: job.request.pr_number,
         short_sha: job.short_sha().to_string(),
         flags: (!describe.is_empty()).then_some(describe),
-        quick: job.flags.quick.then(|| input.quick_context.clone()),
+        quick: job.request.flags.quick.then(|| input.quick_context.clone()),
         wait_reason: input.wait_reason.clone(),
         note: cancel_note(job).or_else(|| job.note.clone()),
         removed_note: input.removed.map(super::retention::removed_note),
@@ -542,10 +539,8 @@ pub fn run_page(input: &RunInput) -> RunPage {
 /// Who cancelled the run (or asked to, while it tears down).
 fn cancel_note(job: &Job) -> Option<String> {
     let by = job.cancel_requested_by.as_deref()?;
-    match (job.state, job.verdict) {
-        (JobState::Done, Some(Verdict::Cancelled)) => {
-            Some(format!("cancelled by {by}; no verdict"))
-        }
+    match (job.state, job.end) {
+        (JobState::Done, Some(RunEnd::Cancelled)) => Some(format!("cancelled by {by}; no verdict")),
         (JobState::Running, _) => Some(format!("cancel requested by {by}; tearing down")),
         _ => None,
     }
@@ -554,7 +549,7 @@ fn cancel_note(job: &Job) -> Option<String> {
 fn run_details(job: &Job, results: Option<&RunResults>) -> RunDetails {
     RunDetails {
         state: job.state.to_string(),
-        requested_by: or_dash(job.requested_by.as_deref()),
+        requested_by: or_dash(job.request.requested_by.as_deref()),
         queued: time(job.enqueued_at),
         started: job.started_at.map_or_else(|| "—".into(), time),
         finished: job.finished_at.map_or_else(|| "—".into(), time),
@@ -625,9 +620,9 @@ pub fn level_chart(history: &[&Job]) -> Option<LevelChart> {
         dots.push(Dot {
             x: format!("{x:.1}"),
             y: format!("{:.1}", y(level)),
-            color: match job.verdict {
-                Some(Verdict::Green) => "#40c057",
-                Some(Verdict::Cancelled | Verdict::Error) => "#adb5bd",
+            color: match job.end {
+                Some(RunEnd::GREEN) => "#40c057",
+                Some(RunEnd::Cancelled | RunEnd::Error) => "#adb5bd",
                 _ => "#fa5252",
             },
         });
@@ -734,7 +729,7 @@ pub struct QueuePage {
 pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis) -> QueuePage {
     let running = view.running.iter().map(|j| RunningRow {
         id: j.id,
-        recipe: j.recipe.clone(),
+        recipe: j.request.recipe.clone(),
         host: or_dash(j.host.as_deref()),
         running_for: duration(now - j.started_at.unwrap_or(now)),
         lease: j.lease_expires_at.map_or_else(
@@ -744,7 +739,7 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
     });
     let waiting = view.queued.iter().map(|j| WaitingRow {
         id: j.id,
-        recipe: j.recipe.clone(),
+        recipe: j.request.recipe.clone(),
         waiting_for: duration(now - j.enqueued_at),
         queued: time(j.enqueued_at),
         why: view
@@ -771,12 +766,10 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
 pub fn badge(finished: &[Job]) -> (String, &'static str) {
     let latest = finished
         .iter()
-        .find(|j| j.verdict.is_some_and(Verdict::is_verdict));
+        .find_map(|j| Some((j.level.unwrap_or(0), j.end?.verdict()?)));
     match latest {
-        Some(j) if j.verdict == Some(Verdict::Green) => {
-            (format!("L{} green", j.level.unwrap_or(0)), "#2b8a3e")
-        }
-        Some(j) => (format!("L{} red", j.level.unwrap_or(0)), "#c92a2a"),
+        Some((level, Verdict::Green)) => (format!("L{level} green"), "#2b8a3e"),
+        Some((level, Verdict::Red)) => (format!("L{level} red"), "#c92a2a"),
         None => ("no runs".to_string(), "#868e96"),
     }
 }
@@ -826,46 +819,27 @@ mod tests {
 
     #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
-        let job = |verdict: Verdict, level: u8| Job {
-            id: 1,
-            recipe: "r".into(),
-            repo: "o/r".into(),
-            pr_number: None,
-            head_sha: String::new(),
-            git_ref: None,
-            clone_url: String::new(),
-            flags: Default::default(),
-            requested_by: None,
-            state: JobState::Done,
-            verdict: Some(verdict),
+        let job = |end: RunEnd, level: u8| Job {
+            end: Some(end),
             level: Some(level),
-            host: None,
-            lease_expires_at: None,
-            enqueued_at: 0,
-            started_at: None,
-            finished_at: None,
-            comment_id: None,
-            attempts: 0,
-            note: None,
-            cancel_requested_by: None,
-            ccci_errors: 0,
+            ..Job::sample(JobState::Done)
         };
         let rows: Vec<(Vec<Job>, &str)> = vec![
-            (vec![job(Verdict::Green, 4)], "L4 green"),
-            (vec![job(Verdict::Red, 1)], "L1 red"),
+            (vec![job(RunEnd::GREEN, 4)], "L4 green"),
+            (vec![job(RunEnd::RED, 1)], "L1 red"),
             (
-                vec![job(Verdict::Cancelled, 0), job(Verdict::Green, 5)],
+                vec![job(RunEnd::Cancelled, 0), job(RunEnd::GREEN, 5)],
                 "L5 green",
             ),
             (
                 vec![
-                    job(Verdict::Error, 0),
-                    job(Verdict::Cancelled, 0),
-                    job(Verdict::Red, 2),
+                    job(RunEnd::Error, 0),
+                    job(RunEnd::Cancelled, 0),
+                    job(RunEnd::RED, 2),
                 ],
                 "L2 red",
             ),
-            (vec![job(Verdict::Cancelled, 0)], "no runs"),
+            (vec![job(RunEnd::Cancelled, 0)], "no runs"),
             (vec![], "no runs"),
         ];
         for (jobs, want) in rows {
@@ -976,7 +950,7 @@ mod tests {
         use crate::job::JobFilter;
         let red_of = JobFilter {
             recipe: Some("a b".into()),
-            verdict: Some(Verdict::Red),
+            end: Some(RunEnd::RED),
             limit: Some(5),
             ..JobFilter::default()
         };

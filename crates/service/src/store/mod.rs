@@ -126,7 +126,7 @@ impl QueueView {
             .iter()
             .map(|j| policy::Queued {
                 id: j.id,
-                recipe: j.recipe.clone(),
+                recipe: j.request.recipe.clone(),
             })
             .collect();
         let running: Vec<policy::Running> = self
@@ -134,7 +134,7 @@ impl QueueView {
             .iter()
             .map(|j| policy::Running {
                 id: j.id,
-                recipe: j.recipe.clone(),
+                recipe: j.request.recipe.clone(),
                 host: j.host.clone().unwrap_or_default(),
             })
             .collect();
@@ -148,17 +148,17 @@ impl QueueView {
 
 /// The parameters of [`sql::INSERT_JOB`].
 fn insert_args(job: &NewJob, now: Millis) -> StoreResult<[Param; 9]> {
-    let flags =
-        serde_json::to_string(&job.flags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let flags = serde_json::to_string(&job.request.flags)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(args![
-        job.recipe.clone(),
-        job.repo.clone(),
-        job.pr_number,
-        job.head_sha.clone(),
-        job.git_ref.clone(),
-        job.clone_url.clone(),
+        job.request.recipe.clone(),
+        job.request.repo.clone(),
+        job.request.pr_number,
+        job.request.head_sha.clone(),
+        job.request.git_ref.clone(),
+        job.request.clone_url.clone(),
         flags,
-        job.requested_by.clone(),
+        job.request.requested_by.clone(),
         now,
     ])
 }
@@ -366,7 +366,7 @@ impl Store {
         outcome: &Outcome,
         now: Millis,
     ) -> StoreResult<bool> {
-        let verdict = crate::job::verdict_str(outcome.verdict);
+        let verdict = outcome.end.name();
         let level = i64::from(outcome.level);
         let args = args![verdict, level, outcome.note.clone(), now, id, host];
         self.execute_once(sql::FINISH, &args).await

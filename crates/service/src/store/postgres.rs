@@ -131,7 +131,7 @@ impl PgStore {
             if execute(
                 &tx,
                 sql::MARK_COMMENT,
-                &args![job.repo.clone(), comment, now],
+                &args![job.request.repo.clone(), comment, now],
             )
             .await?
                 == 0
@@ -142,14 +142,19 @@ impl PgStore {
         let insert = super::insert_args(job, now)?;
         let id = row::one(query(&tx, sql::INSERT_JOB, &insert, row::id_from_row).await?)?;
         let mut superseded = Vec::new();
-        if let Some(pr) = job.pr_number {
+        if let Some(pr) = job.request.pr_number {
             let note = format!("superseded by run {id}");
-            let args = args![note, job.repo.clone(), pr, id];
+            let args = args![note, job.request.repo.clone(), pr, id];
             superseded = query(&tx, &sql::supersede_older(), &args, row::job_from_row).await?;
             superseded.sort_by_key(|j| j.id);
         }
         if let Some(comment) = job.trigger_comment_id {
-            execute(&tx, sql::COMMENT_JOB, &args![id, job.repo.clone(), comment]).await?;
+            execute(
+                &tx,
+                sql::COMMENT_JOB,
+                &args![id, job.request.repo.clone(), comment],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(Enqueued::Queued { id, superseded })

@@ -3,7 +3,7 @@
 //! crate's types. Each backend only implements the two traits' plumbing for its driver.
 
 use super::{StoreError, StoreResult};
-use crate::job::{HostInfo, Job, JobState};
+use crate::job::{HostInfo, Job, JobRequest, JobState};
 use crate::policy;
 
 /// A bound statement parameter. Every column of the schema is an integer or text.
@@ -76,10 +76,10 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
     let state = row.required_text("state")?;
     let state =
         JobState::parse(&state).ok_or_else(|| Corrupt(format!("job {id}: state {state:?}")))?;
-    let verdict = match row.text("verdict")? {
+    let end = match row.text("verdict")? {
         None => None,
         Some(v) => Some(
-            crate::job::parse_verdict(&v)
+            ccci_core::run_end::RunEnd::parse(&v)
                 .ok_or_else(|| Corrupt(format!("job {id}: verdict {v:?}")))?,
         ),
     };
@@ -87,16 +87,18 @@ pub fn job_from_row(row: &dyn Columns) -> StoreResult<Job> {
         .map_err(|e| Corrupt(format!("job {id}: flags: {e}")))?;
     Ok(Job {
         id,
-        recipe: row.required_text("recipe")?,
-        repo: row.required_text("repo")?,
-        pr_number: row.int("pr_number")?,
-        head_sha: row.required_text("head_sha")?,
-        git_ref: row.text("git_ref")?,
-        clone_url: row.required_text("clone_url")?,
-        flags,
-        requested_by: row.text("requested_by")?,
+        request: JobRequest {
+            recipe: row.required_text("recipe")?,
+            repo: row.required_text("repo")?,
+            pr_number: row.int("pr_number")?,
+            head_sha: row.required_text("head_sha")?,
+            git_ref: row.text("git_ref")?,
+            clone_url: row.required_text("clone_url")?,
+            flags,
+            requested_by: row.text("requested_by")?,
+        },
         state,
-        verdict,
+        end,
         level: row.int("level")?.and_then(|l| u8::try_from(l).ok()),
         host: row.text("host")?,
         lease_expires_at: row.int("lease_expires_at")?,

@@ -132,8 +132,8 @@ pub fn jobs(filter: &JobFilter) -> (String, Vec<Param>) {
     if let Some(pr) = filter.pr_number {
         condition("CAST(pr_number AS TEXT)", pr.to_string());
     }
-    if let Some(verdict) = filter.verdict {
-        condition("verdict", crate::job::verdict_str(verdict).to_string());
+    if let Some(end) = filter.end {
+        condition("verdict", end.name().to_string());
     }
     if let Some(state) = filter.state {
         condition("state", state.as_str().to_string());

@@ -164,7 +164,7 @@ impl SqliteStore {
                 if execute(
                     &tx,
                     sql::MARK_COMMENT,
-                    &args![job.repo.clone(), comment, now],
+                    &args![job.request.repo.clone(), comment, now],
                 )? == 0
                 {
                     return Ok(Enqueued::AlreadyProcessed);
@@ -173,14 +173,18 @@ impl SqliteStore {
             let insert = super::insert_args(&job, now)?;
             let id = row::one(query(&tx, sql::INSERT_JOB, &insert, row::id_from_row)?)?;
             let mut superseded = Vec::new();
-            if let Some(pr) = job.pr_number {
+            if let Some(pr) = job.request.pr_number {
                 let note = format!("superseded by run {id}");
-                let args = args![note, job.repo.clone(), pr, id];
+                let args = args![note, job.request.repo.clone(), pr, id];
                 superseded = query(&tx, &sql::supersede_older(), &args, row::job_from_row)?;
                 superseded.sort_by_key(|j| j.id);
             }
             if let Some(comment) = job.trigger_comment_id {
-                execute(&tx, sql::COMMENT_JOB, &args![id, job.repo.clone(), comment])?;
+                execute(
+                    &tx,
+                    sql::COMMENT_JOB,
+                    &args![id, job.request.repo.clone(), comment],
+                )?;
             }
             tx.commit()?;
             Ok(Enqueued::Queued { id, superseded })

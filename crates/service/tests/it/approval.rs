@@ -98,17 +98,11 @@ async fn a_push_after_the_testme_is_not_tested_and_a_push_before_it_is() {
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
     assert_eq!(
-        (job.pr_number, job.head_sha.as_str()),
+        (job.request.pr_number, job.request.head_sha.as_str()),
         (Some(before as i64), C)
     );
     assert_eq!(exec.started().len(), 1, "PR 1 never ran");
-    eventually("PR 2's final status", Duration::from_secs(10), || async {
-        standin
-            .statuses(repo, C)
-            .last()
-            .is_some_and(|s| s.state == "success")
-    })
-    .await;
+    wait_reported(&standin, repo, C, "success", None).await;
     for sha in [A, B] {
         assert!(
             standin.statuses(repo, sha).is_empty(),
@@ -151,7 +145,7 @@ async fn by_webhook_a_push_after_the_testme_is_not_tested_either() {
         jobs_in(&store, JobState::Done).await.len() == 1
     })
     .await;
-    assert_eq!(jobs_in(&store, JobState::Done).await[0].head_sha, B);
+    assert_eq!(jobs_in(&store, JobState::Done).await[0].request.head_sha, B);
     server.stop().await;
 }
 
@@ -183,8 +177,8 @@ async fn a_testme_naming_a_sha_tests_that_commit() {
     )
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
-    assert_eq!(job.head_sha, B, "the whole id of the named commit");
-    assert!(job.flags.pinned);
+    assert_eq!(job.request.head_sha, B, "the whole id of the named commit");
+    assert!(job.request.flags.pinned);
     eventually("its final status", Duration::from_secs(10), || async {
         standin
             .statuses(repo, B)

@@ -4,11 +4,12 @@
 
 use crate::harness::*;
 use crate::support::{new_job, open, store_urls, unique};
-use crate::swarm::{recipe_repo, sqlite_store, swarm_config, swarm_ready, wait_for_job};
-use ccci_core::ladder::Verdict;
+use crate::swarm::{recipe_repo, sqlite_store, swarm_config, wait_for_job};
+use ccci_core::run_end::RunEnd;
 use ccci_service::executor::RunnerExecutor;
 use ccci_service::job::{JobState, Outcome};
 use ccci_service::store::{Cancelled, Enqueued, Heartbeat};
+use ccci_testkit::swarm_ready;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,8 +76,8 @@ async fn a_cancel_in_the_shared_store_reaches_the_host_running_the_job() {
         );
         let job = host_a.job(queued).await.unwrap().unwrap();
         assert_eq!(
-            (job.state, job.verdict),
-            (JobState::Done, Some(Verdict::Cancelled)),
+            (job.state, job.end),
+            (JobState::Done, Some(RunEnd::Cancelled)),
             "{url}"
         );
         assert_eq!(job.cancel_requested_by.as_deref(), Some("an operator"));
@@ -84,7 +85,7 @@ async fn a_cancel_in_the_shared_store_reaches_the_host_running_the_job() {
 
         // The running job ends cancelled; the queue is empty (the cancelled one never runs).
         let outcome = Outcome {
-            verdict: Verdict::Cancelled,
+            end: RunEnd::Cancelled,
             level: 0,
             note: None,
         };
@@ -109,15 +110,15 @@ async fn a_cancel_in_the_shared_store_reaches_the_host_running_the_job() {
         let again = host_b.claim("b", 1, 60_000, 52).await.unwrap().unwrap();
         assert_eq!((again.id, again.ccci_errors), (failing, 1), "{url}");
         let error = Outcome {
-            verdict: Verdict::Error,
+            end: RunEnd::Error,
             level: 0,
             note: Some("forwarder".into()),
         };
         assert!(host_b.finish(failing, "b", &error, 53).await.unwrap());
         let job = host_a.job(failing).await.unwrap().unwrap();
         assert_eq!(
-            (job.verdict, job.ccci_errors),
-            (Some(Verdict::Error), 2),
+            (job.end, job.ccci_errors),
+            (Some(RunEnd::Error), 2),
             "{url}"
         );
         let counts = host_a.ended_counts("b").await.unwrap();
@@ -174,11 +175,11 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.recipe == "later")
+        .find(|j| j.request.recipe == "later")
         .unwrap();
     assert_eq!(
-        (later.state, later.verdict),
-        (JobState::Done, Some(Verdict::Cancelled))
+        (later.state, later.end),
+        (JobState::Done, Some(RunEnd::Cancelled))
     );
     assert_eq!(later.cancel_requested_by.as_deref(), Some("@alice"));
     // The store records the cancel before the reporter comments.
@@ -222,25 +223,12 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
     let first = jobs_in(&store, JobState::Done)
         .await
         .into_iter()
-        .find(|j| j.recipe == "wedged")
+        .find(|j| j.request.recipe == "wedged")
         .unwrap();
-    assert_eq!(first.verdict, Some(Verdict::Cancelled), "{first:#?}");
-    eventually(
-        "the cancelled run is reported",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(&repos[0], "aaaaaaaaaa11")
-                .last()
-                .is_some_and(|s| s.state == "warning")
-                && standin.comments(&repos[0], running_pr).iter().any(|c| {
-                    c.author == BOT
-                        && c.body
-                            .contains("was cancelled and torn down: cancelled by @alice")
-                })
-        },
-    )
-    .await;
+    assert_eq!(first.end, Some(RunEnd::Cancelled), "{first:#?}");
+    let torn_down = "was cancelled and torn down: cancelled by @alice";
+    let comment = Some((running_pr, torn_down));
+    wait_reported(&standin, &repos[0], "aaaaaaaaaa11", "warning", comment).await;
     for sha in ["aaaaaaaaaa11", "bbbbbbbbbb22"] {
         let repo = if sha.starts_with('a') {
             &repos[0]
@@ -308,17 +296,11 @@ async fn standin_a_runner_error_is_retried_once_then_reported_as_a_cc_ci_error()
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
     assert_eq!(
-        (job.verdict, job.ccci_errors),
-        (Some(Verdict::Error), 2),
+        (job.end, job.ccci_errors),
+        (Some(RunEnd::Error), 2),
         "{job:#?}"
     );
-    eventually("the error is reported", Duration::from_secs(10), || async {
-        standin
-            .statuses(&repos[0], "cccccccccc33")
-            .last()
-            .is_some_and(|s| s.state == "error")
-    })
-    .await;
+    wait_reported(&standin, &repos[0], "cccccccccc33", "error", None).await;
     let statuses = standin.statuses(&repos[0], "cccccccccc33");
     assert!(
         statuses.iter().all(|s| s.state != "failure"),
@@ -447,7 +429,7 @@ async fn standin_testme_cancel_on_a_running_swarm_run_tears_it_down_and_reports_
     .await;
 
     let job = store.job(id).await.unwrap().unwrap();
-    assert_eq!(job.verdict, Some(Verdict::Cancelled), "{job:#?}");
+    assert_eq!(job.end, Some(RunEnd::Cancelled), "{job:#?}");
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(runs_dir.join(id.to_string()).join("results.json")).unwrap(),
     )
@@ -460,21 +442,8 @@ async fn standin_testme_cancel_on_a_running_swarm_run_tears_it_down_and_reports_
         Vec::<String>::new(),
         "nothing left of {stack}"
     );
-    eventually(
-        "the cancel is reported",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(&repos[0], &sha)
-                .last()
-                .is_some_and(|s| s.state == "warning")
-                && standin
-                    .comments(&repos[0], pr)
-                    .iter()
-                    .any(|c| c.author == BOT && c.body.contains("cancelled by @alice"))
-        },
-    )
-    .await;
+    let comment = Some((pr, "cancelled by @alice"));
+    wait_reported(&standin, &repos[0], &sha, "warning", comment).await;
     assert!(standin
         .statuses(&repos[0], &sha)
         .iter()
@@ -567,8 +536,8 @@ async fn browser_an_operator_presses_cancel_on_a_running_run_and_the_page_shows_
         .contains("cancelled by an operator"));
     let job = store.job(id).await.unwrap().unwrap();
     assert_eq!(
-        (job.state, job.verdict),
-        (JobState::Done, Some(Verdict::Cancelled))
+        (job.state, job.end),
+        (JobState::Done, Some(RunEnd::Cancelled))
     );
     // The run list shows it cancelled too.
     browser.open(&server.url).await;

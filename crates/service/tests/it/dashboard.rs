@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::support::{new_job, open, unique};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_core::secret::Redactor;
 use ccci_service::job::{now_millis, JobState, Outcome};
 use ccci_service::store::Store;
@@ -22,13 +22,7 @@ fn sqlite_url(dir: &Path) -> String {
 }
 
 /// Queues, starts on [`HOST`] and finishes one run of `recipe`; returns its id.
-async fn finish_one(
-    store: &Store,
-    recipe: &str,
-    pr: i64,
-    verdict: Verdict,
-    note: Option<&str>,
-) -> i64 {
+async fn finish_one(store: &Store, recipe: &str, pr: i64, end: RunEnd, note: Option<&str>) -> i64 {
     let now = now_millis();
     store
         .enqueue(&new_job(recipe, Some(pr), "0123456789ab", None), now)
@@ -40,8 +34,8 @@ async fn finish_one(
         .unwrap()
         .expect("the queued run is claimed");
     let outcome = Outcome {
-        verdict,
-        level: if verdict == Verdict::Green { 4 } else { 1 },
+        end,
+        level: if end == RunEnd::GREEN { 4 } else { 1 },
         note: note.map(String::from),
     };
     assert!(store
@@ -64,7 +58,7 @@ async fn markup_in_recipe_names_logs_and_failures_is_escaped_on_every_page() {
     let db = sqlite_url(dir.path());
     let store = open(&db).await;
     let evil = "evil<script>alert('recipe')</script>";
-    let id = finish_one(&store, evil, 1, Verdict::Red, Some("<script>note</script>")).await;
+    let id = finish_one(&store, evil, 1, RunEnd::RED, Some("<script>note</script>")).await;
     let mut results = ccci_report::fixtures::red_l1_crash_loop();
     results.recipe = evil.into();
     let failure = results.failure.as_mut().expect("the fixture has a failure");
@@ -75,7 +69,7 @@ async fn markup_in_recipe_names_logs_and_failures_is_escaped_on_every_page() {
     ccci_report::write_run_dir(&run_dir, &results, &Redactor::new([])).unwrap();
     // A run of the same evil recipe that stays running, for the queue page.
     let mut wedged = new_job(evil, Some(2), "fedcba987654", None);
-    wedged.clone_url = "https://git.example/coop-cloud/wedged.git".into();
+    wedged.request.clone_url = "https://git.example/coop-cloud/wedged.git".into();
     store.enqueue(&wedged, now_millis()).await.unwrap();
 
     let exec = ScriptedExecutor::with(&[("wedged", Script::Wedge)]);
@@ -131,16 +125,16 @@ async fn markup_in_recipe_names_logs_and_failures_is_escaped_on_every_page() {
 /// through the store's own API.
 async fn seed_history(store: &Store, n: usize, superseded: usize) {
     for i in 0..n {
-        let verdict = if i % 4 == 3 {
-            Verdict::Red
+        let end = if i % 4 == 3 {
+            RunEnd::RED
         } else {
-            Verdict::Green
+            RunEnd::GREEN
         };
         finish_one(
             store,
             &format!("recipe-{}", i % 7),
             1_000_000 + i as i64,
-            verdict,
+            end,
             None,
         )
         .await;
@@ -160,7 +154,7 @@ async fn seed_history(store: &Store, n: usize, superseded: usize) {
             .unwrap()
             .unwrap();
         let outcome = Outcome {
-            verdict: Verdict::Green,
+            end: RunEnd::GREEN,
             level: 4,
             note: None,
         };
@@ -373,8 +367,8 @@ async fn run_list_and_recipe_history_page_by_fifty_with_filters_kept() {
     for id in red3.iter().chain(&next) {
         let job = store.job(*id).await.unwrap().unwrap();
         assert_eq!(
-            (job.recipe.as_str(), job.verdict),
-            ("recipe-3", Some(Verdict::Red)),
+            (job.request.recipe.as_str(), job.end),
+            ("recipe-3", Some(RunEnd::RED)),
             "run {id}"
         );
     }

@@ -2,8 +2,8 @@
 //! store, a listener on 127.0.0.1:0, and an executor — the real runner for the swarm tests,
 //! or [`ScriptedExecutor`] for tests of scheduling and forge plumbing only.
 
-use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
+use ccci_core::run_end::RunEnd;
 use ccci_core::secret::{Redactor, Secret};
 use ccci_forge::gitea_standin::Standin;
 use ccci_forge::{Permission, RepoName};
@@ -142,15 +142,15 @@ impl Executor for Shared {
             let user_cancel = request.user_cancel.clone();
             let stopped = async {
                 tokio::select! {
-                    _ = cancel.cancelled() => Verdict::Red,
-                    _ = user_cancel.cancelled() => Verdict::Cancelled,
+                    _ = cancel.cancelled() => RunEnd::RED,
+                    _ = user_cancel.cancelled() => RunEnd::Cancelled,
                 }
             };
             match script {
                 Script::Pass(d) => {
                     tokio::select! {
                         _ = tokio::time::sleep(d) => {}
-                        verdict = stopped => { results.verdict = verdict; results.flags.interrupted = true; }
+                        end = stopped => { results.end = end; results.flags.interrupted = true; }
                     }
                 }
                 Script::Live { lines, every } => {
@@ -162,7 +162,7 @@ impl Executor for Shared {
                     tokio::time::sleep(d).await;
                 }
                 Script::Wedge => {
-                    results.verdict = stopped.await;
+                    results.end = stopped.await;
                     results.level = 0;
                     results.flags.interrupted = true;
                 }
@@ -345,6 +345,36 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits (bounded) until a run on `sha` is reported as the PR shows it: the commit's last
+/// status is `state` (`success`, `warning`, `error`, …) and, with `comment: Some((pr,
+/// text))`, a comment of the bot on `pr` contains `text` (the card's link, who cancelled).
+/// The status is posted first, then the sticky comment's final edit: this waits for both.
+pub async fn wait_reported(
+    standin: &Standin,
+    repo: &RepoName,
+    sha: &str,
+    state: &str,
+    comment: Option<(u64, &str)>,
+) {
+    let what = match comment {
+        Some((pr, text)) => format!("status {state} on {sha} and a comment on #{pr} with {text:?}"),
+        None => format!("status {state} on {sha}"),
+    };
+    eventually(&what, Duration::from_secs(20), || async {
+        standin
+            .statuses(repo, sha)
+            .last()
+            .is_some_and(|s| s.state == state)
+            && comment.is_none_or(|(pr, text)| {
+                standin
+                    .comments(repo, pr)
+                    .iter()
+                    .any(|c| c.author == BOT && c.body.contains(text))
+            })
+    })
+    .await;
 }
 
 pub async fn jobs_in(store: &Store, state: JobState) -> Vec<ccci_service::job::Job> {

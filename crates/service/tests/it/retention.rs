@@ -5,9 +5,9 @@
 
 use crate::harness::*;
 use crate::support::{new_job, open, unique};
-use ccci_core::ladder::Verdict;
 use ccci_core::results::RunResults;
 use ccci_core::retention::Limits;
+use ccci_core::run_end::RunEnd;
 use ccci_core::secret::Redactor;
 use ccci_service::job::{now_millis, JobId, Millis, Outcome};
 use ccci_service::store::Store;
@@ -19,7 +19,7 @@ const HOST: &str = "ci-1";
 const DAY: Millis = 24 * 60 * 60 * 1000;
 
 /// Queues, starts and finishes one run of `recipe` as if it finished `days_ago` days ago.
-async fn finished(store: &Store, recipe: &str, verdict: Verdict, days_ago: i64) -> JobId {
+async fn finished(store: &Store, recipe: &str, end: RunEnd, days_ago: i64) -> JobId {
     let at = now_millis() - days_ago * DAY;
     store
         .enqueue(&new_job(recipe, Some(1), "0123456789ab", None), at)
@@ -27,8 +27,8 @@ async fn finished(store: &Store, recipe: &str, verdict: Verdict, days_ago: i64) 
         .unwrap();
     let job = store.claim(HOST, 8, 60_000, at).await.unwrap().unwrap();
     let outcome = Outcome {
-        verdict,
-        level: if verdict == Verdict::Green { 4 } else { 1 },
+        end,
+        level: if end == RunEnd::GREEN { 4 } else { 1 },
         note: None,
     };
     assert!(store
@@ -70,12 +70,12 @@ async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_das
     let db = format!("sqlite:{}", dir.path().join(unique("ret")).display());
     let store = open(&db).await;
     let runs = dir.path().join("runs");
-    let old = finished(&store, "alpha", Verdict::Red, 40).await;
-    let middle = finished(&store, "alpha", Verdict::Red, 20).await;
-    let last_green = finished(&store, "alpha", Verdict::Green, 10).await;
-    let first_red = finished(&store, "alpha", Verdict::Red, 5).await;
-    let newest = finished(&store, "alpha", Verdict::Red, 1).await;
-    let only = finished(&store, "beta", Verdict::Green, 60).await;
+    let old = finished(&store, "alpha", RunEnd::RED, 40).await;
+    let middle = finished(&store, "alpha", RunEnd::RED, 20).await;
+    let last_green = finished(&store, "alpha", RunEnd::GREEN, 10).await;
+    let first_red = finished(&store, "alpha", RunEnd::RED, 5).await;
+    let newest = finished(&store, "alpha", RunEnd::RED, 1).await;
+    let only = finished(&store, "beta", RunEnd::GREEN, 60).await;
     store
         .enqueue(
             &new_job("gamma", Some(2), "fedcba987654", None),
@@ -197,10 +197,10 @@ async fn a_red_recipes_page_shows_the_last_green_the_first_red_and_what_changed(
     let db = format!("sqlite:{}", dir.path().join(unique("hist")).display());
     let store = open(&db).await;
     let runs = dir.path().join("runs");
-    let green = finished(&store, "hist", Verdict::Green, 3).await;
-    let first_red = finished(&store, "hist", Verdict::Red, 2).await;
-    let still_red = finished(&store, "hist", Verdict::Red, 1).await;
-    finished(&store, "fine", Verdict::Green, 1).await;
+    let green = finished(&store, "hist", RunEnd::GREEN, 3).await;
+    let first_red = finished(&store, "hist", RunEnd::RED, 2).await;
+    let still_red = finished(&store, "hist", RunEnd::RED, 1).await;
+    finished(&store, "fine", RunEnd::GREEN, 1).await;
     let rows = [
         (
             green,

@@ -4,7 +4,7 @@
 
 use crate::harness::*;
 use crate::support::{fresh_pg_database, open, pg_url, unique};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_forge::gitea_standin::Standin;
 use ccci_service::job::{JobFilter, JobState};
 use std::sync::Arc;
@@ -65,25 +65,17 @@ async fn a_testme_comment_runs_and_reports_status_and_one_sticky_comment() {
     })
     .await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
-    assert_eq!(job.head_sha, "aaaa1111");
-    assert_eq!(job.flags.describe(), "--stages install,upgrade");
-    assert_eq!(job.requested_by.as_deref(), Some("alice"));
+    assert_eq!(job.request.head_sha, "aaaa1111");
+    assert_eq!(job.request.flags.describe(), "--stages install,upgrade");
+    assert_eq!(job.request.requested_by.as_deref(), Some("alice"));
 
-    // The status comes first, then the sticky comment's final edit: wait for both.
     let card_link = format!("http://ci.test/runs/{}/files/card.png", job.id);
-    eventually(
-        "the final status and comment are posted",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(repo, "aaaa1111")
-                .last()
-                .is_some_and(|s| s.state == "success")
-                && standin
-                    .comments(repo, pr)
-                    .iter()
-                    .any(|c| c.author == BOT && c.body.contains(&card_link))
-        },
+    wait_reported(
+        &standin,
+        repo,
+        "aaaa1111",
+        "success",
+        Some((pr, &card_link)),
     )
     .await;
     let statuses = standin.statuses(repo, "aaaa1111");
@@ -175,7 +167,10 @@ async fn restarting_serve_mid_polling_repeats_no_comment_and_loses_none() {
         "a comment was repeated or lost"
     );
     let jobs = store.jobs(&JobFilter::default()).await.unwrap();
-    assert!(jobs[0].flags.quick && !jobs[1].flags.quick, "{jobs:#?}");
+    assert!(
+        jobs[0].request.flags.quick && !jobs[1].request.flags.quick,
+        "{jobs:#?}"
+    );
     second.stop().await;
 }
 
@@ -320,7 +315,7 @@ async fn a_wedged_recipe_never_blocks_the_next_recipe_and_waits_are_explained() 
         jobs_in(&store, JobState::Done)
             .await
             .iter()
-            .any(|j| j.recipe == "fine")
+            .any(|j| j.request.recipe == "fine")
     })
     .await;
     let queued = jobs_in(&store, JobState::Queued).await;
@@ -590,12 +585,12 @@ async fn a_newer_push_supersedes_the_queued_run_and_a_new_testme_coalesces() {
         Duration::from_secs(15),
         || async {
             let q = jobs_in(&store, JobState::Queued).await;
-            q.len() == 1 && q[0].flags.quick
+            q.len() == 1 && q[0].request.flags.quick
         },
     )
     .await;
     let queued = jobs_in(&store, JobState::Queued).await.remove(0);
-    assert_eq!(queued.head_sha, "3333333333");
+    assert_eq!(queued.request.head_sha, "3333333333");
     // Still one sticky bot comment on PR 2.
     let bot: Vec<_> = standin
         .comments(repo, pr2)
@@ -626,17 +621,8 @@ async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
     .await;
     let pr = standin.open_pull(repo, "quick", "7777bbbb");
     standin.add_comment(repo, pr, "alice", "!testme --quick");
-    eventually(
-        "the verdict is reported while the run still restores",
-        Duration::from_secs(20),
-        || async {
-            standin
-                .statuses(repo, "7777bbbb")
-                .last()
-                .is_some_and(|s| s.state == "success")
-        },
-    )
-    .await;
+    // The verdict is reported while the run still restores.
+    wait_reported(&standin, repo, "7777bbbb", "success", None).await;
     let ended = exec.log.lock().unwrap().iter().any(|e| !e.2);
     assert!(!ended, "reported before the run returned: {:?}", exec.log);
     assert_eq!(
@@ -662,7 +648,7 @@ async fn a_quick_run_reports_its_verdict_before_it_puts_its_canonical_back() {
     )
     .await;
     let done = jobs_in(&store, JobState::Done).await.remove(0);
-    assert_eq!(done.verdict, Some(Verdict::Green));
+    assert_eq!(done.end, Some(RunEnd::GREEN));
     let finals: Vec<_> = standin
         .statuses(repo, "7777bbbb")
         .into_iter()
@@ -703,18 +689,8 @@ async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_o
     )
     .await;
     let quick = jobs_in(&store, JobState::Done).await.remove(0);
-    assert!(quick.flags.quick);
-    eventually(
-        "the quick run's final status is posted",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(repo, "9999aaaa")
-                .last()
-                .is_some_and(|s| s.state == "success")
-        },
-    )
-    .await;
+    assert!(quick.request.flags.quick);
+    wait_reported(&standin, repo, "9999aaaa", "success", None).await;
     let statuses = standin.statuses(repo, "9999aaaa");
     assert!(
         !statuses.is_empty() && statuses.iter().all(|s| s.context == "cc-ci/quick"),
@@ -762,7 +738,7 @@ async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_o
     let cold = jobs_in(&store, JobState::Done)
         .await
         .into_iter()
-        .find(|j| !j.flags.quick)
+        .find(|j| !j.request.flags.quick)
         .unwrap();
     for status in standin.statuses(repo, "9999aaaa") {
         let run = if status.context == "cc-ci" {

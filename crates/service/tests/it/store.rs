@@ -2,7 +2,7 @@
 //! concurrent claimers.
 
 use crate::support::{fresh_pg_database, new_job, open, pg_url, store_urls};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_service::job::{JobFilter, JobState, Outcome};
 use ccci_service::store::{Enqueued, RecipeTally, Store};
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ fn queued_id(e: Enqueued) -> i64 {
 }
 
 const GREEN: Outcome = Outcome {
-    verdict: Verdict::Green,
+    end: RunEnd::GREEN,
     level: 4,
     note: None,
 };
@@ -84,8 +84,8 @@ async fn claim_skips_a_running_recipe_and_respects_capacity() {
         assert!(store.finish(x1, "a", &GREEN, 30).await.unwrap());
         let done = store.job(x1).await.unwrap().unwrap();
         assert_eq!(
-            (done.state, done.verdict, done.level),
-            (JobState::Done, Some(Verdict::Green), Some(4))
+            (done.state, done.end, done.level),
+            (JobState::Done, Some(RunEnd::GREEN), Some(4))
         );
         let next = store.claim("a", 2, 60_000, 31).await.unwrap().unwrap();
         assert_eq!(next.id, x2, "{url}");
@@ -315,7 +315,7 @@ async fn concurrent_claimers_take_each_job_once() {
                     match store.claim(host, 1_000, 60_000, 1_000).await.unwrap() {
                         Some(job) => {
                             idle = 0;
-                            got.push((job.id, job.recipe));
+                            got.push((job.id, job.request.recipe));
                         }
                         None => {
                             idle += 1;
@@ -481,8 +481,8 @@ async fn check_a_shipped_database(url: &str) {
     let store = open(url).await;
     let old = store.job(1).await.unwrap().expect("the shipped job");
     assert_eq!(
-        (old.state, old.verdict, old.level, old.pr_number),
-        (JobState::Done, Some(Verdict::Red), Some(3), Some(7)),
+        (old.state, old.end, old.level, old.request.pr_number),
+        (JobState::Done, Some(RunEnd::RED), Some(3), Some(7)),
         "{url}"
     );
     assert_eq!(
@@ -490,7 +490,7 @@ async fn check_a_shipped_database(url: &str) {
             old.comment_id,
             old.attempts,
             old.note.as_deref(),
-            old.flags.quick
+            old.request.flags.quick
         ),
         (Some(99), 1, Some("a note"), true),
         "{url}"
@@ -598,7 +598,7 @@ async fn ended_and_active_counts_aggregate_without_loading_jobs() {
     for url in store_urls(dir.path()).await {
         let store = open(&url).await;
         let red = Outcome {
-            verdict: Verdict::Red,
+            end: RunEnd::RED,
             level: 1,
             note: None,
         };
@@ -648,7 +648,7 @@ async fn recent_tallies_and_pages_of_runs() {
     for url in store_urls(dir.path()).await {
         let store = open(&url).await;
         let red = Outcome {
-            verdict: Verdict::Red,
+            end: RunEnd::RED,
             level: 1,
             note: None,
         };

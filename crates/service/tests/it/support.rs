@@ -1,6 +1,6 @@
 //! Shared helpers: stores on both backends, fresh PostgreSQL databases.
 
-use ccci_service::job::{JobFlags, NewJob};
+use ccci_service::job::{JobFlags, JobRequest, NewJob};
 use ccci_service::store::Store;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -68,14 +68,16 @@ pub async fn open(url: &str) -> Store {
 
 pub fn new_job(recipe: &str, pr: Option<i64>, sha: &str, comment: Option<i64>) -> NewJob {
     NewJob {
-        recipe: recipe.into(),
-        repo: format!("coop-cloud/{recipe}"),
-        pr_number: pr,
-        head_sha: sha.into(),
-        git_ref: pr.map(|n| format!("refs/pull/{n}/head")),
-        clone_url: format!("https://git.example/coop-cloud/{recipe}.git"),
-        flags: JobFlags::default(),
-        requested_by: Some("alice".into()),
+        request: JobRequest {
+            recipe: recipe.into(),
+            repo: format!("coop-cloud/{recipe}"),
+            pr_number: pr,
+            head_sha: sha.into(),
+            git_ref: pr.map(|n| format!("refs/pull/{n}/head")),
+            clone_url: format!("https://git.example/coop-cloud/{recipe}.git"),
+            flags: JobFlags::default(),
+            requested_by: Some("alice".into()),
+        },
         trigger_comment_id: comment,
     }
 }

@@ -1,40 +1,21 @@
 //! The real thing: `!testme` on a stand-in PR → `ccci serve` → the real runner on this
 //! host's Docker Swarm → commit status and sticky comment with the card.
 //!
-//! Needs a swarm manager and the fixture images (`images/build.sh`). Outside CI a missing
-//! swarm skips these tests; under `CI=true` it fails them.
+//! Needs a swarm manager and the fixture images (`scripts/prepare-host`, checked by
+//! `ccci_testkit::swarm_ready`). Outside CI a missing swarm skips these tests; under
+//! `CI=true` it fails them.
 
 use crate::harness::*;
 use crate::support::{open, unique};
-use ccci_core::ladder::Verdict;
+use ccci_core::run_end::RunEnd;
 use ccci_service::executor::RunnerExecutor;
 use ccci_service::job::{Job, JobState};
 use ccci_service::store::Store;
+use ccci_testkit::swarm_ready;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) fn swarm_ready() -> bool {
-    let swarm = Command::new("docker")
-        .args(["info", "--format", "{{.Swarm.LocalNodeState}}"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
-        .unwrap_or(false);
-    let image = Command::new("docker")
-        .args(["image", "inspect", "ccci-fixture:1.2.0"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if swarm && image {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but no swarm ({swarm}) or no ccci-fixture image ({image}): docker swarm init; images/build.sh");
-    }
-    eprintln!("no swarm or fixture image: skipping the real-swarm test");
-    false
-}
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -151,7 +132,7 @@ async fn job_of(store: &Store, recipe: &str) -> Job {
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.recipe == recipe)
+        .find(|j| j.request.recipe == recipe)
         .unwrap()
 }
 
@@ -200,31 +181,16 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
         )
     });
     let results: ccci_core::results::RunResults = serde_json::from_str(&results).unwrap();
-    assert_eq!(results.verdict, Verdict::Green, "{results:#?}");
+    assert_eq!(results.end, RunEnd::GREEN, "{results:#?}");
     assert_eq!(results.head_commit.as_deref(), Some(sha.as_str()));
-    assert_eq!(job.verdict, Some(Verdict::Green));
+    assert_eq!(job.end, Some(RunEnd::GREEN));
     assert!(
         run_dir.join("card.png").is_file(),
         "the runner wrote the card"
     );
 
-    // The status comes first, then the sticky comment's final edit: wait for both.
     let card_link = format!("/runs/{}/files/card.png", job.id);
-    eventually(
-        "the final status and comment are posted",
-        Duration::from_secs(10),
-        || async {
-            standin
-                .statuses(repo, &sha)
-                .last()
-                .is_some_and(|s| s.state == "success")
-                && standin
-                    .comments(repo, pr)
-                    .iter()
-                    .any(|c| c.author == BOT && c.body.contains(&card_link))
-        },
-    )
-    .await;
+    wait_reported(&standin, repo, &sha, "success", Some((pr, &card_link))).await;
     let bot: Vec<_> = standin
         .comments(repo, pr)
         .into_iter()
@@ -353,8 +319,8 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
     .await;
     let crash = job_of(&store, "fixture-web").await;
     assert_eq!(
-        (crash.state, crash.verdict),
-        (JobState::Done, Some(Verdict::Red)),
+        (crash.state, crash.end),
+        (JobState::Done, Some(RunEnd::RED)),
         "{crash:#?}"
     );
     let held = crash.finished_at.unwrap() - crash.started_at.unwrap();
@@ -371,8 +337,8 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
     })
     .await;
     assert_eq!(
-        store.job(waiting.id).await.unwrap().unwrap().verdict,
-        Some(Verdict::Green)
+        store.job(waiting.id).await.unwrap().unwrap().end,
+        Some(RunEnd::GREEN)
     );
     server.stop().await;
 }
@@ -442,7 +408,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
     let done = jobs_in(&store, JobState::Done).await;
     let hosts: std::collections::BTreeSet<_> = done.iter().filter_map(|j| j.host.clone()).collect();
     for job in &done {
-        assert_eq!(job.verdict, Some(Verdict::Green), "{job:#?}");
+        assert_eq!(job.end, Some(RunEnd::GREEN), "{job:#?}");
         assert_eq!(job.attempts, 0);
         let (in_a, in_b) = (has_results(&runs_a, job.id), has_results(&runs_b, job.id));
         assert!(
@@ -487,8 +453,8 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
     .await;
     let job = job_of(&store, "static-d").await;
     assert_eq!(
-        (job.verdict, job.attempts),
-        (Some(Verdict::Green), 1),
+        (job.end, job.attempts),
+        (Some(RunEnd::GREEN), 1),
         "{job:#?}"
     );
     assert!(job
@@ -614,8 +580,8 @@ async fn a_kept_red_app_stays_up_after_red_and_is_gone_after_its_time_in_a_brows
     );
     wait_for_jobs(&store, JobState::Done, 1, "the RED run finishes", 300).await;
     let job = jobs_in(&store, JobState::Done).await.remove(0);
-    assert_eq!(job.verdict, Some(Verdict::Red), "{job:#?}");
-    assert_eq!(job.flags.keep_secs, Some(30));
+    assert_eq!(job.end, Some(RunEnd::RED), "{job:#?}");
+    assert_eq!(job.request.flags.keep_secs, Some(30));
     let results: ccci_core::results::RunResults = serde_json::from_slice(
         &std::fs::read(runs_dir.join(job.id.to_string()).join("results.json")).unwrap(),
     )
