@@ -722,6 +722,35 @@ pub struct HostRow {
     pub last_seen_ago: String,
 }
 
+/// How one watched repository's triggers reach this host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerRow {
+    pub repo: String,
+    pub pill: Pill,
+    pub detail: String,
+}
+
+/// Webhook (green), polling (muted) or a broken webhook (red), with why.
+pub fn trigger_rows(triggers: &[crate::triggers::RepoTrigger]) -> Vec<TriggerRow> {
+    use crate::triggers::Mode;
+    let row = |t: &crate::triggers::RepoTrigger| {
+        let class = match t.mode {
+            Mode::Webhook { .. } => "green",
+            Mode::Polling { .. } => "muted",
+            Mode::Broken { .. } => "red",
+        };
+        TriggerRow {
+            repo: t.repo.clone(),
+            pill: Pill {
+                class,
+                word: t.mode.word(),
+            },
+            detail: t.mode.detail(),
+        }
+    };
+    triggers.iter().map(row).collect()
+}
+
 /// The queue page.
 #[derive(Clone, Debug)]
 pub struct QueuePage {
@@ -729,9 +758,16 @@ pub struct QueuePage {
     pub running: Vec<RunningRow>,
     pub waiting: Vec<WaitingRow>,
     pub hosts: Vec<HostRow>,
+    /// This host's triggers, per watched repository.
+    pub triggers: Vec<TriggerRow>,
 }
 
-pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis) -> QueuePage {
+pub fn queue_page(
+    view: &QueueView,
+    hosts: &[crate::job::HostInfo],
+    triggers: &[crate::triggers::RepoTrigger],
+    now: Millis,
+) -> QueuePage {
     let running = view.running.iter().map(|j| RunningRow {
         id: j.id,
         recipe: j.recipe.clone(),
@@ -762,6 +798,7 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
         running: running.collect(),
         waiting: waiting.collect(),
         hosts: hosts.collect(),
+        triggers: trigger_rows(triggers),
     }
 }
 
