@@ -108,9 +108,10 @@ async fn a_fresh_repository_gets_its_hook_and_a_testme_through_it_starts_a_run()
         .unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].head_sha, "aaaa1111");
-    let processed = store.is_comment_processed(&repo.full_name(), comment as i64);
+    let repo_key = repo.full_name();
+    let processed = store.is_comment_processed(&repo_key, comment as i64).await;
     assert!(
-        processed.await.unwrap(),
+        processed.unwrap(),
         "the delivered comment is the one that ran"
     );
     server.stop().await;
