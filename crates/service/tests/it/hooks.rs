@@ -306,3 +306,45 @@ async fn a_hook_that_stops_delivering_is_reported_broken_and_polling_carries_on(
     wait_for_mode(&server, repo, "webhook").await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_no_longer_watched_loses_cc_cis_hook_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (standin, repos) = standin(&["kept", "dropped"]).await;
+    let (kept, dropped) = (&repos[0], &repos[1]);
+    let (listener, server_url) = bound();
+    let both = hooked_config(dir.path(), &standin, &["kept", "dropped"], &server_url);
+    let hook_url = both.webhook.as_ref().unwrap().url.clone();
+    let chat = standin.add_hook(dropped, "https://chat.example/hook", "x", &["push"], true);
+    let server = Server::start_on(
+        listener,
+        both,
+        Arc::new(Shared(ScriptedExecutor::with(&[]))),
+    )
+    .await;
+    wait_for_mode(&server, dropped, "webhook").await;
+    server.stop().await;
+    assert_eq!(ours(&standin.hooks(dropped), &hook_url).len(), 1);
+
+    // `dropped` leaves the watched list; serve restarts on the same store.
+    let mut one = hooked_config(dir.path(), &standin, &["kept"], &server_url);
+    one.webhook.as_mut().unwrap().url = hook_url.clone();
+    let (listener, _) = bound();
+    let server =
+        Server::start_on(listener, one, Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
+    eventually(
+        "cc-ci's hook gone from the unwatched repository",
+        Duration::from_secs(20),
+        || async { ours(&standin.hooks(dropped), &hook_url).is_empty() },
+    )
+    .await;
+    let left: Vec<u64> = standin.hooks(dropped).iter().map(|h| h.id).collect();
+    assert_eq!(left, [chat], "someone else's hook stays");
+    assert_eq!(ours(&standin.hooks(kept), &hook_url).len(), 1);
+    assert_eq!(
+        mode_of(&server, dropped).await,
+        None,
+        "not shown once unwatched"
+    );
+    server.stop().await;
+}
