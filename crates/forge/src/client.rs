@@ -119,24 +119,9 @@ impl GiteaClient {
 
     /// Open pull requests of a repository (all pages, up to [`MAX_PAGES`]).
     pub async fn list_open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>, ForgeError> {
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let url = self.url(
-                &["repos", repo.owner(), repo.name(), "pulls"],
-                &[
-                    ("state", "open".to_string()),
-                    ("page", page.to_string()),
-                    ("limit", PAGE_LIMIT.to_string()),
-                ],
-            );
-            let batch: Vec<PullRequest> = self.send(Method::GET, url, None::<&()>).await?;
-            let short = batch.len() < PAGE_LIMIT as usize;
-            all.extend(batch);
-            if short {
-                break;
-            }
-        }
-        Ok(all)
+        let segments = ["repos", repo.owner(), repo.name(), "pulls"];
+        self.list_pages(&segments, &[("state", "open".to_string())])
+            .await
     }
 
     /// One pull request; its `head.sha` is the commit a run is bound to.
@@ -306,21 +291,8 @@ impl GiteaClient {
     /// [`MAX_PAGES`]). Gitea answers 403 unless the token's user administers the
     /// repository (or the site).
     pub async fn list_hooks(&self, repo: &RepoName) -> Result<Vec<Hook>, ForgeError> {
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let query = [
-                ("page", page.to_string()),
-                ("limit", PAGE_LIMIT.to_string()),
-            ];
-            let url = self.url(&["repos", repo.owner(), repo.name(), "hooks"], &query);
-            let batch: Vec<Hook> = self.send(Method::GET, url, None::<&()>).await?;
-            let short = batch.len() < PAGE_LIMIT as usize;
-            all.extend(batch);
-            if short {
-                break;
-            }
-        }
-        Ok(all)
+        let segments = ["repos", repo.owner(), repo.name(), "hooks"];
+        self.list_pages(&segments, &[]).await
     }
 
     /// Creates cc-ci's hook (Gitea's `CreateHookOption`: type `gitea`, `config` with `url`,
@@ -363,6 +335,29 @@ impl GiteaClient {
             Err(e) if e.status() == Some(404) => Ok(()),
             other => other,
         }
+    }
+
+    /// Every page of a list call (`page`, `limit` = [`PAGE_LIMIT`]), up to [`MAX_PAGES`].
+    async fn list_pages<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, ForgeError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut paged = query.to_vec();
+            paged.push(("page", page.to_string()));
+            paged.push(("limit", PAGE_LIMIT.to_string()));
+            let batch: Vec<T> = self
+                .send(Method::GET, self.url(segments, &paged), None::<&()>)
+                .await?;
+            let short = batch.len() < PAGE_LIMIT as usize;
+            all.extend(batch);
+            if short {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     /// The API URL for path segments (each percent-encoded, so a `/` in a value can't reach

@@ -224,6 +224,9 @@ token_file = "{token}"
 repos = [{repos}]
 bot_login = "{BOT}"
 poll_interval_secs = 1
+# The stand-in delivers only when a test asks it to: repositories on the webhook serve
+# registers are polled every second too.
+webhook_poll_interval_secs = 1
 
 [webhook]
 secret_files = ["{secret}"]

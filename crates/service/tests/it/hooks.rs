@@ -35,6 +35,11 @@ async fn triggers(server: &Server) -> Vec<Value> {
     body["repos"].as_array().cloned().unwrap_or_default()
 }
 
+async fn queue_page(server: &Server) -> String {
+    let page = reqwest::get(format!("{}/queue", server.url)).await.unwrap();
+    page.text().await.unwrap()
+}
+
 async fn mode_of(server: &Server, repo: &RepoName) -> Option<String> {
     let rows = triggers(server).await;
     let row = rows.iter().find(|r| r["repo"] == repo.full_name())?;
@@ -47,6 +52,33 @@ async fn wait_for_mode(server: &Server, repo: &RepoName, mode: &str) {
         Duration::from_secs(20),
         || async { mode_of(server, repo).await.as_deref() == Some(mode) },
     )
+    .await;
+}
+
+/// A webhook URL base for tests that deliver nothing (only the URL's identity matters).
+const UNDELIVERED: &str = "http://ci.test";
+
+/// `ccci serve` with `config` and a scripted executor, on a fresh port (the hook URL in
+/// `config` need not be this server's: the tests that deliver bind theirs first).
+async fn serve(config: Config) -> Server {
+    let (listener, _) = bound();
+    let executor = Arc::new(Shared(ScriptedExecutor::with(&[])));
+    Server::start_on(listener, config, executor).await
+}
+
+/// Waits (bounded) until `repo` holds exactly one hook at `url` and `right` holds for it.
+async fn one_hook(
+    standin: &Standin,
+    repo: &RepoName,
+    url: &str,
+    what: &str,
+    right: impl Fn(&StandinHook) -> bool,
+) {
+    eventually(what, Duration::from_secs(20), || async {
+        let hooks = standin.hooks(repo);
+        let mine = ours(&hooks, url);
+        mine.len() == 1 && right(mine[0])
+    })
     .await;
 }
 
@@ -122,18 +154,12 @@ async fn a_drifted_hook_is_corrected_duplicates_go_others_stay_and_a_new_secret_
     let dir = tempfile::tempdir().unwrap();
     let (standin, repos) = standin(&["drifty"]).await;
     let repo = &repos[0];
-    let (listener, server_url) = bound();
-    let config = hooked_config(dir.path(), &standin, &["drifty"], &server_url);
+    let config = hooked_config(dir.path(), &standin, &["drifty"], UNDELIVERED);
     let hook_url = config.webhook.as_ref().unwrap().url.clone();
     let chat = standin.add_hook(repo, "https://chat.example/hook", "x", &["push"], true);
     // A hook someone made by hand at cc-ci's URL: its secret is unknown, so it is replaced.
     let by_hand = standin.add_hook(repo, &hook_url, "guess", &["issue_comment"], true);
-    let server = Server::start_on(
-        listener,
-        config.clone(),
-        Arc::new(Shared(ScriptedExecutor::with(&[]))),
-    )
-    .await;
+    let server = serve(config.clone()).await;
     wait_for_mode(&server, repo, "webhook").await;
     server.stop().await;
     let hooks = standin.hooks(repo);
@@ -157,23 +183,10 @@ async fn a_drifted_hook_is_corrected_duplicates_go_others_stay_and_a_new_secret_
         .unwrap();
     assert_eq!(edit.status(), 200);
     let copy = standin.add_hook(repo, &hook_url, HOOK_SECRET, &["push"], true);
-    let (listener, _) = bound();
-    let server = Server::start_on(
-        listener,
-        config.clone(),
-        Arc::new(Shared(ScriptedExecutor::with(&[]))),
-    )
-    .await;
-    eventually(
-        "the drifted hook corrected, its copy deleted",
-        Duration::from_secs(20),
-        || async {
-            let hooks = standin.hooks(repo);
-            let mine = ours(&hooks, &hook_url);
-            mine.len() == 1 && mine[0].id == registered && is_right(mine[0], HOOK_SECRET)
-        },
-    )
-    .await;
+    let server = serve(config.clone()).await;
+    let corrected = |h: &StandinHook| h.id == registered && is_right(h, HOOK_SECRET);
+    let what = "the drifted hook corrected, its copy deleted";
+    one_hook(&standin, repo, &hook_url, what, corrected).await;
     assert!(standin.hooks(repo).iter().all(|h| h.id != copy));
     assert!(
         standin.hooks(repo).iter().any(|h| h.id == chat),
@@ -186,23 +199,10 @@ async fn a_drifted_hook_is_corrected_duplicates_go_others_stay_and_a_new_secret_
     let new_secret = "hook-secret-rotated-9876";
     rotated.webhook.as_mut().unwrap().secrets =
         vec![ccci_core::secret::Secret::new(new_secret), secret()];
-    let (listener, _) = bound();
-    let server = Server::start_on(
-        listener,
-        rotated,
-        Arc::new(Shared(ScriptedExecutor::with(&[]))),
-    )
-    .await;
-    eventually(
-        "the hook re-made with the new secret",
-        Duration::from_secs(20),
-        || async {
-            let hooks = standin.hooks(repo);
-            let mine = ours(&hooks, &hook_url);
-            mine.len() == 1 && mine[0].id != registered && is_right(mine[0], new_secret)
-        },
-    )
-    .await;
+    let server = serve(rotated).await;
+    let remade = |h: &StandinHook| h.id != registered && is_right(h, new_secret);
+    let what = "the hook re-made with the new secret";
+    one_hook(&standin, repo, &hook_url, what, remade).await;
     server.stop().await;
 }
 
@@ -236,12 +236,7 @@ async fn where_the_token_may_not_administer_hooks_the_repository_is_polled_and_t
         standin.hooks(writer).is_empty(),
         "no hook where the token may not"
     );
-    let page = reqwest::get(format!("{}/queue", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = queue_page(&server).await;
     assert!(page.contains("Triggers on this host"), "{page}");
     assert!(
         page.contains("polling") && page.contains("may not administer"),
@@ -291,12 +286,7 @@ async fn a_hook_that_stops_delivering_is_reported_broken_and_polling_carries_on(
     let rows = triggers(&server).await;
     let evidence = rows[0]["evidence"].as_str().unwrap().to_string();
     assert!(evidence.contains(&comment.to_string()), "{evidence}");
-    let page = reqwest::get(format!("{}/queue", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = queue_page(&server).await;
     assert!(page.contains("broken webhook"), "{page}");
 
     // A delivery that verifies again mends it.
@@ -312,26 +302,16 @@ async fn a_repository_no_longer_watched_loses_cc_cis_hook_and_keeps_the_others()
     let dir = tempfile::tempdir().unwrap();
     let (standin, repos) = standin(&["kept", "dropped"]).await;
     let (kept, dropped) = (&repos[0], &repos[1]);
-    let (listener, server_url) = bound();
-    let both = hooked_config(dir.path(), &standin, &["kept", "dropped"], &server_url);
+    let both = hooked_config(dir.path(), &standin, &["kept", "dropped"], UNDELIVERED);
     let hook_url = both.webhook.as_ref().unwrap().url.clone();
     let chat = standin.add_hook(dropped, "https://chat.example/hook", "x", &["push"], true);
-    let server = Server::start_on(
-        listener,
-        both,
-        Arc::new(Shared(ScriptedExecutor::with(&[]))),
-    )
-    .await;
+    let server = serve(both).await;
     wait_for_mode(&server, dropped, "webhook").await;
     server.stop().await;
     assert_eq!(ours(&standin.hooks(dropped), &hook_url).len(), 1);
 
     // `dropped` leaves the watched list; serve restarts on the same store.
-    let mut one = hooked_config(dir.path(), &standin, &["kept"], &server_url);
-    one.webhook.as_mut().unwrap().url = hook_url.clone();
-    let (listener, _) = bound();
-    let server =
-        Server::start_on(listener, one, Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
+    let server = serve(hooked_config(dir.path(), &standin, &["kept"], UNDELIVERED)).await;
     eventually(
         "cc-ci's hook gone from the unwatched repository",
         Duration::from_secs(20),
