@@ -94,7 +94,7 @@ impl Triggers {
         }
         match &mode {
             Mode::Webhook { .. } => tracing::info!(repo, "triggers by webhook: {}", mode.detail()),
-            Mode::Polling { .. } => tracing::warn!(repo, "triggers by polling: {}", mode.detail()),
+            Mode::Polling { .. } => tracing::info!(repo, "triggers by polling: {}", mode.detail()),
             Mode::Broken { .. } => tracing::warn!(repo, "webhook broken: {}", mode.detail()),
         }
     }
