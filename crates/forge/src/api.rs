@@ -345,6 +345,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_gitea_hook_and_go_nulls() {
+        let json = r#"{"id":12,"type":"gitea","name":"","branch_filter":"",
+            "config":{"url":"https://ci.example/webhook/gitea","content_type":"json"},
+            "events":["issue_comment","pull_request","pull_request_sync"],
+            "authorization_header":"","active":true,
+            "created_at":"2024-05-01T12:00:00+02:00","updated_at":"2024-05-01T12:00:00+02:00"}"#;
+        let hook: Hook = serde_json::from_str(json).unwrap();
+        assert_eq!(hook.url(), "https://ci.example/webhook/gitea");
+        assert_eq!(hook.content_type(), "json");
+        assert_eq!(hook.events.len(), 3);
+        assert!(hook.active);
+        let bare: Hook = serde_json::from_str(r#"{"id":1,"config":null,"events":null}"#).unwrap();
+        assert_eq!((bare.url(), bare.events.len(), bare.active), ("", 0, false));
+    }
+
+    #[test]
     fn reads_timeline_events_new_and_old() {
         let json = r#"[{"id":7,"type":"pull_push","body":"{\"is_force_push\":true,\"commit_ids\":[\"a\",\"b\"]}",
               "created_at":"2024-05-01T12:00:00+02:00","user":null,"label":null},

@@ -862,6 +862,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn triggers_say_webhook_polling_or_broken_and_why() {
+        use crate::triggers::{Mode, RepoTrigger};
+        let row = |repo: &str, mode: Mode| RepoTrigger {
+            repo: repo.into(),
+            mode,
+        };
+        let rows = trigger_rows(&[
+            row("o/a", Mode::Webhook { hook_id: 4 }),
+            row(
+                "o/b",
+                Mode::Polling {
+                    reason: "the token may not administer this repository's hooks (HTTP 403: …)"
+                        .into(),
+                },
+            ),
+            row(
+                "o/c",
+                Mode::Broken {
+                    hook_id: 9,
+                    evidence: "!testme comment 77 (found by polling)".into(),
+                },
+            ),
+        ]);
+        let shown: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.pill.class, r.pill.word, r.detail.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("green", "webhook", "hook 4 registered by cc-ci"),
+                ("muted", "polling", "the token may not administer this repository's hooks (HTTP 403: …)"),
+                ("red", "broken webhook", "hook 9 did not deliver !testme comment 77 (found by polling); polling meanwhile"),
+            ]
+        );
+    }
+
+    #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
         let job = |verdict: Verdict, level: u8| Job {
             id: 1,
