@@ -255,6 +255,47 @@ pub struct CommitStatus {
     pub target_url: String,
 }
 
+/// Gitea's `Hook` (a repository webhook), the fields cc-ci reads. Gitea never returns a
+/// hook's secret, and `PATCH` cannot change it (only `POST` sets one): see
+/// [`crate::hooks`] for what cc-ci does about that.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub id: u64,
+    /// `gitea`, `slack`, … (fixed at creation).
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `url` and `content_type` (`json` or `form`); never `secret`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub config: std::collections::BTreeMap<String, String>,
+    /// As Gitea lists them: `pull_request` comes back expanded into its family
+    /// (`pull_request_assign`, `pull_request_sync`, …).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub active: bool,
+}
+
+impl Hook {
+    /// Where the hook delivers (`config.url`).
+    pub fn url(&self) -> &str {
+        self.config.get("url").map_or("", String::as_str)
+    }
+
+    /// `json` or `form` (`config.content_type`).
+    pub fn content_type(&self) -> &str {
+        self.config.get("content_type").map_or("", String::as_str)
+    }
+}
+
+/// Go's nil slices and maps arrive as `null`.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A repository permission as the forge reported it.
 pub(crate) fn permission_of(p: &RepoCollaboratorPermission) -> Permission {
     Permission::parse(&p.permission)
@@ -301,6 +342,22 @@ mod tests {
         assert!(c.is_on_pull());
         assert_eq!(c.created_at, c.updated_at);
         assert_eq!(c.user.login, "alice");
+    }
+
+    #[test]
+    fn reads_a_gitea_hook_and_go_nulls() {
+        let json = r#"{"id":12,"type":"gitea","name":"","branch_filter":"",
+            "config":{"url":"https://ci.example/webhook/gitea","content_type":"json"},
+            "events":["issue_comment","pull_request","pull_request_sync"],
+            "authorization_header":"","active":true,
+            "created_at":"2024-05-01T12:00:00+02:00","updated_at":"2024-05-01T12:00:00+02:00"}"#;
+        let hook: Hook = serde_json::from_str(json).unwrap();
+        assert_eq!(hook.url(), "https://ci.example/webhook/gitea");
+        assert_eq!(hook.content_type(), "json");
+        assert_eq!(hook.events.len(), 3);
+        assert!(hook.active);
+        let bare: Hook = serde_json::from_str(r#"{"id":1,"config":null,"events":null}"#).unwrap();
+        assert_eq!((bare.url(), bare.events.len(), bare.active), ("", 0, false));
     }
 
     #[test]

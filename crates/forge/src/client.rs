@@ -6,10 +6,11 @@
 
 use crate::api::rfc3339;
 use crate::api::{
-    permission_of, Comment, CommitStatus, PullRequest, RepoCollaboratorPermission, RepoName,
+    permission_of, Comment, CommitStatus, Hook, PullRequest, RepoCollaboratorPermission, RepoName,
     StatusUpdate, TimelineComment,
 };
 use crate::approval::PushRecord;
+use crate::hooks;
 use crate::trigger::Permission;
 use ccci_core::secret::{Redactor, Secret};
 use reqwest::{Method, StatusCode};
@@ -118,24 +119,9 @@ impl GiteaClient {
 
     /// Open pull requests of a repository (all pages, up to [`MAX_PAGES`]).
     pub async fn list_open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>, ForgeError> {
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let url = self.url(
-                &["repos", repo.owner(), repo.name(), "pulls"],
-                &[
-                    ("state", "open".to_string()),
-                    ("page", page.to_string()),
-                    ("limit", PAGE_LIMIT.to_string()),
-                ],
-            );
-            let batch: Vec<PullRequest> = self.send(Method::GET, url, None::<&()>).await?;
-            let short = batch.len() < PAGE_LIMIT as usize;
-            all.extend(batch);
-            if short {
-                break;
-            }
-        }
-        Ok(all)
+        let segments = ["repos", repo.owner(), repo.name(), "pulls"];
+        self.list_pages(&segments, &[("state", "open".to_string())])
+            .await
     }
 
     /// One pull request; its `head.sha` is the commit a run is bound to.
@@ -301,6 +287,79 @@ impl GiteaClient {
         self.send(Method::POST, url, Some(status)).await
     }
 
+    /// Every hook of the repository (`GET /repos/{o}/{r}/hooks`, all pages up to
+    /// [`MAX_PAGES`]). Gitea answers 403 unless the token's user administers the
+    /// repository (or the site).
+    pub async fn list_hooks(&self, repo: &RepoName) -> Result<Vec<Hook>, ForgeError> {
+        let segments = ["repos", repo.owner(), repo.name(), "hooks"];
+        self.list_pages(&segments, &[]).await
+    }
+
+    /// Creates cc-ci's hook (Gitea's `CreateHookOption`: type `gitea`, `config` with `url`,
+    /// `content_type` `json` and the secret, [`hooks::EVENTS`], active). The only call
+    /// that can set a hook's secret.
+    pub async fn create_hook(
+        &self,
+        repo: &RepoName,
+        url: &str,
+        secret: &Secret,
+    ) -> Result<Hook, ForgeError> {
+        let endpoint = self.url(&["repos", repo.owner(), repo.name(), "hooks"], &[]);
+        let body = serde_json::json!({
+            "type": hooks::HOOK_TYPE,
+            "config": {"url": url, "content_type": hooks::CONTENT_TYPE, "secret": secret.expose()},
+            "events": hooks::EVENTS,
+            "active": true,
+        });
+        self.send(Method::POST, endpoint, Some(&body)).await
+    }
+
+    /// Puts a drifted hook right (Gitea's `EditHookOption`: `config` url and content type,
+    /// [`hooks::EVENTS`], active). Gitea ignores a secret here, so none is sent.
+    pub async fn edit_hook(&self, repo: &RepoName, id: u64, url: &str) -> Result<Hook, ForgeError> {
+        let id = id.to_string();
+        let endpoint = self.url(&["repos", repo.owner(), repo.name(), "hooks", &id], &[]);
+        let body = serde_json::json!({
+            "config": {"url": url, "content_type": hooks::CONTENT_TYPE},
+            "events": hooks::EVENTS,
+            "active": true,
+        });
+        self.send(Method::PATCH, endpoint, Some(&body)).await
+    }
+
+    /// Deletes a hook (`204 No Content`). A hook already gone (404) counts as deleted.
+    pub async fn delete_hook(&self, repo: &RepoName, id: u64) -> Result<(), ForgeError> {
+        let id = id.to_string();
+        let endpoint = self.url(&["repos", repo.owner(), repo.name(), "hooks", &id], &[]);
+        match self.send_empty(Method::DELETE, endpoint).await {
+            Err(e) if e.status() == Some(404) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Every page of a list call (`page`, `limit` = [`PAGE_LIMIT`]), up to [`MAX_PAGES`].
+    async fn list_pages<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, ForgeError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut paged = query.to_vec();
+            paged.push(("page", page.to_string()));
+            paged.push(("limit", PAGE_LIMIT.to_string()));
+            let batch: Vec<T> = self
+                .send(Method::GET, self.url(segments, &paged), None::<&()>)
+                .await?;
+            let short = batch.len() < PAGE_LIMIT as usize;
+            all.extend(batch);
+            if short {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// The API URL for path segments (each percent-encoded, so a `/` in a value can't reach
     /// another route) and query pairs.
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
@@ -321,6 +380,25 @@ impl GiteaClient {
         url: Url,
         body: Option<&impl serde::Serialize>,
     ) -> Result<T, ForgeError> {
+        let (endpoint, text) = self.exchange(method, url, body).await?;
+        serde_json::from_str(&text).map_err(|e| ForgeError::Decode {
+            endpoint,
+            reason: e.to_string(),
+        })
+    }
+
+    /// A call whose success has no body (`204`).
+    async fn send_empty(&self, method: Method, url: Url) -> Result<(), ForgeError> {
+        self.exchange(method, url, None::<&()>).await.map(|_| ())
+    }
+
+    /// One request; the endpoint's name and the body of a successful answer.
+    async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<(String, String), ForgeError> {
         let endpoint = format!("{method} {}", endpoint_path(&url));
         let mut request = self
             .http
@@ -356,10 +434,7 @@ impl GiteaClient {
                 message: self.error_message(status, &text),
             });
         }
-        serde_json::from_str(&text).map_err(|e| ForgeError::Decode {
-            endpoint,
-            reason: e.to_string(),
-        })
+        Ok((endpoint, text))
     }
 
     /// Gitea's `{"message": …}` if present, else the start of the body; scrubbed of the token.

@@ -21,6 +21,9 @@
 //! - `GET  /repos/{owner}/{repo}/collaborators/{user}/permission` — 403 unless the token's
 //!   user is a repo admin/owner or asks about themself, like Gitea
 //! - `POST /repos/{owner}/{repo}/statuses/{sha}` `CreateStatusOption` → 201
+//! - `GET|POST /repos/{owner}/{repo}/hooks`, `PATCH|DELETE /repos/{owner}/{repo}/hooks/{id}`
+//!   — repository webhooks, admins only (module `hooks`); registered hooks receive
+//!   deliveries ([`Standin::deliver_comment`])
 //!
 //! And clones, without a token, at the repository's `clone_url` (`/{owner}/{repo}.git`),
 //! over git's "dumb" HTTP protocol from a local repository given to [`Standin::serve_git`]
@@ -30,7 +33,8 @@
 //! times), permissions and tokens; push a new head (recorded on the PR's timeline, as Gitea
 //! records a push); edit or delete a comment as a user would;
 //! read statuses, comments and the bot's edits; make the next requests fail; build a signed
-//! `issue_comment` webhook delivery for a comment.
+//! `issue_comment` webhook delivery for a comment, or send one to the registered hooks;
+//! add a hand-made hook or change a hook's secret as a person would in the web UI.
 //!
 //! Times are emitted in UTC+02:00, as a Gitea host in that zone would, so clients must
 //! honour offsets.
@@ -55,6 +59,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+mod hooks;
+pub use hooks::{DeliveryOutcome, StandinHook};
 
 /// A running stand-in. Dropping it stops the server.
 pub struct Standin {
@@ -127,6 +134,7 @@ struct State {
     next_comment_id: u64,
     next_status_id: i64,
     next_delivery: u64,
+    next_hook_id: u64,
     /// token → login
     tokens: HashMap<String, String>,
     /// lowercase login → (id, login)
@@ -151,6 +159,7 @@ struct Repo {
     statuses: Vec<StandinStatus>,
     /// The `.git` directory clones are served from.
     git_dir: Option<std::path::PathBuf>,
+    hooks: Vec<StandinHook>,
 }
 
 impl Repo {
@@ -265,6 +274,7 @@ impl Standin {
             permissions: HashMap::from([(repo.owner().to_lowercase(), Permission::Owner)]),
             statuses: Vec::new(),
             git_dir: None,
+            hooks: Vec::new(),
         });
         Ok(repo)
     }
@@ -480,35 +490,7 @@ impl Standin {
     pub fn issue_comment_delivery(&self, id: u64, secret: &Secret) -> Option<WebhookDelivery> {
         let mut s = lock(&self.state);
         let c = s.comments.iter().find(|c| c.id == id)?.clone();
-        let r = s.repos.get(&c.repo)?;
-        let issue = r.issues.get(&c.number)?;
-        let payload = json!({
-            "action": "created",
-            "issue": s.issue_json(r, c.number, issue),
-            "pull_request": if issue.is_pull { s.pull_json(r, c.number, issue) } else { Value::Null },
-            "comment": s.comment_json(&c),
-            "repository": s.repo_json(r),
-            "sender": s.user_json(&c.author),
-            "is_pull": issue.is_pull,
-        });
-        let event_type = if issue.is_pull {
-            "pull_request_comment"
-        } else {
-            "issue_comment"
-        };
-        s.next_delivery += 1;
-        let delivery = format!("00000000-0000-4000-8000-{:012x}", s.next_delivery);
-        let body = serde_json::to_vec(&payload).ok()?;
-        Some(WebhookDelivery {
-            headers: vec![
-                ("Content-Type", "application/json".into()),
-                (webhook::EVENT_HEADER, "issue_comment".into()),
-                (webhook::EVENT_TYPE_HEADER, event_type.into()),
-                (webhook::DELIVERY_HEADER, delivery),
-                (webhook::SIGNATURE_HEADER, webhook::sign(secret, &body)),
-            ],
-            body,
-        })
+        s.comment_delivery(&c, secret)
     }
 }
 
@@ -581,6 +563,40 @@ impl State {
             updated_at: created,
         });
         id
+    }
+
+    /// The `issue_comment` delivery Gitea sends for comment `c` (action `created`), signed
+    /// with `secret`; each gets a new delivery id.
+    fn comment_delivery(&mut self, c: &StandinComment, secret: &Secret) -> Option<WebhookDelivery> {
+        let r = self.repos.get(&c.repo)?;
+        let issue = r.issues.get(&c.number)?;
+        let payload = json!({
+            "action": "created",
+            "issue": self.issue_json(r, c.number, issue),
+            "pull_request": if issue.is_pull { self.pull_json(r, c.number, issue) } else { Value::Null },
+            "comment": self.comment_json(c),
+            "repository": self.repo_json(r),
+            "sender": self.user_json(&c.author),
+            "is_pull": issue.is_pull,
+        });
+        let event_type = if issue.is_pull {
+            "pull_request_comment"
+        } else {
+            "issue_comment"
+        };
+        self.next_delivery += 1;
+        let delivery = format!("00000000-0000-4000-8000-{:012x}", self.next_delivery);
+        let body = serde_json::to_vec(&payload).ok()?;
+        Some(WebhookDelivery {
+            headers: vec![
+                ("Content-Type", "application/json".into()),
+                (webhook::EVENT_HEADER, "issue_comment".into()),
+                (webhook::EVENT_TYPE_HEADER, event_type.into()),
+                (webhook::DELIVERY_HEADER, delivery),
+                (webhook::SIGNATURE_HEADER, webhook::sign(secret, &body)),
+            ],
+            body,
+        })
     }
 
     fn permission_of(&self, r: &Repo, login: &str) -> Permission {
@@ -795,6 +811,14 @@ fn router(state: Shared) -> Router {
         .route(
             "/api/v1/repos/{owner}/{repo}/statuses/{sha}",
             post(create_status),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/hooks",
+            get(hooks::list_hooks).post(hooks::create_hook),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/hooks/{id}",
+            patch(hooks::edit_hook).delete(hooks::delete_hook),
         )
         .route("/{owner}/{repo}/{*path}", get(git_file))
         .fallback(|| async { gitea_error(StatusCode::NOT_FOUND, "not found") })

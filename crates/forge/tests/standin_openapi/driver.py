@@ -33,6 +33,7 @@ FIXTURES = pathlib.Path(__file__).parent.parent / "gitea_responses"
 # Objects cc-ci reads or that Gitea always fills in: the stand-in must send every field.
 STRICT = {
     "Comment",
+    "Hook",
     "PullRequest",
     "PRBranchInfo",
     "CommitStatus",
@@ -44,6 +45,18 @@ STRICT = {
 # Gitea's swagger does not mark Go pointer fields `x-nullable`, yet Gitea answers `null`
 # for them: nested objects, nil slices, unset times, and these pointer strings.
 NULLABLE_STRINGS = {("PullRequest", "merge_commit_sha")}
+
+
+# Statuses Gitea answers that its description does not list for an operation: the hooks
+# routes sit behind `reqAdmin()` (routers/api/v1/api.go), which answers 403 "user should be
+# an owner or a collaborator with admin write of a repository" before the handler runs,
+# and the description lists only the handler's own codes.
+UNDOCUMENTED = {
+    ("/repos/{owner}/{repo}/hooks", "get", 403),
+    ("/repos/{owner}/{repo}/hooks", "post", 403),
+    ("/repos/{owner}/{repo}/hooks/{id}", "patch", 403),
+    ("/repos/{owner}/{repo}/hooks/{id}", "delete", 403),
+}
 
 
 def nullable(schema):
@@ -133,7 +146,8 @@ def answer_problems(spec, path, method, status, expected, body):
     documented = spec.responses(path, method)
     if status is not None and status != expected:
         problems.append(f"HTTP {status}, expected {expected}")
-    if status is not None and status not in documented:
+    known = status in documented or (path, method, status) in UNDOCUMENTED
+    if status is not None and not known:
         problems.append(f"HTTP {status} is not documented for {method.upper()} {path}")
     schema = documented.get(status, {}).get("schema")
     if status is not None and status < 300 and schema is not None:
@@ -199,6 +213,14 @@ def client(base_url, token):
 
 def expect(label, got, want):
     return [] if got == want else [f"{label}: {got!r}, expected {want!r}"]
+
+
+def hook_shows(body, url, events):
+    """A `Hook` at `url`, active, JSON, with `events` among its events and no secret."""
+    problems = expect("config", body["config"], {"url": url, "content_type": "json"})
+    problems += expect("active", body["active"], True)
+    missing = [e for e in events if e not in body["events"]]
+    return problems + expect("missing events", missing, [])
 
 
 def pushed(events, head):
@@ -321,8 +343,68 @@ async def run(plan):
                     owner, "no-such-repo", plan["head_sha"], status_option),
             ),
         ]
+        checks += hook_checks(plan, bot_repo, outsider_repo)
         made = [await check(spec, *c) for c in checks]
         return made + fixture_checks(spec) + self_checks(spec)
+
+
+def hook_checks(plan, bot_repo, outsider_repo):
+    """The hooks cc-ci registers: list, create, edit, delete as a repo admin; refused (403)
+    to a reader; 404 for a hook that is not there."""
+    owner, repo, hook = plan["owner"], plan["repo"], plan["hook_id"]
+    R = "/repos/{owner}/{repo}"
+    url = plan["hook_url"]
+    events = ["issue_comment", "pull_request"]
+    create = gitea.CreateHookOption(
+        type="gitea",
+        config={"url": url, "content_type": "json", "secret": "s3cret-for-the-hook"},
+        events=events,
+        active=True,
+    )
+    edit = gitea.EditHookOption(
+        config={"url": url, "content_type": "json"}, events=events, active=True
+    )
+    return [
+        (
+            "list a repository's hooks", R + "/hooks", "get", 200,
+            lambda: bot_repo.repo_list_hooks_with_http_info(owner, repo, page=1, limit=50),
+            lambda b: expect("ids", [h["id"] for h in b], [hook]),
+        ),
+        (
+            "list hooks without admin rights", R + "/hooks", "get", 403,
+            lambda: outsider_repo.repo_list_hooks_with_http_info(owner, repo),
+        ),
+        (
+            "create a hook", R + "/hooks", "post", 201,
+            lambda: bot_repo.repo_create_hook_with_http_info(owner, repo, create),
+            lambda b: hook_shows(b, url, events + ["pull_request_comment"]),
+        ),
+        (
+            "create a hook without admin rights", R + "/hooks", "post", 403,
+            lambda: outsider_repo.repo_create_hook_with_http_info(owner, repo, create),
+        ),
+        (
+            "edit a drifted hook", R + "/hooks/{id}", "patch", 200,
+            lambda: bot_repo.repo_edit_hook_with_http_info(owner, repo, hook, edit),
+            lambda b: hook_shows(b, url, events),
+        ),
+        (
+            "edit a missing hook", R + "/hooks/{id}", "patch", 404,
+            lambda: bot_repo.repo_edit_hook_with_http_info(owner, repo, 999999, edit),
+        ),
+        (
+            "delete a hook without admin rights", R + "/hooks/{id}", "delete", 403,
+            lambda: outsider_repo.repo_delete_hook_with_http_info(owner, repo, hook),
+        ),
+        (
+            "delete a hook", R + "/hooks/{id}", "delete", 204,
+            lambda: bot_repo.repo_delete_hook_with_http_info(owner, repo, hook),
+        ),
+        (
+            "delete a missing hook", R + "/hooks/{id}", "delete", 404,
+            lambda: bot_repo.repo_delete_hook_with_http_info(owner, repo, hook),
+        ),
+    ]
 
 
 def main():

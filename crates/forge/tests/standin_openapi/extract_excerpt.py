@@ -18,6 +18,10 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/issues/comments/{id}", "patch"),
     ("/repos/{owner}/{repo}/collaborators/{collaborator}/permission", "get"),
     ("/repos/{owner}/{repo}/statuses/{sha}", "post"),
+    ("/repos/{owner}/{repo}/hooks", "get"),
+    ("/repos/{owner}/{repo}/hooks", "post"),
+    ("/repos/{owner}/{repo}/hooks/{id}", "patch"),
+    ("/repos/{owner}/{repo}/hooks/{id}", "delete"),
 ]
 
 

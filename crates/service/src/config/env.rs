@@ -105,6 +105,16 @@ fn apply_forge(raw: &mut RawConfig, env: Lookup) {
 }
 
 fn apply_webhook(raw: &mut RawConfig, env: Lookup) {
+    if let Some(v) = set(env, "CCCI_WEBHOOK_URL") {
+        raw.webhook.get_or_insert_with(RawWebhook::default).url = Some(v);
+    }
+    if let Some(v) = set(env, "CCCI_WEBHOOK_REGISTER") {
+        let on = !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "no" | "off"
+        );
+        raw.webhook.get_or_insert_with(RawWebhook::default).register = Some(on);
+    }
     if let Some(v) = set(env, "CCCI_WEBHOOK_SECRET_FILE") {
         raw.webhook
             .get_or_insert_with(RawWebhook::default)

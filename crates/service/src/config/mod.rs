@@ -32,10 +32,18 @@
 //! allow_list = ["alice"]                 # CCCI_ALLOW_LIST=alice,bob
 //! bot_login = "cc-ci"                    # CCCI_BOT_LOGIN
 //! poll_interval_secs = 30                # CCCI_POLL_INTERVAL
+//! webhook_poll_interval_secs = 300       # repositories on a working webhook are polled
+//!                                        # this often anyway (a hook that stops delivering
+//!                                        # is noticed); the others every poll_interval_secs
 //!
 //! [webhook]                              # optional: POST /webhook/gitea
 //! secret_files = ["/etc/ccci/hook-secret", "/etc/ccci/hook-secret.old"]
 //!                                        # CCCI_WEBHOOK_SECRET(_PREVIOUS) or CCCI_WEBHOOK_SECRET_FILE
+//! url = "https://ci.example.org/webhook/gitea"  # CCCI_WEBHOOK_URL; default public_url + /webhook/gitea
+//! register = true                        # CCCI_WEBHOOK_REGISTER; serve keeps one hook at `url`
+//!                                        # on each watched repository where the token may
+//!                                        # administer hooks (docs/webhooks.md); polling elsewhere
+//! delivery_grace_secs = 120              # a !testme undelivered this long: the hook is broken
 //! [rig]
 //! ci_domain = "ci.example.org"           # CCCI_CI_DOMAIN
 //! suites_dir = "/srv/ccci/tests"         # CCCI_SUITES_DIR
@@ -141,6 +149,9 @@ pub struct ForgeConfig {
     pub poll_interval: Duration,
     /// Polling off: only the webhook triggers.
     pub poll: bool,
+    /// How often a repository whose registered webhook works is polled anyway (to notice
+    /// a hook that stopped delivering); others are polled every `poll_interval`.
+    pub webhook_poll_interval: Duration,
     /// The commit status context shown on PRs.
     pub status_context: String,
     pub request_timeout: Duration,
@@ -160,6 +171,14 @@ pub struct RepoConfig {
 pub struct WebhookConfig {
     /// The current secret and, during a rotation, the previous one.
     pub secrets: Vec<Secret>,
+    /// Where the forge delivers: cc-ci's hooks are exactly the hooks at this URL.
+    pub url: String,
+    /// Serve registers (creates, corrects, de-duplicates) its hook on each watched
+    /// repository where the token may administer hooks (`docs/webhooks.md`).
+    pub register: bool,
+    /// A `!testme` the poller found that the hook has not delivered this long after it was
+    /// made marks the hook broken.
+    pub delivery_grace: Duration,
 }
 
 /// One thing wrong with the configuration.

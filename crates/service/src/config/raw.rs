@@ -58,6 +58,9 @@ pub struct RawForge {
     pub bot_login: Option<String>,
     pub poll_interval_secs: Option<i64>,
     pub poll: Option<bool>,
+    /// How often repositories on a working webhook are polled anyway (to notice a hook that
+    /// stopped delivering).
+    pub webhook_poll_interval_secs: Option<i64>,
     pub status_context: Option<String>,
     pub request_timeout_secs: Option<i64>,
 }
@@ -81,4 +84,11 @@ pub struct RawWebhook {
     /// Names of environment variables holding secrets.
     #[serde(default)]
     pub secret_env: Vec<String>,
+    /// Where the forge delivers (default `<public_url>/webhook/gitea`): cc-ci's hooks are
+    /// the ones at this URL.
+    pub url: Option<String>,
+    /// Whether serve registers its hook on each watched repository (default true).
+    pub register: Option<bool>,
+    /// How long a `!testme` may go undelivered before the hook counts as broken.
+    pub delivery_grace_secs: Option<i64>,
 }

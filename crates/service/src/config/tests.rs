@@ -503,3 +503,43 @@ fn retention_keeps_days_and_gigabytes_and_names_a_bad_value() {
         }
     }
 }
+
+#[test]
+fn the_webhook_registers_at_public_url_by_default_with_overrides_and_a_named_problem() {
+    let env = |name: &str| match name {
+        "MY_TOKEN" => Some("tok-123456".to_string()),
+        "HOOK" => Some("hook-secret-1".to_string()),
+        _ => None,
+    };
+    let text = format!("{GOOD}\n[webhook]\nsecret_env = [\"HOOK\"]\n");
+    let config = from_str(&text, Path::new("ccci.toml"), &env).unwrap();
+    let hook = config.webhook.unwrap();
+    assert_eq!(hook.url, "https://ci.example.org/webhook/gitea");
+    assert!(hook.register);
+    assert_eq!(hook.delivery_grace, Duration::from_secs(120));
+    let forge = config.forge.unwrap();
+    assert_eq!(forge.webhook_poll_interval, Duration::from_secs(300));
+
+    let overridden = |name: &str| match name {
+        "CCCI_WEBHOOK_URL" => Some("http://10.0.0.5:8080/webhook/gitea".to_string()),
+        "CCCI_WEBHOOK_REGISTER" => Some("false".to_string()),
+        other => env(other),
+    };
+    let hook = from_str(&text, Path::new("ccci.toml"), &overridden)
+        .unwrap()
+        .webhook
+        .unwrap();
+    assert_eq!(hook.url, "http://10.0.0.5:8080/webhook/gitea");
+    assert!(!hook.register);
+
+    let bad = format!("{text}url = \"ci.example.org/hook\"\ndelivery_grace_secs = 0\n");
+    let err = from_str(&bad, Path::new("ccci.toml"), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("webhook.url: \"ci.example.org/hook\" is not an http(s) URL"),
+        "{err}"
+    );
+    assert!(err.contains("CCCI_WEBHOOK_URL"), "{err}");
+    assert!(err.contains("webhook.delivery_grace_secs"), "{err}");
+}

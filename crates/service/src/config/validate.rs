@@ -72,7 +72,9 @@ pub(super) fn validate(raw: RawConfig, text: &str, env: Lookup) -> Result<Config
     };
     let server = server(&raw, &mut problems);
     let forge = raw.forge.map(|f| forge(f, env, &mut problems));
-    let webhook = raw.webhook.map(|w| webhook(w, env, &mut problems));
+    let webhook = raw
+        .webhook
+        .map(|w| webhook(w, &server.public_url, env, &mut problems));
     if webhook.is_some() && forge.is_none() {
         problems.push(
             ("webhook", ""),
@@ -295,6 +297,12 @@ fn forge(f: RawForge, env: Lookup, problems: &mut Problems) -> ForgeConfig {
     let repos = repos(f.repos, &url, problems);
     let poll_interval =
         problems.seconds(f.poll_interval_secs, 30, 1, ("forge", "poll_interval_secs"));
+    let webhook_poll_interval = problems.seconds(
+        f.webhook_poll_interval_secs,
+        300,
+        1,
+        ("forge", "webhook_poll_interval_secs"),
+    );
     let request_timeout = problems.seconds(
         f.request_timeout_secs,
         20,
@@ -309,6 +317,7 @@ fn forge(f: RawForge, env: Lookup, problems: &mut Problems) -> ForgeConfig {
         bot_login: f.bot_login.unwrap_or_default(),
         poll_interval,
         poll: f.poll.unwrap_or(true),
+        webhook_poll_interval,
         status_context: f.status_context.unwrap_or_else(|| "cc-ci".into()),
         request_timeout,
     }
@@ -388,7 +397,7 @@ fn repos(raw: Vec<RawRepo>, forge_url: &str, problems: &mut Problems) -> Vec<Rep
     repos
 }
 
-fn webhook(w: RawWebhook, env: Lookup, problems: &mut Problems) -> WebhookConfig {
+fn webhook(w: RawWebhook, public_url: &str, env: Lookup, problems: &mut Problems) -> WebhookConfig {
     let mut secrets = Vec::new();
     for file in &w.secret_files {
         match read_secret_file(file) {
@@ -413,7 +422,32 @@ fn webhook(w: RawWebhook, env: Lookup, problems: &mut Problems) -> WebhookConfig
             "give one secret, or two while rotating (secret_files, CCCI_WEBHOOK_SECRET[_PREVIOUS])",
         );
     }
-    WebhookConfig { secrets }
+    let url = w
+        .url
+        .map(|u| u.trim().to_string())
+        .unwrap_or_else(|| format!("{public_url}/webhook/gitea"));
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+        problems.push(
+            ("webhook", "url"),
+            format!("{url:?} is not an http(s) URL"),
+            "set the URL the forge reaches cc-ci's webhook at, e.g. \"https://ci.example.org/webhook/gitea\" (CCCI_WEBHOOK_URL)",
+        );
+    }
+    let delivery_grace = problems.seconds(
+        w.delivery_grace_secs,
+        120,
+        1,
+        ("webhook", "delivery_grace_secs"),
+    );
+    WebhookConfig {
+        secrets,
+        url,
+        register: w.register.unwrap_or(true),
+        delivery_grace,
+    }
 }
 
 /// `[rig]` and `[keycloak]`, validated by the runner like the CLI's flags; each problem is

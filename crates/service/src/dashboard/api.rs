@@ -87,3 +87,9 @@ pub async fn api_recipe(State(app): State<Arc<App>>, Path(name): Path<String>) -
         Err(e) => Failure::from(e).into_response(),
     }
 }
+
+/// How each watched repository's `!testme`s reach this host: `webhook` (with its hook
+/// id), `polling` (with the reason) or `broken` (with the evidence).
+pub async fn api_triggers(State(app): State<Arc<App>>) -> Response {
+    Json(json!({ "host": app.config.host_id, "repos": app.triggers.snapshot() })).into_response()
+}

@@ -296,8 +296,9 @@ pub async fn queue_page(State(app): State<Arc<App>>) -> Result<Html<String>, Fai
     let now = now_millis();
     let view = app.store.queue(now).await?;
     let hosts = app.store.hosts().await?;
+    let triggers = app.triggers.snapshot();
     Ok(html(templates::queue_page(&views::queue_page(
-        &view, &hosts, now,
+        &view, &hosts, &triggers, now,
     ))))
 }
 

@@ -41,6 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/runs/{id}", get(api::api_run))
         .route("/api/queue", get(api::api_queue))
         .route("/api/alerts", get(api::api_alerts))
+        .route("/api/triggers", get(api::api_triggers))
         .route("/api/recipes/{name}", get(api::api_recipe))
         .route("/metrics", get(handlers::metrics_text))
         .route("/healthz", get(handlers::healthz))

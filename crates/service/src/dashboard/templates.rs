@@ -436,6 +436,24 @@ fn queue_running(view: &QueuePage) -> Markup {
     }
 }
 
+/// How each watched repository's `!testme`s reach this host.
+fn queue_triggers(view: &QueuePage) -> Markup {
+    html! {
+        div.card #triggers { h2 { "Triggers on this host" }
+            @if view.triggers.is_empty() { (empty("No forge is configured.")) } @else {
+                table {
+                    thead { tr { th { "Repository" } th { "By" } th { "Why" } } }
+                    tbody { @for t in &view.triggers { tr {
+                        td.mono { (t.repo) }
+                        td { span class={ "pill " (t.pill.class) } { (t.pill.word) } }
+                        td.muted { (t.detail) }
+                    } } }
+                }
+            }
+        }
+    }
+}
+
 fn queue_waiting(view: &QueuePage) -> Markup {
     html! {
         div.card { h2 { "Waiting" }
@@ -468,6 +486,7 @@ pub fn queue_page(view: &QueuePage) -> Markup {
                 tr { td { (h.host) } td { (h.capacity) } td.muted { (h.last_seen_ago) " ago" } }
             } }
         } }
+        (queue_triggers(view))
     };
     page("Queue", "Queue", body)
 }

@@ -717,6 +717,35 @@ pub struct HostRow {
     pub last_seen_ago: String,
 }
 
+/// How one watched repository's triggers reach this host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerRow {
+    pub repo: String,
+    pub pill: Pill,
+    pub detail: String,
+}
+
+/// Webhook (green), polling (muted) or a broken webhook (red), with why.
+pub fn trigger_rows(triggers: &[crate::triggers::RepoTrigger]) -> Vec<TriggerRow> {
+    use crate::triggers::Mode;
+    let row = |t: &crate::triggers::RepoTrigger| {
+        let class = match t.mode {
+            Mode::Webhook { .. } => "green",
+            Mode::Polling { .. } => "muted",
+            Mode::Broken { .. } => "red",
+        };
+        TriggerRow {
+            repo: t.repo.clone(),
+            pill: Pill {
+                class,
+                word: t.mode.word(),
+            },
+            detail: t.mode.detail(),
+        }
+    };
+    triggers.iter().map(row).collect()
+}
+
 /// The queue page.
 #[derive(Clone, Debug)]
 pub struct QueuePage {
@@ -724,9 +753,16 @@ pub struct QueuePage {
     pub running: Vec<RunningRow>,
     pub waiting: Vec<WaitingRow>,
     pub hosts: Vec<HostRow>,
+    /// This host's triggers, per watched repository.
+    pub triggers: Vec<TriggerRow>,
 }
 
-pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis) -> QueuePage {
+pub fn queue_page(
+    view: &QueueView,
+    hosts: &[crate::job::HostInfo],
+    triggers: &[crate::triggers::RepoTrigger],
+    now: Millis,
+) -> QueuePage {
     let running = view.running.iter().map(|j| RunningRow {
         id: j.id,
         recipe: j.request.recipe.clone(),
@@ -757,6 +793,7 @@ pub fn queue_page(view: &QueueView, hosts: &[crate::job::HostInfo], now: Millis)
         running: running.collect(),
         waiting: waiting.collect(),
         hosts: hosts.collect(),
+        triggers: trigger_rows(triggers),
     }
 }
 
@@ -816,6 +853,44 @@ pub fn timeline_rows(timeline: &[ccci_core::live::TimelineEntry]) -> Vec<Timelin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn triggers_say_webhook_polling_or_broken_and_why() {
+        use crate::triggers::{Mode, RepoTrigger};
+        let row = |repo: &str, mode: Mode| RepoTrigger {
+            repo: repo.into(),
+            mode,
+        };
+        let rows = trigger_rows(&[
+            row("o/a", Mode::Webhook { hook_id: 4 }),
+            row(
+                "o/b",
+                Mode::Polling {
+                    reason: "the token may not administer this repository's hooks (HTTP 403: …)"
+                        .into(),
+                },
+            ),
+            row(
+                "o/c",
+                Mode::Broken {
+                    hook_id: 9,
+                    evidence: "!testme comment 77 (found by polling)".into(),
+                },
+            ),
+        ]);
+        let shown: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.pill.class, r.pill.word, r.detail.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("green", "webhook", "hook 4 registered by cc-ci"),
+                ("muted", "polling", "the token may not administer this repository's hooks (HTTP 403: …)"),
+                ("red", "broken webhook", "hook 9 did not deliver !testme comment 77 (found by polling); polling meanwhile"),
+            ]
+        );
+    }
 
     #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {

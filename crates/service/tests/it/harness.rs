@@ -224,6 +224,9 @@ token_file = "{token}"
 repos = [{repos}]
 bot_login = "{BOT}"
 poll_interval_secs = 1
+# The stand-in delivers only when a test asks it to: repositories on the webhook serve
+# registers are polled every second too.
+webhook_poll_interval_secs = 1
 
 [webhook]
 secret_files = ["{secret}"]
@@ -254,12 +257,22 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: Config, executor: Arc<dyn Executor>) -> Server {
+        let (listener, _) = bound();
+        Server::start_on(listener, config, executor).await
+    }
+
+    /// [`Server::start`] on a listener [`bound`] before (its URL goes into the config,
+    /// e.g. as the webhook URL the forge delivers to).
+    pub async fn start_on(
+        std_listener: std::net::TcpListener,
+        config: Config,
+        executor: Arc<dyn Executor>,
+    ) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         std_listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", std_listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -318,6 +331,13 @@ impl Drop for Server {
             runtime.shutdown_background();
         }
     }
+}
+
+/// A listener on a free loopback port, and its URL.
+pub fn bound() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
 }
 
 /// Makes polling count comments from an hour ago on (a fresh install would start now).

@@ -8,6 +8,7 @@ mod cancel;
 mod cdp;
 mod dashboard;
 mod harness;
+mod hooks;
 mod live;
 mod retention;
 mod support;
