@@ -139,7 +139,7 @@ async fn a_fresh_repository_gets_its_hook_and_a_testme_through_it_starts_a_run()
         .await
         .unwrap();
     assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].head_sha, "aaaa1111");
+    assert_eq!(queued[0].request.head_sha, "aaaa1111");
     let repo_key = repo.full_name();
     let processed = store.is_comment_processed(&repo_key, comment as i64).await;
     assert!(
