@@ -217,9 +217,21 @@ mod tests {
         let url = "http://127.0.0.1:5000/v2/";
         let rows = [
             (RegistryAnswer::Status(200), Status::Ok, "answers at"),
-            (RegistryAnswer::Status(401), Status::Ok, "docker login 127.0.0.1:5000"),
-            (RegistryAnswer::Status(404), Status::Warn, "not a registry's API root"),
-            (RegistryAnswer::Failed("connection refused".into()), Status::Fail, "connection refused"),
+            (
+                RegistryAnswer::Status(401),
+                Status::Ok,
+                "docker login 127.0.0.1:5000",
+            ),
+            (
+                RegistryAnswer::Status(404),
+                Status::Warn,
+                "not a registry's API root",
+            ),
+            (
+                RegistryAnswer::Failed("connection refused".into()),
+                Status::Fail,
+                "connection refused",
+            ),
             (RegistryAnswer::TimedOut(5), Status::Fail, "within 5s"),
         ];
         for (answer, status, says) in rows {
@@ -228,7 +240,10 @@ mod tests {
             assert!(check.detail.contains(says), "{check:?}");
             assert!(check.detail.contains("127.0.0.1:5000/a:1"), "{check:?}");
             if status == Status::Fail {
-                assert!(check.fix.contains("curl -sI http://127.0.0.1:5000/v2/"), "{check:?}");
+                assert!(
+                    check.fix.contains("curl -sI http://127.0.0.1:5000/v2/"),
+                    "{check:?}"
+                );
             }
         }
     }

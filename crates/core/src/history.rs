@@ -263,17 +263,37 @@ mod tests {
         let tag = "127.0.0.1:5000/x/app:1.2";
         type Row<'a> = (&'a str, ImageRan, ImageRan, Option<(&'a str, &'a str)>);
         let rows: Vec<Row> = vec![
-            ("same content", ran(tag, Some("sha256:a"), "i1"), ran(tag, Some("sha256:a"), "i1"), None),
+            (
+                "same content",
+                ran(tag, Some("sha256:a"), "i1"),
+                ran(tag, Some("sha256:a"), "i1"),
+                None,
+            ),
             (
                 "pushed again",
                 ran(tag, Some("sha256:a"), "i1"),
                 ran(&format!("{tag}@sha256:b"), Some("sha256:b"), "i2"),
                 Some(("sha256:a", "sha256:b")),
             ),
-            ("rebuilt locally", ran("app:1", None, "i1"), ran("app:1", None, "i2"), Some(("i1", "i2"))),
+            (
+                "rebuilt locally",
+                ran("app:1", None, "i1"),
+                ran("app:1", None, "i2"),
+                Some(("i1", "i2")),
+            ),
             // One run pulled it, the other had it locally: the IDs decide.
-            ("same image, digest learnt", ran(tag, None, "i1"), ran(tag, Some("sha256:a"), "i1"), None),
-            ("the tag changed: an image change, not a move", ran("app:1", None, "i1"), ran("app:2", None, "i2"), None),
+            (
+                "same image, digest learnt",
+                ran(tag, None, "i1"),
+                ran(tag, Some("sha256:a"), "i1"),
+                None,
+            ),
+            (
+                "the tag changed: an image change, not a move",
+                ran("app:1", None, "i1"),
+                ran("app:2", None, "i2"),
+                None,
+            ),
         ];
         for (name, before, after, want) in rows {
             let mut green = record("1", "c", &[], &[]);
@@ -281,7 +301,10 @@ mod tests {
             green.images_ran.insert("app".into(), before);
             red.images_ran.insert("app".into(), after);
             let got = changes(&green, &red).digests_moved;
-            let got: Vec<(&str, &str)> = got.iter().map(|m| (m.before.as_str(), m.after.as_str())).collect();
+            let got: Vec<(&str, &str)> = got
+                .iter()
+                .map(|m| (m.before.as_str(), m.after.as_str()))
+                .collect();
             assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{name}");
             if want.is_some() {
                 assert!(!changes(&green, &red).is_empty(), "{name}");

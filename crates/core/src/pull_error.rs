@@ -71,7 +71,10 @@ impl PullFailure {
 
     /// `<what>; fix: <fix> (docker: <evidence>)`, one line.
     pub fn message(&self) -> String {
-        format!("{}; fix: {} (docker: {})", self.what, self.fix, self.evidence)
+        format!(
+            "{}; fix: {} (docker: {})",
+            self.what, self.fix, self.evidence
+        )
     }
 }
 
@@ -79,9 +82,7 @@ impl PullFailure {
 /// when it has a `.` or a `:` or is `localhost`, else Docker Hub (`docker.io`).
 pub fn registry_of(image: &str) -> String {
     match image.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => {
-            first.to_string()
-        }
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_string(),
         _ => "docker.io".to_string(),
     }
 }
@@ -258,7 +259,10 @@ mod tests {
             assert_eq!(got.whose(), *whose, "{stderr}");
             assert!(!got.evidence.starts_with("Error response"), "{got:?}");
             assert!(stderr.contains(&got.evidence), "{got:?}");
-            assert!(got.what.contains(&got.registry) || got.what.contains(image), "{got:?}");
+            assert!(
+                got.what.contains(&got.registry) || got.what.contains(image),
+                "{got:?}"
+            );
             assert!(got.message().contains("fix: "), "{got:?}");
         }
     }
@@ -302,10 +306,16 @@ mod tests {
 
     #[test]
     fn an_unknown_error_keeps_dockers_words_and_a_time_out_its_last_progress() {
-        let got = explain("x:1", "warning\nError response from daemon: something new\n\n");
+        let got = explain(
+            "x:1",
+            "warning\nError response from daemon: something new\n\n",
+        );
         assert_eq!(got.cause, PullCause::Other);
         assert_eq!(got.evidence, "something new");
-        assert_eq!(explain("x:1", "").evidence, "docker pull failed without a message");
+        assert_eq!(
+            explain("x:1", "").evidence,
+            "docker pull failed without a message"
+        );
         let slow = timed_out("127.0.0.1:5000/a/b:1", 30, Some("abc: Downloading"));
         assert_eq!(slow.cause, PullCause::TimedOut);
         assert_eq!(slow.whose(), Whose::Rig);

@@ -22,6 +22,10 @@
 //! - [`engine`]: the Docker Engine adapter, the only module that speaks the Engine API.
 //! - [`rig_container`]: cc-ci's own containers on the proxy network (forwarder, sandboxes).
 //! - [`stack`]: `docker stack deploy/rm`, service logs (the docker CLI).
+//! - [`image_registries`]: `ccci doctor`'s check that the registries the recipes' images
+//!   name answer.
+//! - [`pull`]: the pre-deploy pull of a missing image: progress on the run's log, bounded,
+//!   its failure explained ([`ccci_core::pull_error`]).
 //! - [`probe`]: HTTP and TCP probes through the route users take.
 //! - [`registry`]: the active-run registry the janitor relies on.
 //! - [`janitor`]: reaping what dead runs left, and pruning.
@@ -49,6 +53,7 @@ pub mod functional;
 pub mod git;
 pub mod hooks;
 pub mod host_access;
+pub mod image_registries;
 pub mod integrity;
 pub mod janitor;
 pub mod keep;
@@ -64,6 +69,7 @@ pub mod planning;
 pub mod probe;
 pub mod procnet;
 pub mod progress;
+pub mod pull;
 pub mod ready;
 pub mod recipe;
 pub mod registry;
