@@ -4,32 +4,18 @@
 
 use super::{stack_filter, Engine};
 use anyhow::{Context, Result};
-use bollard::models::Task;
+use bollard::models::{Service, Task};
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use ccci_core::results::ImageRan;
 use std::collections::BTreeMap;
 
 impl Engine {
     /// For each service of `stack` (by short name): the image its running task runs (where
-    /// none runs — a crash loop — its latest task's). Its digest comes from the task's spec when swarm pinned one, else from the
-    /// image's `RepoDigests` (a deploy with `--resolve-image never` pins none); its ID from
-    /// the task's container.
+    /// none runs — a crash loop — its latest task's). Its digest comes from the task's spec
+    /// when swarm pinned one, else from the image's `RepoDigests` (a deploy with
+    /// `--resolve-image never` pins none); its ID from the task's container.
     pub async fn images_ran(&self, stack: &str) -> Result<BTreeMap<String, ImageRan>> {
-        let tasks = self
-            .docker
-            .list_tasks(Some(ListTasksOptions {
-                filters: Some(stack_filter(stack)),
-            }))
-            .await
-            .with_context(|| format!("listing tasks of stack {stack}"))?;
-        let services = self
-            .docker
-            .list_services(Some(ListServicesOptions {
-                filters: Some(stack_filter(stack)),
-                status: None,
-            }))
-            .await
-            .with_context(|| format!("listing services of stack {stack}"))?;
+        let (tasks, services) = self.tasks_and_services(stack).await?;
         let mut ran = BTreeMap::new();
         for service in services {
             let (Some(id), Some(name)) = (service.id, service.spec.and_then(|s| s.name)) else {
@@ -53,6 +39,29 @@ impl Engine {
             }
         }
         Ok(ran)
+    }
+
+    /// Every task and service of `stack`.
+    pub(super) async fn tasks_and_services(
+        &self,
+        stack: &str,
+    ) -> Result<(Vec<Task>, Vec<Service>)> {
+        let tasks = self
+            .docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(stack_filter(stack)),
+            }))
+            .await
+            .with_context(|| format!("listing tasks of stack {stack}"))?;
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(stack_filter(stack)),
+                status: None,
+            }))
+            .await
+            .with_context(|| format!("listing services of stack {stack}"))?;
+        Ok((tasks, services))
     }
 
     async fn image_of(&self, image: &str, container: &str) -> Option<ImageRan> {
