@@ -283,17 +283,6 @@ async fn container_logs(service: &str, tail: Option<usize>) -> Result<String> {
     Ok(text)
 }
 
-/// `docker pull`, for an image that is not present locally.
-pub async fn pull(image: &str) -> Result<()> {
-    let mut cmd = Command::new("docker");
-    cmd.args(["pull", "--quiet", image]);
-    let out = run(cmd).await?;
-    if !out.status.success() {
-        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
-}
-
 async fn run(mut cmd: Command) -> Result<std::process::Output> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -100,6 +100,10 @@ pub struct RigArgs {
     #[arg(long, env = env::PRUNE_THRESHOLD, default_value_t = ccci_runner::request::DEFAULT_PRUNE_THRESHOLD,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     prune_threshold: u8,
+    /// The bound of one image pull, in seconds: past it the pull is stopped and explained.
+    #[arg(long, env = env::PULL_TIMEOUT_SECS, default_value_t = rig_settings::DEFAULT_PULL_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pull_timeout_secs: u64,
     /// The shared Keycloak for SSO dependencies (each run gets its own realm there).
     #[arg(long, env = env::KEYCLOAK_URL, requires = "keycloak_admin_password_file")]
     keycloak_url: Option<String>,
@@ -124,6 +128,7 @@ impl RigArgs {
             service_vips: Some(self.service_vips.clone()),
             deadline_secs: Some(i64::try_from(self.deadline_secs).unwrap_or(i64::MAX)),
             prune_threshold: Some(i64::from(self.prune_threshold)),
+            pull_timeout_secs: Some(i64::try_from(self.pull_timeout_secs).unwrap_or(i64::MAX)),
         };
         let keycloak = (self.keycloak_url.is_some() || self.keycloak_admin_password_file.is_some())
             .then(|| RawKeycloak {

@@ -147,9 +147,106 @@ pub fn same_path(what: &str, path: &Path, mounts: &[Mount]) -> Check {
     }
 }
 
+/// How a registry's API root (`/v2/`) answered the doctor's probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryAnswer {
+    /// An HTTP answer with this status.
+    Status(u16),
+    /// No answer: refused, unresolvable, a TLS failure (the client's words).
+    Failed(String),
+    /// No answer within the probe's bound (seconds).
+    TimedOut(u64),
+}
+
+/// The check of one registry the recipes' images name: `url` is what was probed, `images`
+/// the images it serves (shown).
+pub fn registry(registry: &str, url: &str, images: &[String], answer: &RegistryAnswer) -> Check {
+    let named = format!("{registry} (for {})", images.join(", "));
+    let fix = format!("start the registry, or correct `{registry}` in the image names; pulls of these images fail until `curl -sI {url}` answers from this host");
+    match answer {
+        RegistryAnswer::Status(200) => Check::ok("registry", format!("{named} answers at {url}")),
+        RegistryAnswer::Status(401) => Check::ok(
+            "registry",
+            format!("{named} answers at {url} and wants credentials (`docker login {registry}` on this host for private images)"),
+        ),
+        RegistryAnswer::Status(status) => Check::warn(
+            "registry",
+            format!("{named}: {url} answered {status}, not a registry's API root"),
+            format!("check `{registry}` is a registry (its /v2/ answers 200 or 401)"),
+        ),
+        RegistryAnswer::Failed(why) => {
+            Check::fail("registry", format!("{named} does not answer at {url}: {why}"), fix)
+        }
+        RegistryAnswer::TimedOut(secs) => Check::fail(
+            "registry",
+            format!("{named} did not answer at {url} within {secs}s"),
+            fix,
+        ),
+    }
+}
+
+/// Where the doctor probes a registry's API root, as the engine would reach it: plain
+/// HTTP for a loopback registry (the engine allows it there by default), HTTPS otherwise;
+/// Docker Hub's API lives at `registry-1.docker.io`.
+pub fn registry_api_url(registry: &str) -> String {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, _)| h);
+    let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+    match registry {
+        "docker.io" => "https://registry-1.docker.io/v2/".to_string(),
+        _ if loopback => format!("http://{registry}/v2/"),
+        _ => format!("https://{registry}/v2/"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registry_is_probed_as_the_engine_reaches_it_and_judged_by_its_answer() {
+        let urls = [
+            ("127.0.0.1:5000", "http://127.0.0.1:5000/v2/"),
+            ("localhost:5000", "http://localhost:5000/v2/"),
+            ("git.coopcloud.tech", "https://git.coopcloud.tech/v2/"),
+            ("docker.io", "https://registry-1.docker.io/v2/"),
+        ];
+        for (registry, url) in urls {
+            assert_eq!(registry_api_url(registry), url, "{registry}");
+        }
+        let images = ["127.0.0.1:5000/a:1".to_string()];
+        let url = "http://127.0.0.1:5000/v2/";
+        let rows = [
+            (RegistryAnswer::Status(200), Status::Ok, "answers at"),
+            (
+                RegistryAnswer::Status(401),
+                Status::Ok,
+                "docker login 127.0.0.1:5000",
+            ),
+            (
+                RegistryAnswer::Status(404),
+                Status::Warn,
+                "not a registry's API root",
+            ),
+            (
+                RegistryAnswer::Failed("connection refused".into()),
+                Status::Fail,
+                "connection refused",
+            ),
+            (RegistryAnswer::TimedOut(5), Status::Fail, "within 5s"),
+        ];
+        for (answer, status, says) in rows {
+            let check = registry("127.0.0.1:5000", url, &images, &answer);
+            assert_eq!(check.status, status, "{answer:?}");
+            assert!(check.detail.contains(says), "{check:?}");
+            assert!(check.detail.contains("127.0.0.1:5000/a:1"), "{check:?}");
+            if status == Status::Fail {
+                assert!(
+                    check.fix.contains("curl -sI http://127.0.0.1:5000/v2/"),
+                    "{check:?}"
+                );
+            }
+        }
+    }
 
     fn mount(source: &str, destination: &str) -> Mount {
         Mount {

@@ -1,8 +1,9 @@
 //! History that helps: for a recipe that is red now, its last green run and the first red
 //! run after it, and what changed between their records (versions, head commit, images per
-//! service, `.env` keys — never `.env` values).
+//! service, `.env` keys — never `.env` values), and a digest that moved under an unchanged
+//! tag: the most common reason a recipe that did not change turns red overnight.
 
-use crate::results::RunResults;
+use crate::results::{ImageRan, RunResults};
 use crate::run_end::RunEnd;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +51,20 @@ pub struct Changes {
     pub images: Vec<Change>,
     pub env_added: Vec<String>,
     pub env_removed: Vec<String>,
+    /// Per service whose tag is the same in both runs, when the content it ran differs.
+    pub digests_moved: Vec<DigestMoved>,
+}
+
+/// A tag that stayed while what it names changed (pushed again in the registry, or rebuilt
+/// here): `before` and `after` are the registry digests when both runs know one, else the
+/// engine's image IDs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestMoved {
+    pub service: String,
+    /// `name:tag`, the same in both runs.
+    pub tag: String,
+    pub before: String,
+    pub after: String,
 }
 
 impl Changes {
@@ -58,6 +73,7 @@ impl Changes {
             && self.images.is_empty()
             && self.env_added.is_empty()
             && self.env_removed.is_empty()
+            && self.digests_moved.is_empty()
     }
 }
 
@@ -84,7 +100,30 @@ pub fn changes(green: &RunResults, red: &RunResults) -> Changes {
         images: image_changes(&green.images, &red.images),
         env_added: after.difference(&before).map(|k| k.to_string()).collect(),
         env_removed: before.difference(&after).map(|k| k.to_string()).collect(),
+        digests_moved: digests_moved(&green.images_ran, &red.images_ran),
     }
+}
+
+fn digests_moved(
+    before: &BTreeMap<String, ImageRan>,
+    after: &BTreeMap<String, ImageRan>,
+) -> Vec<DigestMoved> {
+    before
+        .iter()
+        .filter_map(|(service, was)| {
+            let now = after.get(service).filter(|now| now.tag() == was.tag())?;
+            let (b, a) = match (&was.digest, &now.digest) {
+                (Some(b), Some(a)) => (b, a),
+                _ => (&was.id, &now.id),
+            };
+            (b != a).then(|| DigestMoved {
+                service: service.clone(),
+                tag: was.tag().to_string(),
+                before: b.clone(),
+                after: a.clone(),
+            })
+        })
+        .collect()
 }
 
 fn image_changes(
@@ -210,5 +249,67 @@ mod tests {
         );
         assert_eq!(got.env_added, ["NEW"]);
         assert_eq!(got.env_removed, ["OLD"]);
+    }
+
+    fn ran(image: &str, digest: Option<&str>, id: &str) -> ImageRan {
+        ImageRan {
+            image: image.into(),
+            digest: digest.map(String::from),
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn a_digest_that_moved_under_an_unchanged_tag_is_named() {
+        let tag = "127.0.0.1:5000/x/app:1.2";
+        type Row<'a> = (&'a str, ImageRan, ImageRan, Option<(&'a str, &'a str)>);
+        let rows: Vec<Row> = vec![
+            (
+                "same content",
+                ran(tag, Some("sha256:a"), "i1"),
+                ran(tag, Some("sha256:a"), "i1"),
+                None,
+            ),
+            (
+                "pushed again",
+                ran(tag, Some("sha256:a"), "i1"),
+                ran(&format!("{tag}@sha256:b"), Some("sha256:b"), "i2"),
+                Some(("sha256:a", "sha256:b")),
+            ),
+            (
+                "rebuilt locally",
+                ran("app:1", None, "i1"),
+                ran("app:1", None, "i2"),
+                Some(("i1", "i2")),
+            ),
+            // One run pulled it, the other had it locally: the IDs decide.
+            (
+                "same image, digest learnt",
+                ran(tag, None, "i1"),
+                ran(tag, Some("sha256:a"), "i1"),
+                None,
+            ),
+            (
+                "the tag changed: an image change, not a move",
+                ran("app:1", None, "i1"),
+                ran("app:2", None, "i2"),
+                None,
+            ),
+        ];
+        for (name, before, after, want) in rows {
+            let mut green = record("1", "c", &[], &[]);
+            let mut red = record("1", "c", &[], &[]);
+            green.images_ran.insert("app".into(), before);
+            red.images_ran.insert("app".into(), after);
+            let got = changes(&green, &red).digests_moved;
+            let got: Vec<(&str, &str)> = got
+                .iter()
+                .map(|m| (m.before.as_str(), m.after.as_str()))
+                .collect();
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{name}");
+            if want.is_some() {
+                assert!(!changes(&green, &red).is_empty(), "{name}");
+            }
+        }
     }
 }

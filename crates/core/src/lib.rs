@@ -21,6 +21,7 @@
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.
 //! - [`deploy_error`]: `docker stack deploy` failures the recipe author can fix, explained.
 //! - [`key_line`]: the line of a key in a compose text, for findings and explained failures.
+//! - [`pull_error`]: a failed `docker pull` explained: cause, whose to fix (recipe or rig), the fix.
 //! - [`naming`]: app domains, stack names and secret names as abra derives them.
 //! - [`pace`]: when a readiness wait looks again (at once on an engine event, else polled).
 //! - [`readiness`]: convergence, crash-loop and stays-up rules over observed swarm state.
@@ -57,6 +58,7 @@ pub mod livewarm;
 pub mod naming;
 pub mod pace;
 pub mod plan;
+pub mod pull_error;
 pub mod readiness;
 pub mod results;
 pub mod retention;

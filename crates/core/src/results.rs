@@ -173,6 +173,11 @@ pub struct RunResults {
     /// files interpolated with the run's `.env` say. Empty when nothing was deployed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
+    /// The image each service's running task (where none runs, its latest task) actually
+    /// ran, read from the engine at the end of the run (`service → image`): the digest, not only the tag. Empty when nothing
+    /// ran (or in files written before it existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images_ran: BTreeMap<String, ImageRan>,
     /// The keys of the app's `.env` (sorted). Never the values: they may be secrets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env_keys: Vec<String>,
@@ -207,6 +212,32 @@ pub struct RunResults {
     /// written at the verdict (which are reported before the restore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick_end: Option<QuickEnd>,
+}
+
+/// The image a service's running task ran, as the engine knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRan {
+    /// The reference the task ran (its `ContainerSpec.Image`): `name:tag`, with
+    /// `@sha256:…` when swarm resolved it.
+    pub image: String,
+    /// The registry's manifest digest (`sha256:…`), for an image that came from a registry
+    /// (the task's pinned digest, else the image's `RepoDigests` for its repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The engine's image ID (`sha256:…`): every image has one, built here or pulled.
+    pub id: String,
+}
+
+impl ImageRan {
+    /// The reference without its digest: `name:tag` as the compose file names it.
+    pub fn tag(&self) -> &str {
+        self.image.split('@').next().unwrap_or(&self.image)
+    }
+
+    /// What identifies the content: the registry's digest when known, else the image ID.
+    pub fn content(&self) -> &str {
+        self.digest.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// How a quick run ended after its verdict: the canonical undeployed, its snapshot

@@ -7,7 +7,10 @@
 //! - [`nightly`]: the nightly sweep: in-flight check, reconcile, enrolled seeds, disk.
 //! - [`livewarm`]: the live-warm reconciler (install / up to date / apply / hold, rollback).
 //! - [`doctor`]: `ccci doctor`'s host checks, one line each.
+//! - [`image_registries`]: `ccci doctor`'s check that the registries the recipes' images
+//!   name answer.
 pub mod doctor;
+pub mod image_registries;
 pub mod janitor;
 pub mod livewarm;
 pub mod nightly;

@@ -560,7 +560,7 @@ async fn deploy_ready(
         cfg.domain.clone(),
         &work_dir,
     )?;
-    let model = app.preflight(engine, recipe).await?;
+    let model = app.preflight(engine, recipe, &Progress::quiet()).await?;
     for (network, external) in &model.networks {
         if *external {
             engine

@@ -60,6 +60,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
         images: Default::default(),
+        images_ran: Default::default(),
         env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
         route: None,

@@ -1,6 +1,7 @@
 //! An app under test: its domain, stack, `.env`, secrets and the route to reach it, and the
 //! deploys of it. Creating the plan touches nothing on the engine; [`App::deploy`] does.
 
+use crate::progress::Progress;
 use crate::recipe::{InputError, Recipe};
 use crate::request::Rig;
 use ccci_adapters::engine::Engine;
@@ -60,6 +61,8 @@ pub struct App {
     /// on a rig with a Keycloak): named and registered before anything exists, provisioned
     /// by the install rung, deleted at the end of the run.
     pub realm: Option<ccci_adapters::keycloak::RunRealm>,
+    /// The bound of one image pull (the rig's `pull_timeout`).
+    pub pull_timeout: std::time::Duration,
 }
 
 /// How cc-ci reaches the run's forwarder.
@@ -190,6 +193,7 @@ impl App {
             route,
             suite_overlays,
             realm: None,
+            pull_timeout: rig.pull_timeout,
         })
     }
 
@@ -282,13 +286,16 @@ impl App {
     }
 
     /// Validates the compose files of a checkout with this app's env and checks every
-    /// image is present (pulling a missing one). Creates nothing on the engine.
+    /// image is present (pulling a missing one, its progress on `progress`). Creates
+    /// nothing on the engine.
     pub async fn preflight(
         &self,
         engine: &Engine,
         recipe: &Recipe,
+        progress: &Progress,
     ) -> Result<StackModel, InputError> {
-        self.preflight_with(engine, recipe, &self.env).await
+        self.preflight_with(engine, recipe, &self.env, progress)
+            .await
     }
 
     /// [`App::preflight`] of a checkout with the `.env` it is deployed with (the base with
@@ -298,6 +305,7 @@ impl App {
         engine: &Engine,
         recipe: &Recipe,
         env: &EnvFile,
+        progress: &Progress,
     ) -> Result<StackModel, InputError> {
         let model = stack_model(recipe, env, &self.stack, &self.suite_overlays)?;
         let files = recipe.compose_files(env)?;
@@ -311,7 +319,7 @@ impl App {
             if engine.image_present(&svc.image).await {
                 continue;
             }
-            if let Err(e) = stack::pull(&svc.image).await {
+            if let Err(failure) = crate::pull::pull(&svc.image, self.pull_timeout, progress).await {
                 let file = files
                     .first()
                     .map(|f| f.display().to_string())
@@ -320,7 +328,7 @@ impl App {
                     file,
                     service: service.clone(),
                     image: svc.image.clone(),
-                    reason: e.to_string().lines().last().unwrap_or("").to_string(),
+                    reason: failure.message(),
                 });
             }
         }
@@ -522,6 +530,17 @@ fn generated(specs: Vec<SecretSpec>) -> Vec<(SecretSpec, Secret)> {
             (spec, value)
         })
         .collect()
+}
+
+/// The images a recipe names with its own `.env.sample` (what an operator's new app would
+/// pull), by service.
+pub fn sample_images(recipe: &Recipe) -> Result<BTreeMap<String, String>, InputError> {
+    let model = stack_model(recipe, &recipe.env_sample, "doctor", &[])?;
+    Ok(model
+        .services
+        .into_iter()
+        .map(|(name, svc)| (name, svc.image))
+        .collect())
 }
 
 fn stack_model(

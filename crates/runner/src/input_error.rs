@@ -17,7 +17,9 @@ pub enum InputError {
     /// file, not UTF-8); the message names it and why, never its content.
     #[error("{file}: refused: {why}")]
     Unreadable { file: String, why: BeneathError },
-    #[error("{file}: service `{service}` uses image `{image}`, which is not present locally and could not be pulled: {reason}. Build or load the image (`docker image ls` shows what is present)")]
+    /// The image is not present and its pull failed: `reason` is the cause and its fix
+    /// ([`ccci_core::pull_error`]).
+    #[error("{file}: service `{service}` uses image `{image}`, which is not present locally and could not be pulled: {reason}")]
     MissingImage {
         file: String,
         service: String,

@@ -23,7 +23,9 @@ use ccci_core::judge::{self, Evidence, Stop};
 use ccci_core::ladder::{Rung, RungStatus};
 use ccci_core::lint::LintReport;
 use ccci_core::plan::{RunPlan, WarmPlan};
-use ccci_core::results::{QuickEnd, RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
+use ccci_core::results::{
+    ImageRan, QuickEnd, RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION,
+};
 use ccci_core::secret::Redactor;
 use ccci_core::suite::Suite;
 use std::collections::BTreeMap;
@@ -74,6 +76,8 @@ struct Walked {
     results: Vec<RungResult>,
     stopped: Option<Stop>,
     app_printed_secret: bool,
+    /// What each service's running task ran at the end (digest, not tag), for the record.
+    images_ran: BTreeMap<String, ImageRan>,
 }
 
 /// Runs one recipe as `role`. See the module docs.
@@ -325,13 +329,13 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
     // with the upgraded one.
     if let (Some(base), true) = (&ctx.checkouts.base, prepared.plan.selected.upgrade) {
         ctx.app
-            .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env)
+            .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env, &ctx.progress)
             .await?;
     }
     let head = &ctx.checkouts.head;
     let model = match ctx
         .app
-        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env())
+        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env(), &ctx.progress)
         .await
     {
         Ok(model) => model,
@@ -342,7 +346,7 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
                 crate::app::operator_env(&head.recipe, &head.version, &ctx.app.domain, &ctx.suite);
             let model = ctx
                 .app
-                .preflight_with(&ctx.engine, &head.recipe, &own)
+                .preflight_with(&ctx.engine, &head.recipe, &own, &ctx.progress)
                 .await?;
             ctx.progress.line(&format!(
                 "the head does not load with the app's upgraded .env ({upgraded}): its upgrade will fail"
@@ -500,10 +504,20 @@ async fn walk(
             ctx.progress.line(&format!("note: no screenshot: {why}"));
         }
     }
+    let images_ran = ctx
+        .engine
+        .images_ran(&ctx.app.stack)
+        .await
+        .inspect_err(|e| {
+            ctx.progress
+                .line(&format!("note: the images run not read: {e:#}"))
+        })
+        .unwrap_or_default();
     Walked {
         results,
         stopped,
         app_printed_secret: capture_logs(ctx).await,
+        images_ran,
     }
 }
 
@@ -710,7 +724,9 @@ fn verdict(
         no_secret_leak: !walked.app_printed_secret,
         interrupted: walked.stopped.is_some(),
     };
-    results(ctx, plan, judged, walked.results, lint, flags, started)
+    let mut run = results(ctx, plan, judged, walked.results, lint, flags, started);
+    run.images_ran = walked.images_ran;
+    run
 }
 
 /// The app's end: torn down (a cold run), left for the janitor (kept, `--keep`), or the
@@ -799,6 +815,7 @@ fn results(
         timings_ms: ctx.timings.clone(),
         deploy_count: ctx.deploy_count,
         images,
+        images_ran: BTreeMap::new(),
         env_keys,
         rig_adaptations: ctx.app.adaptations.clone(),
         route: Some(ctx.app.route_record()),

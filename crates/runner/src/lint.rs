@@ -278,6 +278,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         timings_ms: [("lint".to_string(), t0.elapsed().as_millis() as u64)].into(),
         deploy_count: 0,
         images: Default::default(),
+        images_ran: Default::default(),
         env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
         route: None,

@@ -111,6 +111,9 @@ pub struct Rig {
     /// Disk use (percent of the engine's data root) from which a run prunes first
     /// (`janitor::prune_before_run`); the doctor warns from it too.
     pub prune_threshold: u8,
+    /// The bound of one image pull (`[rig] pull_timeout_secs`): past it the pull is
+    /// stopped and explained ([`ccci_core::pull_error::timed_out`]).
+    pub pull_timeout: std::time::Duration,
     /// The shared Keycloak that SSO dependencies (docs/behaviour.md §5) get their per-run realm from.
     /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
     pub keycloak: Option<ccci_adapters::keycloak::KeycloakConfig>,
@@ -134,6 +137,9 @@ impl Rig {
             forwarder_on_proxy: None,
             deadline: std::time::Duration::from_secs(60 * 60),
             prune_threshold: DEFAULT_PRUNE_THRESHOLD,
+            pull_timeout: std::time::Duration::from_secs(
+                crate::rig_settings::DEFAULT_PULL_TIMEOUT_SECS,
+            ),
             keycloak: None,
             host_secrets: Vec::new(),
         }

@@ -30,6 +30,7 @@ pub mod env {
     pub const SERVICE_VIPS: &str = "CCCI_SERVICE_VIPS";
     pub const DEADLINE_SECS: &str = "CCCI_DEADLINE_SECS";
     pub const PRUNE_THRESHOLD: &str = "CCCI_PRUNE_THRESHOLD";
+    pub const PULL_TIMEOUT_SECS: &str = "CCCI_PULL_TIMEOUT_SECS";
     pub const KEYCLOAK_URL: &str = "CCCI_KEYCLOAK_URL";
     pub const KEYCLOAK_ADMIN_USER: &str = "CCCI_KEYCLOAK_ADMIN_USER";
     pub const KEYCLOAK_ADMIN_PASSWORD_FILE: &str = "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE";
@@ -43,6 +44,8 @@ pub const LOCAL_CI_DOMAIN: &str = "ci.local";
 pub const DEFAULT_DEADLINE_SECS: u64 = 3600;
 /// The default Keycloak admin user.
 pub const DEFAULT_KEYCLOAK_ADMIN: &str = "admin";
+/// The default bound of one image pull, in seconds (a large image over a slow link).
+pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 600;
 
 /// `[rig]` as written (TOML) or given (flags): nothing checked yet.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -59,6 +62,8 @@ pub struct RawRig {
     pub deadline_secs: Option<i64>,
     /// Disk use (percent) from which a run prunes first.
     pub prune_threshold: Option<i64>,
+    /// The bound of one image pull, in seconds.
+    pub pull_timeout_secs: Option<i64>,
 }
 
 /// `[keycloak]` as written or given: nothing checked yet.
@@ -92,6 +97,7 @@ pub enum RigField {
     ServiceVips,
     DeadlineSecs,
     PruneThreshold,
+    PullTimeoutSecs,
     /// The `[keycloak]` section as a whole.
     Keycloak,
     KeycloakUrl,
@@ -112,6 +118,7 @@ impl RigField {
             RigField::ServiceVips => ("rig", "service_vips"),
             RigField::DeadlineSecs => ("rig", "deadline_secs"),
             RigField::PruneThreshold => ("rig", "prune_threshold"),
+            RigField::PullTimeoutSecs => ("rig", "pull_timeout_secs"),
             RigField::Keycloak => ("keycloak", ""),
             RigField::KeycloakUrl => ("keycloak", "url"),
             RigField::KeycloakAdminUser => ("keycloak", "admin_user"),
@@ -131,6 +138,7 @@ impl RigField {
             RigField::ServiceVips => "--service-vips",
             RigField::DeadlineSecs => "--deadline-secs",
             RigField::PruneThreshold => "--prune-threshold",
+            RigField::PullTimeoutSecs => "--pull-timeout-secs",
             RigField::Keycloak | RigField::KeycloakUrl => "--keycloak-url",
             RigField::KeycloakAdminUser => "--keycloak-admin-user",
             RigField::KeycloakAdminPasswordFile => "--keycloak-admin-password-file",
@@ -200,6 +208,9 @@ pub fn apply_env(
     }
     if let Some(v) = get(env::PRUNE_THRESHOLD) {
         rig.prune_threshold = Some(number(v));
+    }
+    if let Some(v) = get(env::PULL_TIMEOUT_SECS) {
+        rig.pull_timeout_secs = Some(number(v));
     }
     if get(env::KEYCLOAK_URL).is_some() || get(env::KEYCLOAK_ADMIN_PASSWORD_FILE).is_some() {
         keycloak.get_or_insert_with(RawKeycloak::default);
@@ -286,6 +297,20 @@ pub fn validate(
                 DEFAULT_PRUNE_THRESHOLD
             }),
     };
+    let pull_timeout = match raw.pull_timeout_secs {
+        None => Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS),
+        Some(s) if s > 0 => Duration::from_secs(s.unsigned_abs()),
+        Some(s) => {
+            problem(
+                RigField::PullTimeoutSecs,
+                format!("{s} is out of range"),
+                &format!(
+                    "set a whole number of seconds above 0 (default {DEFAULT_PULL_TIMEOUT_SECS})"
+                ),
+            );
+            Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS)
+        }
+    };
     if let Some(ca) = &raw.ingress_ca {
         if let Err(e) = std::fs::read(ca) {
             problem(RigField::IngressCa, format!("cannot read {}: {e}", ca.display()), "name the PEM file of the CA the proxy's certificates chain to (CCCI_INGRESS_CA), or leave it out for the public web roots");
@@ -305,6 +330,7 @@ pub fn validate(
         forwarder_on_proxy: None,
         deadline,
         prune_threshold,
+        pull_timeout,
         keycloak,
         host_secrets: Vec::new(),
     };
@@ -409,6 +435,7 @@ mod tests {
         assert_eq!(local.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
         assert_eq!(local.deadline, Duration::from_secs(3600));
         assert!(local.keycloak.is_none() && local.service_vips.is_none());
+        assert_eq!(local.pull_timeout, Duration::from_secs(600));
         let problems = validate(RawRig::default(), None, Profile::Service).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, RigField::CiDomain);
@@ -442,6 +469,7 @@ mod tests {
             "CCCI_INGRESS_HTTPS" => Some("true".into()),
             "CCCI_SERVICE_VIPS" => Some("no".into()),
             "CCCI_DEADLINE_SECS" => Some("120".into()),
+            "CCCI_PULL_TIMEOUT_SECS" => Some("45".into()),
             "CCCI_KEYCLOAK_URL" => Some("https://sso.example.org/".into()),
             "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE" => Some(pw_text.clone()),
             _ => None,
@@ -457,6 +485,7 @@ mod tests {
         assert!(rig.ingress_https);
         assert_eq!(rig.service_vips, Some(false));
         assert_eq!(rig.deadline, Duration::from_secs(120));
+        assert_eq!(rig.pull_timeout, Duration::from_secs(45));
         let kc = rig.keycloak.expect("keycloak from the environment");
         assert_eq!(kc.url, "https://sso.example.org");
         assert_eq!(kc.admin_user, "admin");
@@ -473,6 +502,7 @@ mod tests {
         let raw = RawRig {
             ingress: Some("nope".into()),
             service_vips: Some("maybe".into()),
+            pull_timeout_secs: Some(0),
             ..RawRig::default()
         };
         let keycloak = RawKeycloak {
@@ -485,6 +515,7 @@ mod tests {
         for fragment in [
             "--ingress: \"nope\" is not an address:port",
             "--service-vips: \"maybe\" is neither auto, yes nor no",
+            "--pull-timeout-secs: 0 is out of range",
             "--keycloak-admin-password-file: cannot read /nonexistent/kc-pw",
             "fix: write the Keycloak admin's password into that file",
         ] {

@@ -9,6 +9,7 @@
 //! - [`objects`]: what a stack owns beside its services (secrets, rig networks) and its
 //!   teardown.
 //! - [`events`]: the engine's event stream for one stack, as a wake-up for readiness waits.
+//! - [`images_ran`]: the image (digest, ID) each service's running task actually ran.
 //! - [`error`]: [`EngineError`], an engine call that failed, in the engine's words.
 //!
 //! Stacks themselves are deployed and removed with the `docker` CLI (see [`crate::stack`]):
@@ -19,6 +20,7 @@
 mod containers;
 mod error;
 mod events;
+mod images_ran;
 mod info;
 mod objects;
 mod own;

@@ -150,21 +150,7 @@ impl Engine {
         &self,
         stack: &str,
     ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-        let tasks = self
-            .docker
-            .list_tasks(Some(ListTasksOptions {
-                filters: Some(stack_filter(stack)),
-            }))
-            .await
-            .with_context(|| format!("listing tasks of stack {stack}"))?;
-        let services = self
-            .docker
-            .list_services(Some(ListServicesOptions {
-                filters: Some(stack_filter(stack)),
-                status: None,
-            }))
-            .await
-            .with_context(|| format!("listing services of stack {stack}"))?;
+        let (tasks, services) = self.tasks_and_services(stack).await?;
         let mut images = std::collections::BTreeMap::new();
         for service in services {
             let (Some(id), Some(name)) = (

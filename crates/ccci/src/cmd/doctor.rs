@@ -10,6 +10,10 @@ pub struct Args {
     /// The service's configuration file: also check the forge and the Keycloak.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A recipe directory whose images' registries must answer (repeatable; the enrolled
+    /// recipes with a directory source are checked too).
+    #[arg(long = "recipe")]
+    recipes: Vec<PathBuf>,
     /// Print JSON instead of lines.
     #[arg(long)]
     json: bool,
@@ -39,6 +43,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let mut all = ccci_hostjobs::doctor::host(&rig).await;
     all.extend(checks);
+    all.extend(
+        ccci_hostjobs::image_registries::checks(&args.recipes, rig.suites_dir.as_deref()).await,
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else {

@@ -26,6 +26,7 @@ mod operators;
 mod real_software;
 mod recipe_of_ccci;
 mod recipe_of_ccci_deployed;
+mod registry;
 mod sandbox;
 mod service;
 mod tls;

@@ -56,6 +56,7 @@
 //! deadline_secs = 3600                   # CCCI_DEADLINE_SECS; at least 60
 //! prune_threshold = 80                   # CCCI_PRUNE_THRESHOLD; disk use (%) from which a run
 //!                                        # prunes first (old dangling images, containers, cache)
+//! pull_timeout_secs = 600                # CCCI_PULL_TIMEOUT_SECS; the bound of one image pull
 //!
 //! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
 //! url = "https://sso.example.org"        # CCCI_KEYCLOAK_URL

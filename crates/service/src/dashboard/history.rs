@@ -1,6 +1,7 @@
 //! "Where it broke" on a recipe's page: for a recipe that is red now, its last green run,
 //! the first red after it, links to both, and what changed between their records
-//! ([`ccci_core::history`]). The view functions are pure; the handler reads the records.
+//! ([`ccci_core::history`]), a digest that moved under an unchanged tag included. The view
+//! functions are pure; the handler reads the records.
 
 use super::views::{level_chip, time, LevelChip};
 use crate::job::{Job, JobId, JobState};
@@ -66,7 +67,8 @@ fn row(what: String, change: &Change) -> ChangeRow {
     }
 }
 
-/// The rows of what changed: versions, images per service, `.env` keys added and removed.
+/// The rows of what changed: versions, images per service, digests that moved under an
+/// unchanged tag, `.env` keys added and removed.
 pub fn change_rows(green: &RunResults, red: &RunResults) -> Vec<ChangeRow> {
     let changes = history::changes(green, red);
     let mut rows: Vec<ChangeRow> = changes
@@ -80,6 +82,14 @@ pub fn change_rows(green: &RunResults, red: &RunResults) -> Vec<ChangeRow> {
             .iter()
             .map(|c| row(format!("image of {}", c.what), c)),
     );
+    rows.extend(changes.digests_moved.iter().map(|m| ChangeRow {
+        what: format!(
+            "{DIGEST_MOVED} {}: digest moved under the unchanged tag",
+            m.service
+        ),
+        before: format!("{}@{}", m.tag, m.before),
+        after: format!("{}@{}", m.tag, m.after),
+    }));
     if !changes.env_added.is_empty() {
         rows.push(ChangeRow {
             what: ".env keys added".into(),
@@ -96,6 +106,9 @@ pub fn change_rows(green: &RunResults, red: &RunResults) -> Vec<ChangeRow> {
     }
     rows
 }
+
+/// How a digest-moved row begins (the section explains it when one is shown).
+pub const DIGEST_MOVED: &str = "image content of";
 
 /// The section for `breakage`, with the two runs' records when they were read.
 pub fn broke_view(
@@ -140,14 +153,24 @@ pub fn broke_section(view: &BrokeView) -> Markup {
             }
             @match &view.changes {
                 Some(rows) if rows.is_empty() => p { "Versions, images and .env keys are the same: the change is elsewhere (the suite, the rig, flakiness)." },
-                Some(rows) => table.changes {
-                    thead { tr { th { "What changed" } th { "Last green" } th { "First red" } } }
-                    tbody { @for r in rows { tr {
-                        td { (r.what) } td.mono { (r.before) } td.mono { (r.after) }
-                    } } }
+                Some(rows) if rows.iter().any(|r| r.what.starts_with(DIGEST_MOVED)) => {
+                    p { "A tag the recipe names was pushed again with other content: the recipe did not change, the image did. Pin the digest (image: name:tag@sha256:…) or look at what changed upstream." }
+                    (changes_table(rows))
                 },
+                Some(rows) => (changes_table(rows)),
                 None => {},
             }
+        }
+    }
+}
+
+fn changes_table(rows: &[ChangeRow]) -> Markup {
+    html! {
+        table.changes {
+            thead { tr { th { "What changed" } th { "Last green" } th { "First red" } } }
+            tbody { @for r in rows { tr {
+                td { (r.what) } td.mono { (r.before) } td.mono { (r.after) }
+            } } }
         }
     }
 }

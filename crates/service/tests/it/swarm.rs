@@ -486,6 +486,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         forwarder_on_proxy: None,
         deadline: doomed_rig.deadline,
         prune_threshold: doomed_rig.prune_threshold,
+        pull_timeout: doomed_rig.pull_timeout,
         keycloak: None,
         host_secrets: Vec::new(),
     };
