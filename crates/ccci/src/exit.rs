@@ -54,7 +54,9 @@ impl Exit {
     /// An error that ended a command: bad input (the recipe's, the flags', the service's
     /// configuration) is 2, anything else the host's or engine's failure, 3.
     pub fn of_error(error: &anyhow::Error) -> Exit {
-        let bad_input = error.downcast_ref::<InputError>().is_some()
+        let bad_input = error
+            .downcast_ref::<InputError>()
+            .is_some_and(InputError::is_the_recipes)
             || error.downcast_ref::<ccci_service::ConfigError>().is_some();
         if bad_input {
             Exit::BadInput
@@ -110,5 +112,11 @@ mod tests {
         assert_eq!(Exit::of_error(&config), Exit::BadInput);
         let engine = anyhow::anyhow!("cannot connect to the Docker engine");
         assert_eq!(Exit::of_error(&engine), Exit::HostFailure);
+        let registry_down = anyhow::Error::from(InputError::RigPull {
+            service: "app".into(),
+            image: "127.0.0.1:1/app:1".into(),
+            reason: "the registry does not answer".into(),
+        });
+        assert_eq!(Exit::of_error(&registry_down), Exit::HostFailure);
     }
 }

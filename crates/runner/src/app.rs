@@ -9,6 +9,7 @@ use ccci_adapters::probe::{HttpTarget, Route};
 use ccci_adapters::stack;
 use ccci_core::compose::{load_stack, StackModel};
 use ccci_core::envfile::EnvFile;
+use ccci_core::pull_error::Whose;
 use ccci_core::naming::{self, SecretSpec};
 use ccci_core::results::{RouteRecord, RouteVia};
 use ccci_core::rig::{self, Adaptation};
@@ -324,11 +325,20 @@ impl App {
                     .first()
                     .map(|f| f.display().to_string())
                     .unwrap_or_default();
-                return Err(InputError::MissingImage {
-                    file,
-                    service: service.clone(),
-                    image: svc.image.clone(),
-                    reason: failure.message(),
+                let (service, image, reason) =
+                    (service.clone(), svc.image.clone(), failure.message());
+                return Err(match failure.whose() {
+                    Whose::Recipe => InputError::MissingImage {
+                        file,
+                        service,
+                        image,
+                        reason,
+                    },
+                    Whose::Rig => InputError::RigPull {
+                        service,
+                        image,
+                        reason,
+                    },
                 });
             }
         }

@@ -26,6 +26,15 @@ pub enum InputError {
         image: String,
         reason: String,
     },
+    /// The image is not present and its pull failed for a reason of the rig's (the
+    /// registry does not answer, credentials missing or refused, cc-ci's time bound): not the
+    /// recipe's mistake, so a run that meets it is cc-ci's error, never RED.
+    #[error("service `{service}` uses image `{image}`, which could not be pulled because of this CI host, not the recipe: {reason}")]
+    RigPull {
+        service: String,
+        image: String,
+        reason: String,
+    },
     /// The rig's settings (flags or `CCCI_*`), each problem naming its flag and fix.
     #[error(transparent)]
     Rig(#[from] crate::rig_settings::RigError),
@@ -82,4 +91,12 @@ pub enum InputError {
     /// is no release).
     #[error(transparent)]
     Plan(#[from] ccci_core::plan::PlanError),
+}
+
+impl InputError {
+    /// Whether the recipe (or the request) is at fault: the run is RED / exit 2. A pull that
+    /// failed on the rig's side is the host's failure instead (`RunEnd::Error` / exit 3).
+    pub fn is_the_recipes(&self) -> bool {
+        !matches!(self, InputError::RigPull { .. })
+    }
 }

@@ -414,7 +414,10 @@ fn outcome_of(result: anyhow::Result<RunResults>) -> (Outcome, Option<RunResults
 /// input: the recipe's own mistake (no `DOMAIN`, malformed compose, a missing image) stays
 /// RED.
 fn end_of_error(error: &anyhow::Error) -> RunEnd {
-    if error.downcast_ref::<InputError>().is_some() {
+    if error
+        .downcast_ref::<InputError>()
+        .is_some_and(InputError::is_the_recipes)
+    {
         RunEnd::RED
     } else {
         RunEnd::Error
@@ -433,6 +436,14 @@ mod tests {
             (input, RunEnd::RED),
             (
                 anyhow::anyhow!("cannot connect to the Docker engine"),
+                RunEnd::Error,
+            ),
+            (
+                anyhow::Error::from(InputError::RigPull {
+                    service: "app".into(),
+                    image: "127.0.0.1:1/app:1".into(),
+                    reason: "the registry 127.0.0.1:1 does not answer".into(),
+                }),
                 RunEnd::Error,
             ),
         ];
