@@ -10,6 +10,7 @@
 //! - [`plan`]: a run's plan before anything is deployed: role, base, rungs, expected level.
 //! - [`judge`]: a run's verdict, level and first failure, judged once from what happened.
 //! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
+//! - [`lint_rung`]: the lint rung of a run, from the lint's report.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
@@ -31,6 +32,11 @@
 //! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
 //! - [`keep`]: `--keep`: how long a RED run's app stays deployed for debugging, and what it says.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
+//! - [`doctor`]: `ccci doctor`'s verdict over the checks adapters gathered, and its lines.
+//! - [`live`]: a run in flight as its run directory shows it: the live log, rung events, the timeline.
+//! - [`rig`]: rig adaptations (`endpoint_mode: dnsrr` where service VIPs do not route).
+//! - [`volumes`]: which base volumes the head keeps, renames or drops across the upgrade.
+//! - [`yaml`]: compose YAML values read leniently (a list of items, a list or mapping of names).
 
 pub mod backupbot;
 pub mod compose;
@@ -45,6 +51,7 @@ pub mod junit_input;
 pub mod keep;
 pub mod ladder;
 pub mod lint;
+pub mod lint_rung;
 pub mod live;
 pub mod livewarm;
 pub mod naming;
@@ -60,3 +67,4 @@ pub mod suite;
 pub mod upgrade_env;
 pub mod version;
 pub mod volumes;
+pub mod yaml;

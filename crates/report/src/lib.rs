@@ -10,6 +10,8 @@
 //! - [`artefacts`]: writes all of the above and `results.json` into a run directory,
 //!   redacting every secret value first.
 //! - [`fixtures`]: sample results for examples, docs and tests.
+//! - [`view`]: the rows every renderer shows (the ladder's rungs always, then the others that ran).
+//! - [`text`]: text helpers the renderers share (untrusted text cleaned, XML escaped, durations).
 //!
 //! **Architecture invariant:** every renderer is a pure function of the results; only
 //! [`artefacts::write_run_dir`] touches the file system.

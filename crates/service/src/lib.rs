@@ -8,6 +8,7 @@
 //! - [`config`]: the TOML file (`raw`), `CCCI_*` overrides (`env`), validated (`validate`)
 //!   into [`config::Config`]; its `rig` is the runner's validated `Rig`, as the CLI's.
 //! - [`job`]: the job model (a queued / running / done run).
+//! - [`app`]: the state every task of `ccci serve` shares.
 //! - [`policy`]: which job starts next, and what a queued job waits behind.
 //! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).
 //! - [`intake`]: comments from polling and the webhook become jobs (at most once each).
@@ -20,6 +21,7 @@
 //! - [`metrics`]: this host's Prometheus counters, histograms and gauges.
 //! - [`dashboard`]: HTML pages, JSON API, `/metrics`, `/healthz`, artefacts.
 //! - [`webhook`]: `POST /webhook/gitea`.
+//! - [`doctor`]: `ccci doctor --config`'s checks: the forge's token and the Keycloak's admin login.
 //! - [`serve`](mod@serve): wires it all together.
 
 pub mod app;
