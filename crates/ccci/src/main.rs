@@ -2,7 +2,8 @@
 //! ended to the documented exit code ([`exit::Exit`]).
 //!
 //! # Layout
-//! - [`cli`]: the flags as clap reads them; the rig's flags validated into a `Rig`.
+//! - [`cli`]: the command line as clap reads it.
+//! - [`rig_args`]: the rig's flags, validated into a `Rig`.
 //! - [`cmd`]: one module per subcommand (its flags and its body).
 //! - [`exit`]: every outcome and its exit code, in one place.
 //! - [`signals`]: Ctrl-C / SIGTERM cancel a run, which then tears down.
@@ -10,9 +11,11 @@
 mod cli;
 mod cmd;
 mod exit;
+mod rig_args;
 mod signals;
 
 use clap::Parser;
+use cli::Command;
 use exit::Exit;
 use std::process::ExitCode;
 
@@ -33,12 +36,30 @@ fn main() -> ExitCode {
             return Exit::HostFailure.into();
         }
     };
-    match runtime.block_on(cmd::dispatch(cli.command)) {
+    match runtime.block_on(dispatch(cli.command)) {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("ccci: error: {e:#}");
             Exit::of_error(&e).into()
         }
+    }
+}
+
+/// Runs the subcommand.
+async fn dispatch(command: Command) -> anyhow::Result<Exit> {
+    use cmd::*;
+    match command {
+        Command::Run(args) => run::run(args).await,
+        Command::Lint(args) => lint::run(args),
+        Command::Doctor(args) => doctor::run(args).await,
+        Command::Janitor(args) => janitor::run(args).await,
+        Command::Observe(args) => observe::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Config(command) => config::run(command).await,
+        Command::Warm(command) => warm::run(command).await,
+        Command::Alerts(args) => alerts::run(args),
+        Command::Nightly(args) => nightly::run(args).await,
+        Command::Prune(args) => prune::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! stack's secrets, volumes, networks and configs — after `COMPOSE_FILE` overlays are merged
 //! and `$VAR` interpolation is applied. The deploy itself is left to `docker stack deploy`.
 
+use crate::yaml::names;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -50,6 +51,14 @@ pub struct ServiceModel {
 }
 
 impl StackModel {
+    /// Every service's host-access grants.
+    pub fn grants(&self) -> Vec<crate::host_access::Grant> {
+        let services = self.services.values();
+        services
+            .flat_map(|s| s.host_access.iter().cloned())
+            .collect()
+    }
+
     pub fn images(&self) -> BTreeSet<String> {
         self.services.values().map(|s| s.image.clone()).collect()
     }
@@ -253,24 +262,6 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
         secrets,
         host_access: Vec::new(),
     })
-}
-
-/// The names a compose list-or-mapping holds: `[a, b]` or `{a: {...}, b: {...}}` (a
-/// service's `depends_on`, `networks`).
-pub(crate) fn names(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        Some(Value::Mapping(m)) => m
-            .keys()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// A `ports:` entry published through the routing mesh: short syntax with a host part

@@ -21,6 +21,7 @@
 //!   `network:<name>`).
 
 use crate::host_access::{self, Grant};
+use crate::yaml::seq;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 
@@ -151,10 +152,6 @@ pub fn host_paths(d: &Deployed) -> Vec<HostPath> {
     out.sort();
     out.dedup();
     out
-}
-
-fn seq(v: Option<&Value>) -> impl Iterator<Item = &Value> {
-    v.and_then(Value::as_sequence).into_iter().flatten()
 }
 
 fn env_files(v: Option<&Value>) -> Vec<String> {

@@ -21,7 +21,7 @@
 //! `<suites>/<recipe>/suite.toml`, never in the recipe's own `.ccci/`). A recipe without a
 //! release compares against nothing: all its grants are new.
 
-use crate::compose::StackModel;
+use crate::yaml::{names, seq};
 use serde_yaml_ng::Value;
 
 /// One thing a service asks of the host.
@@ -102,7 +102,7 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
         }
     }
     let top_networks = doc.get("networks");
-    for name in crate::compose::names(svc.get("networks")) {
+    for name in names(svc.get("networks")) {
         let engine_name = top_networks
             .and_then(|n| n.get(name.as_str()))
             .and_then(|n| n.get("name"))
@@ -155,10 +155,6 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
         }
     }
     out
-}
-
-fn seq(v: Option<&Value>) -> impl Iterator<Item = &Value> {
-    v.and_then(Value::as_sequence).into_iter().flatten()
 }
 
 /// Top-level volumes whose local driver binds a host directory: (volume key, device).
@@ -248,19 +244,17 @@ pub fn validate_key(key: &str) -> Result<(), String> {
     }
 }
 
-/// The grants of `head` that its base release (`None`: no release) did not have, service by
-/// service.
-pub fn added(head: &StackModel, base: Option<&StackModel>) -> Vec<Grant> {
-    let mut out = Vec::new();
-    for (name, svc) in &head.services {
-        let before = base.and_then(|b| b.services.get(name));
-        for g in &svc.host_access {
-            if !before.is_some_and(|b| b.host_access.iter().any(|bg| bg.key == g.key)) {
-                out.push(g.clone());
-            }
-        }
-    }
-    out
+/// The grants of `head` that its base release (`base`; none without a release) did not
+/// have, service by service (each stack's [`crate::compose::StackModel::grants`]).
+pub fn added(head: &[Grant], base: &[Grant]) -> Vec<Grant> {
+    head.iter()
+        .filter(|g| {
+            !base
+                .iter()
+                .any(|b| b.service == g.service && b.key == g.key)
+        })
+        .cloned()
+        .collect()
 }
 
 /// The grants the operator did not allow (`allow`: keys from the CI's suite tree).
@@ -437,7 +431,7 @@ pub fn refusal_message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::load_stack;
+    use crate::compose::{load_stack, StackModel};
     use std::collections::BTreeMap;
 
     fn model(text: &str) -> StackModel {
@@ -519,24 +513,24 @@ mod tests {
             svc("    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n")
         ));
         // Already in the base: nothing new.
-        assert!(added(&base, Some(&base)).is_empty());
+        assert!(added(&base.grants(), &base.grants()).is_empty());
         // The same capability on another service is new there.
         let head = model(&format!(
             "{}  db:\n    image: y\n    cap_add: [NET_ADMIN]\n",
             svc("    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n    cap_add: [NET_ADMIN]\n")
         ));
-        let new: Vec<(String, String)> = added(&head, Some(&base))
+        let new: Vec<(String, String)> = added(&head.grants(), &base.grants())
             .into_iter()
             .map(|g| (g.service, g.key))
             .collect();
         assert_eq!(new, [("app".to_string(), "cap_add:NET_ADMIN".to_string())]);
         // No release: everything is new.
-        assert_eq!(added(&head, None).len(), 3);
+        assert_eq!(added(&head.grants(), &[]).len(), 3);
         // Allowed by the operator: not refused.
         let allow = vec!["cap_add:NET_ADMIN".to_string()];
-        assert!(refused(added(&head, Some(&base)), &allow).is_empty());
+        assert!(refused(added(&head.grants(), &base.grants()), &allow).is_empty());
         assert_eq!(
-            refused(added(&head, None), &allow)
+            refused(added(&head.grants(), &[]), &allow)
                 .into_iter()
                 .map(|g| g.key)
                 .collect::<Vec<_>>(),

@@ -11,6 +11,7 @@
 //! - [`judge`]: a run's ending, level and first failure, judged once from what happened.
 //! - [`run_end`]: how a run ended: a verdict (green, red), cancelled, or cc-ci's error.
 //! - [`lint`]: the recipe lint (L5): abra's published rules and cc-ci's base-vs-head rules.
+//! - [`lint_rung`]: the lint rung of a run, from the lint's report.
 //! - [`results`]: the versioned `results.json` record.
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
@@ -38,6 +39,11 @@
 //! - [`live`]: a run in flight as its run directory shows it: the live log, rung events, timeline.
 //! - [`doctor`]: `ccci doctor`'s checks judged and rendered, one line each with its fix.
 //! - [`livewarm`]: the live-warm reconciler's rule: apply, hold (major bump or flagged notes), install.
+//! - [`doctor`]: `ccci doctor`'s verdict over the checks adapters gathered, and its lines.
+//! - [`live`]: a run in flight as its run directory shows it: the live log, rung events, the timeline.
+//! - [`rig`]: rig adaptations (`endpoint_mode: dnsrr` where service VIPs do not route).
+//! - [`volumes`]: which base volumes the head keeps, renames or drops across the upgrade.
+//! - [`yaml`]: compose YAML values read leniently (a list of items, a list or mapping of names).
 
 pub mod backupbot;
 pub mod compose;
@@ -53,6 +59,7 @@ pub mod keep;
 pub mod key_line;
 pub mod ladder;
 pub mod lint;
+pub mod lint_rung;
 pub mod live;
 pub mod livewarm;
 pub mod naming;
@@ -70,3 +77,4 @@ pub mod suite;
 pub mod upgrade_env;
 pub mod version;
 pub mod volumes;
+pub mod yaml;

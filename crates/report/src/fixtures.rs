@@ -143,7 +143,7 @@ fn clean_lint(base: &str) -> (RungResult, LintReport) {
             &[("compose.yml", 41, "service `cron` has no healthcheck")],
         )],
     );
-    (ccci_core::lint::rung_result(&report, 180), report)
+    (ccci_core::lint_rung::rung_result(&report, 180), report)
 }
 
 /// A green L5 upgrade of a full-featured recipe: the four deploy rungs and a clean lint.
@@ -181,7 +181,7 @@ pub fn red_lint() -> RunResults {
             ),
         ],
     );
-    let rung = ccci_core::lint::rung_result(&report, 210);
+    let rung = ccci_core::lint_rung::rung_result(&report, 210);
     r.failure = Some(Failure {
         rung: Some(Rung::Lint),
         message: rung.reason.clone().unwrap_or_default(),
@@ -227,7 +227,8 @@ pub fn green_lint_inherited() -> RunResults {
             f.provenance = Some(ccci_core::lint::Provenance::Inherited);
         }
     }
-    r.rungs.push(ccci_core::lint::rung_result(&report, 190));
+    r.rungs
+        .push(ccci_core::lint_rung::rung_result(&report, 190));
     r.lint = Some(report);
     r
 }

@@ -1,16 +1,12 @@
 //! A run's context: everything a rung needs (the engine, the app, the suite, the
-//! checkouts, progress, the redactor, the readiness history) and the deploy it performs.
-//! The readiness waits on it live in [`crate::ready`].
+//! checkouts, progress, the redactor, the readiness history). The deploy it performs lives
+//! in [`crate::deploy`], the readiness waits on it in [`crate::ready`].
 
-use crate::app::{App, PreparedDeploy};
+use crate::app::{App, DeploySource};
 use crate::canonical::Attached;
 use crate::progress::Progress;
-use crate::recipe::Recipe;
 use crate::source::Checkouts;
-use ccci_adapters::clock::now_ms;
 use ccci_adapters::engine::Engine;
-use ccci_core::compose::StackModel;
-use ccci_core::deploy_error;
 use ccci_core::readiness::{self, CrashLoopPolicy};
 use ccci_core::results::Failure;
 use ccci_core::secret::Redactor;
@@ -82,106 +78,6 @@ impl RunCtx {
         *self.timings.entry(phase.to_string()).or_default() += since.elapsed().as_millis() as u64;
     }
 
-    /// Checks what deploying `which` would put on the swarm (see [`crate::host_access`]),
-    /// deploying nothing.
-    pub async fn check(&mut self, which: Which) -> Result<(), Failure> {
-        let source = crate::host_access::source_of(&self.checkouts, which);
-        // Before the upgrade, the head is checked with the `.env` it will be deployed with
-        // (the upgraded one), the base with the installed one.
-        let installed = match which {
-            Which::Head => self
-                .app
-                .upgraded_env
-                .clone()
-                .map(|upgraded| std::mem::replace(&mut self.app.env, upgraded)),
-            Which::Base => None,
-        };
-        let upgrading = installed.is_some();
-        let prepared = self
-            .app
-            .prepare_deploy(&source)
-            .map(|(prepared, _)| prepared);
-        if let Some(env) = installed {
-            self.app.env = env;
-        }
-        if upgrading && prepared.is_err() {
-            // The head does not load with the upgraded `.env`: its upgrade fails at the
-            // deploy, which checks (and refuses) before anything is deployed.
-            return Ok(());
-        }
-        let prepared = prepared.map_err(|e| self.redacted(format!("{e:#}")))?;
-        self.checked(which, &prepared).await
-    }
-
-    /// [`crate::host_access::check`], its refusal explained in the recipe's terms when
-    /// docker's own words are a deploy error the author can fix, and redacted.
-    async fn checked(&mut self, which: Which, prepared: &PreparedDeploy) -> Result<(), Failure> {
-        crate::host_access::check(self, which, prepared)
-            .await
-            .map_err(|mut refused| {
-                let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
-                if let Some(explained) = explain_deploy_text(&refused.message, recipe, &self.app) {
-                    refused.message = explained;
-                }
-                refused.message = self.redactor.redact(&refused.message);
-                refused
-            })
-    }
-
-    fn redacted(&self, message: String) -> Failure {
-        Failure {
-            message: self.redactor.redact(&message),
-            ..Default::default()
-        }
-    }
-
-    /// Deploys `which` once what docker would deploy passed the check, and counts it.
-    /// Returns the stack model it deployed.
-    pub async fn deploy(&mut self, which: Which) -> Result<StackModel, Failure> {
-        let t = Instant::now();
-        let source = crate::host_access::source_of(&self.checkouts, which);
-        let version = source.version.clone();
-        self.progress.line(&format!(
-            "deploying {} {} as {}",
-            self.app.recipe, version, self.app.stack
-        ));
-        let (prepared, model) = self
-            .app
-            .prepare_deploy(&source)
-            .map_err(|e| self.redacted(format!("{e:#}")))?;
-        self.depends_on = model
-            .services
-            .iter()
-            .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
-            .collect();
-        self.checked(which, &prepared).await?;
-        self.history_mut().deployed(now_ms());
-        let result = self.app.deploy_prepared(&prepared).await;
-        let recipe = crate::host_access::source_of(&self.checkouts, which).recipe;
-        let explained = result
-            .as_ref()
-            .err()
-            .and_then(|e| explain_deploy_error(e, recipe, &self.app));
-        self.deploy_count += 1;
-        self.add_timing("deploy", t);
-        if matches!(which, Which::Head) {
-            self.head_version = Some(version);
-        }
-        if let Some(rig) = result
-            .as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<ccci_adapters::rig_container::RigContainerError>())
-        {
-            self.record_rig_failure(rig.to_string());
-        }
-        result.map(|()| model).map_err(|e| Failure {
-            message: self
-                .redactor
-                .redact(&explained.unwrap_or_else(|| format!("{e:#}"))),
-            ..Default::default()
-        })
-    }
-
     pub fn history_mut(&self) -> std::sync::MutexGuard<'_, readiness::History> {
         self.history
             .lock()
@@ -203,40 +99,21 @@ pub enum Which {
     Head,
 }
 
-/// A failed `docker stack deploy` the recipe author can fix, explained in the recipe's terms
-/// (file, compose key, fix) and followed by docker's own line; `None` keeps docker's text.
-fn explain_deploy_error(err: &anyhow::Error, recipe: &Recipe, app: &App) -> Option<String> {
-    explain_deploy_text(&format!("{err:#}"), recipe, app)
-}
-
-/// [`explain_deploy_error`] of a message (`docker stack config` fails as the deploy would).
-fn explain_deploy_text(text: &str, recipe: &Recipe, app: &App) -> Option<String> {
-    let stderr = text.strip_prefix(&format!("docker stack deploy {} failed: ", app.stack))?;
-    let compose_files = recipe
-        .compose_files(&app.env)
-        .ok()?
-        .iter()
-        .filter_map(|f| {
-            let text = recipe.read_text(f).ok()??;
-            let name = f
-                .strip_prefix(&recipe.dir)
-                .unwrap_or(f)
-                .display()
-                .to_string();
-            Some((name, text))
-        })
-        .collect();
-    let facts = deploy_error::RecipeFacts {
-        stack: app.stack.clone(),
-        compose_files,
-        abra_sh: recipe
-            .read_text(std::path::Path::new("abra.sh"))
-            .ok()
-            .flatten(),
-        env_sample: recipe
-            .read_text(std::path::Path::new(".env.sample"))
-            .ok()
-            .flatten(),
-    };
-    deploy_error::explain(stderr, &facts).map(|e| e.message())
+/// The checkout a deploy of `which` takes.
+pub fn source_of(checkouts: &Checkouts, which: Which) -> DeploySource<'_> {
+    match which {
+        Which::Base => {
+            let base = checkouts.base.as_ref().expect("base deploy needs a base");
+            DeploySource {
+                recipe: &base.recipe,
+                version: base.version.clone(),
+                chaos_commit: None,
+            }
+        }
+        Which::Head => DeploySource {
+            recipe: &checkouts.head.recipe,
+            version: checkouts.head.version.clone(),
+            chaos_commit: checkouts.head.chaos_commit.clone(),
+        },
+    }
 }

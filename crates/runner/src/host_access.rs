@@ -13,7 +13,7 @@
 //!   capabilities, host namespaces, …) needs it too. The base's grants come from the base
 //!   release's own files and environment (its `.env.sample`, `COMPOSE_FILE`, `abra.sh`).
 
-use crate::app::{DeploySource, PreparedDeploy};
+use crate::app::PreparedDeploy;
 use crate::ctx::{RunCtx, Which};
 use ccci_core::compose::interpolate;
 use ccci_core::deployed::{self, Deployed, Place};
@@ -275,25 +275,6 @@ pub async fn check_before_install(ctx: &mut RunCtx, deploys_base: bool) -> Resul
         ctx.check(Which::Base).await?;
     }
     Ok(())
-}
-
-/// The checkout a deploy of `which` takes.
-pub fn source_of(checkouts: &crate::source::Checkouts, which: Which) -> DeploySource<'_> {
-    match which {
-        Which::Base => {
-            let base = checkouts.base.as_ref().expect("base deploy needs a base");
-            DeploySource {
-                recipe: &base.recipe,
-                version: base.version.clone(),
-                chaos_commit: None,
-            }
-        }
-        Which::Head => DeploySource {
-            recipe: &checkouts.head.recipe,
-            version: checkouts.head.version.clone(),
-            chaos_commit: checkouts.head.chaos_commit.clone(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `--keep`: a RED run's app left deployed for debugging. The core decides whether a run
 //! keeps ([`ccci_core::keep::not_kept_because`]); this writes `kept_until` into the run's
 //! registry entry (the janitor leaves the app alone until then and removes it all after,
-//! see [`crate::janitor`]) and says how to reach the app, its logs, and how to release it.
+//! see the janitor in `ccci-hostjobs`) and says how to reach the app, its logs, and how to release it.
 
 use crate::app::Forwarding;
 use crate::ctx::RunCtx;

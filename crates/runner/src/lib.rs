@@ -9,7 +9,8 @@
 //!   [`request::Rig`], for the CLI and the service alike.
 //! - [`lifecycle`]: one cold run, plan → rungs → teardown → results.
 //! - [`planning`]: the facts `ccci_core::plan` decides from, gathered.
-//! - [`ctx`]: [`ctx::RunCtx`], what every rung gets, and the deploy.
+//! - [`ctx`]: [`ctx::RunCtx`], what every rung gets.
+//! - [`deploy`]: the deploy a rung performs: checked ([`host_access`]), deployed, explained.
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
 //! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
 //!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
@@ -39,6 +40,7 @@ pub mod artefacts;
 pub mod backup;
 pub mod canonical;
 pub mod ctx;
+pub mod deploy;
 pub mod functional;
 pub mod hooks;
 pub mod host_access;

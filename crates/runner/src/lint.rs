@@ -163,7 +163,7 @@ pub fn run_rung(
     }
     let t = Instant::now();
     let report = lint::lint(&input_of(checkouts));
-    let rung = lint::rung_result(&report, t.elapsed().as_millis() as u64);
+    let rung = ccci_core::lint_rung::rung_result(&report, t.elapsed().as_millis() as u64);
     progress.line(&format!("── lint: {}", report.summary()));
     for r in report.errors().iter().chain(report.warnings().iter()) {
         for f in &r.findings {

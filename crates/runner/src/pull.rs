@@ -1,4 +1,4 @@
-//! The pre-deploy pull (SPEC §2.4): an image the stack names that is not present locally is
+//! The pre-deploy pull (docs/behaviour.md §3): an image the stack names that is not present locally is
 //! pulled before anything is deployed, its progress on the run's log, bounded by the rig's
 //! pull time-out; a failure is explained with its fix ([`ccci_core::pull_error`]), never a
 //! convergence time-out later.

@@ -10,6 +10,7 @@
 //!   runner's validated `Rig`, as the CLI's.
 //! - [`app`]: the state every task of `ccci serve` shares.
 //! - [`job`]: the job model (a queued / running / done run).
+//! - [`app`]: the state every task of `ccci serve` shares.
 //! - [`policy`]: which job starts next, and what a queued job waits behind.
 //! - [`store`]: the queue and history in SQLite or PostgreSQL (claims, leases, dedupe).
 //! - [`intake`]: comments from polling and the webhook become jobs (at most once each).

@@ -1,7 +1,7 @@
 //! `ccci doctor`: host checks, plus the configuration's when given one.
 
-use crate::cli::RigArgs;
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 use ccci_core::doctor::{self, Check};
 use std::path::PathBuf;
 

@@ -1,8 +1,8 @@
 //! `ccci janitor`: reap what dead runs left on the engine (owner alive or app kept →
 //! untouched); `--release STACK` removes a kept app early.
 
-use crate::cli::RigArgs;
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 use std::time::Duration;
 
 #[derive(clap::Args)]

@@ -1,7 +1,7 @@
 //! `ccci nightly`: the nightly sweep once; a red recipe is not a sweep failure.
 
-use crate::cli::RigArgs;
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 
 #[derive(clap::Args)]
 pub struct Args {

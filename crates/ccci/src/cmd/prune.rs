@@ -1,8 +1,8 @@
 //! `ccci prune`: dangling images, stopped containers and old build cache, when the disk is
 //! full and no run is in flight.
 
-use crate::cli::RigArgs;
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -1,8 +1,8 @@
 //! `ccci run`: one run of a recipe on the local swarm, its summary, and its verdict as the
 //! exit code.
 
-use crate::cli::RigArgs;
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 use ccci_core::ladder::Rung;
 use ccci_core::results::{RunMode, RunResults};
 use ccci_runner::recipe::InputError;

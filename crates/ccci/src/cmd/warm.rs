@@ -1,9 +1,9 @@
 //! `ccci warm`: seed, show, snapshot and restore a recipe's data-warm canonical; reconcile the
 //! live-warm apps.
 
-use crate::cli::RigArgs;
 use crate::cmd::run::{parse_stages, print_outcome};
 use crate::exit::Exit;
+use crate::rig_args::RigArgs;
 use ccci_core::run_end::RunEnd;
 use ccci_runner::recipe::InputError;
 use ccci_runner::request::RunRequest;

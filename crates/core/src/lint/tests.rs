@@ -1,6 +1,7 @@
 //! Each rule's failing case, on a small recipe shaped like the catalogue's, and a clean one.
 
 use super::*;
+use crate::lint_rung::rung_result;
 
 const COMPOSE: &str = r#"---
 version: "3.8"

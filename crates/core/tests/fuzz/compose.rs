@@ -109,7 +109,7 @@ fn check_load(text: &str, env: &BTreeMap<String, String>) {
     match load_stack(&files, env) {
         Ok(stack) => {
             assert!(!stack.services.is_empty());
-            let grants = host_access::added(&stack, None);
+            let grants = host_access::added(&stack.grants(), &[]);
             for grant in &grants {
                 assert_specific(&host_access::describe(grant));
                 if let Some((file, line)) = host_access::locate(grant, &files) {
