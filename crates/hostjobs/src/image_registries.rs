@@ -8,9 +8,9 @@
 //! directory (a git source would need a clone: not probed).
 
 use ccci_adapters::engine::Engine;
-use ccci_runner::recipe::Recipe;
 use ccci_core::doctor::{self, Check, RegistryAnswer};
 use ccci_core::pull_error::registry_of;
+use ccci_runner::recipe::Recipe;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

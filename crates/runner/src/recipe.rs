@@ -1,8 +1,8 @@
 //! A recipe on disk: its `.env.sample`, compose files and `abra.sh` exports, validated
 //! before anything is created on the engine.
 
-use ccci_adapters::beneath::{BeneathError, Kind, Links, Root, CHECKOUT};
 pub use crate::input_error::InputError;
+use ccci_adapters::beneath::{BeneathError, Kind, Links, Root, CHECKOUT};
 use ccci_core::envfile::EnvFile;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

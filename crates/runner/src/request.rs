@@ -75,6 +75,9 @@ impl std::fmt::Debug for OnVerdict {
     }
 }
 
+/// The default bound of one image pull, in seconds (a large image over a slow link).
+pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 600;
+
 /// The disk use (percent) at which pruning starts, unless the rig says otherwise.
 pub const DEFAULT_PRUNE_THRESHOLD: u8 = 80;
 
@@ -137,9 +140,7 @@ impl Rig {
             forwarder_on_proxy: None,
             deadline: std::time::Duration::from_secs(60 * 60),
             prune_threshold: DEFAULT_PRUNE_THRESHOLD,
-            pull_timeout: std::time::Duration::from_secs(
-                crate::rig_settings::DEFAULT_PULL_TIMEOUT_SECS,
-            ),
+            pull_timeout: std::time::Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS),
             keycloak: None,
             host_secrets: Vec::new(),
         }

@@ -44,8 +44,7 @@ pub const LOCAL_CI_DOMAIN: &str = "ci.local";
 pub const DEFAULT_DEADLINE_SECS: u64 = 3600;
 /// The default Keycloak admin user.
 pub const DEFAULT_KEYCLOAK_ADMIN: &str = "admin";
-/// The default bound of one image pull, in seconds (a large image over a slow link).
-pub const DEFAULT_PULL_TIMEOUT_SECS: u64 = 600;
+pub use crate::request::DEFAULT_PULL_TIMEOUT_SECS;
 
 /// `[rig]` as written (TOML) or given (flags): nothing checked yet.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -1,6 +1,9 @@
 //! What cc-ci's integration tests need from this machine, checked one way in every test
 //! binary: outside CI a missing piece skips the test with a printed reason; under
 //! `CI=true` it fails the test, saying what to run.
+//!
+//! # Layout
+//! One file, no modules: [`swarm_ready`] and the helpers it uses.
 
 use std::process::Command;
 
