@@ -249,12 +249,25 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
             MARGIN + 34
         );
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="{baseline}" font-size="15" font-weight="bold" fill="{INK}">{}</text>"#,
-        MARGIN + 62,
-        xml_escape(row.rung.name())
-    );
+    match row.path {
+        // An upgrade path, under the upgrade rung: smaller, fitted before the status.
+        Some(path) => {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{baseline}" font-size="12" fill="{INK}">{}</text>"#,
+                MARGIN + 62,
+                xml_escape(&fit(&path.title(), 12.0, false, 146.0))
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{baseline}" font-size="15" font-weight="bold" fill="{INK}">{}</text>"#,
+                MARGIN + 62,
+                xml_escape(row.rung.name())
+            );
+        }
+    }
     let (colour, word) = match row.state {
         RowState::Pass => (GREEN, "passed"),
         RowState::Fail => (RED, "failed"),
@@ -268,7 +281,9 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
         s,
         r#"<text x="{status_x}" y="{baseline}" font-size="14" font-weight="bold" fill="{colour}">{word}</text>"#,
     );
-    if let Some(reason) = row.reason {
+    // A path's cost beside its status when it has no reason to show.
+    let cost = row.path.map(|p| format!("{} deploys", p.deploy_count));
+    if let Some(reason) = row.reason.or(cost.as_deref()) {
         // The reason follows the status word; the duration column keeps 80 px.
         let reason_x = status_x as f32 + text_width(word, 14.0, true) + 12.0;
         let room = (WIDTH - MARGIN - 80) as f32 - reason_x;

@@ -55,6 +55,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         level: 0,
         expected_level: 5,
         rungs: Vec::new(),
+        upgrade_paths: Vec::new(),
         failure: None,
         timings_ms: BTreeMap::new(),
         deploy_count: 0,

@@ -6,6 +6,7 @@
 //!   [`request::Rig`], for the CLI and the service alike.
 //! - [`lifecycle`]: one cold run, plan → rungs → teardown → results.
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
+//! - [`upgrade_paths`]: `[upgrade] from`: each other upgrade path on a fresh app of its own.
 //! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
 //!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
 //! - [`archive`]: a volume's tar archive, gzip (backups) or zstd (warm snapshots), hashed as written.
@@ -78,4 +79,5 @@ pub mod stack;
 pub mod swap;
 pub mod teardown;
 pub mod upgrade_data;
+pub mod upgrade_paths;
 pub mod warm;

@@ -29,5 +29,6 @@ mod recipe_of_ccci_deployed;
 mod sandbox;
 mod service;
 mod tls;
+mod upgrade_paths;
 mod verdicts;
 mod warm;

@@ -4,7 +4,8 @@
 use crate::job::{Job, JobState, Millis};
 use crate::store::{QueueView, RecipeTally};
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
-use ccci_core::results::RunResults;
+use ccci_core::results::{RunResults, UpgradePath};
+use std::collections::BTreeMap;
 use ccci_runner::alerts::Alert;
 use std::fmt::Write as _;
 
@@ -321,37 +322,79 @@ pub struct RungRow {
 }
 
 pub fn rung_rows(results: &RunResults) -> Vec<RungRow> {
-    let total: u64 = results
+    // The other upgrade paths ran first, each on its own app, before the ladder.
+    let extra: Vec<&UpgradePath> = results.upgrade_paths.iter().skip(1).collect();
+    let extra_ms: u64 = extra.iter().map(|p| p.duration_ms).sum();
+    let total: u64 = (results
         .rungs
         .iter()
         .map(|r| r.duration_ms)
         .sum::<u64>()
+        + extra_ms)
         .max(1);
-    let mut elapsed = 0u64;
+    let mut offsets = BTreeMap::new();
+    let mut at = 0u64;
+    for p in &extra {
+        offsets.insert(p.from.clone(), at);
+        at += p.duration_ms;
+    }
+    let mut elapsed = extra_ms;
     let mut rows = Vec::new();
     for rung in &results.rungs {
         // The lint (L5) tops the ladder but runs first, before anything is deployed.
         let first = rung.name == Rung::Lint;
         let offset = if first { 0 } else { elapsed * 100 / total };
+        if rung.name == Rung::Install {
+            // The ladder's own path (`previous`) starts with its install.
+            if let Some(own) = results.upgrade_paths.first() {
+                offsets.insert(own.from.clone(), elapsed);
+            }
+        }
         if !first {
             elapsed += rung.duration_ms;
         }
-        let min_width = if rung.duration_ms > 0 { 2 } else { 0 };
         rows.push(RungRow {
             name: rung.name.name().to_string(),
-            status: match rung.status {
-                RungStatus::Pass => "pass",
-                RungStatus::Fail => "fail",
-                RungStatus::Skip => "skip",
-            },
+            status: status_word(rung.status),
             intentional_skip: rung.skip == Some(SkipKind::Intentional),
             duration: duration(rung.duration_ms as i64),
             offset,
-            width: (rung.duration_ms * 100 / total).max(min_width),
+            width: bar_width(rung.duration_ms, total),
             reason: rung.reason.clone().unwrap_or_default(),
         });
+        if rung.name == Rung::Upgrade {
+            for p in &results.upgrade_paths {
+                rows.push(RungRow {
+                    name: format!("↳ {}", p.title()),
+                    status: status_word(p.status),
+                    intentional_skip: false,
+                    duration: format!(
+                        "{} · {} deploys",
+                        duration(p.duration_ms as i64),
+                        p.deploy_count
+                    ),
+                    offset: offsets.get(&p.from).copied().unwrap_or(0) * 100 / total,
+                    width: bar_width(p.duration_ms, total),
+                    reason: p.reason.clone().unwrap_or_default(),
+                });
+            }
+        }
     }
     rows
+}
+
+fn status_word(status: RungStatus) -> &'static str {
+    match status {
+        RungStatus::Pass => "pass",
+        RungStatus::Fail => "fail",
+        RungStatus::Skip => "skip",
+    }
+}
+
+/// A bar's width in percent of the run; anything that took time shows.
+fn bar_width(ms: u64, total: u64) -> u64 {
+    let min_width = if ms > 0 { 2 } else { 0 };
+    (ms * 100 / total).max(min_width)
 }
 
 /// What cc-ci changed on the stack for the rig's sake.
