@@ -203,12 +203,14 @@ pub fn fold(rung: &mut RungResult, extra: &[UpgradePath]) {
         return;
     }
     if let Some(failed) = extra.iter().find(|p| p.status == RungStatus::Fail) {
+        let title = failed.title();
+        let reason = failed.reason.as_deref().unwrap_or("failed");
         rung.status = RungStatus::Fail;
-        rung.reason = Some(format!(
-            "{}: {}",
-            failed.title(),
-            failed.reason.as_deref().unwrap_or("failed")
-        ));
+        // A path's reason usually names the path already.
+        rung.reason = Some(match reason.starts_with(&title) {
+            true => reason.to_string(),
+            false => format!("{title}: {reason}"),
+        });
     } else if let Some(unrun) = extra.iter().find(|p| p.status != RungStatus::Pass) {
         rung.status = RungStatus::Skip;
         rung.skip = Some(SkipKind::Unintentional);
@@ -347,6 +349,8 @@ mod tests {
             (Fail, &[(Fail, Some("other"))], Fail, "own"),
             (Pass, &[(Skip, Some("run stopped"))], Skip, "upgrade from 1.0.0+1 did not run: run stopped"),
             (Pass, &[(Skip, None), (Fail, Some("x"))], Fail, "upgrade from 1.0.0+1: x"),
+            // Named once when the path's reason names it already.
+            (Pass, &[(Fail, Some("upgrade from 1.0.0+1: lost"))], Fail, "upgrade from 1.0.0+1: lost"),
             (Skip, &[(Fail, Some("x"))], Skip, "own"),
         ];
         for (own, extra, want, words) in rows {
@@ -361,7 +365,9 @@ mod tests {
             let paths: Vec<UpgradePath> = extra.iter().map(|(s, r)| path("1.0.0+1", *s, *r)).collect();
             fold(&mut rung, &paths);
             assert_eq!(rung.status, *want, "{own:?} {extra:?}");
-            assert!(rung.reason.as_deref().unwrap_or("").contains(words), "{own:?} {extra:?}: {:?}", rung.reason);
+            let reason = rung.reason.as_deref().unwrap_or("");
+            assert!(reason.contains(words), "{own:?} {extra:?}: {reason}");
+            assert_eq!(reason.matches("upgrade from").count(), words.matches("upgrade from").count(), "{reason}");
         }
     }
 }

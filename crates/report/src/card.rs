@@ -249,14 +249,19 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
             MARGIN + 34
         );
     }
+    // An upgrade path, under the upgrade rung: smaller; the status moves right if the
+    // title needs the room (a release tag can be long).
+    let mut status_x = MARGIN + 212;
     match row.path {
-        // An upgrade path, under the upgrade rung: smaller, fitted before the status.
         Some(path) => {
+            let title = fit(&path.title(), 12.0, false, 300.0);
+            let end = (MARGIN + 62) as f32 + text_width(&title, 12.0, false) + 12.0;
+            status_x = status_x.max(end.ceil() as u32);
             let _ = writeln!(
                 s,
                 r#"<text x="{}" y="{baseline}" font-size="12" fill="{INK}">{}</text>"#,
                 MARGIN + 62,
-                xml_escape(&fit(&path.title(), 12.0, false, 146.0))
+                xml_escape(&title)
             );
         }
         None => {
@@ -276,7 +281,6 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
         RowState::Inherited => (AMBER, "errors at base"),
         RowState::NotRun => (AMBER, "not run"),
     };
-    let status_x = MARGIN + 212;
     let _ = writeln!(
         s,
         r#"<text x="{status_x}" y="{baseline}" font-size="14" font-weight="bold" fill="{colour}">{word}</text>"#,

@@ -98,7 +98,12 @@ fn path_row(path: &UpgradePath) -> Row<'_> {
         rung: Rung::Upgrade,
         step: None,
         state,
-        reason: path.reason.as_deref().filter(|r| !r.trim().is_empty()),
+        // The row names the path: its reason need not again.
+        reason: path
+            .reason
+            .as_deref()
+            .map(|r| r.strip_prefix(&format!("{}: ", path.title())).unwrap_or(r))
+            .filter(|r| !r.trim().is_empty()),
         duration_ms: (path.duration_ms > 0).then_some(path.duration_ms),
         result: None,
         path: Some(path),
