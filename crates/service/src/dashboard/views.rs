@@ -867,6 +867,37 @@ pub fn timeline_rows(timeline: &[ccci_core::live::TimelineEntry]) -> Vec<Timelin
 mod tests {
     use super::*;
 
+    /// The run page shows each upgrade path under the upgrade rung, with its time and
+    /// deploys, its bar where it ran (the other paths before the ladder).
+    #[test]
+    fn the_run_page_shows_each_upgrade_path_with_its_time_and_deploys() {
+        let results = ccci_report::fixtures::red_upgrade_path();
+        let rows = rung_rows(&results);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names[..4],
+            [
+                "install",
+                "upgrade",
+                "↳ upgrade from 1.1.0+1.1.0",
+                "↳ upgrade from 1.0.0+1.0.0"
+            ]
+        );
+        let other = &rows[3];
+        assert_eq!(other.status, "fail");
+        assert!(other.duration.ends_with("· 2 deploys"), "{other:?}");
+        assert!(other.reason.contains("data did not survive"), "{other:?}");
+        // The other path ran first; the ladder's own path starts with the install.
+        assert_eq!(other.offset, 0);
+        assert_eq!(rows[2].offset, rows[0].offset);
+        assert!(rows[0].offset > 0);
+        // Without paths, the rows are the rungs.
+        assert_eq!(
+            rung_rows(&ccci_report::fixtures::green_l5()).len(),
+            ccci_report::fixtures::green_l5().rungs.len()
+        );
+    }
+
     #[test]
     fn the_badge_shows_the_newest_verdict_not_a_cancel_or_a_cc_ci_error() {
         let job = |verdict: Verdict, level: u8| Job {
