@@ -272,7 +272,7 @@ mod tests {
         ];
         for (extra, stopped, want) in rows {
             let mut rungs = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Pass)]);
-            let paths: Vec<UpgradePath> = extra.iter().map(|(f, s)| path(*f, *s)).collect();
+            let paths: Vec<UpgradePath> = extra.iter().map(|(f, s)| path(f, *s)).collect();
             crate::upgrade_paths::fold(&mut rungs[1], &paths);
             let j = judge(&Evidence {
                 rungs: &rungs,

@@ -382,8 +382,9 @@ impl Suite {
         }
         let upgrade_from = match &raw.upgrade.from {
             None => crate::upgrade_paths::default_from(),
-            Some(entries) => crate::upgrade_paths::parse_from(entries)
-                .map_err(|m| err(find_line("from"), m))?,
+            Some(entries) => {
+                crate::upgrade_paths::parse_from(entries).map_err(|m| err(find_line("from"), m))?
+            }
         };
         if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
             return Err(err(

@@ -253,7 +253,10 @@ mod tests {
         );
         // (list, words the error must contain)
         let rows: &[(&[&str], &str)] = &[
-            (&["previous", "latest"], "`latest` is not an upgrade path; write \"previous\""),
+            (
+                &["previous", "latest"],
+                "`latest` is not an upgrade path; write \"previous\"",
+            ),
             (&["previous", "1.0"], "`1.0` is not an upgrade path"),
             (&["previous-minor"], "must include \"previous\""),
             (&[], "must include \"previous\""),
@@ -270,7 +273,13 @@ mod tests {
     #[test]
     fn previous_minor_is_the_newest_release_of_the_line_before() {
         let all = rel(&[
-            "1.4.0+a", "1.5.0+a", "1.5.2+a", "1.6.0-rc.1+a", "2.0.0+b", "2.0.3+b", "2.1.0+c",
+            "1.4.0+a",
+            "1.5.0+a",
+            "1.5.2+a",
+            "1.6.0-rc.1+a",
+            "2.0.0+b",
+            "2.0.3+b",
+            "2.1.0+c",
         ]);
         // (previous, head commit, expected)
         let rows: &[(&str, &str, Option<&str>)] = &[
@@ -293,9 +302,14 @@ mod tests {
     fn paths_resolve_against_the_releases() {
         let all = rel(&["1.0.0+1", "1.0.1+1", "1.1.0+2", "1.2.0+3"]);
         let previous = tag_of(&all, "1.2.0+3");
-        let from = |l: &[&str]| parse_from(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let from =
+            |l: &[&str]| parse_from(&l.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         // (from, head commit, Ok(extra tags, notes count) or Err(words))
-        type Row<'a> = (&'a [&'a str], &'a str, Result<(&'a [&'a str], usize), &'a str>);
+        type Row<'a> = (
+            &'a [&'a str],
+            &'a str,
+            Result<(&'a [&'a str], usize), &'a str>,
+        );
         let rows: &[Row] = &[
             (&["previous"], "head", Ok((&[], 0))),
             (&["previous", "previous-minor"], "head", Ok((&["1.1.0+2"], 0))),
@@ -320,9 +334,19 @@ mod tests {
         }
         // previous-minor with nothing before the previous's line: a note, no path.
         let one_line = rel(&["1.0.0+1", "1.0.1+1"]);
-        let r = resolve(&from(&["previous", "previous-minor"]), &tag_of(&one_line, "1.0.1+1"), &one_line, "head").unwrap();
+        let r = resolve(
+            &from(&["previous", "previous-minor"]),
+            &tag_of(&one_line, "1.0.1+1"),
+            &one_line,
+            "head",
+        )
+        .unwrap();
         assert!(r.extra.is_empty());
-        assert!(r.notes[0].contains("no release of a minor line before 1.0.1+1's (1.0)"), "{:?}", r.notes);
+        assert!(
+            r.notes[0].contains("no release of a minor line before 1.0.1+1's (1.0)"),
+            "{:?}",
+            r.notes
+        );
     }
 
     fn path(from: &str, status: RungStatus, reason: Option<&str>) -> UpgradePath {
@@ -341,16 +365,41 @@ mod tests {
     fn the_upgrade_rung_passes_only_if_every_path_passes() {
         use RungStatus::*;
         // (the ladder's own upgrade, extra paths, expected status, words of the reason)
-        type Row<'a> = (RungStatus, &'a [(RungStatus, Option<&'a str>)], RungStatus, &'a str);
+        type Row<'a> = (
+            RungStatus,
+            &'a [(RungStatus, Option<&'a str>)],
+            RungStatus,
+            &'a str,
+        );
         let rows: &[Row] = &[
             (Pass, &[], Pass, ""),
             (Pass, &[(Pass, None), (Pass, None)], Pass, ""),
-            (Pass, &[(Pass, None), (Fail, Some("data did not survive"))], Fail, "upgrade from 1.0.0+1: data did not survive"),
+            (
+                Pass,
+                &[(Pass, None), (Fail, Some("data did not survive"))],
+                Fail,
+                "upgrade from 1.0.0+1: data did not survive",
+            ),
             (Fail, &[(Fail, Some("other"))], Fail, "own"),
-            (Pass, &[(Skip, Some("run stopped"))], Skip, "upgrade from 1.0.0+1 did not run: run stopped"),
-            (Pass, &[(Skip, None), (Fail, Some("x"))], Fail, "upgrade from 1.0.0+1: x"),
+            (
+                Pass,
+                &[(Skip, Some("run stopped"))],
+                Skip,
+                "upgrade from 1.0.0+1 did not run: run stopped",
+            ),
+            (
+                Pass,
+                &[(Skip, None), (Fail, Some("x"))],
+                Fail,
+                "upgrade from 1.0.0+1: x",
+            ),
             // Named once when the path's reason names it already.
-            (Pass, &[(Fail, Some("upgrade from 1.0.0+1: lost"))], Fail, "upgrade from 1.0.0+1: lost"),
+            (
+                Pass,
+                &[(Fail, Some("upgrade from 1.0.0+1: lost"))],
+                Fail,
+                "upgrade from 1.0.0+1: lost",
+            ),
             (Skip, &[(Fail, Some("x"))], Skip, "own"),
         ];
         for (own, extra, want, words) in rows {
@@ -362,12 +411,17 @@ mod tests {
                 duration_ms: 1,
                 tests: Vec::new(),
             };
-            let paths: Vec<UpgradePath> = extra.iter().map(|(s, r)| path("1.0.0+1", *s, *r)).collect();
+            let paths: Vec<UpgradePath> =
+                extra.iter().map(|(s, r)| path("1.0.0+1", *s, *r)).collect();
             fold(&mut rung, &paths);
             assert_eq!(rung.status, *want, "{own:?} {extra:?}");
             let reason = rung.reason.as_deref().unwrap_or("");
             assert!(reason.contains(words), "{own:?} {extra:?}: {reason}");
-            assert_eq!(reason.matches("upgrade from").count(), words.matches("upgrade from").count(), "{reason}");
+            assert_eq!(
+                reason.matches("upgrade from").count(),
+                words.matches("upgrade from").count(),
+                "{reason}"
+            );
         }
     }
 }

@@ -336,7 +336,11 @@ pub fn red_upgrade_path() -> RunResults {
             deploy_count: 2,
         },
     ];
-    let upgrade = r.rungs.iter_mut().find(|g| g.name == Rung::Upgrade).unwrap();
+    let upgrade = r
+        .rungs
+        .iter_mut()
+        .find(|g| g.name == Rung::Upgrade)
+        .unwrap();
     ccci_core::upgrade_paths::fold(upgrade, &r.upgrade_paths[1..]);
     r.verdict = Verdict::Red;
     r.level = 1;

@@ -97,8 +97,15 @@ fn svg_texts(svg: &str) -> Vec<String> {
 fn upgrade_paths_are_rows_under_the_upgrade_rung() {
     let results = fixtures::red_upgrade_path();
     let texts = svg_texts(&card::svg(&results));
-    for want in ["upgrade from 1.1.0+1.1.0", "upgrade from 1.0.0+1.0.0", "2 deploys"] {
-        assert!(texts.iter().any(|t| t == want), "card lacks {want:?}: {texts:?}");
+    for want in [
+        "upgrade from 1.1.0+1.1.0",
+        "upgrade from 1.0.0+1.0.0",
+        "2 deploys",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == want),
+            "card lacks {want:?}: {texts:?}"
+        );
     }
     let plain = summary::text(&results, false);
     assert!(
@@ -106,8 +113,14 @@ fn upgrade_paths_are_rows_under_the_upgrade_rung() {
         "{plain}"
     );
     let md = comment::markdown(&results, None);
-    assert!(md.contains("| ↳ upgrade from 1.1.0+1.1.0 (2 deploys) | ✅ pass |"), "{md}");
-    assert!(md.contains("| ↳ upgrade from 1.0.0+1.0.0 (2 deploys) | ❌ **fail** |"), "{md}");
+    assert!(
+        md.contains("| ↳ upgrade from 1.1.0+1.1.0 (2 deploys) | ✅ pass |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ↳ upgrade from 1.0.0+1.0.0 (2 deploys) | ❌ **fail** |"),
+        "{md}"
+    );
     let xml = junit::xml(&results);
     assert!(xml.contains("name=\"upgrade from 1.0.0+1.0.0\""), "{xml}");
     // Without paths, nothing changes.

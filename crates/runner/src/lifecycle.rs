@@ -98,13 +98,7 @@ pub async fn run_role(
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
     let mut prepared = prepare(&request, role, progress, &started).await?;
-    let walked = walk(
-        &mut prepared,
-        &cancel,
-        &request.user_cancel,
-        &started,
-    )
-    .await;
+    let walked = walk(&mut prepared, &cancel, &request.user_cancel, &started).await;
     conclude(prepared, walked, &request, &started).await
 }
 

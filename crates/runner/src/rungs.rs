@@ -229,7 +229,10 @@ pub fn mark_stopped(results: &mut Vec<RungResult>, selected: &Selected, message:
     }
 }
 
-pub(crate) async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>, Failure> {
+pub(crate) async fn install(
+    ctx: &mut RunCtx,
+    selected: &Selected,
+) -> Result<Vec<TestCase>, Failure> {
     let which = if selected.upgrade && ctx.checkouts.base.is_some() {
         Which::Base
     } else {

@@ -46,8 +46,7 @@ pub fn prepare(
     if suite.upgrade_from == rule::default_from() || !plan.selected.upgrade {
         return Ok(Vec::new());
     }
-    let (Some(previous), Some(head_commit)) = (&plan.base, checkouts.head.commit.as_deref())
-    else {
+    let (Some(previous), Some(head_commit)) = (&plan.base, checkouts.head.commit.as_deref()) else {
         progress.line("upgrade.from: no previous release to upgrade from: no upgrade path runs");
         return Ok(Vec::new());
     };
@@ -81,9 +80,20 @@ pub fn prepare(
         let mut own = checkouts.clone();
         own.base = None;
         source::prepare_base(&mut own, Some(&planned.release), &dir)?;
-        let base = own.base.as_ref().expect("prepare_base checked the release out");
+        let base = own
+            .base
+            .as_ref()
+            .expect("prepare_base checked the release out");
         let hex = crate::clock::new_hex6();
-        let mut app = App::plan(&base.recipe, suite, suite_dir, rig, &base.version, &hex, &dir)?;
+        let mut app = App::plan(
+            &base.recipe,
+            suite,
+            suite_dir,
+            rig,
+            &base.version,
+            &hex,
+            &dir,
+        )?;
         app.plan_upgrade(&checkouts.head.recipe)?;
         paths.push(PathApp {
             planned,
@@ -118,7 +128,9 @@ pub async fn preflight(
 ) -> anyhow::Result<()> {
     for p in paths {
         let base = p.checkouts.base.as_ref().expect("planned with its base");
-        p.app.preflight_with(engine, &base.recipe, &p.app.env).await?;
+        p.app
+            .preflight_with(engine, &base.recipe, &p.app.env)
+            .await?;
         secrets.extend(p.app.secret_values());
     }
     Ok(())
@@ -144,7 +156,12 @@ impl PathsWalk {
         PathsWalk {
             planned: paths
                 .iter()
-                .map(|p| (p.planned.release.tag.clone(), p.planned.asked.as_str().to_string()))
+                .map(|p| {
+                    (
+                        p.planned.release.tag.clone(),
+                        p.planned.asked.as_str().to_string(),
+                    )
+                })
                 .collect(),
             ..Default::default()
         }
@@ -176,7 +193,8 @@ pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk
         registry::unregister(owner.state_dir, &stack);
         walk.live = None;
         if !left.is_empty() {
-            ctx.progress.line(&format!("teardown of {stack} left: {}", left.describe()));
+            ctx.progress
+                .line(&format!("teardown of {stack} left: {}", left.describe()));
         }
         let (tag, asked) = walk.planned[walk.done.len()].clone();
         let (status, reason) = match outcome {
@@ -189,9 +207,16 @@ pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk
         };
         ctx.progress.line(&format!(
             "   {title}: {} ({:.1} s, {deploys} deploys){}",
-            if status == RungStatus::Pass { "pass" } else { "FAIL" },
+            if status == RungStatus::Pass {
+                "pass"
+            } else {
+                "FAIL"
+            },
             t.elapsed().as_secs_f64(),
-            reason.as_deref().map(|r| format!(" — {r}")).unwrap_or_default()
+            reason
+                .as_deref()
+                .map(|r| format!(" — {r}"))
+                .unwrap_or_default()
         ));
         walk.done.push(UpgradePath {
             from: tag,

@@ -116,12 +116,18 @@ fn a_head_that_breaks_the_upgrade_from_two_releases_back_is_red_on_that_path_alo
         assert_eq!(p["deploy_count"], 2, "{p}");
         assert!(p["duration_ms"].as_u64().unwrap() > 0, "{p}");
     }
-    assert!(run.results()["timings_ms"]["upgrade_paths"].as_u64().unwrap() > 0);
+    assert!(
+        run.results()["timings_ms"]["upgrade_paths"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     // The card and the summary name each path.
     let card = std::fs::read_to_string(run.out.join("card.svg")).unwrap();
     assert!(card.contains("upgrade from 1.0.0+1.0.0"), "card");
     assert!(
-        run.stdout.contains("upgrade from 1.0.0+1.0.0") || run.stderr.contains("upgrade from 1.0.0+1.0.0"),
+        run.stdout.contains("upgrade from 1.0.0+1.0.0")
+            || run.stderr.contains("upgrade from 1.0.0+1.0.0"),
         "{}",
         run.explain()
     );

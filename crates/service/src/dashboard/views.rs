@@ -5,8 +5,8 @@ use crate::job::{Job, JobState, Millis};
 use crate::store::{QueueView, RecipeTally};
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
 use ccci_core::results::{RunResults, UpgradePath};
-use std::collections::BTreeMap;
 use ccci_runner::alerts::Alert;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Percent-encodes a value for a URL path segment or query value.
@@ -325,13 +325,7 @@ pub fn rung_rows(results: &RunResults) -> Vec<RungRow> {
     // The other upgrade paths ran first, each on its own app, before the ladder.
     let extra: Vec<&UpgradePath> = results.upgrade_paths.iter().skip(1).collect();
     let extra_ms: u64 = extra.iter().map(|p| p.duration_ms).sum();
-    let total: u64 = (results
-        .rungs
-        .iter()
-        .map(|r| r.duration_ms)
-        .sum::<u64>()
-        + extra_ms)
-        .max(1);
+    let total: u64 = (results.rungs.iter().map(|r| r.duration_ms).sum::<u64>() + extra_ms).max(1);
     let mut offsets = BTreeMap::new();
     let mut at = 0u64;
     for p in &extra {
