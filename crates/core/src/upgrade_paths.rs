@@ -21,7 +21,7 @@
 
 use crate::ladder::{RungStatus, SkipKind};
 use crate::results::{RungResult, UpgradePath};
-use crate::version::Release;
+use crate::version::{older_than_head, Release};
 
 /// One entry of `[upgrade] from`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,20 +113,6 @@ pub fn previous_minor<'a>(
         .filter(|r| older_than_head(r) && r.version.pre.is_empty())
         .filter(|r| line(r) < line(previous))
         .max_by(|a, b| line(a).cmp(&line(b)).then(a.version.cmp(&b.version)))
-}
-
-/// Whether a release is older than the head: not its commit and, when the head is a release
-/// itself, of a lower version.
-fn older_than_head<'a>(
-    releases: &'a [Release],
-    head_commit: &'a str,
-) -> impl Fn(&Release) -> bool + 'a {
-    let head_version = releases
-        .iter()
-        .filter(|r| r.commit == head_commit)
-        .map(|r| &r.version)
-        .max();
-    move |r: &Release| r.commit != head_commit && head_version.is_none_or(|v| r.version < *v)
 }
 
 /// Resolves `from` against the releases, given the previous release (the plan's base). An
