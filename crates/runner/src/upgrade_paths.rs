@@ -145,10 +145,11 @@ pub struct PathsWalk {
     done: Vec<UpgradePath>,
     /// The first failing path's failure, with its evidence.
     failure: Option<Failure>,
-    /// The stack of the path app live now, if any.
-    live: Option<String>,
+    /// The stack of the path app live now, if any, and when its path started.
+    live: Option<(String, Instant)>,
     deploys: u32,
-    since: Option<Instant>,
+    /// The paths' wall time so far (the `upgrade_paths` timing).
+    ms: u64,
 }
 
 impl PathsWalk {
@@ -176,14 +177,13 @@ pub struct Owner<'a> {
 
 /// Walks each path in turn: install, upgrade, check, tear down.
 pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk: &mut PathsWalk) {
-    walk.since.get_or_insert_with(Instant::now);
     for path in paths {
         let t = Instant::now();
         let title = format!("upgrade from {}", label(&path.planned));
         ctx.progress.line(&format!("── {title}"));
         let stack = path.app.stack.clone();
         let registered = register(owner, &path.app);
-        walk.live = Some(stack.clone());
+        walk.live = Some((stack.clone(), t));
         let (outcome, deploys) = match registered {
             Ok(()) => one(ctx, path).await,
             Err(e) => (Err(format!("registering its app: {e:#}").into_failure()), 0),
@@ -192,6 +192,7 @@ pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk
         let left = crate::teardown::teardown(&ctx.engine, &stack).await;
         registry::unregister(owner.state_dir, &stack);
         walk.live = None;
+        walk.ms += t.elapsed().as_millis() as u64;
         if !left.is_empty() {
             ctx.progress
                 .line(&format!("teardown of {stack} left: {}", left.describe()));
@@ -384,10 +385,11 @@ pub async fn finish(
     if walk.planned.is_empty() {
         return Vec::new();
     }
-    if let Some(stack) = walk.live.take() {
+    if let Some((stack, since)) = walk.live.take() {
         ctx.progress.line(&format!("tearing down {stack}"));
         let _ = crate::teardown::teardown(&ctx.engine, &stack).await;
         registry::unregister(state_dir, &stack);
+        walk.ms += since.elapsed().as_millis() as u64;
     }
     for (tag, asked) in walk.planned.iter().skip(walk.done.len()) {
         walk.done.push(UpgradePath {
@@ -400,9 +402,7 @@ pub async fn finish(
         });
     }
     ctx.deploy_count += walk.deploys;
-    if let Some(since) = walk.since {
-        ctx.add_timing("upgrade_paths", since);
-    }
+    *ctx.timings.entry("upgrade_paths".into()).or_default() += walk.ms;
     let own = ladders_own(ctx, results);
     if let Some(rung) = results.iter_mut().find(|r| r.name == Rung::Upgrade) {
         rule::fold(rung, &walk.done);
