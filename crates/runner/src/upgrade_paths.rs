@@ -186,7 +186,13 @@ pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk
         walk.live = Some((stack.clone(), t));
         let (outcome, deploys) = match registered {
             Ok(()) => one(ctx, path).await,
-            Err(e) => (Err(format!("registering its app: {e:#}").into_failure()), 0),
+            Err(e) => (
+                Err(Failure {
+                    message: format!("registering its app: {e:#}"),
+                    ..Default::default()
+                }),
+                0,
+            ),
         };
         walk.deploys += deploys;
         let left = crate::teardown::teardown(&ctx.engine, &stack).await;
@@ -227,19 +233,6 @@ pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk
             duration_ms: t.elapsed().as_millis() as u64,
             deploy_count: deploys,
         });
-    }
-}
-
-trait IntoFailure {
-    fn into_failure(self) -> Failure;
-}
-
-impl IntoFailure for String {
-    fn into_failure(self) -> Failure {
-        Failure {
-            message: self,
-            ..Default::default()
-        }
     }
 }
 
