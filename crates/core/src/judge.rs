@@ -240,6 +240,50 @@ mod tests {
         format!("{} L{}/{}{failure}", j.end, j.level, j.expected_level)
     }
 
+    /// Upgrade paths (`[upgrade] from`): the run is judged on the upgrade rung folded with
+    /// every path ([`crate::upgrade_paths::fold`]): one red path is a red run at L1, naming
+    /// the path; every path green keeps the level.
+    #[test]
+    fn a_run_is_judged_on_every_upgrade_path() {
+        use crate::results::UpgradePath;
+        let path = |from: &str, status| UpgradePath {
+            from: from.into(),
+            asked: "previous-minor".into(),
+            status,
+            reason: (status == Fail).then(|| "data did not survive the upgrade".into()),
+            duration_ms: 9_000,
+            deploy_count: 2,
+        };
+        // (the extra paths, why the run stopped, the judgement in one line)
+        type Row<'a> = (&'a [(&'a str, RungStatus)], Option<Stop>, &'a str);
+        let rows: &[Row] = &[
+            (&[], None, "green L5/5"),
+            (&[("1.0.0+1", Pass)], None, "green L5/5"),
+            (
+                &[("1.0.0+1", Fail)],
+                None,
+                "red L1/5 upgrade: upgrade from 1.0.0+1: data did not survive the upgrade",
+            ),
+            // Only a stopped run leaves a path unrun: it caps the level; the stop judges.
+            (
+                &[("1.0.0+1", Pass), ("0.9.0+1", Skip)],
+                Some(Stop::Deadline),
+                "red L1/5 -: the run's hard deadline passed; torn down",
+            ),
+        ];
+        for (extra, stopped, want) in rows {
+            let mut rungs = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Pass)]);
+            let paths: Vec<UpgradePath> = extra.iter().map(|(f, s)| path(f, *s)).collect();
+            crate::upgrade_paths::fold(&mut rungs[1], &paths);
+            let j = judge(&Evidence {
+                rungs: &rungs,
+                stopped: *stopped,
+                ..Default::default()
+            });
+            assert_eq!(summary(&j), *want, "{extra:?}");
+        }
+    }
+
     #[test]
     fn each_run_ending_is_judged_as_written() {
         let green = ladder(&[(I, Pass), (U, Pass), (B, Pass), (F, Pass), (L, Pass)]);

@@ -32,6 +32,7 @@
 //! - [`suite`]: `suite.toml` test-suite metadata.
 //! - [`version`]: release tags, the upgrade base (the release the head came from), chaos-version labels.
 //! - [`upgrade_env`]: the app's `.env` and secrets across an upgrade, as abra keeps them.
+//! - [`upgrade_paths`]: `[upgrade] from`: the releases an upgrade is proven from, and the rule.
 //! - [`junit_input`]: JUnit XML written by suite tests, read into test cases.
 //! - [`retention`]: which run directories to remove for the operator's age and size limits.
 //! - [`history`]: where a red recipe broke (last green, first red) and what changed between.
@@ -75,6 +76,7 @@ pub mod secret;
 pub mod service_log;
 pub mod suite;
 pub mod upgrade_env;
+pub mod upgrade_paths;
 pub mod version;
 pub mod volumes;
 pub mod yaml;

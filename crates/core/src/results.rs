@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 /// 2: the `lint` rung (L5) and the `lint` block (schema 1 files have neither; their level
 /// tops out at 4). 3: a rung's `skip` may be `inherited` (the lint found only errors its
-/// base release has too), and lint findings carry `subject` and `provenance`.
+/// base release has too), and lint findings carry `subject` and `provenance`. (Additive
+/// fields keep the number: `upgrade_paths` is one.)
 pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,32 @@ impl RungResult {
             status: self.status,
             skip: self.skip,
         }
+    }
+}
+
+/// One upgrade path (`[upgrade] from`, [`crate::upgrade_paths`]): a release installed as an
+/// operator has it, upgraded to the head, its data checked. The `upgrade` rung passes only
+/// if every path passes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradePath {
+    /// The release the path starts from (its tag).
+    pub from: String,
+    /// How the suite named it: `previous`, `previous-minor`, or the tag itself.
+    pub asked: String,
+    pub status: RungStatus,
+    /// Why it failed or did not run, with the evidence and the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wall time of the path: install, upgrade, data check (and, beside the ladder, teardown).
+    pub duration_ms: u64,
+    /// Deploys the path cost (install + upgrade: 2).
+    pub deploy_count: u32,
+}
+
+impl UpgradePath {
+    /// How cards and pages name it: `upgrade from 1.0.0+1.2.3`.
+    pub fn title(&self) -> String {
+        format!("upgrade from {}", self.from)
     }
 }
 
@@ -164,6 +191,10 @@ pub struct RunResults {
     pub expected_level: u8,
     /// Ladder rungs first, bottom to top, then rungs beside the ladder.
     pub rungs: Vec<RungResult>,
+    /// The upgrade rung's paths, the ladder's own (`previous`) first, when the suite asked
+    /// for more than one (`[upgrade] from`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_paths: Vec<UpgradePath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Milliseconds per phase: create, pull, deploy, converge, teardown, … .

@@ -12,11 +12,15 @@
 //! `serving_timeout` (60 s), how long a converged stack whose healthchecks pass may answer
 //! `health_path` or an HTTP ready probe with a 5xx status before that is RED.
 //!
+//! `[upgrade] from = ["previous", "previous-minor", "1.0.0+1.2.3"]`: the releases the upgrade
+//! is proven from (default: the previous release alone; see [`crate::upgrade_paths`]).
+//!
 //! `[host_access] allow = ["bind:/var/run/docker.sock"]` lets a recipe's compose files add
 //! host access its base release did not have (keys: [`crate::host_access`]). It is obeyed
 //! only from the CI's suite tree, never from the recipe's own `.ccci/`.
 
 use crate::ladder::Rung;
+use crate::upgrade_paths::UpgradeFrom;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -74,6 +78,8 @@ pub struct Suite {
     /// `[upgrade] dropped_volumes`: volumes the head drops on purpose (a cache); their loss
     /// across the upgrade is reported as expected.
     pub dropped_volumes: Vec<String>,
+    /// `[upgrade] from`: the upgrade paths to prove (default: `previous` alone).
+    pub upgrade_from: Vec<UpgradeFrom>,
     /// `[host_access] allow`: host-access keys the operator allows for this recipe (obeyed
     /// only from the CI's suite tree).
     pub host_access_allow: Vec<String>,
@@ -93,6 +99,9 @@ pub struct HostAccessSettings {
 pub struct UpgradeSettings {
     #[serde(default)]
     pub dropped_volumes: Vec<String>,
+    /// Validated into [`Suite::upgrade_from`].
+    #[serde(default)]
+    pub from: Option<Vec<String>>,
 }
 
 /// `[oidc_env]`: the names of the app's env variables for its OIDC settings.
@@ -135,6 +144,7 @@ impl Default for Suite {
             start_grace_secs: DEFAULT_START_GRACE_SECS,
             serving_timeout_secs: DEFAULT_SERVING_TIMEOUT_SECS,
             dropped_volumes: Vec::new(),
+            upgrade_from: crate::upgrade_paths::default_from(),
             host_access_allow: Vec::new(),
         }
     }
@@ -370,6 +380,12 @@ impl Suite {
                     err(line, format!("host_access.allow: {message}"))
                 })?;
         }
+        let upgrade_from = match &raw.upgrade.from {
+            None => crate::upgrade_paths::default_from(),
+            Some(entries) => {
+                crate::upgrade_paths::parse_from(entries).map_err(|m| err(find_line("from"), m))?
+            }
+        };
         if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
             return Err(err(
                 find_line("oidc_at_install"),
@@ -395,6 +411,7 @@ impl Suite {
             start_grace_secs,
             serving_timeout_secs,
             dropped_volumes: raw.upgrade.dropped_volumes,
+            upgrade_from,
             host_access_allow: raw.host_access.allow,
         })
     }
@@ -446,6 +463,7 @@ impl Suite {
             "upgrade.dropped_volumes",
             self.dropped_volumes != other.dropped_volumes,
         );
+        field("upgrade.from", self.upgrade_from != other.upgrade_from);
         field(
             "host_access.allow",
             self.host_access_allow != other.host_access_allow,
@@ -528,6 +546,32 @@ body_contains = "fixture"
         assert!(!s.oidc_at_install);
         assert_eq!(s.oidc_env, OidcEnv::default());
         assert_eq!(s.serving_timeout_secs, DEFAULT_SERVING_TIMEOUT_SECS);
+    }
+
+    #[test]
+    fn upgrade_from_defaults_to_the_previous_release_and_names_bad_values() {
+        let s = Suite::parse("suite.toml", "").unwrap();
+        assert_eq!(s.upgrade_from, [UpgradeFrom::Previous]);
+        let s = Suite::parse(
+            "suite.toml",
+            "[upgrade]\nfrom = [\"previous\", \"previous-minor\", \"1.0.0+1.2\"]\n",
+        )
+        .unwrap();
+        assert_eq!(s.upgrade_from.len(), 3);
+        let e = Suite::parse(
+            "suites/web/suite.toml",
+            "warm = true\n[upgrade]\nfrom = [\"previous\", \"last-year\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.file, "suites/web/suite.toml");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(
+            e.to_string()
+                .contains("upgrade.from: `last-year` is not an upgrade path; write \"previous\""),
+            "{e}"
+        );
+        let e = Suite::parse("suite.toml", "[upgrade]\nfrom = [\"previous-minor\"]\n").unwrap_err();
+        assert!(e.message.contains("must include \"previous\""), "{e}");
     }
 
     #[test]

@@ -52,16 +52,25 @@ pub fn upgrade_base<'a>(
     head_commit: &str,
     ancestors: &BTreeSet<String>,
 ) -> Option<&'a Release> {
+    let older = older_than_head(releases, head_commit);
+    releases
+        .iter()
+        .rev()
+        .find(|r| older(r) && ancestors.contains(&r.commit))
+}
+
+/// Whether a release is older than the head: not the head's own commit and, when the head
+/// is a release itself, of a lower version.
+pub fn older_than_head<'a>(
+    releases: &'a [Release],
+    head_commit: &'a str,
+) -> impl Fn(&Release) -> bool + 'a {
     let head_version = releases
         .iter()
         .filter(|r| r.commit == head_commit)
         .map(|r| &r.version)
         .max();
-    releases.iter().rev().find(|r| {
-        r.commit != head_commit
-            && ancestors.contains(&r.commit)
-            && head_version.is_none_or(|v| r.version < *v)
-    })
+    move |r: &Release| r.commit != head_commit && head_version.is_none_or(|v| r.version < *v)
 }
 
 /// The head's own version: its release tag if the head is a release, else its short commit.

@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("green-lint-inherited", fixtures::green_lint_inherited()),
         ("red-l1-crash-loop", fixtures::red_l1_crash_loop()),
         ("l2-intentional-skip", fixtures::l2_intentional_skip()),
+        ("red-upgrade-path", fixtures::red_upgrade_path()),
     ];
     for (name, results) in examples {
         let svg = card::svg(&results);

@@ -250,12 +250,30 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
             MARGIN + 34
         );
     }
-    let _ = writeln!(
-        s,
-        r#"<text x="{}" y="{baseline}" font-size="15" font-weight="bold" fill="{INK}">{}</text>"#,
-        MARGIN + 62,
-        xml_escape(row.rung.name())
-    );
+    // An upgrade path, under the upgrade rung: smaller; the status moves right if the
+    // title needs the room (a release tag can be long).
+    let mut status_x = MARGIN + 212;
+    match row.path {
+        Some(path) => {
+            let title = fit(&path.title(), 12.0, false, 300.0);
+            let end = (MARGIN + 62) as f32 + text_width(&title, 12.0, false) + 12.0;
+            status_x = status_x.max(end.ceil() as u32);
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{baseline}" font-size="12" fill="{INK}">{}</text>"#,
+                MARGIN + 62,
+                xml_escape(&title)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{baseline}" font-size="15" font-weight="bold" fill="{INK}">{}</text>"#,
+                MARGIN + 62,
+                xml_escape(row.rung.name())
+            );
+        }
+    }
     let (colour, word) = match row.state {
         RowState::Pass => (GREEN, "passed"),
         RowState::Fail => (RED, "failed"),
@@ -264,12 +282,13 @@ fn rung_row(s: &mut String, row: &view::Row<'_>, y: u32) {
         RowState::Inherited => (AMBER, "errors at base"),
         RowState::NotRun => (AMBER, "not run"),
     };
-    let status_x = MARGIN + 212;
     let _ = writeln!(
         s,
         r#"<text x="{status_x}" y="{baseline}" font-size="14" font-weight="bold" fill="{colour}">{word}</text>"#,
     );
-    if let Some(reason) = row.reason {
+    // A path's cost beside its status when it has no reason to show.
+    let cost = row.path.map(|p| format!("{} deploys", p.deploy_count));
+    if let Some(reason) = row.reason.or(cost.as_deref()) {
         // The reason follows the status word; the duration column keeps 80 px.
         let reason_x = status_x as f32 + text_width(word, 14.0, true) + 12.0;
         let room = (WIDTH - MARGIN - 80) as f32 - reason_x;

@@ -172,9 +172,10 @@ fn rung_table(s: &mut String, results: &RunResults) {
     let _ = writeln!(s, "| Rung | Result | Time | Notes |");
     let _ = writeln!(s, "| --- | --- | ---: | --- |");
     for row in view::rows(results) {
-        let rung = match &row.step {
-            Some(step) => format!("{step} {}", row.rung),
-            None => row.rung.to_string(),
+        let rung = match (&row.step, row.path) {
+            (Some(step), _) => format!("{step} {}", row.rung),
+            (None, Some(path)) => format!("↳ {} ({} deploys)", path.title(), path.deploy_count),
+            (None, None) => row.rung.to_string(),
         };
         let result = match row.state {
             RowState::Pass => "✅ pass",

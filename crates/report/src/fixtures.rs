@@ -6,7 +6,7 @@
 use ccci_core::ladder::{Rung, RungStatus, SkipKind};
 use ccci_core::lint::{Finding, LintReport, RuleResult, Status, RULES};
 use ccci_core::results::{
-    Failure, RunFlags, RunMode, RunResults, RungResult, TestCase, SCHEMA_VERSION,
+    Failure, RunFlags, RunMode, RunResults, RungResult, TestCase, UpgradePath, SCHEMA_VERSION,
 };
 use ccci_core::run_end::RunEnd;
 use std::collections::BTreeMap;
@@ -56,6 +56,7 @@ fn base(recipe: &str, run_id: &str) -> RunResults {
         level: 0,
         expected_level: 5,
         rungs: Vec::new(),
+        upgrade_paths: Vec::new(),
         failure: None,
         timings_ms: BTreeMap::new(),
         deploy_count: 0,
@@ -308,6 +309,49 @@ pub fn red_l1_crash_loop() -> RunResults {
             "2026-03-14 10:18:52,977 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] ERROR: Failed to start server in (production) mode".into(),
             "2026-03-14 10:18:52,978 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] ERROR: hostname is not configured; either configure hostname, or set hostname-strict to false".into(),
         ],
+    });
+    r
+}
+
+/// RED on one upgrade path (`[upgrade] from = ["previous", "previous-minor"]`): the
+/// upgrade from the previous release passes, the one from two releases back loses the
+/// app's data; the upgrade rung fails naming that path (L1).
+pub fn red_upgrade_path() -> RunResults {
+    let mut r = green_l5();
+    let reason = "upgrade from 1.0.0+1.0.0: data did not survive the upgrade: the record written through the app before the upgrade is gone: GET /data/ccci-marker answered 404. Fix: make the head upgrade from 1.0.0+1.0.0 too, or remove \"previous-minor\" from [upgrade] from and tell operators to upgrade through 1.1.0+1.1.0 first";
+    r.base_version = Some("1.1.0+1.1.0".into());
+    r.head_version = Some("1a2b3c4d".into());
+    r.upgrade_paths = vec![
+        UpgradePath {
+            from: "1.1.0+1.1.0".into(),
+            asked: "previous".into(),
+            status: RungStatus::Pass,
+            reason: None,
+            duration_ms: 61_300,
+            deploy_count: 2,
+        },
+        UpgradePath {
+            from: "1.0.0+1.0.0".into(),
+            asked: "previous-minor".into(),
+            status: RungStatus::Fail,
+            reason: Some(reason.into()),
+            duration_ms: 58_900,
+            deploy_count: 2,
+        },
+    ];
+    let upgrade = r
+        .rungs
+        .iter_mut()
+        .find(|g| g.name == Rung::Upgrade)
+        .unwrap();
+    ccci_core::upgrade_paths::fold(upgrade, &r.upgrade_paths[1..]);
+    r.end = RunEnd::RED;
+    r.level = 1;
+    r.deploy_count += 2;
+    r.failure = Some(Failure {
+        rung: Some(Rung::Upgrade),
+        message: reason.into(),
+        ..Default::default()
     });
     r
 }

@@ -38,7 +38,7 @@ fn cases(results: &RunResults) -> Vec<Case> {
     for row in view::rows(results) {
         let name = match &row.step {
             Some(step) => format!("{step} {}", row.rung),
-            None => row.rung.to_string(),
+            None => row.title(),
         };
         let reason = row.reason.map(|r| clean(r, false));
         let outcome = match row.state {
@@ -48,7 +48,7 @@ fn cases(results: &RunResults) -> Vec<Case> {
                 let details = results
                     .failure
                     .as_ref()
-                    .filter(|f| f.rung == Some(row.rung))
+                    .filter(|f| f.rung == Some(row.rung) && row.path.is_none())
                     .map(failure_details)
                     .unwrap_or_else(|| message.clone());
                 Outcome::Fail { message, details }

@@ -71,7 +71,11 @@ pub fn text(results: &RunResults, color: bool) -> String {
         };
         let step = row.step.as_deref().unwrap_or("  ");
         let time = row.duration_ms.map(duration).unwrap_or_else(|| "–".into());
-        let mut line = format!("  {mark} {step} {:<15} {word} {:>8}", row.rung.name(), time);
+        let title = match row.path {
+            Some(path) => format!("  {} ({} deploys)", path.title(), path.deploy_count),
+            None => row.title(),
+        };
+        let mut line = format!("  {mark} {step} {title:<15} {word} {:>8}", time);
         if let Some(reason) = row.reason {
             let mut reason = truncate(&clean(reason, false), 80);
             if row.state == RowState::NotApplicable {

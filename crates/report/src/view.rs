@@ -1,8 +1,10 @@
 //! The rows every renderer shows: the four ladder rungs always (a rung missing from the
-//! results is shown as not run), then the rungs beside the ladder that ran.
+//! results is shown as not run), then the rungs beside the ladder that ran. Under the
+//! upgrade rung, one row per upgrade path when the suite asked for several
+//! (`results.upgrade_paths`): "upgrade from 1.0.0+1.2.3", its status, time and deploys.
 
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
-use ccci_core::results::{RunResults, RungResult};
+use ccci_core::results::{RunResults, RungResult, UpgradePath};
 use ccci_core::run_end::RunEnd;
 
 /// How a row reads: the six states a maintainer must tell apart at a glance.
@@ -43,6 +45,18 @@ pub struct Row<'a> {
     pub reason: Option<&'a str>,
     pub duration_ms: Option<u64>,
     pub result: Option<&'a RungResult>,
+    /// For an upgrade path's row (under the upgrade rung): the path.
+    pub path: Option<&'a UpgradePath>,
+}
+
+impl Row<'_> {
+    /// What the row is called: the rung's name, or `upgrade from <tag>` for a path.
+    pub fn title(&self) -> String {
+        match self.path {
+            Some(path) => path.title(),
+            None => self.rung.name().to_string(),
+        }
+    }
 }
 
 pub fn rows(results: &RunResults) -> Vec<Row<'_>> {
@@ -56,17 +70,45 @@ pub fn rows(results: &RunResults) -> Vec<Row<'_>> {
                 reason: None,
                 duration_ms: None,
                 result: None,
+                path: None,
             },
         };
         row.step = Some(format!("L{}", i + 1));
-        row
+        let paths = results
+            .upgrade_paths
+            .iter()
+            .filter(move |_| rung == Rung::Upgrade)
+            .map(path_row);
+        std::iter::once(row).chain(paths)
     });
     let beside = results
         .rungs
         .iter()
         .filter(|r| !r.name.on_ladder())
         .map(row);
-    ladder.chain(beside).collect()
+    ladder.flatten().chain(beside).collect()
+}
+
+fn path_row(path: &UpgradePath) -> Row<'_> {
+    let state = match path.status {
+        RungStatus::Pass => RowState::Pass,
+        RungStatus::Fail => RowState::Fail,
+        RungStatus::Skip => RowState::Skipped,
+    };
+    Row {
+        rung: Rung::Upgrade,
+        step: None,
+        state,
+        // The row names the path: its reason need not again.
+        reason: path
+            .reason
+            .as_deref()
+            .map(|r| r.strip_prefix(&format!("{}: ", path.title())).unwrap_or(r))
+            .filter(|r| !r.trim().is_empty()),
+        duration_ms: (path.duration_ms > 0).then_some(path.duration_ms),
+        result: None,
+        path: Some(path),
+    }
 }
 
 fn row(result: &RungResult) -> Row<'_> {
@@ -86,6 +128,7 @@ fn row(result: &RungResult) -> Row<'_> {
         duration_ms: (result.status != RungStatus::Skip || result.duration_ms > 0)
             .then_some(result.duration_ms),
         result: Some(result),
+        path: None,
     }
 }
 

@@ -92,6 +92,43 @@ fn svg_texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
+/// Each upgrade path is a row under the upgrade rung, on every renderer: "upgrade from
+/// <tag>", its status, time and deploys.
+#[test]
+fn upgrade_paths_are_rows_under_the_upgrade_rung() {
+    let results = fixtures::red_upgrade_path();
+    let texts = svg_texts(&card::svg(&results));
+    for want in [
+        "upgrade from 1.1.0+1.1.0",
+        "upgrade from 1.0.0+1.0.0",
+        "2 deploys",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == want),
+            "card lacks {want:?}: {texts:?}"
+        );
+    }
+    let plain = summary::text(&results, false);
+    assert!(
+        plain.contains("upgrade from 1.0.0+1.0.0 (2 deploys) FAIL"),
+        "{plain}"
+    );
+    let md = comment::markdown(&results, None);
+    assert!(
+        md.contains("| ↳ upgrade from 1.1.0+1.1.0 (2 deploys) | ✅ pass |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ↳ upgrade from 1.0.0+1.0.0 (2 deploys) | ❌ **fail** |"),
+        "{md}"
+    );
+    let xml = junit::xml(&results);
+    assert!(xml.contains("name=\"upgrade from 1.0.0+1.0.0\""), "{xml}");
+    // Without paths, nothing changes.
+    let plain = card::svg(&fixtures::green_l5());
+    assert!(!plain.contains("upgrade from"));
+}
+
 #[test]
 fn card_escapes_recipe_names_reasons_and_messages() {
     let mut results = fixtures::red_l1_crash_loop();

@@ -12,6 +12,7 @@
 //! - [`ctx`]: [`ctx::RunCtx`], what every rung gets.
 //! - [`deploy`]: the deploy a rung performs: checked ([`host_access`]), deployed, explained.
 //! - [`rungs`]: rung selection and the install and upgrade rungs.
+//! - [`upgrade_paths`]: `[upgrade] from`: each other upgrade path on a fresh app of its own.
 //! - [`lint`]: the recipe lint (L5): a checkout read into the core's lint input, the lint
 //!   rung run before any deploy, `--stages lint` alone, `ccci lint`.
 //! - [`backup`]: the backup_restore rung (backup-bot-two labels, native tar archives).
@@ -61,4 +62,5 @@ pub mod rungs;
 pub mod screenshot;
 pub mod source;
 pub mod upgrade_data;
+pub mod upgrade_paths;
 pub mod warm;

@@ -69,6 +69,8 @@ struct Prepared {
     lint: (RungResult, Option<LintReport>),
     work_dir: PathBuf,
     state_dir: PathBuf,
+    /// The upgrade paths beside the ladder's own (`[upgrade] from`), walked first.
+    paths: Vec<crate::upgrade_paths::PathApp>,
 }
 
 /// What happened between the first deploy and teardown.
@@ -78,6 +80,8 @@ struct Walked {
     app_printed_secret: bool,
     /// What each service's running task ran at the end (digest, not tag), for the record.
     images_ran: BTreeMap<String, ImageRan>,
+    /// The upgrade paths beside the ladder's own (`[upgrade] from`), each walked apart.
+    upgrade_paths: Vec<ccci_core::results::UpgradePath>,
 }
 
 /// Runs one recipe as `role`. See the module docs.
@@ -107,13 +111,7 @@ pub async fn run_role(
     std::fs::create_dir_all(&request.out_dir)
         .with_context(|| format!("creating {}", request.out_dir.display()))?;
     let mut prepared = prepare(&request, role, progress, &started).await?;
-    let walked = walk(
-        &mut prepared,
-        &cancel,
-        &request.user_cancel,
-        started.deadline,
-    )
-    .await;
+    let walked = walk(&mut prepared, &cancel, &request.user_cancel, &started).await;
     conclude(prepared, walked, &request, &started).await
 }
 
@@ -174,6 +172,15 @@ async fn prepare(
             ));
         }
     }
+    let paths = crate::upgrade_paths::prepare(
+        &checkouts,
+        &plan,
+        &suite,
+        suite_dir.as_deref(),
+        &rig,
+        &work_dir,
+        &progress,
+    )?;
     let mut timings = BTreeMap::new();
     timings.insert("create".to_string(), t_create.elapsed().as_millis() as u64);
     let ctx = RunCtx {
@@ -210,6 +217,7 @@ async fn prepare(
         lint,
         work_dir,
         state_dir: rig.state_dir.clone(),
+        paths,
     };
     preflight(&mut prepared, &rig).await?;
     plan_guard.0 = None;
@@ -356,6 +364,13 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let mut secret_values = ctx.app.secret_values();
+    crate::upgrade_paths::preflight(
+        &ctx.engine,
+        &prepared.paths,
+        &mut secret_values,
+        &ctx.progress,
+    )
+    .await?;
     if let Hold::Quick { record, .. } = &prepared.hold {
         let kept = warm::read_secrets(record, &rig.state_dir);
         secret_values.extend(kept.into_iter().map(|(_, v)| v));
@@ -473,23 +488,36 @@ async fn walk(
     prepared: &mut Prepared,
     cancel: &CancellationToken,
     user_cancel: &CancellationToken,
-    deadline: tokio::time::Instant,
+    started: &Started,
 ) -> Walked {
     let selected = &prepared.plan.selected;
     let ctx = &mut prepared.ctx;
     let mut results: Vec<RungResult> = Vec::new();
     let mut stopped = None;
     ctx.progress.rungs_planned(&selected.reported());
+    let paths = std::mem::take(&mut prepared.paths);
+    let mut paths_walk = crate::upgrade_paths::PathsWalk::planned(&paths);
+    let owner = crate::upgrade_paths::Owner {
+        state_dir: &prepared.state_dir,
+        run_id: &started.run_id,
+    };
     tokio::select! {
-        _ = rungs::walk(ctx, selected, &mut results) => {}
+        // The other upgrade paths first, each on its own app torn down after it; then the
+        // ladder on the run's app.
+        _ = async {
+            crate::upgrade_paths::walk(ctx, paths, &owner, &mut paths_walk).await;
+            rungs::walk(ctx, selected, &mut results).await
+        } => {}
         _ = cancel.cancelled() => stopped = Some(Stop::Interrupted),
         _ = user_cancel.cancelled() => stopped = Some(Stop::Cancelled),
-        _ = tokio::time::sleep_until(deadline) => stopped = Some(Stop::Deadline),
+        _ = tokio::time::sleep_until(started.deadline) => stopped = Some(Stop::Deadline),
     }
     if let Some(stop) = stopped {
         rungs::mark_stopped(&mut results, selected, stop.message());
         ctx.progress.line(stop.message());
     }
+    let upgrade_paths =
+        crate::upgrade_paths::finish(ctx, paths_walk, &prepared.state_dir, &mut results).await;
     crate::lint::place(&mut results, prepared.lint.0.clone());
     // The final account: skipped and stopped rungs, and the lint, on the live timeline.
     for r in &results {
@@ -518,6 +546,7 @@ async fn walk(
         stopped,
         app_printed_secret: capture_logs(ctx).await,
         images_ran,
+        upgrade_paths,
     }
 }
 
@@ -541,6 +570,7 @@ async fn conclude(
         lint,
         work_dir,
         state_dir,
+        ..
     } = prepared;
     let green = judge::rungs_green(&walked.results, walked.stopped, &ctx.suite.dependencies);
     let ending = crate::keep::Ending {
@@ -588,6 +618,7 @@ async fn conclude_quick(
         lint,
         work_dir,
         state_dir,
+        ..
     } = prepared;
     let (mut run, written) = quick_verdict(&ctx, &plan, walked, lint.1, request, started).await;
     let verdict_ms = started.t0.elapsed().as_millis() as u64;
@@ -724,8 +755,10 @@ fn verdict(
         no_secret_leak: !walked.app_printed_secret,
         interrupted: walked.stopped.is_some(),
     };
+    let upgrade_paths = walked.upgrade_paths;
     let mut run = results(ctx, plan, judged, walked.results, lint, flags, started);
     run.images_ran = walked.images_ran;
+    run.upgrade_paths = upgrade_paths;
     run
 }
 
@@ -811,6 +844,7 @@ fn results(
         level: judged.level,
         expected_level: judged.expected_level,
         rungs,
+        upgrade_paths: Vec::new(),
         failure: judged.failure,
         timings_ms: ctx.timings.clone(),
         deploy_count: ctx.deploy_count,

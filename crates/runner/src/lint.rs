@@ -274,6 +274,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         level: ladder::level(&outcomes),
         expected_level: ladder::expected_level(&expected_na),
         rungs,
+        upgrade_paths: Vec::new(),
         failure,
         timings_ms: [("lint".to_string(), t0.elapsed().as_millis() as u64)].into(),
         deploy_count: 0,

@@ -231,7 +231,10 @@ pub fn mark_stopped(results: &mut Vec<RungResult>, selected: &Selected, message:
     }
 }
 
-async fn install(ctx: &mut RunCtx, selected: &Selected) -> Result<Vec<TestCase>, Failure> {
+pub(crate) async fn install(
+    ctx: &mut RunCtx,
+    selected: &Selected,
+) -> Result<Vec<TestCase>, Failure> {
     let which = if selected.upgrade && ctx.checkouts.base.is_some() {
         Which::Base
     } else {
@@ -338,7 +341,7 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
-async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
+pub(crate) async fn upgrade(ctx: &mut RunCtx) -> Result<Vec<TestCase>, Failure> {
     hooks::run_hook(ctx, "pre_upgrade").await?;
     // As `abra app upgrade` then `abra app secret generate`: the app's `.env` kept (with the
     // head's new variables added), the secrets the head adds created. Before the markers:

@@ -30,5 +30,6 @@ mod registry;
 mod sandbox;
 mod service;
 mod tls;
+mod upgrade_paths;
 mod verdicts;
 mod warm;

@@ -5,8 +5,9 @@ use crate::job::{Job, JobState, Millis};
 use crate::store::{QueueView, RecipeTally};
 use ccci_adapters::alerts::Alert;
 use ccci_core::ladder::{Rung, RungStatus, SkipKind, Verdict};
-use ccci_core::results::RunResults;
+use ccci_core::results::{RunResults, UpgradePath};
 use ccci_core::run_end::RunEnd;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Percent-encodes a value for a URL path segment or query value.
@@ -318,37 +319,73 @@ pub struct RungRow {
 }
 
 pub fn rung_rows(results: &RunResults) -> Vec<RungRow> {
-    let total: u64 = results
-        .rungs
-        .iter()
-        .map(|r| r.duration_ms)
-        .sum::<u64>()
-        .max(1);
-    let mut elapsed = 0u64;
+    // The other upgrade paths ran first, each on its own app, before the ladder.
+    let extra: Vec<&UpgradePath> = results.upgrade_paths.iter().skip(1).collect();
+    let extra_ms: u64 = extra.iter().map(|p| p.duration_ms).sum();
+    let total: u64 = (results.rungs.iter().map(|r| r.duration_ms).sum::<u64>() + extra_ms).max(1);
+    let mut offsets = BTreeMap::new();
+    let mut at = 0u64;
+    for p in &extra {
+        offsets.insert(p.from.clone(), at);
+        at += p.duration_ms;
+    }
+    let mut elapsed = extra_ms;
     let mut rows = Vec::new();
     for rung in &results.rungs {
         // The lint (L5) tops the ladder but runs first, before anything is deployed.
         let first = rung.name == Rung::Lint;
         let offset = if first { 0 } else { elapsed * 100 / total };
+        if rung.name == Rung::Install {
+            // The ladder's own path (`previous`) starts with its install.
+            if let Some(own) = results.upgrade_paths.first() {
+                offsets.insert(own.from.clone(), elapsed);
+            }
+        }
         if !first {
             elapsed += rung.duration_ms;
         }
-        let min_width = if rung.duration_ms > 0 { 2 } else { 0 };
         rows.push(RungRow {
             name: rung.name.name().to_string(),
-            status: match rung.status {
-                RungStatus::Pass => "pass",
-                RungStatus::Fail => "fail",
-                RungStatus::Skip => "skip",
-            },
+            status: status_word(rung.status),
             intentional_skip: rung.skip == Some(SkipKind::Intentional),
             duration: duration(rung.duration_ms as i64),
             offset,
-            width: (rung.duration_ms * 100 / total).max(min_width),
+            width: bar_width(rung.duration_ms, total),
             reason: rung.reason.clone().unwrap_or_default(),
         });
+        if rung.name == Rung::Upgrade {
+            for p in &results.upgrade_paths {
+                rows.push(RungRow {
+                    name: format!("↳ {}", p.title()),
+                    status: status_word(p.status),
+                    intentional_skip: false,
+                    duration: format!(
+                        "{} · {} deploys",
+                        duration(p.duration_ms as i64),
+                        p.deploy_count
+                    ),
+                    offset: offsets.get(&p.from).copied().unwrap_or(0) * 100 / total,
+                    width: bar_width(p.duration_ms, total),
+                    reason: p.reason.clone().unwrap_or_default(),
+                });
+            }
+        }
     }
     rows
+}
+
+fn status_word(status: RungStatus) -> &'static str {
+    match status {
+        RungStatus::Pass => "pass",
+        RungStatus::Fail => "fail",
+        RungStatus::Skip => "skip",
+    }
+}
+
+/// A bar's width in percent of the run; anything that took time shows.
+fn bar_width(ms: u64, total: u64) -> u64 {
+    let min_width = if ms > 0 { 2 } else { 0 };
+    (ms * 100 / total).max(min_width)
 }
 
 /// What cc-ci changed on the stack for the rig's sake.
@@ -853,6 +890,37 @@ pub fn timeline_rows(timeline: &[ccci_core::live::TimelineEntry]) -> Vec<Timelin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The run page shows each upgrade path under the upgrade rung, with its time and
+    /// deploys, its bar where it ran (the other paths before the ladder).
+    #[test]
+    fn the_run_page_shows_each_upgrade_path_with_its_time_and_deploys() {
+        let results = ccci_report::fixtures::red_upgrade_path();
+        let rows = rung_rows(&results);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names[..4],
+            [
+                "install",
+                "upgrade",
+                "↳ upgrade from 1.1.0+1.1.0",
+                "↳ upgrade from 1.0.0+1.0.0"
+            ]
+        );
+        let other = &rows[3];
+        assert_eq!(other.status, "fail");
+        assert!(other.duration.ends_with("· 2 deploys"), "{other:?}");
+        assert!(other.reason.contains("data did not survive"), "{other:?}");
+        // The other path ran first; the ladder's own path starts with the install.
+        assert_eq!(other.offset, 0);
+        assert_eq!(rows[2].offset, rows[0].offset);
+        assert!(rows[0].offset > 0);
+        // Without paths, the rows are the rungs.
+        assert_eq!(
+            rung_rows(&ccci_report::fixtures::green_l5()).len(),
+            ccci_report::fixtures::green_l5().rungs.len()
+        );
+    }
 
     #[test]
     fn triggers_say_webhook_polling_or_broken_and_why() {
