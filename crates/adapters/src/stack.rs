@@ -283,6 +283,25 @@ async fn container_logs(service: &str, tail: Option<usize>) -> Result<String> {
     Ok(text)
 }
 
+/// `docker service update --force`, detached: the service's tasks restart (the caller waits
+/// for readiness itself).
+pub async fn force_update(service: &str) -> Result<()> {
+    let mut cmd = Command::new("docker");
+    cmd.args([
+        "service",
+        "update",
+        "--force",
+        "--detach=true",
+        "--quiet",
+        service,
+    ]);
+    let out = run(cmd).await?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
 async fn run(mut cmd: Command) -> Result<std::process::Output> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -39,7 +39,6 @@ use ccci_core::results::{Failure, TestCase};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::process::Command;
 
 /// How long a label hook waits for a running container of its service (none running, or
 /// the one found stopped under the exec) before it fails.
@@ -964,17 +963,7 @@ async fn restore_backup(
 /// with "error while removing network").
 async fn restart_restored(ctx: &mut RunCtx, plan: &BackupPlan) -> Result<(), Failure> {
     for s in restart_order(&plan.restored, &plan.model) {
-        let _ = Command::new("docker")
-            .args([
-                "service",
-                "update",
-                "--force",
-                "--detach=true",
-                "--quiet",
-                &ctx.app.service_name(&s),
-            ])
-            .output()
-            .await;
+        let _ = ccci_adapters::stack::force_update(&ctx.app.service_name(&s)).await;
         ctx.wait_ready().await.map_err(|mut f| {
             f.message = format!("after the restore (restarting {s}): {}", f.message);
             f
