@@ -7,6 +7,7 @@
 #
 #   images/debian/build.sh                    # every image
 #   images/debian/build.sh sandbox postgres   # only these
+#   images/debian/build.sh --stale sandbox    # builds nothing: prints those not built or out of date
 #
 # Each image is defined by its folder images/debian/<name>/:
 #   packages      packages to install (--include), one or more a line, '#' comments
@@ -128,6 +129,8 @@ ensure_mmdebstrap() {
 }
 
 docker info >/dev/null 2>&1 || { echo "images/debian/build.sh: the Docker Engine is not reachable" >&2; exit 1; }
+stale_only=
+[ "${1:-}" != --stale ] || { stale_only=1; shift; }
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 for n in "${names[@]}"; do
@@ -136,6 +139,13 @@ for n in "${names[@]}"; do
 done
 
 label() { docker image inspect --format '{{index .Config.Labels "ccci.recipe-hash"}}' "$tag" 2>/dev/null || true; }
+if [ -n "$stale_only" ]; then
+  for n in "${names[@]}"; do
+    tag=$(tag_of "$n") suite=$(suite_of "$n")
+    [ "$(label)" = "$(hash_of "$n")" ] || echo "$n"
+  done
+  exit 0
+fi
 for n in "${names[@]}"; do
   tag=$(tag_of "$n")
   suite=$(suite_of "$n") # read by hash_of and make_image

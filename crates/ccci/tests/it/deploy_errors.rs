@@ -53,8 +53,10 @@ fn assert_clean(stack: &str) {
     assert!(left.is_empty(), "left on the engine: {left:?}");
 }
 
+/// Runs install and the upgrade, the rung both tests judge (the ones above it would only
+/// add deploys).
 fn run_config_recipe(rig: &Rig, recipe: &Path, suites: &Path) -> (Run, StackGuard) {
-    let run = rig.run(recipe, Some(suites), &[]);
+    let run = rig.run(recipe, Some(suites), &["--stages", "install,upgrade"]);
     let guard = StackGuard(
         run.results
             .as_ref()
