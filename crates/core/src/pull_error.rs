@@ -21,6 +21,10 @@
 pub enum PullCause {
     /// The registry answered and has no such tag (or repository).
     NotFound,
+    /// Docker Hub's answer for a repository that does not exist *or* is private ("pull access
+    /// denied … repository does not exist or may require 'docker login'"): most often a
+    /// misspelt name, so the recipe's; the fix names both.
+    DeniedOrMissing,
     /// The registry wants credentials and the engine has none for it.
     CredentialsMissing,
     /// The engine sent credentials and the registry refused them.
@@ -64,7 +68,9 @@ pub struct PullFailure {
 impl PullFailure {
     pub fn whose(&self) -> Whose {
         match self.cause {
-            PullCause::NotFound | PullCause::InvalidName => Whose::Recipe,
+            PullCause::NotFound | PullCause::DeniedOrMissing | PullCause::InvalidName => {
+                Whose::Recipe
+            }
             _ => Whose::Rig,
         }
     }
@@ -120,6 +126,8 @@ fn cause_of(evidence: &str) -> PullCause {
     let has = |needle: &str| evidence.contains(needle);
     if has("manifest unknown") || (has("manifest for ") && has(" not found")) {
         PullCause::NotFound
+    } else if has("repository does not exist") || has("pull access denied") {
+        PullCause::DeniedOrMissing
     } else if has("no basic auth credentials") {
         PullCause::CredentialsMissing
     } else if has("unauthorized") || has("authentication required") {
@@ -159,6 +167,10 @@ fn words(image: &str, registry: &str, cause: PullCause) -> (String, String) {
         PullCause::NotFound => (
             format!("the registry {registry} has no image `{image}` (no such tag or repository)"),
             format!("push `{image}` to {registry}, or name a tag that exists there in the compose file"),
+        ),
+        PullCause::DeniedOrMissing => (
+            format!("the registry {registry} has no repository for `{image}` it will show (it does not exist, or it is private)"),
+            format!("correct the image name in the compose file; if the repository is private, `docker login {registry}` on the CI host, as the user cc-ci runs as"),
         ),
         PullCause::CredentialsMissing => (
             format!("the registry {registry} wants credentials to pull `{image}`, and the engine has none for it"),
@@ -242,6 +254,14 @@ mod tests {
             "192.0.2.2:45125/pp/redis:7",
             PullCause::PlainHttp,
             Whose::Rig,
+        ),
+        // Docker Hub's words for a repository that does not exist or is private (moby's
+        // daemon text; this host cannot reach Docker Hub to record it).
+        (
+            include_str!("../fixtures/pull_errors/hub_denied_or_missing.stderr"),
+            "coopcloud/no-such-app:1.0",
+            PullCause::DeniedOrMissing,
+            Whose::Recipe,
         ),
         (
             include_str!("../fixtures/pull_errors/invalid_reference.stderr"),

@@ -182,10 +182,18 @@ fn bad_input_is_a_specific_error_and_creates_nothing() {
                     d,
                     "compose.yml",
                     "image: ccci-fixture:1.2.0",
-                    "image: ccci-missing:9.9",
+                    "image: ccci-Missing:9.9",
                 )
             },
-            &["compose.yml", "ccci-missing:9.9", "not present locally"],
+            // Not present and not a valid name: the recipe's to fix (bad input), whatever
+            // the network. (A name that is valid but unknown needs a registry to answer:
+            // `registry.rs` proves those against a real one.)
+            &[
+                "compose.yml",
+                "ccci-Missing:9.9",
+                "not present locally",
+                "not a valid image name",
+            ],
         ),
         (
             "badyaml",
