@@ -421,7 +421,7 @@ pub async fn poll_loop(app: Arc<App>, stop: tokio_util::sync::CancellationToken)
     }
 }
 
-/// The repositories this poll tick polls: those on a working webhook only every
+/// The repositories this poll tick polls: those on a webhook that has delivered only every
 /// `webhook_poll_interval`, the others every tick.
 fn due_now(
     app: &App,
@@ -430,7 +430,7 @@ fn due_now(
 ) -> Vec<String> {
     let names: Vec<String> = forge.repos.iter().map(|(n, _)| n.full_name()).collect();
     let modes: Vec<Option<crate::triggers::Mode>> =
-        names.iter().map(|n| app.triggers.mode(n)).collect();
+        names.iter().map(|n| app.triggers.pacing_mode(n)).collect();
     let repos = names
         .iter()
         .map(String::as_str)

@@ -70,6 +70,9 @@ pub struct Triggers {
 struct State {
     modes: BTreeMap<String, Mode>,
     watch: DeliveryWatch,
+    /// Repositories whose hook has delivered since this process started: only those are
+    /// polled at the slower webhook pace (a hook just registered has proven nothing yet).
+    proven: std::collections::HashSet<String>,
 }
 
 impl Triggers {
@@ -103,6 +106,18 @@ impl Triggers {
         self.lock().modes.get(repo).cloned()
     }
 
+    /// The mode that sets `repo`'s poll pace: its mode once its hook has delivered, `None`
+    /// (the normal pace) before — a hook registered but never seen delivering (an address the
+    /// forge cannot reach, a proxy in between) must not slow the first `!testme` down.
+    pub fn pacing_mode(&self, repo: &str) -> Option<Mode> {
+        let state = self.lock();
+        let mode = state.modes.get(repo)?;
+        match mode {
+            Mode::Webhook { .. } if !state.proven.contains(repo) => None,
+            _ => Some(mode.clone()),
+        }
+    }
+
     /// Every repository's mode, by name.
     pub fn snapshot(&self) -> Vec<RepoTrigger> {
         let state = self.lock();
@@ -119,6 +134,7 @@ impl Triggers {
         let back = {
             let mut state = self.lock();
             state.watch.delivered(repo, comment_id);
+            state.proven.insert(repo.to_string());
             match state.modes.get(repo) {
                 Some(Mode::Broken { hook_id, .. }) => Some(*hook_id),
                 _ => None,
@@ -147,6 +163,7 @@ impl Triggers {
         for (repo, comment_id) in late {
             if let Some(Mode::Webhook { hook_id }) = self.mode(&repo) {
                 let evidence = format!("!testme comment {comment_id} (found by polling)");
+                self.lock().proven.remove(&repo);
                 self.set(&repo, Mode::Broken { hook_id, evidence });
                 broken.push(repo);
             }
@@ -262,6 +279,21 @@ mod tests {
         assert!(t.overdue(10_000_000, GRACE).is_empty(), "reported once");
         t.delivered("o/hooked", 6);
         assert_eq!(t.mode("o/hooked"), Some(Mode::Webhook { hook_id: 7 }));
+    }
+
+    #[test]
+    fn a_hook_is_polled_at_the_webhook_pace_only_once_it_has_delivered() {
+        let t = Triggers::new(1_000);
+        let hooked = Mode::Webhook { hook_id: 7 };
+        t.set("o/hooked", hooked.clone());
+        assert_eq!(t.pacing_mode("o/hooked"), None, "registered, nothing delivered yet");
+        t.delivered("o/hooked", 1);
+        assert_eq!(t.pacing_mode("o/hooked"), Some(hooked));
+        t.polled("o/hooked", 2, 2_000);
+        assert_eq!(t.overdue(2_000 + 121_000, GRACE), vec!["o/hooked".to_string()]);
+        t.set("o/hooked", Mode::Webhook { hook_id: 8 }); // re-registered after breaking
+        assert_eq!(t.pacing_mode("o/hooked"), None, "the new hook has proven nothing");
+        assert_eq!(t.pacing_mode("o/none"), None);
     }
 
     #[test]
