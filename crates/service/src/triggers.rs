@@ -286,13 +286,24 @@ mod tests {
         let t = Triggers::new(1_000);
         let hooked = Mode::Webhook { hook_id: 7 };
         t.set("o/hooked", hooked.clone());
-        assert_eq!(t.pacing_mode("o/hooked"), None, "registered, nothing delivered yet");
+        assert_eq!(
+            t.pacing_mode("o/hooked"),
+            None,
+            "registered, nothing delivered yet"
+        );
         t.delivered("o/hooked", 1);
         assert_eq!(t.pacing_mode("o/hooked"), Some(hooked));
         t.polled("o/hooked", 2, 2_000);
-        assert_eq!(t.overdue(2_000 + 121_000, GRACE), vec!["o/hooked".to_string()]);
+        assert_eq!(
+            t.overdue(2_000 + 121_000, GRACE),
+            vec!["o/hooked".to_string()]
+        );
         t.set("o/hooked", Mode::Webhook { hook_id: 8 }); // re-registered after breaking
-        assert_eq!(t.pacing_mode("o/hooked"), None, "the new hook has proven nothing");
+        assert_eq!(
+            t.pacing_mode("o/hooked"),
+            None,
+            "the new hook has proven nothing"
+        );
         assert_eq!(t.pacing_mode("o/none"), None);
     }
 
