@@ -650,4 +650,4 @@ pub(crate) struct Ctx<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,7 +1,6 @@
 //! Each rule's failing case, on a small recipe shaped like the catalogue's, and a clean one.
 
 use super::*;
-use crate::lint_rung::rung_result;
 
 const COMPOSE: &str = r#"---
 version: "3.8"
@@ -53,7 +52,7 @@ const ABRA: &str = "#!/bin/bash\nexport NGINX_CONF_VERSION=v1\n";
 
 const README: &str = "# demo\n\n<!-- metadata -->\n* **Category**: Apps\n* **Status**: 1\n* **Image**: nginx\n* **Healthcheck**: Yes\n* **Backups**: Yes\n* **Email**: No\n* **Tests**: No\n* **SSO**: No\n<!-- endmetadata -->\n";
 
-fn tree() -> RecipeTree {
+pub(crate) fn tree() -> RecipeTree {
     RecipeTree {
         compose: vec![("compose.yml".into(), COMPOSE.into())],
         env_sample: Some(SAMPLE.into()),
@@ -77,7 +76,7 @@ fn tags(names: &[(&str, bool)]) -> Option<Vec<Tag>> {
 }
 
 /// The head as a release 1.1.0 on top of the base 1.0.0 (the same tree).
-fn input() -> LintInput {
+pub(crate) fn input() -> LintInput {
     LintInput {
         head: tree(),
         head_release: None,
@@ -95,12 +94,12 @@ fn base_tree(i: &mut LintInput) -> &mut RecipeTree {
 }
 
 /// The same change to the head and to its base release.
-fn both(i: &mut LintInput, change: impl Fn(&mut RecipeTree)) {
+pub(crate) fn both(i: &mut LintInput, change: impl Fn(&mut RecipeTree)) {
     change(&mut i.head);
     change(base_tree(i));
 }
 
-fn edit(tree: &mut RecipeTree, from: &str, to: &str) {
+pub(crate) fn edit(tree: &mut RecipeTree, from: &str, to: &str) {
     let text = &mut tree.compose[0].1;
     assert!(text.contains(from), "compose has no {from:?}");
     *text = text.replacen(from, to, 1);
@@ -555,38 +554,6 @@ fn the_failure_message_names_the_first_error_rule_and_the_others() {
 }
 
 #[test]
-fn the_rung_passes_with_warnings_and_fails_on_an_error() {
-    use crate::ladder::{Rung, RungStatus};
-    let mut i = input();
-    i.head.readme = None;
-    let r = rung_result(&lint(&i), 12);
-    assert_eq!(
-        (r.name, r.status, r.duration_ms),
-        (Rung::Lint, RungStatus::Pass, 12)
-    );
-    assert!(
-        r.reason.as_deref().unwrap().contains("1 warning (R007)"),
-        "{r:?}"
-    );
-    let case = r.tests.iter().find(|t| t.name.starts_with("R007")).unwrap();
-    assert_eq!(case.status, RungStatus::Pass);
-    assert!(case.message.as_deref().unwrap().starts_with("warning: "));
-    assert_eq!(r.tests.len(), RULES.len());
-
-    i.head.abra_sh = None;
-    let r = rung_result(&lint(&i), 0);
-    assert_eq!(r.status, RungStatus::Fail);
-    assert!(r.reason.as_deref().unwrap().starts_with("R012 "), "{r:?}");
-    let case = r.tests.iter().find(|t| t.name.starts_with("R012")).unwrap();
-    assert_eq!(case.status, RungStatus::Fail);
-    assert!(case
-        .message
-        .as_deref()
-        .unwrap()
-        .contains("compose.yml:29: config `nginx_conf`"));
-}
-
-#[test]
 fn the_report_round_trips_as_json() {
     let mut i = input();
     i.head.abra_sh = None;
@@ -766,44 +733,6 @@ fn a_missing_env_sample_at_the_base_too_is_inherited() {
         provenance(&report)
     );
     assert!(!report.fails(), "{}", report.summary());
-}
-
-#[test]
-fn the_rung_of_an_inherited_error_is_a_skip_that_caps_the_level_and_names_the_fix() {
-    use crate::ladder::{RungStatus, SkipKind};
-    let mut i = input();
-    both(&mut i, |t| {
-        edit(t, "        - \"traefik.enable=true\"\n", "")
-    });
-    let r = rung_result(&lint(&i), 7);
-    assert_eq!(
-        (r.status, r.skip),
-        (RungStatus::Skip, Some(SkipKind::Inherited))
-    );
-    let reason = r.reason.as_deref().unwrap();
-    assert!(
-        reason
-            .starts_with("already at the base release 1.0.0+1.27.2, not introduced by this change"),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("Fix: include \"traefik.enable=true\" deploy label"),
-        "{reason}"
-    );
-    let case = r.tests.iter().find(|t| t.name.starts_with("R010")).unwrap();
-    assert_eq!(case.status, RungStatus::Skip);
-    assert!(
-        case.message
-            .as_deref()
-            .unwrap()
-            .starts_with("inherited: already at the base release 1.0.0+1.27.2. compose.yml:"),
-        "{case:?}"
-    );
-    // The same error introduced by the head fails the rung.
-    i.base.as_mut().unwrap().tree = tree();
-    let r = rung_result(&lint(&i), 7);
-    assert_eq!((r.status, r.skip), (RungStatus::Fail, None));
-    assert!(r.reason.as_deref().unwrap().starts_with("R010 "), "{r:?}");
 }
 
 #[test]
