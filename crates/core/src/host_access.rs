@@ -14,6 +14,8 @@
 //! | `pid:host`, `ipc:host`, `uts:host`, `userns_mode:host`, `cgroup:host` | the host's namespaces |
 //! | `privileged:true` | `privileged: true` |
 //! | `security_opt:<opt>` | `security_opt` turning confinement off: `apparmor:unconfined`, `seccomp:unconfined`, `systempaths=unconfined`, `label:disable` (a `=` is written as `:` in the key) |
+//! | `ports:<published>/<protocol>`, `ports:<low>-<high>/<protocol>`, `ports:auto/<protocol>` | a published port (the host listens for the app): `"2222:22"`, `"9000-9002:9000-9002"` (consecutive ports of a service are one range, compared port by port), `"53:53/udp"`, long syntax in `host` or `ingress` mode; `ports:auto/tcp` for `"80"` (the swarm picks the port). Protocol lower case, mode and address not in the key (module `ports`) |
+//! | `logging:<driver>` | a logging driver whose logs the host's dockerd ships or writes outside the engine's store: `syslog`, `gelf`, `fluentd`, `journald`, a plugin, … (`json-file`, `local`, `none` are no grant) (module `logging`) |
 //!
 //! A head whose services add grants their base release did not have ([`added`]) is refused
 //! before anything is deployed, unless the operator allows the keys for that recipe in the
@@ -23,6 +25,9 @@
 
 use crate::yaml::{names, seq};
 use serde_yaml_ng::Value;
+
+mod logging;
+mod ports;
 
 /// One thing a service asks of the host.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +149,12 @@ pub(crate) fn grants_of(doc: &Value, service: &str, svc: &Value) -> Vec<Grant> {
     if privileged {
         push("privileged:true".into(), "privileged", "privileged".into());
     }
+    for (key, needle) in ports::grants(svc) {
+        push(key, "ports", needle);
+    }
+    if let Some((key, needle)) = logging::grant(svc) {
+        push(key, "logging", needle);
+    }
     for opt in seq(svc.get("security_opt")).filter_map(Value::as_str) {
         let written = opt.trim();
         if relaxes_confinement(written) {
@@ -222,7 +233,8 @@ pub fn validate_key(key: &str) -> Result<(), String> {
         Err(format!(
             "`{key}` is not a host-access key ({why}); keys look like bind:/var/run/docker.sock, \
              devices:/dev/fuse, cap_add:NET_ADMIN, network_mode:host, networks:host, pid:host, \
-             ipc:host, privileged:true, security_opt:seccomp:unconfined"
+             ipc:host, privileged:true, security_opt:seccomp:unconfined, ports:2222/tcp, \
+             ports:9000-9002/udp, ports:auto/tcp, logging:syslog"
         ))
     };
     let Some((kind, value)) = key.split_once(':') else {
@@ -240,6 +252,8 @@ pub fn validate_key(key: &str) -> Result<(), String> {
         "security_opt" => {
             bad("only options that turn confinement off are grants, written with `:`")
         }
+        "ports" => ports::check_value(value).or_else(bad),
+        "logging" => logging::check_value(value).or_else(bad),
         _ => bad("unknown kind or value"),
     }
 }
@@ -248,21 +262,33 @@ pub fn validate_key(key: &str) -> Result<(), String> {
 /// have, service by service (each stack's [`crate::compose::StackModel::grants`]).
 pub fn added(head: &[Grant], base: &[Grant]) -> Vec<Grant> {
     head.iter()
-        .filter(|g| {
-            !base
+        .flat_map(|g| {
+            let same_service: Vec<&str> = base
                 .iter()
-                .any(|b| b.service == g.service && b.key == g.key)
+                .filter(|b| b.service == g.service)
+                .map(|b| b.key.as_str())
+                .collect();
+            not_covered(g, &same_service)
         })
-        .cloned()
         .collect()
 }
 
 /// The grants the operator did not allow (`allow`: keys from the CI's suite tree).
 pub fn refused(added: Vec<Grant>, allow: &[String]) -> Vec<Grant> {
-    added
-        .into_iter()
-        .filter(|g| !allow.contains(&g.key))
-        .collect()
+    let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+    added.iter().flat_map(|g| not_covered(g, &allow)).collect()
+}
+
+/// What of `grant` none of `keys` covers: nothing or all of it, or the ports of a published
+/// range that no range of the keys holds.
+fn not_covered(grant: &Grant, keys: &[&str]) -> Vec<Grant> {
+    ports::uncovered(grant, keys).unwrap_or_else(|| {
+        if keys.contains(&grant.key.as_str()) {
+            Vec::new()
+        } else {
+            vec![grant.clone()]
+        }
+    })
 }
 
 /// What a grant gives the app, in a phrase.
@@ -284,6 +310,8 @@ pub fn describe(grant: &Grant) -> String {
         "networks" => format!("host networking (the `host` network, as {})", grant.needle),
         "privileged" => "privileged mode (privileged: true)".into(),
         "security_opt" => format!("unconfined security (security_opt: {})", grant.needle),
+        "ports" => ports::describe(&grant.key),
+        "logging" => logging::describe(value),
         ns => format!("the host's {ns} namespace ({ns}: host)"),
     }
 }
@@ -292,6 +320,9 @@ pub fn describe(grant: &Grant) -> String {
 /// a compose file, then anywhere (a volume's `driver_opts`). Best effort: `None` when the
 /// text differs from the interpolated value.
 pub fn locate(grant: &Grant, files: &[(String, String)]) -> Option<(String, usize)> {
+    if let Some(found) = locate_entry(grant, files) {
+        return Some(found);
+    }
     for needle in [grant.needle.as_str(), grant.field.as_str()] {
         for (name, text) in files {
             if let Some((start, end)) = service_block(text, &grant.service) {
@@ -312,6 +343,30 @@ pub fn locate(grant: &Grant, files: &[(String, String)]) -> Option<(String, usiz
                     return Some((name.clone(), i + 1));
                 }
             }
+        }
+    }
+    None
+}
+
+/// A published port's or a logging driver's own entry in its service's block, in the first
+/// file that writes it (an overlay may add it).
+fn locate_entry(grant: &Grant, files: &[(String, String)]) -> Option<(String, usize)> {
+    let port = ports::PortKey::parse(&grant.key);
+    if port.is_none() && grant.field != "logging" {
+        return None;
+    }
+    for (name, text) in files {
+        let Some((start, end)) = service_block(text, &grant.service) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let block = &lines[start..end];
+        let found = match &port {
+            Some(key) => ports::line_of(key, block),
+            None => logging::line_of(&grant.needle, block),
+        };
+        if let Some(i) = found {
+            return Some((name.clone(), start + i + 1));
         }
     }
     None

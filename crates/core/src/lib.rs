@@ -16,7 +16,8 @@
 //! - [`envfile`]: `.env` / `.env.sample` parsing, modifiers and expansion.
 //! - [`compose`]: compose files merged and interpolated into a [`compose::StackModel`].
 //! - [`host_access`]: what a compose file asks of the host (bind mounts, the Docker socket,
-//!   host namespaces, devices, capabilities); grants a head adds to its base release.
+//!   host namespaces, devices, capabilities, published ports, logging drivers); grants a
+//!   head adds to its base release.
 //! - [`deployed`]: what `docker stack config` says docker will deploy, judged before every
 //!   deploy: host paths docker reads, service grants, engine objects outside the stack.
 //! - [`backupbot`]: backup-bot-two's labels: enrolled services, volumes and paths, problems.

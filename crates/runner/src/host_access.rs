@@ -54,15 +54,7 @@ pub async fn check(
         )));
     }
     let base = base_grants(ctx).await;
-    let added: Vec<Grant> = judged
-        .grants
-        .into_iter()
-        .filter(|g| {
-            !base
-                .iter()
-                .any(|b| b.service == g.service && b.key == g.key)
-        })
-        .collect();
+    let added = host_access::added(&judged.grants, &base);
     refuse_added(ctx, which, added, prepared)
 }
 
@@ -233,7 +225,9 @@ fn refuse_added(
     prepared: &PreparedDeploy,
 ) -> Result<(), Failure> {
     let refused = host_access::refused(added.clone(), &ctx.suite.host_access_allow);
-    for g in added.iter().filter(|g| !refused.contains(g)) {
+    // What the operator's keys let through: the added grants less the refused (a published
+    // range may be allowed in part).
+    for g in &host_access::added(&added, &refused) {
         ctx.progress.line(&format!(
             "   host access allowed by the CI's suite: service {} adds {} ({})",
             g.service,

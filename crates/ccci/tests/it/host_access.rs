@@ -47,7 +47,7 @@ fn events_naming(stack: &str, since: i64, until: i64) -> Vec<String> {
         .collect()
 }
 
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -74,6 +74,12 @@ fn assert_refused(run: &Run, recipe: &Path, allow_file: &str, since: i64) {
     ] {
         assert!(message.contains(&needle), "{needle:?} not in: {message}");
     }
+    assert_nothing_deployed(run, since);
+}
+
+/// No deploy, and nothing of the run's stack on the engine at any time since `since`.
+pub(crate) fn assert_nothing_deployed(run: &Run, since: i64) {
+    let r = run.results();
     assert_eq!(r["deploy_count"], 0, "{}", run.explain());
     assert!(r["timings_ms"].get("deploy").is_none(), "{r}");
     let stack = run.stack();

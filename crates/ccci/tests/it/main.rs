@@ -12,6 +12,7 @@ mod dependencies;
 mod deploy_check;
 mod deploy_errors;
 mod host_access;
+mod host_reach;
 mod hygiene;
 mod install;
 mod integrity;
