@@ -123,11 +123,7 @@ fn model_of(doc: &Value) -> Result<StackModel, String> {
         stack.services.insert(name.to_string(), service);
     }
     for (key, value) in section(doc, "secrets") {
-        let name = value
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        stack.secrets.insert(key, name);
+        stack.secrets.insert(key, string_at(&value, "name"));
     }
     for (key, _) in section(doc, "volumes") {
         stack.volumes.insert(key);
@@ -140,11 +136,7 @@ fn model_of(doc: &Value) -> Result<StackModel, String> {
         stack.networks.insert(key, external);
     }
     for (key, value) in section(doc, "configs") {
-        let name = value
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        stack.configs.insert(key, name);
+        stack.configs.insert(key, string_at(&value, "name"));
     }
     Ok(stack)
 }
@@ -161,40 +153,62 @@ fn section(doc: &Value, key: &str) -> Vec<(String, Value)> {
 }
 
 fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
-    let image = svc
-        .get("image")
+    let image = image_of(name, svc)?;
+    let deploy = |path: &[&str]| deploy_value(svc, path);
+    Ok(ServiceModel {
+        depends_on: names(svc.get("depends_on")),
+        ingress_ports: has_ingress_port(svc),
+        image,
+        labels: labels_of(deploy(&["labels"])),
+        mode: deploy(&["mode"])
+            .and_then(Value::as_str)
+            .unwrap_or("replicated")
+            .to_string(),
+        replicas: replicas_of(name, deploy(&["replicas"]))?,
+        restart_condition: deploy(&["restart_policy", "condition"])
+            .and_then(Value::as_str)
+            .unwrap_or("any")
+            .to_string(),
+        has_healthcheck: has_healthcheck(svc),
+        volume_mounts: named_volume_mounts(svc),
+        secrets: secrets_of(svc),
+        host_access: Vec::new(),
+    })
+}
+
+/// `image:`, trimmed: a service must name one (cc-ci deploys images, it does not build them).
+fn image_of(name: &str, svc: &Value) -> Result<String, String> {
+    svc.get("image")
         .and_then(Value::as_str)
         .filter(|i| !i.trim().is_empty())
+        .map(|i| i.trim().to_string())
         .ok_or_else(|| {
             format!(
                 "service `{name}` has no `image:` (cc-ci deploys images, it does not build them)"
             )
-        })?;
-    let deploy = svc.get("deploy");
-    let get = |path: &[&str]| -> Option<&Value> {
-        let mut v = deploy?;
-        for p in path {
-            v = v.get(p)?;
-        }
-        Some(v)
-    };
-    let replicas = match get(&["replicas"]) {
-        None => None,
-        Some(v) => Some(
+        })
+}
+
+/// The value at `path` under the service's `deploy:`.
+fn deploy_value<'a>(svc: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(svc.get("deploy")?, |v, p| v.get(p))
+}
+
+/// `deploy.replicas`, a whole number when given.
+fn replicas_of(name: &str, replicas: Option<&Value>) -> Result<Option<u64>, String> {
+    replicas
+        .map(|v| {
             scalar(v)
                 .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    format!("service `{name}`: deploy.replicas must be a whole number")
-                })?,
-        ),
-    };
+                .ok_or_else(|| format!("service `{name}`: deploy.replicas must be a whole number"))
+        })
+        .transpose()
+}
+
+/// The service's named volumes (not bind mounts) by source, each with its target.
+fn named_volume_mounts(svc: &Value) -> BTreeMap<String, String> {
     let mut volume_mounts = BTreeMap::new();
-    for mount in svc
-        .get("volumes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
+    for mount in sequence(svc, "volumes") {
         let (source, target) = match mount {
             Value::String(short) => {
                 let mut parts = short.split(':');
@@ -203,14 +217,7 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
                     parts.next().map(str::to_string),
                 )
             }
-            long => (
-                long.get("source")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                long.get("target")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            ),
+            long => (string_at(long, "source"), string_at(long, "target")),
         };
         if let (Some(source), Some(target)) = (source, target) {
             // Bind mounts start with `/` or `.`; named volumes do not.
@@ -219,49 +226,41 @@ fn service_of(name: &str, svc: &Value) -> Result<ServiceModel, String> {
             }
         }
     }
-    let secrets = svc
-        .get("secrets")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
+    volume_mounts
+}
+
+/// The secrets the service uses: short syntax names, long syntax `source`s.
+fn secrets_of(svc: &Value) -> Vec<String> {
+    sequence(svc, "secrets")
         .filter_map(|s| match s {
             Value::String(name) => Some(name.clone()),
-            long => long
-                .get("source")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            long => string_at(long, "source"),
         })
-        .collect();
-    let has_healthcheck = svc
-        .get("healthcheck")
+        .collect()
+}
+
+/// A `healthcheck:` that is not `disable: true`.
+fn has_healthcheck(svc: &Value) -> bool {
+    svc.get("healthcheck")
         .map(|h| h.get("disable").and_then(Value::as_bool) != Some(true))
-        .unwrap_or(false);
-    let depends_on = names(svc.get("depends_on"));
-    let ingress_ports = svc
-        .get("ports")
+        .unwrap_or(false)
+}
+
+/// Any `ports:` entry published through the routing mesh.
+fn has_ingress_port(svc: &Value) -> bool {
+    sequence(svc, "ports").any(publishes_through_ingress)
+}
+
+/// The items of the sequence at `key` (none when it is absent or not a sequence).
+fn sequence<'a>(svc: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    svc.get(key)
         .and_then(Value::as_sequence)
         .into_iter()
         .flatten()
-        .any(publishes_through_ingress);
-    Ok(ServiceModel {
-        depends_on,
-        ingress_ports,
-        image: image.trim().to_string(),
-        labels: labels_of(get(&["labels"])),
-        mode: get(&["mode"])
-            .and_then(Value::as_str)
-            .unwrap_or("replicated")
-            .to_string(),
-        replicas,
-        restart_condition: get(&["restart_policy", "condition"])
-            .and_then(Value::as_str)
-            .unwrap_or("any")
-            .to_string(),
-        has_healthcheck,
-        volume_mounts,
-        secrets,
-        host_access: Vec::new(),
-    })
+}
+
+fn string_at(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// A `ports:` entry published through the routing mesh: short syntax with a host part

@@ -261,140 +261,230 @@ fn line_at(text: &str, offset: usize) -> usize {
     line.min(text.lines().count().max(1))
 }
 
-impl Suite {
-    pub fn parse(file: &str, text: &str) -> Result<Suite, SuiteError> {
-        let err = |line: Option<usize>, message: String| SuiteError {
-            file: file.to_string(),
+/// The readiness bounds of a suite, each in seconds (see the module docs).
+struct ReadinessBounds {
+    deploy_timeout_secs: u64,
+    min_uptime_secs: u64,
+    start_grace_secs: u64,
+    serving_timeout_secs: u64,
+}
+
+/// The `suite.toml` being parsed, for errors that name its file and the line of a field.
+struct SuiteText<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl SuiteText<'_> {
+    fn error(&self, line: Option<usize>, message: String) -> SuiteError {
+        SuiteError {
+            file: self.file.to_string(),
             line,
             message,
+        }
+    }
+
+    /// The first line (1-based) starting with `needle` once indentation is trimmed.
+    fn line_starting(&self, needle: &str) -> Option<usize> {
+        self.text
+            .lines()
+            .position(|l| l.trim_start().starts_with(needle))
+            .map(|i| i + 1)
+    }
+
+    /// The first line (1-based) holding `value` in double or single quotes.
+    fn line_quoting(&self, value: &str) -> Option<usize> {
+        let (double, single) = (format!("\"{value}\""), format!("'{value}'"));
+        self.text
+            .lines()
+            .position(|l| l.contains(&double) || l.contains(&single))
+            .map(|i| i + 1)
+    }
+
+    fn raw_suite(&self) -> Result<RawSuite, SuiteError> {
+        toml::from_str(self.text).map_err(|e| {
+            let line = e.span().map(|s| line_at(self.text, s.start));
+            self.error(line, e.message().to_string())
+        })
+    }
+
+    /// `key`'s duration in seconds, `default` when absent; zero only when `zero_ok`.
+    fn duration(
+        &self,
+        key: &str,
+        value: &Option<toml::Value>,
+        default: u64,
+        zero_ok: bool,
+    ) -> Result<u64, SuiteError> {
+        // The value is not echoed: messages name the field and the fix, never content.
+        let bad = || {
+            self.error(
+                self.line_starting(key),
+                format!("{key} is not a duration; write seconds (300) or \"5m\""),
+            )
         };
-        let raw: RawSuite = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_at(text, s.start));
-            err(line, e.message().to_string())
-        })?;
-        let find_line = |needle: &str| {
-            text.lines()
-                .position(|l| l.trim_start().starts_with(needle))
-                .map(|i| i + 1)
-        };
-        let duration = |key: &str, value: &Option<toml::Value>, default: u64, zero_ok: bool| {
-            // The value is not echoed: messages name the field and the fix, never content.
-            let bad = || {
-                err(
-                    find_line(key),
-                    format!("{key} is not a duration; write seconds (300) or \"5m\""),
-                )
-            };
-            match value {
-                None => Ok(default),
-                Some(toml::Value::Integer(n)) if *n > 0 || (zero_ok && *n == 0) => Ok(*n as u64),
-                Some(toml::Value::String(s)) => parse_duration_secs(s)
-                    .filter(|n| *n > 0 || zero_ok)
-                    .ok_or_else(bad),
-                Some(_) => Err(bad()),
-            }
-        };
-        let deploy_timeout_secs = duration(
-            "deploy_timeout",
-            &raw.deploy_timeout,
-            DEFAULT_DEPLOY_TIMEOUT_SECS,
-            false,
-        )?;
-        let min_uptime_secs =
-            duration("min_uptime", &raw.min_uptime, DEFAULT_MIN_UPTIME_SECS, true)?;
-        let start_grace_secs = duration(
-            "start_grace",
-            &raw.start_grace,
-            DEFAULT_START_GRACE_SECS,
-            false,
-        )?;
-        let serving_timeout_secs = duration(
-            "serving_timeout",
-            &raw.serving_timeout,
-            DEFAULT_SERVING_TIMEOUT_SECS,
-            false,
-        )?;
+        match value {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) if *n > 0 || (zero_ok && *n == 0) => Ok(*n as u64),
+            Some(toml::Value::String(s)) => parse_duration_secs(s)
+                .filter(|n| *n > 0 || zero_ok)
+                .ok_or_else(bad),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    fn readiness_bounds(&self, raw: &RawSuite) -> Result<ReadinessBounds, SuiteError> {
+        Ok(ReadinessBounds {
+            deploy_timeout_secs: self.duration(
+                "deploy_timeout",
+                &raw.deploy_timeout,
+                DEFAULT_DEPLOY_TIMEOUT_SECS,
+                false,
+            )?,
+            min_uptime_secs: self.duration(
+                "min_uptime",
+                &raw.min_uptime,
+                DEFAULT_MIN_UPTIME_SECS,
+                true,
+            )?,
+            start_grace_secs: self.duration(
+                "start_grace",
+                &raw.start_grace,
+                DEFAULT_START_GRACE_SECS,
+                false,
+            )?,
+            serving_timeout_secs: self.duration(
+                "serving_timeout",
+                &raw.serving_timeout,
+                DEFAULT_SERVING_TIMEOUT_SECS,
+                false,
+            )?,
+        })
+    }
+
+    /// `[expected_na]`: rungs that may be N/A (not `install`), each with a reason.
+    fn expected_na(
+        &self,
+        entries: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<Rung, String>, SuiteError> {
         let mut expected_na = BTreeMap::new();
-        for (name, reason) in raw.expected_na {
+        for (name, reason) in entries {
             let rung = Rung::parse(&name).filter(|r| r.on_ladder() && *r != Rung::Install).ok_or_else(|| {
-                err(
-                    find_line(&name),
+                self.error(
+                    self.line_starting(&name),
                     format!("expected_na: `{name}` is not a rung that can be N/A; use upgrade, backup_restore, functional or lint"),
                 )
             })?;
             if reason.trim().is_empty() {
-                return Err(err(
-                    find_line(&name),
+                return Err(self.error(
+                    self.line_starting(&name),
                     format!("expected_na.{name}: give the reason it does not apply"),
                 ));
             }
             expected_na.insert(rung, reason);
         }
-        let mut ready_probes = Vec::new();
-        for (i, p) in raw.ready_probes.into_iter().enumerate() {
-            let probe = match (p.http, p.tcp) {
-                (Some(url), None) => ReadyProbe::Http { url, status: p.status.unwrap_or(200) },
-                (None, Some(addr)) => {
-                    if !addr.contains(':') {
-                        return Err(err(None, format!("ready_probes[{i}]: tcp must be host:port")));
-                    }
-                    ReadyProbe::Tcp { addr, connects: p.connects.unwrap_or(3) }
+        Ok(expected_na)
+    }
+
+    /// `[[ready_probes]]`: each exactly one of an HTTP path or a TCP `host:port`.
+    fn ready_probes(&self, raw: Vec<RawProbe>) -> Result<Vec<ReadyProbe>, SuiteError> {
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, p)| match (p.http, p.tcp) {
+                (Some(url), None) => Ok(ReadyProbe::Http { url, status: p.status.unwrap_or(200) }),
+                (None, Some(addr)) if !addr.contains(':') => {
+                    Err(self.error(None, format!("ready_probes[{i}]: tcp must be host:port")))
                 }
-                _ => {
-                    return Err(err(
-                        None,
-                        format!("ready_probes[{i}]: give exactly one of `http = \"/path\"` or `tcp = \"host:port\"`"),
-                    ))
-                }
-            };
-            ready_probes.push(probe);
+                (None, Some(addr)) => Ok(ReadyProbe::Tcp { addr, connects: p.connects.unwrap_or(3) }),
+                _ => Err(self.error(
+                    None,
+                    format!("ready_probes[{i}]: give exactly one of `http = \"/path\"` or `tcp = \"host:port\"`"),
+                )),
+            })
+            .collect()
+    }
+
+    /// `[hooks]`: only the names in [`HOOKS`].
+    fn check_hooks(&self, hooks: &BTreeMap<String, String>) -> Result<(), SuiteError> {
+        match hooks.keys().find(|name| !HOOKS.contains(&name.as_str())) {
+            None => Ok(()),
+            Some(name) => Err(self.error(
+                self.line_starting(name),
+                format!(
+                    "hooks.{name} is not a known hook; known hooks: {}",
+                    HOOKS.join(", ")
+                ),
+            )),
         }
-        for name in raw.hooks.keys() {
-            if !HOOKS.contains(&name.as_str()) {
-                return Err(err(
-                    find_line(name),
-                    format!(
-                        "hooks.{name} is not a known hook; known hooks: {}",
-                        HOOKS.join(", ")
-                    ),
-                ));
-            }
-        }
-        let health_path = raw.health_path.unwrap_or_else(|| "/".into());
+    }
+
+    /// `health_path`, `/` when absent; a path from the root.
+    fn health_path(&self, raw: Option<String>) -> Result<String, SuiteError> {
+        let health_path = raw.unwrap_or_else(|| "/".into());
         if !health_path.starts_with('/') {
-            return Err(err(
-                find_line("health_path"),
+            return Err(self.error(
+                self.line_starting("health_path"),
                 "health_path must start with /".to_string(),
             ));
         }
-        for key in &raw.host_access.allow {
+        Ok(health_path)
+    }
+
+    /// `[host_access] allow`: each an engine-object key or a host-access key.
+    fn check_host_access(&self, settings: &HostAccessSettings) -> Result<(), SuiteError> {
+        for key in &settings.allow {
             crate::deployed::validate_object_key(key)
                 .unwrap_or_else(|| crate::host_access::validate_key(key))
                 .map_err(|message| {
-                    let line = text
-                        .lines()
-                        .position(|l| {
-                            l.contains(&format!("\"{key}\"")) || l.contains(&format!("'{key}'"))
-                        })
-                        .map(|i| i + 1);
-                    err(line, format!("host_access.allow: {message}"))
+                    self.error(
+                        self.line_quoting(key),
+                        format!("host_access.allow: {message}"),
+                    )
                 })?;
         }
-        let upgrade_from = match &raw.upgrade.from {
-            None => crate::upgrade_paths::default_from(),
-            Some(entries) => {
-                crate::upgrade_paths::parse_from(entries).map_err(|m| err(find_line("from"), m))?
-            }
-        };
-        if raw.oidc_at_install && !raw.dependencies.iter().any(|d| d == "keycloak") {
-            return Err(err(
-                find_line("oidc_at_install"),
+        Ok(())
+    }
+
+    /// `[upgrade] from`, the previous release alone when absent.
+    fn upgrade_from(&self, settings: &UpgradeSettings) -> Result<Vec<UpgradeFrom>, SuiteError> {
+        match &settings.from {
+            None => Ok(crate::upgrade_paths::default_from()),
+            Some(entries) => crate::upgrade_paths::parse_from(entries)
+                .map_err(|m| self.error(self.line_starting("from"), m)),
+        }
+    }
+
+    /// `oidc_at_install` needs Keycloak among the dependencies.
+    fn check_oidc_at_install(
+        &self,
+        oidc_at_install: bool,
+        dependencies: &[String],
+    ) -> Result<(), SuiteError> {
+        if oidc_at_install && !dependencies.iter().any(|d| d == "keycloak") {
+            return Err(self.error(
+                self.line_starting("oidc_at_install"),
                 "oidc_at_install = true needs dependencies = [\"keycloak\"]".into(),
             ));
         }
+        Ok(())
+    }
+}
+
+impl Suite {
+    pub fn parse(file: &str, text: &str) -> Result<Suite, SuiteError> {
+        let source = SuiteText { file, text };
+        let raw = source.raw_suite()?;
+        let bounds = source.readiness_bounds(&raw)?;
+        let expected_na = source.expected_na(raw.expected_na)?;
+        let ready_probes = source.ready_probes(raw.ready_probes)?;
+        source.check_hooks(&raw.hooks)?;
+        let health_path = source.health_path(raw.health_path)?;
+        source.check_host_access(&raw.host_access)?;
+        let upgrade_from = source.upgrade_from(&raw.upgrade)?;
+        source.check_oidc_at_install(raw.oidc_at_install, &raw.dependencies)?;
         Ok(Suite {
             health_path,
-            deploy_timeout_secs,
+            deploy_timeout_secs: bounds.deploy_timeout_secs,
             ready_probes,
             upgrade_base_version: raw.upgrade_base_version,
             expected_na,
@@ -407,9 +497,9 @@ impl Suite {
             oidc_at_install: raw.oidc_at_install,
             oidc_env: raw.oidc_env,
             warm: raw.warm,
-            min_uptime_secs,
-            start_grace_secs,
-            serving_timeout_secs,
+            min_uptime_secs: bounds.min_uptime_secs,
+            start_grace_secs: bounds.start_grace_secs,
+            serving_timeout_secs: bounds.serving_timeout_secs,
             dropped_volumes: raw.upgrade.dropped_volumes,
             upgrade_from,
             host_access_allow: raw.host_access.allow,

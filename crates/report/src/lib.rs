@@ -12,7 +12,7 @@
 //! - [`fixtures`]: sample results for examples, docs and tests.
 //! - [`view`]: the rung rows every renderer shows (the four ladder rungs always, then the rest).
 //! - [`text`]: small helpers the renderers share: cleaning untrusted text, XML escaping,
-//!   truncation, human durations.
+//!   truncation, human durations, terminal colour.
 //!
 //! **Architecture invariant:** every renderer is a pure function of the results; only
 //! [`artefacts::write_run_dir`] touches the file system.

@@ -1,7 +1,7 @@
 //! The recipe lint (L5) for people: the table `ccci lint` prints (rule id, level, status,
 //! what the rule asks, where it applies, what to fix) and the lines other renderers show.
 
-use crate::text::clean;
+use crate::text::{clean, Paint};
 use ccci_core::lint::{Finding, Level, LintReport, RuleResult, Status};
 use std::fmt::Write as _;
 
@@ -10,15 +10,24 @@ use std::fmt::Write as _;
 /// An error-level rule whose every finding is inherited reads `inherited`, not `FAILED`.
 /// The last line is the summary.
 pub fn table(recipe: &str, commit: Option<&str>, report: &LintReport, color: bool) -> String {
-    let paint = |code: &str, text: &str| {
-        if color {
-            format!("\u{1b}[{code}m{text}\u{1b}[0m")
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = Paint { color };
     let mut s = String::new();
-    let mut head = format!("ccci lint  {}", clean(recipe, false));
+    let _ = writeln!(s, "{}", header_line(recipe, commit, report));
+    let width = rule_width(report);
+    let _ = writeln!(
+        s,
+        "{:<5} {:<5} {:<9} {:<width$}  WHERE",
+        "ID", "LEVEL", "STATUS", "RULE"
+    );
+    for r in &report.rules {
+        rule_lines(&mut s, paint, report, r, width);
+    }
+    let _ = writeln!(s, "{}", summary_line(report, paint));
+    s
+}
+
+/// The recipe, the commit and the base release the head is compared with.
+fn header_line(recipe: &str, commit: Option<&str>, report: &LintReport) -> String {
     let mut facts = Vec::new();
     if let Some(c) = commit {
         facts.push(format!("commit {}", crate::text::short_commit(c)));
@@ -27,78 +36,95 @@ pub fn table(recipe: &str, commit: Option<&str>, report: &LintReport, color: boo
         Some(b) => facts.push(format!("base {}", clean(b, false))),
         None => facts.push("no base release: diff rules skipped, every error the head's".into()),
     }
-    let _ = write!(head, "  ({})", facts.join("; "));
-    let _ = writeln!(s, "{head}");
-    let width = report
+    format!(
+        "ccci lint  {}  ({})",
+        clean(recipe, false),
+        facts.join("; ")
+    )
+}
+
+/// The width of the RULE column: the longest rule's, at most 56.
+fn rule_width(report: &LintReport) -> usize {
+    report
         .rules
         .iter()
         .map(|r| r.rule.chars().count())
         .max()
         .unwrap_or(4)
-        .min(56);
-    let _ = writeln!(
-        s,
-        "{:<5} {:<5} {:<9} {:<width$}  WHERE",
-        "ID", "LEVEL", "STATUS", "RULE"
+        .min(56)
+}
+
+/// A rule's row, then its findings and fix (failed) or why it was skipped.
+fn rule_lines(s: &mut String, paint: Paint, report: &LintReport, r: &RuleResult, width: usize) {
+    let rule: String = r.rule.chars().take(width).collect();
+    let line = format!(
+        "{:<5} {:<5} {} {rule:<width$}  {}",
+        r.id,
+        r.level.word(),
+        status_cell(r, paint),
+        where_of(r)
     );
-    for r in &report.rules {
-        let status = match (r.status, r.level) {
-            (Status::Satisfied, _) => paint("32", &format!("{:<9}", "satisfied")),
-            (Status::Failed, Level::Error) if r.is_inherited() => {
-                paint("33", &format!("{:<9}", "inherited"))
+    let _ = writeln!(s, "{}", line.trim_end());
+    match r.status {
+        Status::Failed => {
+            for f in &r.findings {
+                let _ = writeln!(s, "      {}", finding_line(report, f));
             }
-            (Status::Failed, Level::Error) => paint("1;31", &format!("{:<9}", "FAILED")),
-            (Status::Failed, Level::Warn) => paint("33", &format!("{:<9}", "warning")),
-            (Status::Skipped, _) => paint("2", &format!("{:<9}", "skipped")),
-        };
-        let rule: String = r.rule.chars().take(width).collect();
-        let line = format!(
-            "{:<5} {:<5} {status} {rule:<width$}  {}",
-            r.id,
-            r.level.word(),
-            where_of(r)
-        );
-        let _ = writeln!(s, "{}", line.trim_end());
-        match r.status {
-            Status::Failed => {
-                for f in &r.findings {
-                    let at = f.location();
-                    let prefix = if at.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{at}: ")
-                    };
-                    let _ = writeln!(
-                        s,
-                        "      {prefix}{}{}",
-                        clean(&f.message, false),
-                        inherited_mark(report, f)
-                    );
-                }
-                let _ = writeln!(s, "      {} {}", paint("1", "fix:"), clean(&r.fix, false));
-            }
-            Status::Skipped => {
-                if let Some(note) = &r.note {
-                    let _ = writeln!(s, "      {}", paint("2", &clean(note, false)));
-                }
-            }
-            Status::Satisfied => {}
+            let _ = writeln!(
+                s,
+                "      {} {}",
+                paint.paint("1", "fix:"),
+                clean(&r.fix, false)
+            );
         }
+        Status::Skipped => {
+            if let Some(note) = &r.note {
+                let _ = writeln!(s, "      {}", paint.paint("2", &clean(note, false)));
+            }
+        }
+        Status::Satisfied => {}
     }
-    let summary = report.summary();
-    let _ = writeln!(
-        s,
-        "{}",
-        if report.clean() {
-            paint("1;32", &format!("lint {summary}"))
-        } else if report.fails() {
-            paint("1;31", &format!("lint FAILED: {summary}"))
-        } else {
-            // Only errors the base release has too: not this head's failure, no L5.
-            paint("1;33", &format!("lint {summary} (no L5 until fixed)"))
+}
+
+/// The STATUS column: `inherited`, not `FAILED`, for an error the base release has too.
+fn status_cell(r: &RuleResult, paint: Paint) -> String {
+    match (r.status, r.level) {
+        (Status::Satisfied, _) => paint.paint("32", &format!("{:<9}", "satisfied")),
+        (Status::Failed, Level::Error) if r.is_inherited() => {
+            paint.paint("33", &format!("{:<9}", "inherited"))
         }
-    );
-    s
+        (Status::Failed, Level::Error) => paint.paint("1;31", &format!("{:<9}", "FAILED")),
+        (Status::Failed, Level::Warn) => paint.paint("33", &format!("{:<9}", "warning")),
+        (Status::Skipped, _) => paint.paint("2", &format!("{:<9}", "skipped")),
+    }
+}
+
+/// A finding: its `file:line` (when it has one), its message, whether the base has it too.
+fn finding_line(report: &LintReport, f: &Finding) -> String {
+    let at = f.location();
+    let prefix = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    };
+    format!(
+        "{prefix}{}{}",
+        clean(&f.message, false),
+        inherited_mark(report, f)
+    )
+}
+
+/// The last line: clean, failed, or failing only on what the base release has too.
+fn summary_line(report: &LintReport, paint: Paint) -> String {
+    let summary = report.summary();
+    if report.clean() {
+        paint.paint("1;32", &format!("lint {summary}"))
+    } else if report.fails() {
+        paint.paint("1;31", &format!("lint FAILED: {summary}"))
+    } else {
+        // Only errors the base release has too: not this head's failure, no L5.
+        paint.paint("1;33", &format!("lint {summary} (no L5 until fixed)"))
+    }
 }
 
 /// ` (already at the base release 1.1.0)` after a finding the base has too.

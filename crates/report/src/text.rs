@@ -1,6 +1,6 @@
 //! Small text helpers every renderer shares: cleaning untrusted text (log lines carry ANSI
 //! colour codes and control characters that XML forbids), XML escaping, truncation and
-//! human durations.
+//! human durations; terminal colour ([`Paint`]).
 
 /// Removes ANSI escape sequences and control characters (tabs become spaces, newlines are
 /// kept only when `keep_newlines`). The result is valid in XML 1.0 and safe to print.
@@ -102,6 +102,37 @@ pub fn short_commit(commit: &str) -> &str {
     match commit.char_indices().nth(7) {
         Some((i, _)) => &commit[..i],
         None => commit,
+    }
+}
+
+/// ANSI colour around a text, only when the caller says the output is a TTY.
+#[derive(Clone, Copy)]
+pub struct Paint {
+    pub color: bool,
+}
+
+impl Paint {
+    pub fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    pub fn green(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
     }
 }
 

@@ -126,6 +126,35 @@ async fn prepare(
     let work_dir = request.rig.state_dir.join("runs").join(&started.run_id);
     let mut plan_guard = RemoveOnDrop(Some(work_dir.clone()));
     let t_create = Instant::now();
+    let (engine, rig) = connect(request, &progress).await?;
+    let planned = gather_and_plan(request, role, &rig, &work_dir, &progress).await?;
+    let mut timings = BTreeMap::new();
+    timings.insert("create".to_string(), t_create.elapsed().as_millis() as u64);
+    let app_hex = planned.app_hex.clone();
+    let mut prepared = prepared(planned, engine, progress, request, &rig, work_dir, timings);
+    preflight(&mut prepared, &rig).await?;
+    plan_guard.0 = None;
+    register(&mut prepared, &rig, started, &app_hex).await?;
+    Ok(prepared)
+}
+
+/// What a run decided before it creates anything of its own on the engine.
+struct Planned {
+    checkouts: Checkouts,
+    suite: Suite,
+    suite_dir: Option<PathBuf>,
+    judged_by: integrity::JudgedBy,
+    plan: RunPlan,
+    hold: Hold,
+    lint: (RungResult, Option<LintReport>),
+    app_hex: String,
+    app: App,
+    paths: Vec<crate::upgrade_paths::PathApp>,
+}
+
+/// The engine, checked to be a swarm manager, and the rig completed from what it shows
+/// (whether service VIPs route, whether the forwarder runs on `proxy`).
+async fn connect(request: &RunRequest, progress: &Progress) -> Result<(Engine, Rig)> {
     let engine = Engine::connect().await?;
     engine.ensure_swarm_manager().await?;
     let mut rig = request.rig.clone();
@@ -140,18 +169,30 @@ async fn prepare(
     if rig.forwarder_on_proxy.is_none() {
         rig.forwarder_on_proxy = Some(engine.runs_on_network(PROXY_NETWORK).await);
     }
-    let (mut checkouts, quick) = check_out(request, role, &rig, &work_dir, &progress).await?;
+    Ok((engine, rig))
+}
+
+/// The checkouts, the judging suite, the plan (announced), the canonical held, the lint
+/// (L5, first, before anything is deployed; an error does not stop the rungs), the app and
+/// the upgrade paths.
+async fn gather_and_plan(
+    request: &RunRequest,
+    role: Role,
+    rig: &Rig,
+    work_dir: &Path,
+    progress: &Progress,
+) -> Result<Planned> {
+    let (mut checkouts, quick) = check_out(request, role, rig, work_dir, progress).await?;
     let (suite, suite_dir, judged_by) =
-        integrity::resolve(&checkouts, rig.suites_dir.as_deref(), &work_dir)?;
+        integrity::resolve(&checkouts, rig.suites_dir.as_deref(), work_dir)?;
     let canonical = quick.as_ref().map(|(rec, _)| rec.version.as_str());
     let plan = planning::plan_run(request, role, &suite, &checkouts, canonical)?;
     let recipe = checkouts.head.recipe.name.clone();
     let hold = warm::hold(&plan.warm, quick, &rig.state_dir, &recipe, rig.deadline).await?;
-    source::prepare_base(&mut checkouts, plan.base.as_ref(), &work_dir)?;
-    judged_by.announce(&progress);
-    announce_plan(&progress, &plan, &hold, &checkouts, &rig);
-    // L5: the lint, first, before anything is deployed; an error does not stop the rungs.
-    let lint = crate::lint::run_rung(&checkouts, &plan.selected, &progress);
+    source::prepare_base(&mut checkouts, plan.base.as_ref(), work_dir)?;
+    judged_by.announce(progress);
+    announce_plan(progress, &plan, &hold, &checkouts, rig);
+    let lint = crate::lint::run_rung(&checkouts, &plan.selected, progress);
     let app_hex = new_hex6();
     let mut app = plan_app(
         &checkouts,
@@ -159,10 +200,42 @@ async fn prepare(
         &hold,
         &suite,
         suite_dir.as_deref(),
-        &rig,
+        rig,
         &app_hex,
-        &work_dir,
+        work_dir,
     )?;
+    add_head_env_at_upgrade(&mut app, &checkouts, &plan, progress)?;
+    let paths = crate::upgrade_paths::prepare(
+        &checkouts,
+        &plan,
+        &suite,
+        suite_dir.as_deref(),
+        rig,
+        work_dir,
+        progress,
+    )?;
+    Ok(Planned {
+        checkouts,
+        suite,
+        suite_dir,
+        judged_by,
+        plan,
+        hold,
+        lint,
+        app_hex,
+        app,
+        paths,
+    })
+}
+
+/// A run that upgrades: the variables the head's `.env.sample` adds go into the app's
+/// `.env` at the upgrade, and the run says so.
+fn add_head_env_at_upgrade(
+    app: &mut App,
+    checkouts: &Checkouts,
+    plan: &RunPlan,
+    progress: &Progress,
+) -> Result<()> {
     if let (Some(_), true) = (&checkouts.base, plan.selected.upgrade) {
         let added = app.plan_upgrade(&checkouts.head.recipe)?;
         if !added.is_empty() {
@@ -172,23 +245,33 @@ async fn prepare(
             ));
         }
     }
-    let paths = crate::upgrade_paths::prepare(
-        &checkouts,
-        &plan,
-        &suite,
-        suite_dir.as_deref(),
-        &rig,
-        &work_dir,
-        &progress,
-    )?;
-    let mut timings = BTreeMap::new();
-    timings.insert("create".to_string(), t_create.elapsed().as_millis() as u64);
+    Ok(())
+}
+
+/// The run ready for preflight: its context from what was planned, nothing deployed,
+/// nothing failed yet.
+fn prepared(
+    planned: Planned,
+    engine: Engine,
+    progress: Progress,
+    request: &RunRequest,
+    rig: &Rig,
+    work_dir: PathBuf,
+    timings: BTreeMap<String, u64>,
+) -> Prepared {
+    let warm = match &planned.hold {
+        Hold::Quick { record, .. } => Some(Attached {
+            record: record.clone(),
+            state_dir: rig.state_dir.clone(),
+        }),
+        _ => None,
+    };
     let ctx = RunCtx {
         engine,
-        app,
-        suite,
-        suite_dir,
-        checkouts,
+        app: planned.app,
+        suite: planned.suite,
+        suite_dir: planned.suite_dir,
+        checkouts: planned.checkouts,
         out_dir: request.out_dir.clone(),
         progress,
         redactor: Redactor::new(Vec::new()),
@@ -200,29 +283,19 @@ async fn prepare(
         first_failure: None,
         rig_failure: Default::default(),
         extra: request.extra,
-        warm: match &hold {
-            Hold::Quick { record, .. } => Some(Attached {
-                record: record.clone(),
-                state_dir: rig.state_dir.clone(),
-            }),
-            _ => None,
-        },
-        judged_by,
+        warm,
+        judged_by: planned.judged_by,
         base_grants: None,
     };
-    let mut prepared = Prepared {
+    Prepared {
         ctx,
-        plan,
-        hold,
-        lint,
+        plan: planned.plan,
+        hold: planned.hold,
+        lint: planned.lint,
         work_dir,
         state_dir: rig.state_dir.clone(),
-        paths,
-    };
-    preflight(&mut prepared, &rig).await?;
-    plan_guard.0 = None;
-    register(&mut prepared, &rig, started, &app_hex).await?;
-    Ok(prepared)
+        paths: planned.paths,
+    }
 }
 
 /// The head checked out (a seed: at the latest release) and, for a quick run, the

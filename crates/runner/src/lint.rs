@@ -3,6 +3,7 @@
 //! and record the outcome. A run lints first, before anything is deployed; `--stages lint`
 //! lints alone; `ccci lint` lints without a run.
 
+use crate::integrity::JudgedBy;
 use crate::progress::Progress;
 use crate::recipe::InputError;
 use crate::request::RunRequest;
@@ -12,6 +13,7 @@ use ccci_core::ladder::{self, Rung, RungStatus, SkipKind};
 use ccci_core::lint::{self, BaseRelease, LintInput, LintReport, RecipeTree, Tag};
 use ccci_core::plan::{Role, Selected};
 use ccci_core::results::{RunFlags, RunMode, RunResults, RungResult, SCHEMA_VERSION};
+use ccci_core::suite::Suite;
 use ccci_core::version::{self, Release};
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
@@ -216,23 +218,57 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
     std::fs::create_dir_all(&request.out_dir)
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", request.out_dir.display()))?;
     let work_dir = request.rig.state_dir.join("runs").join(&run_id);
-    let result = (|| -> Result<_, InputError> {
-        let mut checkouts = source::prepare_head(
-            &request.recipe_source,
-            request.git_ref.as_deref(),
-            &work_dir,
-        )?;
-        let (suite, _, judged_by) =
-            crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), &work_dir)?;
-        let plan = crate::planning::plan_run(&request, Role::Run, &suite, &checkouts, None)?;
-        source::prepare_base(&mut checkouts, plan.base.as_ref(), &work_dir)?;
-        judged_by.announce(&progress);
-        let selected = plan.selected;
-        let (lint_rung, report) = run_rung(&checkouts, &selected, &progress);
-        Ok((checkouts, suite, judged_by, selected, lint_rung, report))
-    })();
+    let linted = lint_checkouts(&request, &work_dir, &progress);
     let _ = std::fs::remove_dir_all(&work_dir);
-    let (checkouts, suite, judged_by, selected, lint_rung, report) = result?;
+    let mut run = results_alone(&request, run_id, linted?, started, t0);
+    crate::artefacts::write(
+        &request.out_dir,
+        &mut run,
+        &ccci_core::secret::Redactor::new(Vec::new()),
+    )?;
+    Ok(run)
+}
+
+/// What the lint alone found: the checkouts, the judging suite, the rungs selected, and
+/// the lint's rung and report.
+struct LintedAlone {
+    checkouts: Checkouts,
+    suite: Suite,
+    judged_by: JudgedBy,
+    selected: Selected,
+    lint_rung: RungResult,
+    report: Option<LintReport>,
+}
+
+/// The head (and base release) checked out into `work_dir`, the judging suite resolved,
+/// the run planned and the lint run.
+fn lint_checkouts(
+    request: &RunRequest,
+    work_dir: &Path,
+    progress: &Progress,
+) -> Result<LintedAlone, InputError> {
+    let mut checkouts =
+        source::prepare_head(&request.recipe_source, request.git_ref.as_deref(), work_dir)?;
+    let (suite, _, judged_by) =
+        crate::integrity::resolve(&checkouts, request.rig.suites_dir.as_deref(), work_dir)?;
+    let plan = crate::planning::plan_run(request, Role::Run, &suite, &checkouts, None)?;
+    source::prepare_base(&mut checkouts, plan.base.as_ref(), work_dir)?;
+    judged_by.announce(progress);
+    let selected = plan.selected;
+    let (lint_rung, report) = run_rung(&checkouts, &selected, progress);
+    Ok(LintedAlone {
+        checkouts,
+        suite,
+        judged_by,
+        selected,
+        lint_rung,
+        report,
+    })
+}
+
+/// The lint's rung in its place among the others, each reported as not selected (an
+/// intentional skip keeps its reason).
+fn rungs_alone(selected: &Selected, lint_rung: RungResult) -> Vec<RungResult> {
     let not_selected = "not selected (--stages lint: the lint alone, nothing deployed)";
     let mut rungs: Vec<RungResult> = selected
         .reported()
@@ -246,27 +282,44 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         })
         .collect();
     place(&mut rungs, lint_rung);
-    let outcomes: Vec<_> = rungs.iter().map(RungResult::outcome).collect();
-    let dependency_unverified = !suite.dependencies.is_empty();
-    let expected_na: Vec<Rung> = suite.expected_na.keys().copied().collect();
-    let failure = rungs
+    rungs
+}
+
+/// The first failed rung as the run's failure.
+fn first_failure(rungs: &[RungResult]) -> Option<ccci_core::results::Failure> {
+    rungs
         .iter()
         .find(|r| r.status == RungStatus::Fail)
         .map(|r| ccci_core::results::Failure {
             rung: Some(r.name),
             message: r.reason.clone().unwrap_or_default(),
             ..Default::default()
-        });
+        })
+}
+
+/// The record of the lint alone: judged on its rungs, nothing deployed, nothing left.
+fn results_alone(
+    request: &RunRequest,
+    run_id: String,
+    linted: LintedAlone,
+    started: time::OffsetDateTime,
+    t0: Instant,
+) -> RunResults {
+    let rungs = rungs_alone(&linted.selected, linted.lint_rung);
+    let outcomes: Vec<_> = rungs.iter().map(RungResult::outcome).collect();
+    let dependency_unverified = !linted.suite.dependencies.is_empty();
+    let expected_na: Vec<Rung> = linted.suite.expected_na.keys().copied().collect();
+    let failure = first_failure(&rungs);
     let finished = time::OffsetDateTime::now_utc();
-    let mut run = RunResults {
+    RunResults {
         schema: SCHEMA_VERSION,
         run_id,
-        recipe: checkouts.head.recipe.name.clone(),
+        recipe: linted.checkouts.head.recipe.name.clone(),
         source: request.recipe_source.clone(),
         head_ref: request.git_ref.clone(),
-        head_commit: checkouts.head.commit.clone(),
+        head_commit: linted.checkouts.head.commit.clone(),
         base_version: None,
-        head_version: Some(checkouts.head.version.clone()),
+        head_version: Some(linted.checkouts.head.version.clone()),
         mode: RunMode::Cold,
         domain: String::new(),
         stack: String::new(),
@@ -283,8 +336,8 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         env_keys: Vec::new(),
         rig_adaptations: Vec::new(),
         route: None,
-        suite: Some(judged_by.record.clone()),
-        lint: report,
+        suite: Some(linted.judged_by.record.clone()),
+        lint: linted.report,
         flags: RunFlags {
             clean_teardown: true,
             no_secret_leak: true,
@@ -296,13 +349,7 @@ pub fn run_alone(request: RunRequest, progress: Progress) -> anyhow::Result<RunR
         run_url: request.run_url.clone(),
         kept: None,
         quick_end: None,
-    };
-    crate::artefacts::write(
-        &request.out_dir,
-        &mut run,
-        &ccci_core::secret::Redactor::new(Vec::new()),
-    )?;
-    Ok(run)
+    }
 }
 
 /// What `ccci lint` lints: the recipe (a directory, a git repository path or URL) at

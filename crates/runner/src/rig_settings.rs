@@ -250,71 +250,13 @@ pub fn validate(
             fix: fix.to_string(),
         })
     };
-    let ci_domain = raw.ci_domain.unwrap_or_else(|| match profile {
-        Profile::Service => String::new(),
-        Profile::Local => LOCAL_CI_DOMAIN.into(),
-    });
-    if ci_domain.is_empty() || ci_domain.contains('/') || ci_domain.contains(' ') {
-        problem(RigField::CiDomain, format!("{ci_domain:?} is not a domain"), "set the wildcard domain apps under test live under, e.g. \"ci.example.org\" (CCCI_CI_DOMAIN)");
-    }
-    let ingress = raw.ingress.as_deref().and_then(|text| {
-        text.parse::<SocketAddr>().map_or_else(
-            |_| {
-                problem(RigField::Ingress, format!("{text:?} is not an address:port"), "write the proxy's address like \"127.0.0.1:443\", or leave it out when the rig has no proxy");
-                None
-            },
-            Some,
-        )
-    });
-    let service_vips = service_vips(raw.service_vips.as_deref()).unwrap_or_else(|other| {
-        problem(RigField::ServiceVips, format!("{other:?} is neither auto, yes nor no"), "say whether service VIPs route on this engine: auto (detect), yes or no (CCCI_SERVICE_VIPS)");
-        None
-    });
-    let deadline = deadline(raw.deadline_secs, profile).unwrap_or_else(|(v, min)| {
-        problem(
-            RigField::DeadlineSecs,
-            format!("{v} is out of range"),
-            &format!(
-                "set a whole number of seconds, at least {min} (default {DEFAULT_DEADLINE_SECS})"
-            ),
-        );
-        Duration::from_secs(DEFAULT_DEADLINE_SECS)
-    });
-    let prune_threshold = match raw.prune_threshold {
-        None => DEFAULT_PRUNE_THRESHOLD,
-        Some(p) => u8::try_from(p)
-            .ok()
-            .filter(|p| *p <= 100)
-            .unwrap_or_else(|| {
-                problem(
-                    RigField::PruneThreshold,
-                    format!("{p} is not a percentage"),
-                    &format!(
-                        "set a whole number from 0 to 100 (default {DEFAULT_PRUNE_THRESHOLD})"
-                    ),
-                );
-                DEFAULT_PRUNE_THRESHOLD
-            }),
-    };
-    let pull_timeout = match raw.pull_timeout_secs {
-        None => Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS),
-        Some(s) if s > 0 => Duration::from_secs(s.unsigned_abs()),
-        Some(s) => {
-            problem(
-                RigField::PullTimeoutSecs,
-                format!("{s} is out of range"),
-                &format!(
-                    "set a whole number of seconds above 0 (default {DEFAULT_PULL_TIMEOUT_SECS})"
-                ),
-            );
-            Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS)
-        }
-    };
-    if let Some(ca) = &raw.ingress_ca {
-        if let Err(e) = std::fs::read(ca) {
-            problem(RigField::IngressCa, format!("cannot read {}: {e}", ca.display()), "name the PEM file of the CA the proxy's certificates chain to (CCCI_INGRESS_CA), or leave it out for the public web roots");
-        }
-    }
+    let ci_domain = checked_ci_domain(raw.ci_domain, profile, &mut problem);
+    let ingress = checked_ingress(raw.ingress.as_deref(), &mut problem);
+    let service_vips = checked_service_vips(raw.service_vips.as_deref(), &mut problem);
+    let deadline = checked_deadline(raw.deadline_secs, profile, &mut problem);
+    let prune_threshold = checked_prune_threshold(raw.prune_threshold, &mut problem);
+    let pull_timeout = checked_pull_timeout(raw.pull_timeout_secs, &mut problem);
+    check_ingress_ca(raw.ingress_ca.as_deref(), &mut problem);
     let keycloak = keycloak.map(|k| validate_keycloak(k, &mut problem));
     let state_dir = raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into());
     let rig = Rig {
@@ -337,6 +279,120 @@ pub fn validate(
         Ok(rig)
     } else {
         Err(problems)
+    }
+}
+
+/// The CI domain: the service has no default, the CLI a local one.
+fn checked_ci_domain(
+    raw: Option<String>,
+    profile: Profile,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> String {
+    let ci_domain = raw.unwrap_or_else(|| match profile {
+        Profile::Service => String::new(),
+        Profile::Local => LOCAL_CI_DOMAIN.into(),
+    });
+    if ci_domain.is_empty() || ci_domain.contains('/') || ci_domain.contains(' ') {
+        problem(RigField::CiDomain, format!("{ci_domain:?} is not a domain"), "set the wildcard domain apps under test live under, e.g. \"ci.example.org\" (CCCI_CI_DOMAIN)");
+    }
+    ci_domain
+}
+
+/// The proxy's `address:port`, when the rig has one.
+fn checked_ingress(
+    raw: Option<&str>,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> Option<SocketAddr> {
+    raw.and_then(|text| {
+        text.parse::<SocketAddr>().map_or_else(
+            |_| {
+                problem(RigField::Ingress, format!("{text:?} is not an address:port"), "write the proxy's address like \"127.0.0.1:443\", or leave it out when the rig has no proxy");
+                None
+            },
+            Some,
+        )
+    })
+}
+
+/// Whether service VIPs route: `None` to detect.
+fn checked_service_vips(
+    raw: Option<&str>,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> Option<bool> {
+    service_vips(raw).unwrap_or_else(|other| {
+        problem(RigField::ServiceVips, format!("{other:?} is neither auto, yes nor no"), "say whether service VIPs route on this engine: auto (detect), yes or no (CCCI_SERVICE_VIPS)");
+        None
+    })
+}
+
+/// The run's deadline, at least the profile's minimum.
+fn checked_deadline(
+    raw: Option<i64>,
+    profile: Profile,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> Duration {
+    deadline(raw, profile).unwrap_or_else(|(v, min)| {
+        problem(
+            RigField::DeadlineSecs,
+            format!("{v} is out of range"),
+            &format!(
+                "set a whole number of seconds, at least {min} (default {DEFAULT_DEADLINE_SECS})"
+            ),
+        );
+        Duration::from_secs(DEFAULT_DEADLINE_SECS)
+    })
+}
+
+/// The disk use (a percentage) above which a run prunes first.
+fn checked_prune_threshold(
+    raw: Option<i64>,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> u8 {
+    match raw {
+        None => DEFAULT_PRUNE_THRESHOLD,
+        Some(p) => u8::try_from(p)
+            .ok()
+            .filter(|p| *p <= 100)
+            .unwrap_or_else(|| {
+                problem(
+                    RigField::PruneThreshold,
+                    format!("{p} is not a percentage"),
+                    &format!(
+                        "set a whole number from 0 to 100 (default {DEFAULT_PRUNE_THRESHOLD})"
+                    ),
+                );
+                DEFAULT_PRUNE_THRESHOLD
+            }),
+    }
+}
+
+/// How long one image pull may take, above zero.
+fn checked_pull_timeout(
+    raw: Option<i64>,
+    problem: &mut impl FnMut(RigField, String, &str),
+) -> Duration {
+    match raw {
+        None => Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS),
+        Some(s) if s > 0 => Duration::from_secs(s.unsigned_abs()),
+        Some(s) => {
+            problem(
+                RigField::PullTimeoutSecs,
+                format!("{s} is out of range"),
+                &format!(
+                    "set a whole number of seconds above 0 (default {DEFAULT_PULL_TIMEOUT_SECS})"
+                ),
+            );
+            Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS)
+        }
+    }
+}
+
+/// The proxy's CA file, when named, must be readable.
+fn check_ingress_ca(raw: Option<&Path>, problem: &mut impl FnMut(RigField, String, &str)) {
+    if let Some(ca) = raw {
+        if let Err(e) = std::fs::read(ca) {
+            problem(RigField::IngressCa, format!("cannot read {}: {e}", ca.display()), "name the PEM file of the CA the proxy's certificates chain to (CCCI_INGRESS_CA), or leave it out for the public web roots");
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! it names, a module that reaches back to it (an import circle), and every crate root's
 //! `# Layout` names each module it declares. The crate direction (`ccci-hostjobs` →
 //! `ccci-runner` → `ccci-adapters`, everything → `ccci-core`) is the compiler's to check;
-//! the circles within a crate are this crate's (`tests/workspace.rs` runs both checks on
-//! the tree in the normal test suite).
+//! the circles within a crate are this crate's. And no function is far longer than a
+//! screen. (`tests/workspace.rs` runs these checks on the tree in the normal test suite.)
 //!
 //! # Layout
 //! - [`source`]: a Rust file's code without comments, string and char literals, and
@@ -13,8 +13,10 @@
 //!   `crate::{a, b}` groups), resolved to the modules they reach.
 //! - [`circle`]: the import graph of a crate's top-level modules, and its first circle.
 //! - [`layout`]: the modules a crate root declares that its `# Layout` does not name.
+//! - [`functions`]: the functions a module defines and the lines each spans.
 //! - [`workspace`]: the crates of the workspace read from disk (the only I/O).
 pub mod circle;
+pub mod functions;
 pub mod imports;
 pub mod layout;
 pub mod source;
@@ -22,6 +24,7 @@ pub mod tree;
 pub mod workspace;
 
 use circle::Graph;
+use functions::Function;
 use tree::SourceCrate;
 
 /// The import graph of `krate`'s top-level modules: an edge `a → b` when a file of `a`
@@ -84,4 +87,41 @@ pub fn unnamed_modules(crates: &[SourceCrate]) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// A function longer than the limit, and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LongFunction {
+    pub krate: String,
+    /// Relative to the crate's `src/`.
+    pub file: String,
+    pub function: Function,
+}
+
+impl std::fmt::Display for LongFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Function { name, line, lines } = &self.function;
+        let (krate, file) = (&self.krate, &self.file);
+        write!(f, "{krate}: src/{file}:{line} {name} ({lines} lines)")
+    }
+}
+
+/// Every function of every crate's modules (test items left out) longer than `limit`
+/// lines.
+pub fn long_functions(crates: &[SourceCrate], limit: usize) -> Vec<LongFunction> {
+    let mut long = Vec::new();
+    for krate in crates {
+        for module in tree::modules(krate) {
+            for function in functions::functions(&module.code) {
+                if function.lines > limit {
+                    long.push(LongFunction {
+                        krate: krate.name.clone(),
+                        file: module.file.clone(),
+                        function,
+                    });
+                }
+            }
+        }
+    }
+    long
 }

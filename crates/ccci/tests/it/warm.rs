@@ -120,8 +120,13 @@ pub(crate) fn seed_then_drift(rig: &Rig, name: &str, stack: &str, flag: &str) ->
 #[test]
 fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     let rig = Rig::new();
-    let domain = "warmtest.local";
-    let stack = "warm-wpass_warmtest_local";
+    // The test's own CI domain: the canonical's stack (`warm-wpass_<domain>`) is this run's
+    // alone, never another checkout's running the same test on the engine.
+    let domain = format!("warm{}.local", std::process::id());
+    let domain = domain.as_str();
+    let warm_domain = format!("warm-wpass.{domain}");
+    let stack = format!("warm-wpass_{}", domain.replace('.', "_"));
+    let stack = stack.as_str();
     let _guard = Guard::for_stacks(&[stack]);
     let recipe = rig.git_recipe("fixture-web", "wpass", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     let head = git(&recipe, &["rev-parse", "HEAD"]);
@@ -138,7 +143,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     );
     assert_eq!(s.code, 0, "{}", s.explain());
     assert_eq!(s.results()["verdict"], "green");
-    assert_eq!(s.results()["domain"], "warm-wpass.warmtest.local");
+    assert_eq!(s.results()["domain"], warm_domain);
     assert_eq!(s.results()["head_commit"].as_str(), Some(release.as_str()));
     assert!(
         s.stdout.contains("warm canonical: wpass 1.1.0+1.1.0"),
@@ -147,7 +152,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     );
     let rec = record(&rig, "wpass").expect("a record after a green seed");
     assert_eq!(rec["recipe"], "wpass");
-    assert_eq!(rec["domain"], "warm-wpass.warmtest.local");
+    assert_eq!(rec["domain"], warm_domain);
     assert_eq!(rec["version"], "1.1.0+1.1.0");
     assert_eq!(rec["commit"].as_str(), Some(release.as_str()));
     assert_eq!(rec["status"], "green");
