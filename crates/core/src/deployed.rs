@@ -19,6 +19,8 @@
 //!   outside the prefix, or not an overlay. Each is refused unless the operator's allow list
 //!   in the CI's tree names its key (`volume:<key>`, `secret:<key>`, `config:<key>`,
 //!   `network:<name>`).
+//! - **the images** docker will deploy ([`Deployed::images`]): the only images cc-ci pulls
+//!   before a deploy, once the document passed (docs/pulls.md).
 
 use crate::host_access::{self, Grant};
 use crate::yaml::seq;
@@ -44,6 +46,19 @@ impl Deployed {
             line: e.location().map(|l| l.line()).unwrap_or(0),
         })?;
         Ok(Deployed { doc })
+    }
+
+    /// Each service's image as docker will deploy it (service → image): the images cc-ci
+    /// makes present before the deploy, never those of its own reading of the compose
+    /// files. Exactly as printed, spaces included (docker deploys that string); a service
+    /// without one (docker refuses it at the deploy) names none.
+    pub fn images(&self) -> BTreeMap<String, String> {
+        self.section("services")
+            .filter_map(|(service, svc)| {
+                let image = svc.get("image").and_then(Value::as_str)?;
+                (!image.trim().is_empty()).then(|| (service, image.to_string()))
+            })
+            .collect()
     }
 
     fn section(&self, name: &str) -> impl Iterator<Item = (String, &Value)> {

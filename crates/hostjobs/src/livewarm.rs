@@ -560,7 +560,7 @@ async fn deploy_ready(
         cfg.domain.clone(),
         &work_dir,
     )?;
-    let model = app.preflight(engine, recipe, &Progress::quiet()).await?;
+    let model = app.preflight(engine, recipe).await?;
     for (network, external) in &model.networks {
         if *external {
             engine
@@ -590,7 +590,9 @@ async fn deploy_ready(
         version: version.clone(),
         chaos_commit: None,
     };
-    app.deploy(&source).await.map_err(DeployError::Engine)?;
+    app.deploy(engine, &source, &Progress::quiet())
+        .await
+        .map_err(DeployError::Engine)?;
     wait_ready(engine, &app, &suite, progress).await
 }
 

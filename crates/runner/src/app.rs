@@ -8,9 +8,9 @@ use ccci_adapters::engine::Engine;
 use ccci_adapters::probe::{HttpTarget, Route};
 use ccci_adapters::stack;
 use ccci_core::compose::{load_stack, StackModel};
+use ccci_core::deployed::Deployed;
 use ccci_core::envfile::EnvFile;
 use ccci_core::naming::{self, SecretSpec};
-use ccci_core::pull_error::Whose;
 use ccci_core::results::{RouteRecord, RouteVia};
 use ccci_core::rig::{self, Adaptation};
 use ccci_core::secret::Secret;
@@ -286,17 +286,16 @@ impl App {
         vars
     }
 
-    /// Validates the compose files of a checkout with this app's env and checks every
-    /// image is present (pulling a missing one, its progress on `progress`). Creates
-    /// nothing on the engine.
+    /// Validates the compose files of a checkout with this app's env (and, on a rig without
+    /// a proxy, that the forwarder's image is built). Creates nothing on the engine and
+    /// pulls nothing: the images pulled are those of the document docker will deploy, once
+    /// judged ([`crate::pull`]).
     pub async fn preflight(
         &self,
         engine: &Engine,
         recipe: &Recipe,
-        progress: &Progress,
     ) -> Result<StackModel, InputError> {
-        self.preflight_with(engine, recipe, &self.env, progress)
-            .await
+        self.preflight_with(engine, recipe, &self.env).await
     }
 
     /// [`App::preflight`] of a checkout with the `.env` it is deployed with (the base with
@@ -306,7 +305,6 @@ impl App {
         engine: &Engine,
         recipe: &Recipe,
         env: &EnvFile,
-        progress: &Progress,
     ) -> Result<StackModel, InputError> {
         let model = stack_model(recipe, env, &self.stack, &self.suite_overlays)?;
         let files = recipe.compose_files(env)?;
@@ -315,32 +313,6 @@ impl App {
             return Err(InputError::NoForwarderImage {
                 image: stack::FORWARDER_IMAGE.to_string(),
             });
-        }
-        for (service, svc) in &model.services {
-            if engine.image_present(&svc.image).await {
-                continue;
-            }
-            if let Err(failure) = crate::pull::pull(&svc.image, self.pull_timeout, progress).await {
-                let file = files
-                    .first()
-                    .map(|f| f.display().to_string())
-                    .unwrap_or_default();
-                let (service, image, reason) =
-                    (service.clone(), svc.image.clone(), failure.message());
-                return Err(match failure.whose() {
-                    Whose::Recipe => InputError::MissingImage {
-                        file,
-                        service,
-                        image,
-                        reason,
-                    },
-                    Whose::Rig => InputError::RigPull {
-                        service,
-                        image,
-                        reason,
-                    },
-                });
-            }
         }
         Ok(model)
     }
@@ -374,9 +346,27 @@ impl App {
         Ok(())
     }
 
-    /// Writes `.env` and the generated overlay, then `docker stack deploy`s the checkout.
-    pub async fn deploy(&mut self, source: &DeploySource<'_>) -> anyhow::Result<()> {
+    /// Writes `.env` and the generated overlay, makes the images of the document docker will
+    /// deploy present (`docker stack config`'s, pulled where missing), then `docker stack
+    /// deploy`s the checkout. Not judged: the live-warm reconciler's deploy of a release the
+    /// operator enrolled (a run's deploys are [`crate::deploy`]'s).
+    pub async fn deploy(
+        &mut self,
+        engine: &Engine,
+        source: &DeploySource<'_>,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
         let (prepared, _) = self.prepare_deploy(source)?;
+        let text = stack::config(&prepared.plan(&self.stack)).await?;
+        let doc = Deployed::parse(&text)?;
+        crate::pull::present_or_pulled(
+            engine,
+            &doc.images(),
+            &prepared.named_file(),
+            self.pull_timeout,
+            progress,
+        )
+        .await?;
         self.deploy_prepared(&prepared).await
     }
 
@@ -455,6 +445,14 @@ pub struct PreparedDeploy {
 }
 
 impl PreparedDeploy {
+    /// The compose file a message about this deploy's services names: the recipe's first.
+    pub fn named_file(&self) -> String {
+        self.recipe_files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default()
+    }
+
     pub fn plan<'a>(&'a self, stack: &'a str) -> stack::DeployPlan<'a> {
         stack::DeployPlan {
             stack,

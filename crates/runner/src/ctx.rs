@@ -53,6 +53,10 @@ pub struct RunCtx {
     /// The base release's host-access grants, from its own files and environment: computed
     /// by the first deploy check that needs them ([`crate::host_access`]).
     pub base_grants: Option<Vec<ccci_core::host_access::Grant>>,
+    /// Bad input met by a deploy: the pull of its judged document failed
+    /// ([`crate::pull`]). The rung fails with its message; the run then ends as this error
+    /// (exit 2, or 3 for the rig's), its app ended first, as a preflight failure would.
+    pub bad_input: Option<crate::recipe::InputError>,
 }
 
 impl RunCtx {

@@ -1,6 +1,7 @@
 //! The deploy a rung performs: what deploying the base or the head would put on the swarm
-//! checked first ([`crate::host_access`]), then deployed ([`crate::app::App`]), a refusal or
-//! a failed deploy explained in the recipe's terms and redacted.
+//! checked first ([`crate::host_access`]), the images of that document — docker's, as
+//! judged — present or pulled ([`crate::pull`]), then deployed ([`crate::app::App`]); a
+//! refusal or a failed deploy explained in the recipe's terms and redacted.
 
 use crate::app::{App, PreparedDeploy};
 use crate::ctx::{source_of, RunCtx, Which};
@@ -8,12 +9,13 @@ use crate::recipe::Recipe;
 use ccci_adapters::clock::now_ms;
 use ccci_core::compose::StackModel;
 use ccci_core::deploy_error;
+use ccci_core::deployed::Deployed;
 use ccci_core::results::Failure;
 use std::time::Instant;
 
 impl RunCtx {
     /// Checks what deploying `which` would put on the swarm (see [`crate::host_access`]),
-    /// deploying nothing.
+    /// deploying nothing; once it passed, its images are made present ([`RunCtx::pulled`]).
     pub async fn check(&mut self, which: Which) -> Result<(), Failure> {
         let source = source_of(&self.checkouts, which);
         // Before the upgrade, the head is checked with the `.env` it will be deployed with
@@ -40,12 +42,18 @@ impl RunCtx {
             return Ok(());
         }
         let prepared = prepared.map_err(|e| self.redacted(format!("{e:#}")))?;
-        self.checked(which, &prepared).await
+        let judged = self.checked(which, &prepared).await?;
+        self.pulled(&judged, &prepared).await
     }
 
     /// [`crate::host_access::check`], its refusal explained in the recipe's terms when
-    /// docker's own words are a deploy error the author can fix, and redacted.
-    async fn checked(&mut self, which: Which, prepared: &PreparedDeploy) -> Result<(), Failure> {
+    /// docker's own words are a deploy error the author can fix, and redacted. Returns the
+    /// document that passed.
+    async fn checked(
+        &mut self,
+        which: Which,
+        prepared: &PreparedDeploy,
+    ) -> Result<Deployed, Failure> {
         crate::host_access::check(self, which, prepared)
             .await
             .map_err(|mut refused| {
@@ -56,6 +64,32 @@ impl RunCtx {
                 refused.message = self.redactor.redact(&refused.message);
                 refused
             })
+    }
+
+    /// The images of a document that passed the check, present or pulled (the "pull"
+    /// phase). A failed pull is bad input ([`RunCtx::bad_input`]): the rung fails with its
+    /// message and the run ends as that error.
+    async fn pulled(
+        &mut self,
+        judged: &Deployed,
+        prepared: &PreparedDeploy,
+    ) -> Result<(), Failure> {
+        let t = Instant::now();
+        let outcome = crate::pull::present_or_pulled(
+            &self.engine,
+            &judged.images(),
+            &prepared.named_file(),
+            self.app.pull_timeout,
+            &self.progress,
+        )
+        .await;
+        self.add_timing("pull", t);
+        let Err(refused) = outcome else {
+            return Ok(());
+        };
+        let failure = self.redacted(refused.to_string());
+        self.bad_input.get_or_insert(refused);
+        Err(failure)
     }
 
     fn redacted(&self, message: String) -> Failure {
@@ -84,7 +118,8 @@ impl RunCtx {
             .iter()
             .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
             .collect();
-        self.checked(which, &prepared).await?;
+        let judged = self.checked(which, &prepared).await?;
+        self.pulled(&judged, &prepared).await?;
         self.history_mut().deployed(now_ms());
         let result = self.app.deploy_prepared(&prepared).await;
         let recipe = source_of(&self.checkouts, which).recipe;

@@ -30,11 +30,12 @@ fn fail(message: String) -> Failure {
 }
 
 /// Checks what deploying `which` with `prepared` would put on the swarm; `Err` refuses it.
+/// Returns the document that passed: what the deploy's images are pulled from.
 pub async fn check(
     ctx: &mut RunCtx,
     which: Which,
     prepared: &PreparedDeploy,
-) -> Result<(), Failure> {
+) -> Result<Deployed, Failure> {
     let doc = judged_document(ctx, prepared).await?;
     let places = places(&doc, &prepared.workdir);
     let allow = ctx.suite.host_access_allow.clone();
@@ -55,7 +56,8 @@ pub async fn check(
     }
     let base = base_grants(ctx).await;
     let added = host_access::added(&judged.grants, &base);
-    refuse_added(ctx, which, added, prepared)
+    refuse_added(ctx, which, added, prepared)?;
+    Ok(doc)
 }
 
 fn deployed_what(ctx: &RunCtx, which: Which) -> String {
@@ -262,7 +264,9 @@ fn refuse_added(
     })
 }
 
-/// Before anything of the install exists: what the install and the upgrade would deploy.
+/// Before anything of the install exists: what the install and the upgrade would deploy,
+/// each document's images pulled once it passed, so a missing one is found before anything
+/// is created (every deploy checks again, and pulls what a hook made it name).
 pub async fn check_before_install(ctx: &mut RunCtx, deploys_base: bool) -> Result<(), Failure> {
     ctx.check(Which::Head).await?;
     if deploys_base {

@@ -6,7 +6,9 @@ use ccci_adapters::git::GitError;
 use thiserror::Error;
 
 /// Bad input: the run cannot start. Each message names the file, the problem and the fix.
-/// Maps to exit code 2; nothing has been created on the engine when one is returned.
+/// Maps to exit code 2; nothing has been created on the engine when one is returned (a
+/// pull that failed at a deploy — `MissingImage`, `RigPull` — is returned once what the
+/// run created was removed).
 #[derive(Debug, Error)]
 pub enum InputError {
     #[error("{path}: not a recipe directory ({reason})")]

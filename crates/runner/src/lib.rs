@@ -26,8 +26,9 @@
 //! - [`recipe`]: a recipe directory read and validated.
 //! - [`input_error`]: [`InputError`](input_error::InputError), bad input: why a run cannot start (exit 2).
 //! - [`app`]: the app under test: domain, env, secrets, deploys.
-//! - [`pull`]: the pre-deploy pull of a missing image: progress on the run's log, bounded,
-//!   its failure explained ([`ccci_core::pull_error`]).
+//! - [`pull`]: the pre-deploy pull of the judged document's missing images (docker's, never
+//!   cc-ci's own compose reading): progress on the run's log, bounded, its failure
+//!   explained ([`ccci_core::pull_error`]).
 //! - [`keep`]: `--keep`: a RED run's app left deployed for debugging until the janitor's turn.
 //! - [`artefacts`]: writing the run directory, leak checks.
 //! - [`progress`]: terminal progress, and the service's live files through [`live`] (the

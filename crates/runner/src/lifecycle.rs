@@ -2,7 +2,9 @@
 //! → deploy and walk the rungs → capture logs → the warm end or teardown → judge (the
 //! core's [`ccci_core::judge`]) → results. Teardown runs whatever happened: a failed rung,
 //! the deadline, or cancellation (Ctrl-C). A failing rung is a *result*, not an error;
-//! `Err` means the run could not start (bad input, no engine) and nothing was created.
+//! `Err` means the run could not start (bad input, no engine) and nothing was created —
+//! or a deploy's pull failed (bad input found once docker's document was judged), and
+//! what the run created was removed first.
 //!
 //! This module performs the plan; it decides nothing the core decides.
 
@@ -286,6 +288,7 @@ fn prepared(
         warm,
         judged_by: planned.judged_by,
         base_grants: None,
+        bad_input: None,
     };
     Prepared {
         ctx,
@@ -401,22 +404,22 @@ fn plan_app(
     Ok(app)
 }
 
-/// Preflight validates the compose files and makes every image present (the "pull"
-/// phase), and arms the redactor with every secret value the run knows.
+/// Preflight validates the compose files and arms the redactor with every secret value the
+/// run knows. It pulls nothing: images are pulled from the document docker will deploy,
+/// once judged (`RunCtx::check` / `RunCtx::deploy`).
 async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
-    let t_pull = Instant::now();
     let ctx = &mut prepared.ctx;
     // Each checkout with the `.env` it is deployed with: the base with its own, the head
     // with the upgraded one.
     if let (Some(base), true) = (&ctx.checkouts.base, prepared.plan.selected.upgrade) {
         ctx.app
-            .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env, &ctx.progress)
+            .preflight_with(&ctx.engine, &base.recipe, &ctx.app.env)
             .await?;
     }
     let head = &ctx.checkouts.head;
     let model = match ctx
         .app
-        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env(), &ctx.progress)
+        .preflight_with(&ctx.engine, &head.recipe, ctx.app.head_env())
         .await
     {
         Ok(model) => model,
@@ -427,7 +430,7 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
                 crate::app::operator_env(&head.recipe, &head.version, &ctx.app.domain, &ctx.suite);
             let model = ctx
                 .app
-                .preflight_with(&ctx.engine, &head.recipe, &own, &ctx.progress)
+                .preflight_with(&ctx.engine, &head.recipe, &own)
                 .await?;
             ctx.progress.line(&format!(
                 "the head does not load with the app's upgraded .env ({upgraded}): its upgrade will fail"
@@ -437,13 +440,7 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let mut secret_values = ctx.app.secret_values();
-    crate::upgrade_paths::preflight(
-        &ctx.engine,
-        &prepared.paths,
-        &mut secret_values,
-        &ctx.progress,
-    )
-    .await?;
+    crate::upgrade_paths::preflight(&ctx.engine, &prepared.paths, &mut secret_values).await?;
     if let Hold::Quick { record, .. } = &prepared.hold {
         let kept = warm::read_secrets(record, &rig.state_dir);
         secret_values.extend(kept.into_iter().map(|(_, v)| v));
@@ -453,7 +450,6 @@ async fn preflight(prepared: &mut Prepared, rig: &Rig) -> Result<()> {
     secret_values.extend(rig.keycloak.iter().map(|k| k.admin_password.clone()));
     ctx.redactor = Redactor::new(secret_values);
     ctx.progress.arm(&ctx.redactor);
-    ctx.add_timing("pull", t_pull);
     // The rig's own network only: any other external network is the operator's to allow
     // and to provide (checked before every deploy); cc-ci creates none that outlives a run.
     if model
@@ -579,7 +575,9 @@ async fn walk(
         // ladder on the run's app.
         _ = async {
             crate::upgrade_paths::walk(ctx, paths, &owner, &mut paths_walk).await;
-            rungs::walk(ctx, selected, &mut results).await
+            if ctx.bad_input.is_none() {
+                rungs::walk(ctx, selected, &mut results).await
+            }
         } => {}
         _ = cancel.cancelled() => stopped = Some(Stop::Interrupted),
         _ = user_cancel.cancelled() => stopped = Some(Stop::Cancelled),
@@ -627,11 +625,14 @@ async fn walk(
 /// and the artefacts; the caller is told the verdict last. A quick run reverses that: its
 /// verdict first, then its canonical put back ([`conclude_quick`]).
 async fn conclude(
-    prepared: Prepared,
+    mut prepared: Prepared,
     walked: Walked,
     request: &RunRequest,
     started: &Started,
 ) -> Result<RunResults> {
+    if let Some(bad) = prepared.ctx.bad_input.take() {
+        return Err(end_on_bad_input(prepared, bad, started).await);
+    }
     if let Hold::Quick { record, .. } = &prepared.hold {
         let record = record.clone();
         return conclude_quick(prepared, &record, walked, request, started).await;
@@ -671,6 +672,36 @@ async fn conclude(
     Ok(run)
 }
 
+/// A deploy's pull failed (bad input met after the run registered: `RunCtx::bad_input`).
+/// The app ends as a red run's does (torn down, a seed's old canonical or a quick run's
+/// canonical put back), its realm and registry entry go, and the run ends as that error —
+/// no verdict, no artefacts — as a preflight failure does.
+async fn end_on_bad_input(prepared: Prepared, bad: InputError, started: &Started) -> anyhow::Error {
+    let Prepared {
+        ctx,
+        hold,
+        work_dir,
+        state_dir,
+        ..
+    } = prepared;
+    let end = end_app(&ctx, &hold, false, false, &state_dir).await;
+    let _ = std::fs::remove_dir_all(&work_dir);
+    delete_realm(&ctx).await;
+    match (&hold, &end.failure) {
+        (Hold::Quick { record, .. }, Some(why)) => {
+            let outcome = "it ended on bad input (no verdict)";
+            not_restored(&ctx, record, &state_dir, (&started.run_id, outcome), why)
+        }
+        _ => registry::unregister(&state_dir, &ctx.app.stack),
+    }
+    if !end.leftovers.is_empty() {
+        ctx.progress
+            .line(&format!("teardown left: {}", end.leftovers.describe()));
+    }
+    drop(hold);
+    bad.into()
+}
+
 /// A quick run's end (docs/behaviour.md §6): judged and its artefacts written with the app still on
 /// the canonical; the caller told (the CLI's summary, the service's PR report); then,
 /// PASS or FAIL, the canonical put back to its known-good data and env — and only then the
@@ -701,7 +732,10 @@ async fn conclude_quick(
     delete_realm(&ctx).await;
     match &end.failure {
         None => registry::unregister(&state_dir, &ctx.app.stack),
-        Some(why) => not_restored(&ctx, record, &state_dir, &run, why),
+        Some(why) => {
+            let outcome = format!("its verdict ({}) stands", run.end);
+            not_restored(&ctx, record, &state_dir, (&run.run_id, &outcome), why)
+        }
     }
     ctx.add_timing("teardown", t_teardown);
     drop(hold);
@@ -759,12 +793,12 @@ fn not_restored(
     ctx: &RunCtx,
     record: &warm::Record,
     state_dir: &Path,
-    run: &RunResults,
+    (run_id, outcome): (&str, &str),
     why: &str,
 ) {
     let message = ctx.redactor.redact(&format!(
-        "quick run {} of {}: its verdict ({}) stands, but the canonical {} could not be put back to its known-good {}: {why}; the janitor puts it back on its next sweep (`ccci janitor`)",
-        run.run_id, record.recipe, run.end, record.stack, record.version
+        "quick run {run_id} of {}: {outcome}, but the canonical {} could not be put back to its known-good {}: {why}; the janitor puts it back on its next sweep (`ccci janitor`)",
+        record.recipe, record.stack, record.version
     ));
     ctx.progress.line(&message);
     if let Err(e) = ccci_adapters::alerts::raise(

@@ -1,13 +1,18 @@
-//! The pre-deploy pull (docs/behaviour.md §3): an image the stack names that is not present locally is
-//! pulled before anything is deployed, its progress on the run's log, bounded by the rig's
-//! pull time-out; a failure is explained with its fix ([`ccci_core::pull_error`]), never a
-//! convergence time-out later.
+//! The pre-deploy pull (docs/pulls.md): each image of the document docker will deploy
+//! (`docker stack config`'s, once judged: [`ccci_core::deployed::Deployed::images`]) that is
+//! not present locally is pulled just before the deploy, its progress on the run's log,
+//! bounded by the rig's pull time-out; a failure is explained with its fix
+//! ([`ccci_core::pull_error`]), never a convergence time-out later. cc-ci's own reading of
+//! the compose files never chooses what is pulled.
 //!
 //! Through the `docker` CLI, not the Engine API: the CLI brings the host's `docker login`
 //! credentials (and credential helpers) the way an operator's own pulls do.
 
+use crate::input_error::InputError;
 use crate::progress::Progress;
-use ccci_core::pull_error::{self, PullFailure};
+use ccci_adapters::engine::Engine;
+use ccci_core::pull_error::{self, PullFailure, Whose};
+use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -65,4 +70,40 @@ pub async fn pull(image: &str, bound: Duration, progress: &Progress) -> Result<(
         }
         _ => Err(pull_error::explain(image, &err)),
     }
+}
+
+/// Makes each of `images` (service → image, of a judged document) present: a present one
+/// costs no network, a missing one is [`pull`]ed. A failed pull is the recipe's
+/// ([`InputError::MissingImage`], naming `file`, the compose file of the deploy) or the
+/// rig's ([`InputError::RigPull`]).
+pub async fn present_or_pulled(
+    engine: &Engine,
+    images: &BTreeMap<String, String>,
+    file: &str,
+    bound: Duration,
+    progress: &Progress,
+) -> Result<(), InputError> {
+    for (service, image) in images {
+        if engine.image_present(image).await {
+            continue;
+        }
+        let Err(failure) = pull(image, bound, progress).await else {
+            continue;
+        };
+        let (service, image, reason) = (service.clone(), image.clone(), failure.message());
+        return Err(match failure.whose() {
+            Whose::Recipe => InputError::MissingImage {
+                file: file.to_string(),
+                service,
+                image,
+                reason,
+            },
+            Whose::Rig => InputError::RigPull {
+                service,
+                image,
+                reason,
+            },
+        });
+    }
+    Ok(())
 }

@@ -120,18 +120,17 @@ fn label(p: &PlannedPath) -> String {
     }
 }
 
-/// Preflight of each path's release with its own `.env` (its images present), and its
-/// secrets for the redactor.
+/// Preflight of each path's release with its own `.env` (its images are pulled when its
+/// install checks them), and its secrets for the redactor.
 pub async fn preflight(
     engine: &ccci_adapters::engine::Engine,
     paths: &[PathApp],
     secrets: &mut Vec<Secret>,
-    progress: &Progress,
 ) -> anyhow::Result<()> {
     for p in paths {
         let base = p.checkouts.base.as_ref().expect("planned with its base");
         p.app
-            .preflight_with(engine, &base.recipe, &p.app.env, progress)
+            .preflight_with(engine, &base.recipe, &p.app.env)
             .await?;
         secrets.extend(p.app.secret_values());
     }
@@ -180,6 +179,9 @@ pub struct Owner<'a> {
 /// Walks each path in turn: install, upgrade, check, tear down.
 pub async fn walk(ctx: &mut RunCtx, paths: Vec<PathApp>, owner: &Owner<'_>, walk: &mut PathsWalk) {
     for path in paths {
+        if ctx.bad_input.is_some() {
+            break; // the run ends as that error (`lifecycle::conclude`)
+        }
         let t = Instant::now();
         let title = format!("upgrade from {}", label(&path.planned));
         ctx.progress.line(&format!("── {title}"));
@@ -297,9 +299,13 @@ async fn one(main: &mut RunCtx, path: PathApp) -> (Result<(), Failure>, u32) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let bad_input = ctx.bad_input.take();
     drop(guard);
     if let Some(rig) = rig_failure {
         main.record_rig_failure(rig.message);
+    }
+    if let Some(bad) = bad_input {
+        main.bad_input.get_or_insert(bad);
     }
     (
         outcome.map_err(|mut f| {
@@ -351,6 +357,7 @@ impl<'a> PathCtx<'a> {
             warm: None,
             judged_by: main.judged_by.clone(),
             base_grants: None,
+            bad_input: None,
         };
         let mut guard = PathCtx {
             ctx,

@@ -13,6 +13,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
@@ -236,6 +238,80 @@ fn recipe_naming(rig: &Rig, name: &str, image: &str) -> PathBuf {
     recipe
 }
 
+/// A loopback address that counts the connections it gets and drops each at once: a
+/// registry cc-ci must never reach (the thread lives as long as the test binary).
+struct Untouched {
+    addr: std::net::SocketAddr,
+    seen: Arc<AtomicUsize>,
+}
+
+impl Untouched {
+    fn listen() -> Untouched {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Untouched { addr, seen }
+    }
+
+    fn image(&self) -> String {
+        format!("{}/pullpath/fixture:unjudged", self.addr)
+    }
+
+    fn connections(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+}
+
+/// A copy of `fixture-static` whose compose file docker and cc-ci's own merge read two ways
+/// (the shape of `crates/core/fixtures/stack_config/anchor_chain/`): a list merge whose
+/// first entry merges another anchor. Docker resolves that nested `<<` first, so the earlier
+/// entry wins and it deploys `docker_deploys`; cc-ci's merge reads `ccci_reads`. Both
+/// readings are checked here, so the test cannot pass on a shape they agree on.
+fn recipe_read_two_ways(rig: &Rig, name: &str, docker_deploys: &str, ccci_reads: &str) -> PathBuf {
+    let recipe = rig.recipe_copy("fixture-static", name);
+    edit(
+        &recipe,
+        "compose.yml",
+        "services:\n  app:\n    image: ccci-fixture:1.2.0\n",
+        &format!(
+            "x-image: &image\n  image: {docker_deploys}\nx-deployed: &deployed\n  <<: *image\nx-pinned: &pinned\n  image: {ccci_reads}\n\nservices:\n  app:\n    <<: [*deployed, *pinned]\n"
+        ),
+    );
+    let compose = recipe.join("compose.yml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    let env: std::collections::BTreeMap<String, String> = [("STACK_NAME", "st"), ("DOMAIN", "d")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    let ours = ccci_core::compose::load_stack(&[("compose.yml".into(), text)], &env).unwrap();
+    assert_eq!(
+        ours.services["app"].image, ccci_reads,
+        "cc-ci's own reading"
+    );
+    let printed = Command::new("docker")
+        .args(["stack", "config", "-c"])
+        .arg(&compose)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(&env)
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    let docker = ccci_core::deployed::Deployed::parse(&String::from_utf8_lossy(&printed.stdout));
+    assert_eq!(
+        docker.unwrap().images()["app"],
+        docker_deploys,
+        "docker's reading"
+    );
+    recipe
+}
+
 /// A run whose preflight failed: nothing deployed, the message in stderr; exit 2 when the
 /// recipe is to fix it (bad input: RED on a PR), 3 when the rig is (cc-ci's error, no claim
 /// about the recipe).
@@ -418,6 +494,102 @@ fn a_stalled_pull_is_bounded_and_explained() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// The image pulled is the one docker deploys — the document `docker stack config` prints
+/// for the deploy, judged — never the one cc-ci's own merge reads, whose registry is never
+/// reached.
+#[test]
+fn the_image_pulled_is_the_one_docker_deploys_not_cc_cis_own_reading() {
+    let rig = Rig::new();
+    let Some(registry) = LocalRegistry::start(&rig, false) else {
+        return;
+    };
+    let deployed = format!("{}:judged", registry.image("fixture"));
+    let digest = registry.push("ccci-fixture:1.2.0", &deployed);
+    let never = Untouched::listen();
+    let recipe = recipe_read_two_ways(&rig, "jdgdpull", &deployed, &never.image());
+    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    assert_eq!(run.code, 0, "{}", run.explain());
+    for want in [
+        format!("pulling {deployed} (not present locally)"),
+        format!("pulled {deployed} in "),
+    ] {
+        assert!(
+            run.stderr.contains(&want),
+            "{want:?} missing:\n{}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains(&never.image()), "{}", run.stderr);
+    assert_eq!(
+        never.connections(),
+        0,
+        "cc-ci reached a registry the judge never saw"
+    );
+    let r = run.results();
+    assert_eq!(r["verdict"], "green", "{r}");
+    assert_eq!(r["images_ran"]["app"]["digest"], digest.as_str(), "{r}");
+    assert!(leftovers(&run.stack()).is_empty());
+}
+
+/// The other way: docker would deploy an image the registry lacks while cc-ci's own merge
+/// reads one present here. The missing image is found before anything is created and is
+/// the recipe's mistake (exit 2, naming docker's image, the file and the fix) — not a
+/// deploy waiting on a task that cannot start.
+#[test]
+fn an_image_the_registry_lacks_is_found_whatever_cc_cis_own_reading_names() {
+    let rig = Rig::new();
+    let Some(registry) = LocalRegistry::start(&rig, false) else {
+        return;
+    };
+    let missing = format!("{}:9.9.9", registry.image("fixture"));
+    let recipe = recipe_read_two_ways(&rig, "jdgmpull", &missing, "ccci-fixture:1.2.0");
+    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    assert_pull_refused(
+        &run,
+        2,
+        &[
+            "compose.yml: service `app` uses image",
+            &format!("the registry {} has no image `{missing}`", registry.host()),
+            &format!("fix: push `{missing}` to {}", registry.host()),
+        ],
+    );
+    assert!(stacks_with_prefix("jdgm-").is_empty(), "something was left");
+    assert!(registered_stack(&rig.state_dir()).is_none());
+    let runs = rig.state_dir().join("runs");
+    let left = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "working files left in {}", runs.display());
+}
+
+/// Nothing is pulled before the document passed the judge: a recipe cc-ci refuses (it
+/// adds the Docker socket) is RED at install, and the registry its image names is never
+/// reached.
+#[test]
+fn a_refused_document_pulls_nothing() {
+    let rig = Rig::new();
+    let never = Untouched::listen();
+    let recipe = rig.recipe_copy("fixture-static", "jdgrpull");
+    edit(
+        &recipe,
+        "compose.yml",
+        "    image: ccci-fixture:1.2.0\n",
+        &format!(
+            "    image: {}\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+            never.image()
+        ),
+    );
+    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    assert_eq!(run.code, 1, "{}", run.explain());
+    assert_eq!(run.rung("install")["status"], "fail");
+    let message = run.results()["failure"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("cc-ci refuses to deploy it"), "{message}");
+    assert!(!run.stderr.contains("pulling "), "{}", run.stderr);
+    assert_eq!(never.connections(), 0, "cc-ci pulled before the judge");
+    assert!(leftovers(&run.stack()).is_empty());
 }
 
 /// The most common overnight red: the recipe did not change, the tag was pushed again.

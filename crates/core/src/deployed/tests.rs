@@ -238,3 +238,62 @@ fn messages_name_the_place_and_the_fix_never_content() {
     assert!(matches!(validate_object_key("network:"), Some(Err(_))));
     assert_eq!(validate_object_key("bind:/x"), None);
 }
+
+/// Documents recorded from the real `docker stack config` (CLI 28.2.2, `env -i PATH=$PATH
+/// docker stack config -c …`) of the compose files beside each in
+/// `crates/core/fixtures/stack_config/<case>/`. Where cc-ci's own merge reads these files
+/// otherwise, the note says how: what is pulled is docker's reading.
+#[test]
+fn the_images_are_those_docker_will_deploy() {
+    type Images = &'static [(&'static str, &'static str)];
+    let table: &[(&str, &str, Images)] = &[
+        (
+            // A list merge whose first entry merges another anchor: docker resolves the
+            // nested `<<` first (the earlier entry wins); cc-ci's merge reads the second
+            // entry's `cc-ci-reads:1`.
+            "anchor_chain",
+            include_str!("../../fixtures/stack_config/anchor_chain/stack-config.yml"),
+            &[("app", "docker-deploys:1")],
+        ),
+        (
+            // An overlay's image interpolated to nothing does not override (cc-ci's merge
+            // reads an empty image and refuses the recipe).
+            "overlay_empty_image",
+            include_str!("../../fixtures/stack_config/overlay_empty_image/stack-config.yml"),
+            &[("app", "base:1")],
+        ),
+        (
+            // `!!binary` is decoded (cc-ci's merge reads the base64 text as the image).
+            "binary_tag",
+            include_str!("../../fixtures/stack_config/binary_tag/stack-config.yml"),
+            &[("app", "ccci-fixture:1.2.0")],
+        ),
+        (
+            // Only the first YAML document counts (cc-ci's merge refuses the file).
+            "first_document_only",
+            include_str!("../../fixtures/stack_config/first_document_only/stack-config.yml"),
+            &[("app", "first:1")],
+        ),
+        (
+            // Interpolated; kept as written (spaces and digest: docker deploys that
+            // string); a service without an image names none.
+            "several_services",
+            include_str!("../../fixtures/stack_config/several_services/stack-config.yml"),
+            &[
+                ("app", "ccci-fixture:1.2.0"),
+                (
+                    "db",
+                    "  postgres:16@sha256:0000000000000000000000000000000000000000000000000000000000000000  ",
+                ),
+            ],
+        ),
+    ];
+    for (case, text, want) in table {
+        let got = Deployed::parse(text).unwrap().images();
+        let want: BTreeMap<String, String> = want
+            .iter()
+            .map(|(s, i)| (s.to_string(), i.to_string()))
+            .collect();
+        assert_eq!(got, want, "{case}");
+    }
+}
