@@ -1010,16 +1010,26 @@ async fn list_issue_comments(
     Query(q): Q,
 ) -> Reply {
     let (s, _) = call.begin()?;
-    let key = repo_key(&owner, &repo);
-    let number = path_number(&index);
-    s.issue(&key, number).ok_or_else(not_found)?;
-    let range = since_before(&q)?;
-    let body: Vec<Value> = s
-        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
-        .into_iter()
-        .map(|c| s.comment_json(c))
-        .collect();
+    let (_, _, comments) = issue_comments(&s, &repo_key(&owner, &repo), &index, &q)?;
+    let body: Vec<Value> = comments.into_iter().map(|c| s.comment_json(c)).collect();
     Ok(Json(body).into_response())
+}
+
+/// `…/issues/{index}/…?since=&before=`: the issue's number (404 when there is no such
+/// issue), the range asked for (422 when unparseable) and the issue's comments updated in
+/// it, oldest created first.
+fn issue_comments<'s>(
+    s: &'s State,
+    key: &str,
+    index: &str,
+    q: &HashMap<String, String>,
+) -> Result<(u64, TimeRange, Vec<&'s StandinComment>), Reject> {
+    let number = path_number(index);
+    s.issue(key, number).ok_or_else(not_found)?;
+    let range = since_before(q)?;
+    let comments =
+        s.comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range));
+    Ok((number, range, comments))
 }
 
 /// One timeline event as the stand-in lists it: (created, id) to order by, and its JSON.
@@ -1032,11 +1042,8 @@ async fn list_timeline(
 ) -> Reply {
     let (s, _) = call.begin()?;
     let key = repo_key(&owner, &repo);
-    let number = path_number(&index);
-    s.issue(&key, number).ok_or_else(not_found)?;
-    let range = since_before(&q)?;
-    let mut events: Vec<TimelineEntry> = s
-        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
+    let (number, range, comments) = issue_comments(&s, &key, &index, &q)?;
+    let mut events: Vec<TimelineEntry> = comments
         .into_iter()
         .map(|c| {
             (
