@@ -27,21 +27,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use ccci_standin_http::{Listener, Server};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// A running stand-in. Dropping it stops the server.
 pub struct KeycloakStandin {
-    addr: SocketAddr,
+    server: Server,
     state: Shared,
-    /// Fires the server's graceful shutdown; taken by `Drop`.
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
 }
 
 /// Shared by the handlers and the test controls; never held across an `.await`.
@@ -101,8 +96,7 @@ fn uuid() -> String {
 impl KeycloakStandin {
     /// Starts the stand-in on `127.0.0.1:0` with a `master` realm and one admin.
     pub async fn start(admin_user: &str, admin_password: &str) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+        let listener = Listener::loopback().await?;
         let mut realms = BTreeMap::new();
         realms.insert(
             "master".to_string(),
@@ -114,32 +108,19 @@ impl KeycloakStandin {
             },
         );
         let state: Shared = Arc::new(Mutex::new(State {
-            base_url: format!("http://{addr}"),
+            base_url: listener.base_url(),
             admin_user: admin_user.into(),
             admin_password: admin_password.into(),
             realms,
             ..State::default()
         }));
-        let app = router(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(KeycloakStandin {
-            addr,
-            state,
-            shutdown: Some(tx),
-            server: Some(server),
-        })
+        let server = listener.serve(router(state.clone()));
+        Ok(KeycloakStandin { server, state })
     }
 
     /// The web root, `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// Realm names, `master` included.
@@ -175,17 +156,6 @@ impl KeycloakStandin {
     /// `METHOD /path` of every request so far.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.state).requests.clone()
-    }
-}
-
-impl Drop for KeycloakStandin {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
     }
 }
 

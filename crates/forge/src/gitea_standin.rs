@@ -49,27 +49,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use ccci_core::secret::Secret;
+use ccci_standin_http::{Listener, Server};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 mod hooks;
 pub use hooks::{DeliveryOutcome, StandinHook};
 
 /// A running stand-in. Dropping it stops the server.
 pub struct Standin {
-    addr: SocketAddr,
+    server: Server,
     state: Shared,
-    /// Fires the server's graceful shutdown; taken by `stop` or `Drop`.
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
 }
 
 /// The state the HTTP handlers and the test controls share. A plain mutex: every critical
@@ -208,48 +202,29 @@ impl Standin {
     /// Starts the stand-in on a free port of `ip` (e.g. a gateway address containers
     /// reach this host on).
     pub async fn start_on(ip: std::net::IpAddr) -> std::io::Result<Standin> {
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
-        let addr = listener.local_addr()?;
+        let listener = Listener::bind(ip).await?;
         let state: Shared = Arc::new(Mutex::new(State {
-            base_url: format!("http://{addr}"),
+            base_url: listener.base_url(),
             next_comment_id: 1000,
             next_status_id: 1,
             ..State::default()
         }));
-        let app = router(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(Standin {
-            addr,
-            state,
-            shutdown: Some(tx),
-            server: Some(server),
-        })
+        let server = listener.serve(router(state.clone()));
+        Ok(Standin { server, state })
     }
 
     /// The web root, `http://127.0.0.1:PORT` (give it to `GiteaClient::new`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
     }
 
-    /// Stops the server, waiting at most 5 s for it.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-        }
+    /// Stops the server, letting requests in flight finish for at most 5 s.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 
     /// Lets `token` act as `login` (created if new).
@@ -491,14 +466,6 @@ impl Standin {
         let mut s = lock(&self.state);
         let c = s.comments.iter().find(|c| c.id == id)?.clone();
         s.comment_delivery(&c, secret)
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -1043,16 +1010,26 @@ async fn list_issue_comments(
     Query(q): Q,
 ) -> Reply {
     let (s, _) = call.begin()?;
-    let key = repo_key(&owner, &repo);
-    let number = path_number(&index);
-    s.issue(&key, number).ok_or_else(not_found)?;
-    let range = since_before(&q)?;
-    let body: Vec<Value> = s
-        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
-        .into_iter()
-        .map(|c| s.comment_json(c))
-        .collect();
+    let (_, _, comments) = issue_comments(&s, &repo_key(&owner, &repo), &index, &q)?;
+    let body: Vec<Value> = comments.into_iter().map(|c| s.comment_json(c)).collect();
     Ok(Json(body).into_response())
+}
+
+/// `…/issues/{index}/…?since=&before=`: the issue's number (404 when there is no such
+/// issue), the range asked for (422 when unparseable) and the issue's comments updated in
+/// it, oldest created first.
+fn issue_comments<'s>(
+    s: &'s State,
+    key: &str,
+    index: &str,
+    q: &HashMap<String, String>,
+) -> Result<(u64, TimeRange, Vec<&'s StandinComment>), Reject> {
+    let number = path_number(index);
+    s.issue(key, number).ok_or_else(not_found)?;
+    let range = since_before(q)?;
+    let comments =
+        s.comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range));
+    Ok((number, range, comments))
 }
 
 /// One timeline event as the stand-in lists it: (created, id) to order by, and its JSON.
@@ -1065,11 +1042,8 @@ async fn list_timeline(
 ) -> Reply {
     let (s, _) = call.begin()?;
     let key = repo_key(&owner, &repo);
-    let number = path_number(&index);
-    s.issue(&key, number).ok_or_else(not_found)?;
-    let range = since_before(&q)?;
-    let mut events: Vec<TimelineEntry> = s
-        .comments_oldest_first(|c| c.repo == key && c.number == number && in_range(c, range))
+    let (number, range, comments) = issue_comments(&s, &key, &index, &q)?;
+    let mut events: Vec<TimelineEntry> = comments
         .into_iter()
         .map(|c| {
             (

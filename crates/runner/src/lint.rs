@@ -424,33 +424,7 @@ fn refuse_non_recipe(tree: &RecipeTree, shown: &str) -> Result<(), InputError> {
 /// there (a run's checkouts, by contrast, refuse a recipe they cannot deploy).
 fn lint_git(src: &str, git_ref: Option<&str>, work_dir: &Path) -> Result<Linted, InputError> {
     let target = git_ref.unwrap_or("HEAD");
-    let clone = work_dir.join("head");
-    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
-        dir: work_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let clone_str = clone.display().to_string();
-    ccci_adapters::git::git(
-        None,
-        &["clone", "--quiet", "--no-checkout", src, &clone_str],
-    )
-    .map_err(|reason| InputError::CloneFailed {
-        src: src.to_string(),
-        reason,
-    })?;
-    let checkout = source::resolve_target(&clone, src, target)?;
-    let checkout_failed = |reason| InputError::CheckoutFailed {
-        src: src.to_string(),
-        git_ref: target.to_string(),
-        reason,
-    };
-    ccci_adapters::git::git(
-        Some(&clone),
-        &["checkout", "--quiet", "--detach", &checkout],
-    )
-    .map_err(checkout_failed)?;
-    let commit =
-        ccci_adapters::git::git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
+    let (clone, commit) = source::clone_at(src, target, work_dir)?;
     let (releases, _) = version::releases(&source::tags_of(&clone)?);
     // The lint compares the head with the release it upgrades from.
     let ancestors = source::ancestor_releases(&clone, &releases, &commit);

@@ -98,33 +98,7 @@ pub fn prepare_head(
         }
         return directory_head(src, &name);
     }
-    let clone = work_dir.join("head");
-    let _ = std::fs::remove_dir_all(&clone);
-    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
-        dir: work_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let clone_str = clone.display().to_string();
-    git(
-        None,
-        &["clone", "--quiet", "--no-checkout", src, &clone_str],
-    )
-    .map_err(|reason| InputError::CloneFailed {
-        src: src.to_string(),
-        reason,
-    })?;
-    let target = git_ref.unwrap_or("HEAD");
-    let checkout = resolve_target(&clone, src, target)?;
-    git(
-        Some(&clone),
-        &["checkout", "--quiet", "--detach", &checkout],
-    )
-    .map_err(|reason| InputError::CheckoutFailed {
-        src: src.to_string(),
-        git_ref: target.to_string(),
-        reason,
-    })?;
-    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(InputError::from)?;
+    let (clone, commit) = clone_at(src, git_ref.unwrap_or("HEAD"), work_dir)?;
     let (releases, stray_tags) = version::releases(&tags_of(&clone)?);
     let ancestors = ancestor_releases(&clone, &releases, &commit);
     let recipe = Recipe::load(&clone, Some(&name))?;
@@ -142,6 +116,43 @@ pub fn prepare_head(
         releases,
         ancestors,
     })
+}
+
+/// Clones the git recipe `src` into `work_dir/head` (anew) with `target` checked out,
+/// detached: the clone and the commit checked out.
+pub(crate) fn clone_at(
+    src: &str,
+    target: &str,
+    work_dir: &Path,
+) -> Result<(PathBuf, String), InputError> {
+    let clone = work_dir.join("head");
+    let _ = std::fs::remove_dir_all(&clone);
+    std::fs::create_dir_all(work_dir).map_err(|e| InputError::WorkDir {
+        dir: work_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let clone_str = clone.display().to_string();
+    git(
+        None,
+        &["clone", "--quiet", "--no-checkout", src, &clone_str],
+    )
+    .map_err(|reason| InputError::CloneFailed {
+        src: src.to_string(),
+        reason,
+    })?;
+    let checkout = resolve_target(&clone, src, target)?;
+    let checkout_failed = |reason| InputError::CheckoutFailed {
+        src: src.to_string(),
+        git_ref: target.to_string(),
+        reason,
+    };
+    git(
+        Some(&clone),
+        &["checkout", "--quiet", "--detach", &checkout],
+    )
+    .map_err(checkout_failed)?;
+    let commit = git(Some(&clone), &["rev-parse", "HEAD"]).map_err(checkout_failed)?;
+    Ok((clone, commit))
 }
 
 /// A plain directory, run as it is: no releases, no base.

@@ -175,12 +175,7 @@ fn the_landing_page_is_photographed_in_the_browser_container_not_on_the_host() {
     cmd.env("PATH", std::env::join_paths(dirs).unwrap());
     let run = rig.finish(cmd.output().unwrap(), "out");
     assert_eq!(run.code, 0, "{}", run.explain());
-    let png = std::fs::read(run.out.join("screenshot.png")).unwrap_or_default();
-    assert!(
-        png.starts_with(b"\x89PNG"),
-        "no screenshot.png:\n{}",
-        run.stderr
-    );
+    assert_screenshot(&run);
     assert!(
         run.stderr
             .contains("screenshot: taken by headless Chromium in the browser container"),

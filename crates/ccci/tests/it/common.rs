@@ -91,6 +91,18 @@ impl Rig {
         root
     }
 
+    /// Copies the fixture-web suite to `<rig>/suites/<name>` with `min_uptime = 0` (a short
+    /// run); returns the suites root.
+    pub fn quick_suite(&self, name: &str) -> PathBuf {
+        let suites = self.suite_copy("fixture-web", name);
+        let toml = suites.join(name).join("suite.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        let text = text.replace("min_uptime = \"15s\"", "min_uptime = 0");
+        assert!(text.contains("min_uptime = 0"), "{text}");
+        std::fs::write(&toml, text).unwrap();
+        suites
+    }
+
     /// Writes `<rig>/suites/<name>/suite.toml`; returns the suites root.
     pub fn suite(&self, name: &str, toml: &str) -> PathBuf {
         let dir = self.path("suites").join(name);
@@ -172,37 +184,30 @@ impl Rig {
     ) -> PathBuf {
         let dir = self.path(name);
         copy_dir(src, &dir);
-        git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-        for v in releases {
-            set_version(&dir, v);
-            git(&dir, &["add", "-A"]);
-            git(&dir, &["commit", "--quiet", "-m", &format!("release {v}")]);
-            git(
-                &dir,
-                &[
-                    "tag",
-                    "-a",
-                    &format!("{v}+{v}"),
-                    "-m",
-                    &format!("release {v}"),
-                ],
-            );
-        }
-        set_version(&dir, head_version);
-        edit_head(&dir);
-        git(&dir, &["add", "-A"]);
-        git(
-            &dir,
-            &[
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "-m",
-                "head: the PR under test",
-            ],
-        );
+        commit_releases(&dir, releases, head_version, edit_head);
         dir
     }
+}
+
+/// Makes the recipe `dir` a repository: for each of `releases`, its version set
+/// ([`set_version`]), committed and tagged `<v>+<v>` (annotated); then the head at
+/// `head_version`, which `edit_head` changes.
+pub fn commit_releases(
+    dir: &Path,
+    releases: &[&str],
+    head_version: &str,
+    edit_head: impl FnOnce(&Path),
+) {
+    git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    for v in releases {
+        set_version(dir, v);
+        commit_all(dir, &format!("release {v}"));
+        let tag = format!("{v}+{v}");
+        git(dir, &["tag", "-a", &tag, "-m", &format!("release {v}")]);
+    }
+    set_version(dir, head_version);
+    edit_head(dir);
+    commit_all(dir, "head: the PR under test");
 }
 
 /// Points a fixture recipe at `ccci-fixture:<v>` and labels it `<v>+<v>`.
@@ -386,6 +391,25 @@ pub fn registered_stacks(state_dir: &Path) -> Vec<String> {
         .collect();
     stacks.sort();
     stacks
+}
+
+/// A finished command's exit code, stdout and stderr, for assertion messages.
+pub fn explain(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A port of 127.0.0.1 free a moment ago (bound, then let go), for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Commits everything in a recipe repository; returns the new commit.
@@ -652,17 +676,18 @@ pub fn config_repo(rig: &Rig, name: &str, edit_head: impl FnOnce(&Path)) -> Path
         "\nconfigs:\n  app_conf:\n    name: ${STACK_NAME}_app_conf_${FIXTURE_CONF_VERSION}\n    file: app.conf\n\nvolumes:\n  data:\n",
     );
     std::fs::write(dir.join("app.conf"), "conf A\n").unwrap();
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        let tag = format!("{v}+{v}");
-        git(&dir, &["tag", "-a", &tag, "-m", &format!("release {v}")]);
-    }
-    set_version(&dir, "1.2.0");
-    edit_head(&dir);
-    commit_all(&dir, "head: the PR under test");
+    commit_releases(&dir, &["1.0.0", "1.1.0"], "1.2.0", edit_head);
     dir
+}
+
+/// The run's out dir holds the landing page's picture, `screenshot.png`.
+pub fn assert_screenshot(run: &Run) {
+    let png = std::fs::read(run.out.join("screenshot.png")).unwrap_or_default();
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "no screenshot.png:\n{}",
+        run.stderr
+    );
 }
 
 /// The run tore down cleanly: nothing of its stack is left on the engine, and its results

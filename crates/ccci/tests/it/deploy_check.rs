@@ -303,17 +303,11 @@ fn data_source_repo(
     if let Some(src) = in_releases {
         env_line(&dir, &format!("DATA_SRC={src}"));
     }
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        git(&dir, &["tag", "-a", &format!("{v}+{v}"), "-m", "release"]);
-    }
-    set_version(&dir, "1.2.0");
-    if let Some(src) = in_head {
-        env_line(&dir, &format!("DATA_SRC={src}"));
-    }
-    commit_all(&dir, "head: the PR under test");
+    commit_releases(&dir, &["1.0.0", "1.1.0"], "1.2.0", |dir| {
+        if let Some(src) = in_head {
+            env_line(dir, &format!("DATA_SRC={src}"));
+        }
+    });
     let suites = rig.suite_copy("fixture-web", name);
     rig.run(&dir, Some(&suites), &["--stages", "install"])
 }

@@ -4,17 +4,6 @@
 use crate::common::*;
 use std::path::{Path, PathBuf};
 
-/// The fixture-web suite with `min_uptime = 0` (a short run).
-fn quick_suite(rig: &Rig, name: &str) -> PathBuf {
-    let suites = rig.suite_copy("fixture-web", name);
-    let toml = suites.join(name).join("suite.toml");
-    let text = std::fs::read_to_string(&toml).unwrap();
-    let text = text.replace("min_uptime = \"15s\"", "min_uptime = 0");
-    assert!(text.contains("min_uptime = 0"), "{text}");
-    std::fs::write(&toml, text).unwrap();
-    suites
-}
-
 /// A fixture-web repository whose `app` mounts the config `app_conf` (named with
 /// `FIXTURE_CONF_VERSION` from `abra.sh`) from `app.conf`: releases 1.0.0 and 1.1.0 with
 /// the content `conf A`, then a head at 1.2.0 with `conf B` and, when `bump`, the version
@@ -70,7 +59,7 @@ fn run_config_recipe(rig: &Rig, recipe: &Path, suites: &Path) -> (Run, StackGuar
 fn a_config_edited_without_a_version_bump_is_red_at_upgrade_naming_the_config_and_variable() {
     let rig = Rig::new();
     let recipe = config_recipe(&rig, "cfnb-red", false);
-    let suites = quick_suite(&rig, "cfnb-red");
+    let suites = rig.quick_suite("cfnb-red");
 
     let (run, _guard) = run_config_recipe(&rig, &recipe, &suites);
     assert_eq!(run.code, 1, "{}", run.explain());
@@ -100,7 +89,7 @@ fn a_config_edited_without_a_version_bump_is_red_at_upgrade_naming_the_config_an
 fn a_config_edited_with_its_version_bumped_upgrades_green() {
     let rig = Rig::new();
     let recipe = config_recipe(&rig, "cfbm-green", true);
-    let suites = quick_suite(&rig, "cfbm-green");
+    let suites = rig.quick_suite("cfbm-green");
 
     let (run, _guard) = run_config_recipe(&rig, &recipe, &suites);
     assert_eq!(run.code, 0, "{}", run.explain());

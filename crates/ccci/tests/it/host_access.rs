@@ -120,23 +120,7 @@ fn a_head_adding_the_docker_socket_is_refused_before_anything_is_deployed() {
 fn recipe_with_socket_in_every_release(rig: &Rig, name: &str) -> PathBuf {
     let dir = rig.recipe_copy("fixture-web", name);
     add_socket(&dir);
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        git(
-            &dir,
-            &[
-                "tag",
-                "-a",
-                &format!("{v}+{v}"),
-                "-m",
-                &format!("release {v}"),
-            ],
-        );
-    }
-    set_version(&dir, "1.2.0");
-    commit_all(&dir, "head: the PR under test");
+    commit_releases(&dir, &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     dir
 }
 

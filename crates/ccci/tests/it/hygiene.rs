@@ -375,17 +375,7 @@ fn sigint_tears_down_even_when_nobody_reads_the_output() {
 #[test]
 fn doctor_passes_on_this_host_and_names_an_unreachable_engine() {
     let rig = Rig::new();
-    let out = Command::new(ccci_bin())
-        .args(["doctor", "--json", "--state-dir"])
-        .arg(rig.state_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = ccci_ok(&rig, "doctor", &["--json"]);
     let checks: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     for name in [
         "docker",

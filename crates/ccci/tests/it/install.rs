@@ -48,12 +48,7 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
     assert_eq!(r["flags"]["no_secret_leak"], true);
     assert!(run.out.join("logs/app.log").is_file());
     // The landing page's picture (headless Chromium in the browser container).
-    let png = std::fs::read(run.out.join("screenshot.png")).unwrap_or_default();
-    assert!(
-        png.starts_with(b"\x89PNG"),
-        "no screenshot.png:\n{}",
-        run.stderr
-    );
+    assert_screenshot(&run);
     assert!(
         leftovers(&run.stack()).is_empty(),
         "left: {:?}",

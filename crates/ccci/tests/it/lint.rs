@@ -19,15 +19,6 @@ fn lint(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn explain(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// `ccci lint --json`: the exit code and the parsed document.
 fn lint_json(recipe: &Path, extra: &[&str]) -> (i32, Value, Output) {
     let mut args = vec![recipe.to_str().unwrap(), "--json"];
@@ -585,7 +576,7 @@ fn a_pr_is_judged_on_what_it_changes_an_error_at_the_base_is_shown_not_red() {
 fn on_the_swarm_an_inherited_lint_error_leaves_the_run_green_at_l4() {
     let rig = Rig::new();
     let repo = stray_tag_repo(&rig, "lintinh");
-    let suites = quick_suite(&rig, "lintinh");
+    let suites = rig.quick_suite("lintinh");
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
@@ -667,22 +658,11 @@ fn a_newly_required_variable_is_a_lint_error_unless_the_release_notes_say_so() {
     );
 }
 
-/// The fixture-web suite with `min_uptime = 0` (a short run).
-fn quick_suite(rig: &Rig, name: &str) -> PathBuf {
-    let suites = rig.suite_copy("fixture-web", name);
-    let toml = suites.join(name).join("suite.toml");
-    let text = std::fs::read_to_string(&toml).unwrap();
-    let text = text.replace("min_uptime = \"15s\"", "min_uptime = 0");
-    assert!(text.contains("min_uptime = 0"), "{text}");
-    std::fs::write(&toml, text).unwrap();
-    suites
-}
-
 #[test]
 fn a_lint_error_leaves_the_deploy_rungs_running_and_the_run_red_naming_the_rule() {
     let rig = Rig::new();
     let repo = greeting_repo(&rig, "lintred");
-    let suites = quick_suite(&rig, "lintred");
+    let suites = rig.quick_suite("lintred");
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 1, "{}", run.explain());
     let r = run.results();
@@ -738,7 +718,7 @@ fn a_clean_recipe_reaches_l5_green_and_expected_na_can_skip_the_lint() {
         "1.2.0",
         |_| {},
     );
-    let suites = quick_suite(&rig, "lintl5");
+    let suites = rig.quick_suite("lintl5");
     let run = rig.run(&repo, Some(&suites), &[]);
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();

@@ -19,15 +19,6 @@ fn ccci(rig: &Rig, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn explain(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn reconcile(rig: &Rig) -> Output {
     ccci(rig, &["warm", "reconcile"])
 }

@@ -18,15 +18,7 @@ fn repo(
 ) -> PathBuf {
     let dir = rig.recipe_copy("fixture-web", name);
     base_edit(&dir);
-    git(&dir, &["init", "--quiet", "--initial-branch=main"]);
-    for v in ["1.0.0", "1.1.0"] {
-        set_version(&dir, v);
-        commit_all(&dir, &format!("release {v}"));
-        git(&dir, &["tag", "-a", &format!("{v}+{v}"), "-m", "release"]);
-    }
-    set_version(&dir, "1.2.0");
-    head_edit(&dir);
-    commit_all(&dir, "head: the PR under test");
+    commit_releases(&dir, &["1.0.0", "1.1.0"], "1.2.0", head_edit);
     dir
 }
 

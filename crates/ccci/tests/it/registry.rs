@@ -44,14 +44,6 @@ fn registry_bin() -> Option<&'static str> {
     None
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `GET /v2/`'s status line, if something answers on `port` within a second.
 fn v2_status(port: u16) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;

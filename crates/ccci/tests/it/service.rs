@@ -11,7 +11,9 @@
 //! the tail of each host's log), and the stacks registered in the hosts' state dirs are
 //! removed, so a failing test leaves no `ccci serve` and no app behind.
 
-use crate::common::{commit_all, engine_objects, leftovers, registered_stack, remove_stack, Rig};
+use crate::common::{
+    commit_all, engine_objects, free_port, leftovers, registered_stack, remove_stack, Rig,
+};
 use ccci_forge::gitea_standin::Standin;
 use ccci_forge::{Permission, RepoName};
 use ccci_testkit::swarm_ready;
@@ -87,14 +89,6 @@ fn static_recipe(rig: &Rig, name: &str) -> (PathBuf, String) {
     });
     let sha = crate::common::git(&dir, &["rev-parse", "HEAD"]);
     (dir, sha)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One runner host: its config file, state and runs dirs, log, and dashboard URL.

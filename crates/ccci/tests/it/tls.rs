@@ -189,14 +189,6 @@ impl Drop for Ingress {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const SUITE: &str = "health_path = \"/health\"\ndeploy_timeout = \"2m\"\nmin_uptime = 0\n";
 
 #[test]

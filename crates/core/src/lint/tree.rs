@@ -104,15 +104,7 @@ impl<'a> Parsed<'a> {
 
     /// The merged services, by name.
     pub(crate) fn services(&self) -> Vec<(String, &Value)> {
-        self.merged
-            .get("services")
-            .and_then(Value::as_mapping)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.section("services")
     }
 
     /// The merged entries of a top-level section (`configs`, `secrets`, `volumes`).

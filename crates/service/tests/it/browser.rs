@@ -251,12 +251,7 @@ async fn the_dashboard_renders_and_the_run_list_links_to_run_pages() {
         .unwrap();
     assert_eq!(badge.headers()["content-type"], "image/svg+xml");
     assert!(badge.text().await.unwrap().contains("L4 green"));
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = page_text(&format!("{}/metrics", server.url)).await;
     for line in [
         "ccci_runs_total{verdict=\"green\"} 4",
         "ccci_queue_depth 1",

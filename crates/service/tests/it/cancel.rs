@@ -246,12 +246,7 @@ async fn standin_testme_cancel_cancels_a_queued_job_before_it_runs_and_a_running
         "the queued job never ran"
     );
     // Not failures: /metrics counts them apart.
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = page_text(&format!("{}/metrics", server.url)).await;
     assert!(
         metrics.contains("ccci_runs_total{verdict=\"cancelled\"} 1"),
         "{metrics}"

@@ -411,3 +411,12 @@ pub async fn jobs_in(store: &Store, state: JobState) -> Vec<ccci_service::job::J
 pub fn secret() -> Secret {
     Secret::new(HOOK_SECRET)
 }
+
+/// The body of `GET url`, which must answer 200 OK.
+pub async fn page_text(url: &str) -> String {
+    let response = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(response.status(), 200, "{url}");
+    response.text().await.unwrap()
+}

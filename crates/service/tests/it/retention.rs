@@ -46,12 +46,6 @@ fn run_dir_of(runs: &Path, id: JobId, bytes: usize) -> std::path::PathBuf {
     dir
 }
 
-async fn get(url: &str) -> String {
-    let response = reqwest::get(url).await.unwrap();
-    assert_eq!(response.status(), 200, "{url}");
-    response.text().await.unwrap()
-}
-
 fn serving(dir: &Path, db: &str, retention: Limits) -> ccci_service::config::Config {
     let mut config = config(dir, db, "http://127.0.0.1:9", &["unused"], 1, HOST);
     config.forge = None;
@@ -140,23 +134,23 @@ async fn the_oldest_run_dirs_go_first_the_last_run_of_a_recipe_stays_and_the_das
         "oldest first, sizes from the files"
     );
 
-    let page = get(&format!("{}/runs/{old}", server.url)).await;
+    let page = page_text(&format!("{}/runs/{old}", server.url)).await;
     assert!(
         page.contains("by retention (older than 30 days)."),
         "{page}"
     );
     assert!(page.contains("Artefacts removed on "), "{page}");
-    let page = get(&format!("{}/runs/{middle}", server.url)).await;
+    let page = page_text(&format!("{}/runs/{middle}", server.url)).await;
     assert!(page.contains("by retention (runs over 4.0 KB)."), "{page}");
-    let page = get(&format!("{}/runs/{newest}", server.url)).await;
+    let page = page_text(&format!("{}/runs/{newest}", server.url)).await;
     assert!(!page.contains("by retention"), "{page}");
-    let page = get(&format!("{}/", server.url)).await;
+    let page = page_text(&format!("{}/", server.url)).await;
     assert!(
         page.contains("Retention removed 2 run directories (6.0 KB)"),
         "{page}"
     );
     assert!(page.contains("href=\"/retention\""), "{page}");
-    let page = get(&format!("{}/retention", server.url)).await;
+    let page = page_text(&format!("{}/retention", server.url)).await;
     for id in [old, middle] {
         assert!(page.contains(&format!("href=\"/runs/{id}\"")), "{page}");
     }
@@ -233,7 +227,7 @@ async fn a_red_recipes_page_shows_the_last_green_the_first_red_and_what_changed(
         Arc::new(Shared(ScriptedExecutor::with(&[]))),
     )
     .await;
-    let page = get(&format!("{}/recipes/hist", server.url)).await;
+    let page = page_text(&format!("{}/recipes/hist", server.url)).await;
     let section = page
         .split("Where it broke")
         .nth(1)
@@ -261,7 +255,7 @@ async fn a_red_recipes_page_shows_the_last_green_the_first_red_and_what_changed(
         !section.contains(&format!("#{still_red}<")),
         "the streak began earlier"
     );
-    let page = get(&format!("{}/recipes/fine", server.url)).await;
+    let page = page_text(&format!("{}/recipes/fine", server.url)).await;
     assert!(
         !page.contains("Where it broke"),
         "a green recipe did not break"

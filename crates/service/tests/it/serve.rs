@@ -337,12 +337,7 @@ async fn a_wedged_recipe_never_blocks_the_next_recipe_and_waits_are_explained() 
         api["waiting"]["reason"],
         format!("queued behind run {} (recipe wedged)", running[0].id)
     );
-    let page = reqwest::get(format!("{}/runs/{}", server.url, queued[0].id))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&format!("{}/runs/{}", server.url, queued[0].id)).await;
     assert!(page.contains("queued behind run"), "{page}");
 
     // Graceful shutdown: the wedged run is cancelled after the grace and its job re-queued.
@@ -707,12 +702,7 @@ async fn a_quick_run_reports_under_its_own_status_context_and_never_the_gating_o
         "{}",
         bot[0].body
     );
-    let page = reqwest::get(format!("{}/runs/{}", server.url, quick.id))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&format!("{}/runs/{}", server.url, quick.id)).await;
     assert!(
         page.contains("quick-note") && page.contains("does not gate the merge"),
         "{page}"
@@ -768,11 +758,7 @@ async fn pending_alerts_show_on_the_dashboard_and_the_alerts_api_lists_pending_a
     let server = Server::start(config, Arc::new(Shared(ScriptedExecutor::with(&[])))).await;
     let get = |path: &str| {
         let url = format!("{}{path}", server.url);
-        async move {
-            let response = reqwest::get(url).await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.text().await.unwrap()
-        }
+        async move { page_text(&url).await }
     };
     let index = get("/").await;
     assert!(

@@ -210,12 +210,7 @@ async fn a_testme_on_a_standin_pr_runs_on_the_real_swarm_and_reports_back() {
         .unwrap();
     assert_eq!(card.headers()["content-type"], "image/png");
     // The run page shows the real run: rungs, and links to the logs the runner wrote.
-    let page = reqwest::get(format!("{}/runs/{}", server.url, job.id))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&format!("{}/runs/{}", server.url, job.id)).await;
     assert!(page.contains("<table class=\"rungs\">"), "{page}");
     assert!(
         page.contains(".log\">"),
