@@ -259,7 +259,7 @@ pub fn validate_key(key: &str) -> Result<(), String> {
 }
 
 /// The grants of `head` that its base release (`base`; none without a release) did not
-/// have, service by service (each stack's [`crate::compose::StackModel::grants`]).
+/// have, service by service (each as its stack model lists them, `StackModel::grants`).
 pub fn added(head: &[Grant], base: &[Grant]) -> Vec<Grant> {
     head.iter()
         .flat_map(|g| {
