@@ -48,6 +48,12 @@ pub struct RigArgs {
     #[arg(long, env = env::PULL_TIMEOUT_SECS, default_value_t = rig_settings::DEFAULT_PULL_TIMEOUT_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pull_timeout_secs: u64,
+    /// Photograph the app's landing page at the end of a run (headless Chromium in a
+    /// throwaway browser container): `true` or `false`. Cosmetic; `false` saves a browser
+    /// container per run.
+    #[arg(long, env = env::SCREENSHOTS, default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    screenshots: bool,
     /// The shared Keycloak for SSO dependencies (each run gets its own realm there).
     #[arg(long, env = env::KEYCLOAK_URL, requires = "keycloak_admin_password_file")]
     keycloak_url: Option<String>,
@@ -73,6 +79,7 @@ impl RigArgs {
             deadline_secs: Some(i64::try_from(self.deadline_secs).unwrap_or(i64::MAX)),
             prune_threshold: Some(i64::from(self.prune_threshold)),
             pull_timeout_secs: Some(i64::try_from(self.pull_timeout_secs).unwrap_or(i64::MAX)),
+            screenshots: Some(self.screenshots),
         };
         let keycloak = (self.keycloak_url.is_some() || self.keycloak_admin_password_file.is_some())
             .then(|| RawKeycloak {

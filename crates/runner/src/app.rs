@@ -64,6 +64,8 @@ pub struct App {
     pub realm: Option<ccci_adapters::keycloak::RunRealm>,
     /// The bound of one image pull (the rig's `pull_timeout`).
     pub pull_timeout: std::time::Duration,
+    /// Whether the run photographs the landing page (the rig's `screenshots`).
+    pub screenshots: bool,
 }
 
 /// How cc-ci reaches the run's forwarder.
@@ -195,6 +197,7 @@ impl App {
             suite_overlays,
             realm: None,
             pull_timeout: rig.pull_timeout,
+            screenshots: rig.screenshots,
         })
     }
 

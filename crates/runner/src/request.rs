@@ -117,6 +117,9 @@ pub struct Rig {
     /// The bound of one image pull (`[rig] pull_timeout_secs`): past it the pull is
     /// stopped and explained ([`ccci_core::pull_error::timed_out`]).
     pub pull_timeout: std::time::Duration,
+    /// Does a run photograph its app's landing page (`[rig] screenshots`, default yes)?
+    /// The picture is cosmetic: a rig without it saves a browser container per run.
+    pub screenshots: bool,
     /// The shared Keycloak that SSO dependencies (docs/behaviour.md §5) get their per-run realm from.
     /// `None`: no Keycloak on this rig; a suite that declares one goes unverified (RED).
     pub keycloak: Option<ccci_adapters::keycloak::KeycloakConfig>,
@@ -141,6 +144,7 @@ impl Rig {
             deadline: std::time::Duration::from_secs(60 * 60),
             prune_threshold: DEFAULT_PRUNE_THRESHOLD,
             pull_timeout: std::time::Duration::from_secs(DEFAULT_PULL_TIMEOUT_SECS),
+            screenshots: true,
             keycloak: None,
             host_secrets: Vec::new(),
         }

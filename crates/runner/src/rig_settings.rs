@@ -31,6 +31,7 @@ pub mod env {
     pub const DEADLINE_SECS: &str = "CCCI_DEADLINE_SECS";
     pub const PRUNE_THRESHOLD: &str = "CCCI_PRUNE_THRESHOLD";
     pub const PULL_TIMEOUT_SECS: &str = "CCCI_PULL_TIMEOUT_SECS";
+    pub const SCREENSHOTS: &str = "CCCI_SCREENSHOTS";
     pub const KEYCLOAK_URL: &str = "CCCI_KEYCLOAK_URL";
     pub const KEYCLOAK_ADMIN_USER: &str = "CCCI_KEYCLOAK_ADMIN_USER";
     pub const KEYCLOAK_ADMIN_PASSWORD_FILE: &str = "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE";
@@ -63,6 +64,8 @@ pub struct RawRig {
     pub prune_threshold: Option<i64>,
     /// The bound of one image pull, in seconds.
     pub pull_timeout_secs: Option<i64>,
+    /// Whether a run photographs its app's landing page (default: yes).
+    pub screenshots: Option<bool>,
 }
 
 /// `[keycloak]` as written or given: nothing checked yet.
@@ -97,6 +100,7 @@ pub enum RigField {
     DeadlineSecs,
     PruneThreshold,
     PullTimeoutSecs,
+    Screenshots,
     /// The `[keycloak]` section as a whole.
     Keycloak,
     KeycloakUrl,
@@ -118,6 +122,7 @@ impl RigField {
             RigField::DeadlineSecs => ("rig", "deadline_secs"),
             RigField::PruneThreshold => ("rig", "prune_threshold"),
             RigField::PullTimeoutSecs => ("rig", "pull_timeout_secs"),
+            RigField::Screenshots => ("rig", "screenshots"),
             RigField::Keycloak => ("keycloak", ""),
             RigField::KeycloakUrl => ("keycloak", "url"),
             RigField::KeycloakAdminUser => ("keycloak", "admin_user"),
@@ -138,6 +143,7 @@ impl RigField {
             RigField::DeadlineSecs => "--deadline-secs",
             RigField::PruneThreshold => "--prune-threshold",
             RigField::PullTimeoutSecs => "--pull-timeout-secs",
+            RigField::Screenshots => "--screenshots",
             RigField::Keycloak | RigField::KeycloakUrl => "--keycloak-url",
             RigField::KeycloakAdminUser => "--keycloak-admin-user",
             RigField::KeycloakAdminPasswordFile => "--keycloak-admin-password-file",
@@ -211,6 +217,9 @@ pub fn apply_env(
     if let Some(v) = get(env::PULL_TIMEOUT_SECS) {
         rig.pull_timeout_secs = Some(number(v));
     }
+    if let Some(v) = get(env::SCREENSHOTS) {
+        rig.screenshots = Some(truthy(&v));
+    }
     if get(env::KEYCLOAK_URL).is_some() || get(env::KEYCLOAK_ADMIN_PASSWORD_FILE).is_some() {
         keycloak.get_or_insert_with(RawKeycloak::default);
     }
@@ -272,6 +281,7 @@ pub fn validate(
         deadline,
         prune_threshold,
         pull_timeout,
+        screenshots: raw.screenshots.unwrap_or(true),
         keycloak,
         host_secrets: Vec::new(),
     };
@@ -491,6 +501,10 @@ mod tests {
         assert_eq!(local.deadline, Duration::from_secs(3600));
         assert!(local.keycloak.is_none() && local.service_vips.is_none());
         assert_eq!(local.pull_timeout, Duration::from_secs(600));
+        assert!(
+            local.screenshots,
+            "a rig photographs the landing page unless told not to"
+        );
         let problems = validate(RawRig::default(), None, Profile::Service).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, RigField::CiDomain);
@@ -525,6 +539,7 @@ mod tests {
             "CCCI_SERVICE_VIPS" => Some("no".into()),
             "CCCI_DEADLINE_SECS" => Some("120".into()),
             "CCCI_PULL_TIMEOUT_SECS" => Some("45".into()),
+            "CCCI_SCREENSHOTS" => Some("false".into()),
             "CCCI_KEYCLOAK_URL" => Some("https://sso.example.org/".into()),
             "CCCI_KEYCLOAK_ADMIN_PASSWORD_FILE" => Some(pw_text.clone()),
             _ => None,
@@ -541,6 +556,7 @@ mod tests {
         assert_eq!(rig.service_vips, Some(false));
         assert_eq!(rig.deadline, Duration::from_secs(120));
         assert_eq!(rig.pull_timeout, Duration::from_secs(45));
+        assert!(!rig.screenshots);
         let kc = rig.keycloak.expect("keycloak from the environment");
         assert_eq!(kc.url, "https://sso.example.org");
         assert_eq!(kc.admin_user, "admin");

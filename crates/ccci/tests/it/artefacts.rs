@@ -13,7 +13,8 @@ fn secrets_printed_by_the_app_appear_in_no_artefact() {
     let suites = rig.suite_copy("fixture-web", "leaky");
     let mut guard = Guard::default();
     let mut secrets: Vec<String> = Vec::new();
-    let flags = ["--stages", "install,functional"];
+    // The picture is an artefact too.
+    let flags = ["--stages", "install,functional", "--screenshots", "true"];
     let (child, _) = spawn_run_until(
         &rig,
         &recipe,
@@ -139,7 +140,11 @@ fn a_landing_page_that_shows_secrets_is_not_photographed() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "showsecret");
     env_line(&recipe, "LANDING_SHOWS_SECRETS=1");
-    let run = rig.run(&recipe, None, &["--stages", "install"]);
+    let run = rig.run(
+        &recipe,
+        None,
+        &["--stages", "install", "--screenshots", "true"],
+    );
     assert_eq!(run.code, 0, "{}", run.explain());
     assert!(!run.out.join("screenshot.png").exists());
     assert!(run.stderr.contains("shows a secret"), "{}", run.stderr);
@@ -171,7 +176,12 @@ fn the_landing_page_is_photographed_in_the_browser_container_not_on_the_host() {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![bin.clone()];
     dirs.extend(std::env::split_paths(&path));
-    let mut cmd = rig.command(&recipe, None, &["--stages", "install"], "out");
+    let mut cmd = rig.command(
+        &recipe,
+        None,
+        &["--stages", "install", "--screenshots", "true"],
+        "out",
+    );
     cmd.env("PATH", std::env::join_paths(dirs).unwrap());
     let run = rig.finish(cmd.output().unwrap(), "out");
     assert_eq!(run.code, 0, "{}", run.explain());

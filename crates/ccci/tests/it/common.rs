@@ -19,6 +19,15 @@ pub fn ccci_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ccci"))
 }
 
+/// `ccci` as the tests run it: on a rig that takes no screenshot of the landing page
+/// (`CCCI_SCREENSHOTS=false`). The picture is cosmetic and costs a browser container per
+/// run; the tests whose subject it is pass `--screenshots true`, which wins.
+pub fn ccci() -> Command {
+    let mut cmd = Command::new(ccci_bin());
+    cmd.env("CCCI_SCREENSHOTS", "false");
+    cmd
+}
+
 /// A test's own corner: state dir, out dir, recipe copies, suites.
 pub struct Rig {
     pub dir: tempfile::TempDir,
@@ -118,7 +127,7 @@ impl Rig {
         extra: &[&str],
         out: &str,
     ) -> Command {
-        let mut cmd = Command::new(ccci_bin());
+        let mut cmd = ccci();
         cmd.arg("run")
             .arg(recipe)
             .arg("--state-dir")
@@ -572,7 +581,7 @@ pub fn set_flag(dir: &Path, flag: &str) {
 
 /// `ccci <subcommand> <extra…> --state-dir <rig state>`, which must succeed; its stdout.
 pub fn ccci_ok(rig: &Rig, subcommand: &str, extra: &[&str]) -> String {
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .arg(subcommand)
         .args(extra)
         .arg("--state-dir")

@@ -236,13 +236,15 @@ fn register_live_run(rig: &Rig, stack: &str) -> PathBuf {
 fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling_images() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "prunerun");
+    // The prune is the subject, not the app's uptime.
+    let suites = rig.quick_suite("prunerun");
     let dangling = build_dangling_image("prunerun");
     // A threshold of 0 % puts this host "above the threshold" without filling its disk.
     let flags = ["--stages", "install", "--prune-threshold", "0"];
 
     // Another run in flight on this rig: the gate holds, and the run log says why.
     let in_flight = register_live_run(&rig, "prun-000000_ci_local");
-    let run = rig.run_into(&recipe, None, &flags, "out-gated");
+    let run = rig.run_into(&recipe, Some(&suites), &flags, "out-gated");
     assert_eq!(run.code, 0, "{}", run.explain());
     assert!(
         run.stderr
@@ -254,7 +256,7 @@ fn a_run_above_the_prune_threshold_prunes_first_says_so_and_keeps_young_dangling
     std::fs::remove_file(in_flight).unwrap();
 
     // Nothing in flight: the run prunes first, says so, and still goes green.
-    let run = rig.run_into(&recipe, None, &flags, "out-pruned");
+    let run = rig.run_into(&recipe, Some(&suites), &flags, "out-pruned");
     assert_eq!(run.code, 0, "{}", run.explain());
     let log = &run.stderr;
     let line_of = |start: &str| log.lines().position(|l| l.contains(start));
@@ -393,7 +395,7 @@ fn doctor_passes_on_this_host_and_names_an_unreachable_engine() {
     }
     assert!(checks.iter().all(|c| c["status"] != "fail"), "{stdout}");
 
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .args(["doctor", "--state-dir"])
         .arg(rig.state_dir())
         .env(

@@ -8,7 +8,11 @@ fn example_recipe_installs_green_and_leaves_nothing_behind() {
     let rig = Rig::new();
     let recipe = rig.recipe_copy("fixture-web", "greeninst");
     let suites = rig.suite_copy("fixture-web", "greeninst");
-    let run = rig.run(&recipe, Some(&suites), &["--stages", "install"]);
+    let run = rig.run(
+        &recipe,
+        Some(&suites),
+        &["--stages", "install", "--screenshots", "true"],
+    );
     assert_eq!(run.code, 0, "{}", run.explain());
     let r = run.results();
     assert_eq!(r["schema"], ccci_core::results::SCHEMA_VERSION);

@@ -167,7 +167,7 @@ fn a_bad_keep_value_is_bad_input_naming_the_flag() {
         );
     }
     // Releasing what is not kept is bad input too.
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .args(["janitor", "--release", "nope_ci_local", "--state-dir"])
         .arg(rig.state_dir())
         .output()

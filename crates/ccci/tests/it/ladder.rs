@@ -77,6 +77,14 @@ fn two_releases_and_a_newer_head_reach_l5_green_with_two_deploys() {
     );
     let backup = run.rung("backup_restore")["tests"].to_string();
     assert!(backup.contains("data marker restored"), "{backup}");
+    // The tests' rig takes no picture (`CCCI_SCREENSHOTS=false`), and says so.
+    assert!(!run.out.join("screenshot.png").exists());
+    assert!(
+        run.stderr
+            .contains("no screenshot: this rig takes none ([rig] screenshots = false)"),
+        "{}",
+        run.stderr
+    );
     assert_clean(&run);
     assert!(registered_stack(&rig.state_dir()).is_none());
 }

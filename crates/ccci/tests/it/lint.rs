@@ -6,11 +6,11 @@
 use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn lint(args: &[&str]) -> Output {
-    Command::new(ccci_bin())
+    ccci()
         .arg("lint")
         .args(args)
         .stdin(Stdio::null())

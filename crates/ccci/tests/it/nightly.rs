@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn ccci(rig: &Rig, args: &[&str]) -> Output {
-    Command::new(ccci_bin())
+    crate::common::ccci()
         .args(args)
         .arg("--state-dir")
         .arg(rig.state_dir())
@@ -272,7 +272,7 @@ fn nightly_skips_in_flight_runs_enrolled_recipes_and_prunes_de_enrolled_warm_dat
     // A suite not enrolled is not run.
     rig.suite("nplain", "health_path = \"/health\"\n");
     let nightly = |rig: &Rig| {
-        Command::new(ccci_bin())
+        crate::common::ccci()
             .arg("nightly")
             .arg("--state-dir")
             .arg(rig.state_dir())

@@ -241,7 +241,7 @@ fn an_older_release_is_linted_against_the_release_before_it_not_a_newer_one() {
     let rig = Rig::new();
     let recipe = hotfix_repo(&rig, "opslintref", true);
     git(&recipe, &["checkout", "--quiet", "main"]);
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .args([
             "lint",
             recipe.to_str().unwrap(),
@@ -262,7 +262,7 @@ fn an_older_release_is_linted_against_the_release_before_it_not_a_newer_one() {
         .unwrap();
     assert_ne!(c004["status"], "failed", "{doc}");
     // The hotfix too: from 1.0.0, not 1.1.0.
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .args([
             "lint",
             recipe.to_str().unwrap(),

@@ -180,11 +180,7 @@ fn assert_known_subcommand(command: &str) {
         .skip(1)
         .take_while(|w| !w.starts_with('-') && !w.starts_with('/'))
         .collect();
-    let out = Command::new(ccci_bin())
-        .args(&words)
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = ccci().args(&words).arg("--help").output().unwrap();
     assert!(
         out.status.success(),
         "`ccci {}` is not a subcommand: {}",

@@ -678,7 +678,7 @@ fn doctor_checks_the_registries_a_recipes_images_name() {
     let closed = format!("127.0.0.1:{}", free_port());
     let down = recipe_naming(&rig, "docdown", &format!("{closed}/pullpath/doctor:1"));
     let check = |recipe: &Path| -> serde_json::Value {
-        let out = Command::new(ccci_bin())
+        let out = ccci()
             .args(["doctor", "--json", "--state-dir"])
             .arg(rig.state_dir())
             .arg("--recipe")

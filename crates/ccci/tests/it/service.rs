@@ -77,18 +77,29 @@ async fn standin(names: &[&str]) -> (Standin, Vec<RepoName>) {
 
 /// A recipe repository `<rig>/<name>` from `recipes/fixture-static`, its suite shipped
 /// inside (`.ccci/suite.toml`) so any name works; returns its path and head commit.
-fn static_recipe(rig: &Rig, name: &str) -> (PathBuf, String) {
+/// `uptime`: whether each run waits out the suite's default `min_uptime` (a test that kills
+/// a host mid-run needs a run that lasts); without it the app's uptime is not waited for.
+fn static_recipe(rig: &Rig, name: &str, uptime: Uptime) -> (PathBuf, String) {
     let root = crate::common::repo_root();
     let dir = rig.git_recipe("fixture-static", name, &[], "1.2.0", |dir| {
         std::fs::create_dir_all(dir.join(".ccci")).unwrap();
-        std::fs::copy(
-            root.join("suites/fixture-static/suite.toml"),
-            dir.join(".ccci/suite.toml"),
-        )
-        .unwrap();
+        let suite = std::fs::read_to_string(root.join("suites/fixture-static/suite.toml")).unwrap();
+        let suite = match uptime {
+            Uptime::Waited => suite,
+            Uptime::NotWaited => format!("min_uptime = 0\n{suite}"),
+        };
+        std::fs::write(dir.join(".ccci/suite.toml"), suite).unwrap();
     });
     let sha = crate::common::git(&dir, &["rev-parse", "HEAD"]);
     (dir, sha)
+}
+
+/// Does a test's run wait out the app's `min_uptime`? Only where the run's length matters.
+#[derive(Clone, Copy)]
+enum Uptime {
+    Waited,
+    /// The service's handling of comments and jobs is the subject, not the app's uptime.
+    NotWaited,
 }
 
 /// One runner host: its config file, state and runs dirs, log, and dashboard URL.
@@ -148,6 +159,8 @@ poll_interval_secs = 1
 [rig]
 ci_domain = "ci.local"
 state_dir = "{home}/state"
+# No picture of the landing page: cosmetic, and not these tests' subject.
+screenshots = false
 "#,
         name = spec.name,
         database = spec.database,
@@ -416,7 +429,10 @@ async fn two_serve_processes_on_one_postgres_run_each_job_exactly_once() {
     };
     let rig = Rig::new();
     let names = ["stat-a", "stat-b", "stat-c", "stat-d"];
-    let recipes: Vec<(PathBuf, String)> = names.iter().map(|n| static_recipe(&rig, n)).collect();
+    let recipes: Vec<(PathBuf, String)> = names
+        .iter()
+        .map(|n| static_recipe(&rig, n, Uptime::NotWaited))
+        .collect();
     let (standin, repos) = standin(&names).await;
     let repo_paths: Vec<(&RepoName, &Path)> = repos
         .iter()
@@ -497,7 +513,7 @@ async fn a_serve_process_killed_mid_run_is_recovered_and_its_leftovers_reaped_at
         return;
     };
     let rig = Rig::new();
-    let (path, sha) = static_recipe(&rig, "stat-k");
+    let (path, sha) = static_recipe(&rig, "stat-k", Uptime::Waited);
     let (standin, repos) = standin(&["stat-k"]).await;
     let repo = &repos[0];
     let repo_paths = [(repo, path.as_path())];
@@ -623,7 +639,7 @@ async fn restarting_serve_mid_polling_repeats_no_comment_and_loses_none() {
         return;
     }
     let rig = Rig::new();
-    let (path, first_sha) = static_recipe(&rig, "stat-r");
+    let (path, first_sha) = static_recipe(&rig, "stat-r", Uptime::NotWaited);
     // One PR per phase, each on its own commit of the recipe.
     let mut shas = vec![first_sha];
     for phase in ["racing", "downtime", "after"] {

@@ -320,7 +320,7 @@ fn config_check_names_the_rig_adaptation_of_an_engine_without_ipvs() {
         ),
     )
     .unwrap();
-    let out = Command::new(ccci_bin())
+    let out = ccci()
         .args(["config", "check"])
         .arg(&file)
         .env_remove("CCCI_CI_DOMAIN")

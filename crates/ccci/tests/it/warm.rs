@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 /// `ccci warm <args…> --state-dir <rig state>` (plus `--domain` when given).
 fn warm(rig: &Rig, args: &[&str], domain: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(ccci_bin());
+    let mut cmd = ccci();
     cmd.arg("warm")
         .args(args)
         .arg("--state-dir")
@@ -131,7 +131,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     let recipe = rig.git_recipe("fixture-web", "wpass", &["1.0.0", "1.1.0"], "1.2.0", |_| {});
     let head = git(&recipe, &["rev-parse", "HEAD"]);
     let release = git(&recipe, &["rev-parse", "1.1.0+1.1.0^{commit}"]);
-    let suites = rig.suite_copy("fixture-web", "wpass");
+    let suites = rig.quick_suite("wpass");
 
     // Seed: the latest release (not the head) on the stable domain; green → canonical.
     let s = seed(
@@ -247,7 +247,7 @@ fn seed_restore_quick_green_and_the_janitor_keep_the_canonical() {
     assert_eq!(env_type(&rig, &rec), "wpass:1.1.0+1.1.0");
 
     // The janitor never touches a warm canonical, even with no owner and no age limit.
-    let janitor = Command::new(ccci_bin())
+    let janitor = ccci()
         .args(["janitor", "--unknown-after-secs", "0", "--domain", domain])
         .arg("--state-dir")
         .arg(rig.state_dir())
@@ -321,7 +321,7 @@ fn green_quick_runs_that_write_data_leave_the_canonical_byte_identical_each_time
             );
         },
     );
-    let suites = rig.suite_copy("fixture-web", "wreset");
+    let suites = rig.quick_suite("wreset");
     let s = seed(&rig, &recipe, &suites, "install,backup_restore", None);
     assert_eq!(s.code, 0, "{}", s.explain());
     let rec = record(&rig, "wreset").unwrap();
@@ -545,7 +545,7 @@ fn a_green_cold_run_of_an_enrolled_latest_release_promotes_and_a_red_reseed_keep
         &recipe,
         &["tag", "-a", "1.2.0+1.2.0", "-m", "release 1.2.0"],
     );
-    let suites = rig.suite_copy("fixture-web", "wprom");
+    let suites = rig.quick_suite("wprom");
     let toml = suites.join("wprom/suite.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     std::fs::write(&toml, format!("warm = true\n{text}")).unwrap();

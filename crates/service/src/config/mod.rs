@@ -57,6 +57,8 @@
 //! prune_threshold = 80                   # CCCI_PRUNE_THRESHOLD; disk use (%) from which a run
 //!                                        # prunes first (old dangling images, containers, cache)
 //! pull_timeout_secs = 600                # CCCI_PULL_TIMEOUT_SECS; the bound of one image pull
+//! screenshots = true                     # CCCI_SCREENSHOTS; false: no picture of the landing
+//!                                        # page (saves a browser container per run)
 //!
 //! [keycloak]                             # optional: the shared Keycloak of SSO dependencies
 //! url = "https://sso.example.org"        # CCCI_KEYCLOAK_URL

@@ -340,12 +340,16 @@ async fn a_crash_looping_recipe_first_in_line_does_not_hold_the_next_one_for_lon
 
 /// A recipe repository from `recipes/fixture-static` under another name, its suite shipped
 /// inside the repository (`.ccci/suite.toml`), so several recipes can run side by side.
+/// Which host runs a job is the subject, not the app's uptime: the suite waits none
+/// (`min_uptime = 0`; a run still lasts the seconds of its deploy).
 fn static_recipe_named(dir: &Path, name: &str) -> (PathBuf, String) {
     recipe_repo(dir, "fixture-static", name, |repo| {
         std::fs::create_dir_all(repo.join(".ccci")).unwrap();
-        std::fs::copy(
-            workspace().join("suites/fixture-static/suite.toml"),
+        let suite =
+            std::fs::read_to_string(workspace().join("suites/fixture-static/suite.toml")).unwrap();
+        std::fs::write(
             repo.join(".ccci/suite.toml"),
+            format!("min_uptime = 0\n{suite}"),
         )
         .unwrap();
     })
@@ -482,6 +486,7 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         deadline: doomed_rig.deadline,
         prune_threshold: doomed_rig.prune_threshold,
         pull_timeout: doomed_rig.pull_timeout,
+        screenshots: doomed_rig.screenshots,
         keycloak: None,
         host_secrets: Vec::new(),
     };
