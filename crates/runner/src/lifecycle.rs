@@ -600,10 +600,7 @@ async fn walk(
     // A picture of the landing page while the app is up (cosmetic, best effort; a rig
     // may go without).
     if stopped.is_none() && installed {
-        if !ctx.app.screenshots {
-            ctx.progress
-                .line("note: no screenshot: this rig takes none ([rig] screenshots = false)");
-        } else if let Err(why) = crate::screenshot::take(ctx, &ctx.out_dir).await {
+        if let Err(why) = crate::screenshot::take(ctx, &ctx.out_dir).await {
             ctx.progress.line(&format!("note: no screenshot: {why}"));
         }
     }

@@ -37,6 +37,9 @@ const OUT_DIR: &str = "/out";
 /// Why no screenshot was taken (cosmetic: logged, never a failure).
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenshotError {
+    /// The rig takes no screenshots (`[rig] screenshots = false`).
+    #[error("this rig takes none ([rig] screenshots = false)")]
+    Off,
     /// No address of the run's forwarder on `proxy` to point the app's domain at.
     #[error("the run's forwarder has no address on the proxy network")]
     NoForwarder,
@@ -150,6 +153,9 @@ fn isolation() -> Vec<String> {
 
 /// Writes `<out>/screenshot.png`; returns why not when it could not or should not.
 pub async fn take(ctx: &RunCtx, out: &Path) -> Result<(), ScreenshotError> {
+    if !ctx.app.screenshots {
+        return Err(ScreenshotError::Off);
+    }
     let forwarder_ip = match ctx.app.route.route {
         Route::Forwarded { .. } => ccci_adapters::stack::forwarder_address(&ctx.app.stack).await,
         Route::Ingress { .. } => None,

@@ -475,20 +475,11 @@ async fn two_serve_instances_on_postgres_run_each_job_once_on_the_swarm_and_reco
         std::fs::write(entry.path(), serde_json::to_vec(&record).unwrap()).unwrap();
     }
     let rig = ccci_runner::request::Rig {
-        ci_domain: doomed_rig.ci_domain.clone(),
-        suites_dir: doomed_rig.suites_dir.clone(),
-        state_dir: doomed_rig.state_dir.clone(),
-        ingress: doomed_rig.ingress,
-        ingress_https: doomed_rig.ingress_https,
-        ingress_ca: doomed_rig.ingress_ca.clone(),
         service_vips: None,
         forwarder_on_proxy: None,
-        deadline: doomed_rig.deadline,
-        prune_threshold: doomed_rig.prune_threshold,
-        pull_timeout: doomed_rig.pull_timeout,
-        screenshots: doomed_rig.screenshots,
         keycloak: None,
         host_secrets: Vec::new(),
+        ..doomed_rig
     };
     let report = ccci_hostjobs::janitor::reap(&rig, Duration::from_secs(7200), false)
         .await
