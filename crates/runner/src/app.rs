@@ -362,6 +362,21 @@ impl App {
         let (prepared, _) = self.prepare_deploy(source)?;
         let text = stack::config(&prepared.plan(&self.stack)).await?;
         let doc = Deployed::parse(&text)?;
+        self.images_present(engine, &doc, &prepared, progress)
+            .await?;
+        self.deploy_prepared(&prepared).await
+    }
+
+    /// The images of `doc`, the document docker will deploy with `prepared`, present or
+    /// pulled within the rig's pull time-out ([`crate::pull::present_or_pulled`]; a failure
+    /// names the deploy's compose file).
+    pub async fn images_present(
+        &self,
+        engine: &Engine,
+        doc: &Deployed,
+        prepared: &PreparedDeploy,
+        progress: &Progress,
+    ) -> Result<(), InputError> {
         crate::pull::present_or_pulled(
             engine,
             &doc.images(),
@@ -369,8 +384,7 @@ impl App {
             self.pull_timeout,
             progress,
         )
-        .await?;
-        self.deploy_prepared(&prepared).await
+        .await
     }
 
     /// Writes `.env` and the generated overlay: what `docker stack deploy` of `source` is

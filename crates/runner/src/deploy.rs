@@ -15,7 +15,7 @@ use std::time::Instant;
 
 impl RunCtx {
     /// Checks what deploying `which` would put on the swarm (see [`crate::host_access`]),
-    /// deploying nothing; once it passed, its images are made present ([`RunCtx::pulled`]).
+    /// deploying nothing; once it passed, its images are made present ([`RunCtx::checked`]).
     pub async fn check(&mut self, which: Which) -> Result<(), Failure> {
         let source = source_of(&self.checkouts, which);
         // Before the upgrade, the head is checked with the `.env` it will be deployed with
@@ -42,19 +42,14 @@ impl RunCtx {
             return Ok(());
         }
         let prepared = prepared.map_err(|e| self.redacted(format!("{e:#}")))?;
-        let judged = self.checked(which, &prepared).await?;
-        self.pulled(&judged, &prepared).await
+        self.checked(which, &prepared).await
     }
 
     /// [`crate::host_access::check`], its refusal explained in the recipe's terms when
-    /// docker's own words are a deploy error the author can fix, and redacted. Returns the
-    /// document that passed.
-    async fn checked(
-        &mut self,
-        which: Which,
-        prepared: &PreparedDeploy,
-    ) -> Result<Deployed, Failure> {
-        crate::host_access::check(self, which, prepared)
+    /// docker's own words are a deploy error the author can fix, and redacted; then the
+    /// images of the document that passed made present ([`RunCtx::pulled`]).
+    async fn checked(&mut self, which: Which, prepared: &PreparedDeploy) -> Result<(), Failure> {
+        let judged = crate::host_access::check(self, which, prepared)
             .await
             .map_err(|mut refused| {
                 let recipe = source_of(&self.checkouts, which).recipe;
@@ -63,7 +58,8 @@ impl RunCtx {
                 }
                 refused.message = self.redactor.redact(&refused.message);
                 refused
-            })
+            })?;
+        self.pulled(&judged, prepared).await
     }
 
     /// The images of a document that passed the check, present or pulled (the "pull"
@@ -75,14 +71,10 @@ impl RunCtx {
         prepared: &PreparedDeploy,
     ) -> Result<(), Failure> {
         let t = Instant::now();
-        let outcome = crate::pull::present_or_pulled(
-            &self.engine,
-            &judged.images(),
-            &prepared.named_file(),
-            self.app.pull_timeout,
-            &self.progress,
-        )
-        .await;
+        let outcome = self
+            .app
+            .images_present(&self.engine, judged, prepared, &self.progress)
+            .await;
         self.add_timing("pull", t);
         let Err(refused) = outcome else {
             return Ok(());
@@ -118,8 +110,7 @@ impl RunCtx {
             .iter()
             .map(|(name, svc)| (name.clone(), svc.depends_on.clone()))
             .collect();
-        let judged = self.checked(which, &prepared).await?;
-        self.pulled(&judged, &prepared).await?;
+        self.checked(which, &prepared).await?;
         self.history_mut().deployed(now_ms());
         let result = self.app.deploy_prepared(&prepared).await;
         let recipe = source_of(&self.checkouts, which).recipe;
